@@ -1,0 +1,1 @@
+export { WardenError, isWardenError, errnoCode, type Evidence, type WardenErrorOptions } from './warden-error.ts';

@@ -1,0 +1,2 @@
+export { FINDING_IDS, type FindingId } from './finding-ids.ts';
+export { SEVERITIES, finding, compareFindings, hasErrors, type Finding, type Severity } from './finding.ts';
