@@ -1,0 +1,40 @@
+/** `overlay-warden layout`: prints the store layout overlay-warden resolved, so users can see what it thinks their setup is. */
+import type { Command } from '../command.ts';
+import { EXIT } from '../command.ts';
+import { formatRows, printJson } from '../output.ts';
+import type { StoreLayout } from '../../store/store-layout.ts';
+
+/** The rows of the human report, in the order people read a setup: where users look, then the layers. */
+export function layoutRows(layout: StoreLayout): Array<readonly [string, string]> {
+  const show = (value: string | undefined, none: string): string => value ?? none;
+  return [
+    ['store URL', layout.url],
+    ['merged store dir', layout.mergedStoreDir],
+    ['store dir (logical)', layout.storeDir],
+    ['state dir', layout.stateDir],
+    ['upper DB', layout.upperDb],
+    ['upper layer', layout.upperLayer],
+    ['lower store', `${layout.lower.url} (${layout.lower.kind})`],
+    ['lower store dir', layout.lower.realStoreDir],
+    ['lower DB', show(layout.lower.db, 'none: metadata comes from the daemon')],
+    ['lower read-only', String(layout.lower.readOnly)],
+    ['check-mount', String(layout.checkMount)],
+    ['remount hook', show(layout.remountHook, 'none set')],
+  ];
+}
+
+export const layoutCommand: Command = {
+  name: 'layout',
+  summary: 'print the store layout resolved from the configuration (merged dir, layers, DBs, hook)',
+  usage: '[--json]',
+  options: {},
+  async run({ io, json, loadConfig }) {
+    const config = loadConfig();
+    if (json) {
+      printJson(io, { layout: config.layout, source: config.storeSource, configFile: config.file ?? null, stateDir: config.stateDir });
+    } else {
+      io.stdout.write(`${formatRows([...layoutRows(config.layout), ['described by', config.storeSource], ['config file', config.file ?? 'none (defaults)'], ['agent state dir', config.stateDir]])}\n`);
+    }
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,92 @@
+/** The schema of overlay-warden's YAML configuration: every key, its default, and what it accepts. */
+import { z } from 'zod';
+import { parseAmount } from './byte-size.ts';
+
+const absolutePath = z.string().min(1).refine((s) => s.startsWith('/'), { message: 'an absolute path' });
+const amount = z
+  .union([z.number(), z.string()])
+  .refine((v) => parseAmount(v) !== undefined, { message: 'a size such as 2GiB, 500MB, 10000, or a share such as 5%' })
+  .transform((v) => parseAmount(v)!);
+const address = z
+  .string()
+  .refine((s) => s === 'off' || /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(s), { message: '"host:port" (e.g. 127.0.0.1:9873) or "off"' });
+
+/**
+ * Where the store is described. `url` or `nixConf` give a whole Nix store URL;
+ * the other keys are that URL's parameters and override it one by one, so a
+ * config can say just `upperLayer: /mnt/nix/store` on top of a nix.conf.
+ */
+export const storeSchema = z
+  .object({
+    url: z.string().min(1).optional().describe('A Nix store URL: local-overlay://?root=…&lower-store=…&upper-layer=…'),
+    nixConf: absolutePath.optional().describe('A nix.conf whose `store =` setting describes the store'),
+    root: absolutePath.optional(),
+    real: absolutePath.optional(),
+    state: absolutePath.optional(),
+    upperLayer: absolutePath.optional(),
+    lowerStore: z.string().min(1).optional().describe('The lower store URL, not %-escaped (e.g. /mnt/cacache?read-only=true)'),
+    checkMount: z.boolean().optional(),
+    remountHook: absolutePath.optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    store: storeSchema.default({ nixConf: '/etc/nix/nix.conf' }),
+    stateDir: absolutePath.default('/var/lib/overlay-warden').describe('Baseline, remount-needed flag, alert state'),
+    mountinfo: absolutePath.default('/proc/self/mountinfo').describe('The mount table to check (a file, for tests and bug reports)'),
+    checks: z
+      .object({
+        expectReadOnly: z.boolean().default(false).describe('The merged store is meant to be mounted read-only'),
+        upperMinFreeSpace: amount.default(parseAmount('5%')!),
+        upperMinFreeInodes: amount.default(parseAmount('5%')!),
+      })
+      .strict()
+      .prefault({}),
+    remount: z
+      .object({
+        command: z.array(z.string().min(1)).min(1).optional().describe('Argv of the remount command; the merged store dir is appended. Default: hooks/remount'),
+        timeoutSeconds: z.number().positive().max(3600).default(60),
+        attempts: z.number().int().min(1).max(20).default(3),
+        backoffSeconds: z.number().min(0).max(600).default(2),
+        coalesceMs: z.number().int().min(0).max(60_000).default(1000),
+      })
+      .strict()
+      .prefault({}),
+    watch: z
+      .object({
+        debounceMs: z.number().int().min(0).max(60_000).default(200),
+        mountPollMs: z.number().int().min(50).max(600_000).default(1000),
+      })
+      .strict()
+      .prefault({}),
+    pool: z
+      .object({ size: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto') })
+      .strict()
+      .prefault({}),
+    http: z
+      .object({
+        address: address.default('127.0.0.1:9873'),
+        tokenFile: absolutePath.optional().describe('File holding the bearer token that allows control actions over HTTP'),
+      })
+      .strict()
+      .prefault({}),
+    control: z
+      .object({ socket: absolutePath.default('/run/overlay-warden/control.sock') })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+        format: z.enum(['auto', 'json', 'text']).default('auto').describe('auto: readable text on a TTY, JSON otherwise'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** The configuration as written (partial), before defaults. */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The configuration with every default applied (before the store is resolved). */
+export type ConfigSettings = z.output<typeof configSchema>;
+export type StoreSettings = z.output<typeof storeSchema>;

@@ -1,0 +1,18 @@
+/** The mount model: mountinfo parsing, visible-mount lookup, overlay options. Pure, apart from `readMountinfo`. */
+export {
+  parseMountinfo, parseMountinfoLine, readMountinfo, mountAccess,
+  type MountinfoEntry, type MountinfoTable, type MountAccess,
+} from './mountinfo.ts';
+export { escapeMountinfoPath, escapeMountinfoOptionValue, unescapeMountinfo } from './mountinfo-escape.ts';
+export {
+  MountTable, mountTableOf, findVisibleMount, findMountContaining, mountsStackedOn, normalizeMountPath,
+} from './visible-mount.ts';
+export {
+  parseOverlayOptions, formatLowerdir,
+  type OverlayOptions, type OverlayLowerLayer, type OtherOverlayOption,
+  type RedirectDirMode, type XinoMode, type UuidMode, type VerityMode, type FsyncMode,
+} from './overlay-options.ts';
+export {
+  MountinfoParseError, OverlayOptionsError, MountPathError, MOUNTINFO_LINE_PROBLEMS,
+  type MountinfoLineProblem, type OverlayOptionsErrorCode,
+} from './mount-errors.ts';

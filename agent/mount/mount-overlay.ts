@@ -1,0 +1,64 @@
+/** Builds OverlayFS mount options for a store (pure) and mounts them with `mount(8)` (I/O, used by the demo and `mount`). */
+import { execa } from 'execa';
+import { WardenError } from '../errors/index.ts';
+
+export interface OverlaySpec {
+  /** Lower layers, top first; the lower store's real store dir is normally the only one. */
+  readonly lowerDirs: readonly string[];
+  readonly upperDir: string;
+  readonly workDir: string;
+  readonly mergedDir: string;
+  readonly readOnly?: boolean;
+  /** Extra options passed through (e.g. `xino=off`). */
+  readonly extraOptions?: readonly string[];
+}
+
+export type MountOverlayErrorCode = 'MOUNT_OPTIONS_TOO_LONG' | 'MOUNT_FAILED';
+export class MountOverlayError extends WardenError<MountOverlayErrorCode> {}
+
+/** The kernel's limit for the whole option string: one page. */
+export const MOUNT_OPTIONS_MAX = 4096;
+
+/** Escapes a layer path for the lowerdir/upperdir/workdir option: `\` `:` and `,` are special to OverlayFS and mount(8). */
+export function escapeOverlayPath(path: string): string {
+  return path.replace(/[\\:,]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The `-o` string for `mount -t overlay`. Throws MountOverlayError
+ * MOUNT_OPTIONS_TOO_LONG when it would not fit in one page (the kernel would
+ * refuse it with a bare EINVAL).
+ */
+export function overlayMountOptions(spec: OverlaySpec): string {
+  const options = [
+    ...(spec.readOnly === true ? ['ro'] : []),
+    `lowerdir=${spec.lowerDirs.map(escapeOverlayPath).join(':')}`,
+    `upperdir=${escapeOverlayPath(spec.upperDir)}`,
+    `workdir=${escapeOverlayPath(spec.workDir)}`,
+    ...(spec.extraOptions ?? []),
+  ].join(',');
+  if (Buffer.byteLength(options) >= MOUNT_OPTIONS_MAX) {
+    throw new MountOverlayError('MOUNT_OPTIONS_TOO_LONG', `overlay mount options are ${Buffer.byteLength(options)} bytes; the kernel takes at most ${MOUNT_OPTIONS_MAX - 1}`, {
+      evidence: { options },
+      hint: 'use shorter layer paths (e.g. bind-mount them under a short directory) or fewer lower layers',
+    });
+  }
+  return options;
+}
+
+/**
+ * Mounts the overlay described by `spec` at `spec.mergedDir` by running
+ * `mount -t overlay overlay -o OPTIONS MERGED`. Requires CAP_SYS_ADMIN in the
+ * current mount namespace (root, or a user namespace of one's own). Throws
+ * MountOverlayError MOUNT_FAILED with mount's stderr and exit code.
+ */
+export async function mountOverlay(spec: OverlaySpec, signal?: AbortSignal): Promise<void> {
+  const options = overlayMountOptions(spec);
+  const result = await execa('mount', ['-t', 'overlay', 'overlay', '-o', options, spec.mergedDir], { reject: false, timeout: 30_000, ...(signal === undefined ? {} : { cancelSignal: signal }) });
+  if (result.failed) {
+    throw new MountOverlayError('MOUNT_FAILED', `mounting the overlay at ${spec.mergedDir} failed: ${result.stderr.trim() || result.shortMessage}`, {
+      evidence: { options, exitCode: result.exitCode, stderr: result.stderr },
+      hint: 'check that every layer dir exists, that workdir and upperdir are on one filesystem, and that you may mount here (root or a private user namespace)',
+    });
+  }
+}

@@ -1,0 +1,37 @@
+/** The worker pool: store work (NAR hashing, layer scans, pair comparisons) on threads, with cancellation and back-pressure. */
+export { WorkerPool, type PoolStats, type PoolMapOptions } from './worker-pool.ts';
+export { resolvePoolOptions, type WorkerPoolOptions, type ResolvedPoolOptions, type MachineFacts } from './pool-options.ts';
+export { boundedMap, MAP_ORDERS, type BoundedMapOptions, type MapOutcome, type MapOrder } from './bounded-map.ts';
+export { computeProgress, type MapProgress } from './map-progress.ts';
+export { toErrorReport, UNCLASSIFIED_ERROR_CODE, type ErrorReport } from './error-report.ts';
+export {
+  PoolOptionsError,
+  PoolAbortedError,
+  PoolClosedError,
+  PoolQueueFullError,
+  PoolWorkerError,
+  PoolTaskError,
+  type PoolErrorCode,
+  type PoolTaskFailureCode,
+} from './pool-errors.ts';
+export {
+  TASK_TYPES,
+  taskSubject,
+  describeTask,
+  resultBytes,
+  type TaskType,
+  type PoolTask,
+  type NarHashTask,
+  type ScanLayerChunkTask,
+  type ComparePairTask,
+  type NarDigest,
+  type NarHashTaskResult,
+  type ScanLayerChunkTaskResult,
+  type ComparePairTaskResult,
+  type ScannedEntry,
+  type EntryKind,
+  type OpaqueState,
+  type PoolTaskResult,
+  type TaskResult,
+  type TaskResultByType,
+} from './tasks.ts';

@@ -1,0 +1,295 @@
+/** Read-only access to a Nix DB (db.sqlite): valid paths, references, referrers, realisations; never a write. */
+import path from 'node:path';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { NixDbError, toNixDbError } from './nix-db-error.ts';
+import { checkNixTables, openSqliteReadOnly, readSchemaVersion, schemaFileOf, type NixDbOpenMode, type NixDbTables } from './nix-db-open.ts';
+import { VALID_PATH_SELECT, decodePathColumn, decodeValidPathRow, splitSpaces, type PathInfo, type Realisation, type ReferenceEdge, type ValidPathRow } from './nix-db-rows.ts';
+import { isNixBase32Char } from './nix-base32.ts';
+import { STORE_PATH_HASH_LENGTH } from './store-path.ts';
+
+export interface NixDbOptions {
+  /** Open with SQLite's `immutable=1`, as Nix does for a store URL with `read-only=true`. Default false. */
+  readonly immutable?: boolean;
+  /** How long a query waits for a lock held by Nix before NIX_DB_LOCKED, in ms. Default 10000 (Nix waits an hour). */
+  readonly busyTimeoutMs?: number;
+  /** The logical store dir the DB's paths live under, for queryPathFromHashPart. Default `/nix/store`. */
+  readonly storeDir?: string;
+  /** The schema version file. Default: `schema` beside the DB, where Nix keeps it. */
+  readonly schemaFile?: string;
+}
+
+/** An open, read-only Nix DB. All methods throw NixDbError (NIX_DB_CLOSED after close, or a code of toNixDbError). */
+export interface NixDb {
+  /** The DB file, as given. */
+  readonly file: string;
+  /** How SQLite opened it (see NixDbOpenMode). */
+  readonly mode: NixDbOpenMode;
+  /** From the `schema` file: NIX_SCHEMA_VERSION. */
+  readonly schemaVersion: number;
+  readonly storeDir: string;
+  /** Which CA tables exist. */
+  readonly tables: NixDbTables;
+  /**
+   * Every ValidPaths row in id order, streamed from one SQLite read (a consistent snapshot), never all in memory.
+   * Stop early with `break`/`return()`; the statement is released either way. NIX_DB_BAD_ROW on a malformed row.
+   */
+  iterateValidPaths(): Generator<ValidPathRow, void, undefined>;
+  /** Number of valid paths. */
+  countValidPaths(): number;
+  /** True when `storePath` is registered. */
+  isValidPath(storePath: string): boolean;
+  /** The row and sorted references of `storePath`, or undefined when it is not registered. */
+  queryPathInfo(storePath: string): PathInfo | undefined;
+  /** Sorted references of `storePath` (itself included when self-referencing), or undefined when not registered. */
+  queryReferences(storePath: string): string[] | undefined;
+  /** Sorted paths referencing `storePath`, or undefined when not registered. */
+  queryReferrers(storePath: string): string[] | undefined;
+  /**
+   * The valid path whose hash part is `hashPart`, or undefined; an index seek, as Nix does (`path >= storeDir/hashPart`).
+   * @throws NixDbError NIX_DB_BAD_HASH_PART when `hashPart` is not 32 Nix base-32 chars.
+   */
+  queryPathFromHashPart(hashPart: string): string | undefined;
+  /** All realisations (CA derivations) from Realisations and BuildTraceV3; [] when neither table exists. */
+  queryRealisations(): Realisation[];
+  /** Every reference edge by path, ordered by referrer id, streamed. */
+  iterateReferences(): Generator<ReferenceEdge, void, undefined>;
+  /**
+   * Every reference edge by ValidPaths id, streamed in batches: each Uint32Array holds up to `batchEdges` pairs
+   * `[referrer, reference, referrer, reference, …]` ordered by referrer. Each batch is a new array the caller may keep.
+   */
+  iterateReferenceIds(batchEdges?: number): Generator<Uint32Array, void, undefined>;
+  /** Closes the connection; later calls throw NIX_DB_CLOSED. Idempotent. */
+  close(): void;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+const DEFAULT_BATCH_EDGES = 65_536;
+
+/**
+ * Opens the Nix DB `file` read-only (see openSqliteReadOnly for how), then checks its schema version and tables.
+ * @throws NixDbError NIX_DB_MISSING, NIX_DB_UNREADABLE, NIX_DB_NOT_SQLITE, NIX_DB_LOCKED, NIX_DB_CORRUPT,
+ *   NIX_DB_WAL_UNREADABLE, NIX_DB_SCHEMA_UNREADABLE, NIX_DB_SCHEMA_INVALID, NIX_DB_SCHEMA_UNSUPPORTED,
+ *   NIX_DB_NOT_NIX, NIX_DB_BAD_OPTION (evidence `option`).
+ */
+export function openNixDb(file: string, options: NixDbOptions = {}): NixDb {
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw badOption(file, 'busyTimeoutMs', busyTimeoutMs, 'a non-negative integer (ms)');
+  const storeDir = options.storeDir ?? '/nix/store';
+  if (!path.posix.isAbsolute(storeDir)) throw badOption(file, 'storeDir', storeDir, 'an absolute path');
+  const { db, mode } = openSqliteReadOnly(file, { immutable: options.immutable ?? false, busyTimeoutMs });
+  try {
+    const schemaVersion = readSchemaVersion(options.schemaFile ?? schemaFileOf(file));
+    const tables = checkNixTables(db, file);
+    return new NixDbReader(db, { file, mode, schemaVersion, storeDir: path.posix.normalize(storeDir).replace(/(.)\/$/, '$1'), tables });
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** The NixDb behind openNixDb: cached statements for lookups, a fresh statement per iteration. */
+class NixDbReader implements NixDb {
+  readonly file: string;
+  readonly mode: NixDbOpenMode;
+  readonly schemaVersion: number;
+  readonly storeDir: string;
+  readonly tables: NixDbTables;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+  #closed = false;
+
+  constructor(db: DatabaseSync, facts: { file: string; mode: NixDbOpenMode; schemaVersion: number; storeDir: string; tables: NixDbTables }) {
+    this.#db = db;
+    this.file = facts.file;
+    this.mode = facts.mode;
+    this.schemaVersion = facts.schemaVersion;
+    this.storeDir = facts.storeDir;
+    this.tables = facts.tables;
+  }
+
+  iterateValidPaths(): Generator<ValidPathRow, void, undefined> {
+    return this.#rows(`${VALID_PATH_SELECT} order by id`, [], 'iterating ValidPaths', (row) => decodeValidPathRow(row, this.file));
+  }
+
+  countValidPaths(): number {
+    return Number(this.#get('select count(*) from ValidPaths', [], 'counting ValidPaths')?.[0] ?? 0);
+  }
+
+  isValidPath(storePath: string): boolean {
+    return this.#get('select 1 from ValidPaths where path = ?', [storePath], 'querying a path') !== undefined;
+  }
+
+  queryPathInfo(storePath: string): PathInfo | undefined {
+    const row = this.#get(`${VALID_PATH_SELECT} where path = ?`, [storePath], 'querying path info');
+    if (row === undefined) return undefined;
+    const info = decodeValidPathRow(row, this.file);
+    return { ...info, references: this.#paths('select path from Refs join ValidPaths on reference = id where referrer = ?', info.id, 'querying references') };
+  }
+
+  queryReferences(storePath: string): string[] | undefined {
+    const id = this.#idOf(storePath);
+    return id === undefined ? undefined : this.#paths('select path from Refs join ValidPaths on reference = id where referrer = ?', id, 'querying references');
+  }
+
+  queryReferrers(storePath: string): string[] | undefined {
+    const id = this.#idOf(storePath);
+    return id === undefined ? undefined : this.#paths('select path from Refs join ValidPaths on referrer = id where reference = ?', id, 'querying referrers');
+  }
+
+  queryPathFromHashPart(hashPart: string): string | undefined {
+    let valid = hashPart.length === STORE_PATH_HASH_LENGTH;
+    for (let i = 0; valid && i < hashPart.length; i++) valid = isNixBase32Char(hashPart.charCodeAt(i));
+    if (!valid) {
+      throw new NixDbError('NIX_DB_BAD_HASH_PART', `'${hashPart}' is not a store path hash part (${STORE_PATH_HASH_LENGTH} Nix base-32 chars)`, {
+        evidence: { file: this.file, hashPart },
+      });
+    }
+    const prefix = `${this.storeDir}/${hashPart}`;
+    const found = this.#get('select path from ValidPaths where path >= ? limit 1', [prefix], 'querying a hash part')?.[0];
+    return typeof found === 'string' && found.startsWith(prefix) ? found : undefined;
+  }
+
+  queryRealisations(): Realisation[] {
+    const realisations: Realisation[] = [];
+    const decode = (table: Realisation['table']) => (row: unknown[]): Realisation => ({
+      table,
+      drvPath: decodePathColumn(row[0], this.file, `${table}.drvPath`),
+      outputName: decodePathColumn(row[1], this.file, `${table}.outputName`),
+      outputPath: decodePathColumn(row[2], this.file, `${table}.outputPath`),
+      signatures: splitSpaces(typeof row[3] === 'string' ? row[3] : null),
+    });
+    if (this.tables.realisations) {
+      const sql = 'select r.drvPath, r.outputName, v.path, r.signatures from Realisations r join ValidPaths v on v.id = r.outputPath order by r.id';
+      realisations.push(...this.#rows(sql, [], 'reading Realisations', decode('Realisations')));
+    }
+    if (this.tables.buildTrace) {
+      const sql = 'select drvPath, outputName, outputPath, signatures from BuildTraceV3 order by id';
+      realisations.push(...this.#rows(sql, [], 'reading BuildTraceV3', decode('BuildTraceV3')));
+    }
+    return realisations;
+  }
+
+  iterateReferences(): Generator<ReferenceEdge, void, undefined> {
+    const sql = 'select a.path, b.path from Refs join ValidPaths a on a.id = referrer join ValidPaths b on b.id = reference order by referrer, reference';
+    return this.#rows(sql, [], 'iterating references', (row) => ({
+      referrer: decodePathColumn(row[0], this.file, 'referrer path'),
+      reference: decodePathColumn(row[1], this.file, 'reference path'),
+    }));
+  }
+
+  *iterateReferenceIds(batchEdges = DEFAULT_BATCH_EDGES): Generator<Uint32Array, void, undefined> {
+    if (!Number.isSafeInteger(batchEdges) || batchEdges < 1) throw badOption(this.file, 'batchEdges', batchEdges, 'a positive integer');
+    let batch = new Uint32Array(batchEdges * 2);
+    let length = 0;
+    const rows = this.#rows('select referrer, reference from Refs order by referrer, reference', [], 'iterating reference ids', (row) => row);
+    for (const row of rows) {
+      const referrer = row[0];
+      const reference = row[1];
+      if (typeof referrer !== 'number' || referrer >>> 0 !== referrer) throw badIdRow(this.file, 'Refs.referrer', referrer);
+      if (typeof reference !== 'number' || reference >>> 0 !== reference) throw badIdRow(this.file, 'Refs.reference', reference);
+      batch[length++] = referrer;
+      batch[length++] = reference;
+      if (length === batch.length) {
+        yield batch;
+        batch = new Uint32Array(batchEdges * 2);
+        length = 0;
+      }
+    }
+    if (length > 0) yield batch.slice(0, length);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statements.clear();
+    this.#db.close();
+  }
+
+  /** Runs a lookup through a cached statement, returning the first row as an array. */
+  #get(sql: string, params: (string | number)[], action: string): unknown[] | undefined {
+    try {
+      return this.#statement(sql, action).get(...params) as unknown[] | undefined;
+    } catch (error) {
+      throw this.#translate(error, action);
+    }
+  }
+
+  /** The sorted path column of a one-parameter query. */
+  #paths(sql: string, id: number, action: string): string[] {
+    let rows: unknown[][];
+    try {
+      rows = this.#statement(sql, action).all(id) as unknown as unknown[][];
+    } catch (error) {
+      throw this.#translate(error, action);
+    }
+    return rows.map((row) => decodePathColumn(row[0], this.file, 'path')).sort();
+  }
+
+  #idOf(storePath: string): number | undefined {
+    const id = this.#get('select id from ValidPaths where path = ?', [storePath], 'querying a path')?.[0];
+    return typeof id === 'number' ? id : undefined;
+  }
+
+  #statement(sql: string, action: string): StatementSync {
+    if (this.#closed) throw closedError(this.file, action);
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      statement.setReturnArrays(true);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Streams a query through its own statement; SQLite errors become NixDbErrors, and the statement is reset on exit. */
+  *#rows<T>(sql: string, params: (string | number)[], action: string, decode: (row: unknown[]) => T): Generator<T, void, undefined> {
+    if (this.#closed) throw closedError(this.file, action);
+    let iterator: Iterator<unknown[]>;
+    try {
+      const statement = this.#db.prepare(sql);
+      statement.setReturnArrays(true);
+      iterator = statement.iterate(...params) as unknown as Iterator<unknown[]>;
+    } catch (error) {
+      throw this.#translate(error, action);
+    }
+    let done = false;
+    try {
+      for (;;) {
+        let next: IteratorResult<unknown[]>;
+        try {
+          next = iterator.next();
+        } catch (error) {
+          throw this.#translate(error, action);
+        }
+        if (next.done === true) {
+          done = true;
+          return;
+        }
+        yield decode(next.value);
+      }
+    } finally {
+      if (!done && !this.#closed) iterator.return?.();
+    }
+  }
+
+  #translate(error: unknown, action: string): NixDbError {
+    return this.#closed ? closedError(this.file, action) : toNixDbError(error, this.file, action);
+  }
+}
+
+function closedError(file: string, action: string): NixDbError {
+  return new NixDbError('NIX_DB_CLOSED', `Nix DB ${file} is closed (${action})`, { evidence: { file, action }, hint: 'Open it again with openNixDb.' });
+}
+
+function badOption(file: string, option: string, value: unknown, expected: string): NixDbError {
+  return new NixDbError('NIX_DB_BAD_OPTION', `option ${option} of the Nix DB reader is ${JSON.stringify(value)}, expected ${expected}`, {
+    evidence: { file, option, value, expected },
+  });
+}
+
+function badIdRow(file: string, column: string, value: unknown): NixDbError {
+  return new NixDbError('NIX_DB_BAD_ROW', `Nix DB ${file}: ${column} is ${String(value)}, expected a row id below 2^32`, {
+    evidence: { file, column, value: typeof value === 'bigint' ? String(value) : value, expected: 'an integer id' },
+    hint: 'The DB was not written by Nix or was edited by hand.',
+  });
+}

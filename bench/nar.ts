@@ -1,0 +1,218 @@
+/** Benchmark: our single-threaded NAR hashing of a real Nix store vs `nix-store --verify --check-contents`. */
+// Usage: npm run bench:nar [-- --rounds N] [-- --rebuild]. Cache: $OVERLAY_WARDEN_BENCH_DIR or /var/tmp/overlay-warden-bench/nar.
+import { spawnSync } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { parseArgs } from 'node:util';
+import { narHashOfPath, narHashOfPathSync } from '../agent/store/nar.ts';
+import { parseNarHash } from '../agent/store/nar-hash-string.ts';
+
+/** Bump when the generated tree changes: the cache is keyed by it. */
+const FIXTURE_VERSION = 'nar-bench-v1';
+const PACKAGES = 200;
+const BIG_FILES = 160;
+const MiB = 1 << 20;
+const MIN_NAR_BYTES = 1 << 30;
+const MIN_FILES = 100_000;
+
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, rebuild: { type: 'boolean', default: false } } });
+const rounds = Number(args.rounds);
+const cacheDir = path.join(process.env.OVERLAY_WARDEN_BENCH_DIR ?? '/var/tmp/overlay-warden-bench/nar', FIXTURE_VERSION);
+const root = path.join(cacheDir, 'root');
+const marker = path.join(cacheDir, 'complete.json');
+
+/** mulberry32: small, fast, deterministic; decides the shape of the tree. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 64 MiB of AES-CTR keystream with a fixed key: file contents are slices of it. */
+function contentPool(): Buffer {
+  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 7), Buffer.alloc(16, 0));
+  return Buffer.concat([cipher.update(Buffer.alloc(64 * MiB)), cipher.final()]);
+}
+
+interface TreeCounts { files: number; symlinks: number; dirs: number; bytes: number }
+
+/** One package-like tree: nested dirs, many small files (log-uniform 0-16 KiB), executables, symlinks, odd names. */
+function generatePackage(dir: string, index: number, pool: Buffer, bigFile: number | undefined, counts: TreeCounts): void {
+  const rnd = prng(index + 1);
+  const pick = (n: number): number => Math.floor(rnd() * n);
+  const content = (size: number): Buffer => {
+    const at = pick(pool.length - size);
+    return pool.subarray(at, at + size);
+  };
+  const dirs = [dir];
+  fs.mkdirSync(dir);
+  const nDirs = 20 + pick(30);
+  for (let d = 0; d < nDirs; d++) {
+    const parent = dirs[pick(dirs.length)]!;
+    const names = ['lib', 'share', 'include', 'doc', 'Locale', 'man1', 'python3.12', 'site-packages', 'zoneinfo', 'Über', 'ünïcode', 'a_b', 'B-C', 'x.d'];
+    const child = path.join(parent, `${names[pick(names.length)]}${d}`);
+    fs.mkdirSync(child);
+    dirs.push(child);
+    counts.dirs++;
+  }
+  const emptyDir = path.join(dirs[pick(dirs.length)]!, 'empty');
+  fs.mkdirSync(emptyDir);
+  counts.dirs++;
+  const files: string[] = [];
+  const nFiles = 480 + pick(80);
+  for (let f = 0; f < nFiles; f++) {
+    const stem = ['a', 'B', 'c', 'Z', '_', '.hidden', 'é', 'файл', 'x-y', '0'][pick(10)]!;
+    const file = path.join(dirs[pick(dirs.length)]!, `${stem}${f}${['', '.so', '.py', '.h', '.txt'][pick(5)]}`);
+    const size = f % 97 === 0 ? 0 : Math.floor(Math.exp(rnd() * Math.log(16 * 1024))) - 1;
+    const executable = f % 23 === 0;
+    fs.writeFileSync(file, content(size), { mode: executable ? 0o755 : 0o644 });
+    files.push(file);
+    counts.files++;
+    counts.bytes += size;
+  }
+  for (let m = 0; m < 2; m++) {
+    const size = 100 * 1024 + pick(400 * 1024);
+    fs.writeFileSync(path.join(dirs[pick(dirs.length)]!, `medium${m}.bin`), content(size));
+    counts.files++;
+    counts.bytes += size;
+  }
+  if (bigFile !== undefined) {
+    fs.writeFileSync(path.join(dir, 'big.bin'), content(bigFile), { mode: index % 2 === 0 ? 0o755 : 0o644 });
+    counts.files++;
+    counts.bytes += bigFile;
+  }
+  const nLinks = 10 + pick(20);
+  for (let l = 0; l < nLinks; l++) {
+    const from = path.join(dirs[pick(dirs.length)]!, `link${l}`);
+    const kind = l % 3;
+    const target = kind === 0 ? path.relative(path.dirname(from), files[pick(files.length)]!) : kind === 1 ? `/nix/store/00000000000000000000000000000000-dep-${l}/bin/tool` : `dangling-${l}`;
+    fs.symlinkSync(target, from);
+    counts.symlinks++;
+  }
+}
+
+/** Generates the trees in a scratch dir, adds them with real Nix, removes the scratch dir. */
+function buildStore(): void {
+  fs.rmSync(cacheDir, { recursive: true, force: true });
+  const src = path.join(cacheDir, 'src');
+  fs.mkdirSync(src, { recursive: true });
+  const started = performance.now();
+  const pool = contentPool();
+  const rnd = prng(424242);
+  const counts: TreeCounts = { files: 0, symlinks: 0, dirs: 0, bytes: 0 };
+  const sources: string[] = [];
+  for (let p = 0; p < PACKAGES; p++) {
+    const big = p < BIG_FILES ? 3 * MiB + Math.floor(rnd() * 7 * MiB) : undefined;
+    const dir = path.join(src, `pkg-${String(p).padStart(3, '0')}-${['lib', 'tool', 'Data', 'py3'][p % 4]}`);
+    generatePackage(dir, p, pool, big, counts);
+    sources.push(dir);
+  }
+  for (let s = 0; s < 20; s++) {
+    const file = path.join(src, `single-${s}.txt`);
+    fs.writeFileSync(file, pool.subarray(s * 1000, s * 1000 + s * 997), { mode: s % 4 === 0 ? 0o755 : 0o644 });
+    sources.push(file);
+    counts.files++;
+  }
+  fs.symlinkSync('/nix/store/00000000000000000000000000000000-nowhere', path.join(src, 'top-symlink'));
+  sources.push(path.join(src, 'top-symlink'));
+  const generated = performance.now();
+  console.log(`generated ${counts.files} files, ${counts.symlinks} symlinks, ${counts.dirs} dirs, ${(counts.bytes / MiB).toFixed(0)} MiB in ${((generated - started) / 1000).toFixed(1)} s`);
+  run('nix-store', ['--store', root, '--add', ...sources], 'ignore');
+  console.log(`nix-store --add took ${((performance.now() - generated) / 1000).toFixed(1)} s`);
+  fs.rmSync(src, { recursive: true, force: true });
+  fs.writeFileSync(marker, JSON.stringify({ version: FIXTURE_VERSION, ...counts }) + '\n');
+}
+
+function run(command: string, argv: string[], stdout: 'ignore' | 'pipe' = 'pipe'): void {
+  const result = spawnSync(command, argv, { stdio: ['ignore', stdout, 'pipe'], maxBuffer: 64 * MiB });
+  if (result.error !== undefined) throw result.error;
+  if (result.status !== 0) throw new Error(`${command} ${argv.slice(0, 4).join(' ')} … exited ${result.status}: ${result.stderr.toString().slice(-2000)}`);
+}
+
+interface ValidPath { path: string; hash: Buffer; narSize: number }
+
+function readValidPaths(): ValidPath[] {
+  const db = new DatabaseSync(path.join(root, 'nix/var/nix/db/db.sqlite'), { readOnly: true });
+  try {
+    const rows = db.prepare('SELECT path, hash, narSize FROM ValidPaths ORDER BY path').all() as { path: string; hash: string; narSize: number }[];
+    return rows.map((row) => ({ path: path.join(root, row.path), hash: parseNarHash(row.hash), narSize: row.narSize }));
+  } finally {
+    db.close();
+  }
+}
+
+/** Hashes every path, counts hash or size mismatches; returns seconds. */
+function timeOurs(paths: readonly ValidPath[]): { seconds: number; mismatches: number } {
+  let mismatches = 0;
+  const started = performance.now();
+  for (const p of paths) {
+    const result = narHashOfPathSync(p.path);
+    if (!result.hash.equals(p.hash) || result.narSize !== p.narSize) mismatches++;
+  }
+  return { seconds: (performance.now() - started) / 1000, mismatches };
+}
+
+async function timeOursAsync(paths: readonly ValidPath[]): Promise<{ seconds: number; mismatches: number }> {
+  let mismatches = 0;
+  const started = performance.now();
+  for (const p of paths) {
+    const result = await narHashOfPath(p.path);
+    if (!result.hash.equals(p.hash) || result.narSize !== p.narSize) mismatches++;
+  }
+  return { seconds: (performance.now() - started) / 1000, mismatches };
+}
+
+function timeNix(): number {
+  const started = performance.now();
+  run('nix-store', ['--store', root, '--verify', '--check-contents']);
+  return (performance.now() - started) / 1000;
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+if (args.rebuild || !fs.existsSync(marker)) {
+  console.log(`building the bench store under ${cacheDir} …`);
+  buildStore();
+}
+const fixture = JSON.parse(fs.readFileSync(marker, 'utf8')) as TreeCounts;
+const paths = readValidPaths();
+const narBytes = paths.reduce((sum, p) => sum + p.narSize, 0);
+console.log(`store ${root}: ${paths.length} valid paths, ${fixture.files} files, ${fixture.symlinks} symlinks, NAR total ${(narBytes / MiB).toFixed(0)} MiB`);
+if (narBytes < MIN_NAR_BYTES || fixture.files < MIN_FILES) console.warn('warning: the fixture is smaller than the target (1 GiB of NAR, 100k files); rerun with --rebuild');
+
+const warm = timeOurs(paths); // reads everything once: warm page cache for both sides
+console.log(`warm-up pass: ${warm.seconds.toFixed(2)} s, ${warm.mismatches} mismatches`);
+const ours: number[] = [];
+const nix: number[] = [];
+let mismatches = warm.mismatches;
+for (let r = 0; r < rounds; r++) {
+  nix.push(timeNix());
+  const result = timeOurs(paths);
+  ours.push(result.seconds);
+  mismatches += result.mismatches;
+}
+const asyncRun = await timeOursAsync(paths);
+mismatches += asyncRun.mismatches;
+
+const mbps = (seconds: number): string => (narBytes / 1e6 / seconds).toFixed(0);
+const oursMedian = median(ours);
+const nixMedian = median(nix);
+const oursBest = Math.min(...ours);
+const nixBest = Math.min(...nix);
+console.log(`rounds: ${rounds}, alternating (MB = 10^6 bytes of NAR; median and best of the rounds)`);
+console.log(`ours (narHashOfPathSync, 1 thread): median ${oursMedian.toFixed(2)} s ${mbps(oursMedian)} MB/s, best ${mbps(oursBest)} MB/s   [${ours.map((s) => s.toFixed(2)).join(', ')}]`);
+console.log(`nix-store --verify --check-contents: median ${nixMedian.toFixed(2)} s ${mbps(nixMedian)} MB/s, best ${mbps(nixBest)} MB/s   [${nix.map((s) => s.toFixed(2)).join(', ')}]`);
+console.log(`ours (narHashOfPath, async, 1 run): ${asyncRun.seconds.toFixed(2)} s ${mbps(asyncRun.seconds)} MB/s`);
+console.log(`ratio ours/nix (throughput): median ${(nixMedian / oursMedian).toFixed(2)}x, best ${(nixBest / oursBest).toFixed(2)}x`);
+console.log(`hash or size mismatches against the DB: ${mismatches}`);
+if (mismatches !== 0) process.exitCode = 1;

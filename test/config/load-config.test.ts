@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, type ConfigSources } from '../../agent/config/index.ts';
+
+const REPLIT = 'local-overlay?lower-store=%2Fmnt%2Fcacache%3Fread-only%3Dtrue&upper-layer=/mnt/nix/store&check-mount=false';
+
+describe('loadConfig', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ow-config-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const write = (name: string, text: string, mode = 0o644): string => {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    chmodSync(file, mode);
+    return file;
+  };
+  const load = (sources: Partial<ConfigSources>) => loadConfig({ flags: {}, env: {}, ...sources });
+  const configError = (fn: () => unknown): ConfigError => {
+    try {
+      fn();
+    } catch (error) {
+      assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+      return error;
+    }
+    assert.fail('expected a ConfigError');
+  };
+
+  it('resolves the store layout from --store with every default applied', () => {
+    const config = load({ flags: { store: REPLIT } });
+    assert.equal(config.layout.mergedStoreDir, '/nix/store');
+    assert.equal(config.layout.upperLayer, '/mnt/nix/store');
+    assert.equal(config.layout.lower.realStoreDir, '/mnt/cacache/nix/store');
+    assert.equal(config.layout.lower.readOnly, true);
+    assert.equal(config.layout.checkMount, false);
+    assert.equal(config.stateDir, '/var/lib/overlay-warden');
+    assert.equal(config.remount.attempts, 3);
+    assert.equal(config.storeSource, 'store.url (--store)');
+    assert.ok(Object.isFrozen(config) && Object.isFrozen(config.remount));
+  });
+
+  it('reads the store from a nix.conf and says which line', () => {
+    const conf = write('nix.conf', `# comment\nexperimental-features = local-overlay-store\nstore = ${REPLIT}\n`);
+    const config = load({ flags: { nixConf: conf } });
+    assert.equal(config.layout.upperLayer, '/mnt/nix/store');
+    assert.equal(config.storeSource, `${conf}:3`);
+  });
+
+  it('lets single store keys override the URL from a nix.conf', () => {
+    const conf = write('nix.conf', `store = ${REPLIT}\n`);
+    const file = write('c.yaml', `store:\n  nixConf: ${conf}\n  upperLayer: /rw/nix/store\n  root: /merged\n`);
+    const config = load({ flags: { config: file } });
+    assert.equal(config.layout.upperLayer, '/rw/nix/store');
+    assert.equal(config.layout.mergedStoreDir, '/merged/nix/store');
+    assert.equal(config.layout.upperDb, '/merged/nix/var/nix/db/db.sqlite');
+    assert.equal(config.layout.lower.realStoreDir, '/mnt/cacache/nix/store');
+  });
+
+  it('applies file < environment < flags', () => {
+    const file = write('c.yaml', `store:\n  url: "${REPLIT}"\nstateDir: /from/file\nlog:\n  level: debug\n`);
+    const env = { OVERLAY_WARDEN_STATE_DIR: '/from/env', OVERLAY_WARDEN_LOG_LEVEL: 'warn' };
+    const config = load({ flags: { config: file, stateDir: '/from/flag' }, env });
+    assert.equal(config.stateDir, '/from/flag');
+    assert.equal(config.log.level, 'warn');
+    assert.equal(load({ flags: { config: file }, env }).stateDir, '/from/env');
+    assert.equal(load({ flags: { config: file } }).stateDir, '/from/file');
+  });
+
+  it('replaces the whole store section when --store is given', () => {
+    const file = write('c.yaml', `store:\n  nixConf: /nonexistent/nix.conf\n  upperLayer: /x\n`);
+    const config = load({ flags: { config: file, store: 'local-overlay://?upper-layer=/u&lower-store=/l' } });
+    assert.equal(config.layout.upperLayer, '/u');
+    assert.equal(config.layout.lower.realStoreDir, '/l/nix/store');
+  });
+
+  it('names every bad key with its value, the expectation and the line', () => {
+    const file = write('c.yaml', `store:\n  url: "${REPLIT}"\nremount:\n  attempts: 0\n  timeoutSeconds: soon\nhttp:\n  address: "not an address"\nstateDri: /x\n`);
+    const error = configError(() => load({ flags: { config: file } }));
+    assert.equal(error.code, 'CONFIG_INVALID');
+    const byKey = new Map(error.problems.map((p) => [p.key, p]));
+    assert.deepEqual([...byKey.keys()].sort(), ['http.address', 'remount.attempts', 'remount.timeoutSeconds', 'stateDri']);
+    assert.equal(byKey.get('remount.attempts')!.value, 0);
+    assert.equal(byKey.get('remount.attempts')!.source, `${file}:4`);
+    assert.equal(byKey.get('remount.timeoutSeconds')!.value, 'soon');
+    assert.match(byKey.get('remount.timeoutSeconds')!.expected, /number/);
+    assert.equal(byKey.get('http.address')!.source, `${file}:7`);
+    assert.match(byKey.get('http.address')!.expected, /host:port/);
+    assert.equal(byKey.get('stateDri')!.source, `${file}:8`);
+    assert.match(error.message, /remount\.attempts .*got 0/);
+  });
+
+  it('names the environment variable a bad value came from', () => {
+    const error = configError(() => load({ flags: { store: REPLIT }, env: { OVERLAY_WARDEN_LOG_LEVEL: 'loud' } }));
+    assert.deepEqual(error.problems.map((p) => [p.key, p.value, p.source]), [['log.level', 'loud', 'env OVERLAY_WARDEN_LOG_LEVEL']]);
+  });
+
+  it('reports YAML syntax errors with the line', () => {
+    const file = write('c.yaml', `store:\n  url: x\n  bad: [unclosed\n`);
+    const error = configError(() => load({ flags: { config: file } }));
+    assert.equal(error.code, 'CONFIG_SYNTAX');
+    assert.match(error.message, new RegExp(`${file}:\\d+`));
+  });
+
+  it('refuses a config file others can write', () => {
+    const file = write('c.yaml', `store:\n  url: "${REPLIT}"\n`, 0o666);
+    const error = configError(() => load({ flags: { config: file } }));
+    assert.equal(error.code, 'CONFIG_INSECURE');
+    assert.match(error.message, /writable by group or others/);
+  });
+
+  it('says when an explicit config file is missing, and uses defaults when the default one is', () => {
+    assert.equal(configError(() => load({ flags: { config: join(dir, 'none.yaml') } })).code, 'CONFIG_NOT_FOUND');
+    assert.equal(load({ flags: { store: REPLIT }, defaultFile: join(dir, 'none.yaml') }).file, undefined);
+  });
+
+  it('says when nothing describes a store', () => {
+    const conf = write('nix.conf', 'substituters = https://cache.nixos.org\n');
+    const error = configError(() => load({ flags: { nixConf: conf } }));
+    assert.equal(error.code, 'CONFIG_NO_STORE');
+    assert.match(error.message, /no `store =` setting/);
+  });
+
+  it('wraps a bad store URL, keeping the store error code and naming where it came from', () => {
+    const error = configError(() => load({ flags: { store: 'local-overlay://?upper-layer=/u&colour=blue' } }));
+    assert.equal(error.code, 'CONFIG_STORE');
+    assert.match(error.message, /--store/);
+    assert.match(error.message, /colour/);
+    assert.equal(typeof error.evidence['storeError'], 'string');
+  });
+
+  it('accepts every key of the shipped example configuration', () => {
+    const config = load({ flags: { config: new URL('../../config/overlay-warden.example.yaml', import.meta.url).pathname }, trustAnyFile: true });
+    assert.equal(config.layout.upperLayer, '/mnt/nix/store');
+  });
+});

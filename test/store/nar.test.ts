@@ -1,0 +1,257 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { NarError, dumpNar, dumpNarSync, narHashOfPath, narHashOfPathSync } from '../../agent/store/nar.ts';
+import { parseNarHash } from '../../agent/store/nar-hash-string.ts';
+import { requireCommand, requireRoot } from '../support/requirements.ts';
+
+/** Deterministic bytes (AES-CTR keystream) so failures reproduce. */
+function bytes(size: number, seed: number): Buffer {
+  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, seed), Buffer.alloc(16, 0));
+  return cipher.update(Buffer.alloc(size));
+}
+
+function nixDump(target: string): Buffer {
+  const result = spawnSync('nix-store', ['--dump', target], { maxBuffer: 256 << 20 });
+  assert.equal(result.status, 0, result.stderr?.toString());
+  return result.stdout;
+}
+
+/** `nix-hash --type sha256 --base32` of a path, as 32 bytes. */
+function nixHash(target: string): Buffer {
+  const result = spawnSync('nix-hash', ['--type', 'sha256', '--base32', target], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  return parseNarHash(`sha256:${result.stdout.trim()}`);
+}
+
+function ourDump(target: string): Buffer {
+  const chunks: Buffer[] = [];
+  const size = dumpNarSync(target, (chunk) => chunks.push(Buffer.from(chunk)));
+  const all = Buffer.concat(chunks);
+  assert.equal(size, all.length);
+  return all;
+}
+
+function openFds(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** Names whose bytewise order differs from localeCompare's, UTF-8 and a non-UTF-8 byte. */
+const TRICKY_NAMES: (string | Buffer)[] = ['B', 'a', 'Z', '_', 'é', 'e', 'ß', '日本', 'a.b', 'a-b', 'a0', 'A', '10', '9', '.hidden', Buffer.from([0x61, 0xff])];
+
+function buildFixture(root: string): void {
+  fs.mkdirSync(path.join(root, 'a/b/c'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'emptydir'));
+  fs.writeFileSync(path.join(root, 'a/b/c/deep'), 'deep\n');
+  fs.writeFileSync(path.join(root, 'empty'), '');
+  for (const [name, mode] of [['exe', 0o755], ['owner-x-only', 0o744], ['group-x-only', 0o654], ['other-x-only', 0o641]] as const) {
+    fs.writeFileSync(path.join(root, name), `#!/bin/sh\necho ${name}\n`);
+    fs.chmodSync(path.join(root, name), mode);
+  }
+  fs.symlinkSync('a/b/c/deep', path.join(root, 'rel-link'));
+  fs.symlinkSync('/nix/store/00000000000000000000000000000000-dep/bin/sh', path.join(root, 'abs-link'));
+  fs.symlinkSync('nowhere', path.join(root, 'dangling'));
+  fs.symlinkSync('ünïcödé/日本', path.join(root, 'utf8-link'));
+  fs.writeFileSync(path.join(root, 'big'), bytes(3 * 1024 * 1024 + 5, 1));
+  fs.writeFileSync(path.join(root, 'exactly-1MiB'), bytes(1024 * 1024, 2));
+  const names = path.join(root, 'names');
+  fs.mkdirSync(names);
+  TRICKY_NAMES.forEach((name, i) => fs.writeFileSync(Buffer.concat([Buffer.from(`${names}/`), Buffer.from(name)]), `file ${i}\n`));
+  fs.mkdirSync(path.join(names, 'ZZ-dir'));
+  fs.writeFileSync(path.join(names, 'ZZ-dir', 'x'), '');
+  // Enough small files of odd sizes to cross the 1 MiB staging buffer several times mid-file.
+  const many = path.join(root, 'many');
+  fs.mkdirSync(many);
+  for (let i = 0; i < 400; i++) fs.writeFileSync(path.join(many, `f${i}`), bytes(4000 + i * 13, i % 200));
+}
+
+describe('nar', function () {
+  let tmp: string;
+  let fixture: string;
+
+  before(function () {
+    requireCommand(this, 'nix-store');
+    requireCommand(this, 'nix-hash');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nar-test-'));
+    fixture = path.join(tmp, 'fixture');
+    fs.mkdirSync(fixture);
+    buildFixture(fixture);
+  });
+
+  after(() => {
+    if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('uses names whose bytewise and locale orders differ', () => {
+    const asStrings = TRICKY_NAMES.filter((n): n is string => typeof n === 'string');
+    const bytewise = [...asStrings].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    assert.notDeepEqual(bytewise, [...asStrings].sort((x, y) => x.localeCompare(y)));
+  });
+
+  it('writes the same bytes as nix-store --dump for a tree of every supported kind', () => {
+    const ours = ourDump(fixture);
+    const theirs = nixDump(fixture);
+    assert.equal(ours.length, theirs.length);
+    assert.ok(ours.equals(theirs), 'NAR bytes differ');
+  });
+
+  it('hashes as nix-hash --type sha256 does, with narSize the NAR length', () => {
+    const result = narHashOfPathSync(fixture);
+    assert.deepEqual(result.hash, nixHash(fixture));
+    assert.equal(result.narSize, nixDump(fixture).length);
+  });
+
+  it('serialises a root that is a file, an executable, a symlink or an empty dir as Nix does', () => {
+    const cases = ['empty', 'exe', 'group-x-only', 'big', 'dangling', 'abs-link', 'emptydir', 'a'];
+    for (const name of cases) {
+      const target = path.join(fixture, name);
+      assert.ok(ourDump(target).equals(nixDump(target)), name);
+      assert.deepEqual(narHashOfPathSync(target).hash, nixHash(target), name);
+    }
+  });
+
+  it('accepts a root given as a Buffer or with a trailing slash', () => {
+    const expected = narHashOfPathSync(fixture).hash;
+    assert.deepEqual(narHashOfPathSync(Buffer.from(fixture)).hash, expected);
+    assert.deepEqual(narHashOfPathSync(`${fixture}/`).hash, expected);
+  });
+
+  it('gives the same result from the async variants', async () => {
+    const sync = narHashOfPathSync(fixture);
+    assert.deepEqual(await narHashOfPath(fixture), sync);
+    const chunks: Buffer[] = [];
+    const size = await dumpNar(fixture, (chunk) => chunks.push(Buffer.from(chunk)));
+    assert.equal(size, sync.narSize);
+    assert.ok(Buffer.concat(chunks).equals(ourDump(fixture)));
+  });
+
+  describe('abort', () => {
+    let large: string;
+    before(() => {
+      large = path.join(tmp, 'large');
+      fs.mkdirSync(large);
+      // Sparse: 64 MiB of zeros read quickly, but far more than one slice of work.
+      fs.writeFileSync(path.join(large, 'sparse'), '');
+      fs.truncateSync(path.join(large, 'sparse'), 64 << 20);
+    });
+
+    it('rejects at once with the reason when already aborted', async () => {
+      const reason = new Error('stop');
+      await assert.rejects(narHashOfPath(fixture, { signal: AbortSignal.abort(reason) }), (error) => error === reason);
+    });
+
+    it('stops between slices and closes the file it was reading', async () => {
+      const before = openFds();
+      const controller = new AbortController();
+      const pending = narHashOfPath(large, { signal: controller.signal });
+      controller.abort(new Error('stop'));
+      await assert.rejects(pending, /stop/);
+      assert.equal(openFds(), before);
+    });
+  });
+
+  describe('unsupported file types', function () {
+    function assertNarError(target: string, code: string, fileType: string, badPath: string): void {
+      assert.throws(
+        () => narHashOfPathSync(target),
+        (error: unknown) => error instanceof NarError && error.code === code && error.evidence['fileType'] === fileType && error.evidence['path'] === badPath,
+      );
+    }
+
+    function inDir(name: string, make: (p: string) => void): { dir: string; bad: string } {
+      const dir = fs.mkdtempSync(path.join(tmp, `${name}-`));
+      fs.writeFileSync(path.join(dir, 'before'), 'x');
+      fs.mkdirSync(path.join(dir, 'sub'));
+      const bad = path.join(dir, 'sub', name);
+      make(bad);
+      return { dir, bad };
+    }
+
+    it('rejects a FIFO, naming it, as nix-store --dump does (and does not block on it)', () => {
+      const { dir, bad } = inDir('fifo', (p) => assert.equal(spawnSync('mkfifo', [p]).status, 0));
+      assertNarError(dir, 'NAR_UNSUPPORTED_FILE_TYPE', 'fifo', bad);
+      assertNarError(bad, 'NAR_UNSUPPORTED_FILE_TYPE', 'fifo', bad);
+      assert.notEqual(spawnSync('nix-store', ['--dump', dir], { stdio: 'ignore' }).status, 0);
+    });
+
+    it('rejects a unix socket', async () => {
+      const dir = fs.mkdtempSync(path.join(tmp, 'sock-'));
+      const bad = path.join(dir, 's');
+      const server = net.createServer();
+      await new Promise<void>((resolve) => server.listen(bad, resolve));
+      try {
+        assertNarError(dir, 'NAR_UNSUPPORTED_FILE_TYPE', 'socket', bad);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('reports a whiteout (char device 0/0) as such, and other devices by type', function () {
+      requireRoot(this);
+      requireCommand(this, 'mknod');
+      const whiteout = inDir('whiteout', (p) => assert.equal(spawnSync('mknod', [p, 'c', '0', '0']).status, 0));
+      assertNarError(whiteout.dir, 'NAR_WHITEOUT', 'whiteout', whiteout.bad);
+      const device = inDir('null', (p) => assert.equal(spawnSync('mknod', [p, 'c', '1', '3']).status, 0));
+      assertNarError(device.dir, 'NAR_UNSUPPORTED_FILE_TYPE', 'character-device', device.bad);
+      assert.notEqual(spawnSync('nix-store', ['--dump', whiteout.dir], { stdio: 'ignore' }).status, 0);
+    });
+
+    it('reports a missing path as an I/O error with its errno', () => {
+      const missing = path.join(tmp, 'missing');
+      assert.throws(() => narHashOfPathSync(missing), (error: unknown) => error instanceof NarError && error.code === 'NAR_IO_ERROR' && error.evidence['errno'] === 'ENOENT' && error.evidence['path'] === missing);
+    });
+  });
+
+  describe('random trees', function () {
+    before(function () {
+      requireCommand(this, 'openssl');
+    });
+
+    type Tree = { kind: 'file'; content: Uint8Array; executable: boolean } | { kind: 'link'; target: string } | { kind: 'dir'; entries: [string, Tree][] };
+
+    const nameArb = fc
+      .oneof(fc.constantFrom(...TRICKY_NAMES.filter((n): n is string => typeof n === 'string')), fc.string({ unit: fc.constantFrom(...'aBz09._-é日 '), minLength: 1, maxLength: 12 }))
+      .filter((n) => n !== '.' && n !== '..');
+    const contentArb = fc.oneof(
+      { weight: 10, arbitrary: fc.uint8Array({ maxLength: 3000 }) },
+      { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1 << 20, max: (1 << 20) + 9000 }), fc.nat(255)).map(([size, seed]) => new Uint8Array(bytes(size, seed))) },
+    );
+    const { tree } = fc.letrec<{ tree: Tree; file: Tree; link: Tree; dir: Tree }>((tie) => ({
+      tree: fc.oneof({ depthSize: 'small', maxDepth: 4 }, tie('file'), tie('link'), tie('dir')),
+      file: fc.record({ kind: fc.constant('file' as const), content: contentArb, executable: fc.boolean() }),
+      link: fc.record({ kind: fc.constant('link' as const), target: fc.string({ unit: fc.constantFrom(...'ab/.é-'), minLength: 1, maxLength: 30 }) }),
+      dir: fc.record({ kind: fc.constant('dir' as const), entries: fc.uniqueArray(fc.tuple(nameArb, tie('tree')), { selector: (e) => e[0], maxLength: 6 }) }),
+    }));
+
+    function write(target: string, node: Tree): void {
+      if (node.kind === 'file') {
+        fs.writeFileSync(target, node.content);
+        fs.chmodSync(target, node.executable ? 0o755 : 0o644);
+      } else if (node.kind === 'link') fs.symlinkSync(node.target, target);
+      else {
+        fs.mkdirSync(target);
+        for (const [name, child] of node.entries) write(path.join(target, name), child);
+      }
+    }
+
+    it('hash like nix-store --dump | openssl dgst -sha256', () => {
+      let run = 0;
+      fc.assert(
+        fc.property(tree, (node) => {
+          const target = path.join(tmp, `random-${run++}`);
+          write(target, node);
+          const reference = spawnSync('sh', ['-c', 'nix-store --dump "$1" | openssl dgst -sha256 -r', 'sh', target], { encoding: 'utf8' });
+          assert.equal(reference.status, 0, reference.stderr);
+          assert.equal(narHashOfPathSync(target).hash.toString('hex'), reference.stdout.split(' ')[0]);
+          fs.rmSync(target, { recursive: true, force: true });
+        }),
+        { numRuns: 25 },
+      );
+    });
+  });
+});
