@@ -16,3 +16,5 @@ export {
   MountinfoParseError, OverlayOptionsError, MountPathError, MOUNTINFO_LINE_PROBLEMS,
   type MountinfoLineProblem, type OverlayOptionsErrorCode,
 } from './mount-errors.ts';
+export { overlayMountOptions, escapeOverlayPath, mountOverlay, MountOverlayError, MOUNT_OPTIONS_MAX, type OverlaySpec, type MountOverlayErrorCode } from './mount-overlay.ts';
+export { unshareArgv, runInPrivateMountNamespace, MountNamespaceError, type MountNamespaceErrorCode } from './mount-namespace.ts';

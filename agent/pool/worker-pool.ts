@@ -130,6 +130,7 @@ export class WorkerPool {
     });
   }
 
+  /** A snapshot of the counters: live threads, tasks in flight and queued, the peak, outcomes. */
   stats(): PoolStats {
     return {
       threads: this.#piscina.threads.length,

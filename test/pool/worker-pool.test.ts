@@ -82,7 +82,7 @@ describe('pool/worker-pool', function () {
     it('nar-hash agrees with nix-hash (the reference)', async function () {
       requireCommand(this, 'nix-hash');
       for (const object of objects) {
-        const expected = execFileSync('nix-hash', ['--type', 'sha256', '--base16', object], { encoding: 'utf8' }).trim();
+        const expected = execFileSync('nix-hash', ['--type', 'sha256', object], { encoding: 'utf8' }).trim();
         assert.equal((await pool.run(narHash(object), never())).hash, expected, object);
       }
     });
@@ -280,7 +280,9 @@ describe('pool/worker-pool', function () {
         const before = cpuMs();
         await sleep(300);
         const busy = cpuMs() - before;
-        assert.ok(busy > 150, `the task was hashing before the abort (${busy.toFixed(0)} ms CPU in 300 ms)`);
+        // Shares, not deadlines: a quarter of a core before the abort proves the hash ran; a still-running
+        // hash would keep a similar share in the longer window after it.
+        assert.ok(busy > 75, `the task was hashing before the abort (${busy.toFixed(0)} ms CPU in 300 ms)`);
         const abortedAt = performance.now();
         controller.abort();
         await assert.rejects(running, PoolAbortedError);
@@ -289,7 +291,7 @@ describe('pool/worker-pool', function () {
         const quietFrom = cpuMs();
         await sleep(500);
         const after = cpuMs() - quietFrom;
-        assert.ok(after < 150, `${after.toFixed(0)} ms CPU in the 500 ms after the abort: the hash kept running`);
+        assert.ok(after < 60, `${after.toFixed(0)} ms CPU in the 500 ms after the abort: the hash kept running`);
         // The pool is still usable: a replacement thread runs the next task.
         assert.deepEqual(await pool.run(narHash(objects[0]!), never()), { type: 'nar-hash', ...directHex(objects[0]!) });
       } finally {

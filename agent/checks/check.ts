@@ -1,0 +1,25 @@
+/** The one small interface every check implements (like node_exporter's collectors), and what a check may read. */
+import type { Config } from '../config/index.ts';
+import type { Finding } from '../findings/index.ts';
+import type { MountFacts } from './mount-facts.ts';
+
+/** What every check reads. Probed once per run by `gatherCheckContext`, so checks stay cheap and mostly pure. */
+export interface CheckContext {
+  readonly config: Config;
+  /** The merged store dir's mount, as the mount table shows it; `unreadable` when the table could not be read. */
+  readonly mount: MountFacts;
+}
+
+export interface Check {
+  /** Stable id, `area.name` (e.g. `mount.overlay`); also the label of its metrics. */
+  readonly id: string;
+  readonly title: string;
+  /** Whether it runs unless configuration turns it off. */
+  readonly defaultEnabled: boolean;
+  /**
+   * Returns the findings (an empty list when all is well). May throw: the
+   * runner turns the throw into a `check.failed` finding, and the other checks
+   * still run.
+   */
+  run(context: CheckContext, signal: AbortSignal): Promise<readonly Finding[]> | readonly Finding[];
+}

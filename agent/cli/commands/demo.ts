@@ -1,0 +1,101 @@
+/**
+ * `overlay-warden demo` (what `npm start` runs): builds a demo lower store and upper layer in a temporary
+ * directory, mounts the overlay in a private mount namespace (a user namespace too without root), writes a
+ * config for it, and walks through what overlay-warden does, running its real commands on it.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildDemoStore, type DemoStore } from '../../demo/store-builder.ts';
+import { removeDemoDir } from '../../demo/remove-demo-dir.ts';
+import { mountOverlay, runInPrivateMountNamespace } from '../../mount/index.ts';
+import type { CliIo, Command, CommandContext } from '../command.ts';
+import { EXIT } from '../command.ts';
+import { paint } from '../output.ts';
+import { runCli } from '../run-cli.ts';
+
+/** What the parent hands the process inside the namespace (as JSON in a file of the demo dir). */
+interface DemoPlan {
+  readonly dir: string;
+  readonly store: Pick<DemoStore, 'storeUrl' | 'mergedStoreDir' | 'lower' | 'upper'>;
+}
+
+/** One step of the walkthrough: a sentence for newcomers, then a real overlay-warden command. */
+interface DemoStep {
+  readonly say: string;
+  readonly argv: readonly string[];
+}
+
+/** The walkthrough, in order; each later feature adds its steps here. */
+export function demoSteps(configFile: string): DemoStep[] {
+  return [{ say: 'What overlay-warden resolved from the store URL: where each part of the store lives.', argv: ['layout', '--config', configFile] }];
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'build a demo overlay store in a temporary directory, mount it privately, and show what overlay-warden does',
+  usage: '[--keep] [--lower-paths N] [--upper-paths N]',
+  options: {
+    keep: { type: 'boolean', default: false },
+    'lower-paths': { type: 'string', default: '120' },
+    'upper-paths': { type: 'string', default: '30' },
+    inside: { type: 'string' },
+  },
+  optionHelp: [
+    ['--keep', 'keep the demo directory (its path is printed) instead of removing it'],
+    ['--lower-paths N', 'store paths in the demo lower store (default 120)'],
+    ['--upper-paths N', 'store paths only in the upper layer (default 30)'],
+  ],
+  async run(context) {
+    const inside = context.values['inside'];
+    return typeof inside === 'string' ? runInside(context, inside) : runOutside(context);
+  },
+};
+
+async function runOutside(context: CommandContext): Promise<number> {
+  const { io } = context;
+  const count = (name: string): number => {
+    const value = Number(context.values[name]);
+    if (!Number.isInteger(value) || value < 1 || value > 1_000_000) throw new RangeError(`--${name} takes a whole number from 1 to 1000000, got ${String(context.values[name])}`);
+    return value;
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'overlay-warden-demo-'));
+  try {
+    say(io, `Building a demo lower store and upper layer with Nix's on-disk formats in ${dir} …`);
+    const store = await buildDemoStore(join(dir, 'store'), { lowerPaths: count('lower-paths'), upperPaths: count('upper-paths'), duplicates: 3, signal: context.signal });
+    io.stdout.write(`  lower store: ${store.lower.paths.length} paths in ${store.lower.realStoreDir}\n  upper layer: ${store.upper.paths.length} paths in ${store.upper.layer} (+${store.upper.duplicates.length} duplicates of lower paths)\n  built in ${store.seconds.toFixed(2)} s\n`);
+    const plan: DemoPlan = { dir, store: { storeUrl: store.storeUrl, mergedStoreDir: store.mergedStoreDir, lower: store.lower, upper: store.upper } };
+    writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan));
+    const isRoot = process.getuid?.() === 0;
+    say(io, `Entering a private mount namespace${isRoot ? '' : ' inside a user namespace (no root needed)'}, so nothing mounted here leaks out.`);
+    const script = process.argv[1] ?? new URL('../main.ts', import.meta.url).pathname;
+    return await runInPrivateMountNamespace([process.execPath, ...process.execArgv, script, 'demo', '--inside', dir], { signal: context.signal, isRoot });
+  } finally {
+    if (context.values['keep'] === true) io.stdout.write(`Kept ${dir}\n`);
+    else removeDemoDir(dir);
+  }
+}
+
+async function runInside(context: CommandContext, dir: string): Promise<number> {
+  const { io } = context;
+  const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')) as DemoPlan;
+  const { store } = plan;
+  await mountOverlay({ lowerDirs: [store.lower.realStoreDir], upperDir: store.upper.layer, workDir: store.upper.workDir, mergedDir: store.mergedStoreDir }, context.signal);
+  say(io, `Mounted the overlay at ${store.mergedStoreDir}:\n  lowerdir=${store.lower.realStoreDir}\n  upperdir=${store.upper.layer}`);
+  const configFile = join(dir, 'overlay-warden.yaml');
+  writeFileSync(configFile, `# written by overlay-warden demo\nstore:\n  url: "${store.storeUrl}"\nstateDir: ${join(dir, 'state')}\nhttp:\n  address: "off"\n`, { mode: 0o600 });
+  let worst: number = EXIT.ok;
+  for (const step of demoSteps(configFile)) {
+    say(io, step.say);
+    io.stdout.write(paint(io, 'stdout', 'dim', `$ overlay-warden ${step.argv.join(' ')}\n`));
+    const code = await runCli(step.argv, io, context.signal);
+    if (code === EXIT.usage) return code;
+    worst = Math.max(worst, code);
+  }
+  say(io, 'Done. The overlay disappears with this mount namespace; the demo directory is removed next.');
+  return worst === EXIT.usage ? worst : EXIT.ok;
+}
+
+function say(io: CliIo, text: string): void {
+  io.stdout.write(`\n${paint(io, 'stdout', 'bold', '▶')} ${text}\n`);
+}
