@@ -1,6 +1,7 @@
 /** The one small interface every check implements (like node_exporter's collectors), and what a check may read. */
 import type { Config } from '../config/index.ts';
 import type { Finding } from '../findings/index.ts';
+import type { NixEnv } from '../store/resolve-store-layout.ts';
 import type { MountFacts } from './mount-facts.ts';
 
 /** What every check reads. Probed once per run by `gatherCheckContext`, so checks stay cheap and mostly pure. */
@@ -8,6 +9,8 @@ export interface CheckContext {
   readonly config: Config;
   /** The merged store dir's mount, as the mount table shows it; `unreadable` when the table could not be read. */
   readonly mount: MountFacts;
+  /** The environment Nix would see (NIX_STORE_DIR…), for resolving other store URLs the way the config's was. */
+  readonly env: NixEnv;
 }
 
 export interface Check {

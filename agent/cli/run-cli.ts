@@ -1,4 +1,5 @@
 /** Parses the command line, loads nothing until asked, dispatches to one command, maps errors to exit codes. */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type ConfigFlags } from '../config/index.ts';
 import { WardenError } from '../errors/index.ts';
@@ -64,7 +65,8 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
     store: values['store'] as string | undefined,
     nixConf: values['nix-conf'] as string | undefined,
     stateDir: values['state-dir'] as string | undefined,
-    mountinfo: values['mountinfo'] as string | undefined,
+    // A saved table is named on the command line relative to where the user is.
+    mountinfo: typeof values['mountinfo'] === 'string' ? resolve(values['mountinfo']) : undefined,
   };
   try {
     return await command.run({

@@ -3,3 +3,5 @@ export { ConfigError, describeProblem, type ConfigProblem, type ConfigErrorCode 
 export { configSchema, type ConfigInput, type ConfigSettings, type StoreSettings } from './config-schema.ts';
 export { assertTrustedFile, untrustedReason, TrustError } from './trusted-file.ts';
 export { parseAmount, resolveAmount, type Amount } from './byte-size.ts';
+export { packageRoot } from './package-root.ts';
+export { configJsonSchema } from './config-json-schema.ts';

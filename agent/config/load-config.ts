@@ -1,6 +1,7 @@
 /** Loads the configuration: YAML file, then environment, then command-line flags; validates once; freezes. */
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
+import { packageRoot } from './package-root.ts';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { errnoCode } from '../errors/index.ts';
@@ -11,7 +12,7 @@ import { assertTrustedFile } from './trusted-file.ts';
 import type { StoreLayout } from '../store/store-layout.ts';
 
 /** The default config file: `config/overlay-warden.yaml` of the project (or of the installed package). */
-export const DEFAULT_CONFIG_FILE = resolve(import.meta.dirname, '../../config/overlay-warden.yaml');
+export const DEFAULT_CONFIG_FILE = join(packageRoot(), 'config', 'overlay-warden.yaml');
 
 /** Command-line flags every command accepts; each overrides the file and the environment. */
 export interface ConfigFlags {

@@ -1,48 +1,16 @@
 /** Builds a demo local-overlay store on disk: a lower store, an upper layer with its own DB, a workdir and a mount point. */
-import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { errnoCode } from '../errors/index.ts';
-import { narHashOfPathSync } from '../store/nar.ts';
-import { formatNarHash } from '../store/nar-hash-string.ts';
 import { percentEncode } from '../store/percent-encoding.ts';
+import { DemoLayerWriter } from './demo-layer-writer.ts';
+import { LAYER_CODE, lowerRoots, planDemoGraph, upperRoots } from './demo-graph.ts';
+import { demoHashPart, demoPackageName } from './demo-names.ts';
 import { DemoStoreError } from './demo-store-error.ts';
-import { LAYER_CODE, OBJECT_KINDS, lowerRoots, planDemoGraph, targetsOf, upperRoots, type DemoContents, type DemoGraph } from './demo-graph.ts';
-import { demoDeriverPath, demoHashPart, demoPackageName } from './demo-names.ts';
-import { planObject, writeObject } from './demo-objects.ts';
-import { createNixDb, type NixDbWriter } from './nix-db-writer.ts';
+import { resolveDemoStoreOptions, type DemoStoreOptions } from './demo-store-options.ts';
 import { createRandom } from './seeded-random.ts';
 
-export interface DemoStoreOptions {
-  /** Seed of everything random (names, hash parts, references, contents): an unsigned 32-bit integer. Default 1. */
-  readonly seed?: number;
-  /** Store objects in the lower store. Default 60. */
-  readonly lowerPaths?: number;
-  /** Store objects only in the upper layer. Default 20. */
-  readonly upperPaths?: number;
-  /** Lower paths also copied into the upper layer and registered in the upper DB (dedupe candidates). Default 0. */
-  readonly duplicates?: number;
-  /** `mixed` (default) or `mostly-files` (95 % single small files: for scale). */
-  readonly contents?: DemoContents;
-  /** Most references a path gets (besides itself). Default 4. */
-  readonly maxReferences?: number;
-  /** The logical store dir paths are named under. Default `/nix/store`. */
-  readonly storeDir?: string;
-  /** Put `?read-only=true` on the lower store in `storeUrl` (Nix then opens the lower DB immutable). Default true. */
-  readonly lowerReadOnly?: boolean;
-  /** registrationTime of the first path; later ones count up by one. Default 1700000000. */
-  readonly registrationTime?: number;
-  readonly signal?: AbortSignal;
-  /** Called every few thousand paths and at the end of each layer. */
-  readonly onProgress?: (progress: DemoStoreProgress) => void;
-}
-
-export interface DemoStoreProgress {
-  readonly phase: 'lower' | 'upper';
-  readonly done: number;
-  readonly total: number;
-}
+export type { DemoStoreOptions, DemoStoreProgress } from './demo-store-options.ts';
 
 /** The lower store: a plain local store at `root`. */
 export interface DemoLowerStore {
@@ -95,9 +63,6 @@ export interface DemoStore {
   references(storePath: string): readonly string[] | undefined;
 }
 
-/** Paths between two progress reports and event-loop yields. */
-const PROGRESS_EVERY = 4096;
-
 /**
  * Builds a demo store in `dir` (created if missing; must be empty), deterministically from the options. NAR hashes
  * and sizes are computed from the written files with our NAR code, so real Nix's `--verify --check-contents` accepts
@@ -107,7 +72,7 @@ const PROGRESS_EVERY = 4096;
  */
 export async function buildDemoStore(dir: string, options: DemoStoreOptions = {}): Promise<DemoStore> {
   const started = performance.now();
-  const o = resolveOptions(options);
+  const o = resolveDemoStoreOptions(options);
   options.signal?.throwIfAborted();
   const root = path.resolve(dir);
   prepareDir(root);
@@ -115,7 +80,7 @@ export async function buildDemoStore(dir: string, options: DemoStoreOptions = {}
   const graph = planDemoGraph({ seed: o.seed, lowerCount: o.lowerPaths, upperCount: o.upperPaths, duplicates: o.duplicates, maxReferences: o.maxReferences, contents: o.contents });
   const lowerPaths = namePaths(o.seed, 'lower', o.lowerPaths, o.storeDir);
   const upperPaths = namePaths(o.seed, 'upper', o.upperPaths, o.storeDir);
-  const build = new LayerBuild(graph, lowerPaths, upperPaths, o, options);
+  const build = new DemoLayerWriter(graph, lowerPaths, upperPaths, o, options);
   for (const made of [layout.lowerRealStoreDir, layout.upperLayer, layout.workDir, layout.mergedStoreDir]) mkdir(made);
   await build.lower(layout.lowerRealStoreDir, layout.lowerStateDir);
   await build.upper(layout.upperLayer, layout.upperStateDir);
@@ -158,163 +123,6 @@ export async function buildDemoStore(dir: string, options: DemoStoreOptions = {}
   };
 }
 
-type ResolvedOptions = Required<Omit<DemoStoreOptions, 'signal' | 'onProgress'>>;
-
-/** Writes the objects of both layers and their DBs; keeps each lower path's narHash for the upper DB's copies. */
-class LayerBuild {
-  readonly #graph: DemoGraph;
-  readonly #lowerPaths: readonly string[];
-  readonly #upperPaths: readonly string[];
-  readonly #o: ResolvedOptions;
-  readonly #options: DemoStoreOptions;
-  readonly #lowerHashes: Buffer;
-  readonly #lowerSizes: Float64Array;
-
-  constructor(graph: DemoGraph, lowerPaths: readonly string[], upperPaths: readonly string[], o: ResolvedOptions, options: DemoStoreOptions) {
-    this.#graph = graph;
-    this.#lowerPaths = lowerPaths;
-    this.#upperPaths = upperPaths;
-    this.#o = o;
-    this.#options = options;
-    this.#lowerHashes = Buffer.alloc(graph.lowerCount * 32);
-    this.#lowerSizes = new Float64Array(graph.lowerCount);
-  }
-
-  /** References of a path as logical paths (unsorted), self included. */
-  referencesOf(upper: boolean, i: number): string[] {
-    const g = this.#graph;
-    if (!upper) {
-      const refs = Array.from(targetsOf(g.lowerRefs, i), (t) => this.#lowerPaths[t] as string);
-      return g.lowerSelf[i] === 1 ? [...refs, this.#lowerPaths[i] as string] : refs;
-    }
-    const refs = [...Array.from(targetsOf(g.upperToLower, i), (t) => this.#lowerPaths[t] as string), ...Array.from(targetsOf(g.upperToUpper, i), (t) => this.#upperPaths[t] as string)];
-    return g.upperSelf[i] === 1 ? [...refs, this.#upperPaths[i] as string] : refs;
-  }
-
-  async lower(realStoreDir: string, stateDir: string): Promise<void> {
-    const g = this.#graph;
-    const ids = new Uint32Array(g.lowerCount);
-    await this.#withDb(stateDir, async (db) => {
-      for (let i = 0; i < g.lowerCount; i++) {
-        const { hash, narSize } = this.#writeObject(realStoreDir, false, i);
-        hash.copy(this.#lowerHashes, i * 32);
-        this.#lowerSizes[i] = narSize;
-        const id = db.addPath(this.#lowerRegistration(i));
-        ids[i] = id;
-        for (const t of targetsOf(g.lowerRefs, i)) db.addReference(id, ids[t] as number);
-        if (g.lowerSelf[i] === 1) db.addReference(id, id);
-        await this.#progress('lower', i + 1, g.lowerCount);
-      }
-    });
-  }
-
-  async upper(layer: string, stateDir: string): Promise<void> {
-    const g = this.#graph;
-    const lowerIds = new Uint32Array(g.lowerCount);
-    const upperIds = new Uint32Array(g.upperCount);
-    const duplicate = new Uint8Array(g.lowerCount);
-    for (const i of g.duplicates) duplicate[i] = 1;
-    const total = g.copiedUp.length + g.upperCount;
-    await this.#withDb(stateDir, async (db) => {
-      let done = 0;
-      for (const i of g.copiedUp) {
-        if (duplicate[i] === 1) {
-          const { hash } = this.#writeObject(layer, false, i);
-          assert.ok(hash.equals(this.#lowerHashes.subarray(i * 32, i * 32 + 32)), `duplicate ${this.#lowerPaths[i]} differs from its lower copy`);
-        }
-        const id = db.addPath(this.#lowerRegistration(i));
-        lowerIds[i] = id;
-        for (const t of targetsOf(g.lowerRefs, i)) db.addReference(id, lowerIds[t] as number);
-        if (g.lowerSelf[i] === 1) db.addReference(id, id);
-        await this.#progress('upper', ++done, total);
-      }
-      for (let u = 0; u < g.upperCount; u++) {
-        const { hash, narSize } = this.#writeObject(layer, true, u);
-        const id = db.addPath({ path: this.#upperPaths[u] as string, narHash: formatNarHash(hash), narSize, registrationTime: this.#o.registrationTime + g.lowerCount + u, ultimate: true });
-        upperIds[u] = id;
-        for (const t of targetsOf(g.upperToLower, u)) db.addReference(id, lowerIds[t] as number);
-        for (const t of targetsOf(g.upperToUpper, u)) db.addReference(id, upperIds[t] as number);
-        if (g.upperSelf[u] === 1) db.addReference(id, id);
-        await this.#progress('upper', ++done, total);
-      }
-    });
-  }
-
-  #lowerRegistration(i: number) {
-    const storePath = this.#lowerPaths[i] as string;
-    return {
-      path: storePath,
-      narHash: formatNarHash(this.#lowerHashes.subarray(i * 32, i * 32 + 32)),
-      narSize: this.#lowerSizes[i] as number,
-      registrationTime: this.#o.registrationTime + i,
-      // Substituted paths keep the deriver they were built from, which is not valid here (a third of them).
-      deriver: i % 3 === 0 ? demoDeriverPath(this.#o.storeDir, this.#o.seed, i, storePath.slice(this.#o.storeDir.length + 34)) : undefined,
-    };
-  }
-
-  /** Writes object i of a layer under `dir` and returns its NAR hash and size. */
-  #writeObject(dir: string, upper: boolean, i: number): { hash: Buffer; narSize: number } {
-    const g = this.#graph;
-    const storePath = (upper ? this.#upperPaths : this.#lowerPaths)[i] as string;
-    const kind = OBJECT_KINDS[(upper ? g.upperKinds : g.lowerKinds)[i] as number] ?? 'file';
-    const seeds = [this.#o.seed, upper ? LAYER_CODE.upper : LAYER_CODE.lower, i];
-    const selfReference = (upper ? g.upperSelf : g.lowerSelf)[i] === 1;
-    const references = this.referencesOf(upper, i).filter((r) => r !== storePath);
-    const objectPath = path.join(dir, path.posix.basename(storePath));
-    try {
-      writeObject(objectPath, planObject({ kind, seeds, storePath, references, selfReference }));
-      return narHashOfPathSync(objectPath);
-    } catch (cause) {
-      throw new DemoStoreError('DEMO_STORE_IO', `cannot write demo store object ${objectPath}: ${errnoCode(cause) ?? String(cause)}`, { evidence: { path: objectPath, errno: errnoCode(cause) }, cause });
-    }
-  }
-
-  async #withDb(stateDir: string, fill: (db: NixDbWriter) => Promise<void>): Promise<void> {
-    const db = createNixDb(stateDir);
-    try {
-      await fill(db);
-      db.finish();
-    } finally {
-      db.abort();
-    }
-  }
-
-  async #progress(phase: 'lower' | 'upper', done: number, total: number): Promise<void> {
-    if (done % PROGRESS_EVERY !== 0 && done !== total) return;
-    this.#options.onProgress?.({ phase, done, total });
-    await yieldToEventLoop();
-    this.#options.signal?.throwIfAborted();
-  }
-}
-
-function resolveOptions(options: DemoStoreOptions): ResolvedOptions {
-  const count = (option: keyof DemoStoreOptions, fallback: number, max = 50_000_000): number => {
-    const value = options[option] ?? fallback;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) throw badOption(option, value, `an integer from 0 to ${max}`);
-    return value;
-  };
-  const resolved: ResolvedOptions = {
-    seed: count('seed', 1, 0xffffffff),
-    lowerPaths: count('lowerPaths', 60),
-    upperPaths: count('upperPaths', 20),
-    duplicates: count('duplicates', 0),
-    maxReferences: count('maxReferences', 4, 64),
-    registrationTime: count('registrationTime', 1_700_000_000, 2 ** 40),
-    contents: options.contents ?? 'mixed',
-    storeDir: options.storeDir ?? '/nix/store',
-    lowerReadOnly: options.lowerReadOnly ?? true,
-  };
-  if (resolved.duplicates > resolved.lowerPaths) throw badOption('duplicates', resolved.duplicates, `at most lowerPaths (${resolved.lowerPaths})`);
-  if (resolved.contents !== 'mixed' && resolved.contents !== 'mostly-files') throw badOption('contents', resolved.contents, "'mixed' or 'mostly-files'");
-  if (!/^\/[^\0]*[^/]$/.test(resolved.storeDir) || path.posix.normalize(resolved.storeDir) !== resolved.storeDir) {
-    throw badOption('storeDir', resolved.storeDir, 'an absolute, normalised path without a trailing slash');
-  }
-  return Object.freeze(resolved);
-}
-
-function badOption(option: string, value: unknown, expected: string): DemoStoreError {
-  return new DemoStoreError('DEMO_STORE_BAD_OPTION', `demo store option ${option} is ${JSON.stringify(value)}, expected ${expected}`, { evidence: { option, value, expected } });
-}
 
 function prepareDir(root: string): void {
   let entries: string[];

@@ -24,6 +24,12 @@ export const FINDING_IDS = [
   'mount.option-userxattr',
   'mount.nix-conf-mismatch',
   'mount.mountinfo-unreadable',
+  'mount.mountinfo-malformed',
+  'mount.options-unreadable',
+  'mount.lower-data-only',
+  'mount.relative-layer-paths',
+  'mount.not-read-only',
+  'mount.nix-check-mount-refuses',
   // Layer checks (issue 3).
   'layer.lower-store-missing',
   'layer.lower-db-missing',

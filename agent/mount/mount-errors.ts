@@ -55,7 +55,7 @@ export type OverlayOptionsErrorCode =
   | 'OVERLAY_LOWERDIR_MALFORMED'
   /** `lowerdir=` together with `lowerdir+=`/`datadir+=`, or `datadir+=` before `lowerdir+=`. */
   | 'OVERLAY_LOWER_LAYERS_MIXED'
-  /** No lower layer at all. */
+  /** No regular lower layer (none at all, or only data-only ones). */
   | 'OVERLAY_LOWER_MISSING'
   /** A known option with a value the kernel does not accept or print (`index=maybe`, `volatile=1`, `upperdir`). */
   | 'OVERLAY_OPTION_BAD_VALUE'

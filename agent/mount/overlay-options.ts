@@ -170,8 +170,9 @@ export function parseOverlayOptions(superOptions: string | readonly string[]): O
       default: other.push({ key, value });
     }
   }
-  if (layers.length === 0) {
-    throw new OverlayOptionsError('OVERLAY_LOWER_MISSING', 'overlay options name no lower layer', list.join(','));
+  if (layers.length === 0 || layers[0]?.dataOnly === true) {
+    // Data-only layers are only reachable through a regular one, so the kernel requires one.
+    throw new OverlayOptionsError('OVERLAY_LOWER_MISSING', 'overlay options name no regular lower layer', list.join(','));
   }
   out.lowerLayers = layers;
   out.lowerSyntax = sawAppend ? 'lowerdir+' : 'lowerdir';

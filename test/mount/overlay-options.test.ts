@@ -152,6 +152,7 @@ describe('overlay-options', () => {
         ['lowerdir+=/b,lowerdir=/a', 'OVERLAY_LOWER_LAYERS_MIXED', 'lowerdir=/a'],
         ['lowerdir+=/a,datadir+=/d,lowerdir+=/b', 'OVERLAY_LOWER_LAYERS_MIXED', 'lowerdir+=/b'],
         ['rw,upperdir=/u,workdir=/w', 'OVERLAY_LOWER_MISSING', 'rw,upperdir=/u,workdir=/w'],
+        ['datadir+=/d', 'OVERLAY_LOWER_MISSING', 'datadir+=/d'],
         ['lowerdir+=', 'OVERLAY_OPTION_BAD_VALUE', 'lowerdir+='],
         ['lowerdir=/a,index=maybe', 'OVERLAY_OPTION_BAD_VALUE', 'index=maybe'],
         ['lowerdir=/a,xino', 'OVERLAY_OPTION_BAD_VALUE', 'xino'],

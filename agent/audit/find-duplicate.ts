@@ -1,0 +1,74 @@
+/** `store.duplicate`: a store path present in both layers, with the bytes removing the upper copy would free (pure). */
+import { finding, type Finding } from '../findings/index.ts';
+import type { AuditFacts } from './audit-facts.ts';
+import { isUpperWhiteout } from './locate.ts';
+
+/** Upper-listing ids of the entries that are duplicates: store-path-named, not whiteouts, and present in the lower layer. */
+export function duplicateIds(facts: Pick<AuditFacts, 'upperListing' | 'lowerListing' | 'xattrs'>): number[] {
+  const { upperListing, lowerListing, xattrs } = facts;
+  const ids: number[] = [];
+  for (let id = 0; id < upperListing.keys.size; id++) {
+    if (lowerListing.keys.find(upperListing.keys.keyAt(id)) < 0) continue;
+    if (!isUpperWhiteout(upperListing, id, xattrs)) ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * One finding per duplicate. Info when the lower DB registers the path (a dedupe candidate, as Nix's optimise
+ * would remove it), warning when the two copies were hashed and differ (the merged view shows the upper one, so
+ * removing it would change what users see), info with a note when the lower copy is not registered.
+ */
+export function findDuplicates(facts: AuditFacts): Finding[] {
+  const { upperListing, lowerDb, upperDb, storeDir } = facts;
+  const findings: Finding[] = [];
+  for (const id of duplicateIds(facts)) {
+    const baseName = upperListing.names?.get(id) ?? '';
+    const path = `${storeDir}/${baseName}`;
+    const key = upperListing.keys.keyAt(id);
+    const registeredInLowerDb = lowerDb.keys.find(key) >= 0;
+    const registeredInUpperDb = upperDb.keys.find(key) >= 0;
+    const upperBytes = facts.duplicateBytes.get(id);
+    const pair = facts.pairs.get(id);
+    const error = facts.duplicateErrors.get(id);
+    const differs = pair !== undefined && !pair.equal;
+    const bytesText = upperBytes === undefined ? '' : `; removing the upper copy frees ${formatBytes(upperBytes)}`;
+    const hashText = pair === undefined ? '' : pair.equal ? '; both copies have the same NAR hash' : '; the copies differ (different NAR hashes)';
+    findings.push(
+      finding(
+        'store.duplicate',
+        differs ? 'warning' : 'info',
+        `${path} is in both layers${bytesText}${hashText}${registeredInLowerDb ? '' : ' (the lower DB does not register its lower copy)'}`,
+        {
+          path,
+          upperPath: `${upperListing.dir}/${baseName}`,
+          lowerPath: `${facts.lowerStoreDir}/${baseName}`,
+          upperBytes,
+          registeredInUpperDb,
+          registeredInLowerDb,
+          sameNarHash: pair?.equal,
+          ...(pair === undefined ? {} : { upperNarHash: pair.upperHash, lowerNarHash: pair.lowerHash }),
+          ...(error === undefined ? {} : { error }),
+        },
+        differs
+          ? 'the copies differ: find out which is right (overlay-warden verify --all) before removing either'
+          : registeredInLowerDb
+            ? 'overlay-warden dedupe --apply removes upper copies the lower store holds with the same NAR hash (then remounts)'
+            : undefined,
+      ),
+    );
+  }
+  return findings;
+}
+
+/** `1.5 MiB`-style size (pure). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}

@@ -1,0 +1,59 @@
+/** `store.stray`: an upper-layer entry that no DB registers: failed builds, interrupted copies, leftovers (pure). */
+import { finding, type Finding } from '../findings/index.ts';
+import type { AuditFacts } from './audit-facts.ts';
+import { ENTRY_KINDS, type EntryKind } from './layer-listing.ts';
+
+/**
+ * Entries Nix itself keeps in a store dir, never strays: `.links` (optimise's hard-link pool), `trash` and `.trash`
+ * (GC's temporary dir), and `lost+found` when the upper layer is a file system's root. `*.lock` files (Nix's path
+ * locks, left behind empty) are matched by isNixOwnEntry.
+ */
+export const NIX_OWN_ENTRIES: ReadonlySet<string> = new Set(['.links', 'trash', '.trash', 'lost+found']);
+
+/** True for entries Nix keeps in a store dir: NIX_OWN_ENTRIES, and regular files named `*.lock`. */
+export function isNixOwnEntry(name: string, kind: EntryKind): boolean {
+  return NIX_OWN_ENTRIES.has(name) || (kind === 'file' && name.endsWith('.lock'));
+}
+
+/**
+ * Warnings for upper entries named like store paths that neither DB registers (whiteouts excepted: a whiteout over
+ * a lower entry is the overlay's own record), info for whiteouts over nothing (left over after the lower store
+ * dropped the path: harmless until the lower store gets it back), and warnings for entries not named like store
+ * paths at all, apart from Nix's own (isNixOwnEntry).
+ */
+export function findStrays(facts: AuditFacts): Finding[] {
+  const { upperListing, upperDb, lowerDb, lowerListing, storeDir } = facts;
+  const findings: Finding[] = [];
+  for (let id = 0; id < upperListing.keys.size; id++) {
+    const key = upperListing.keys.keyAt(id);
+    if (upperDb.keys.find(key) >= 0 || lowerDb.keys.find(key) >= 0) continue;
+    const kind = ENTRY_KINDS[(upperListing.kinds[id] as number) - 1] ?? 'other';
+    const baseName = upperListing.names?.get(id) ?? '';
+    if (isNixOwnEntry(baseName, kind)) continue;
+    const upperPath = `${upperListing.dir}/${baseName}`;
+    const path = `${storeDir}/${baseName}`;
+    if (kind === 'whiteout') {
+      if (lowerListing.keys.find(key) >= 0) continue;
+      findings.push(finding('store.stray', 'info', `the upper layer has a whiteout for ${path}, which the lower store no longer has`, { path, upperPath, kind }, 'harmless now; it would hide the path if the lower store got it back: remove it while the overlay is unmounted'));
+      continue;
+    }
+    findings.push(
+      finding(
+        'store.stray',
+        'warning',
+        `${upperPath} (a ${kind}) is in the upper layer, but neither DB registers ${path}`,
+        { path, upperPath, kind, registeredInUpperDb: false, registeredInLowerDb: false },
+        'a leftover of a failed build or an interrupted copy: nix-store --gc does not remove it; delete it through the merged store dir once you are sure nothing uses it',
+      ),
+    );
+  }
+  for (const other of upperListing.others) {
+    if (isNixOwnEntry(other.name, other.kind)) continue;
+    const upperPath = `${upperListing.dir}/${other.name}`;
+    findings.push(
+      finding('store.stray', 'warning', `${upperPath} (a ${other.kind}) is in the upper layer but is not a store path`, { path: `${storeDir}/${other.name}`, upperPath, kind: other.kind, storePathName: false }, 'not Nix\'s: delete it through the merged store dir once you are sure nothing uses it'),
+    );
+  }
+  return findings;
+}
+

@@ -1,0 +1,139 @@
+/** Lists the top level of a layer (a store dir, or an OverlayFS upperdir) into packed keys and entry kinds. */
+import fs from 'node:fs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { errnoCode } from '../errors/index.ts';
+import { AuditError } from './audit-error.ts';
+import { KeyTable } from './key-table.ts';
+import { packStoreKey, STORE_KEY_BYTES } from './store-key.ts';
+import { StringPack } from './string-pack.ts';
+
+/** What a top-level entry is. `whiteout`: OverlayFS's character device 0/0, marking a lower entry deleted. */
+export const ENTRY_KINDS = ['directory', 'file', 'symlink', 'whiteout', 'other'] as const;
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+
+/** Kind codes stored per entry (index into ENTRY_KINDS plus one; 0 = no entry). */
+export const KIND_CODE: { readonly [K in EntryKind]: number } = { directory: 1, file: 2, symlink: 3, whiteout: 4, other: 5 };
+
+/** An entry whose name is not a store path name (`.links`, `trash`, a temp dir): kept by name. */
+export interface OtherEntry {
+  readonly name: string;
+  readonly kind: EntryKind;
+}
+
+/** A layer's top level: store-path-named entries by key, the rest by name. */
+export interface LayerListing {
+  readonly dir: string;
+  /** Entries named like store paths; key id = entry number. */
+  readonly keys: KeyTable;
+  /** KIND_CODE per key id. */
+  readonly kinds: Uint8Array;
+  /** Base names per key id, when asked for. */
+  readonly names: StringPack | undefined;
+  readonly others: readonly OtherEntry[];
+}
+
+export interface ListLayerOptions {
+  /** Keep each entry's name (reports about entries of this layer need them). */
+  readonly names?: boolean;
+  /** Entries expected, to size the table (it grows past it). */
+  readonly expected?: number;
+  readonly signal?: AbortSignal;
+  /** Entries listed so far; called every few ten thousand entries. */
+  readonly onEntries?: (entries: number) => void;
+}
+
+/** Dirents read per getdents batch: large, so a million entries cost few system calls. */
+const DIR_BUFFER = 4096;
+const YIELD_EVERY = 16_384;
+
+/**
+ * Reads `dir` one entry at a time (never the whole listing as objects), typing each from readdir's d_type;
+ * character devices and entries of unknown type are lstat'ed (a whiteout is a character device 0/0).
+ * An entry that vanishes meanwhile is left out (an expected race on a live layer).
+ * @throws AuditError AUDIT_LAYER_UNREADABLE (evidence: dir, errno) when `dir` cannot be opened or read;
+ *   rejects with `signal.reason` when aborted.
+ */
+export async function listLayer(dir: string, options: ListLayerOptions = {}): Promise<LayerListing> {
+  options.signal?.throwIfAborted();
+  let handle: fs.Dir;
+  try {
+    handle = fs.opendirSync(dir, { bufferSize: DIR_BUFFER });
+  } catch (cause) {
+    throw unreadable(dir, cause);
+  }
+  const keys = new KeyTable(options.expected);
+  let kinds = new Uint8Array(Math.max(1024, options.expected ?? 0));
+  const names = options.names === true ? new StringPack() : undefined;
+  const others: OtherEntry[] = [];
+  const scratch = Buffer.alloc(STORE_KEY_BYTES);
+  let seen = 0;
+  try {
+    for (;;) {
+      let entry: fs.Dirent | null;
+      try {
+        entry = handle.readSync();
+      } catch (cause) {
+        throw unreadable(dir, cause);
+      }
+      if (entry === null) break;
+      if (++seen % YIELD_EVERY === 0) {
+        options.onEntries?.(seen);
+        await yieldToEventLoop();
+        options.signal?.throwIfAborted();
+      }
+      const kind = kindOf(dir, entry);
+      if (kind === undefined) continue;
+      if (!packStoreKey(entry.name, scratch, 0)) {
+        others.push({ name: entry.name, kind });
+        continue;
+      }
+      const id = keys.add(scratch, 0);
+      if (id === kinds.length) {
+        const grown = new Uint8Array(kinds.length * 2);
+        grown.set(kinds);
+        kinds = grown;
+      }
+      kinds[id] = KIND_CODE[kind];
+      if (names !== undefined && id === names.length) names.push(entry.name);
+    }
+  } finally {
+    handle.closeSync();
+  }
+  options.onEntries?.(seen);
+  return { dir, keys: keys.trimmed(), kinds: kinds.slice(0, keys.size), names: names?.trimmed(), others };
+}
+
+/** The kind of an entry: from d_type, else from lstat; undefined when it vanished. */
+function kindOf(dir: string, entry: fs.Dirent): EntryKind | undefined {
+  if (entry.isDirectory()) return 'directory';
+  if (entry.isFile()) return 'file';
+  if (entry.isSymbolicLink()) return 'symlink';
+  if (entry.isFIFO() || entry.isSocket() || entry.isBlockDevice()) return 'other';
+  const st = fs.lstatSync(`${dir}/${entry.name}`, { throwIfNoEntry: false });
+  if (st === undefined) return undefined;
+  return kindOfStats(st);
+}
+
+/** The kind of an lstat result (pure). */
+export function kindOfStats(st: Pick<fs.Stats, 'isDirectory' | 'isFile' | 'isSymbolicLink' | 'isCharacterDevice' | 'rdev'>): EntryKind {
+  if (st.isDirectory()) return 'directory';
+  if (st.isFile()) return 'file';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isCharacterDevice() && st.rdev === 0) return 'whiteout';
+  return 'other';
+}
+
+/** The kind of the entry with key `key` (a 24-byte packed key), or undefined when the layer has none. */
+export function entryKindOf(listing: LayerListing, key: Uint8Array, offset = 0): EntryKind | undefined {
+  const id = listing.keys.find(key, offset);
+  return id < 0 ? undefined : ENTRY_KINDS[(listing.kinds[id] as number) - 1];
+}
+
+function unreadable(dir: string, cause: unknown): AuditError {
+  const errno = errnoCode(cause);
+  return new AuditError('AUDIT_LAYER_UNREADABLE', `cannot read the layer directory ${dir} (${errno ?? String(cause)})`, {
+    evidence: { dir, errno },
+    hint: errno === 'ENOENT' ? 'check the store settings: upper-layer, and the lower store (root, real)' : 'run overlay-warden as root, or as a user who can read both layers',
+    cause,
+  });
+}

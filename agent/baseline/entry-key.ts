@@ -1,0 +1,53 @@
+/** Fixed-size sort keys of store path names: the 20 decoded hash bytes, then a 32-bit hash of the name part. */
+import { NIX_BASE32_ALPHABET, encodeNixBase32 } from '../store/nix-base32.ts';
+import { STORE_PATH_HASH_LENGTH, isValidStorePathName } from '../store/store-path.ts';
+
+/** Bytes of one key: 20 for the hash part, 4 for FNV-1a of the name part. */
+export const ENTRY_KEY_BYTES = 24;
+/** Bytes of the decoded hash part (160 bits in 32 base-32 digits). */
+export const HASH_PART_BYTES = 20;
+
+const DIGIT = new Int8Array(128).fill(-1);
+for (let d = 0; d < NIX_BASE32_ALPHABET.length; d++) DIGIT[NIX_BASE32_ALPHABET.charCodeAt(d)] = d;
+
+/**
+ * Writes the key of `baseName` (`<hash>-<name>`) at `offset` of `target` and returns true; returns false, writing
+ * nothing, when `baseName` is not a valid store path name. Two names share a key only if their hash parts are equal
+ * and their name parts collide in FNV-1a (a store never holds two such entries in practice; `abc-foo` and
+ * `abc-foo.lock` differ). Allocates nothing.
+ */
+export function writeEntryKey(baseName: string, target: Uint8Array, offset: number): boolean {
+  if (!isValidStorePathName(baseName)) return false;
+  target.fill(0, offset, offset + HASH_PART_BYTES);
+  // Nix base-32 reads the bytes as one little-endian number, the last char carrying the lowest 5 bits.
+  for (let n = 0; n < STORE_PATH_HASH_LENGTH; n++) {
+    const digit = DIGIT[baseName.charCodeAt(STORE_PATH_HASH_LENGTH - 1 - n)] as number;
+    const bit = n * 5;
+    const i = bit >>> 3;
+    const shift = bit & 7;
+    target[offset + i] = (target[offset + i] as number) | ((digit << shift) & 0xff);
+    if (i + 1 < HASH_PART_BYTES) target[offset + i + 1] = (target[offset + i + 1] as number) | (digit >>> (8 - shift));
+  }
+  let h = 0x811c9dc5;
+  for (let i = STORE_PATH_HASH_LENGTH + 1; i < baseName.length; i++) h = Math.imul(h ^ baseName.charCodeAt(i), 0x01000193);
+  const at = offset + HASH_PART_BYTES;
+  target[at] = h >>> 24;
+  target[at + 1] = (h >>> 16) & 0xff;
+  target[at + 2] = (h >>> 8) & 0xff;
+  target[at + 3] = h & 0xff;
+  return true;
+}
+
+/** The 32-char hash part encoded in the key at `offset` (the inverse of writeEntryKey's first half). */
+export function hashPartOfKey(keys: Uint8Array, offset: number): string {
+  return encodeNixBase32(keys.subarray(offset, offset + HASH_PART_BYTES));
+}
+
+/** Compares the keys at `a` and `b` (byte offsets) bytewise: negative, 0 or positive. */
+export function compareKeys(keysA: Uint8Array, a: number, keysB: Uint8Array, b: number): number {
+  for (let i = 0; i < ENTRY_KEY_BYTES; i++) {
+    const d = (keysA[a + i] as number) - (keysB[b + i] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

@@ -1,0 +1,66 @@
+/** The lower-store baseline: which store paths the lower store dir holds, and which lower DB it had; capture and diff. */
+import { errnoCode } from '../errors/index.ts';
+import { BaselineError } from './baseline-errors.ts';
+import { compareDbIdentity, readLowerDbIdentity, type DbIdentityChange, type LowerDbIdentity } from './db-identity.ts';
+import { diffEntrySets } from './entry-diff.ts';
+import type { EntrySet } from './entry-set.ts';
+import { scanStoreDir, type DirStamp } from './scan-store-dir.ts';
+
+/** What overlay-warden last knew of the lower store. Persisted in the state dir (see baseline-file.ts). */
+export interface LowerBaseline {
+  /** The lower store dir it describes (the overlay lowerdir). */
+  readonly realStoreDir: string;
+  /** When it was captured (ISO 8601). */
+  readonly createdAt: string;
+  /** The lower DB's identity, or null when there is no DB file (a daemon store, or none yet). */
+  readonly db: LowerDbIdentity | null;
+  /** The valid store path names at the top of the lower store dir (Nix lock files excluded). */
+  readonly entries: EntrySet;
+  /** The lower store dir's stamp taken before listing it (null when unknown). */
+  readonly dirStamp: DirStamp | null;
+}
+
+/** The lower store's side of the store layout that a baseline needs. */
+export interface LowerStoreRef {
+  readonly realStoreDir: string;
+  /** The lower DB file, undefined when metadata comes from a daemon. */
+  readonly db: string | undefined;
+}
+
+/**
+ * Captures the baseline of `lower` now: lists its store dir (see scanStoreDir) and reads its DB identity.
+ * `expectedCount` (e.g. the previous baseline's count) sizes the buffers. A missing DB file is recorded as null.
+ * @throws BaselineError BASELINE_SCAN_FAILED, BASELINE_DB_UNREADABLE (a stat error other than ENOENT); rejects with `signal.reason` when aborted.
+ */
+export async function captureLowerBaseline(lower: LowerStoreRef, options: { expectedCount?: number; signal?: AbortSignal; now?: () => Date } = {}): Promise<LowerBaseline> {
+  const scan = await scanStoreDir(lower.realStoreDir, { ...(options.expectedCount === undefined ? {} : { expectedCount: options.expectedCount }), ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  let db: LowerDbIdentity | null = null;
+  if (lower.db !== undefined) {
+    try {
+      db = readLowerDbIdentity(lower.db);
+    } catch (cause) {
+      throw new BaselineError('BASELINE_DB_UNREADABLE', `cannot stat the lower DB ${lower.db}: ${errnoCode(cause) ?? String(cause)}`, {
+        cause,
+        evidence: { file: lower.db, errno: errnoCode(cause) },
+        hint: 'check that overlay-warden may read the lower store state dir',
+      });
+    }
+  }
+  return { realStoreDir: lower.realStoreDir, createdAt: (options.now?.() ?? new Date()).toISOString(), db, entries: scan.entries, dirStamp: scan.stamp };
+}
+
+/** How the lower store changed between two baselines. */
+export interface LowerStoreDrift {
+  /** Base names now present that were not (key order). */
+  readonly added: readonly string[];
+  /** Base names gone since (key order). */
+  readonly removed: readonly string[];
+  /** How the DB changed (st_dev ignored: it may change across reboots). */
+  readonly db: DbIdentityChange;
+}
+
+/** The drift from `before` to `after`. Pure; O(entries), strings only for the differences. */
+export function diffLowerBaselines(before: LowerBaseline, after: LowerBaseline): LowerStoreDrift {
+  const { added, removed } = diffEntrySets(before.entries, after.entries);
+  return { added, removed, db: compareDbIdentity(before.db, after.db, 'restart') };
+}

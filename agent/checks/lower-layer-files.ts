@@ -1,0 +1,103 @@
+/** Check: the lower store's dir and DB exist and are readable, and whether anything stops the lower store from changing. */
+import fs from 'node:fs';
+import { errnoCode } from '../errors/index.ts';
+import { finding, type Finding } from '../findings/index.ts';
+import type { LowerStoreLayout } from '../store/store-layout.ts';
+import type { Check } from './check.ts';
+import { fsOfPath, type FsOfPath, type MountFacts } from './mount-facts.ts';
+
+/** What a probe of a directory or file found. */
+export type PathState =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'missing' | 'not-directory' | 'not-file' | 'unreadable'; readonly errno: string | undefined };
+
+/** What was found of the lower store on disk (probed with stat and access only: nothing is opened for writing). */
+export interface LowerLayerFacts {
+  /** The lower store's real store dir, canonical. */
+  readonly storeDir: string;
+  readonly storeDirState: PathState;
+  /** Its DB; undefined when its metadata comes from a daemon overlay-warden cannot see. */
+  readonly db: string | undefined;
+  readonly dbState: PathState | undefined;
+  /** The filesystem holding the store dir, from the mount table; undefined when unknown. */
+  readonly fs: FsOfPath | undefined;
+}
+
+/** stat + access(R_OK|X_OK) of a directory, or access(R_OK) of a file. */
+export function probePath(path: string, kind: 'directory' | 'file'): PathState {
+  let stats: fs.Stats;
+  try {
+    stats = fs.statSync(path);
+  } catch (error) {
+    const errno = errnoCode(error);
+    return { kind: errno === 'ENOENT' || errno === 'ENOTDIR' ? 'missing' : 'unreadable', errno };
+  }
+  if (kind === 'directory' && !stats.isDirectory()) return { kind: 'not-directory', errno: undefined };
+  if (kind === 'file' && !stats.isFile()) return { kind: 'not-file', errno: undefined };
+  try {
+    fs.accessSync(path, kind === 'directory' ? fs.constants.R_OK | fs.constants.X_OK : fs.constants.R_OK);
+  } catch (error) {
+    return { kind: 'unreadable', errno: errnoCode(error) };
+  }
+  return { kind: 'ok' };
+}
+
+/** Probes the lower store's dir and DB (read-only: stat and access). */
+export function probeLowerLayer(facts: MountFacts, lower: LowerStoreLayout): LowerLayerFacts {
+  const storeDir = facts.expected.lowerStoreDir.path;
+  return {
+    storeDir,
+    storeDirState: probePath(storeDir, 'directory'),
+    db: lower.db,
+    dbState: lower.db === undefined ? undefined : probePath(lower.db, 'file'),
+    fs: facts.status === 'read' ? fsOfPath(facts.table, storeDir) : undefined,
+  };
+}
+
+const DESCRIBE: Record<Exclude<PathState['kind'], 'ok'>, string> = {
+  missing: 'does not exist',
+  'not-directory': 'is not a directory',
+  'not-file': 'is not a regular file',
+  unreadable: 'cannot be read',
+};
+
+/**
+ * Decides (pure): `layer.lower-store-missing` (error: the lower store dir is missing, not a directory or
+ * unreadable), `layer.lower-db-missing` (error: the dir is there but its DB is not, so Nix cannot open the lower store), and for a present
+ * store dir `layer.lower-read-only` (info: it sits on a read-only mount, so it cannot change under the overlay)
+ * or `layer.lower-writable` (warning: nothing stops it from changing while mounted).
+ */
+export function decideLowerLayerFiles(facts: LowerLayerFacts, lower: LowerStoreLayout): Finding[] {
+  const out: Finding[] = [];
+  const dir = facts.storeDirState;
+  if (dir.kind !== 'ok') {
+    out.push(finding('layer.lower-store-missing', 'error', `the lower store's store dir ${facts.storeDir} ${DESCRIBE[dir.kind]}${dir.errno === undefined ? '' : ` (${dir.errno})`}`,
+      { path: facts.storeDir, problem: dir.kind, errno: dir.errno ?? null, lowerStore: lower.url },
+      dir.kind === 'unreadable' ? 'run overlay-warden as a user who can read the lower store' : 'set `lower-store` to the store whose store dir is the overlay\'s lowerdir (its `real`, or ROOT/nix/store)'));
+  }
+  const db = facts.dbState;
+  // Without its store dir the lower store is wrong as a whole; its DB is then not worth a finding of its own.
+  if (dir.kind === 'ok' && db !== undefined && db.kind !== 'ok') {
+    out.push(finding('layer.lower-db-missing', 'error', `the lower store's DB ${facts.db} ${DESCRIBE[db.kind]}${db.errno === undefined ? '' : ` (${db.errno})`}: Nix cannot open the lower store to read its paths' metadata`,
+      { path: facts.db, problem: db.kind, errno: db.errno ?? null, lowerStore: lower.url },
+      'point `lower-store` at the lower store\'s root (or its `state`) so that STATE/db/db.sqlite is its DB'));
+  }
+  if (dir.kind === 'ok' && facts.fs !== undefined) {
+    const evidence = { path: facts.storeDir, mountPoint: facts.fs.mountPoint, fsType: facts.fs.fsType, readOnly: facts.fs.readOnly, mountinfo: facts.fs.line };
+    if (facts.fs.readOnly) {
+      out.push(finding('layer.lower-read-only', 'info', `the lower store ${facts.storeDir} is on a read-only mount (${facts.fs.mountPoint}), so it cannot change under the overlay`, evidence));
+    } else {
+      out.push(finding('layer.lower-writable', 'warning',
+        `the lower store ${facts.storeDir} is on a writable mount (${facts.fs.mountPoint}): nothing stops it from changing under the live overlay, which OverlayFS leaves undefined and which can break the upper store's closures`,
+        evidence, `mount the lower store read-only (mount -o remount,bind,ro '${facts.fs.mountPoint}', or a read-only bind mount of ${facts.storeDir}); overlay-warden's drift detection watches it meanwhile`));
+    }
+  }
+  return out;
+}
+
+export const lowerLayerFilesCheck: Check = {
+  id: 'layer.lower',
+  title: 'lower store dir and DB are readable; lower is read-only',
+  defaultEnabled: true,
+  run: (context) => decideLowerLayerFiles(probeLowerLayer(context.mount, context.config.layout.lower), context.config.layout.lower),
+};

@@ -1,0 +1,117 @@
+/** `overlay-warden remount`: asks the running agent to remount (serialised with its own remounts), or with --direct remounts itself. */
+import { ControlError, requestControl, socketAnswers } from '../../control/index.ts';
+import type { Config } from '../../config/index.ts';
+import { backoffDelay, mountCheckVerifier, Remounter, type RemountOutcome, type RemountSettings } from '../../remount/index.ts';
+import { EXIT, type CliIo, type Command, type CommandContext } from '../command.ts';
+import { formatRows, paint, printJson } from '../output.ts';
+
+/**
+ * How long to wait for the agent's answer: every attempt may run its full
+ * timeout plus the kill grace, the check after each as long again, plus the
+ * backoffs and the coalescing window, plus a minute of slack. Pure.
+ */
+export function remountWaitMs(settings: RemountSettings): number {
+  let backoffMs = 0;
+  for (let attempt = 1; attempt < settings.attempts; attempt++) backoffMs += backoffDelay(attempt, settings.backoffSeconds * 1000);
+  return Math.round(settings.attempts * (2 * settings.timeoutSeconds + 10) * 1000 + backoffMs + 60_000 + settings.coalesceMs);
+}
+
+/** The human report of an outcome. Pure apart from `io`'s colour settings. */
+export function formatRemountOutcome(io: CliIo, outcome: RemountOutcome, via: 'agent' | 'direct'): string {
+  const c = (style: Parameters<typeof paint>[2], text: string): string => paint(io, 'stdout', style, text);
+  const attempts = `${outcome.attempts} attempt${outcome.attempts === 1 ? '' : 's'}`;
+  const headline =
+    outcome.status === 'remounted'
+      ? c(['green', 'bold'], 'remounted')
+      : outcome.status === 'cancelled'
+        ? c(['yellow', 'bold'], 'cancelled')
+        : c(['red', 'bold'], 'remount failed');
+  const rows: Array<readonly [string, string]> = [
+    ['ran', via === 'agent' ? `by the agent, run ${outcome.run}, ${attempts}` : `directly (no agent), ${attempts}`],
+    ['coalesced', outcome.requests > 1 ? `yes: this run answered ${outcome.requests} requests` : 'no: this run answered this request alone'],
+    ['view', outcome.fresh ? 'fresh: the check afterwards found no error' : 'not verified fresh'],
+  ];
+  if (outcome.lastAttempt !== undefined) {
+    const a = outcome.lastAttempt;
+    rows.push(['command', `${a.argv.join(' ')} → ${a.timedOut ? 'timed out' : a.exitCode === undefined ? `killed by ${a.signal ?? 'a signal'}` : `exit ${a.exitCode}`} in ${a.durationMs} ms`]);
+  }
+  const lines = [headline, formatRows(rows)];
+  if (outcome.error !== undefined) {
+    lines.push(`${c('red', 'error:')} ${outcome.error.message} [${outcome.error.code}]`);
+    if (outcome.error.hint !== undefined) lines.push(`${c('green', 'hint:')} ${outcome.error.hint}`);
+  }
+  const stderr = outcome.lastAttempt?.stderr.text.trim();
+  if (outcome.status !== 'remounted' && stderr) lines.push(c('dim', `stderr of the last attempt:\n${stderr.split('\n').slice(-10).join('\n')}`));
+  for (const f of outcome.findings.filter((f) => f.severity === 'error')) lines.push(`  ${c('red', '✗')} ${f.id}: ${f.message}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const remountCommand: Command = {
+  name: 'remount',
+  summary: 'remount the store overlay through the running agent (serialised, checked afterwards), or --direct without one',
+  usage: '[--direct] [--no-wait] [--json]',
+  options: {
+    direct: { type: 'boolean', default: false },
+    'no-wait': { type: 'boolean', default: false },
+  },
+  optionHelp: [
+    ['--direct', 'no agent: run the remount command here (retries, timeout) and check the mount afterwards'],
+    ['--no-wait', 'ask the agent and return at once, without waiting for the outcome'],
+  ],
+  async run(context) {
+    const config = context.loadConfig();
+    return context.values['direct'] === true ? remountDirectly(context, config) : remountThroughAgent(context, config);
+  },
+};
+
+async function remountThroughAgent(context: CommandContext, config: Config): Promise<number> {
+  const { io, json } = context;
+  const wait = context.values['no-wait'] !== true;
+  const response = await requestControl(
+    config.control.socket,
+    { action: 'remount', source: 'manual', by: `overlay-warden remount (uid ${process.getuid?.() ?? '?'})`, wait },
+    { timeoutMs: wait ? remountWaitMs(config.remount) : 10_000, signal: context.signal },
+  );
+  if (!response.ok) {
+    throw new ControlError('CONTROL_HANDLER_FAILED', `the agent refused: ${response.error.message}`, { evidence: { code: response.error.code, ...response.error.evidence }, ...(response.error.hint === undefined ? {} : { hint: response.error.hint }) });
+  }
+  if (!wait) {
+    if (json) printJson(io, { via: 'agent', queued: true });
+    else io.stdout.write('the agent has the request; `overlay-warden status` shows how it goes\n');
+    return EXIT.ok;
+  }
+  const outcome = response.result as RemountOutcome;
+  if (json) printJson(io, { via: 'agent', outcome });
+  else io.stdout.write(formatRemountOutcome(io, outcome, 'agent'));
+  return outcome.status === 'remounted' ? EXIT.ok : EXIT.findings;
+}
+
+async function remountDirectly(context: CommandContext, config: Config): Promise<number> {
+  const { io, json } = context;
+  if (await socketAnswers(config.control.socket)) {
+    throw new ControlError('CONTROL_SOCKET_IN_USE', `an agent answers on ${config.control.socket}; --direct would remount behind its back`, {
+      evidence: { socket: config.control.socket },
+      hint: 'run `overlay-warden remount` without --direct (the agent serialises and checks it), or stop the agent first',
+    });
+  }
+  const remounter = new Remounter({
+    mergedStoreDir: config.layout.mergedStoreDir,
+    stateDir: config.stateDir,
+    // No other requests to wait for: start at once.
+    settings: { ...config.remount, coalesceMs: 0 },
+    verifyAfterRemount: mountCheckVerifier(config, io.env),
+  });
+  const onAbort = (): void => void remounter.close();
+  context.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    // A flag an agent left (crash) is answered by the same run, and cleared when it ends fresh.
+    remounter.start();
+    const outcome = await remounter.request({ source: 'manual', by: 'overlay-warden remount --direct' });
+    if (json) printJson(io, { via: 'direct', outcome });
+    else io.stdout.write(formatRemountOutcome(io, outcome, 'direct'));
+    return outcome.status === 'remounted' ? EXIT.ok : EXIT.findings;
+  } finally {
+    context.signal.removeEventListener('abort', onAbort);
+    await remounter.close();
+  }
+}

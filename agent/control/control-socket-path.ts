@@ -1,0 +1,79 @@
+/** Makes a control socket path safe to listen on: a private directory, and a stale socket removed only if nobody answers. */
+import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { dirname } from 'node:path';
+import { untrustedReason } from '../config/index.ts';
+import { errnoCode } from '../errors/index.ts';
+import { ControlError } from './control-errors.ts';
+
+/** How long a probe of an existing socket waits for an answer before calling it live (a busy agent may accept slowly). */
+export const SOCKET_PROBE_TIMEOUT_MS = 1000;
+
+/**
+ * Creates the socket's directory if missing (mode 0700) and refuses one that
+ * someone other than root or the agent's user can write, even a sticky one:
+ * whoever can create entries there could put their own socket in our place
+ * and answer the Nix hook. Throws ControlError CONTROL_DIR_UNSAFE.
+ */
+export function assertSocketDirSafe(socketPath: string, uid: number = process.getuid?.() ?? 0): void {
+  const dir = dirname(socketPath);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = statSync(dir);
+  const reason = untrustedReason(stat, uid, `the control socket's directory ${dir}`);
+  if (reason !== undefined) {
+    throw new ControlError('CONTROL_DIR_UNSAFE', `refusing to listen on ${socketPath}: ${reason}`, {
+      evidence: { dir, uid: stat.uid, mode: (stat.mode & 0o7777).toString(8) },
+      hint: `use a directory only root can write (the default is /run/overlay-warden), or: chown root ${dir} && chmod 0700 ${dir}`,
+    });
+  }
+}
+
+/** True when a process accepts connections on the unix socket at `socketPath`. ECONNREFUSED and ENOENT mean no. */
+export function socketAnswers(socketPath: string, timeoutMs = SOCKET_PROBE_TIMEOUT_MS): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(socketPath);
+    const done = (live: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(live);
+    };
+    // No answer within the timeout: a live but busy listener (its backlog full) is still a listener.
+    const timer = setTimeout(() => done(true), timeoutMs);
+    socket.once('connect', () => done(true));
+    socket.once('error', (error) => done(!['ECONNREFUSED', 'ENOENT'].includes(errnoCode(error) ?? '')));
+  });
+}
+
+/**
+ * Clears the way for `listen(socketPath)`: nothing there is fine; a socket
+ * nobody answers on (left by a crashed agent) is removed; a live socket throws
+ * ControlError CONTROL_SOCKET_IN_USE; anything that is not a socket throws
+ * CONTROL_PATH_NOT_SOCKET and is left alone.
+ */
+export async function clearStaleSocket(socketPath: string): Promise<'absent' | 'removed-stale'> {
+  let stat;
+  try {
+    stat = lstatSync(socketPath);
+  } catch (cause) {
+    if (errnoCode(cause) === 'ENOENT') return 'absent';
+    throw cause;
+  }
+  if (!stat.isSocket()) {
+    throw new ControlError('CONTROL_PATH_NOT_SOCKET', `${socketPath} exists and is not a socket; refusing to replace it`, {
+      evidence: { socketPath, mode: stat.mode.toString(8) },
+      hint: 'set control.socket to another path, or remove that file if it is yours',
+    });
+  }
+  if (await socketAnswers(socketPath)) {
+    throw new ControlError('CONTROL_SOCKET_IN_USE', `another process answers on ${socketPath}: is an agent already running?`, {
+      evidence: { socketPath },
+      hint: 'stop the other agent first, or give this one its own control.socket',
+    });
+  }
+  try {
+    unlinkSync(socketPath);
+  } catch (cause) {
+    if (errnoCode(cause) !== 'ENOENT') throw cause;
+  }
+  return 'removed-stale';
+}

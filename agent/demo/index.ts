@@ -1,0 +1,5 @@
+export { buildDemoStore, type DemoStore, type DemoLowerStore, type DemoUpperStore } from './store-builder.ts';
+export { resolveDemoStoreOptions, type DemoStoreOptions, type DemoStoreProgress, type ResolvedDemoStoreOptions } from './demo-store-options.ts';
+export { DemoStoreError, type DemoStoreErrorCode } from './demo-store-error.ts';
+export { createNixDb, type NixDbWriter, type Registration } from './nix-db-writer.ts';
+export { OBJECT_KINDS, type DemoContents, type ObjectKind } from './demo-graph.ts';

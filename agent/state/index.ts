@@ -1,0 +1,1 @@
+export { writeFileAtomic, readStateFile, readJsonStateFile, StateFileError, type StateFileErrorCode } from './atomic-file.ts';

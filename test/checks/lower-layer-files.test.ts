@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { decideLowerLayerFiles, probeLowerLayer, probePath, type LowerLayerFacts } from '../../agent/checks/lower-layer-files.ts';
+import { FS_VIEW, mountFactsFromTable } from '../../agent/checks/mount-facts.ts';
+import { parseMountinfo } from '../../agent/mount/mountinfo.ts';
+import { ids, layoutOf } from './literal-facts.ts';
+
+const LOWER = layoutOf('local-overlay://?root=/x/m&lower-store=/x/lower&upper-layer=/x/upper').lower;
+const FS_RO = { mountPoint: '/x/lower', device: '8:1', fsType: 'ext4', readOnly: true, line: '30 1 8:1 / /x/lower ro - ext4 /dev/sdb ro' };
+const ok: LowerLayerFacts = { storeDir: '/x/lower/nix/store', storeDirState: { kind: 'ok' }, db: '/x/lower/nix/var/nix/db/db.sqlite', dbState: { kind: 'ok' }, fs: FS_RO };
+
+describe('check layer.lower', () => {
+  describe('deciding (pure)', () => {
+    it('layer.lower-read-only (info) for a readable store on a read-only mount', () => {
+      const found = decideLowerLayerFiles(ok, LOWER);
+      assert.deepEqual(ids(found), ['layer.lower-read-only']);
+      assert.equal(found[0]?.severity, 'info');
+    });
+
+    it('layer.lower-writable (warning) on a writable mount, with the mount to make read-only', () => {
+      const [f] = decideLowerLayerFiles({ ...ok, fs: { ...FS_RO, readOnly: false } }, LOWER);
+      assert.equal(f?.id, 'layer.lower-writable');
+      assert.equal(f?.severity, 'warning');
+      assert.match(f?.hint ?? '', /mount -o remount,bind,ro '\/x\/lower'/);
+    });
+
+    it('layer.lower-store-missing (error), which stands for the DB too', () => {
+      const found = decideLowerLayerFiles({ ...ok, storeDirState: { kind: 'missing', errno: 'ENOENT' }, dbState: { kind: 'missing', errno: 'ENOENT' } }, LOWER);
+      assert.deepEqual(ids(found), ['layer.lower-store-missing']);
+      assert.equal(found[0]?.severity, 'error');
+      assert.equal(found[0]?.evidence['errno'], 'ENOENT');
+    });
+
+    it('layer.lower-db-missing (error) for a store dir without a readable DB', () => {
+      const found = decideLowerLayerFiles({ ...ok, dbState: { kind: 'unreadable', errno: 'EACCES' } }, LOWER);
+      assert.deepEqual(ids(found), ['layer.lower-db-missing', 'layer.lower-read-only']);
+      assert.equal(found[0]?.severity, 'error');
+      assert.equal(found[0]?.evidence['problem'], 'unreadable');
+    });
+
+    it('no DB finding for a lower store whose metadata comes from a daemon', () => {
+      assert.deepEqual(ids(decideLowerLayerFiles({ ...ok, db: undefined, dbState: undefined }, LOWER)), ['layer.lower-read-only']);
+    });
+  });
+
+  describe('probing (stat and access only)', () => {
+    let dir = '';
+    before(() => {
+      dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ow-lower-')));
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('tells a missing dir, a file where a dir should be, and a readable dir apart', () => {
+      fs.writeFileSync(path.join(dir, 'file'), '');
+      assert.deepEqual(probePath(path.join(dir, 'nope'), 'directory'), { kind: 'missing', errno: 'ENOENT' });
+      assert.deepEqual(probePath(path.join(dir, 'file'), 'directory'), { kind: 'not-directory', errno: undefined });
+      assert.deepEqual(probePath(dir, 'directory'), { kind: 'ok' });
+      assert.deepEqual(probePath(dir, 'file'), { kind: 'not-file', errno: undefined });
+    });
+
+    it('probes a lower store laid out on disk, with the mount holding it from the table', () => {
+      fs.mkdirSync(path.join(dir, 'lower/nix/store'), { recursive: true });
+      const url = `local-overlay://?root=${dir}/m&lower-store=${dir}/lower&upper-layer=${dir}/u`;
+      const layout = layoutOf(url);
+      const table = parseMountinfo(`1 0 254:0 / / rw - ext4 /dev/vda rw\n2 1 0:50 / ${dir}/lower ro - tmpfs t ro\n`);
+      const facts = probeLowerLayer(mountFactsFromTable({ mountinfoFile: 'x', parsed: table, layout, view: FS_VIEW }), layout.lower);
+      assert.deepEqual(facts.storeDirState, { kind: 'ok' });
+      assert.equal(facts.dbState?.kind, 'missing');
+      assert.equal(facts.fs?.mountPoint, `${dir}/lower`);
+      assert.deepEqual(ids(decideLowerLayerFiles(facts, layout.lower)), ['layer.lower-db-missing', 'layer.lower-read-only']);
+    });
+  });
+});

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commandRunError, OutputTail, remountArgv, resolveExecutable, runRemountCommand, trustedRemountArgv } from '../../agent/remount/index.ts';
+import { isWardenError } from '../../agent/errors/index.ts';
+import { writeHook } from './hook-fixture.ts';
+
+const OPTIONS = { timeoutMs: 20_000, killGraceMs: 300, maxOutputBytes: 4096 };
+
+describe('the remount command', () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'ow-remount-cmd-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('appends the merged store dir to the configured argv, or to the default hook', () => {
+    assert.deepEqual(remountArgv(['/bin/hook', '-v'], '/p/hooks/remount', '/nix/store'), ['/bin/hook', '-v', '/nix/store']);
+    assert.deepEqual(remountArgv(undefined, '/p/hooks/remount', '/nix/store'), ['/p/hooks/remount', '/nix/store']);
+  });
+
+  it('finds a bare command name on PATH and checks who can write it', () => {
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const hook = writeHook(bin, 'my-remount', 'exit 0');
+    assert.equal(resolveExecutable('my-remount', `/nonexistent:${bin}`), hook.path);
+    assert.deepEqual(trustedRemountArgv(['my-remount', '-x'], bin), [hook.path, '-x']);
+    assert.throws(() => trustedRemountArgv(['absent-remount'], bin), (e) => isWardenError(e, 'REMOUNT_COMMAND_NOT_FOUND'));
+    assert.throws(() => trustedRemountArgv(['relative/hook'], bin), (e) => isWardenError(e, 'REMOUNT_COMMAND_NOT_FOUND'));
+    chmodSync(bin, 0o777);
+    try {
+      assert.throws(() => trustedRemountArgv([hook.path], bin), (e) => isWardenError(e, 'REMOUNT_COMMAND_UNTRUSTED') && /writable by group or others/.test(e.message));
+    } finally {
+      chmodSync(bin, 0o755);
+    }
+  });
+
+  it('settles when a hook exits but leaves a background process holding its output', async () => {
+    const hook = writeHook(dir, 'leaves-child', 'sleep 5 & echo done; exit 0');
+    const run = await runRemountCommand([hook.path], OPTIONS);
+    assert.equal(run.exitCode, 0);
+    assert.equal(run.timedOut, false);
+    assert.equal(commandRunError(run), undefined);
+    assert.equal(run.stdout.text, 'done\n');
+  });
+
+  it('settles after a timeout even when a daemonised grandchild (new session) holds the pipes', async () => {
+    const hook = writeHook(dir, 'daemon', 'setsid sleep 5 & sleep 5');
+    const run = await runRemountCommand([hook.path], { ...OPTIONS, timeoutMs: 200 });
+    assert.equal(run.timedOut, true);
+    assert.equal(commandRunError(run)?.code, 'REMOUNT_COMMAND_TIMED_OUT');
+  });
+
+  it('reports a command that cannot start, and one killed by a signal', async () => {
+    const missing = await runRemountCommand([join(dir, 'nope')], OPTIONS);
+    assert.equal(missing.spawnError, 'ENOENT');
+    assert.equal(commandRunError(missing)?.code, 'REMOUNT_COMMAND_SPAWN_FAILED');
+    const killed = await runRemountCommand([writeHook(dir, 'suicide', 'kill -9 $$').path], OPTIONS);
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.match(commandRunError(killed)?.message ?? '', /was killed by SIGKILL/);
+  });
+
+  it('stops at once when its signal is already aborted', async () => {
+    const run = await runRemountCommand([writeHook(dir, 'slow', 'exec sleep 30').path], { ...OPTIONS, signal: AbortSignal.abort() });
+    assert.equal(run.cancelled, true);
+    assert.equal(commandRunError(run)?.code, 'REMOUNT_CANCELLED');
+  });
+});
+
+describe('OutputTail', () => {
+  it('keeps the last bytes and counts the dropped ones', () => {
+    const tail = new OutputTail(5);
+    tail.push('abc');
+    tail.push(Buffer.from('defg'));
+    tail.push('h');
+    assert.deepEqual(tail.result(), { text: 'defgh', droppedBytes: 3 });
+    tail.push('0123456789');
+    assert.deepEqual(tail.result(), { text: '56789', droppedBytes: 18 - 5 });
+  });
+});
