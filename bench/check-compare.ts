@@ -23,17 +23,20 @@ fs.rmSync(path.dirname(out), { recursive: true, force: true });
 
 const code = (text: string): string => `\`${text.replaceAll('|', '\\|')}\``;
 const list = (ids: readonly string[]): string => ids.map(code).join(' ');
+/** Our verdict on the mount: the exit code, and the mount.* findings (layer.* ones are about the test's directories, not the mount). */
 const ours = (row: ComparisonRow): string => {
-  const verdict = row.ours.exitCode === 0 ? (row.ours.warnings.length > 0 ? 'ok, warning' : 'ok') : 'error';
-  const shown = row.ours.exitCode === 0 ? [...row.ours.warnings, ...row.ours.info.filter((id) => id.startsWith('mount.') && id !== 'mount.ok')] : row.ours.errors;
+  const mount = (ids: readonly string[]): string[] => ids.filter((id) => id.startsWith('mount.') && id !== 'mount.ok');
+  const warnings = mount(row.ours.warnings);
+  const verdict = row.ours.exitCode === 0 ? (warnings.length > 0 ? 'ok, warning' : 'ok') : 'error';
+  const shown = row.ours.exitCode === 0 ? [...warnings, ...mount(row.ours.info)] : mount(row.ours.errors);
   return `${verdict} (exit ${row.ours.exitCode})${shown.length > 0 ? `: ${list(shown)}` : ''}`;
 };
 const nix = (row: ComparisonRow): string => (row.nix.accepted ? 'accepts' : `refuses (${row.nix.why})`);
 const right = (row: ComparisonRow): string => {
   const oursOk = row.ours.exitCode === 0;
-  return row.nix.accepted === oursOk ? 'agree' : oursOk ? 'Nix wrongly refuses' : 'Nix wrongly accepts';
+  return row.nix.accepted === oursOk ? 'agree' : oursOk ? 'Nix refuses a working mount' : 'Nix misses the problem';
 };
 
-console.log('| scenario (real mount) | Nix check-mount | overlay-warden check | |');
+console.log('| scenario (real mount) | Nix check-mount | overlay-warden check | verdicts |');
 console.log('| --- | --- | --- | --- |');
 for (const row of rows) console.log(`| ${row.scenario} | ${nix(row)} | ${ours(row)} | ${right(row)} |`);

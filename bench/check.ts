@@ -57,12 +57,14 @@ async function oneCheck(): Promise<{ ms: number; ids: string[] }> {
 }
 
 try {
-  const signal = new AbortController().signal;
-  signal.throwIfAborted();
   const first = await oneCheck();
   console.log(`table: ${mounts} mounts (${(text.length / 1e6).toFixed(2)} MB), store overlay at line ${text.split('\n').findIndex((l) => l.includes(` ${moved(BUSY_TABLE_STORE.mergedDir)} `)) + 1}; upper DB: ${upperDb}`);
   console.log(`findings: ${first.ids.join(', ')}`);
-  if (first.ids.some((id) => id.startsWith('error:'))) process.exitCode = 1;
+  // check-mount is left on so the run includes Nix's check (which refuses two lowerdirs); the mount itself must pass.
+  if (!first.ids.includes('info:mount.ok')) {
+    console.error('the store overlay was not found as configured: the benchmark is not measuring a real check');
+    process.exitCode = 1;
+  }
   for (let i = 0; i < 30; i++) await oneCheck(); // warm-up: JIT, page cache
   const whole: number[] = [];
   for (let i = 0; i < runs; i++) whole.push((await oneCheck()).ms);
@@ -81,7 +83,7 @@ try {
     nixEmulated.push(performance.now() - t);
   }
   const median = percentile([...whole].sort((a, b) => a - b), 50);
-  console.log(`whole check (config + gather + ${first.ids.length > 0 ? 'all' : 'all'} checks), ${runs} runs: ${summary(whole)}  [target < ${TARGET_MS} ms: ${median < TARGET_MS ? 'met' : 'MISSED'}]`);
+  console.log(`whole check (config + gather + all checks), ${runs} runs: ${summary(whole)}  [target < ${TARGET_MS} ms: ${median < TARGET_MS ? 'met' : 'MISSED'}]`);
   console.log(`  read + parse + index + visible-mount lookup: ${summary(parse)}`);
   console.log(`  Nix's check-mount regex (emulated, on the derived /proc/self/mounts): ${summary(nixEmulated)}`);
   if (median >= TARGET_MS) process.exitCode = 1;

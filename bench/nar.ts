@@ -1,5 +1,5 @@
 /** Benchmark: our single-threaded NAR hashing of a real Nix store vs `nix-store --verify --check-contents`. */
-// Usage: npm run bench:nar [-- --rounds N] [-- --rebuild]. Cache: $OVERLAY_WARDEN_BENCH_DIR or /var/tmp/overlay-warden-bench/nar.
+// Usage: npm run bench:nar [-- [--rounds N] [--rebuild]]. Cache: $OVERLAY_WARDEN_BENCH_DIR or /var/tmp/overlay-warden-bench/nar.
 import { spawnSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,8 +17,9 @@ const MiB = 1 << 20;
 const MIN_NAR_BYTES = 1 << 30;
 const MIN_FILES = 100_000;
 
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, rebuild: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, rebuild: { type: 'boolean', default: false } } });
 const rounds = Number(args.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got '${args.rounds}'`);
 const cacheDir = path.join(process.env.OVERLAY_WARDEN_BENCH_DIR ?? '/var/tmp/overlay-warden-bench/nar', FIXTURE_VERSION);
 const root = path.join(cacheDir, 'root');
 const marker = path.join(cacheDir, 'complete.json');
@@ -124,14 +125,14 @@ function buildStore(): void {
   sources.push(path.join(src, 'top-symlink'));
   const generated = performance.now();
   console.log(`generated ${counts.files} files, ${counts.symlinks} symlinks, ${counts.dirs} dirs, ${(counts.bytes / MiB).toFixed(0)} MiB in ${((generated - started) / 1000).toFixed(1)} s`);
-  run('nix-store', ['--store', root, '--add', ...sources], 'ignore');
+  run('nix-store', ['--store', root, '--add', ...sources]);
   console.log(`nix-store --add took ${((performance.now() - generated) / 1000).toFixed(1)} s`);
   fs.rmSync(src, { recursive: true, force: true });
   fs.writeFileSync(marker, JSON.stringify({ version: FIXTURE_VERSION, ...counts }) + '\n');
 }
 
-function run(command: string, argv: string[], stdout: 'ignore' | 'pipe' = 'pipe'): void {
-  const result = spawnSync(command, argv, { stdio: ['ignore', stdout, 'pipe'], maxBuffer: 64 * MiB });
+function run(command: string, argv: string[]): void {
+  const result = spawnSync(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * MiB });
   if (result.error !== undefined) throw result.error;
   if (result.status !== 0) throw new Error(`${command} ${argv.slice(0, 4).join(' ')} … exited ${result.status}: ${result.stderr.toString().slice(-2000)}`);
 }
@@ -148,31 +149,34 @@ function readValidPaths(): ValidPath[] {
   }
 }
 
-/** Hashes every path, counts hash or size mismatches; returns seconds. */
-function timeOurs(paths: readonly ValidPath[]): { seconds: number; mismatches: number } {
+/** Wall-clock and CPU (user + system) seconds of one pass. */
+interface Timing { wall: number; cpu: number }
+
+/** Hashes every path (sync or async variant), counts hash or size mismatches against the DB. */
+async function timeOurs(paths: readonly ValidPath[], variant: 'sync' | 'async'): Promise<Timing & { mismatches: number }> {
   let mismatches = 0;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   for (const p of paths) {
-    const result = narHashOfPathSync(p.path);
+    const result = variant === 'sync' ? narHashOfPathSync(p.path) : await narHashOfPath(p.path);
     if (!result.hash.equals(p.hash) || result.narSize !== p.narSize) mismatches++;
   }
-  return { seconds: (performance.now() - started) / 1000, mismatches };
+  const wall = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { wall, cpu: (cpu.user + cpu.system) / 1e6, mismatches };
 }
 
-async function timeOursAsync(paths: readonly ValidPath[]): Promise<{ seconds: number; mismatches: number }> {
-  let mismatches = 0;
+/** Runs nix-store --verify --check-contents under sh, whose `times` reports the child's CPU time. */
+function timeNix(): Timing {
   const started = performance.now();
-  for (const p of paths) {
-    const result = await narHashOfPath(p.path);
-    if (!result.hash.equals(p.hash) || result.narSize !== p.narSize) mismatches++;
-  }
-  return { seconds: (performance.now() - started) / 1000, mismatches };
-}
-
-function timeNix(): number {
-  const started = performance.now();
-  run('nix-store', ['--store', root, '--verify', '--check-contents']);
-  return (performance.now() - started) / 1000;
+  const script = 'nix-store --store "$1" --verify --check-contents >/dev/null || exit 1; times';
+  const result = spawnSync('sh', ['-c', script, 'sh', root], { encoding: 'utf8' });
+  const wall = (performance.now() - started) / 1000;
+  if (result.status !== 0) throw new Error(`nix-store --verify failed: ${result.stderr.slice(-2000)}`);
+  // `times`: line 1 the shell's user and system time, line 2 its children's, as `0m1.230000s 0m0.450000s`.
+  const children = result.stdout.trim().split('\n')[1] ?? '';
+  const cpu = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
+  return { wall, cpu };
 }
 
 function median(xs: number[]): number {
@@ -190,29 +194,32 @@ const narBytes = paths.reduce((sum, p) => sum + p.narSize, 0);
 console.log(`store ${root}: ${paths.length} valid paths, ${fixture.files} files, ${fixture.symlinks} symlinks, NAR total ${(narBytes / MiB).toFixed(0)} MiB`);
 if (narBytes < MIN_NAR_BYTES || fixture.files < MIN_FILES) console.warn('warning: the fixture is smaller than the target (1 GiB of NAR, 100k files); rerun with --rebuild');
 
-const warm = timeOurs(paths); // reads everything once: warm page cache for both sides
-console.log(`warm-up pass: ${warm.seconds.toFixed(2)} s, ${warm.mismatches} mismatches`);
-const ours: number[] = [];
-const nix: number[] = [];
+const warm = await timeOurs(paths, 'sync'); // reads everything once: a warm page cache for both sides
+console.log(`warm-up pass: ${warm.wall.toFixed(2)} s, ${warm.mismatches} mismatches`);
+const ours: Timing[] = [];
+const nix: Timing[] = [];
 let mismatches = warm.mismatches;
 for (let r = 0; r < rounds; r++) {
   nix.push(timeNix());
-  const result = timeOurs(paths);
-  ours.push(result.seconds);
+  const result = await timeOurs(paths, 'sync');
+  ours.push(result);
   mismatches += result.mismatches;
 }
-const asyncRun = await timeOursAsync(paths);
+const asyncRun = await timeOurs(paths, 'async');
 mismatches += asyncRun.mismatches;
 
-const mbps = (seconds: number): string => (narBytes / 1e6 / seconds).toFixed(0);
-const oursMedian = median(ours);
-const nixMedian = median(nix);
-const oursBest = Math.min(...ours);
-const nixBest = Math.min(...nix);
-console.log(`rounds: ${rounds}, alternating (MB = 10^6 bytes of NAR; median and best of the rounds)`);
-console.log(`ours (narHashOfPathSync, 1 thread): median ${oursMedian.toFixed(2)} s ${mbps(oursMedian)} MB/s, best ${mbps(oursBest)} MB/s   [${ours.map((s) => s.toFixed(2)).join(', ')}]`);
-console.log(`nix-store --verify --check-contents: median ${nixMedian.toFixed(2)} s ${mbps(nixMedian)} MB/s, best ${mbps(nixBest)} MB/s   [${nix.map((s) => s.toFixed(2)).join(', ')}]`);
-console.log(`ours (narHashOfPath, async, 1 run): ${asyncRun.seconds.toFixed(2)} s ${mbps(asyncRun.seconds)} MB/s`);
-console.log(`ratio ours/nix (throughput): median ${(nixMedian / oursMedian).toFixed(2)}x, best ${(nixBest / oursBest).toFixed(2)}x`);
+const mbps = (seconds: number): string => `${(narBytes / 1e6 / seconds).toFixed(0)} MB/s`;
+const summary = (timings: Timing[], key: keyof Timing): { median: number; best: number } => ({ median: median(timings.map((t) => t[key])), best: Math.min(...timings.map((t) => t[key])) });
+const line = (label: string, timings: Timing[]): string => {
+  const wall = summary(timings, 'wall');
+  const cpu = summary(timings, 'cpu');
+  return `${label}: wall median ${wall.median.toFixed(2)} s = ${mbps(wall.median)} (best ${mbps(wall.best)}); CPU median ${cpu.median.toFixed(2)} s = ${mbps(cpu.median)}   [wall ${timings.map((t) => t.wall.toFixed(2)).join(', ')}]`;
+};
+console.log(`${rounds} alternating rounds; MB = 10^6 bytes of NAR content`);
+console.log(line('ours (narHashOfPathSync, 1 thread)  ', ours));
+console.log(line('nix-store --verify --check-contents', nix));
+console.log(line('ours (narHashOfPath async, 1 run)   ', [asyncRun]));
+const ratio = (key: keyof Timing, pick: 'median' | 'best'): string => (summary(nix, key)[pick] / summary(ours, key)[pick]).toFixed(2);
+console.log(`ratio ours/nix (throughput): wall median ${ratio('wall', 'median')}x, wall best ${ratio('wall', 'best')}x, CPU median ${ratio('cpu', 'median')}x`);
 console.log(`hash or size mismatches against the DB: ${mismatches}`);
 if (mismatches !== 0) process.exitCode = 1;

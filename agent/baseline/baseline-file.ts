@@ -30,27 +30,34 @@ export function baselineFileOf(stateDir: string): string {
 }
 
 /**
- * The file contents for `baseline`, as chunks to write in order (the keys and names are not copied). Pure.
- * Layout: `OWBASELN`, u32 LE version, metadata length, entry count and names length; the metadata (UTF-8 JSON);
- * count × 24 key bytes (ascending); the name parts in key order, each followed by `\n`; CRC-32 (u32 LE) of all before.
+ * The file contents for `baseline`, as chunks to write in order (keys are not copied; names are gathered a
+ * megabyte at a time; the CRC is computed on the way, so the last chunk comes after all others were consumed).
+ * Pure. Layout: `OWBASELN`, u32 LE version, metadata length, entry count and names length; the metadata (UTF-8
+ * JSON); count × 24 key bytes (ascending); the name parts in key order, each followed by `\n`; CRC-32 (u32 LE) of
+ * all bytes before it.
  */
-export function encodeBaseline(baseline: LowerBaseline): Uint8Array[] {
+export function* encodeBaseline(baseline: LowerBaseline): Generator<Uint8Array, void, undefined> {
   const meta: BaselineMeta = { realStoreDir: baseline.realStoreDir, createdAt: baseline.createdAt, db: baseline.db, dirStamp: baseline.dirStamp };
   const metaBytes = Buffer.from(JSON.stringify(meta), 'utf8');
   const { entries } = baseline;
-  const keys = entries.keys.subarray(0, entries.count * ENTRY_KEY_BYTES);
-  const names = entries.namesSection();
   const header = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(header, 0);
   header.writeUInt32LE(BASELINE_FORMAT_VERSION, 8);
   header.writeUInt32LE(metaBytes.length, 12);
   header.writeUInt32LE(entries.count, 16);
-  header.writeUInt32LE(names.length, 20);
+  header.writeUInt32LE(entries.namesBytes, 20);
   let crc = 0;
-  for (const chunk of [header, metaBytes, keys, names]) crc = crc32(chunk, crc);
+  for (const chunk of [header, metaBytes, entries.keys.subarray(0, entries.count * ENTRY_KEY_BYTES)]) {
+    crc = crc32(chunk, crc);
+    yield chunk;
+  }
+  for (const chunk of entries.namesSection()) {
+    crc = crc32(chunk, crc);
+    yield chunk;
+  }
   const trailer = Buffer.alloc(CRC_BYTES);
   trailer.writeUInt32LE(crc >>> 0, 0);
-  return [header, metaBytes, keys, names, trailer];
+  yield trailer;
 }
 
 /**

@@ -18,19 +18,22 @@ for (let d = 0; d < NIX_BASE32_ALPHABET.length; d++) DIGIT[NIX_BASE32_ALPHABET.c
  */
 export function writeEntryKey(baseName: string, target: Uint8Array, offset: number): boolean {
   if (!isValidStorePathName(baseName)) return false;
-  target.fill(0, offset, offset + HASH_PART_BYTES);
-  // Nix base-32 reads the bytes as one little-endian number, the last char carrying the lowest 5 bits.
-  for (let n = 0; n < STORE_PATH_HASH_LENGTH; n++) {
-    const digit = DIGIT[baseName.charCodeAt(STORE_PATH_HASH_LENGTH - 1 - n)] as number;
-    const bit = n * 5;
-    const i = bit >>> 3;
-    const shift = bit & 7;
-    target[offset + i] = (target[offset + i] as number) | ((digit << shift) & 0xff);
-    if (i + 1 < HASH_PART_BYTES) target[offset + i + 1] = (target[offset + i + 1] as number) | (digit >>> (8 - shift));
+  // Nix base-32 reads the bytes as one little-endian number, the last char carrying the lowest 5 bits: walk the
+  // chars from the end, pushing 5 bits at a time into an accumulator and writing each full byte.
+  let acc = 0;
+  let bits = 0;
+  let at = offset;
+  for (let i = STORE_PATH_HASH_LENGTH - 1; i >= 0; i--) {
+    acc |= (DIGIT[baseName.charCodeAt(i)] as number) << bits;
+    bits += 5;
+    if (bits >= 8) {
+      target[at++] = acc & 0xff;
+      acc >>>= 8;
+      bits -= 8;
+    }
   }
   let h = 0x811c9dc5;
   for (let i = STORE_PATH_HASH_LENGTH + 1; i < baseName.length; i++) h = Math.imul(h ^ baseName.charCodeAt(i), 0x01000193);
-  const at = offset + HASH_PART_BYTES;
   target[at] = h >>> 24;
   target[at + 1] = (h >>> 16) & 0xff;
   target[at + 2] = (h >>> 8) & 0xff;

@@ -61,7 +61,7 @@ export class EntrySet {
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const c = compareKeys(this.keys, mid * ENTRY_KEY_BYTES, this.#scratch, 0);
-      if (c === 0) return this.nameAt(mid) === baseName ? mid : -1;
+      if (c === 0) return this.#namePartEquals(mid, baseName) ? mid : -1;
       if (c < 0) lo = mid + 1;
       else hi = mid - 1;
     }
@@ -81,26 +81,42 @@ export class EntrySet {
     for (let i = 0; i < this.count; i++) yield this.nameAt(i);
   }
 
-  /** The name parts in key order, each followed by `\n`: the baseline file's names section. */
-  namesSection(): Uint8Array {
-    if (this.#starts === undefined) return this.#names;
-    const starts = this.#starts;
-    let length = 0;
-    for (let i = 0; i < this.count; i++) length += this.#names.indexOf(NEWLINE, starts[i]) - (starts[i] as number) + 1;
-    const out = new Uint8Array(length);
+  /**
+   * The name parts in key order, each followed by `\n` (the baseline file's names section), as chunks of about
+   * `chunkBytes`: one view when they are stored in key order already, else gathered chunk by chunk, so writing
+   * a million names never needs a second full copy.
+   */
+  *namesSection(chunkBytes = 1 << 20): Generator<Uint8Array, void, undefined> {
+    if (this.#starts === undefined) {
+      yield this.#names;
+      return;
+    }
+    let chunk = new Uint8Array(chunkBytes);
     let at = 0;
     for (let i = 0; i < this.count; i++) {
-      const start = starts[i] as number;
-      const end = this.#names.indexOf(NEWLINE, start) + 1;
-      out.set(this.#names.subarray(start, end), at);
-      at += end - start;
+      const part = this.#namePartBytes(i);
+      if (at + part.length > chunk.length) {
+        yield chunk.subarray(0, at);
+        chunk = new Uint8Array(Math.max(chunkBytes, part.length));
+        at = 0;
+      }
+      chunk.set(part, at);
+      at += part.length;
     }
-    return out;
+    if (at > 0) yield chunk.subarray(0, at);
+  }
+
+  /** Bytes of the names section. */
+  get namesBytes(): number {
+    if (this.#starts === undefined) return this.#names.length;
+    let length = 0;
+    for (let i = 0; i < this.count; i++) length += this.#namePartBytes(i).length;
+    return length;
   }
 
   /**
-   * This set with `added` names put in and `removed` names taken out (names already present or absent are no-ops;
-   * invalid names are skipped). One merge pass: O(count + changes), ≈0.1 s per million entries.
+   * This set with `removed` names taken out, then `added` names put in (so a name in both ends up present; names
+   * already present or absent are no-ops; invalid names are skipped). One merge pass: O(count + changes), ≈0.1 s per million entries.
    */
   withChanges(added: Iterable<string>, removed: Iterable<string>): EntrySet {
     const drop = new Set<number>();
@@ -108,7 +124,12 @@ export class EntrySet {
       const i = this.indexOf(name);
       if (i >= 0) drop.add(i);
     }
-    const extra = EntrySet.fromNames(Array.from(added).filter((name) => !this.has(name)));
+    const extra = EntrySet.fromNames(
+      Array.from(added).filter((name) => {
+        const i = this.indexOf(name);
+        return i < 0 || drop.has(i);
+      }),
+    );
     if (drop.size === 0 && extra.count === 0) return this;
     const count = this.count - drop.size + extra.count;
     const keys = new Uint8Array(count * ENTRY_KEY_BYTES);
@@ -130,6 +151,15 @@ export class EntrySet {
       else take(extra, b++);
     }
     return new EntrySet(keys, count, Buffer.concat(parts));
+  }
+
+  /** True when entry `i`'s name part is `baseName`'s (the hash parts are known equal), without making a string. */
+  #namePartEquals(i: number, baseName: string): boolean {
+    const start = this.#startsOf()[i] as number;
+    const length = baseName.length - NAME_START;
+    if (this.#names[start + length] !== NEWLINE) return false;
+    for (let k = 0; k < length; k++) if (this.#names[start + k] !== baseName.charCodeAt(NAME_START + k)) return false;
+    return true;
   }
 
   /** The name part of entry `i` with its `\n`, as a view. */
@@ -155,8 +185,8 @@ export class EntrySet {
 }
 
 /**
- * Collects store path names one by one (a directory listing) into growable buffers, then sorts them once into an
- * EntrySet. `expectedCount` sizes the buffers up front (pass the previous baseline's count to avoid regrowth).
+ * Collects store path names one by one (a directory listing) into growable buffers, then sorts them once, in place,
+ * into an EntrySet: at a million names the peak is ≈45 MB (keys, names, offsets and the sort order).
  */
 export class EntrySetBuilder {
   #keys: Uint8Array;
@@ -165,11 +195,15 @@ export class EntrySetBuilder {
   #count = 0;
   #namesLength = 0;
 
-  constructor(expectedCount = 1024) {
-    const capacity = Math.max(16, Math.ceil(expectedCount * 1.05) + 64);
+  /**
+   * `expectedCount` and `expectedNameBytes` (e.g. the previous baseline's count and names section size) size the
+   * buffers once; without them they start small and double.
+   */
+  constructor(expectedCount = 1024, expectedNameBytes?: number) {
+    const capacity = Math.max(16, Math.ceil(expectedCount * 1.02) + 64);
     this.#keys = new Uint8Array(capacity * ENTRY_KEY_BYTES);
     this.#starts = new Uint32Array(capacity);
-    this.#names = new Uint8Array(capacity * 24);
+    this.#names = new Uint8Array(expectedNameBytes === undefined ? capacity * 16 : Math.ceil(expectedNameBytes * 1.02) + 4096);
   }
 
   /** Names added so far (valid ones, duplicates included). */
@@ -197,21 +231,50 @@ export class EntrySetBuilder {
   /** Sorts what was added into an EntrySet (duplicates dropped). The builder must not be used afterwards. */
   finish(): EntrySet {
     const count = this.#count;
-    const order = sortKeyOrder(this.#keys, count);
-    const keys = new Uint8Array(count * ENTRY_KEY_BYTES);
-    const starts = new Uint32Array(count);
+    const keys = this.#keys;
+    const starts = this.#starts;
+    const order = sortKeyOrder(keys, count);
+    // Apply the permutation in place, cycle by cycle (order[j] = j marks j done), so no second key buffer is needed.
+    const record = new Uint8Array(ENTRY_KEY_BYTES);
+    for (let i = 0; i < count; i++) {
+      if (order[i] === i) continue;
+      record.set(keys.subarray(i * ENTRY_KEY_BYTES, (i + 1) * ENTRY_KEY_BYTES));
+      const start = starts[i] as number;
+      let j = i;
+      for (;;) {
+        const k = order[j] as number;
+        order[j] = j;
+        if (k === i) {
+          keys.set(record, j * ENTRY_KEY_BYTES);
+          starts[j] = start;
+          break;
+        }
+        keys.copyWithin(j * ENTRY_KEY_BYTES, k * ENTRY_KEY_BYTES, (k + 1) * ENTRY_KEY_BYTES);
+        starts[j] = starts[k] as number;
+        j = k;
+      }
+    }
     let unique = 0;
     for (let i = 0; i < count; i++) {
-      const from = (order[i] as number) * ENTRY_KEY_BYTES;
-      if (unique > 0 && compareKeys(keys, (unique - 1) * ENTRY_KEY_BYTES, this.#keys, from) === 0) continue;
-      keys.set(this.#keys.subarray(from, from + ENTRY_KEY_BYTES), unique * ENTRY_KEY_BYTES);
-      starts[unique++] = this.#starts[order[i] as number] as number;
+      if (unique > 0 && compareKeys(keys, (unique - 1) * ENTRY_KEY_BYTES, keys, i * ENTRY_KEY_BYTES) === 0) continue;
+      if (unique !== i) {
+        keys.copyWithin(unique * ENTRY_KEY_BYTES, i * ENTRY_KEY_BYTES, (i + 1) * ENTRY_KEY_BYTES);
+        starts[unique] = starts[i] as number;
+      }
+      unique++;
     }
-    const names = this.#names.length > this.#namesLength * 1.25 + 4096 ? this.#names.slice(0, this.#namesLength) : this.#names.subarray(0, this.#namesLength);
+    const names = this.#names.length > this.#namesLength * 1.25 + 65_536 ? this.#names.slice(0, this.#namesLength) : this.#names.subarray(0, this.#namesLength);
     this.#keys = new Uint8Array(0);
     this.#starts = new Uint32Array(0);
     this.#names = new Uint8Array(0);
-    return new EntrySet(unique === count ? keys : keys.slice(0, unique * ENTRY_KEY_BYTES), unique, names, unique === count ? starts : starts.slice(0, unique));
+    this.#count = 0;
+    const fit = unique * 1.25 + 1024 < starts.length;
+    return new EntrySet(
+      fit ? keys.slice(0, unique * ENTRY_KEY_BYTES) : keys.subarray(0, unique * ENTRY_KEY_BYTES),
+      unique,
+      names,
+      fit ? starts.slice(0, unique) : starts.subarray(0, unique),
+    );
   }
 }
 

@@ -6,6 +6,6 @@ export { diffEntrySets, diffEntryIndices, type EntryDiff, type EntryDiffIndices 
 export { compareDbIdentity, readLowerDbIdentity, isLowerDbIdentity, type LowerDbIdentity, type DbIdentityChange } from './db-identity.ts';
 export { entryKindOf, isLockFileName, type StoreDirEntryKind } from './store-dir-entry.ts';
 export { scanStoreDir, readDirStamp, dirStampsEqual, type DirStamp, type StoreDirScan, type ScanOptions } from './scan-store-dir.ts';
-export { captureLowerBaseline, diffLowerBaselines, type LowerBaseline, type LowerStoreRef, type LowerStoreDrift } from './lower-baseline.ts';
+export { captureLowerBaseline, diffLowerBaselines, type LowerBaseline, type LowerStoreRef, type LowerStoreDrift, type CaptureOptions } from './lower-baseline.ts';
 export { encodeBaseline, decodeBaseline, loadBaseline, saveBaseline, baselineFileOf, BASELINE_FILE_NAME, BASELINE_FORMAT_VERSION } from './baseline-file.ts';
 export { BaselineError, BASELINE_ERROR_CODES, type BaselineErrorCode } from './baseline-errors.ts';

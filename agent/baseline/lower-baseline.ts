@@ -27,13 +27,25 @@ export interface LowerStoreRef {
   readonly db: string | undefined;
 }
 
+export interface CaptureOptions {
+  /** The previous baseline, if any: its size sizes the buffers once. */
+  readonly previous?: LowerBaseline | undefined;
+  readonly signal?: AbortSignal;
+  /** The clock for `createdAt` (tests). */
+  readonly now?: () => Date;
+}
+
 /**
  * Captures the baseline of `lower` now: lists its store dir (see scanStoreDir) and reads its DB identity.
- * `expectedCount` (e.g. the previous baseline's count) sizes the buffers. A missing DB file is recorded as null.
+ * A missing DB file is recorded as null.
  * @throws BaselineError BASELINE_SCAN_FAILED, BASELINE_DB_UNREADABLE (a stat error other than ENOENT); rejects with `signal.reason` when aborted.
  */
-export async function captureLowerBaseline(lower: LowerStoreRef, options: { expectedCount?: number; signal?: AbortSignal; now?: () => Date } = {}): Promise<LowerBaseline> {
-  const scan = await scanStoreDir(lower.realStoreDir, { ...(options.expectedCount === undefined ? {} : { expectedCount: options.expectedCount }), ...(options.signal === undefined ? {} : { signal: options.signal }) });
+export async function captureLowerBaseline(lower: LowerStoreRef, options: CaptureOptions = {}): Promise<LowerBaseline> {
+  const { previous, signal } = options;
+  const scan = await scanStoreDir(lower.realStoreDir, {
+    ...(previous === undefined ? {} : { expectedCount: previous.entries.count, expectedNameBytes: previous.entries.namesBytes }),
+    ...(signal === undefined ? {} : { signal }),
+  });
   let db: LowerDbIdentity | null = null;
   if (lower.db !== undefined) {
     try {

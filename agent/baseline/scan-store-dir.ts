@@ -33,6 +33,8 @@ export interface StoreDirScan {
 export interface ScanOptions {
   /** Expected number of entries (e.g. the previous baseline's), to size buffers once. */
   readonly expectedCount?: number;
+  /** Expected bytes of name parts (the previous baseline's `entries.namesBytes`), to size the names buffer once. */
+  readonly expectedNameBytes?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -67,7 +69,7 @@ export async function scanStoreDir(dir: string, options: ScanOptions = {}): Prom
   } catch (cause) {
     throw scanFailed(dir, cause);
   }
-  const builder = new EntrySetBuilder(options.expectedCount);
+  const builder = new EntrySetBuilder(options.expectedCount, options.expectedNameBytes);
   const whiteouts: string[] = [];
   let skipped = 0;
   try {

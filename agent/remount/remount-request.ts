@@ -62,10 +62,3 @@ export function describeRemountRequest(request: RemountRequest): string {
       return `manual request by ${request.by}${request.note === undefined ? '' : `: ${request.note}`}`;
   }
 }
-
-/** How many requests of each source, for reports (`{ watcher: 998, probe: 2 }`). */
-export function countBySource(requests: Iterable<RemountRequest>): Partial<Record<RemountSource, number>> {
-  const counts: Partial<Record<RemountSource, number>> = {};
-  for (const r of requests) counts[r.source] = (counts[r.source] ?? 0) + 1;
-  return counts;
-}

@@ -10,14 +10,15 @@ import { commandRunError, remountArgv, runRemountCommand, trustedRemountArgv, ty
 import { RemountError } from './remount-errors.ts';
 import {
   ZERO_REMOUNT_COUNTERS,
-  type AttemptReport, type ErrorReport, type RemountCounters, type RemountEvent, type RemountOutcome, type RemountVerification, type RemountVerifier,
+  type AttemptReport, type ErrorReport, type RemountCounters, type RemountEvent, type RemountOutcome, type RemountVerifier,
 } from './remount-events.ts';
 import {
   MAX_KEPT_REASONS, addFlagReason, clearFlagThrough, clearRemountNeeded, readRemountNeeded, recordFlagAttempt, recordFlagError, remountNeededPath, writeRemountNeeded,
-  type RemountNeeded,
+  type FlagReason, type RemountNeeded,
 } from './remount-needed.ts';
 import { INITIAL_REMOUNT_PLAN, planRemount, retryDelay, type RemountPlanAction, type RemountPlanEvent, type RemountPlanSettings, type RemountPlanState } from './remount-plan.ts';
 import { describeRemountRequest, type RemountRequest } from './remount-request.ts';
+import { runVerifier } from './run-verifier.ts';
 
 /** The `remount` section of the configuration. */
 export type RemountSettings = ConfigSettings['remount'];
@@ -188,10 +189,14 @@ export class Remounter extends EventEmitter<RemounterEventMap> {
       this.#timer = undefined;
       this.#abort.abort(new RemountError('REMOUNT_CANCELLED', 'the remounter is closing'));
       if (this.#current !== undefined) await settleWithin(this.#current, graceMs);
-      const outcome = this.#outcome('cancelled', this.#state.run, this.#state.attempt, this.#waiters.length, {
-        code: 'REMOUNT_CANCELLED',
-        message: 'the agent stopped before this remount finished; the flag is kept and the next start remounts',
-      });
+      const outcome = this.#outcome(
+        'cancelled',
+        this.#state.run,
+        this.#state.attempt,
+        this.#waiters.length,
+        { code: 'REMOUNT_CANCELLED', message: 'the agent stopped before this remount finished; the flag is kept and the next start remounts' },
+        this.#flag?.reasons ?? [],
+      );
       const waiters = this.#waiters;
       this.#waiters = [];
       for (const waiter of waiters) waiter.resolve(outcome);
@@ -260,7 +265,7 @@ export class Remounter extends EventEmitter<RemounterEventMap> {
       error = commandRunError(result);
       if (error === undefined) {
         this.#emit({ type: 'remount-succeeded', run, attempt, report });
-        const verification = await this.#verify();
+        const verification = await runVerifier(this.#options.verifyAfterRemount, { timeoutMs: this.#options.settings.timeoutSeconds * 1000, signal: this.#abort.signal });
         if (this.#state.phase === 'closed') return;
         if ('fresh' in verification) {
           this.#run.findings = verification.findings;
@@ -304,33 +309,9 @@ export class Remounter extends EventEmitter<RemounterEventMap> {
     });
   }
 
-  /** Runs the verifier, bounded by the command timeout; its failure is an error value, not a throw. */
-  async #verify(): Promise<RemountVerification | RemountError> {
-    const controller = new AbortController();
-    const onAbort = (): void => controller.abort(this.#abort.signal.reason);
-    this.#abort.signal.addEventListener('abort', onAbort, { once: true });
-    const timeoutMs = this.#options.settings.timeoutSeconds * 1000;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new RemountError('REMOUNT_VERIFY_FAILED', `the check after the remount did not finish within ${timeoutMs} ms`, { evidence: { timeoutMs } });
-        controller.abort(error);
-        reject(error);
-      }, timeoutMs);
-    });
-    try {
-      return await Promise.race([this.#options.verifyAfterRemount(controller.signal), timedOut]);
-    } catch (cause) {
-      if (cause instanceof RemountError) return cause;
-      return new RemountError('REMOUNT_VERIFY_FAILED', `the check after the remount could not run: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    } finally {
-      clearTimeout(timer);
-      this.#abort.signal.removeEventListener('abort', onAbort);
-    }
-  }
-
   #finish(run: number, ok: boolean, attempts: number, coversUpTo: number): void {
     const requests = coversUpTo - this.#answeredUpTo + this.#restoredRequests;
+    const reasons = (this.#flag?.reasons ?? []).filter((r) => (r.ticket ?? 0) <= coversUpTo);
     if (ok) {
       this.#counters.remounted++;
       this.#flag = clearFlagThrough(this.#flag, coversUpTo, this.#state.lastTicket, this.#now());
@@ -340,7 +321,7 @@ export class Remounter extends EventEmitter<RemounterEventMap> {
       const error = this.#run.error ?? { code: 'REMOUNT_COMMAND_FAILED', message: 'the remount failed' };
       this.#emit({ type: 'remount-gave-up', run, attempts, error, requests });
     }
-    const outcome = this.#outcome(ok ? 'remounted' : 'failed', run, attempts, requests, ok ? undefined : this.#run.error);
+    const outcome = this.#outcome(ok ? 'remounted' : 'failed', run, attempts, requests, ok ? undefined : this.#run.error, reasons);
     this.#lastOutcome = outcome;
     this.#answeredUpTo = coversUpTo;
     this.#restoredRequests = 0;
@@ -349,14 +330,14 @@ export class Remounter extends EventEmitter<RemounterEventMap> {
     for (const waiter of answered) waiter.resolve(outcome);
   }
 
-  #outcome(status: RemountOutcome['status'], run: number, attempts: number, requests: number, error: ErrorReport | undefined): RemountOutcome {
+  #outcome(status: RemountOutcome['status'], run: number, attempts: number, requests: number, error: ErrorReport | undefined, reasons: readonly FlagReason[]): RemountOutcome {
     return Object.freeze({
       run,
       status,
       fresh: status === 'remounted',
       attempts,
       requests,
-      reasons: (this.#flag?.reasons ?? []).slice(-5).map((r) => describeRemountRequest(r.request)),
+      reasons: reasons.slice(-5).map((r) => describeRemountRequest(r.request)),
       error,
       lastAttempt: this.#run.lastAttempt,
       findings: this.#run.findings,

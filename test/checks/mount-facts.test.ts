@@ -6,7 +6,7 @@ import { LEXICAL_VIEW } from '../../agent/checks/layer-paths.ts';
 import { expectedLayout, gatherMountFacts, readOverlayModuleDefaults } from '../../agent/checks/mount-facts.ts';
 import { loadConfig } from '../../agent/config/index.ts';
 import { FIXTURE_DIR } from '../mount/fixtures.ts';
-import { fixtureFacts, fixtureUrl, fx, layoutOf } from './literal-facts.ts';
+import { factsOf, fixtureFacts, fixtureUrl, fx, layoutOf } from './literal-facts.ts';
 
 describe('mount facts', () => {
   it('finds the overlay under a stack, what is above it, and its layers (captured)', () => {
@@ -17,6 +17,14 @@ describe('mount facts', () => {
     assert.deepEqual(facts.above.map((e) => e.mountId), [67, 68]);
     assert.deepEqual(facts.lowers.map((l) => l.path), [`${fx('stacked')}/lower/nix/store`]);
     assert.equal(facts.upper?.path, `${fx('stacked')}/upper/store`);
+  });
+
+  it('maps the layers of a bind-mounted subdirectory of an overlay to the same subdirectory', () => {
+    const text = '1 0 254:0 / / rw - ext4 /dev/vda rw\n20 1 0:40 /nix/store /x/m/nix/store rw - overlay overlay rw,lowerdir=/x/lower,upperdir=/x/upper,workdir=/x/work\n';
+    const facts = factsOf(text, 'local-overlay://?root=/x/m&lower-store=/x/lower&upper-layer=/x/upper/nix/store');
+    assert.deepEqual(facts.lowers.map((l) => l.path), ['/x/lower/nix/store']);
+    assert.equal(facts.upper?.path, '/x/upper/nix/store');
+    assert.equal(facts.work?.path, '/x/work');
   });
 
   it('names the setting that decides each expected path', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   readRemountNeeded, remountNeededPath, Remounter,
-  type RemountEvent, type RemounterOptions, type RemountVerification,
+  type RemountEvent, type RemounterOptions, type RemountSettings, type RemountVerification,
 } from '../../agent/remount/index.ts';
 import { finding } from '../../agent/findings/index.ts';
 import { writeHook, type TestHook } from './hook-fixture.ts';
@@ -33,7 +33,7 @@ describe('Remounter with real commands', function () {
   });
 
   /** A remounter over `dir` running `hook`; small windows and backoffs so tests are quick. */
-  function make(hook: TestHook, overrides: Partial<RemounterOptions> & { settings?: Partial<RemounterOptions['settings']> } = {}): Remounter {
+  function make(hook: TestHook, overrides: Omit<Partial<RemounterOptions>, 'settings'> & { settings?: Partial<RemountSettings> } = {}): Remounter {
     const { settings, ...rest } = overrides;
     const r = new Remounter({
       mergedStoreDir: join(dir, 'merged'),
@@ -188,6 +188,23 @@ describe('Remounter with real commands', function () {
     assert.equal(outcome.error?.code, 'REMOUNT_CANCELLED');
     assert.ok(existsSync(remountNeededPath(join(dir, 'state'))));
     await assert.rejects(r.request({ source: 'manual', by: 'late' }), { code: 'REMOUNTER_CLOSED' });
+  });
+
+  it('close() during a backoff wait leaves no timer behind', async () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    // Measured after a turn of the event loop, once mocha has armed its own timeout for this test.
+    await new Promise((resolve) => setImmediate(resolve));
+    const baseline = timers();
+    const hook = writeHook(dir, 'fail', 'exit 1');
+    const r = make(hook, { settings: { backoffSeconds: 600 } });
+    const failed = new Promise<void>((resolve) => r.on('event', (e) => e.type === 'remount-failed' && resolve()));
+    const pending = r.request({ source: 'manual', by: 'test' });
+    await failed;
+    assert.ok(timers() > baseline, 'the backoff timer is armed');
+    await r.close();
+    assert.equal((await pending).status, 'cancelled');
+    assert.equal(timers(), baseline);
+    assert.equal(hook.calls().length, 1);
   });
 
   it('survives a crash: a new Remounter over the same state dir runs the pending remount', async () => {

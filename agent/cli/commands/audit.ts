@@ -1,0 +1,106 @@
+/** `overlay-warden audit`: both DBs and both layers against each other (no content hashing); a report, or JSON. */
+import { AUDIT_USAGE_CODES, AuditError } from '../../audit/audit-error.ts';
+import { runAudit, type AuditProgress, type AuditReport } from '../../audit/run-audit.ts';
+import { hasErrors } from '../../findings/index.ts';
+import { WorkerPool } from '../../pool/worker-pool.ts';
+import type { StoreLayout } from '../../store/store-layout.ts';
+import { EXIT, type CliIo, type Command } from '../command.ts';
+import { formatFindingsReport } from '../findings-report.ts';
+import { printError, printJson } from '../output.ts';
+import { ProgressBar, type ProgressState } from '../progress-bar.ts';
+import { EXIT_INTERRUPTED, parseThreads } from './verify.ts';
+
+const PHASE_LABEL: Record<AuditProgress['phase'], string> = {
+  'upper-db': 'reading upper DB',
+  'lower-db': 'reading lower DB',
+  layers: 'listing layers',
+  xattrs: 'reading overlay xattrs',
+  duplicates: 'measuring duplicates',
+  'hash-duplicates': 'hashing duplicates',
+  decide: 'deciding',
+};
+
+/** The progress line of an audit phase (pure). */
+export function auditProgressState(progress: AuditProgress, elapsedMs: number): ProgressState {
+  const unit = progress.phase === 'upper-db' || progress.phase === 'lower-db' ? 'rows' : progress.phase === 'layers' ? 'entries' : 'paths';
+  return {
+    label: `audit: ${PHASE_LABEL[progress.phase]}`,
+    done: progress.done,
+    total: progress.total,
+    unit,
+    ...(progress.bytes > 0 ? { bytes: progress.bytes, bytesPerSecond: (progress.bytes / Math.max(elapsedMs, 1)) * 1000 } : {}),
+  };
+}
+
+/** Where an audit looked, for the report header and the JSON. */
+export function auditSources(layout: StoreLayout): Record<string, string | undefined> {
+  return { mergedStoreDir: layout.mergedStoreDir, upperLayer: layout.upperLayer, upperDb: layout.upperDb, lowerStoreDir: layout.lower.realStoreDir, lowerDb: layout.lower.db };
+}
+
+/** The human report of an audit. */
+export function formatAuditReport(io: CliIo, layout: StoreLayout, report: AuditReport): string {
+  const s = report.stats;
+  return formatFindingsReport(io, {
+    title: 'overlay-warden audit',
+    subject: layout.mergedStoreDir,
+    details: [`upper layer ${layout.upperLayer}, DB ${layout.upperDb}`, `lower store ${layout.lower.realStoreDir}, DB ${layout.lower.db ?? '(none)'}`],
+    findings: report.findings,
+    partial: report.partial ? `interrupted while ${PHASE_LABEL[report.interruptedIn ?? 'decide']}; only what was read by then is reported` : undefined,
+    summary: `${s.upperRegistrations} upper and ${s.lowerRegistrations} lower registrations, ${s.upperEntries} upper and ${s.lowerEntries} lower entries, ${s.duplicates} duplicates, in ${s.seconds.toFixed(1)} s`,
+  });
+}
+
+export const auditCommand: Command = {
+  name: 'audit',
+  summary: 'check both DBs and both layers against each other: dangling, broken closures, duplicates, masked, strays, diverged (fast, no content hashing)',
+  usage: '[--hash-duplicates] [--threads N] [--json]',
+  options: {
+    'hash-duplicates': { type: 'boolean', default: false },
+    'no-references': { type: 'boolean', default: false },
+    threads: { type: 'string' },
+  },
+  optionHelp: [
+    ['--hash-duplicates', 'also hash both copies of each duplicate (in the worker pool) and say whether they are the same'],
+    ['--no-references', 'do not compare the references both DBs record (skips reading the lower DB\'s Refs)'],
+    ['--threads N', 'worker threads for --hash-duplicates (default: pool.size, auto = 2 per core)'],
+  ],
+  async run({ io, json, loadConfig, signal, values }) {
+    const config = loadConfig();
+    let threads: number;
+    try {
+      threads = parseThreads(values['threads'], config.pool.size);
+    } catch (error) {
+      printError(io, json, error);
+      return EXIT.usage;
+    }
+    const hash = values['hash-duplicates'] === true;
+    const pool = hash ? new WorkerPool({ maxThreads: threads }) : undefined;
+    const bar = new ProgressBar(io);
+    const started = Date.now();
+    let report: AuditReport;
+    try {
+      report = await runAudit({
+        layout: config.layout,
+        signal,
+        hashDuplicates: hash,
+        compareReferences: values['no-references'] !== true,
+        ...(pool === undefined ? {} : { pool }),
+        onProgress: (progress) => bar.update(auditProgressState(progress, Date.now() - started)),
+      });
+    } catch (error) {
+      bar.clear();
+      if (error instanceof AuditError && AUDIT_USAGE_CODES.has(error.code)) {
+        printError(io, json, error);
+        return EXIT.usage;
+      }
+      throw error;
+    } finally {
+      await pool?.close();
+    }
+    bar.clear();
+    if (json) printJson(io, { findings: report.findings, partial: report.partial, interruptedIn: report.interruptedIn ?? null, stats: report.stats, sources: auditSources(config.layout) });
+    else io.stdout.write(formatAuditReport(io, config.layout, report));
+    if (report.partial) return EXIT_INTERRUPTED;
+    return hasErrors(report.findings) ? EXIT.findings : EXIT.ok;
+  },
+};

@@ -1,0 +1,131 @@
+/** `overlay-warden verify`: NAR-hashes store objects in the worker pool against their narHash; a report, or JSON. */
+import { availableParallelism } from 'node:os';
+import { AUDIT_USAGE_CODES, AuditError } from '../../audit/audit-error.ts';
+import { hashingThreads } from '../../audit/pool-threads.ts';
+import { runVerify, type VerifyReport, type VerifyScope } from '../../audit/run-verify.ts';
+import { hasErrors } from '../../findings/index.ts';
+import type { MapProgress } from '../../pool/map-progress.ts';
+import { WorkerPool } from '../../pool/worker-pool.ts';
+import type { StoreLayout } from '../../store/store-layout.ts';
+import { EXIT, type CliIo, type Command, type CommandContext } from '../command.ts';
+import { formatFindingsReport } from '../findings-report.ts';
+import { printError, printJson } from '../output.ts';
+import { formatSize, ProgressBar, type ProgressState } from '../progress-bar.ts';
+
+/** Exit code of an interrupted audit or verify (128 + SIGINT, as shells report it); the report says it is partial. */
+export const EXIT_INTERRUPTED = 130;
+
+/**
+ * The worker threads for hashing: `--threads N` if given, else from `pool.size`.
+ * @throws AuditError AUDIT_BAD_OPTION when `--threads` is not an integer from 1 to 256.
+ */
+export function parseThreads(value: unknown, poolSize: 'auto' | number, cores = availableParallelism()): number {
+  if (value === undefined) return hashingThreads(poolSize, cores);
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^[0-9]+$/.test(value) || n < 1 || n > 256) {
+    throw new AuditError('AUDIT_BAD_OPTION', `--threads takes a whole number from 1 to 256, got ${JSON.stringify(value)}`, { evidence: { option: '--threads', value } });
+  }
+  return n;
+}
+
+/**
+ * The scope from `--upper`, `--lower`, `--all` (at most one; default upper), or undefined when paths are given.
+ * @throws AuditError AUDIT_BAD_OPTION for several scope flags, or a scope flag with paths.
+ */
+export function verifyScope(values: CommandContext['values'], paths: readonly string[]): VerifyScope | undefined {
+  const flags = (['upper', 'lower', 'all'] as const).filter((f) => values[f] === true);
+  if (flags.length > 1) throw new AuditError('AUDIT_BAD_OPTION', `--${flags.join(' and --')} exclude each other: give one`, { evidence: { option: flags.map((f) => `--${f}`), value: true } });
+  if (paths.length > 0) {
+    if (flags.length > 0) throw new AuditError('AUDIT_BAD_OPTION', `--${flags[0]} and store paths exclude each other`, { evidence: { option: `--${flags[0]}`, value: paths } });
+    return undefined;
+  }
+  return flags[0] ?? 'upper';
+}
+
+/** The progress line of a verify run (pure). */
+export function verifyProgressState(progress: MapProgress): ProgressState {
+  return {
+    label: 'verify',
+    done: progress.done,
+    total: progress.total,
+    unit: 'paths',
+    bytes: progress.bytes,
+    totalBytes: progress.totalBytes,
+    bytesPerSecond: progress.bytesPerSecond,
+    itemsPerSecond: progress.itemsPerSecond,
+    etaMs: progress.etaMs,
+  };
+}
+
+/** The human report of a verify run. */
+export function formatVerifyReport(io: CliIo, layout: StoreLayout, report: VerifyReport, threads: number): string {
+  const rate = report.seconds > 0 ? `${formatSize(report.bytes / report.seconds)}/s` : '-';
+  return formatFindingsReport(io, {
+    title: 'overlay-warden verify',
+    subject: layout.mergedStoreDir,
+    details: [`scope ${report.scope}; upper layer ${layout.upperLayer}, lower store ${layout.lower.realStoreDir}`],
+    findings: report.findings,
+    partial: report.partial ? `interrupted after hashing ${report.checked} of ${report.total} paths; the rest were not checked` : undefined,
+    summary: `${report.checked} of ${report.total} paths hashed (${formatSize(report.bytes)}) in ${report.seconds.toFixed(1)} s, ${rate} on ${threads} threads`,
+  });
+}
+
+export const verifyCommand: Command = {
+  name: 'verify',
+  summary: 'NAR-hash store contents in the worker pool and compare with the DBs (--upper default, --lower, --all, or paths)',
+  usage: '[--upper | --lower | --all | STORE_PATH…] [--threads N] [--json]',
+  allowPositionals: true,
+  options: {
+    upper: { type: 'boolean', default: false },
+    lower: { type: 'boolean', default: false },
+    all: { type: 'boolean', default: false },
+    threads: { type: 'string' },
+  },
+  optionHelp: [
+    ['--upper', "every path the upper DB registers, where the merged view takes it from (default; what Nix's verify checks)"],
+    ['--lower', 'every path the lower DB registers, in the lower layer (Nix never checks these)'],
+    ['--all', 'both; a lower copy registered in both DBs is hashed once'],
+    ['STORE_PATH…', 'just these paths (in the store dir or the merged dir)'],
+    ['--threads N', 'worker threads (default: pool.size; auto = 2 per core, as cold caches want reads in flight)'],
+  ],
+  async run({ io, json, loadConfig, signal, values, positionals }) {
+    const config = loadConfig();
+    let threads: number;
+    let scope: VerifyScope | undefined;
+    try {
+      threads = parseThreads(values['threads'], config.pool.size);
+      scope = verifyScope(values, positionals);
+    } catch (error) {
+      printError(io, json, error);
+      return EXIT.usage;
+    }
+    const pool = new WorkerPool({ maxThreads: threads });
+    const bar = new ProgressBar(io);
+    let report: VerifyReport;
+    try {
+      report = await runVerify({
+        layout: config.layout,
+        signal,
+        pool,
+        scope: scope ?? 'upper',
+        ...(scope === undefined ? { paths: positionals } : {}),
+        onProgress: (progress) => bar.update(verifyProgressState(progress), progress.final),
+      });
+    } catch (error) {
+      bar.clear();
+      if (error instanceof AuditError && AUDIT_USAGE_CODES.has(error.code)) {
+        printError(io, json, error);
+        return EXIT.usage;
+      }
+      throw error;
+    } finally {
+      // Terminates every worker thread (running tasks get the grace period), so none outlives the command.
+      await pool.close();
+    }
+    bar.clear();
+    if (json) printJson(io, { findings: report.findings, partial: report.partial, scope: report.scope, total: report.total, checked: report.checked, bytes: report.bytes, seconds: report.seconds, threads });
+    else io.stdout.write(formatVerifyReport(io, config.layout, report, threads));
+    if (report.partial) return EXIT_INTERRUPTED;
+    return hasErrors(report.findings) ? EXIT.findings : EXIT.ok;
+  },
+};

@@ -1,0 +1,229 @@
+/**
+ * Benchmark: `overlay-warden verify` (the worker pool) vs `nix-store --verify --check-contents` (Nix 2.8, one
+ * thread) vs the machine's SHA-256 limit (`openssl speed -evp sha256 -multi N`), on one generated store, with a
+ * warm page cache and then a cold one (`echo 3 > /proc/sys/vm/drop_caches`, needs root).
+ */
+// Usage: npm run bench:verify [-- [--rebuild] [--threads N,M,…] [--skip-cold]].
+// Cache: $OVERLAY_WARDEN_BENCH_DIR or /var/tmp/overlay-warden-bench, then verify/<FIXTURE_VERSION>.
+import { spawnSync } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { hashingThreads } from '../agent/audit/pool-threads.ts';
+
+/** Bump when the generated store changes: the cache is keyed by it. */
+const FIXTURE_VERSION = 'verify-bench-v1';
+const MiB = 1 << 20;
+/** Package-like trees (many small files, some medium, a quarter with one big file) and single-file paths. */
+const PACKAGES = 2000;
+const SINGLE_FILES = 200;
+const MIN_NAR_BYTES = 1 << 30;
+const MIN_PATHS = 2000;
+const CLI_MAIN = fileURLToPath(new URL('../agent/cli/main.ts', import.meta.url));
+
+const { values: args } = parseArgs({
+  options: { rebuild: { type: 'boolean', default: false }, threads: { type: 'string' }, 'skip-cold': { type: 'boolean', default: false } },
+});
+const cores = os.availableParallelism();
+const defaultThreads = hashingThreads('auto', cores);
+const threadCounts = (args.threads ?? `${defaultThreads}`).split(',').map(Number);
+if (threadCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--threads takes whole numbers, got '${args.threads}'`);
+const cacheDir = path.join(process.env.OVERLAY_WARDEN_BENCH_DIR ?? '/var/tmp/overlay-warden-bench', 'verify', FIXTURE_VERSION);
+const lowerRoot = path.join(cacheDir, 'lower');
+const mergedRoot = path.join(cacheDir, 'merged');
+const upperLayer = path.join(cacheDir, 'upper');
+const marker = path.join(cacheDir, 'complete.json');
+const storeUrl = `local-overlay://?root=${mergedRoot}&lower-store=${encodeURIComponent(`${lowerRoot}?read-only=true`)}&upper-layer=${upperLayer}`;
+
+/** mulberry32: small, fast, deterministic; decides the shape of the store. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 64 MiB of AES-CTR keystream with a fixed key: file contents are slices of it (incompressible, deterministic). */
+function contentPool(): Buffer {
+  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 9), Buffer.alloc(16, 0));
+  return Buffer.concat([cipher.update(Buffer.alloc(64 * MiB)), cipher.final()]);
+}
+
+interface Counts {
+  files: number;
+  bytes: number;
+}
+
+/**
+ * One package: a few nested dirs, 10-60 files log-uniform in 0-16 KiB (some executable), one in eight packages a
+ * medium file (100-600 KiB), one in four a big one (2-9 MiB), one in forty a very big one (12-20 MiB), symlinks.
+ */
+function generatePackage(dir: string, index: number, pool: Buffer, counts: Counts): void {
+  const rnd = prng(index + 1);
+  const pick = (n: number): number => Math.floor(rnd() * n);
+  const write = (file: string, size: number, mode = 0o644): void => {
+    const at = pick(pool.length - size);
+    fs.writeFileSync(file, pool.subarray(at, at + size), { mode });
+    counts.files++;
+    counts.bytes += size;
+  };
+  const dirs = [dir];
+  fs.mkdirSync(dir);
+  for (let d = 0; d < 2 + pick(5); d++) {
+    const child = path.join(dirs[pick(dirs.length)]!, ['bin', 'lib', 'share', 'include', 'doc', 'man'][pick(6)]! + d);
+    fs.mkdirSync(child);
+    dirs.push(child);
+  }
+  const files: string[] = [];
+  for (let f = 0; f < 10 + pick(50); f++) {
+    const file = path.join(dirs[pick(dirs.length)]!, `${['a', 'lib', 'x', 'Z', '_'][pick(5)]}_${f}${['', '.so', '.py', '.h'][pick(4)]}`);
+    write(file, Math.floor(Math.exp(rnd() * Math.log(16 * 1024))) - 1, f % 9 === 0 ? 0o755 : 0o644);
+    files.push(file);
+  }
+  if (index % 8 === 3) write(path.join(dir, 'medium.dat'), 100 * 1024 + pick(500 * 1024));
+  if (index % 4 === 1) write(path.join(dir, 'big.bin'), 2 * MiB + pick(7 * MiB), 0o755);
+  if (index % 40 === 7) write(path.join(dir, 'huge.bin'), 12 * MiB + pick(8 * MiB));
+  for (let l = 0; l < 1 + pick(4); l++) fs.symlinkSync(path.relative(dir, files[pick(files.length)]!), path.join(dir, `link${l}`));
+}
+
+/** Generates the sources, adds them to a lower store with real Nix (in batches), and makes an empty upper side. */
+function buildStore(): void {
+  fs.rmSync(cacheDir, { recursive: true, force: true });
+  const src = path.join(cacheDir, 'src');
+  fs.mkdirSync(src, { recursive: true });
+  const started = performance.now();
+  const pool = contentPool();
+  const counts: Counts = { files: 0, bytes: 0 };
+  const sources: string[] = [];
+  for (let p = 0; p < PACKAGES; p++) {
+    const dir = path.join(src, `pkg-${String(p).padStart(4, '0')}-${['lib', 'tool', 'data', 'py3'][p % 4]}`);
+    generatePackage(dir, p, pool, counts);
+    sources.push(dir);
+  }
+  for (let s = 0; s < SINGLE_FILES; s++) {
+    const file = path.join(src, `single-${s}.txt`);
+    const size = (s * 7919) % 20_000;
+    fs.writeFileSync(file, pool.subarray(s * 4096, s * 4096 + size));
+    counts.files++;
+    counts.bytes += size;
+    sources.push(file);
+  }
+  const generated = performance.now();
+  console.log(`generated ${sources.length} paths, ${counts.files} files, ${(counts.bytes / MiB).toFixed(0)} MiB in ${((generated - started) / 1000).toFixed(1)} s`);
+  for (let i = 0; i < sources.length; i += 250) run('nix-store', ['--store', lowerRoot, '--add', ...sources.slice(i, i + 250)]);
+  console.log(`nix-store --add took ${((performance.now() - generated) / 1000).toFixed(1)} s`);
+  fs.rmSync(src, { recursive: true, force: true });
+  // The overlay store's side: an empty upper layer and an upper DB (Nix creates it on first use).
+  fs.mkdirSync(upperLayer, { recursive: true });
+  fs.mkdirSync(path.join(mergedRoot, 'nix/store'), { recursive: true });
+  run('nix-store', ['--store', mergedRoot, '--verify']);
+  fs.writeFileSync(marker, `${JSON.stringify({ version: FIXTURE_VERSION, ...counts })}\n`);
+}
+
+function run(command: string, argv: readonly string[]): string {
+  const result = spawnSync(command, argv, { encoding: 'utf8', maxBuffer: 64 * MiB, env: { ...process.env, NIX_CONFIG: 'substituters =' } });
+  if (result.error !== undefined) throw result.error;
+  if (result.status !== 0) throw new Error(`${command} ${argv.slice(0, 4).join(' ')} … exited ${result.status}: ${result.stderr.slice(-2000)}`);
+  return result.stdout;
+}
+
+function narTotals(): { paths: number; bytes: number } {
+  const db = new DatabaseSync(path.join(lowerRoot, 'nix/var/nix/db/db.sqlite'), { readOnly: true });
+  try {
+    const row = db.prepare('select count(*) as paths, sum(narSize) as bytes from ValidPaths').get() as { paths: number; bytes: number };
+    return { paths: row.paths, bytes: row.bytes };
+  } finally {
+    db.close();
+  }
+}
+
+/** Wall seconds of a command (run to completion); throws unless it exits 0. */
+function timed(command: string, argv: readonly string[]): number {
+  const started = performance.now();
+  run(command, argv);
+  return (performance.now() - started) / 1000;
+}
+
+/** Our verify of every lower-DB path, as a user runs it (a child process, start-up included). */
+function timeOurs(threads: number): number {
+  const started = performance.now();
+  const out = run(process.execPath, [CLI_MAIN, 'verify', '--lower', '--json', '--threads', String(threads), '--store', storeUrl]);
+  const seconds = (performance.now() - started) / 1000;
+  const report = JSON.parse(out) as { findings: unknown[]; checked: number; total: number };
+  if (report.findings.length > 0 || report.checked !== report.total) throw new Error(`our verify found problems in a healthy store: ${out.slice(0, 2000)}`);
+  return seconds;
+}
+
+function timeNix(): number {
+  return timed('nix-store', ['--store', lowerRoot, '--verify', '--check-contents']);
+}
+
+/** `openssl speed -evp sha256 -multi N` on 1 MiB blocks: the bytes per second all cores can hash. */
+function sha256Limit(processes: number): number {
+  const out = run('openssl', ['speed', '-evp', 'sha256', '-multi', String(processes), '-seconds', '2', '-bytes', String(MiB)]);
+  // The result table's last line: `sha256   <k bytes/s for each block size>` (here one size); "k" = 1000 bytes.
+  const line = out.split('\n').reverse().find((l) => /^sha256\s/.test(l));
+  const value = Number(line?.trim().split(/\s+/).at(-1)?.replace(/k$/, ''));
+  if (!Number.isFinite(value)) throw new Error(`cannot read openssl speed's output:\n${out}`);
+  return value * 1000;
+}
+
+function dropCaches(): boolean {
+  try {
+    spawnSync('sync');
+    fs.writeFileSync('/proc/sys/vm/drop_caches', '3\n');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+if (args.rebuild || !fs.existsSync(marker)) {
+  console.log(`building the bench store under ${cacheDir} …`);
+  buildStore();
+}
+const totals = narTotals();
+console.log(`store ${lowerRoot}: ${totals.paths} valid paths, NAR total ${(totals.bytes / MiB).toFixed(0)} MiB; ${cores} cores; overlay-warden threads ${threadCounts.join(', ')} (auto = ${defaultThreads})`);
+if (totals.bytes < MIN_NAR_BYTES || totals.paths < MIN_PATHS) console.warn('warning: the store is smaller than the target (1 GiB of NAR, 2000 paths); rerun with --rebuild');
+
+const rate = (seconds: number): string => `${(totals.bytes / MiB / seconds).toFixed(0).padStart(5)} MiB/s`;
+const limit = sha256Limit(cores);
+console.log(`\nSHA-256 limit (openssl speed -evp sha256 -multi ${cores}, 1 MiB blocks): ${(limit / MiB).toFixed(0)} MiB/s`);
+
+interface Row {
+  readonly label: string;
+  readonly seconds: number;
+}
+function report(title: string, nix: number, ours: readonly Row[]): void {
+  console.log(`\n${title}`);
+  console.log(`  nix-store --verify --check-contents   ${nix.toFixed(2).padStart(6)} s  ${rate(nix)}  1.00x`);
+  for (const row of ours) console.log(`  ${row.label.padEnd(36)}  ${row.seconds.toFixed(2).padStart(6)} s  ${rate(row.seconds)}  ${(nix / row.seconds).toFixed(2)}x Nix, ${((totals.bytes / row.seconds / limit) * 100).toFixed(0)}% of the SHA-256 limit`);
+}
+
+// Warm: one untimed pass of each reads everything into the page cache.
+timeNix();
+timeOurs(threadCounts[0]!);
+const warmNix = Math.min(timeNix(), timeNix());
+const warmOurs = threadCounts.map((t) => ({ label: `overlay-warden verify --threads ${t}`, seconds: Math.min(timeOurs(t), timeOurs(t)) }));
+report('warm page cache (best of 2)', warmNix, warmOurs);
+
+if (!args['skip-cold']) {
+  if (!dropCaches()) {
+    console.log('\ncold page cache: skipped (writing /proc/sys/vm/drop_caches needs root)');
+  } else {
+    const coldNix = timeNix();
+    const coldOurs = threadCounts.map((t) => {
+      dropCaches();
+      return { label: `overlay-warden verify --threads ${t}`, seconds: timeOurs(t) };
+    });
+    report('cold page cache (echo 3 > /proc/sys/vm/drop_caches before each run)', coldNix, coldOurs);
+  }
+}

@@ -1,0 +1,156 @@
+/** AuditFacts from literal lists (names, hashes, references, layer entries), so the deciders can be tested without I/O. */
+import type { AuditFacts, PairComparison } from '../../../agent/audit/audit-facts.ts';
+import { buildCsr, EdgeList } from '../../../agent/audit/csr.ts';
+import type { DbIndex } from '../../../agent/audit/db-index.ts';
+import { KeyTable } from '../../../agent/audit/key-table.ts';
+import { KIND_CODE, type EntryKind, type LayerListing, type OtherEntry } from '../../../agent/audit/layer-listing.ts';
+import type { XattrProbe } from '../../../agent/audit/overlay-xattrs.ts';
+import type { JoinedReferences, RefGraph } from '../../../agent/audit/ref-graph.ts';
+import { packStoreKey, STORE_KEY_BYTES } from '../../../agent/audit/store-key.ts';
+import { StringPack } from '../../../agent/audit/string-pack.ts';
+
+export const STORE = '/nix/store';
+
+/** A valid base name for a short label: a deterministic 32-char hash part from the label, then `-label`. */
+export function nameOf(label: string): string {
+  const alphabet = '0123456789abcdfghijklmnpqrsvwxyz';
+  let h = 2166136261;
+  let hash = '';
+  for (let i = 0; i < 32; i++) {
+    for (const c of `${label}/${i}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+    hash += alphabet[(h >>> 0) % 32];
+  }
+  return `${hash}-${label}`;
+}
+
+export function pathOf(label: string): string {
+  return `${STORE}/${nameOf(label)}`;
+}
+
+/** One registration: a label, its narHash byte (the 32-byte hash is that byte repeated) and its references (labels). */
+export interface LiteralRow {
+  readonly label: string;
+  readonly hash?: number;
+  readonly refs?: readonly string[];
+}
+
+export interface LiteralStore {
+  readonly upperDb: readonly LiteralRow[];
+  readonly lowerDb: readonly LiteralRow[];
+  /** Upper-layer entries by label (store-path named) or raw name (others, prefixed with `!`). */
+  readonly upperLayer: Readonly<Record<string, EntryKind>>;
+  readonly lowerLayer: readonly string[];
+  /** Labels of upper dirs with the opaque xattr; undefined: getfattr unavailable. */
+  readonly opaque?: readonly string[] | undefined;
+  readonly duplicateBytes?: Readonly<Record<string, number>>;
+  readonly pairs?: Readonly<Record<string, PairComparison>>;
+}
+
+function key(label: string): Buffer {
+  const out = Buffer.alloc(STORE_KEY_BYTES);
+  if (!packStoreKey(nameOf(label), out, 0)) throw new Error(`bad label ${label}`);
+  return out;
+}
+
+function dbIndex(rows: readonly LiteralRow[], file: string, join?: DbIndex): DbIndex {
+  const keys = new KeyTable();
+  const names = new StringPack();
+  const narHashes = Buffer.alloc(rows.length * 32);
+  const joinIndex = new Int32Array(rows.length).fill(-1);
+  const present = new Uint8Array(join?.count ?? 0);
+  const differingHashes = new Map<number, Buffer>();
+  rows.forEach((row, i) => {
+    keys.add(key(row.label));
+    names.push(nameOf(row.label));
+    narHashes.fill(row.hash ?? 1, i * 32, i * 32 + 32);
+    if (join !== undefined) {
+      const other = join.keys.find(key(row.label));
+      if (other >= 0) {
+        joinIndex[i] = other;
+        present[other] = 1;
+        const mine = narHashes.subarray(i * 32, i * 32 + 32);
+        if (!mine.equals(join.narHashes!.subarray(other * 32, other * 32 + 32))) differingHashes.set(other, Buffer.from(mine));
+      }
+    }
+  });
+  return {
+    file,
+    storeDir: STORE,
+    count: rows.length,
+    keys,
+    rowIds: Uint32Array.from(rows, (_, i) => i + 1),
+    names,
+    narHashes,
+    narSizes: undefined,
+    joined: join === undefined ? undefined : { joinIndex, present, differingHashes },
+    skipped: [],
+    skippedCount: 0,
+  };
+}
+
+function refGraph(rows: readonly LiteralRow[], index: DbIndex): RefGraph {
+  const edges = new EdgeList();
+  const selfReferences = new Uint8Array(rows.length);
+  rows.forEach((row, i) => {
+    for (const ref of row.refs ?? []) {
+      if (ref === row.label) selfReferences[i] = 1;
+      else edges.add(i, index.keys.find(key(ref)));
+    }
+  });
+  return { references: buildCsr(edges.pairs(), rows.length), referrers: buildCsr(edges.pairs(), rows.length, true), selfReferences, unknownReferences: [] };
+}
+
+function listing(dir: string, entries: ReadonlyArray<readonly [string, EntryKind]>, withNames: boolean): LayerListing {
+  const keys = new KeyTable();
+  const kinds: number[] = [];
+  const names = new StringPack();
+  const others: OtherEntry[] = [];
+  for (const [label, kind] of entries) {
+    if (label.startsWith('!')) {
+      others.push({ name: label.slice(1), kind });
+      continue;
+    }
+    keys.add(key(label));
+    kinds.push(KIND_CODE[kind]);
+    names.push(nameOf(label));
+  }
+  return { dir, keys, kinds: Uint8Array.from(kinds), names: withNames ? names : undefined, others };
+}
+
+/** Builds the facts the deciders read from the literal description. */
+export function literalFacts(store: LiteralStore): AuditFacts {
+  const upperDb = dbIndex(store.upperDb, '/state/db/db.sqlite');
+  const lowerDb = dbIndex(store.lowerDb, '/lower/nix/var/nix/db/db.sqlite', upperDb);
+  const upperListing = listing('/upper', Object.entries(store.upperLayer), true);
+  const lowerListing = listing('/lower/nix/store', store.lowerLayer.map((label) => [label, 'directory'] as const), false);
+  const xattrs: XattrProbe =
+    store.opaque === undefined
+      ? { available: false, reason: 'getfattr is not installed' }
+      : { available: true, marks: new Map(store.opaque.map((label) => [`/upper/${nameOf(label)}`, { opaque: true, whiteout: false }])) };
+  const byId = <T>(record: Readonly<Record<string, T>> | undefined): Map<number, T> =>
+    new Map(Object.entries(record ?? {}).map(([label, value]) => [upperListing.keys.find(key(label)), value]));
+  const lowerEdges = new EdgeList();
+  const lowerRefsPerUpper = new Uint32Array(upperDb.count);
+  store.lowerDb.forEach((row, i) => {
+    const upperRow = lowerDb.joined!.joinIndex[i]!;
+    if (upperRow < 0) return;
+    for (const ref of row.refs ?? []) lowerEdges.add(upperRow, lowerDb.keys.find(key(ref)));
+  });
+  const lowerReferences: JoinedReferences = { references: buildCsr(lowerEdges.pairs(), upperDb.count), unknownCount: lowerRefsPerUpper };
+  return {
+    storeDir: STORE,
+    upperLayer: '/upper',
+    lowerStoreDir: '/lower/nix/store',
+    upperDb,
+    upperPathOf: (row) => `${STORE}/${upperDb.names!.get(row)}`,
+    upperGraph: refGraph(store.upperDb, upperDb),
+    lowerDb,
+    lowerReferences,
+    upperListing,
+    lowerListing,
+    xattrs,
+    duplicateBytes: byId(store.duplicateBytes),
+    pairs: byId(store.pairs),
+    duplicateErrors: new Map(),
+  };
+}

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { compareDbIdentity, readLowerDbIdentity, type LowerDbIdentity } from '../../agent/baseline/index.ts';
+import { NIX_OFFLINE, runNix } from '../support/nix-fixture-store.ts';
+import { requireCommand } from '../support/requirements.ts';
+
+const base: LowerDbIdentity = { file: '/db', dev: '1', ino: '10', size: 100, mtimeNs: '5', walSize: 0, walMtimeNs: null, validPaths: { count: 3, maxId: 3 } };
+
+describe('baseline/db-identity', () => {
+  describe('compareDbIdentity', () => {
+    it('tells replaced (new inode) from modified (same inode, other size, mtime, WAL or counters)', () => {
+      assert.equal(compareDbIdentity(base, { ...base }, 'live'), 'unchanged');
+      assert.equal(compareDbIdentity(base, { ...base, ino: '11' }, 'restart'), 'replaced');
+      assert.equal(compareDbIdentity(base, { ...base, size: 200 }, 'live'), 'modified');
+      assert.equal(compareDbIdentity(base, { ...base, mtimeNs: '6' }, 'live'), 'modified');
+      assert.equal(compareDbIdentity(base, { ...base, walSize: 4096, walMtimeNs: '9' }, 'live'), 'modified');
+      assert.equal(compareDbIdentity(base, { ...base, validPaths: { count: 3, maxId: 4 } }, 'live'), 'modified');
+    });
+
+    it('compares the device only while running (a reboot may renumber it)', () => {
+      assert.equal(compareDbIdentity(base, { ...base, dev: '2' }, 'live'), 'replaced');
+      assert.equal(compareDbIdentity(base, { ...base, dev: '2' }, 'restart'), 'unchanged');
+    });
+
+    it('ignores counters one side could not read, and reports appearing and vanishing', () => {
+      assert.equal(compareDbIdentity(base, { ...base, validPaths: null }, 'live'), 'unchanged');
+      assert.equal(compareDbIdentity(null, base, 'live'), 'appeared');
+      assert.equal(compareDbIdentity(base, null, 'live'), 'vanished');
+      assert.equal(compareDbIdentity(null, null, 'live'), 'unchanged');
+    });
+  });
+
+  describe('readLowerDbIdentity on a Nix 2.8 store', () => {
+    let dir = '';
+    let db = '';
+    before(function () {
+      requireCommand(this, 'nix-store');
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-dbid-'));
+      for (const n of ['a', 'b']) fs.writeFileSync(path.join(dir, n), `${n}\n`);
+      runNix('nix-store', ['--store', path.join(dir, 'root'), '--add', path.join(dir, 'a'), ...NIX_OFFLINE]);
+      db = path.join(dir, 'root/nix/var/nix/db/db.sqlite');
+    });
+    after(() => dir !== '' && fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('counts ValidPaths as Nix does, without creating -wal or -shm files in the lower state dir', () => {
+      const before = fs.readdirSync(path.dirname(db)).sort();
+      const id = readLowerDbIdentity(db);
+      assert.ok(id !== null);
+      assert.deepEqual(id.validPaths, { count: 1, maxId: 1 });
+      assert.equal(String(fs.statSync(db, { bigint: true }).ino), id.ino);
+      assert.deepEqual(fs.readdirSync(path.dirname(db)).sort(), before);
+      assert.equal(readLowerDbIdentity(path.join(dir, 'nope.sqlite')), null);
+    });
+
+    it('sees nix-store --add as a modification and a copy renamed over the DB as a replacement', () => {
+      const first = readLowerDbIdentity(db);
+      runNix('nix-store', ['--store', path.join(dir, 'root'), '--add', path.join(dir, 'b'), ...NIX_OFFLINE]);
+      const second = readLowerDbIdentity(db);
+      assert.equal(second?.validPaths?.count, 2);
+      assert.equal(compareDbIdentity(first, second, 'live'), 'modified');
+      fs.copyFileSync(db, `${db}.new`);
+      fs.renameSync(`${db}.new`, db);
+      const third = readLowerDbIdentity(db);
+      assert.equal(compareDbIdentity(second, third, 'restart'), 'replaced');
+      assert.deepEqual(third?.validPaths, second?.validPaths);
+    });
+  });
+});

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { remountHandler, startControlServer, type ControlServer } from '../../agent/control/index.ts';
+import { Remounter } from '../../agent/remount/index.ts';
+import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { StaleOverlay } from '../support/stale-overlay.ts';
+
+const HOOKS = fileURLToPath(new URL('../../hooks/', import.meta.url));
+describe('hooks/nix-remount-hook', function () {
+  let root: string;
+  let n = 0;
+  let dir: string;
+  let overlay: StaleOverlay | undefined;
+  let server: ControlServer | undefined;
+  let remounter: Remounter | undefined;
+
+  before(function () {
+    requireRoot(this);
+    requireCommand(this, 'unshare');
+    requireCommand(this, 'nsenter');
+    root = mkdtempSync(join(tmpdir(), 'ow-nix-hook-'));
+  });
+  after(() => root !== undefined && rmSync(root, { recursive: true, force: true }));
+  beforeEach(async () => {
+    dir = join(root, String(++n));
+    mkdirSync(dir, { mode: 0o700 });
+    overlay = await StaleOverlay.create(dir);
+    assert.equal(overlay.served(), 'upper', 'the view should be stale before the hook runs (see DOMAIN.md)');
+  });
+  afterEach(async () => {
+    await server?.close();
+    await remounter?.close();
+    overlay?.close();
+    server = remounter = overlay = undefined;
+  });
+
+  /** An agent's control socket with a real Remounter whose command remounts inside the namespace via hooks/remount. */
+  async function startAgent(command: readonly string[], mergedStoreDir = overlay!.merged): Promise<string> {
+    const o = overlay!;
+    remounter = new Remounter({
+      mergedStoreDir,
+      stateDir: join(dir, 'state'),
+      settings: { command: [...command], timeoutSeconds: 30, attempts: 1, backoffSeconds: 0, coalesceMs: 100 },
+      // The check afterwards: fresh when the merged dir serves the lower copy again.
+      verifyAfterRemount: async () => ({ fresh: o.served() === 'lower', findings: [] }),
+    });
+    const socketPath = join(dir, 'run', 'control.sock');
+    server = await startControlServer({ socketPath, handlers: { remount: remountHandler(remounter, mergedStoreDir) } });
+    return socketPath;
+  }
+
+  const hookEnv = (socketPath: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ ...process.env, OVERLAY_WARDEN_SOCKET: socketPath, ...extra });
+
+  /** Runs the hook (in this namespace: it only talks to the agent) without blocking the agent's event loop. */
+  function runHook(hook: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(hook, args, { env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+  }
+
+  it('with an agent: asks it to remount, waits, and reports the checked result', async () => {
+    const socketPath = await startAgent([...overlay!.nsenter, join(HOOKS, 'remount')]);
+    const run = await runHook(join(HOOKS, 'nix-remount-hook'), [overlay!.merged], hookEnv(socketPath));
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /the agent remounted .*merged \(run 1, 1 attempt\); the view is fresh/);
+    assert.equal(overlay!.served(), 'lower');
+    assert.deepEqual(remounter!.status().lastOutcome?.reasons, [`Nix's remount-hook for ${overlay!.merged}`]);
+  });
+
+  it('with an agent whose remount fails: exits 1 with the agent\'s error', async () => {
+    const socketPath = await startAgent(['/bin/false']);
+    const run = await runHook(join(HOOKS, 'nix-remount-hook'), [overlay!.merged], hookEnv(socketPath));
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /the agent's remount failed after 1 attempt: the remount command \/bin\/false .* exited with status 1/);
+    assert.equal(overlay!.served(), 'upper');
+  });
+
+  it('without an agent (no socket): remounts directly with hooks/remount', () => {
+    const run = overlay!.inside([join(HOOKS, 'nix-remount-hook'), overlay!.merged], hookEnv(join(dir, 'run', 'control.sock')));
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /no agent \(no control socket at .*\); remounting .* directly/);
+    assert.equal(overlay!.served(), 'lower');
+  });
+
+  it('with a stale socket nobody answers on: remounts directly', () => {
+    const socketPath = join(dir, 'stale.sock');
+    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const run = overlay!.inside([join(HOOKS, 'nix-remount-hook'), overlay!.merged], hookEnv(socketPath));
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /no agent answers on .*ECONNREFUSED[\s\S]*no agent answered for this store; remounting/);
+    assert.equal(overlay!.served(), 'lower');
+  });
+
+  it('when the agent supervises another store: remounts this one directly', async () => {
+    mkdirSync(join(dir, 'other'));
+    const socketPath = await startAgent(['/bin/false'], join(dir, 'other'));
+    // Inside the namespace (to remount its overlay) but talking to the agent's socket on the shared file system.
+    const hook = spawn(overlay!.nsenter[0]!, [...overlay!.nsenter.slice(1), join(HOOKS, 'nix-remount-hook'), overlay!.merged], { env: hookEnv(socketPath) });
+    let stderr = '';
+    hook.stderr.on('data', (d) => (stderr += d));
+    const status = await new Promise((resolve) => hook.on('close', resolve));
+    assert.equal(status, 0, stderr);
+    assert.match(stderr, /supervises another store[\s\S]*remounting .* directly/);
+    assert.equal(overlay!.served(), 'lower');
+    assert.equal(remounter!.counters.requests, 0);
+  });
+
+  it('with no usable Node to ask the agent with: remounts directly', () => {
+    // A copy of hooks/ with no node_modules beside it, a PATH without node, and a stale socket with no node link.
+    const hooks = join(dir, 'hooks');
+    const bin = join(dir, 'bin');
+    mkdirSync(hooks);
+    mkdirSync(bin);
+    for (const file of ['remount', 'nix-remount-hook', 'remount-client.mjs']) copyFileSync(join(HOOKS, file), join(hooks, file));
+    for (const tool of ['dirname', 'findmnt', 'tail', 'mount']) symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), join(bin, tool));
+    const socketPath = join(dir, 'stale.sock');
+    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const run = overlay!.inside([join(hooks, 'nix-remount-hook'), overlay!.merged], { PATH: bin, OVERLAY_WARDEN_SOCKET: socketPath });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /no Node.js >= 14 found to ask the agent with/);
+    assert.equal(overlay!.served(), 'lower');
+  });
+
+  it('refuses bad usage with status 64', () => {
+    const run = spawnSync(join(HOOKS, 'nix-remount-hook'), [], { encoding: 'utf8' });
+    assert.equal(run.status, 64);
+  });
+});

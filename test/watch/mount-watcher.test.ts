@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MountWatcher, WatchError, type DriftEvent } from '../../agent/watch/index.ts';
+import { requireCommand, requireRoot } from '../support/requirements.ts';
+
+const ROOT = '22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n';
+const OVERLAY = '65 22 0:39 / /m/merged rw,relatime - overlay overlay rw,lowerdir=/m/lower,upperdir=/m/upper,workdir=/m/work\n';
+
+describe('watch/mount-watcher', () => {
+  it('reports changes between polls of an injected mount table, nothing for the first view', async () => {
+    let text = ROOT + OVERLAY;
+    const events: DriftEvent[] = [];
+    const watcher = new MountWatcher({ mountinfo: '/fixture', mergedStoreDir: '/m/merged', pollMs: 600_000, persistent: false, readText: async () => text });
+    watcher.on('drift', (e) => events.push(e));
+    await watcher.start();
+    assert.equal(watcher.view?.overlay?.mountId, 65);
+    assert.deepEqual(events, []);
+    text = ROOT;
+    await watcher.poll();
+    text = ROOT + OVERLAY.replace('65 22', '80 22');
+    await watcher.poll();
+    await watcher.close();
+    assert.deepEqual(events.map((e) => e.type === 'mount-changed' && [e.what, e.before.overlay?.mountId ?? null, e.after.overlay?.mountId ?? null]), [
+      ['unmounted', 65, null],
+      ['mounted', null, 80],
+    ]);
+    assert.ok(events.every((e) => e.source === 'watch'));
+  });
+
+  it('reports an unreadable mount table once per failure streak on the error channel', async () => {
+    let fail = true;
+    const errors: WatchError[] = [];
+    const watcher = new MountWatcher({
+      mountinfo: '/proc/gone/mountinfo',
+      mergedStoreDir: '/m/merged',
+      pollMs: 600_000,
+      persistent: false,
+      readText: async () => {
+        if (fail) throw Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' });
+        return ROOT + OVERLAY;
+      },
+    });
+    watcher.on('error', (e) => errors.push(e));
+    await watcher.start();
+    await watcher.poll();
+    fail = false;
+    await watcher.poll();
+    fail = true;
+    await watcher.poll();
+    await watcher.close();
+    assert.deepEqual(errors.map((e) => [e.code, e.evidence['errno']]), [
+      ['WATCH_MOUNTINFO_UNREADABLE', 'ENOENT'],
+      ['WATCH_MOUNTINFO_UNREADABLE', 'ENOENT'],
+    ]);
+  });
+
+  it('keeps an error without listeners instead of throwing', async () => {
+    const watcher = new MountWatcher({ mountinfo: '/x', mergedStoreDir: '/m/merged', pollMs: 600_000, persistent: false, readText: () => Promise.reject(new Error('boom')) });
+    await watcher.start();
+    await watcher.close();
+    assert.equal(watcher.lastError?.code, 'WATCH_MOUNTINFO_UNREADABLE');
+  });
+
+  describe('on the real mount table (private mount namespace)', () => {
+    let dir = '';
+    before(function () {
+      requireRoot(this);
+      requireCommand(this, 'unshare');
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-mountwatch-'));
+    });
+    after(() => dir !== '' && fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('sees a remount with other options, a mount stacked on top and removed, an unmount and a new mount', () => {
+      const child = path.join(import.meta.dirname, 'fixtures', 'mount-watch-child.ts');
+      const run = spawnSync('unshare', ['-m', '--propagation', 'private', process.execPath, child, dir], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(run.status, 0, run.stderr);
+      const result = JSON.parse(run.stdout) as { seen: { step: string; what: string[] }[]; lastAfterOverlay: string };
+      assert.deepEqual(result.seen, [
+        { step: 'remount read-only', what: ['options-changed'] },
+        { step: 'stack a tmpfs', what: ['stacked'] },
+        { step: 'unmount the tmpfs', what: ['unstacked'] },
+        { step: 'unmount the overlay', what: ['unmounted'] },
+        { step: 'mount it again', what: ['mounted'] },
+      ]);
+      assert.equal(result.lastAfterOverlay, 'overlay');
+    });
+  });
+});
