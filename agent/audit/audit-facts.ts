@@ -1,6 +1,6 @@
 /** Everything the audit's deciders read, gathered once by I/O; deciders are pure functions of it. */
 import type { DbIndex } from './db-index.ts';
-import type { LayerListing } from './layer-listing.ts';
+import type { EntrySet, LayerListing } from './layer-listing.ts';
 import type { XattrProbe } from './overlay-xattrs.ts';
 import type { JoinedReferences, RefGraph } from './ref-graph.ts';
 
@@ -31,8 +31,8 @@ export interface AuditFacts {
   readonly lowerReferences: JoinedReferences | undefined;
   /** The upper layer's top level, with names. */
   readonly upperListing: LayerListing;
-  /** The lower store dir's top level. */
-  readonly lowerListing: LayerListing;
+  /** The lower store dir's top level (which store paths it has). */
+  readonly lowerEntries: EntrySet;
   /** Overlay xattrs of the upper entries that could hide a lower path. */
   readonly xattrs: XattrProbe;
   /** Bytes removing the upper copy would free, per upper-listing id of each duplicate (absent: not measured). */

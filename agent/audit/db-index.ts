@@ -14,14 +14,14 @@ export interface SkippedRow {
   readonly narHash?: string;
 }
 
-/** How this DB's rows meet another index's rows (the "join"): how the lower DB meets the upper one. */
+/** How the lower DB's rows meet the upper DB's (see joinIndexes). */
 export interface JoinedRows {
   /** Per row of this index: the row's index in the joined index, or -1. */
   readonly joinIndex: Int32Array;
   /** Per row of the joined index: 1 when this DB registers it too. */
   readonly present: Uint8Array;
-  /** Joined rows whose narHash in this DB differs from the joined index's: this DB's narHash (32 bytes). */
-  readonly differingHashes: ReadonlyMap<number, Buffer>;
+  /** Joined rows (of the joined index) whose narHash differs between the two DBs. */
+  readonly differing: ReadonlySet<number>;
 }
 
 /** One DB's registrations, in row (id) order; row `i` has key `keys.keyAt(i)` (KeyTable ids are row indices). */
@@ -38,6 +38,8 @@ export interface DbIndex {
   readonly narHashes: Buffer | undefined;
   /** narSize per row, when asked for. */
   readonly narSizes: Float64Array | undefined;
+  /** The first 8 bytes of each row's narHash (two little-endian u32 per row), when asked for: enough to tell hashes apart. */
+  readonly narFingerprints: Uint32Array | undefined;
   readonly joined: JoinedRows | undefined;
   /** At most SKIPPED_KEPT rows left out, and how many there were. */
   readonly skipped: readonly SkippedRow[];
@@ -51,8 +53,8 @@ export interface ReadDbIndexOptions {
   readonly hashes?: boolean;
   /** Keep narSize per row. */
   readonly sizes?: boolean;
-  /** Record, for each row of `join` (read with hashes), whether this DB has it and whether its narHash differs. */
-  readonly join?: DbIndex;
+  /** Keep 8 bytes of each narHash (see DbIndex.narFingerprints): a quarter of the memory of `hashes`. */
+  readonly fingerprints?: boolean;
   /** Rows expected, to size the arrays (they grow past it). */
   readonly expected?: number;
   readonly signal?: AbortSignal;
@@ -71,17 +73,14 @@ const YIELD_EVERY = 16_384;
  */
 export async function readDbIndex(db: NixDb, options: ReadDbIndexOptions = {}): Promise<DbIndex> {
   options.signal?.throwIfAborted();
-  // No count(*) first: on a million rows it costs a full scan; the arrays grow instead.
+  // Callers that know the row count pass it, so the arrays need neither growing nor trimming.
   const expected = options.expected ?? 4096;
   const keys = new KeyTable(expected);
   let rowIds = new Uint32Array(Math.max(expected, 16));
   const names = options.names === true ? new StringPack() : undefined;
   let narHashes = options.hashes === true ? Buffer.alloc(Math.max(expected, 16) * 32) : undefined;
   let narSizes = options.sizes === true ? new Float64Array(Math.max(expected, 16)) : undefined;
-  const join = options.join;
-  if (join !== undefined && join.narHashes === undefined) throw new Error('readDbIndex: the joined index must be read with hashes');
-  const joined: { joinIndex: Int32Array; present: Uint8Array; differingHashes: Map<number, Buffer> } | undefined =
-    join === undefined ? undefined : { joinIndex: new Int32Array(Math.max(expected, 16)).fill(-1), present: new Uint8Array(join.count), differingHashes: new Map() };
+  let fingerprints = options.fingerprints === true ? new Uint32Array(Math.max(expected, 16) * 2) : undefined;
   const skipped: SkippedRow[] = [];
   let skippedCount = 0;
   const skip = (row: SkippedRow): void => {
@@ -103,9 +102,8 @@ export async function readDbIndex(db: NixDb, options: ReadDbIndexOptions = {}): 
       skip({ id: row.id, path: row.path, reason: 'not-a-store-path' });
       continue;
     }
-    // The narHash is parsed only when kept: for a joined DB, only for rows the other DB has too.
-    const other = join === undefined ? -1 : join.keys.find(scratch, 0);
-    if ((narHashes !== undefined || other >= 0) && !readNarHash(row.narHash, hashScratch)) {
+    // The narHash is parsed only when (part of it is) kept.
+    if ((narHashes !== undefined || fingerprints !== undefined) && !readNarHash(row.narHash, hashScratch)) {
       skip({ id: row.id, path: row.path, reason: 'bad-nar-hash', narHash: row.narHash });
       continue;
     }
@@ -113,7 +111,7 @@ export async function readDbIndex(db: NixDb, options: ReadDbIndexOptions = {}): 
       rowIds = grow(rowIds, Uint32Array);
       if (narSizes !== undefined) narSizes = grow(narSizes, Float64Array);
       if (narHashes !== undefined) narHashes = Buffer.concat([narHashes, Buffer.alloc(narHashes.length)]);
-      if (joined !== undefined) joined.joinIndex = growFilled(joined.joinIndex);
+      if (fingerprints !== undefined) fingerprints = grow(fingerprints, Uint32Array);
     }
     const index = keys.add(scratch, 0);
     if (index !== count) {
@@ -125,10 +123,9 @@ export async function readDbIndex(db: NixDb, options: ReadDbIndexOptions = {}): 
     names?.push(baseName);
     if (narHashes !== undefined) hashScratch.copy(narHashes, count * 32);
     if (narSizes !== undefined) narSizes[count] = row.narSize;
-    if (joined !== undefined && other >= 0) {
-      joined.joinIndex[count] = other;
-      joined.present[other] = 1;
-      if (hashScratch.compare(join!.narHashes!, other * 32, other * 32 + 32) !== 0) joined.differingHashes.set(other, Buffer.from(hashScratch));
+    if (fingerprints !== undefined) {
+      fingerprints[count * 2] = hashScratch.readUInt32LE(0);
+      fingerprints[count * 2 + 1] = hashScratch.readUInt32LE(4);
     }
     count++;
   }
@@ -139,14 +136,44 @@ export async function readDbIndex(db: NixDb, options: ReadDbIndexOptions = {}): 
     storeDir: db.storeDir,
     count,
     keys: keys.trimmed(),
-    rowIds: rowIds.slice(0, count),
+    rowIds: exact(rowIds, count),
     names: names?.trimmed(),
-    narHashes: narHashes === undefined ? undefined : Buffer.from(narHashes.subarray(0, count * 32)),
-    narSizes: narSizes?.slice(0, count),
-    joined: joined === undefined ? undefined : { joinIndex: joined.joinIndex.slice(0, count), present: joined.present, differingHashes: joined.differingHashes },
+    narHashes: narHashes === undefined || narHashes.length === count * 32 ? narHashes : Buffer.from(narHashes.subarray(0, count * 32)),
+    narSizes: narSizes === undefined ? undefined : exact(narSizes, count),
+    narFingerprints: fingerprints === undefined ? undefined : exact(fingerprints, count * 2),
+    joined: undefined,
     skipped,
     skippedCount,
   };
+}
+
+/**
+ * Joins the lower index to the upper one (pure): which lower row registers which upper row's path, and where their
+ * narHashes differ (compared on 8 bytes: `lower` needs fingerprints or hashes, `upper` hashes). Returns `lower`
+ * with `joined` set.
+ */
+export function joinIndexes(lower: DbIndex, upper: DbIndex): DbIndex {
+  const joinIndex = new Int32Array(lower.count).fill(-1);
+  const present = new Uint8Array(upper.count);
+  const differing = new Set<number>();
+  const upperHashes = upper.narHashes;
+  for (let row = 0; row < lower.count; row++) {
+    const other = upper.keys.find(lower.keys.keyAt(row));
+    if (other < 0) continue;
+    joinIndex[row] = other;
+    present[other] = 1;
+    if (upperHashes === undefined) continue;
+    const [a, b] = fingerprintOf(lower, row);
+    if (a !== upperHashes.readUInt32LE(other * 32) || b !== upperHashes.readUInt32LE(other * 32 + 4)) differing.add(other);
+  }
+  return { ...lower, joined: { joinIndex, present, differing } };
+}
+
+/** The 8-byte fingerprint of a row's narHash as two u32, from fingerprints or full hashes; [0, 0] when neither was kept. */
+function fingerprintOf(index: DbIndex, row: number): [number, number] {
+  if (index.narFingerprints !== undefined) return [index.narFingerprints[row * 2] as number, index.narFingerprints[row * 2 + 1] as number];
+  if (index.narHashes !== undefined) return [index.narHashes.readUInt32LE(row * 32), index.narHashes.readUInt32LE(row * 32 + 4)];
+  return [0, 0];
 }
 
 /**
@@ -173,14 +200,14 @@ function readNarHash(value: string, out: Buffer): boolean {
   }
 }
 
+/** `array` when it has exactly `length` elements, else a copy of its first `length`. */
+function exact<T extends Uint32Array | Float64Array>(array: T, length: number): T {
+  return (array.length === length ? array : array.slice(0, length)) as T;
+}
+
 function grow<T extends Uint32Array | Float64Array>(array: T, Kind: new (length: number) => T): T {
   const grown = new Kind(array.length * 2);
   grown.set(array);
   return grown;
 }
 
-function growFilled(array: Int32Array): Int32Array {
-  const grown = new Int32Array(array.length * 2).fill(-1);
-  grown.set(array);
-  return grown;
-}

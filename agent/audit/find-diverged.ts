@@ -1,11 +1,14 @@
 /** `store.diverged`: a path both DBs register, with different narHash or different references (pure). */
 import { finding, type Finding } from '../findings/index.ts';
-import { formatNarHash } from '../store/nar-hash-string.ts';
+import { formatNarHash, parseNarHash } from '../store/nar-hash-string.ts';
 import type { AuditFacts } from './audit-facts.ts';
 import { neighbours } from './csr.ts';
 
-/** The lower DB's references of a path, for the evidence of the (few) diverged findings; undefined when unknown. */
-export type LowerReferencesOf = (storePath: string) => readonly string[] | undefined;
+/** What the lower DB records for a path, for the evidence of the (few) diverged findings; undefined when unknown. */
+export interface LowerLookups {
+  readonly narHashOf?: (storePath: string) => string | undefined;
+  readonly referencesOf?: (storePath: string) => readonly string[] | undefined;
+}
 
 /** Per upper row: the lower row registering the same path, or -1 (inverts the lower index's join). */
 export function lowerRowsOfUpper(facts: Pick<AuditFacts, 'upperDb' | 'lowerDb'>): Int32Array {
@@ -23,9 +26,9 @@ export function lowerRowsOfUpper(facts: Pick<AuditFacts, 'upperDb' | 'lowerDb'>)
  * For each upper row the lower DB registers too: an error when the narHashes differ (one DB is wrong about the
  * object the merged view shows), a warning when only the references differ (the upper DB's copy of the lower
  * metadata is stale, so closures computed from it are wrong). References are compared only when
- * `facts.lowerReferences` is there; `lowerReferencesOf` supplies the lower side's list for the evidence.
+ * `facts.lowerReferences` is there; `lower` supplies the lower side's narHash and references for the evidence.
  */
-export function findDiverged(facts: AuditFacts, lowerReferencesOf?: LowerReferencesOf): Finding[] {
+export function findDiverged(facts: AuditFacts, lower: LowerLookups = {}): Finding[] {
   const { upperDb, lowerDb, upperGraph, lowerReferences } = facts;
   const joined = lowerDb.joined;
   const upperHashes = upperDb.narHashes;
@@ -35,9 +38,7 @@ export function findDiverged(facts: AuditFacts, lowerReferencesOf?: LowerReferen
   for (let row = 0; row < upperDb.count; row++) {
     if (joined.present[row] !== 1) continue;
     const upperHash = upperHashes.subarray(row * 32, row * 32 + 32);
-    const differing = joined.differingHashes.get(row);
-    const hashDiffers = differing !== undefined;
-    const lowerHash = differing ?? upperHash;
+    const hashDiffers = joined.differing.has(row);
     const refsDiffer = lowerRow !== undefined && lowerReferences !== undefined && !sameReferences(facts, row, lowerRow, neighbours(lowerReferences.references, row), lowerReferences.unknownCount[row] as number);
     if (!hashDiffers && !refsDiffer) continue;
     const path = facts.upperPathOf(row);
@@ -47,18 +48,29 @@ export function findDiverged(facts: AuditFacts, lowerReferencesOf?: LowerReferen
       upperDb: upperDb.file,
       lowerDb: lowerDb.file,
       upperNarHash: formatNarHash(upperHash),
-      lowerNarHash: formatNarHash(lowerHash),
+      lowerNarHash: hashDiffers ? lowerHashText(lower, path) : formatNarHash(upperHash),
       narHashDiffers: hashDiffers,
       referencesDiffer: refsDiffer,
-      ...(refsDiffer ? { upperReferences: upperRefs, lowerReferences: lowerReferencesOf?.(path) } : {}),
+      ...(refsDiffer ? { upperReferences: upperRefs, lowerReferences: lower.referencesOf?.(path) } : {}),
     };
     findings.push(
       hashDiffers
-        ? finding('store.diverged', 'error', `${path} has narHash ${evidence.upperNarHash} in the upper DB but ${evidence.lowerNarHash} in the lower DB`, evidence, 'run overlay-warden verify --all to see which matches the content; the lower store was probably replaced under the overlay')
+        ? finding('store.diverged', 'error', `${path} has narHash ${evidence.upperNarHash} in the upper DB but ${evidence.lowerNarHash ?? 'another'} in the lower DB`, evidence, 'run overlay-warden verify --all to see which matches the content; the lower store was probably replaced under the overlay')
         : finding('store.diverged', 'warning', `${path} has different references in the upper DB than in the lower DB`, evidence, 'the upper DB holds a stale copy of the lower metadata: the lower store was probably replaced under the overlay'),
     );
   }
   return findings;
+}
+
+/** The lower DB's narHash of `path` in the DB's own form (`sha256:<hex>`), normalised when it parses. */
+function lowerHashText(lower: LowerLookups, path: string): string | undefined {
+  const text = lower.narHashOf?.(path);
+  if (text === undefined) return undefined;
+  try {
+    return formatNarHash(parseNarHash(text));
+  } catch {
+    return text;
+  }
 }
 
 /** Whether the upper row's references (self included) are exactly the lower row's (given as lower rows). */

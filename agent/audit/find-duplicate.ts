@@ -4,11 +4,11 @@ import type { AuditFacts } from './audit-facts.ts';
 import { isUpperWhiteout } from './locate.ts';
 
 /** Upper-listing ids of the entries that are duplicates: store-path-named, not whiteouts, and present in the lower layer. */
-export function duplicateIds(facts: Pick<AuditFacts, 'upperListing' | 'lowerListing' | 'xattrs'>): number[] {
-  const { upperListing, lowerListing, xattrs } = facts;
+export function duplicateIds(facts: Pick<AuditFacts, 'upperListing' | 'lowerEntries' | 'xattrs'>): number[] {
+  const { upperListing, lowerEntries, xattrs } = facts;
   const ids: number[] = [];
   for (let id = 0; id < upperListing.keys.size; id++) {
-    if (lowerListing.keys.find(upperListing.keys.keyAt(id)) < 0) continue;
+    if (!lowerEntries.has(upperListing.keys.keyAt(id))) continue;
     if (!isUpperWhiteout(upperListing, id, xattrs)) ids.push(id);
   }
   return ids;

@@ -22,7 +22,7 @@ export function isNixOwnEntry(name: string, kind: EntryKind): boolean {
  * paths at all, apart from Nix's own (isNixOwnEntry).
  */
 export function findStrays(facts: AuditFacts): Finding[] {
-  const { upperListing, upperDb, lowerDb, lowerListing, storeDir } = facts;
+  const { upperListing, upperDb, lowerDb, lowerEntries, storeDir } = facts;
   const findings: Finding[] = [];
   for (let id = 0; id < upperListing.keys.size; id++) {
     const key = upperListing.keys.keyAt(id);
@@ -33,7 +33,7 @@ export function findStrays(facts: AuditFacts): Finding[] {
     const upperPath = `${upperListing.dir}/${baseName}`;
     const path = `${storeDir}/${baseName}`;
     if (kind === 'whiteout') {
-      if (lowerListing.keys.find(key) >= 0) continue;
+      if (lowerEntries.has(key)) continue;
       findings.push(finding('store.stray', 'info', `the upper layer has a whiteout for ${path}, which the lower store no longer has`, { path, upperPath, kind }, 'harmless now; it would hide the path if the lower store got it back: remove it while the overlay is unmounted'));
       continue;
     }

@@ -46,14 +46,27 @@ export interface ListLayerOptions {
 const DIR_BUFFER = 4096;
 const YIELD_EVERY = 16_384;
 
+/** Which store-path-named entries a layer has, without their kinds: enough for the lower layer (no whiteouts there). */
+export interface EntrySet {
+  readonly dir: string;
+  /** Store-path-named entries. */
+  readonly size: number;
+  has(key: Uint8Array, offset?: number): boolean;
+}
+
+/** A listing as an EntrySet (whatever the kinds). */
+export function entrySetOf(listing: LayerListing): EntrySet {
+  return { dir: listing.dir, size: listing.keys.size, has: (key, offset = 0) => listing.keys.find(key, offset) >= 0 };
+}
+
 /**
- * Reads `dir` one entry at a time (never the whole listing as objects), typing each from readdir's d_type;
- * character devices and entries of unknown type are lstat'ed (a whiteout is a character device 0/0).
- * An entry that vanishes meanwhile is left out (an expected race on a live layer).
+ * Calls `visit(name, kind)` for each entry of `dir`, read one at a time (never the whole listing as objects), typed
+ * from readdir's d_type; character devices and entries of unknown type are lstat'ed (a whiteout is a character
+ * device 0/0). An entry that vanishes meanwhile is left out (an expected race on a live layer).
  * @throws AuditError AUDIT_LAYER_UNREADABLE (evidence: dir, errno) when `dir` cannot be opened or read;
  *   rejects with `signal.reason` when aborted.
  */
-export async function listLayer(dir: string, options: ListLayerOptions = {}): Promise<LayerListing> {
+async function forEachEntry(dir: string, options: ListLayerOptions, visit: (name: string, kind: EntryKind) => void): Promise<void> {
   options.signal?.throwIfAborted();
   let handle: fs.Dir;
   try {
@@ -61,11 +74,6 @@ export async function listLayer(dir: string, options: ListLayerOptions = {}): Pr
   } catch (cause) {
     throw unreadable(dir, cause);
   }
-  const keys = new KeyTable(options.expected);
-  let kinds = new Uint8Array(Math.max(1024, options.expected ?? 0));
-  const names = options.names === true ? new StringPack() : undefined;
-  const others: OtherEntry[] = [];
-  const scratch = Buffer.alloc(STORE_KEY_BYTES);
   let seen = 0;
   try {
     for (;;) {
@@ -82,25 +90,84 @@ export async function listLayer(dir: string, options: ListLayerOptions = {}): Pr
         options.signal?.throwIfAborted();
       }
       const kind = kindOf(dir, entry);
-      if (kind === undefined) continue;
-      if (!packStoreKey(entry.name, scratch, 0)) {
-        others.push({ name: entry.name, kind });
-        continue;
-      }
-      const id = keys.add(scratch, 0);
-      if (id === kinds.length) {
-        const grown = new Uint8Array(kinds.length * 2);
-        grown.set(kinds);
-        kinds = grown;
-      }
-      kinds[id] = KIND_CODE[kind];
-      if (names !== undefined && id === names.length) names.push(entry.name);
+      if (kind !== undefined) visit(entry.name, kind);
     }
   } finally {
     handle.closeSync();
   }
   options.onEntries?.(seen);
-  return { dir, keys: keys.trimmed(), kinds: kinds.slice(0, keys.size), names: names?.trimmed(), others };
+}
+
+/**
+ * Lists the top level of `dir` into packed keys and kinds (see forEachEntry for how it reads).
+ * @throws AuditError AUDIT_LAYER_UNREADABLE; rejects with `signal.reason` when aborted.
+ */
+export async function listLayer(dir: string, options: ListLayerOptions = {}): Promise<LayerListing> {
+  const keys = new KeyTable(options.expected);
+  let kinds = new Uint8Array(Math.max(1024, options.expected ?? 0));
+  const names = options.names === true ? new StringPack() : undefined;
+  const others: OtherEntry[] = [];
+  const scratch = Buffer.alloc(STORE_KEY_BYTES);
+  await forEachEntry(dir, options, (name, kind) => {
+    if (!packStoreKey(name, scratch, 0)) {
+      others.push({ name, kind });
+      return;
+    }
+    const id = keys.add(scratch, 0);
+    if (id === kinds.length) {
+      const grown = new Uint8Array(kinds.length * 2);
+      grown.set(kinds);
+      kinds = grown;
+    }
+    kinds[id] = KIND_CODE[kind];
+    if (names !== undefined && id === names.length) names.push(name);
+  });
+  return { dir, keys: keys.trimmed(), kinds: kinds.length === keys.size ? kinds : kinds.slice(0, keys.size), names: names?.trimmed(), others };
+}
+
+/** A layer's entries recorded against a DB index: a byte per DB row, and a table of the entries the DB lacks. */
+export interface EntriesAgainstIndex {
+  readonly dir: string;
+  /** Per row of the index: 1 when the layer has an entry of that name. */
+  readonly inIndex: Uint8Array;
+  /** Store-path-named entries the index does not register. */
+  readonly extra: KeyTable;
+  readonly others: readonly OtherEntry[];
+}
+
+/**
+ * Lists `dir` against `keys` (a DB index's keys, `count` rows): far less memory than a listing of its own when the
+ * layer holds about what the DB registers, as a lower store does. Same reading and errors as listLayer.
+ */
+export async function listLayerAgainst(dir: string, keys: KeyTable, count: number, options: ListLayerOptions = {}): Promise<EntriesAgainstIndex> {
+  const inIndex = new Uint8Array(count);
+  const extra = new KeyTable();
+  const others: OtherEntry[] = [];
+  const scratch = Buffer.alloc(STORE_KEY_BYTES);
+  await forEachEntry(dir, options, (name, kind) => {
+    if (!packStoreKey(name, scratch, 0)) {
+      others.push({ name, kind });
+      return;
+    }
+    const row = keys.find(scratch, 0);
+    if (row >= 0) inIndex[row] = 1;
+    else extra.add(scratch, 0);
+  });
+  return { dir, inIndex, extra: extra.trimmed(), others };
+}
+
+/** EntriesAgainstIndex as an EntrySet (pure). */
+export function entrySetAgainst(entries: EntriesAgainstIndex, keys: KeyTable): EntrySet {
+  let size = entries.extra.size;
+  for (const flag of entries.inIndex) size += flag;
+  return {
+    dir: entries.dir,
+    size,
+    has: (key, offset = 0) => {
+      const row = keys.find(key, offset);
+      return row >= 0 ? entries.inIndex[row] === 1 : entries.extra.find(key, offset) >= 0;
+    },
+  };
 }
 
 /** The kind of an entry: from d_type, else from lstat; undefined when it vanished. */

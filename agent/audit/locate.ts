@@ -1,5 +1,5 @@
 /** Where the content of each upper-DB registration is, as the merged view would show it (pure). */
-import { KIND_CODE, type LayerListing } from './layer-listing.ts';
+import { KIND_CODE, type EntrySet, type LayerListing } from './layer-listing.ts';
 import type { DbIndex } from './db-index.ts';
 import type { XattrProbe } from './overlay-xattrs.ts';
 
@@ -21,9 +21,9 @@ export function isUpperWhiteout(upper: LayerListing, id: number, xattrs: XattrPr
 }
 
 /** The location (a LOCATION_CODE) of a key in the two layers. */
-export function locateKey(key: Uint8Array, upper: LayerListing, lower: LayerListing, xattrs: XattrProbe): number {
+export function locateKey(key: Uint8Array, upper: LayerListing, lower: EntrySet, xattrs: XattrProbe): number {
   const upperId = upper.keys.find(key);
-  const inLower = lower.keys.find(key) >= 0;
+  const inLower = lower.has(key);
   if (upperId >= 0) {
     if (!isUpperWhiteout(upper, upperId, xattrs)) return LOCATION_CODE.upper;
     return inLower ? LOCATION_CODE.masked : LOCATION_CODE.gone;
@@ -32,7 +32,7 @@ export function locateKey(key: Uint8Array, upper: LayerListing, lower: LayerList
 }
 
 /** LOCATION_CODE of every row of `db` (normally the upper DB). */
-export function locateRows(db: DbIndex, upper: LayerListing, lower: LayerListing, xattrs: XattrProbe): Uint8Array {
+export function locateRows(db: DbIndex, upper: LayerListing, lower: EntrySet, xattrs: XattrProbe): Uint8Array {
   const locations = new Uint8Array(db.count);
   for (let row = 0; row < db.count; row++) locations[row] = locateKey(db.keys.keyAt(row), upper, lower, xattrs);
   return locations;

@@ -7,22 +7,22 @@ import type { WorkerPool } from '../pool/worker-pool.ts';
 import type { NixDb } from '../store/nix-db.ts';
 import type { StoreLayout } from '../store/store-layout.ts';
 import type { AuditFacts, PairComparison } from './audit-facts.ts';
-import { pathResolver, readDbIndex } from './db-index.ts';
+import { joinIndexes, pathResolver, readDbIndex } from './db-index.ts';
 import { duplicateIds, findDuplicates } from './find-duplicate.ts';
 import { findBrokenClosures } from './find-broken-closure.ts';
 import { findDangling } from './find-dangling.ts';
 import { findDiverged } from './find-diverged.ts';
 import { findMasked } from './find-masked.ts';
 import { findStrays } from './find-stray.ts';
-import { KIND_CODE } from './layer-listing.ts';
-import { listLayersOffThread } from './layer-listing-thread.ts';
+import { entrySetAgainst, KIND_CODE, listLayer } from './layer-listing.ts';
+import { readStoreOffThread } from './audit-thread.ts';
 import { locateRows } from './locate.ts';
 import { openAuditDbs } from './open-dbs.ts';
 import { probeOverlayXattrs } from './overlay-xattrs.ts';
-import { readJoinedReferences, readRefGraph } from './ref-graph.ts';
+import { joinReferences, readRefGraph } from './ref-graph.ts';
 
 /** The phases of an audit, in order, as progress reports name them. */
-export const AUDIT_PHASES = ['upper-db', 'lower-db', 'layers', 'xattrs', 'duplicates', 'hash-duplicates', 'decide'] as const;
+export const AUDIT_PHASES = ['upper-db', 'layers', 'lower-db', 'xattrs', 'duplicates', 'hash-duplicates', 'decide'] as const;
 export type AuditPhase = (typeof AUDIT_PHASES)[number];
 
 export interface AuditProgress {
@@ -95,20 +95,20 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   // Counting first costs a scan (about 0.2 s per million rows) but sizes every array exactly: no slack, no copies.
   const upperCount = dbs.upper.countValidPaths();
   const lowerCount = dbs.lower.countValidPaths();
-  // The layers are listed on their own thread while the DBs are read here.
-  const listings = listLayersOffThread(
-    [
-      { dir: layout.upperLayer, names: true },
-      { dir: layout.lower.realStoreDir, names: false, expected: lowerCount },
-    ],
-    signal,
+  // The lower store (its DB, then its store dir listed against it) is read on a thread of its own while the upper
+  // DB and layer are read here.
+  // Ended when the run ends, however it ends, so the thread never outlives the audit.
+  const stopThread = new AbortController();
+  const lowerRead = readStoreOffThread(
+    { file: dbs.lower.file, storeDir: dbs.lower.storeDir, immutable: dbs.lower.mode !== 'read-only', expected: lowerCount, layer: layout.lower.realStoreDir },
+    AbortSignal.any([signal, stopThread.signal]),
   );
-  listings.catch(() => undefined); // awaited below; an early abort must not leave it unhandled
+  lowerRead.catch(() => undefined); // awaited below; an early abort or error must not leave it unhandled
   const stats = (facts: Partial<AuditFacts>, duplicates: number): AuditStats => ({
     upperRegistrations: facts.upperDb?.count ?? 0,
     lowerRegistrations: facts.lowerDb?.count ?? 0,
     upperEntries: (facts.upperListing?.keys.size ?? 0) + (facts.upperListing?.others.length ?? 0),
-    lowerEntries: (facts.lowerListing?.keys.size ?? 0) + (facts.lowerListing?.others.length ?? 0),
+    lowerEntries: facts.lowerEntries?.size ?? 0,
     duplicates,
     skippedRows: (facts.upperDb?.skippedCount ?? 0) + (facts.lowerDb?.skippedCount ?? 0),
     seconds: (performance.now() - started) / 1000,
@@ -119,14 +119,16 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     report(0);
     // No names: a report names few rows, and those are looked up by hash part (pathResolver).
     const upperDb = await readDbIndex(dbs.upper, { hashes: true, expected: upperCount, signal, onRows: (rows) => report(rows, upperCount) });
-    const upperGraph = await readRefGraph(dbs.upper, upperDb, signal);
-    enter('lower-db');
-    report(0);
-    const lowerDb = await readDbIndex(dbs.lower, { join: upperDb, expected: lowerCount, signal, onRows: (rows) => report(rows, lowerCount) });
-    const lowerReferences = options.compareReferences === false ? undefined : await readJoinedReferences(dbs.lower, lowerDb, upperDb.count, signal);
+    const upperGraph = await readRefGraph(dbs.upper, upperDb, { referrers: true, signal });
     enter('layers');
     report(0);
-    const [upperListing, lowerListing] = (await listings) as [AuditFacts['upperListing'], AuditFacts['lowerListing']];
+    const upperListing = await listLayer(layout.upperLayer, { names: true, signal, onEntries: (entries) => report(entries) });
+    enter('lower-db');
+    report(0, lowerCount);
+    const lower = await lowerRead;
+    const lowerDb = joinIndexes(lower.index, upperDb);
+    const lowerReferences = options.compareReferences === false ? undefined : joinReferences(lowerDb, lower.graph, upperDb.count);
+    const lowerEntries = entrySetAgainst(lower.entries, lowerDb.keys);
     enter('xattrs');
     const candidates: string[] = [];
     for (let id = 0; id < upperListing.keys.size; id++) {
@@ -135,11 +137,12 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     }
     report(0, candidates.length);
     const xattrs = await probeOverlayXattrs(candidates, signal, options.getfattr);
-    facts = { storeDir: layout.storeDir, upperLayer: layout.upperLayer, lowerStoreDir: layout.lower.realStoreDir, upperDb, upperPathOf: pathResolver(upperDb, dbs.upper), upperGraph, lowerDb, lowerReferences, upperListing, lowerListing, xattrs, duplicateBytes: new Map(), pairs: new Map(), duplicateErrors: new Map() };
+    facts = { storeDir: layout.storeDir, upperLayer: layout.upperLayer, lowerStoreDir: layout.lower.realStoreDir, upperDb, upperPathOf: pathResolver(upperDb, dbs.upper), upperGraph, lowerDb, lowerReferences, upperListing, lowerEntries, xattrs, duplicateBytes: new Map(), pairs: new Map(), duplicateErrors: new Map() };
   } catch (error) {
+    stopThread.abort();
+    dbs.close();
     if (!signal.aborted) throw error;
     enter(phase);
-    dbs.close();
     return { findings: [], partial: true, interruptedIn: phase, stats: stats({}, 0) };
   }
   const duplicates = duplicateIds(facts);
@@ -164,12 +167,12 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
 
 /** Runs every decider over the facts; errors first. `lowerDb` (still open) supplies references for diverged evidence. */
 export function decide(facts: AuditFacts, lowerDb?: NixDb): Finding[] {
-  const locations = locateRows(facts.upperDb, facts.upperListing, facts.lowerListing, facts.xattrs);
+  const locations = locateRows(facts.upperDb, facts.upperListing, facts.lowerEntries, facts.xattrs);
   const findings = [
     ...findDangling(facts, locations),
     ...findBrokenClosures(facts, locations),
     ...findMasked(facts),
-    ...findDiverged(facts, lowerDb === undefined ? undefined : (path) => lowerDb.queryReferences(path)),
+    ...findDiverged(facts, lowerDb === undefined ? {} : { referencesOf: (path) => lowerDb.queryReferences(path), narHashOf: (path) => lowerDb.queryPathInfo(path)?.narHash }),
     ...findDuplicates(facts),
     ...findStrays(facts),
   ];

@@ -6,7 +6,7 @@ import { PoolAbortedError } from '../pool/pool-errors.ts';
 import type { WorkerPool } from '../pool/worker-pool.ts';
 import type { NixDb } from '../store/nix-db.ts';
 import type { StoreLayout } from '../store/store-layout.ts';
-import { pathResolver, readDbIndex, type DbIndex } from './db-index.ts';
+import { joinIndexes, pathResolver, readDbIndex, type DbIndex } from './db-index.ts';
 import { judgeFailure, judgeMeasurement, vanished, type Expectation, type VerifyItem } from './find-corrupt.ts';
 import { KIND_CODE, listLayer, type LayerListing } from './layer-listing.ts';
 import { openAuditDbs } from './open-dbs.ts';
@@ -111,7 +111,8 @@ async function planVerify(options: VerifyOptions, upperDb: NixDb, lowerDb: NixDb
   const wantUpper = options.scope !== 'lower';
   const wantLower = options.scope !== 'upper';
   const upper = wantUpper ? await readDbIndex(upperDb, { names: true, hashes: true, sizes: true, signal }) : undefined;
-  const lower = wantLower ? await readDbIndex(lowerDb, { sizes: true, signal, ...(upper === undefined ? {} : { join: upper }) }) : undefined;
+  const lowerRead = wantLower ? await readDbIndex(lowerDb, { sizes: true, signal }) : undefined;
+  const lower = lowerRead === undefined || upper === undefined ? lowerRead : joinIndexes(lowerRead, upper);
   // Upper rows the lower phase hashes (one lower copy, both DBs): skipped in the upper phase.
   const coveredByLower = new Uint8Array(upper?.count ?? 0);
   let total = 0;

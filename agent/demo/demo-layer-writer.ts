@@ -10,10 +10,19 @@ import { LAYER_CODE, OBJECT_KINDS, targetsOf, type DemoGraph } from './demo-grap
 import { demoDeriverPath } from './demo-names.ts';
 import { planObject, writeObject } from './demo-objects.ts';
 import type { DemoStoreOptions, ResolvedDemoStoreOptions } from './demo-store-options.ts';
-import { createNixDb, type NixDbWriter } from './nix-db-writer.ts';
+import { createNixDb, type NixDbWriter, type Registration } from './nix-db-writer.ts';
 
 /** Paths between two progress reports and event-loop yields. */
 const PROGRESS_EVERY = 4096;
+
+/** References of path `i` of a layer as logical paths (unsorted), itself included when self-referencing. */
+export function referencesOfDemoPath(g: DemoGraph, lowerPaths: readonly string[], upperPaths: readonly string[], upper: boolean, i: number): string[] {
+  const own = (upper ? upperPaths : lowerPaths)[i] as string;
+  const refs = upper
+    ? [...Array.from(targetsOf(g.upperToLower, i), (t) => lowerPaths[t] as string), ...Array.from(targetsOf(g.upperToUpper, i), (t) => upperPaths[t] as string)]
+    : Array.from(targetsOf(g.lowerRefs, i), (t) => lowerPaths[t] as string);
+  return (upper ? g.upperSelf : g.lowerSelf)[i] === 1 ? [...refs, own] : refs;
+}
 
 /** Writes the objects of both layers and their DBs; keeps each lower path's narHash for the upper DB's copies. */
 export class DemoLayerWriter {
@@ -33,17 +42,6 @@ export class DemoLayerWriter {
     this.#options = options;
     this.#lowerHashes = Buffer.alloc(graph.lowerCount * 32);
     this.#lowerSizes = new Float64Array(graph.lowerCount);
-  }
-
-  /** References of a path as logical paths (unsorted), self included. */
-  referencesOf(upper: boolean, i: number): string[] {
-    const g = this.#graph;
-    if (!upper) {
-      const refs = Array.from(targetsOf(g.lowerRefs, i), (t) => this.#lowerPaths[t] as string);
-      return g.lowerSelf[i] === 1 ? [...refs, this.#lowerPaths[i] as string] : refs;
-    }
-    const refs = [...Array.from(targetsOf(g.upperToLower, i), (t) => this.#lowerPaths[t] as string), ...Array.from(targetsOf(g.upperToUpper, i), (t) => this.#upperPaths[t] as string)];
-    return g.upperSelf[i] === 1 ? [...refs, this.#upperPaths[i] as string] : refs;
   }
 
   async lower(realStoreDir: string, stateDir: string): Promise<void> {
@@ -95,7 +93,7 @@ export class DemoLayerWriter {
     });
   }
 
-  #lowerRegistration(i: number) {
+  #lowerRegistration(i: number): Registration {
     const storePath = this.#lowerPaths[i] as string;
     return {
       path: storePath,
@@ -114,7 +112,7 @@ export class DemoLayerWriter {
     const kind = OBJECT_KINDS[(upper ? g.upperKinds : g.lowerKinds)[i] as number] ?? 'file';
     const seeds = [this.#o.seed, upper ? LAYER_CODE.upper : LAYER_CODE.lower, i];
     const selfReference = (upper ? g.upperSelf : g.lowerSelf)[i] === 1;
-    const references = this.referencesOf(upper, i).filter((r) => r !== storePath);
+    const references = referencesOfDemoPath(g, this.#lowerPaths, this.#upperPaths, upper, i).filter((r) => r !== storePath);
     const objectPath = path.join(dir, path.posix.basename(storePath));
     try {
       writeObject(objectPath, planObject({ kind, seeds, storePath, references, selfReference }));

@@ -44,7 +44,7 @@ export function createNixDb(stateDir: string): NixDbWriter {
     throw new DemoStoreError('DEMO_STORE_DB_EXISTS', `refusing to create a Nix DB over the existing ${file}`, { evidence: { file }, hint: 'Build demo stores in a new, empty directory.' });
   }
   const db = new DatabaseSync(file, { enableForeignKeyConstraints: false });
-  db.exec('pragma journal_mode = off; pragma synchronous = off; pragma locking_mode = exclusive; pragma cache_size = -131072;');
+  db.exec('pragma journal_mode = off; pragma synchronous = off; pragma locking_mode = exclusive; pragma cache_size = -32768;');
   db.exec(NIX_DB_SCHEMA_SQL);
   db.exec('begin');
   const insertPath: StatementSync = db.prepare(

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode } from '../errors/index.ts';
 import { percentEncode } from '../store/percent-encoding.ts';
-import { DemoLayerWriter } from './demo-layer-writer.ts';
+import { DemoLayerWriter, referencesOfDemoPath } from './demo-layer-writer.ts';
 import { LAYER_CODE, lowerRoots, planDemoGraph, upperRoots } from './demo-graph.ts';
 import { demoHashPart, demoPackageName } from './demo-names.ts';
 import { DemoStoreError } from './demo-store-error.ts';
@@ -118,11 +118,10 @@ export async function buildDemoStore(dir: string, options: DemoStoreOptions = {}
     references(storePath: string): readonly string[] | undefined {
       index ??= indexPaths(lowerPaths, upperPaths);
       const found = index.get(storePath);
-      return found === undefined ? undefined : build.referencesOf(found.upper, found.i).sort();
+      return found === undefined ? undefined : referencesOfDemoPath(graph, lowerPaths, upperPaths, found.upper, found.i).sort();
     },
   };
 }
-
 
 function prepareDir(root: string): void {
   let entries: string[];

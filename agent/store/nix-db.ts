@@ -142,6 +142,7 @@ class NixDbReader implements NixDb {
     if (!valid) {
       throw new NixDbError('NIX_DB_BAD_HASH_PART', `'${hashPart}' is not a store path hash part (${STORE_PATH_HASH_LENGTH} Nix base-32 chars)`, {
         evidence: { file: this.file, hashPart },
+        hint: `Pass the ${STORE_PATH_HASH_LENGTH} chars between '${this.storeDir}/' and the first '-' of a store path.`,
       });
     }
     const prefix = `${this.storeDir}/${hashPart}`;
@@ -284,6 +285,7 @@ function closedError(file: string, action: string): NixDbError {
 function badOption(file: string, option: string, value: unknown, expected: string): NixDbError {
   return new NixDbError('NIX_DB_BAD_OPTION', `option ${option} of the Nix DB reader is ${JSON.stringify(value)}, expected ${expected}`, {
     evidence: { file, option, value, expected },
+    hint: `Pass ${option} as ${expected}.`,
   });
 }
 

@@ -55,8 +55,11 @@ export interface LowerShrankEvent extends DriftEventBase<'lower-shrank'> {
   readonly brokenUpperClosures: readonly BrokenUpperClosure[] | null;
 }
 
-/** How a lower path changed: `replaced` (renamed over or recreated), `changed` (its attributes or, for a file, contents). */
-export type LowerPathChange = 'replaced' | 'changed';
+/**
+ * How a lower path changed: `replaced` (a file renamed over or recreated), `changed` (a file's attributes or
+ * contents), `changed-or-replaced` (a directory: inotify through Node does not tell the two apart for directories).
+ */
+export type LowerPathChange = 'replaced' | 'changed' | 'changed-or-replaced';
 
 /** A lower store path changed in place (only top-level changes are seen: the watch is not recursive). */
 export interface LowerPathModifiedEvent extends DriftEventBase<'lower-path-modified'> {

@@ -11,7 +11,7 @@ export { startupDrift, type DriftLayout, type StartupDriftOptions, type StartupD
 export { upperDbClosureLookup, type UpperClosureLookup } from './broken-closures.ts';
 export { lowerShrankEvent, lowerDbEvent, type ShrinkContext } from './event-builders.ts';
 export { classifyLowerChanges, classifyUpperChanges, type LowerObservation, type LowerChanges, type UpperObservation, type UpperChange, type UpperState } from './layer-changes.ts';
-export { layerEntryState } from './layer-entry.ts';
+export { layerEntry, layerEntryState, type LayerEntry } from './layer-entry.ts';
 export { LiveEntryIndex } from './live-entry-index.ts';
 export { TopLevelWatcher, type TopLevelWatcherOptions, type DirBatch, type NameChange } from './top-level-watcher.ts';
 export { LowerDbWatcher, type LowerDbWatcherOptions } from './db-watcher.ts';

@@ -6,6 +6,8 @@ export interface LowerObservation {
   readonly name: string;
   readonly before: boolean;
   readonly now: boolean;
+  /** It is a directory now (for a directory, Node reports attribute changes as `rename` too). */
+  readonly directory: boolean;
   readonly rename: boolean;
   readonly change: boolean;
 }
@@ -17,9 +19,11 @@ export interface LowerChanges {
 }
 
 /**
- * Classifies lower-store observations: absent → present is growth, present → absent shrinkage, present → present
- * with a rename event a replacement (renamed over or recreated), with only a change event a modification;
- * absent → absent (created and deleted within one batch) is nothing. Outputs are sorted by name.
+ * Classifies lower-store observations: absent → present is growth, present → absent shrinkage, absent → absent
+ * (created and deleted within one batch) nothing. Present → present is a modification: for a file, `replaced` when a
+ * rename was seen (deleted and recreated, or renamed over), else `changed` (attributes or contents); for a directory
+ * `changed-or-replaced`, because inotify flags events on directories with IN_ISDIR, which libuv reports as a rename
+ * whatever happened (measured: a chmod of a directory arrives as `rename`). Outputs are sorted by name.
  */
 export function classifyLowerChanges(observations: Iterable<LowerObservation>): LowerChanges {
   const grew: string[] = [];
@@ -28,7 +32,7 @@ export function classifyLowerChanges(observations: Iterable<LowerObservation>): 
   for (const o of observations) {
     if (!o.before && o.now) grew.push(o.name);
     else if (o.before && !o.now) shrank.push(o.name);
-    else if (o.before && o.now && (o.rename || o.change)) modified.push({ name: o.name, detail: o.rename ? 'replaced' : 'changed' });
+    else if (o.before && o.now && (o.rename || o.change)) modified.push({ name: o.name, detail: o.directory ? 'changed-or-replaced' : o.rename ? 'replaced' : 'changed' });
   }
   grew.sort();
   shrank.sort();

@@ -11,7 +11,7 @@ import { DriftEmitter } from './drift-emitter.ts';
 import type { DriftEvent, DriftEventBody } from './drift-events.ts';
 import { lowerShrankEvent } from './event-builders.ts';
 import { classifyLowerChanges, classifyUpperChanges, type LowerObservation, type UpperChange, type UpperObservation, type UpperState } from './layer-changes.ts';
-import { layerEntryState } from './layer-entry.ts';
+import { layerEntry, type LayerEntry } from './layer-entry.ts';
 import { LiveEntryIndex } from './live-entry-index.ts';
 import type { DriftLayout } from './startup-drift.ts';
 import { TopLevelWatcher, type DirBatch } from './top-level-watcher.ts';
@@ -181,9 +181,9 @@ export class LayerWatcher extends DriftEmitter {
     let n = 0;
     for (const [name, seen] of batch.names) {
       if (!isValidStorePathName(name)) continue;
-      const now = this.#stateOf(this.#o.lowerStoreDir, name);
+      const now = this.#entryOf(this.#o.lowerStoreDir, name);
       if (now === undefined) continue;
-      observations.push({ name, before: this.#lower.has(name), now: now === 'object', rename: seen.rename, change: seen.change });
+      observations.push({ name, before: this.#lower.has(name), now: now.state === 'object', directory: now.directory, rename: seen.rename, change: seen.change });
       if (++n % STAT_CHUNK === 0) await yieldToEventLoop();
     }
     const { grew, shrank, modified } = classifyLowerChanges(observations);
@@ -286,8 +286,12 @@ export class LayerWatcher extends DriftEmitter {
 
   /** The state of `dir/name`, or undefined (after reporting WATCH_STAT_FAILED) when it cannot be stat-ed. */
   #stateOf(dir: string, name: string): UpperState | undefined {
+    return this.#entryOf(dir, name)?.state;
+  }
+
+  #entryOf(dir: string, name: string): LayerEntry | undefined {
     try {
-      return layerEntryState(dir, name);
+      return layerEntry(dir, name);
     } catch (cause) {
       this.emitError(new WatchError('WATCH_STAT_FAILED', `cannot stat ${dir}/${name}: ${errnoCode(cause) ?? String(cause)}`, { cause, evidence: { path: `${dir}/${name}`, errno: errnoCode(cause) } }));
       return undefined;

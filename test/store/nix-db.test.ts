@@ -34,6 +34,7 @@ function expectNixDbError(run: () => unknown, code: NixDbErrorCode, file?: strin
   assert.ok(caught instanceof NixDbError, `expected NixDbError ${code}, got ${String(caught)}`);
   assert.equal(caught.code, code, caught.message);
   if (file !== undefined) assert.equal(caught.evidence['file'], file);
+  assert.ok(typeof caught.hint === 'string' && caught.hint.length > 0, `${code} carries a hint`);
   return caught;
 }
 

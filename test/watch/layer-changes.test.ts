@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { classifyLowerChanges, classifyUpperChanges } from '../../agent/watch/index.ts';
 
-const o = (name: string, before: boolean, now: boolean, rename = true, change = false) => ({ name, before, now, rename, change });
+const o = (name: string, before: boolean, now: boolean, rename = true, change = false, directory = false) => ({ name, before, now, directory, rename, change });
 
 describe('watch/layer-changes', () => {
   it('lower: new names grew, vanished ones shrank, names created and deleted in one batch are nothing', () => {
@@ -9,12 +9,16 @@ describe('watch/layer-changes', () => {
     assert.deepEqual(changes, { grew: ['a', 'b'], shrank: ['gone'], modified: [] });
   });
 
-  it('lower: a name present before and after was replaced (rename seen) or changed (only attributes or contents)', () => {
+  it('lower: a file present before and after was replaced (rename seen) or changed (only attributes or contents)', () => {
     const changes = classifyLowerChanges([o('r', true, true, true, true), o('c', true, true, false, true), o('quiet', true, true, false, false)]);
     assert.deepEqual(changes.modified, [
       { name: 'c', detail: 'changed' },
       { name: 'r', detail: 'replaced' },
     ]);
+  });
+
+  it('lower: for a directory the two cannot be told apart (every inotify event on one arrives as a rename)', () => {
+    assert.deepEqual(classifyLowerChanges([o('d', true, true, true, false, true)]).modified, [{ name: 'd', detail: 'changed-or-replaced' }]);
   });
 
   it('upper: direct deletions carry whether the lower has the path, overlay deletions become whiteouts', () => {

@@ -12,8 +12,8 @@ import { EXIT_INTERRUPTED, parseThreads } from './verify.ts';
 
 const PHASE_LABEL: Record<AuditProgress['phase'], string> = {
   'upper-db': 'reading upper DB',
-  'lower-db': 'reading lower DB',
-  layers: 'listing layers',
+  layers: 'listing the upper layer',
+  'lower-db': 'reading lower DB and store dir',
   xattrs: 'reading overlay xattrs',
   duplicates: 'measuring duplicates',
   'hash-duplicates': 'hashing duplicates',

@@ -99,7 +99,8 @@ export const verifyCommand: Command = {
       printError(io, json, error);
       return EXIT.usage;
     }
-    const pool = new WorkerPool({ maxThreads: threads });
+    // All threads start now, while the DBs are read, rather than on the first tasks.
+    const pool = new WorkerPool({ maxThreads: threads, minThreads: threads });
     const bar = new ProgressBar(io);
     let report: VerifyReport;
     try {

@@ -3,7 +3,7 @@ import type { AuditFacts, PairComparison } from '../../../agent/audit/audit-fact
 import { buildCsr, EdgeList } from '../../../agent/audit/csr.ts';
 import type { DbIndex } from '../../../agent/audit/db-index.ts';
 import { KeyTable } from '../../../agent/audit/key-table.ts';
-import { KIND_CODE, type EntryKind, type LayerListing, type OtherEntry } from '../../../agent/audit/layer-listing.ts';
+import { entrySetOf, KIND_CODE, type EntryKind, type LayerListing, type OtherEntry } from '../../../agent/audit/layer-listing.ts';
 import type { XattrProbe } from '../../../agent/audit/overlay-xattrs.ts';
 import type { JoinedReferences, RefGraph } from '../../../agent/audit/ref-graph.ts';
 import { packStoreKey, STORE_KEY_BYTES } from '../../../agent/audit/store-key.ts';
@@ -58,7 +58,7 @@ function dbIndex(rows: readonly LiteralRow[], file: string, join?: DbIndex): DbI
   const narHashes = Buffer.alloc(rows.length * 32);
   const joinIndex = new Int32Array(rows.length).fill(-1);
   const present = new Uint8Array(join?.count ?? 0);
-  const differingHashes = new Map<number, Buffer>();
+  const differing = new Set<number>();
   rows.forEach((row, i) => {
     keys.add(key(row.label));
     names.push(nameOf(row.label));
@@ -69,7 +69,7 @@ function dbIndex(rows: readonly LiteralRow[], file: string, join?: DbIndex): DbI
         joinIndex[i] = other;
         present[other] = 1;
         const mine = narHashes.subarray(i * 32, i * 32 + 32);
-        if (!mine.equals(join.narHashes!.subarray(other * 32, other * 32 + 32))) differingHashes.set(other, Buffer.from(mine));
+        if (!mine.equals(join.narHashes!.subarray(other * 32, other * 32 + 32))) differing.add(other);
       }
     }
   });
@@ -82,7 +82,8 @@ function dbIndex(rows: readonly LiteralRow[], file: string, join?: DbIndex): DbI
     names,
     narHashes,
     narSizes: undefined,
-    joined: join === undefined ? undefined : { joinIndex, present, differingHashes },
+    narFingerprints: undefined,
+    joined: join === undefined ? undefined : { joinIndex, present, differing },
     skipped: [],
     skippedCount: 0,
   };
@@ -122,7 +123,7 @@ export function literalFacts(store: LiteralStore): AuditFacts {
   const upperDb = dbIndex(store.upperDb, '/state/db/db.sqlite');
   const lowerDb = dbIndex(store.lowerDb, '/lower/nix/var/nix/db/db.sqlite', upperDb);
   const upperListing = listing('/upper', Object.entries(store.upperLayer), true);
-  const lowerListing = listing('/lower/nix/store', store.lowerLayer.map((label) => [label, 'directory'] as const), false);
+  const lowerEntries = entrySetOf(listing('/lower/nix/store', store.lowerLayer.map((label) => [label, 'directory'] as const), false));
   const xattrs: XattrProbe =
     store.opaque === undefined
       ? { available: false, reason: 'getfattr is not installed' }
@@ -147,7 +148,7 @@ export function literalFacts(store: LiteralStore): AuditFacts {
     lowerDb,
     lowerReferences,
     upperListing,
-    lowerListing,
+    lowerEntries,
     xattrs,
     duplicateBytes: byId(store.duplicateBytes),
     pairs: byId(store.pairs),

@@ -1,0 +1,56 @@
+/** Worker-thread entry of the audit's bulk reads (audit-thread.ts): runs one job and posts the packed result back. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { WardenError } from '../errors/index.ts';
+import { openNixDb } from '../store/nix-db.ts';
+import type { AuditJob, DbMessage, JobReply, ListingMessage } from './audit-thread.ts';
+import { readDbIndex } from './db-index.ts';
+import { listLayer, listLayerAgainst } from './layer-listing.ts';
+import { readRefGraph } from './ref-graph.ts';
+
+const job = workerData as AuditJob;
+const transfer: ArrayBuffer[] = [];
+/** Marks the arrays' memory to be moved to the main thread rather than copied. */
+const move = (...arrays: ReadonlyArray<ArrayBufferView | undefined>): void => {
+  for (const array of arrays) if (array !== undefined && !transfer.includes(array.buffer as ArrayBuffer)) transfer.push(array.buffer as ArrayBuffer);
+};
+
+async function listLayers(layers: Extract<AuditJob, { kind: 'list-layers' }>['layers']): Promise<ListingMessage[]> {
+  const listings: ListingMessage[] = [];
+  for (const request of layers) {
+    const listing = await listLayer(request.dir, { names: request.names, ...(request.expected === undefined ? {} : { expected: request.expected }) });
+    const keys = listing.keys.export();
+    const names = listing.names?.export();
+    move(keys.keys, keys.slots, listing.kinds, names?.bytes, names?.ends);
+    listings.push({ dir: listing.dir, keys, kinds: listing.kinds, names, others: listing.others });
+  }
+  return listings;
+}
+
+async function readStore(request: Extract<AuditJob, { kind: 'read-store' }>['db']): Promise<DbMessage> {
+  const db = openNixDb(request.file, { storeDir: request.storeDir, immutable: request.immutable });
+  try {
+    const index = await readDbIndex(db, { fingerprints: true, ...(request.expected === undefined ? {} : { expected: request.expected }) });
+    const graph = await readRefGraph(db, index);
+    const entries = await listLayerAgainst(request.layer, index.keys, index.count);
+    const extra = entries.extra.export();
+    move(entries.inIndex, extra.keys, extra.slots);
+    const keys = index.keys.export();
+    const names = index.names?.export();
+    move(keys.keys, keys.slots, index.rowIds, index.narFingerprints, index.narHashes, index.narSizes, names?.bytes, names?.ends);
+    move(graph.references.offsets, graph.references.targets, graph.selfReferences);
+    const { keys: _keys, names: _names, joined: _joined, ...rest } = index;
+    return { index: { ...rest, keys, names }, graph, entries: { ...entries, extra } };
+  } finally {
+    db.close();
+  }
+}
+
+let reply: JobReply;
+try {
+  reply = job.kind === 'list-layers' ? { ok: true, kind: 'list-layers', listings: await listLayers(job.layers) } : { ok: true, kind: 'read-store', db: await readStore(job.db) };
+} catch (error) {
+  const body = error instanceof WardenError ? error.toJSON() : { code: 'AUDIT_THREAD_FAILED', message: error instanceof Error ? error.message : String(error), evidence: {} };
+  reply = { ok: false, error: { name: error instanceof Error ? error.name : 'Error', ...body, evidence: { ...body.evidence } } };
+  transfer.length = 0;
+}
+parentPort?.postMessage(reply, transfer);

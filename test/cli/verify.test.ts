@@ -1,0 +1,78 @@
+/** `overlay-warden verify` as users run it: scopes, paths, reports, exit codes, usage errors. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseThreads, verifyScope } from '../../agent/cli/commands/verify.ts';
+import { buildDemoStore, type DemoStore } from '../../agent/demo/store-builder.ts';
+import type { Finding } from '../../agent/findings/index.ts';
+import { runCliCaptured } from '../support/cli-run.ts';
+
+interface VerifyJson {
+  readonly findings: Finding[];
+  readonly partial: boolean;
+  readonly scope: string;
+  readonly total: number;
+  readonly checked: number;
+  readonly bytes: number;
+}
+
+describe('overlay-warden verify', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let store: DemoStore;
+  const verify = async (...argv: string[]): Promise<{ code: number; out: VerifyJson }> => {
+    const run = await runCliCaptured(['verify', '--json', '--threads', '2', '--store', store.storeUrl, ...argv]);
+    return { code: run.code, out: JSON.parse(run.stdout) as VerifyJson };
+  };
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-verify-cli-'));
+    store = await buildDemoStore(path.join(dir, 'store'), { lowerPaths: 150, upperPaths: 40, duplicates: 5 });
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('a healthy store verifies in every scope, hashing what each covers', async () => {
+    const upperDb = store.upper.paths.length + store.upper.copiedUp.length;
+    const upper = await verify();
+    assert.equal(upper.code, 0, JSON.stringify(upper.out.findings));
+    assert.deepEqual([upper.out.scope, upper.out.total, upper.out.checked], ['upper', upperDb, upperDb]);
+    const lower = await verify('--lower');
+    assert.deepEqual([lower.code, lower.out.total], [0, 150]);
+    const all = await verify('--all');
+    // Copied-up paths with no upper copy are hashed once, in the lower phase.
+    const shared = store.upper.copiedUp.filter((p) => !store.upper.duplicates.includes(p)).length;
+    assert.deepEqual([all.code, all.out.total, all.out.checked], [0, 150 + upperDb - shared, 150 + upperDb - shared]);
+    assert.ok(all.out.bytes > 0);
+  });
+
+  it('a modified upper object is corrupt, checked against the upper DB; exit 1', async () => {
+    const victim = store.upper.paths.find((p) => fs.lstatSync(path.join(store.upper.layer, path.basename(p))).isFile())!;
+    const target = path.join(store.upper.layer, path.basename(victim));
+    fs.chmodSync(target, 0o644);
+    fs.appendFileSync(target, 'tampered');
+    const { code, out } = await verify(victim);
+    assert.equal(code, 1);
+    assert.equal(out.scope, 'paths');
+    assert.deepEqual(out.findings.map((f) => [f.id, f.evidence['path'], f.evidence['db'], f.evidence['layer']]), [['store.corrupt', victim, 'upper', 'upper']]);
+    assert.notEqual(out.findings[0]!.evidence['expectedNarHash'], out.findings[0]!.evidence['actualNarHash']);
+  });
+
+  it('usage errors exit 2: clashing scopes, scope with paths, bad --threads, a path outside the store', async () => {
+    for (const argv of [['--upper', '--lower'], ['--all', store.lower.paths[0]!], ['--threads', '0'], ['/etc/passwd']]) {
+      const run = await runCliCaptured(['verify', '--json', '--store', store.storeUrl, ...argv]);
+      assert.equal(run.code, 2, argv.join(' '));
+      assert.match(JSON.parse(run.stdout).error.code, /^AUDIT_BAD_/);
+    }
+  });
+
+  it('parses its options', () => {
+    assert.equal(verifyScope({}, []), 'upper');
+    assert.equal(verifyScope({ lower: true }, []), 'lower');
+    assert.equal(verifyScope({}, ['/nix/store/x']), undefined);
+    assert.equal(parseThreads(undefined, 'auto', 2), 4);
+    assert.equal(parseThreads(undefined, 3, 2), 3);
+    assert.equal(parseThreads('7', 'auto', 2), 7);
+    assert.throws(() => parseThreads('1.5', 'auto', 2), /whole number/);
+  });
+});
