@@ -1,21 +1,9 @@
 /** Child of bench/agent.ts: the reference approaches on the same lower store dir (chokidar at depth 0; a Set of names). */
 import fs from 'node:fs';
 import { watch } from 'chokidar';
+import { inotifyWatches } from './inotify-watches.ts';
 
 const [mode, dir, timeoutMs] = [process.argv[2]!, process.argv[3]!, Number(process.argv[4] ?? 300_000)];
-
-/** inotify watches this process holds (from /proc/self/fdinfo). */
-function inotifyWatches(): number {
-  let n = 0;
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try {
-      if (fs.readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:inotify') n += fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
-    } catch {
-      // The fd closed meanwhile.
-    }
-  }
-  return n;
-}
 
 const started = performance.now();
 if (mode === 'set') {

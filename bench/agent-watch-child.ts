@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadBaseline } from '../agent/baseline/index.ts';
 import { LayerWatcher, MountWatcher, type DriftEvent, type DriftLayout } from '../agent/watch/index.ts';
 import { randomName } from './agent-fixture.ts';
+import { inotifyWatches } from './inotify-watches.ts';
 
 const { baselineFile, layout, mergedStoreDir, debounceMs, mountPollMs } = JSON.parse(process.argv[2]!) as {
   baselineFile: string;
@@ -37,7 +38,7 @@ layers.on('error', (e) => errors.push(e.code));
 mounts.on('error', (e) => errors.push(e.code));
 await layers.start();
 await mounts.start();
-send({ ready: true, startMs: performance.now() - started, rssMb: process.memoryUsage().rss / 1e6 });
+send({ ready: true, startMs: performance.now() - started, rssMb: process.memoryUsage().rss / 1e6, inotifyWatches: inotifyWatches() });
 
 async function latency(samples: number): Promise<{ ms: number[]; created: string[] }> {
   const ms: number[] = [];

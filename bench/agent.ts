@@ -129,8 +129,9 @@ try {
     child.once('message', (m) => resolve(m as T));
     child.once('exit', (code) => reject(new Error(`watch child exited with ${code}`)));
   });
-  const ready = await next<{ startMs: number; rssMb: number }>();
-  log(`watchers started on ${entries} entries in ${ready.startMs.toFixed(0)} ms, RSS ${ready.rssMb.toFixed(0)} MB`);
+  const ready = await next<{ startMs: number; rssMb: number; inotifyWatches: number }>();
+  log(`watchers started on ${entries} entries in ${ready.startMs.toFixed(0)} ms, RSS ${ready.rssMb.toFixed(0)} MB, ${ready.inotifyWatches} inotify watches`);
+  results.push({ name: 'inotify watches held by the watchers', value: String(ready.inotifyWatches) });
   child.send({ cmd: 'latency', samples });
   const { latency, errors } = await next<{ latency: { ms: number[]; created: string[] }; errors: string[] }>();
   latencyDirs.push(...latency.created);

@@ -3,7 +3,7 @@
  * thread) vs the machine's SHA-256 limit (`openssl speed -evp sha256 -multi N`), on one generated store, with a
  * warm page cache and then a cold one (`echo 3 > /proc/sys/vm/drop_caches`, needs root).
  */
-// Usage: npm run bench:verify [-- [--rebuild] [--threads N,M,…] [--skip-cold]].
+// Usage: npm run bench:verify [-- [--rebuild] [--threads auto,N,M,…] [--skip-cold]].
 // Cache: $OVERLAY_WARDEN_BENCH_DIR or /var/tmp/overlay-warden-bench, then verify/<FIXTURE_VERSION>.
 import { spawnSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
@@ -30,8 +30,9 @@ const { values: args } = parseArgs({
 });
 const cores = os.availableParallelism();
 const defaultThreads = hashingThreads('auto', cores);
-const threadCounts = (args.threads ?? `${defaultThreads}`).split(',').map(Number);
-if (threadCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--threads takes whole numbers, got '${args.threads}'`);
+/** `auto` runs without --threads (adaptive concurrency on `auto` threads); numbers fix the threads. */
+const threadCounts: Array<number | 'auto'> = (args.threads ?? 'auto').split(',').map((t) => (t === 'auto' ? 'auto' : Number(t)));
+if (threadCounts.some((n) => n !== 'auto' && (!Number.isInteger(n) || n < 1))) throw new Error(`--threads takes whole numbers or auto, got '${args.threads}'`);
 const cacheDir = path.join(process.env.OVERLAY_WARDEN_BENCH_DIR ?? '/var/tmp/overlay-warden-bench', 'verify', FIXTURE_VERSION);
 const lowerRoot = path.join(cacheDir, 'lower');
 const mergedRoot = path.join(cacheDir, 'merged');
@@ -153,9 +154,9 @@ function timed(command: string, argv: readonly string[]): number {
 }
 
 /** Our verify of every lower-DB path, as a user runs it (a child process, start-up included). */
-function timeOurs(threads: number): number {
+function timeOurs(threads: number | 'auto'): number {
   const started = performance.now();
-  const out = run(process.execPath, [CLI_MAIN, 'verify', '--lower', '--json', '--threads', String(threads), '--store', storeUrl]);
+  const out = run(process.execPath, [CLI_MAIN, 'verify', '--lower', '--json', ...(threads === 'auto' ? [] : ['--threads', String(threads)]), '--store', storeUrl]);
   const seconds = (performance.now() - started) / 1000;
   const report = JSON.parse(out) as { findings: unknown[]; checked: number; total: number };
   if (report.findings.length > 0 || report.checked !== report.total) throw new Error(`our verify found problems in a healthy store: ${out.slice(0, 2000)}`);
@@ -212,7 +213,8 @@ function report(title: string, nix: number, ours: readonly Row[]): void {
 timeNix();
 timeOurs(threadCounts[0]!);
 const warmNix = Math.min(timeNix(), timeNix());
-const warmOurs = threadCounts.map((t) => ({ label: `overlay-warden verify --threads ${t}`, seconds: Math.min(timeOurs(t), timeOurs(t)) }));
+const label = (t: number | 'auto'): string => (t === 'auto' ? `overlay-warden verify (auto: ≤${defaultThreads} threads)` : `overlay-warden verify --threads ${t}`);
+const warmOurs = threadCounts.map((t) => ({ label: label(t), seconds: Math.min(timeOurs(t), timeOurs(t)) }));
 report('warm page cache (best of 2)', warmNix, warmOurs);
 
 if (!args['skip-cold']) {
@@ -222,7 +224,7 @@ if (!args['skip-cold']) {
     const coldNix = timeNix();
     const coldOurs = threadCounts.map((t) => {
       dropCaches();
-      return { label: `overlay-warden verify --threads ${t}`, seconds: timeOurs(t) };
+      return { label: label(t), seconds: timeOurs(t) };
     });
     report('cold page cache (echo 3 > /proc/sys/vm/drop_caches before each run)', coldNix, coldOurs);
   }

@@ -2,13 +2,17 @@
 
 /**
  * Threads per core when `pool.size` is `auto`. Hashing with a warm page cache is CPU-bound (one thread per core
- * would do), but with a cold cache each thread spends most of its time waiting for reads, and more threads keep
- * more reads in flight; the extra threads cost little when the cache is warm (measured by `npm run bench:verify`).
+ * does), but with a cold cache each thread spends most of its time waiting for reads, and more threads keep more
+ * reads in flight (measured by `npm run bench:verify`). With `auto`, verify starts at one object per core and
+ * raises the number in flight only while threads wait on the disk (hashing-concurrency.ts), so the extra threads
+ * cost nothing when the cache is warm.
  */
-export const AUTO_THREADS_PER_CORE = 2;
+export const AUTO_THREADS_PER_CORE = 8;
+/** Most threads `auto` gives, however many cores. */
+export const AUTO_THREADS_MAX = 32;
 
-/** `size` when it is a number, else AUTO_THREADS_PER_CORE × cores (at least 2). */
+/** `size` when it is a number, else AUTO_THREADS_PER_CORE × cores, from 4 to AUTO_THREADS_MAX. */
 export function hashingThreads(size: 'auto' | number, cores: number): number {
   if (size !== 'auto') return size;
-  return Math.max(2, AUTO_THREADS_PER_CORE * Math.max(1, cores));
+  return Math.min(AUTO_THREADS_MAX, Math.max(4, AUTO_THREADS_PER_CORE * Math.max(1, cores)));
 }

@@ -2,7 +2,9 @@
 import { performance } from 'node:perf_hooks';
 import { compareFindings, type Finding } from '../findings/index.ts';
 import type { MapProgress } from '../pool/map-progress.ts';
-import { PoolAbortedError } from '../pool/pool-errors.ts';
+import { availableParallelism } from 'node:os';
+import { boundedMap } from '../pool/bounded-map.ts';
+import { PoolAbortedError, PoolClosedError } from '../pool/pool-errors.ts';
 import type { WorkerPool } from '../pool/worker-pool.ts';
 import type { NixDb } from '../store/nix-db.ts';
 import type { StoreLayout } from '../store/store-layout.ts';
@@ -10,6 +12,7 @@ import { joinIndexes, pathResolver, readDbIndex, type DbIndex } from './db-index
 import { judgeFailure, judgeMeasurement, vanished, type Expectation, type VerifyItem } from './find-corrupt.ts';
 import { KIND_CODE, listLayer, type LayerListing } from './layer-listing.ts';
 import { openAuditDbs } from './open-dbs.ts';
+import { Gate, nextConcurrency, workerThreadsWaitingOnDisk, type ConcurrencyBounds } from './hashing-concurrency.ts';
 import { narHashBytes, resolveVerifyPaths } from './verify-paths.ts';
 import { baseNameIn, packStoreKey, STORE_KEY_BYTES } from './store-key.ts';
 
@@ -24,8 +27,11 @@ export interface VerifyOptions {
   readonly scope: VerifyScope;
   /** Verify just these store paths (full paths in the store dir or the merged dir); `scope` is then ignored. */
   readonly paths?: readonly string[];
-  /** Objects hashed at once (default: the pool's default, twice its threads). */
-  readonly concurrency?: number;
+  /**
+   * Objects hashed at once: a number, or `adaptive` (start at one per core, raise it up to the pool's threads while
+   * the CPUs sit idle waiting for reads; see hashing-concurrency.ts). Default: twice the pool's threads.
+   */
+  readonly concurrency?: number | 'adaptive';
   readonly onProgress?: (progress: MapProgress) => void;
 }
 
@@ -64,13 +70,33 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
   try {
     const plan = await planVerify(options, dbs.upper, dbs.lower, findings);
     total = plan.total;
-    const outcomes = pool.map(plan.items, (item) => ({ type: 'nar-hash' as const, path: item.file }), {
-      signal,
-      total: plan.total,
-      ...(plan.totalBytes === undefined ? {} : { totalBytes: plan.totalBytes }),
-      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
-      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-    });
+    const cores = availableParallelism();
+    const adaptive = options.concurrency === 'adaptive';
+    const fixed = typeof options.concurrency === 'number' ? options.concurrency : 2 * pool.size;
+    const bounds = { min: Math.min(cores, pool.size), max: pool.size };
+    const gate = new Gate(adaptive ? bounds.min : fixed);
+    const adapter = adaptive ? adaptEvery(gate, bounds) : undefined;
+    const outcomes = boundedMap(
+      plan.items,
+      async (item, itemSignal) => {
+        await gate.enter(itemSignal);
+        try {
+          return await pool.run({ type: 'nar-hash', path: item.file }, itemSignal);
+        } finally {
+          gate.leave();
+        }
+      },
+      {
+        signal,
+        // Items waiting at the gate count too: enough to keep the gate full at its highest.
+        concurrency: Math.min(2 * Math.max(fixed, bounds.max), pool.options.maxThreads + pool.options.maxQueue),
+        total: plan.total,
+        ...(plan.totalBytes === undefined ? {} : { totalBytes: plan.totalBytes }),
+        bytesOf: (result) => result.narSize,
+        isFatal: (error) => error instanceof PoolClosedError,
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      },
+    );
     try {
       for await (const outcome of outcomes) {
         checked++;
@@ -84,6 +110,8 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
     } catch (error) {
       if (!(error instanceof PoolAbortedError) && !signal.aborted) throw error;
       partial = true;
+    } finally {
+      if (adapter !== undefined) clearInterval(adapter);
     }
   } catch (error) {
     if (!signal.aborted) throw error;
@@ -92,6 +120,27 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
     dbs.close();
   }
   return { findings: findings.sort(compareFindings), partial, scope, total, checked, bytes, seconds: (performance.now() - started) / 1000 };
+}
+
+/** How often adaptive concurrency samples the threads, and how many samples make one decision. */
+const SAMPLE_MS = 50;
+const SAMPLES_PER_DECISION = 10;
+
+/** Samples the worker threads waiting on the disk every SAMPLE_MS and resets the gate's limit every few samples. */
+function adaptEvery(gate: Gate, bounds: ConcurrencyBounds): NodeJS.Timeout {
+  let samples = 0;
+  let waiting = 0;
+  const timer = setInterval(() => {
+    const now = workerThreadsWaitingOnDisk();
+    if (now === undefined) return clearInterval(timer);
+    waiting += now;
+    if (++samples < SAMPLES_PER_DECISION) return;
+    gate.setLimit(nextConcurrency(gate.limit, waiting / samples, bounds));
+    samples = 0;
+    waiting = 0;
+  }, SAMPLE_MS);
+  timer.unref();
+  return timer;
 }
 
 interface VerifyPlan {

@@ -31,7 +31,7 @@ export function createLogger(options: LoggerOptions): winston.Logger {
     ? winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json())
     : winston.format.combine(
         winston.format.timestamp({ format: 'HH:mm:ss' }),
-        winston.format.colorize({ level: stream.isTTY === true }),
+        ...(stream.isTTY === true ? [winston.format.colorize({ level: true })] : []),
         winston.format.printf(({ timestamp, level, message, ...fields }) => {
           const rest = Object.keys(fields).length === 0 ? '' : ` ${JSON.stringify(fields)}`;
           return `${String(timestamp)} ${level} ${String(message)}${rest}`;

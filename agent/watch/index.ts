@@ -16,5 +16,5 @@ export { LiveEntryIndex } from './live-entry-index.ts';
 export { TopLevelWatcher, type TopLevelWatcherOptions, type DirBatch, type NameChange } from './top-level-watcher.ts';
 export { LowerDbWatcher, type LowerDbWatcherOptions } from './db-watcher.ts';
 export { LayerWatcher, layerWatcherOptionsOf, type LayerWatcherOptions } from './layer-watcher.ts';
-export { MountWatcher, type MountWatcherOptions } from './mount-watcher.ts';
+export { MountWatcher, mountWatcherOptionsOf, type MountWatcherOptions } from './mount-watcher.ts';
 export { mountViewOf, diffMountViews, snapshotOf, type MountView, type MountSnapshot, type MountChange } from './mount-view.ts';

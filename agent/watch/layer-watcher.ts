@@ -145,9 +145,12 @@ export class LayerWatcher extends DriftEmitter {
     await this.#queue;
   }
 
-  /** The lower store as the watcher knows it now, as a baseline to save (e.g. at shutdown). */
+  /**
+   * The lower store as the watcher knows it now, as a baseline to save (e.g. at shutdown). Its `dirStamp` is null
+   * (changes may be pending), so a watcher started from it resynchronises with one full listing.
+   */
   currentBaseline(): LowerBaseline {
-    return { realStoreDir: this.#o.lowerStoreDir, createdAt: this.#o.now().toISOString(), db: this.#db?.identity ?? this.#o.baseline.db, entries: this.#lower.snapshot(), dirStamp: null };
+    return { realStoreDir: this.#o.lowerStoreDir, createdAt: this.#o.now().toISOString(), db: this.#db === undefined ? this.#o.baseline.db : this.#db.identity, entries: this.#lower.snapshot(), dirStamp: null };
   }
 
   /** Stops every watch; batches being processed finish first. Idempotent. */

@@ -21,6 +21,11 @@ export interface MountWatcherOptions {
   readonly now?: () => Date;
 }
 
+/** Options for a MountWatcher from a configuration (`mountinfo`, `watch.mountPollMs`, the layout's merged store dir). */
+export function mountWatcherOptionsOf(config: { readonly mountinfo: string; readonly layout: { readonly mergedStoreDir: string }; readonly watch: { readonly mountPollMs: number } }): MountWatcherOptions {
+  return { mountinfo: config.mountinfo, mergedStoreDir: config.layout.mergedStoreDir, pollMs: config.watch.mountPollMs };
+}
+
 /**
  * Watches the mount at the merged store dir by polling the mountinfo file every `pollMs`.
  *

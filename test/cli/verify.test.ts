@@ -70,7 +70,8 @@ describe('overlay-warden verify', function () {
     assert.equal(verifyScope({}, []), 'upper');
     assert.equal(verifyScope({ lower: true }, []), 'lower');
     assert.equal(verifyScope({}, ['/nix/store/x']), undefined);
-    assert.equal(parseThreads(undefined, 'auto', 2), 4);
+    assert.equal(parseThreads(undefined, 'auto', 2), 16);
+    assert.equal(parseThreads(undefined, 'auto', 64), 32);
     assert.equal(parseThreads(undefined, 3, 2), 3);
     assert.equal(parseThreads('7', 'auto', 2), 7);
     assert.throws(() => parseThreads('1.5', 'auto', 2), /whole number/);

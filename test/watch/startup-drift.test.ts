@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { BaselineError, baselineFileOf, captureLowerBaseline, loadBaseline, saveBaseline } from '../../agent/baseline/index.ts';
 import { buildDemoStore, type DemoStore } from '../../agent/demo/store-builder.ts';
-import { startupDrift, type DriftEventOf, type DriftLayout, type StartupDriftResult } from '../../agent/watch/index.ts';
+import { layerWatcherOptionsOf, mountWatcherOptionsOf, startupDrift, type DriftEventOf, type DriftLayout, type StartupDriftResult } from '../../agent/watch/index.ts';
+import { loadConfig } from '../../agent/config/index.ts';
 import { COPY_UP, createNixOverlayFixture, parseAssignments, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { NIX_OFFLINE, runNix } from '../support/nix-fixture-store.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
@@ -73,6 +74,16 @@ describe('watch/startup-drift', function () {
       const result = await startupDrift({ layout: { ...layout, upperDb: path.join(tmp, 'no-such', 'db.sqlite') } }, before);
       assert.equal(eventOf(result, 'lower-shrank')?.brokenUpperClosures, null);
       assert.deepEqual(result.errors.map((e) => e.code), ['WATCH_UPPER_DB_UNREADABLE']);
+    });
+
+    it('takes a loaded Config as it is (its layout), as do the watcher option helpers', async () => {
+      const config = loadConfig({ flags: { store: demo.storeUrl, stateDir: path.join(tmp, 'config-state') }, env: {} });
+      assert.equal(config.layout.lower.realStoreDir, demo.lower.realStoreDir);
+      const result = await startupDrift(config, undefined);
+      assert.equal(result.current.realStoreDir, demo.lower.realStoreDir);
+      const options = layerWatcherOptionsOf(config, result.current);
+      assert.deepEqual([options.lowerStoreDir, options.upperLayer, options.upperDb, options.lowerDb, options.debounceMs], [demo.lower.realStoreDir, demo.upper.layer, demo.upper.db, demo.lower.db, config.watch.debounceMs]);
+      assert.deepEqual(mountWatcherOptionsOf(config), { mountinfo: config.mountinfo, mergedStoreDir: demo.mergedStoreDir, pollMs: config.watch.mountPollMs });
     });
 
     it('after a corrupt baseline the agent starts afresh: loading fails with a typed error, a first run follows', async () => {

@@ -13,11 +13,14 @@ import type { CliIo, Command, CommandContext } from '../command.ts';
 import { EXIT } from '../command.ts';
 import { paint } from '../output.ts';
 import { runCli } from '../run-cli.ts';
+import { runAgentTour } from '../../demo/agent-tour.ts';
+import { createLogger } from '../../log/index.ts';
+import { loadConfig } from '../../config/index.ts';
 
 /** What the parent hands the process inside the namespace (as JSON in a file of the demo dir). */
 interface DemoPlan {
   readonly dir: string;
-  readonly store: Pick<DemoStore, 'storeUrl' | 'mergedStoreDir' | 'lower' | 'upper'>;
+  readonly store: Pick<DemoStore, 'storeUrl' | 'mergedStoreDir' | 'storeDir' | 'lower' | 'upper'>;
 }
 
 /** One step of the walkthrough: a sentence for newcomers, then a real overlay-warden command. */
@@ -28,7 +31,10 @@ interface DemoStep {
 
 /** The walkthrough, in order; each later feature adds its steps here. */
 export function demoSteps(configFile: string): DemoStep[] {
-  return [{ say: 'What overlay-warden resolved from the store URL: where each part of the store lives.', argv: ['layout', '--config', configFile] }];
+  return [
+    { say: 'What overlay-warden resolved from the store URL: where each part of the store lives.', argv: ['layout', '--config', configFile] },
+    { say: 'The mount check: is the merged store dir really this overlay, with these layers, usable? (Nix\'s own check-mount is compared too.)', argv: ['check', '--config', configFile] },
+  ];
 }
 
 export const demoCommand: Command = {
@@ -64,7 +70,7 @@ async function runOutside(context: CommandContext): Promise<number> {
     say(io, `Building a demo lower store and upper layer with Nix's on-disk formats in ${dir} …`);
     const store = await buildDemoStore(join(dir, 'store'), { lowerPaths: count('lower-paths'), upperPaths: count('upper-paths'), duplicates: 3, signal: context.signal });
     io.stdout.write(`  lower store: ${store.lower.paths.length} paths in ${store.lower.realStoreDir}\n  upper layer: ${store.upper.paths.length} paths in ${store.upper.layer} (+${store.upper.duplicates.length} duplicates of lower paths)\n  built in ${store.seconds.toFixed(2)} s\n`);
-    const plan: DemoPlan = { dir, store: { storeUrl: store.storeUrl, mergedStoreDir: store.mergedStoreDir, lower: store.lower, upper: store.upper } };
+    const plan: DemoPlan = { dir, store: { storeUrl: store.storeUrl, mergedStoreDir: store.mergedStoreDir, storeDir: store.storeDir, lower: store.lower, upper: store.upper } };
     writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan));
     const isRoot = process.getuid?.() === 0;
     say(io, `Entering a private mount namespace${isRoot ? '' : ' inside a user namespace (no root needed)'}, so nothing mounted here leaks out.`);
@@ -83,7 +89,11 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
   await mountOverlay({ lowerDirs: [store.lower.realStoreDir], upperDir: store.upper.layer, workDir: store.upper.workDir, mergedDir: store.mergedStoreDir }, context.signal);
   say(io, `Mounted the overlay at ${store.mergedStoreDir}:\n  lowerdir=${store.lower.realStoreDir}\n  upperdir=${store.upper.layer}`);
   const configFile = join(dir, 'overlay-warden.yaml');
-  writeFileSync(configFile, `# written by overlay-warden demo\nstore:\n  url: "${store.storeUrl}"\nstateDir: ${join(dir, 'state')}\nhttp:\n  address: "off"\n`, { mode: 0o600 });
+  writeFileSync(
+    configFile,
+    `# written by overlay-warden demo\nstore:\n  url: "${store.storeUrl}"\nstateDir: ${join(dir, 'state')}\ncontrol:\n  socket: ${join(dir, 'run', 'control.sock')}\nhttp:\n  address: "off"\nremount:\n  coalesceMs: 300\nlog:\n  format: text\n`,
+    { mode: 0o600 },
+  );
   let worst: number = EXIT.ok;
   for (const step of demoSteps(configFile)) {
     say(io, step.say);
@@ -92,8 +102,12 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
     if (code === EXIT.usage) return code;
     worst = Math.max(worst, code);
   }
+  const config = loadConfig({ flags: { config: configFile }, env: io.env });
+  const logger = createLogger({ level: 'info', format: 'text', stream: process.stdout });
+  const toured = await runAgentTour({ config, store, logger, env: io.env, signal: context.signal, say: (text) => say(io, text) });
+  await new Promise<void>((resolve) => logger.on('finish', resolve).end());
   say(io, 'Done. The overlay disappears with this mount namespace; the demo directory is removed next.');
-  return worst === EXIT.usage ? worst : EXIT.ok;
+  return toured ? worst : EXIT.findings;
 }
 
 function say(io: CliIo, text: string): void {

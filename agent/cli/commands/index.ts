@@ -6,5 +6,7 @@ import { auditCommand } from './audit.ts';
 import { verifyCommand } from './verify.ts';
 import { demoCommand } from './demo.ts';
 import { remountCommand } from './remount.ts';
+import { runCommand } from './run.ts';
+import { statusCommand } from './status.ts';
 
-export const COMMANDS: readonly Command[] = [layoutCommand, checkCommand, auditCommand, verifyCommand, remountCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [runCommand, checkCommand, auditCommand, verifyCommand, remountCommand, statusCommand, layoutCommand, demoCommand];

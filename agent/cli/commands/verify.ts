@@ -99,8 +99,8 @@ export const verifyCommand: Command = {
       printError(io, json, error);
       return EXIT.usage;
     }
-    // All threads start now, while the DBs are read, rather than on the first tasks.
-    const pool = new WorkerPool({ maxThreads: threads, minThreads: threads });
+    // One thread per core starts now, while the DBs are read, rather than on the first tasks.
+    const pool = new WorkerPool({ maxThreads: threads, minThreads: Math.min(threads, availableParallelism()) });
     const bar = new ProgressBar(io);
     let report: VerifyReport;
     try {
@@ -109,6 +109,8 @@ export const verifyCommand: Command = {
         signal,
         pool,
         scope: scope ?? 'upper',
+        // `--threads N` or a numeric pool.size fixes it; `auto` adapts between the cores and the pool's threads.
+        ...(values['threads'] === undefined && config.pool.size === 'auto' ? { concurrency: 'adaptive' as const } : {}),
         ...(scope === undefined ? { paths: positionals } : {}),
         onProgress: (progress) => bar.update(verifyProgressState(progress), progress.final),
       });

@@ -1,0 +1,118 @@
+/**
+ * How many objects verify hashes at once, adapted while it runs. With a warm page cache hashing is CPU-bound and one
+ * object per core is best (more threads only take turns, and each new thread costs its start-up); with a cold cache
+ * each hash waits on reads, and more objects in flight keep the disk busy. Linux tells the two apart directly: a
+ * thread waiting for the disk is in state D ("uninterruptible sleep") in /proc/self/task/TID/stat. Unlike CPU use,
+ * this does not mistake a machine busy with other work for a slow disk.
+ */
+import fs from 'node:fs';
+
+export interface ConcurrencyBounds {
+  /** Where it starts and never goes below: the cores. */
+  readonly min: number;
+  /** Never above: the pool's threads. */
+  readonly max: number;
+}
+
+/** When at least this share of the objects in flight wait on the disk (on average), double the concurrency. */
+export const RAISE_FROM = 0.25;
+/** Below this share, reads are not what the threads wait for: back to the minimum. */
+export const LOWER_BELOW = 0.05;
+
+/**
+ * The next concurrency from the current one and the average number of worker threads found waiting on the disk
+ * over the last interval (pure).
+ */
+export function nextConcurrency(current: number, waitingOnDisk: number, bounds: ConcurrencyBounds): number {
+  const share = waitingOnDisk / Math.max(current, 1);
+  if (share >= RAISE_FROM) return Math.min(bounds.max, current * 2);
+  if (share < LOWER_BELOW) return bounds.min;
+  return current;
+}
+
+/** The state letter of a /proc/PID/task/TID/stat line (`R`, `S`, `D`…), or undefined when it is not one (pure). */
+export function taskState(stat: string): string | undefined {
+  // The command name (field 2) is in parentheses and may hold spaces or parentheses: the state follows the last `)`.
+  const close = stat.lastIndexOf(')');
+  return close < 0 ? undefined : stat.charAt(close + 2) || undefined;
+}
+
+/**
+ * Worker threads (named `WorkerThread` by Node) of this process now waiting on the disk (state D), or undefined
+ * where /proc cannot tell (not Linux).
+ */
+export function workerThreadsWaitingOnDisk(): number | undefined {
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync('/proc/self/task');
+  } catch {
+    return undefined;
+  }
+  let waiting = 0;
+  for (const tid of tasks) {
+    try {
+      if (fs.readFileSync(`/proc/self/task/${tid}/comm`, 'latin1') !== 'WorkerThread\n') continue;
+      if (taskState(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'latin1')) === 'D') waiting++;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return waiting;
+}
+
+/** A counting gate whose limit can change while it is in use: `enter` waits while `limit` holders are inside. */
+export class Gate {
+  #limit: number;
+  #inside = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  get limit(): number {
+    return this.#limit;
+  }
+
+  get inside(): number {
+    return this.#inside;
+  }
+
+  /** Changes the limit; a raise lets waiters in at once, a cut takes effect as holders leave. */
+  setLimit(limit: number): void {
+    this.#limit = limit;
+    this.#admit();
+  }
+
+  /** Resolves when there is room; rejects with `signal.reason` when aborted first (and takes no room). */
+  enter(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    if (this.#inside < this.#limit && this.#waiting.length === 0) {
+      this.#inside++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const admit = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        this.#inside++;
+        resolve();
+      };
+      const onAbort = (): void => {
+        const at = this.#waiting.indexOf(admit);
+        if (at >= 0) this.#waiting.splice(at, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.push(admit);
+    });
+  }
+
+  leave(): void {
+    this.#inside--;
+    this.#admit();
+  }
+
+  #admit(): void {
+    while (this.#inside < this.#limit && this.#waiting.length > 0) this.#waiting.shift()!();
+  }
+}

@@ -1,0 +1,123 @@
+/** What the agent does about each drift event and probe result: pure decisions, so the wiring stays dumb and testable. */
+import { basename, join } from 'node:path';
+import type { ProbeReport, StaleReason } from '../probe/index.ts';
+import type { ProbeSymptom, RemountRequest } from '../remount/index.ts';
+import type { DriftEvent } from '../watch/index.ts';
+
+/** Something the agent should do; the wiring in agent.ts carries these out, in order. */
+export type AgentAction =
+  | { readonly kind: 'remount'; readonly request: RemountRequest }
+  | { readonly kind: 'probe'; readonly paths: readonly string[] }
+  | { readonly kind: 'recheck-mount' }
+  | { readonly kind: 'refresh-baseline' };
+
+/** How loudly an event is logged: the lower store must not change under a live overlay, so any lower change warns. */
+export type EventLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** The layer dirs decisions name paths in (a StoreLayout fits). */
+export interface DecisionLayout {
+  readonly upperLayer: string;
+  readonly lower: { readonly realStoreDir: string };
+}
+
+/**
+ * The actions one drift event calls for:
+ * - upper path deleted directly while the lower has it → remount (the merged view may serve the deleted copy), and a
+ *   probe of it so the log says whether the view really was stale;
+ * - lower grew → remount (new lower paths are invisible until then) and a new baseline;
+ * - lower shrank → probe the vanished paths (a cached view may still serve them) and a new baseline;
+ * - lower DB replaced or modified, lower path modified → a new baseline (the alert is the log line and the event);
+ * - mount changed → re-run the mount check.
+ */
+export function decideOnDrift(event: DriftEvent, layout: DecisionLayout): AgentAction[] {
+  switch (event.type) {
+    case 'upper-path-deleted':
+      if (!event.alsoInLower || event.entry !== 'object') return [];
+      return [
+        { kind: 'remount', request: { source: 'watcher', storePath: event.path, upperPath: join(layout.upperLayer, basename(event.path)), lowerPath: join(layout.lower.realStoreDir, basename(event.path)) } },
+        { kind: 'probe', paths: [event.path] },
+      ];
+    case 'lower-grew':
+      return [{ kind: 'remount', request: { source: 'lower-grew', paths: event.paths } }, { kind: 'refresh-baseline' }];
+    case 'lower-shrank':
+      return [{ kind: 'probe', paths: event.paths }, { kind: 'refresh-baseline' }];
+    case 'lower-db-replaced':
+    case 'lower-db-modified':
+    case 'lower-path-modified':
+      return [{ kind: 'refresh-baseline' }];
+    case 'mount-changed':
+      return [{ kind: 'recheck-mount' }];
+    case 'upper-path-added':
+    case 'upper-whiteout-added':
+      return [];
+  }
+}
+
+/** One remount request per stale result of a probe (the remounter coalesces them into one run). */
+export function decideOnProbe(report: ProbeReport, storeDir: string): AgentAction[] {
+  return report.stale.map((result) => ({
+    kind: 'remount' as const,
+    request: { source: 'probe' as const, path: join(storeDir, result.name), symptom: result.verdict.state === 'stale' ? SYMPTOM_OF[result.verdict.reason] : 'content-mismatch', detail: result.verdict.state === 'stale' ? result.verdict.reason : result.verdict.state },
+  }));
+}
+
+/** The remount request's symptom for each reason the probe gives. */
+const SYMPTOM_OF: Readonly<Record<StaleReason, ProbeSymptom>> = {
+  estale: 'estale',
+  'deleted-object-served': 'serves-deleted',
+  'served-but-absent-from-layers': 'serves-deleted',
+  'lower-path-invisible': 'missing-lower',
+  'whiteout-ignored': 'content-mismatch',
+  'upper-path-invisible': 'content-mismatch',
+  'attributes-differ': 'content-mismatch',
+};
+
+/** The log level of an event. */
+export function eventLevel(event: DriftEvent): EventLevel {
+  switch (event.type) {
+    case 'lower-shrank':
+      return event.brokenUpperClosures === null || event.brokenUpperClosures.length > 0 ? 'error' : 'warn';
+    case 'lower-grew':
+    case 'lower-path-modified':
+    case 'lower-db-replaced':
+    case 'lower-db-modified':
+    case 'mount-changed':
+      return 'warn';
+    case 'upper-path-deleted':
+      return event.alsoInLower ? 'warn' : 'info';
+    case 'upper-whiteout-added':
+      return 'info';
+    case 'upper-path-added':
+      return 'debug';
+  }
+}
+
+/** One line a person reads in the log for an event. */
+export function describeDrift(event: DriftEvent): string {
+  const count = (paths: readonly string[]): string => `${paths.length} path${paths.length === 1 ? '' : 's'}`;
+  switch (event.type) {
+    case 'lower-grew':
+      return `drift: the lower store grew by ${count(event.paths)}${event.source === 'startup' ? ' since the agent last ran' : ''}; a remount makes them visible`;
+    case 'lower-shrank': {
+      const broken = event.brokenUpperClosures;
+      const closures = broken === null ? 'upper closures unknown (upper DB unreadable)' : `${broken.length} upper registration${broken.length === 1 ? '' : 's'} broken`;
+      return `drift: the lower store lost ${count(event.paths)}${event.source === 'startup' ? ' since the agent last ran' : ''}; ${closures}`;
+    }
+    case 'lower-path-modified':
+      return `drift: lower store path ${event.path} was modified (${event.detail}) under the live overlay`;
+    case 'lower-db-replaced':
+      return `drift: the lower DB was ${event.change}`;
+    case 'lower-db-modified':
+      return 'drift: the lower DB changed under the live overlay';
+    case 'upper-path-added':
+      return `upper layer: ${event.path} added`;
+    case 'upper-path-deleted':
+      return event.alsoInLower
+        ? `stale view: the upper copy of ${event.path} was deleted directly while the lower store has it`
+        : `upper layer: ${event.path} deleted`;
+    case 'upper-whiteout-added':
+      return `upper layer: whiteout for ${event.path}${event.masksLower ? ' (hides a lower path)' : ''}`;
+    case 'mount-changed':
+      return `mount: the merged store dir was ${event.what}`;
+  }
+}

@@ -1,0 +1,1 @@
+export { decideOnDrift, decideOnProbe, eventLevel, describeDrift, type AgentAction, type EventLevel, type DecisionLayout } from './drift-decisions.ts';

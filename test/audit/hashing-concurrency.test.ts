@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { Gate, nextConcurrency, taskState } from '../../agent/audit/hashing-concurrency.ts';
+import { hashingThreads } from '../../agent/audit/pool-threads.ts';
+
+describe('adaptive hashing concurrency', () => {
+  const bounds = { min: 2, max: 16 };
+
+  it('doubles while threads wait on the disk, drops to the cores when none do, keeps it in between', () => {
+    assert.equal(nextConcurrency(2, 1.5, bounds), 4);
+    assert.equal(nextConcurrency(4, 3, bounds), 8);
+    assert.equal(nextConcurrency(16, 12, bounds), 16);
+    assert.equal(nextConcurrency(8, 0, bounds), 2);
+    assert.equal(nextConcurrency(8, 1, bounds), 8);
+  });
+
+  it('reads the state letter after the command name, whatever the name holds', () => {
+    assert.equal(taskState('1234 (WorkerThread) D 1 2 3'), 'D');
+    assert.equal(taskState('1234 (odd) name)) R 1 2 3'), 'R');
+    assert.equal(taskState('garbage'), undefined);
+  });
+
+  it('the gate admits up to its limit, follows limit changes, and lets aborted waiters go', async () => {
+    const gate = new Gate(1);
+    const signal = new AbortController().signal;
+    await gate.enter(signal);
+    let second = false;
+    const waiting = gate.enter(signal).then(() => (second = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(second, false);
+    gate.setLimit(2);
+    await waiting;
+    assert.equal(gate.inside, 2);
+    const abort = new AbortController();
+    const third = gate.enter(abort.signal);
+    abort.abort(new Error('stop'));
+    await assert.rejects(third, /stop/);
+    gate.leave();
+    gate.leave();
+    assert.equal(gate.inside, 0);
+  });
+
+  it('auto threads: 8 per core, at least 4, at most 32; a number is taken as is', () => {
+    assert.equal(hashingThreads('auto', 1), 8);
+    assert.equal(hashingThreads('auto', 2), 16);
+    assert.equal(hashingThreads('auto', 16), 32);
+    assert.equal(hashingThreads(3, 16), 3);
+  });
+});
