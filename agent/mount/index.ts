@@ -8,7 +8,7 @@ export {
   MountTable, mountTableOf, findVisibleMount, findMountContaining, mountsStackedOn, normalizeMountPath,
 } from './visible-mount.ts';
 export {
-  parseOverlayOptions, formatLowerdir,
+  parseOverlayOptions, formatLowerdir, escapeOverlayPath,
   type OverlayOptions, type OverlayLowerLayer, type OtherOverlayOption,
   type RedirectDirMode, type XinoMode, type UuidMode, type VerityMode, type FsyncMode,
 } from './overlay-options.ts';
@@ -16,5 +16,5 @@ export {
   MountinfoParseError, OverlayOptionsError, MountPathError, MOUNTINFO_LINE_PROBLEMS,
   type MountinfoLineProblem, type OverlayOptionsErrorCode,
 } from './mount-errors.ts';
-export { overlayMountOptions, escapeOverlayPath, mountOverlay, MountOverlayError, MOUNT_OPTIONS_MAX, type OverlaySpec, type MountOverlayErrorCode } from './mount-overlay.ts';
+export { overlayMountOptions, mountOverlay, MountOverlayError, MOUNT_OPTIONS_MAX, type OverlaySpec, type MountOverlayErrorCode } from './mount-overlay.ts';
 export { unshareArgv, runInPrivateMountNamespace, MountNamespaceError, type MountNamespaceErrorCode } from './mount-namespace.ts';

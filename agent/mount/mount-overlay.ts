@@ -1,6 +1,7 @@
 /** Builds OverlayFS mount options for a store (pure) and mounts them with `mount(8)` (I/O, used by the demo and `mount`). */
 import { execa } from 'execa';
 import { WardenError } from '../errors/index.ts';
+import { escapeOverlayPath, formatLowerdir } from './overlay-options.ts';
 
 export interface OverlaySpec {
   /** Lower layers, top first; the lower store's real store dir is normally the only one. */
@@ -19,11 +20,6 @@ export class MountOverlayError extends WardenError<MountOverlayErrorCode> {}
 /** The kernel's limit for the whole option string: one page. */
 export const MOUNT_OPTIONS_MAX = 4096;
 
-/** Escapes a layer path for the lowerdir/upperdir/workdir option: `\` `:` and `,` are special to OverlayFS and mount(8). */
-export function escapeOverlayPath(path: string): string {
-  return path.replace(/[\\:,]/g, (c) => `\\${c}`);
-}
-
 /**
  * The `-o` string for `mount -t overlay`. Throws MountOverlayError
  * MOUNT_OPTIONS_TOO_LONG when it would not fit in one page (the kernel would
@@ -32,7 +28,7 @@ export function escapeOverlayPath(path: string): string {
 export function overlayMountOptions(spec: OverlaySpec): string {
   const options = [
     ...(spec.readOnly === true ? ['ro'] : []),
-    `lowerdir=${spec.lowerDirs.map(escapeOverlayPath).join(':')}`,
+    `lowerdir=${formatLowerdir(spec.lowerDirs.map((path) => ({ path, dataOnly: false })))}`,
     `upperdir=${escapeOverlayPath(spec.upperDir)}`,
     `workdir=${escapeOverlayPath(spec.workDir)}`,
     ...(spec.extraOptions ?? []),

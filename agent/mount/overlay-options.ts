@@ -248,7 +248,10 @@ function splitLowerdir(value: string, option: string): OverlayLowerLayer[] {
  * regular, no regular layer after a data-only one, no empty path.
  */
 export function formatLowerdir(layers: readonly Pick<OverlayLowerLayer, 'path' | 'dataOnly'>[]): string {
-  return layers
-    .map((l, i) => (i === 0 ? '' : l.dataOnly ? '::' : ':') + l.path.replace(/[\\:,]/g, (c) => `\\${c}`))
-    .join('');
+  return layers.map((l, i) => (i === 0 ? '' : l.dataOnly ? '::' : ':') + escapeOverlayPath(l.path)).join('');
+}
+
+/** Escapes one layer path for an overlay option value: `\\`, `:` and `,` are special to OverlayFS's option parser. Pure. */
+export function escapeOverlayPath(path: string): string {
+  return path.replace(/[\\:,]/g, (c) => `\\${c}`);
 }

@@ -20,6 +20,6 @@ export {
 } from './remount-events.ts';
 export { RemountError, type RemountErrorCode } from './remount-errors.ts';
 export { Remounter, type RemounterOptions, type RemounterEventMap, type RemounterStatus, type RemountSettings, type RestoredRemount } from './remounter.ts';
-export { projectRoot, defaultRemountHook, nixRemountHook } from './hook-paths.ts';
+export { defaultRemountHook, nixRemountHook } from './hook-paths.ts';
 export { runVerifier } from './run-verifier.ts';
 export { mountCheckVerifier } from './mount-check-verifier.ts';
