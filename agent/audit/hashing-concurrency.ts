@@ -8,20 +8,20 @@
 import fs from 'node:fs';
 
 export interface ConcurrencyBounds {
-  /** Where it starts and never goes below: the cores. */
+  /** Where it starts and never goes below (what the cores need). */
   readonly min: number;
-  /** Never above: the pool's threads. */
+  /** Never above (what the pool's threads can take). */
   readonly max: number;
 }
 
 /** When at least this share of the objects in flight wait on the disk (on average), double the concurrency. */
-export const RAISE_FROM = 0.25;
+export const RAISE_FROM = 0.15;
 /** Below this share, reads are not what the threads wait for: back to the minimum. */
 export const LOWER_BELOW = 0.05;
 
 /**
- * The next concurrency from the current one and the average number of worker threads found waiting on the disk
- * over the last interval (pure).
+ * The next concurrency (objects in flight) from the current one and the average number of worker threads found
+ * waiting on the disk over the last interval (pure).
  */
 export function nextConcurrency(current: number, waitingOnDisk: number, bounds: ConcurrencyBounds): number {
   const share = waitingOnDisk / Math.max(current, 1);

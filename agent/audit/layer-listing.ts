@@ -190,12 +190,6 @@ export function kindOfStats(st: Pick<fs.Stats, 'isDirectory' | 'isFile' | 'isSym
   return 'other';
 }
 
-/** The kind of the entry with key `key` (a 24-byte packed key), or undefined when the layer has none. */
-export function entryKindOf(listing: LayerListing, key: Uint8Array, offset = 0): EntryKind | undefined {
-  const id = listing.keys.find(key, offset);
-  return id < 0 ? undefined : ENTRY_KINDS[(listing.kinds[id] as number) - 1];
-}
-
 function unreadable(dir: string, cause: unknown): AuditError {
   const errno = errnoCode(cause);
   return new AuditError('AUDIT_LAYER_UNREADABLE', `cannot read the layer directory ${dir} (${errno ?? String(cause)})`, {

@@ -28,8 +28,8 @@ export interface VerifyOptions {
   /** Verify just these store paths (full paths in the store dir or the merged dir); `scope` is then ignored. */
   readonly paths?: readonly string[];
   /**
-   * Objects hashed at once: a number, or `adaptive` (start at one per core, raise it up to the pool's threads while
-   * the CPUs sit idle waiting for reads; see hashing-concurrency.ts). Default: twice the pool's threads.
+   * Objects in flight: a number, or `adaptive` (start at two per core, and raise it up to two per pool thread while
+   * threads wait on the disk; see hashing-concurrency.ts). Default: twice the pool's threads.
    */
   readonly concurrency?: number | 'adaptive';
   readonly onProgress?: (progress: MapProgress) => void;
@@ -73,7 +73,8 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
     const cores = availableParallelism();
     const adaptive = options.concurrency === 'adaptive';
     const fixed = typeof options.concurrency === 'number' ? options.concurrency : 2 * pool.size;
-    const bounds = { min: Math.min(cores, pool.size), max: pool.size };
+    // Two in flight per thread wanted: one hashing, one waiting, so a thread never idles while its next task comes.
+    const bounds = { min: 2 * Math.min(cores, pool.size), max: 2 * pool.size };
     const gate = new Gate(adaptive ? bounds.min : fixed);
     const adapter = adaptive ? adaptEvery(gate, bounds) : undefined;
     const outcomes = boundedMap(

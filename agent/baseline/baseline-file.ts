@@ -6,10 +6,10 @@ import { errnoCode } from '../errors/index.ts';
 import { StateFileError, writeFileAtomic } from '../state/index.ts';
 import { BaselineError } from './baseline-errors.ts';
 import { isLowerDbIdentity } from './db-identity.ts';
+import { isDirStamp } from './dir-stamp.ts';
 import { ENTRY_KEY_BYTES, compareKeys } from './entry-key.ts';
 import { EntrySet } from './entry-set.ts';
 import type { LowerBaseline } from './lower-baseline.ts';
-import type { DirStamp } from './scan-store-dir.ts';
 
 /** The file name of the baseline inside the agent's state dir. */
 export const BASELINE_FILE_NAME = 'lower-baseline.bin';
@@ -151,10 +151,4 @@ function isBaselineMeta(value: unknown): value is BaselineMeta {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return typeof v['realStoreDir'] === 'string' && typeof v['createdAt'] === 'string' && (v['db'] === null || isLowerDbIdentity(v['db'])) && (v['dirStamp'] === null || isDirStamp(v['dirStamp']));
-}
-
-function isDirStamp(value: unknown): value is DirStamp {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return ['dev', 'ino', 'mtimeNs', 'ctimeNs'].every((k) => typeof v[k] === 'string') && typeof v['size'] === 'number' && typeof v['nlink'] === 'number';
 }

@@ -4,7 +4,8 @@ import { BaselineError } from './baseline-errors.ts';
 import { compareDbIdentity, readLowerDbIdentity, type DbIdentityChange, type LowerDbIdentity } from './db-identity.ts';
 import { diffEntrySets } from './entry-diff.ts';
 import type { EntrySet } from './entry-set.ts';
-import { scanStoreDir, type DirStamp } from './scan-store-dir.ts';
+import { dirUnchangedSince, readDirStamp, type DirStamp } from './dir-stamp.ts';
+import { scanStoreDir } from './scan-store-dir.ts';
 
 /** What overlay-warden last knew of the lower store. Persisted in the state dir (see baseline-file.ts). */
 export interface LowerBaseline {
@@ -38,7 +39,8 @@ export interface CaptureOptions {
 /**
  * Captures the baseline of `lower` now: lists its store dir (see scanStoreDir) and reads its DB identity.
  * A missing DB file is recorded as null.
- * @throws BaselineError BASELINE_SCAN_FAILED, BASELINE_DB_UNREADABLE (a stat error other than ENOENT); rejects with `signal.reason` when aborted.
+ * @throws BaselineError BASELINE_SCAN_FAILED, BASELINE_DB_UNREADABLE (a stat error other than ENOENT); rejects
+ *   with `signal.reason` when aborted.
  */
 export async function captureLowerBaseline(lower: LowerStoreRef, options: CaptureOptions = {}): Promise<LowerBaseline> {
   const { previous, signal } = options;
@@ -46,19 +48,42 @@ export async function captureLowerBaseline(lower: LowerStoreRef, options: Captur
     ...(previous === undefined ? {} : { expectedCount: previous.entries.count, expectedNameBytes: previous.entries.namesBytes }),
     ...(signal === undefined ? {} : { signal }),
   });
-  let db: LowerDbIdentity | null = null;
-  if (lower.db !== undefined) {
+  return { realStoreDir: lower.realStoreDir, createdAt: (options.now?.() ?? new Date()).toISOString(), db: dbIdentityOf(lower), entries: scan.entries, dirStamp: scan.stamp };
+}
+
+/**
+ * The baseline of `lower` now, reusing `previous`'s entries without listing the store dir when its stamp proves no
+ * entry was added, removed or renamed since (see dirUnchangedSince; device numbers are not compared, so this holds
+ * across reboots): one stat instead of a million-entry listing, e.g. each time a Qubes AppVM boots on an unchanged
+ * template. The DB identity is always read afresh. `listed` says which way it went.
+ * @throws as captureLowerBaseline.
+ */
+export async function refreshLowerBaseline(lower: LowerStoreRef, previous: LowerBaseline | undefined, options: Omit<CaptureOptions, 'previous'> = {}): Promise<{ baseline: LowerBaseline; listed: boolean }> {
+  if (previous?.dirStamp != null && previous.realStoreDir === lower.realStoreDir) {
+    let now: DirStamp | undefined;
     try {
-      db = readLowerDbIdentity(lower.db);
-    } catch (cause) {
-      throw new BaselineError('BASELINE_DB_UNREADABLE', `cannot stat the lower DB ${lower.db}: ${errnoCode(cause) ?? String(cause)}`, {
-        cause,
-        evidence: { file: lower.db, errno: errnoCode(cause) },
-        hint: 'check that overlay-warden may read the lower store state dir',
-      });
+      now = readDirStamp(lower.realStoreDir);
+    } catch {
+      // Listing reports the problem.
+    }
+    if (now !== undefined && dirUnchangedSince(previous.dirStamp, now, 'restart')) {
+      return { baseline: { ...previous, createdAt: (options.now?.() ?? new Date()).toISOString(), db: dbIdentityOf(lower) }, listed: false };
     }
   }
-  return { realStoreDir: lower.realStoreDir, createdAt: (options.now?.() ?? new Date()).toISOString(), db, entries: scan.entries, dirStamp: scan.stamp };
+  return { baseline: await captureLowerBaseline(lower, { ...options, previous }), listed: true };
+}
+
+function dbIdentityOf(lower: LowerStoreRef): LowerDbIdentity | null {
+  if (lower.db === undefined) return null;
+  try {
+    return readLowerDbIdentity(lower.db);
+  } catch (cause) {
+    throw new BaselineError('BASELINE_DB_UNREADABLE', `cannot stat the lower DB ${lower.db}: ${errnoCode(cause) ?? String(cause)}`, {
+      cause,
+      evidence: { file: lower.db, errno: errnoCode(cause) },
+      hint: 'check that overlay-warden may read the lower store state dir',
+    });
+  }
 }
 
 /** How the lower store changed between two baselines. */

@@ -5,19 +5,7 @@ import { errnoCode } from '../errors/index.ts';
 import { BaselineError } from './baseline-errors.ts';
 import { EntrySetBuilder, type EntrySet } from './entry-set.ts';
 import { entryKindOf, isLockFileName } from './store-dir-entry.ts';
-
-/**
- * A directory's own stat fields that change whenever an entry is added, removed or renamed in it. Taken before a
- * listing, it tells later whether the listing may have missed a change (see dirStampsEqual).
- */
-export interface DirStamp {
-  readonly dev: string;
-  readonly ino: string;
-  readonly mtimeNs: string;
-  readonly ctimeNs: string;
-  readonly size: number;
-  readonly nlink: number;
-}
+import { readDirStamp, type DirStamp } from './dir-stamp.ts';
 
 export interface StoreDirScan {
   /** The valid store path names found, lock files and whiteouts excluded. */
@@ -40,17 +28,6 @@ export interface ScanOptions {
 
 /** Entries between two yields to the event loop (≈5 ms of work), so a long scan never starves timers and I/O. */
 const YIELD_EVERY = 8192;
-
-/** The stamp of `dir`. Throws the stat error. */
-export function readDirStamp(dir: string): DirStamp {
-  const s = fs.statSync(dir, { bigint: true });
-  return { dev: String(s.dev), ino: String(s.ino), mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs), size: Number(s.size), nlink: Number(s.nlink) };
-}
-
-/** True when two stamps are equal: the same directory, and no entry added, removed or renamed in between. Pure. */
-export function dirStampsEqual(a: DirStamp, b: DirStamp): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.size === b.size && a.nlink === b.nlink;
-}
 
 /**
  * Lists `dir`'s top level with opendir (entries read in batches, never the whole listing as an array: a million

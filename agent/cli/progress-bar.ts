@@ -15,7 +15,7 @@ export interface ProgressState {
   readonly etaMs?: number | undefined;
 }
 
-const BAR_WIDTH = 24;
+const BAR_WIDTH = 20;
 
 /** `1.5 GiB`-style bytes (pure). */
 export function formatSize(bytes: number): string {
@@ -38,20 +38,24 @@ export function formatDuration(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
-/** The text of one progress line, at most `columns` wide (pure). */
+/** The text of one progress line, at most `columns` wide: the bar goes first when space is short (pure). */
 export function formatProgressLine(state: ProgressState, columns = 100): string {
   const fraction = state.totalBytes !== undefined && state.totalBytes > 0 && state.bytes !== undefined ? state.bytes / state.totalBytes : state.total !== undefined && state.total > 0 ? state.done / state.total : undefined;
-  const parts: string[] = [state.label];
-  if (fraction !== undefined) {
-    const clamped = Math.min(Math.max(fraction, 0), 1);
-    const filled = Math.round(clamped * BAR_WIDTH);
-    parts.push(`[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${Math.floor(clamped * 100).toString().padStart(3)}%`);
-  }
+  const parts: string[] = [];
   parts.push(`${state.done}${state.total === undefined ? '' : `/${state.total}`}${state.unit === undefined ? '' : ` ${state.unit}`}`);
   if (state.bytesPerSecond !== undefined && state.bytesPerSecond > 0) parts.push(`${formatSize(state.bytesPerSecond)}/s`);
   else if (state.itemsPerSecond !== undefined && state.itemsPerSecond > 0) parts.push(`${Math.round(state.itemsPerSecond)}/s`);
   if (state.etaMs !== undefined) parts.push(`ETA ${formatDuration(state.etaMs)}`);
-  const line = parts.join('  ');
+  const facts = parts.join('  ');
+  if (fraction === undefined) return fit(`${state.label}  ${facts}`, columns);
+  const clamped = Math.min(Math.max(fraction, 0), 1);
+  const percent = `${Math.floor(clamped * 100).toString().padStart(3)}%`;
+  const filled = Math.round(clamped * BAR_WIDTH);
+  const withBar = `${state.label} [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent}  ${facts}`;
+  return withBar.length <= columns ? withBar : fit(`${state.label} ${percent}  ${facts}`, columns);
+}
+
+function fit(line: string, columns: number): string {
   return line.length > columns ? line.slice(0, columns) : line;
 }
 
@@ -79,7 +83,7 @@ export class ProgressBar {
     const now = Date.now();
     if (!force && now - this.#last < this.#intervalMs) return;
     this.#last = now;
-    const columns = (this.#io.stderr as { columns?: number }).columns ?? 100;
+    const columns = (this.#io.stderr as { columns?: number }).columns ?? 80;
     this.#io.stderr.write(`\r\x1b[2K${formatProgressLine(state, columns - 1)}`);
     this.#drawn = true;
   }

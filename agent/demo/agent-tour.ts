@@ -3,7 +3,7 @@
  * template update do, and shows what the agent sees and does (drift, stale view, remount, check afterwards).
  * It writes only to the demo's own scratch layers.
  */
-import { once } from 'node:events';
+import { on } from 'node:events';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Agent } from '../agent.ts';
@@ -11,6 +11,7 @@ import type { Config } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { RemountEvent } from '../remount/index.ts';
 import type { DemoStore } from './store-builder.ts';
+import { DemoStoreError } from './demo-store-error.ts';
 
 export interface AgentTourOptions {
   readonly config: Config;
@@ -24,13 +25,28 @@ export interface AgentTourOptions {
 /** How long the tour waits for the agent to finish reacting to one change. */
 const STEP_TIMEOUT_MS = 30_000;
 
-/** Resolves with the agent's next finished remount run (verified or given up), or rejects after the step timeout. */
-async function nextRemountEnd(agent: Agent, signal: AbortSignal): Promise<RemountEvent> {
-  const timeout = AbortSignal.any([signal, AbortSignal.timeout(STEP_TIMEOUT_MS)]);
-  for (;;) {
-    const [event] = (await once(agent, 'remount', { signal: timeout })) as [RemountEvent];
-    if (event.type === 'remount-gave-up' || (event.type === 'remount-verified' && event.fresh)) return event;
-  }
+/**
+ * Starts listening at once (before the change is made) and resolves with the agent's next finished remount run
+ * (verified fresh, or given up); events are buffered, so several emitted in one tick are all seen. Rejects with
+ * DemoStoreError DEMO_TOUR_TIMEOUT when the agent does not finish within the step timeout.
+ */
+function nextRemountEnd(agent: Agent, signal: AbortSignal, what: string): Promise<RemountEvent> {
+  const stop = new AbortController();
+  const timeout = AbortSignal.any([signal, stop.signal, AbortSignal.timeout(STEP_TIMEOUT_MS)]);
+  const events = on(agent, 'remount', { signal: timeout });
+  return (async () => {
+    try {
+      for await (const [event] of events as AsyncIterable<[RemountEvent]>) {
+        if (event.type === 'remount-gave-up' || (event.type === 'remount-verified' && event.fresh)) return event;
+      }
+      throw new Error('unreachable: the event stream ended without an abort');
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw new DemoStoreError('DEMO_TOUR_TIMEOUT', `the agent did not finish a remount within ${STEP_TIMEOUT_MS / 1000} s after ${what}`, { cause: error, hint: 'see the agent log above' });
+    } finally {
+      stop.abort();
+    }
+  })();
 }
 
 /** Runs the tour; resolves true when every step ended as the agent should make it end. */
@@ -45,7 +61,7 @@ export async function runAgentTour(options: AgentTourOptions): Promise<boolean> 
     const added = `${store.storeDir}/${'0'.repeat(32)}-demo-added-to-lower`;
     say(`Adding ${basename(added)} to the lower store while the overlay is mounted (what a template or image update does).`);
     const addedDir = join(store.lower.realStoreDir, basename(added));
-    const ended = nextRemountEnd(agent, signal);
+    const ended = nextRemountEnd(agent, signal, 'the lower store grew');
     mkdirSync(addedDir);
     writeFileSync(join(addedDir, 'hello'), 'added to the lower store under a live overlay\n');
     const first = await ended;
@@ -58,7 +74,7 @@ export async function runAgentTour(options: AgentTourOptions): Promise<boolean> 
     if (duplicate !== undefined) {
       const name = basename(duplicate);
       say(`Deleting the upper copy of ${name} directly in the upper layer (what Nix's GC does to a path both layers hold): the merged view goes stale.`);
-      const stale = nextRemountEnd(agent, signal);
+      const stale = nextRemountEnd(agent, signal, 'the direct upper delete');
       rmSync(join(store.upper.layer, name), { recursive: true, force: true });
       const second = await stale;
       const served = statSync(join(store.mergedStoreDir, name), { throwIfNoEntry: false });

@@ -2,7 +2,8 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { LowerBaseline } from '../baseline/lower-baseline.ts';
 import { diffEntrySets } from '../baseline/entry-diff.ts';
-import { dirStampsEqual, readDirStamp, scanStoreDir } from '../baseline/scan-store-dir.ts';
+import { dirUnchangedSince, readDirStamp } from '../baseline/dir-stamp.ts';
+import { scanStoreDir } from '../baseline/scan-store-dir.ts';
 import { errnoCode } from '../errors/index.ts';
 import { isValidStorePathName } from '../store/store-path.ts';
 import { upperDbClosureLookup, type UpperClosureLookup } from './broken-closures.ts';
@@ -120,13 +121,13 @@ export class LayerWatcher extends DriftEmitter {
     this.#enqueue(() => this.#scanUpper(false));
     const stamp = this.#o.baseline.dirStamp;
     this.#enqueue(async () => {
-      let moved = stamp === null;
+      let unchanged = false;
       try {
-        moved ||= !dirStampsEqual(stamp!, readDirStamp(this.#o.lowerStoreDir));
+        unchanged = stamp !== null && dirUnchangedSince(stamp, readDirStamp(this.#o.lowerStoreDir), 'live');
       } catch {
-        moved = true;
+        // Cannot stat it: list it, which reports why.
       }
-      if (moved) await this.#rescanLower();
+      if (!unchanged) await this.#rescanLower();
     });
     await this.#db?.start();
     await this.#queue;

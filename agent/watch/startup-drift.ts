@@ -1,5 +1,5 @@
 /** What changed in the lower store while the agent was down: the lower store now against the saved baseline. */
-import { captureLowerBaseline, diffLowerBaselines, type LowerBaseline } from '../baseline/lower-baseline.ts';
+import { diffLowerBaselines, refreshLowerBaseline, type LowerBaseline } from '../baseline/lower-baseline.ts';
 import { upperDbClosureLookup, type UpperClosureLookup } from './broken-closures.ts';
 import type { DriftEvent } from './drift-events.ts';
 import { lowerDbEvent, lowerShrankEvent } from './event-builders.ts';
@@ -30,20 +30,30 @@ export interface StartupDriftResult {
   readonly errors: readonly WatchError[];
   /** There was no baseline: nothing to compare, `current` is the first one. */
   readonly firstRun: boolean;
+  /**
+   * The store dir was listed. False when its stamp proved nothing was added or removed since the baseline (see
+   * refreshLowerBaseline): then `current` reuses the baseline's entries, and there is nothing new to save unless
+   * the DB changed.
+   */
+  readonly listed: boolean;
 }
 
 /**
  * Diffs the lower store now against `baseline` (undefined on a first run, or after a corrupt baseline was set
  * aside). This is how a Qubes AppVM learns at boot that its template's /nix changed. Modifications inside store
  * objects are not seen here (only which objects exist, and the DB's identity): that is the audit's `verify`.
- * Cost at a million entries: ≈1–2 s and < 200 MB peak RSS (bench/agent.ts).
+ * Cost at a million entries: ≈1–2 s and < 200 MB peak RSS (bench/agent.ts); one stat when the store dir's stamp
+ * shows no entry changed.
  * @throws BaselineError BASELINE_SCAN_FAILED or BASELINE_DB_UNREADABLE when the lower store cannot be read; rejects
  *   with `signal.reason` when aborted.
  */
 export async function startupDrift(config: { readonly layout: DriftLayout }, baseline: LowerBaseline | undefined, options: StartupDriftOptions = {}): Promise<StartupDriftResult> {
   const { layout } = config;
-  const current = await captureLowerBaseline(layout.lower, { previous: baseline, ...(options.signal === undefined ? {} : { signal: options.signal }), ...(options.now === undefined ? {} : { now: options.now }) });
-  if (baseline === undefined) return { events: [], current, errors: [], firstRun: true };
+  const { baseline: current, listed } = await refreshLowerBaseline(layout.lower, baseline, {
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  if (baseline === undefined) return { events: [], current, errors: [], firstRun: true, listed };
   const at = current.createdAt;
   const drift = diffLowerBaselines(baseline, current);
   const events: DriftEvent[] = [];
@@ -57,5 +67,5 @@ export async function startupDrift(config: { readonly layout: DriftLayout }, bas
   }
   const dbEvent = lowerDbEvent(baseline.db, current.db, 'restart', 'startup', at);
   if (dbEvent !== undefined) events.push(dbEvent);
-  return { events, current, errors, firstRun: false };
+  return { events, current, errors, firstRun: false, listed };
 }

@@ -11,6 +11,7 @@ describe('adaptive hashing concurrency', () => {
     assert.equal(nextConcurrency(16, 12, bounds), 16);
     assert.equal(nextConcurrency(8, 0, bounds), 2);
     assert.equal(nextConcurrency(8, 1, bounds), 8);
+    assert.equal(nextConcurrency(8, 0.3, bounds), 2);
   });
 
   it('reads the state letter after the command name, whatever the name holds', () => {

@@ -14,7 +14,7 @@ function sample(count: number): LowerBaseline {
     createdAt: '2025-01-02T03:04:05.000Z',
     db: { file: '/mnt/lower/nix/var/nix/db/db.sqlite', dev: '2049', ino: '123456789012345678', size: 8192, mtimeNs: '1700000000123456789', walSize: 0, walMtimeNs: null, validPaths: { count: count, maxId: count + 3 } },
     entries: EntrySet.fromNames(Array.from({ length: count }, (_, i) => nameOf(i))),
-    dirStamp: { dev: '2049', ino: '77', mtimeNs: '1700000000000000001', ctimeNs: '1700000000000000002', size: 4096, nlink: 9 },
+    dirStamp: { dev: '2049', ino: '77', mtimeNs: '1700000000000000001', ctimeNs: '1700000000000000002', size: 4096, nlink: 9, readAtNs: '1700000100000000000' },
   };
 }
 

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BaselineError, captureLowerBaseline, diffLowerBaselines, dirStampsEqual, readDirStamp, scanStoreDir } from '../../agent/baseline/index.ts';
+import { BaselineError, captureLowerBaseline, diffLowerBaselines, dirStampsEqual, dirUnchangedSince, readDirStamp, refreshLowerBaseline, scanStoreDir } from '../../agent/baseline/index.ts';
 import { requireRoot } from '../support/requirements.ts';
 
 const h = (c: string): string => c.repeat(32);
@@ -28,7 +28,7 @@ describe('baseline/scan-store-dir', () => {
     assert.deepEqual([...scan.entries.names()].sort(), [`${h('a')}-dir-1.0`, `${h('b')}-file.drv`, `${h('c')}-link`, `${h('d')}-Cargo.lock`]);
     assert.equal(scan.skipped, 4);
     assert.deepEqual(scan.whiteouts, []);
-    assert.ok(dirStampsEqual(scan.stamp, readDirStamp(dir)));
+    assert.ok(dirStampsEqual(scan.stamp, readDirStamp(dir), 'live'));
   });
 
   it('reports whiteouts (char devices 0/0) apart from objects', async function () {
@@ -45,9 +45,38 @@ describe('baseline/scan-store-dir', () => {
     const before = readDirStamp(dir);
     fs.mkdirSync(path.join(dir, `${h('a')}-new`));
     const added = readDirStamp(dir);
-    assert.ok(!dirStampsEqual(before, added));
+    assert.ok(!dirStampsEqual(before, added, 'live'));
     fs.rmdirSync(path.join(dir, `${h('a')}-new`));
-    assert.ok(!dirStampsEqual(added, readDirStamp(dir)));
+    assert.ok(!dirStampsEqual(added, readDirStamp(dir), 'restart'));
+  });
+
+  it('a stamp vouches for "no entry changed" only once the directory was quiet for a second before it was read', () => {
+    fs.mkdirSync(path.join(dir, `${h('a')}-p`));
+    const fresh = readDirStamp(dir);
+    assert.equal(dirUnchangedSince(fresh, readDirStamp(dir), 'live'), false, 'changed just now: same-tick changes could hide');
+    const past = new Date(Date.now() - 60_000);
+    fs.utimesSync(dir, past, past);
+    const settled = readDirStamp(dir);
+    assert.equal(dirUnchangedSince(settled, readDirStamp(dir), 'live'), true);
+    assert.equal(dirUnchangedSince(settled, { ...readDirStamp(dir), dev: '999999' }, 'restart'), true, 'a reboot may renumber the device');
+    assert.equal(dirUnchangedSince(settled, { ...readDirStamp(dir), dev: '999999' }, 'live'), false);
+    fs.rmdirSync(path.join(dir, `${h('a')}-p`));
+    assert.equal(dirUnchangedSince(settled, readDirStamp(dir), 'live'), false);
+  });
+
+  it('refreshLowerBaseline skips the listing when the stamp proves nothing changed, and lists otherwise', async () => {
+    for (const c of 'ab') fs.mkdirSync(path.join(dir, `${h(c)}-p`));
+    const past = new Date(Date.now() - 60_000);
+    fs.utimesSync(dir, past, past);
+    const first = await captureLowerBaseline({ realStoreDir: dir, db: undefined });
+    const again = await refreshLowerBaseline({ realStoreDir: dir, db: undefined }, first);
+    assert.equal(again.listed, false);
+    assert.equal(again.baseline.entries, first.entries);
+    fs.mkdirSync(path.join(dir, `${h('c')}-p`));
+    const changed = await refreshLowerBaseline({ realStoreDir: dir, db: undefined }, first);
+    assert.equal(changed.listed, true);
+    assert.deepEqual(diffLowerBaselines(first, changed.baseline).added, [`${h('c')}-p`]);
+    assert.equal((await refreshLowerBaseline({ realStoreDir: dir, db: undefined }, undefined)).listed, true);
   });
 
   it('fails with BASELINE_SCAN_FAILED naming the directory', async () => {

@@ -22,6 +22,13 @@ describe('overlay-warden demo', function () {
     assert.match(run.stdout, /lower store: 30 paths/);
     assert.match(run.stdout, /Mounted the overlay at \S+\/merged\/nix\/store/);
     assert.match(run.stdout, /upper layer\s+\S+\/upper\/store/);
+    assert.match(run.stdout, /mount\.ok/);
+    // The agent tour: drift seen, stale view flagged, remounts verified, and what the merged dir serves afterwards.
+    assert.match(run.stdout, /drift: the lower store grew by 1 path/);
+    assert.match(run.stdout, /the new path is visible through the merged store dir/);
+    assert.match(run.stdout, /stale view: the upper copy of \S+ was deleted directly while the lower store has it/);
+    assert.match(run.stdout, /is served from the lower store, as it should be/);
+    assert.match(run.stdout, /remounts done: 2/);
     assert.equal(existsSync(demoDirOf(run.stdout)), false);
     // The mount lived in the demo's own namespace: ours shows no trace of it.
     assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), /overlay-warden-demo/);
@@ -33,6 +40,8 @@ describe('overlay-warden demo', function () {
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stdout, /inside a user namespace \(no root needed\)/);
     assert.match(run.stdout, /merged store dir/);
+    assert.match(run.stdout, /remount verified/);
+    assert.match(run.stdout, /remounts done: 2/);
     assert.equal(existsSync(demoDirOf(run.stdout)), false);
   });
 });

@@ -4,8 +4,10 @@ import { formatDuration, formatProgressLine, formatSize, ProgressBar } from '../
 describe('progress bar', () => {
   it('formats a line with bar, counts, throughput and ETA', () => {
     const line = formatProgressLine({ label: 'verify', done: 250, total: 1000, unit: 'paths', bytes: 512 * 1024 ** 2, totalBytes: 1024 ** 3, bytesPerSecond: 200 * 1024 ** 2, etaMs: 65_000 });
-    assert.equal(line, `verify  [${'#'.repeat(12)}${'.'.repeat(12)}]  50%  250/1000 paths  200.0 MiB/s  ETA 1:05`);
+    assert.equal(line, `verify [${'#'.repeat(10)}${'.'.repeat(10)}]  50%  250/1000 paths  200.0 MiB/s  ETA 1:05`);
     assert.equal(formatProgressLine({ label: 'x', done: 3 }), 'x  3');
+    // Short of room, the bar goes first, then the end of the line.
+    assert.equal(formatProgressLine({ label: 'verify', done: 1, total: 2, etaMs: 61_000 }, 30), 'verify  50%  1/2  ETA 1:01');
     assert.ok(formatProgressLine({ label: 'verify', done: 1, total: 2, etaMs: 1 }, 10).length <= 10);
   });
 

@@ -137,3 +137,21 @@ describe('loadConfig', () => {
     assert.equal(config.layout.upperLayer, '/mnt/nix/store');
   });
 });
+
+describe('untrustedReason', () => {
+  it('accepts root and the agent user, refuses others and group/world-writable files', async () => {
+    const { untrustedReason } = await import('../../agent/config/index.ts');
+    assert.equal(untrustedReason({ uid: 0, mode: 0o100755 }, 0, 'f'), undefined);
+    assert.equal(untrustedReason({ uid: 1000, mode: 0o100700 }, 1000, 'f'), undefined);
+    assert.match(untrustedReason({ uid: 1000, mode: 0o100755 }, 0, 'f')!, /owned by uid 1000/);
+    assert.match(untrustedReason({ uid: 0, mode: 0o100775 }, 0, 'f')!, /writable by group or others \(mode 0775\)/);
+    assert.match(untrustedReason({ uid: 0, mode: 0o100757 }, 0, 'f')!, /writable by group or others/);
+  });
+
+  it('accepts the overflow uid only inside a user namespace (where real root shows as it)', async () => {
+    const { untrustedReason } = await import('../../agent/config/index.ts');
+    assert.match(untrustedReason({ uid: 65534, mode: 0o100755 }, 0, 'f')!, /owned by uid 65534/);
+    assert.equal(untrustedReason({ uid: 65534, mode: 0o100755 }, 0, 'f', 65534), undefined);
+    assert.match(untrustedReason({ uid: 65534, mode: 0o100777 }, 0, 'f', 65534)!, /writable by group or others/);
+  });
+});

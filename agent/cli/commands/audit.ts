@@ -1,8 +1,7 @@
 /** `overlay-warden audit`: both DBs and both layers against each other (no content hashing); a report, or JSON. */
 import { AUDIT_USAGE_CODES, AuditError } from '../../audit/audit-error.ts';
-import { runAudit, type AuditProgress, type AuditReport } from '../../audit/run-audit.ts';
+import type { AuditProgress, AuditReport } from '../../audit/run-audit.ts';
 import { hasErrors } from '../../findings/index.ts';
-import { WorkerPool } from '../../pool/worker-pool.ts';
 import type { StoreLayout } from '../../store/store-layout.ts';
 import { EXIT, type CliIo, type Command } from '../command.ts';
 import { formatFindingsReport } from '../findings-report.ts';
@@ -74,6 +73,8 @@ export const auditCommand: Command = {
       return EXIT.usage;
     }
     const hash = values['hash-duplicates'] === true;
+    // Loaded here, not at start-up: every other command would pay for the readers and the pool.
+    const [{ runAudit }, { WorkerPool }] = await Promise.all([import('../../audit/run-audit.ts'), import('../../pool/worker-pool.ts')]);
     const pool = hash ? new WorkerPool({ maxThreads: threads }) : undefined;
     const bar = new ProgressBar(io);
     const started = Date.now();

@@ -2,10 +2,9 @@
 import { availableParallelism } from 'node:os';
 import { AUDIT_USAGE_CODES, AuditError } from '../../audit/audit-error.ts';
 import { hashingThreads } from '../../audit/pool-threads.ts';
-import { runVerify, type VerifyReport, type VerifyScope } from '../../audit/run-verify.ts';
+import type { VerifyReport, VerifyScope } from '../../audit/run-verify.ts';
 import { hasErrors } from '../../findings/index.ts';
 import type { MapProgress } from '../../pool/map-progress.ts';
-import { WorkerPool } from '../../pool/worker-pool.ts';
 import type { StoreLayout } from '../../store/store-layout.ts';
 import { EXIT, type CliIo, type Command, type CommandContext } from '../command.ts';
 import { formatFindingsReport } from '../findings-report.ts';
@@ -99,6 +98,8 @@ export const verifyCommand: Command = {
       printError(io, json, error);
       return EXIT.usage;
     }
+    // Loaded here, not at start-up: every other command would pay for the pool and the readers.
+    const [{ runVerify }, { WorkerPool }] = await Promise.all([import('../../audit/run-verify.ts'), import('../../pool/worker-pool.ts')]);
     // One thread per core starts now, while the DBs are read, rather than on the first tasks.
     const pool = new WorkerPool({ maxThreads: threads, minThreads: Math.min(threads, availableParallelism()) });
     const bar = new ProgressBar(io);

@@ -1,0 +1,22 @@
+/** Store audit and content verification: both DBs and both layers against each other, and NAR hashes in the worker pool. */
+export { runAudit, decide, AUDIT_PHASES, type AuditOptions, type AuditReport, type AuditStats, type AuditProgress, type AuditPhase } from './run-audit.ts';
+export { runVerify, VERIFY_SCOPES, type VerifyOptions, type VerifyReport, type VerifyScope } from './run-verify.ts';
+export { AuditError, AUDIT_USAGE_CODES, type AuditErrorCode } from './audit-error.ts';
+export type { AuditFacts, PairComparison } from './audit-facts.ts';
+export { findDangling } from './find-dangling.ts';
+export { findBrokenClosures, DEFAULT_BROKEN_CLOSURE_LIMITS, type BrokenClosureLimits } from './find-broken-closure.ts';
+export { findDuplicates, duplicateIds, formatBytes } from './find-duplicate.ts';
+export { findMasked } from './find-masked.ts';
+export { findStrays, isNixOwnEntry, NIX_OWN_ENTRIES } from './find-stray.ts';
+export { findDiverged, lowerRowsOfUpper, type LowerLookups } from './find-diverged.ts';
+export { judgeMeasurement, judgeFailure, vanished, type VerifyItem, type Expectation, type NarMeasurement, type DbSide } from './find-corrupt.ts';
+export { locateRows, locateKey, isUpperWhiteout, LOCATIONS, LOCATION_CODE, type Location } from './locate.ts';
+export { readDbIndex, joinIndexes, pathResolver, type DbIndex, type JoinedRows, type SkippedRow, type ReadDbIndexOptions } from './db-index.ts';
+export { readRefGraph, joinReferences, reverse, type RefGraph, type JoinedReferences, type UnknownReference } from './ref-graph.ts';
+export { listLayer, listLayerAgainst, entrySetOf, entrySetAgainst, kindOfStats, ENTRY_KINDS, KIND_CODE, type LayerListing, type EntrySet, type EntryKind, type OtherEntry } from './layer-listing.ts';
+export { probeOverlayXattrs, parseGetfattrDump, OVERLAY_MARKER_ATTRS, type OverlayMarks, type XattrProbe } from './overlay-xattrs.ts';
+export { hashingThreads, AUTO_THREADS_PER_CORE, AUTO_THREADS_MAX } from './pool-threads.ts';
+export { nextConcurrency, Gate, workerThreadsWaitingOnDisk, taskState, type ConcurrencyBounds } from './hashing-concurrency.ts';
+export { packStoreKey, unpackHashPart, baseNameIn, STORE_KEY_BYTES } from './store-key.ts';
+export { KeyTable, type KeyTableData } from './key-table.ts';
+export { userPathBaseName, resolveVerifyPaths } from './verify-paths.ts';
