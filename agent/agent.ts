@@ -105,15 +105,17 @@ export class Agent extends EventEmitter<AgentEventMap> {
       if (!(error instanceof WardenError)) throw error;
       this.#log.error(`${error.message}; starting afresh with a new baseline`, { code: error.code, hint: error.hint });
     }
+    // The flag a previous run left is read before this start's drift can flag anything: otherwise its own new
+    // requests, already persisted, would be read back as "pending from before" and counted twice.
+    const restored = this.#remounter.start();
+    if (restored !== undefined) this.#log.warn('a remount flagged before the last stop is still pending: remounting', { since: restored.flag.firstFlaggedAt, requests: restored.flag.requests, reasons: restored.flag.reasons.length });
+
     const drift = await startupDrift(config, baseline, { signal });
     for (const error of drift.errors) this.#log.error(error.message, { code: error.code, ...error.evidence });
     if (drift.firstRun) this.#log.info('no lower-store baseline yet: recorded the lower store as it is now', { paths: drift.current.entries.count });
     else if (drift.events.length === 0) this.#log.info('the lower store is as it was when the agent last ran');
     for (const event of drift.events) this.#onDrift(event);
     this.#saveBaseline(drift.current);
-
-    const restored = this.#remounter.start();
-    if (restored !== undefined) this.#log.warn('a remount flagged before the last stop is still pending: remounting', { reasons: restored.flag.reasons.length });
 
     if (this.#o.control !== false) {
       this.#control = await startControlServer({
@@ -240,23 +242,23 @@ export class Agent extends EventEmitter<AgentEventMap> {
     const log = this.#log;
     switch (event.type) {
       case 'remount-requested':
-        log.debug(`remount ${event.coalesced ? 'request joined the scheduled run' : 'scheduled'}: ${describeRemountRequest(event.request)}`);
+        log.debug(`remount ${event.coalesced ? 'request joined the scheduled run' : 'scheduled'}: ${describeRemountRequest(event.request)}`, { remount: event.type, ticket: event.ticket, coalesced: event.coalesced });
         break;
       case 'remount-started':
-        log.info(`remount run ${event.run}, attempt ${event.attempt}: ${event.argv.join(' ')} (answers ${event.requests} request${event.requests === 1 ? '' : 's'})`);
+        log.info(`remount run ${event.run}, attempt ${event.attempt}: ${event.argv.join(' ')} (answers ${event.requests} request${event.requests === 1 ? '' : 's'})`, { remount: event.type, run: event.run, attempt: event.attempt, requests: event.requests });
         break;
       case 'remount-succeeded':
-        log.info(`remount command exited 0 in ${event.report.durationMs} ms; checking the view`, { run: event.run });
+        log.info(`remount command exited 0 in ${event.report.durationMs} ms; checking the view`, { remount: event.type, run: event.run, attempt: event.attempt });
         break;
       case 'remount-failed':
-        log.error(`remount attempt ${event.attempt} failed: ${event.error.message}${event.retryInMs === undefined ? '' : `; retrying in ${event.retryInMs} ms`}`, { run: event.run, code: event.error.code, hint: event.error.hint, stderr: event.report?.stderr.text.slice(-500) });
+        log.error(`remount attempt ${event.attempt} failed: ${event.error.message}${event.retryInMs === undefined ? '' : `; retrying in ${event.retryInMs} ms`}`, { remount: event.type, run: event.run, attempt: event.attempt, retryInMs: event.retryInMs, code: event.error.code, hint: event.error.hint, stderr: event.report?.stderr.text.slice(-500) });
         break;
       case 'remount-verified':
-        if (event.fresh) log.info('remount verified: the mount check and the probe find the view fresh', { run: event.run });
-        else log.warn('after the remount the view is still not fresh', { run: event.run, errors: event.findings.filter((f) => f.severity === 'error').map((f) => f.id) });
+        if (event.fresh) log.info('remount verified: the mount check and the probe find the view fresh', { remount: event.type, run: event.run, fresh: true });
+        else log.warn('after the remount the view is still not fresh', { remount: event.type, run: event.run, fresh: false, errors: event.findings.filter((f) => f.severity === 'error').map((f) => f.id) });
         break;
       case 'remount-gave-up':
-        log.error(`remount gave up after ${event.attempts} attempt${event.attempts === 1 ? '' : 's'}: ${event.error.message}; the flag stays set and the agent keeps watching`, { run: event.run, code: event.error.code, hint: event.error.hint });
+        log.error(`remount gave up after ${event.attempts} attempt${event.attempts === 1 ? '' : 's'}: ${event.error.message}; the flag stays set and the agent keeps watching`, { remount: event.type, run: event.run, attempts: event.attempts, requests: event.requests, code: event.error.code, hint: event.error.hint });
         break;
     }
     this.emit('remount', event);

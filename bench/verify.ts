@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { hashingThreads } from '../agent/audit/pool-threads.ts';
 
 /** Bump when the generated store changes: the cache is keyed by it. */
-const FIXTURE_VERSION = 'verify-bench-v1';
+const FIXTURE_VERSION = 'verify-bench-v2';
 const MiB = 1 << 20;
 /** Package-like trees (many small files, some medium, a quarter with one big file) and single-file paths. */
 const PACKAGES = 2000;
@@ -76,8 +76,10 @@ interface Counts {
 }
 
 /**
- * One package: a few nested dirs, 10-60 files log-uniform in 0-16 KiB (some executable), one in eight packages a
- * medium file (100-600 KiB), one in four a big one (2-9 MiB), one in forty a very big one (12-20 MiB), symlinks.
+ * One package, shaped like a real store path: a few nested dirs, 40-240 files log-uniform in 0-64 KiB (headers,
+ * scripts, docs, small libraries; some executable), one in six packages a medium file (0.3-1.3 MiB), one in twelve
+ * a big one (2-6 MiB), one in eighty a very big one (12-20 MiB), a few symlinks. Most of the cost is per file, as in
+ * a real store, not per byte.
  */
 function generatePackage(dir: string, index: number, pool: Buffer, counts: Counts): void {
   const rnd = prng(index + 1);
@@ -90,20 +92,20 @@ function generatePackage(dir: string, index: number, pool: Buffer, counts: Count
   };
   const dirs = [dir];
   fs.mkdirSync(dir);
-  for (let d = 0; d < 2 + pick(5); d++) {
+  for (let d = 0; d < 3 + pick(8); d++) {
     const child = path.join(dirs[pick(dirs.length)]!, ['bin', 'lib', 'share', 'include', 'doc', 'man'][pick(6)]! + d);
     fs.mkdirSync(child);
     dirs.push(child);
   }
   const files: string[] = [];
-  for (let f = 0; f < 10 + pick(50); f++) {
+  for (let f = 0; f < 40 + pick(200); f++) {
     const file = path.join(dirs[pick(dirs.length)]!, `${['a', 'lib', 'x', 'Z', '_'][pick(5)]}_${f}${['', '.so', '.py', '.h'][pick(4)]}`);
-    write(file, Math.floor(Math.exp(rnd() * Math.log(16 * 1024))) - 1, f % 9 === 0 ? 0o755 : 0o644);
+    write(file, Math.floor(Math.exp(rnd() * Math.log(64 * 1024))) - 1, f % 9 === 0 ? 0o755 : 0o644);
     files.push(file);
   }
-  if (index % 8 === 3) write(path.join(dir, 'medium.dat'), 100 * 1024 + pick(500 * 1024));
-  if (index % 4 === 1) write(path.join(dir, 'big.bin'), 2 * MiB + pick(7 * MiB), 0o755);
-  if (index % 40 === 7) write(path.join(dir, 'huge.bin'), 12 * MiB + pick(8 * MiB));
+  if (index % 6 === 3) write(path.join(dir, 'medium.dat'), 300 * 1024 + pick(1024 * 1024));
+  if (index % 12 === 1) write(path.join(dir, 'big.bin'), 2 * MiB + pick(4 * MiB), 0o755);
+  if (index % 80 === 7) write(path.join(dir, 'huge.bin'), 12 * MiB + pick(8 * MiB));
   for (let l = 0; l < 1 + pick(4); l++) fs.symlinkSync(path.relative(dir, files[pick(files.length)]!), path.join(dir, `link${l}`));
 }
 

@@ -47,7 +47,7 @@ export interface NixOverlayFixture {
 }
 
 /** The environment scripts see: A (lower root), B (merged root), U (upper layer), W (workdir), EXPR, NIX_CONFIG. */
-function scriptEnv(f: Omit<NixOverlayFixture, 'mounted' | 'unmounted' | 'remove'>): NodeJS.ProcessEnv {
+export function scriptEnv(f: Omit<NixOverlayFixture, 'mounted' | 'unmounted' | 'remove'>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, A: f.lowerRoot, B: f.mergedRoot, U: f.upperLayer, W: f.workDir, EXPR: f.exprFile, NIX_CONFIG };
   // Each command names its store with --store; the default store must not leak in.
   for (const name of ['NIX_REMOTE', 'NIX_STORE_DIR', 'NIX_STATE_DIR', 'NIX_PATH']) delete env[name];

@@ -1,0 +1,324 @@
+/**
+ * The agent as a child process, for end-to-end scenarios: real Nix stores (nix-overlay-fixture), their overlay
+ * mounted in a private mount namespace kept alive by a holder process, `overlay-warden run --config FILE` entered
+ * into that namespace, its JSON log lines (stderr) parsed as they come, and `overlay-warden status --json` asked
+ * over the control socket. Waits poll for a condition with a generous limit; nothing asserts on elapsed time.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AgentStatus } from '../../agent/agent.ts';
+import { CLI_MAIN } from './cli-run.ts';
+import { createNixOverlayFixture, scriptEnv, type NixOverlayFixture } from './nix-overlay-fixture.ts';
+
+/** Absolute, so the agent's PATH need not have it. */
+const NSENTER = spawnSync('sh', ['-c', 'command -v nsenter'], { encoding: 'utf8' }).stdout.trim() || 'nsenter';
+
+/** One line of the agent's JSON log (winston: level, message, timestamp, then the line's fields). */
+export interface LogLine {
+  readonly level: string;
+  readonly message: string;
+  readonly timestamp?: string;
+  readonly [field: string]: unknown;
+}
+
+/** How a child ended. */
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** The default wait for anything the agent does in reaction to a change. */
+export const REACTION_TIMEOUT_MS = 30_000;
+
+/**
+ * Polls `probe` until it returns something other than undefined (or false); rejects naming `what` after
+ * `timeoutMs`. `describe` adds context to the timeout message (e.g. the agent's log).
+ */
+export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, options: { timeoutMs?: number; intervalMs?: number; describe?: () => string } = {}): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? REACTION_TIMEOUT_MS);
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${options.describe === undefined ? '' : `\n${options.describe()}`}`);
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
+  }
+}
+
+/** True while a process with this pid exists (a zombie counts as gone). */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The fixture's overlay ($B/nix/store over $A/nix/store and $U), mounted in a private mount namespace that a
+ * sleeping holder process keeps alive; commands enter it with nsenter.
+ */
+export class OverlayNamespace {
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #holder: ChildProcess;
+  readonly #exited: Promise<void>;
+
+  private constructor(env: NodeJS.ProcessEnv, holder: ChildProcess) {
+    this.#env = env;
+    this.#holder = holder;
+    this.#exited = new Promise((resolve) => (holder.exitCode !== null || holder.signalCode !== null ? resolve() : holder.once('exit', () => resolve())));
+  }
+
+  static async create(fixture: NixOverlayFixture): Promise<OverlayNamespace> {
+    const env = scriptEnv(fixture);
+    const script = `set -eu\n${MOUNT}\necho ready\nexec sleep 3600`;
+    const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    holder.stderr!.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout!.on('data', (chunk: Buffer) => String(chunk).includes('ready') && resolve());
+      holder.once('exit', (code) => reject(new Error(`the mount namespace holder exited with ${String(code)}: ${stderr}`)));
+    });
+    return new OverlayNamespace(env, holder);
+  }
+
+  /** The argv prefix that runs a command inside the namespace. */
+  get nsenter(): string[] {
+    return [NSENTER, `--mount=/proc/${this.#holder.pid}/ns/mnt`];
+  }
+
+  /** Runs a bash script (set -euo pipefail) inside the namespace with the fixture's variables; returns stdout, throws on failure. */
+  bash(script: string): string {
+    const [file, ...args] = [...this.nsenter, 'bash', '-c', `set -euo pipefail\n${script}`];
+    const result = spawnSync(file!, args, { env: this.#env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
+    if (result.status !== 0) throw new Error(`script in the namespace failed (${result.status ?? result.signal}):\n${script}\n--- stderr ---\n${result.stderr}`);
+    return result.stdout;
+  }
+
+  /** Unmounts the overlay (as a shutdown would); `mount()` mounts it again. */
+  unmount(): void {
+    this.bash('umount "$B/nix/store"');
+  }
+
+  mount(): void {
+    this.bash(MOUNT);
+  }
+
+  /** Ends the namespace (and the overlay with it). */
+  async close(): Promise<void> {
+    this.#holder.kill('SIGKILL');
+    await this.#exited;
+  }
+}
+
+const MOUNT = 'mount -t overlay overlay -o "lowerdir=$A/nix/store,upperdir=$U,workdir=$W" "$B/nix/store"';
+
+/** `overlay-warden run` as a child process, its log collected line by line. */
+export class AgentChild {
+  readonly child: ChildProcess;
+  /** Parsed JSON log lines, in order. */
+  readonly log: LogLine[] = [];
+  /** Lines on stderr that were not JSON (a crash's stack trace). */
+  readonly other: string[] = [];
+  readonly exited: Promise<Exit>;
+  #partial = '';
+
+  constructor(argv: readonly string[], env: NodeJS.ProcessEnv) {
+    this.child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child.stderr!.setEncoding('utf8');
+    this.child.stderr!.on('data', (chunk: string) => this.#take(chunk));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The log lines that match. */
+  lines(match: (line: LogLine) => boolean): LogLine[] {
+    return this.log.filter(match);
+  }
+
+  /** The log so far as text, for failure messages. */
+  describe(): string {
+    return `--- agent log ---\n${this.log.map((l) => `${l.level} ${l.message} ${JSON.stringify(l).slice(0, 400)}`).join('\n')}${this.other.length === 0 ? '' : `\n--- other stderr ---\n${this.other.join('\n')}`}`;
+  }
+
+  /** Resolves with the first log line (from the start of the log, or after line `from`) that matches; rejects if the agent exits first. */
+  async waitForLog(match: (line: LogLine) => boolean, what: string, options: { from?: number; timeoutMs?: number } = {}): Promise<LogLine> {
+    return waitFor(() => {
+      const found = this.log.slice(options.from ?? 0).find(match);
+      if (found !== undefined) return found;
+      if (!this.running) throw new Error(`the agent exited (${String(this.child.exitCode ?? this.child.signalCode)}) before ${what}\n${this.describe()}`);
+      return undefined;
+    }, what, { ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }), describe: () => this.describe() });
+  }
+
+  /** Sends `signal` and waits at most `timeoutMs` for the exit; SIGKILLs and rejects when it does not come. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<Exit> {
+    if (!this.running) return this.exited;
+    this.child.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+    const result = await Promise.race([this.exited, late]);
+    clearTimeout(timer);
+    if (result === 'late') {
+      this.child.kill('SIGKILL');
+      await this.exited;
+      throw new Error(`the agent did not exit within ${timeoutMs} ms of ${signal}\n${this.describe()}`);
+    }
+    return result;
+  }
+
+  /** Cleanup: SIGKILL if still running, then wait for the exit. */
+  async kill(): Promise<void> {
+    if (this.running) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  #take(chunk: string): void {
+    const text = this.#partial + chunk;
+    const lines = text.split('\n');
+    this.#partial = lines.pop()!;
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      try {
+        this.log.push(JSON.parse(line) as LogLine);
+      } catch {
+        this.other.push(line);
+      }
+    }
+  }
+}
+
+/** The message the agent logs once it is watching (start-up done). */
+export const WATCHING = /^watching the lower store/;
+
+/** A remount log line of the given RemountEvent type (`remount-started`, `remount-verified`…). */
+export const remountLine = (type: string) => (line: LogLine): boolean => line['remount'] === type;
+
+/** A drift log line of the given DriftEvent type. */
+export const driftLine = (type: string) => (line: LogLine): boolean => line['event'] === type;
+
+type Settings = Record<string, unknown>;
+
+function merge(base: Settings, over: Settings): Settings {
+  const out: Settings = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const prior = out[key];
+    out[key] = typeof value === 'object' && value !== null && !Array.isArray(value) && typeof prior === 'object' && prior !== null && !Array.isArray(prior) ? merge(prior as Settings, value as Settings) : value;
+  }
+  return out;
+}
+
+/**
+ * One end-to-end scenario: the Nix fixture (stores made by the caller's scripts), the overlay namespace, a state
+ * dir, a control socket and a config file, and every agent started (all killed by `close`).
+ */
+export class AgentScenario {
+  readonly fixture: NixOverlayFixture;
+  readonly stateDir: string;
+  readonly socket: string;
+  readonly configFile: string;
+  #ns: OverlayNamespace | undefined;
+  readonly #agents: AgentChild[] = [];
+
+  private constructor(fixture: NixOverlayFixture) {
+    this.fixture = fixture;
+    this.stateDir = path.join(fixture.dir, 'state');
+    this.socket = path.join(fixture.dir, 'run', 'control.sock');
+    this.configFile = path.join(fixture.dir, 'overlay-warden.yaml');
+    fs.mkdirSync(path.dirname(this.socket), { mode: 0o700 });
+  }
+
+  /** Makes the directories and runs `lowerSetup` (bash, unmounted: make the lower store) before mounting. */
+  static async create(lowerSetup = 'nix-store --store "$A" --add "$EXPR" >/dev/null'): Promise<AgentScenario> {
+    const scenario = new AgentScenario(createNixOverlayFixture());
+    try {
+      scenario.fixture.unmounted(lowerSetup);
+      scenario.#ns = await OverlayNamespace.create(scenario.fixture);
+      return scenario;
+    } catch (error) {
+      await scenario.close();
+      throw error;
+    }
+  }
+
+  get ns(): OverlayNamespace {
+    return this.#ns!;
+  }
+
+  /** Writes the config (JSON is YAML): the fixture's store URL, this state dir and socket, JSON logs, no HTTP; `over` is merged in. */
+  writeConfig(over: Settings = {}, file = this.configFile): string {
+    const base: Settings = {
+      store: { url: this.fixture.storeUrl },
+      stateDir: this.stateDir,
+      control: { socket: this.socket },
+      http: { address: 'off' },
+      log: { level: 'info', format: 'json' },
+      remount: { coalesceMs: 200, backoffSeconds: 0.1 },
+    };
+    fs.writeFileSync(file, `${JSON.stringify(merge(base, over), null, 2)}\n`, { mode: 0o600 });
+    return file;
+  }
+
+  /** Starts `overlay-warden run --config FILE` inside the namespace; resolves once it logs that it is watching. */
+  async startAgent(configFile = this.configFile): Promise<AgentChild> {
+    const agent = this.spawnAgent(configFile);
+    await agent.waitForLog((l) => WATCHING.test(l.message), 'the agent to start watching');
+    return agent;
+  }
+
+  /** Starts the agent without waiting for anything. */
+  spawnAgent(configFile = this.configFile): AgentChild {
+    const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], NO_COLOR: '1' };
+    const agent = new AgentChild([...this.ns.nsenter, process.execPath, CLI_MAIN, 'run', '--config', configFile], env);
+    this.#agents.push(agent);
+    return agent;
+  }
+
+  /** `overlay-warden status --json` (a child process, over the control socket). */
+  async status(): Promise<AgentStatus> {
+    const run = await runCli(['status', '--json', '--config', this.configFile]);
+    try {
+      return JSON.parse(run.stdout) as AgentStatus;
+    } catch {
+      throw new Error(`status --json printed no JSON (exit ${String(run.code)}):\n${run.stdout}\n${run.stderr}`);
+    }
+  }
+
+  /** Polls `status` until `match` holds for it; resolves with that status. */
+  async waitForStatus(match: (status: AgentStatus) => boolean, what: string, agent?: AgentChild): Promise<AgentStatus> {
+    let last: AgentStatus | undefined;
+    return waitFor(async () => {
+      last = await this.status().catch(() => undefined);
+      return last !== undefined && match(last) ? last : undefined;
+    }, what, { intervalMs: 100, describe: () => `last status: ${JSON.stringify(last)?.slice(0, 2000)}\n${agent?.describe() ?? ''}` });
+  }
+
+  async close(): Promise<void> {
+    // OW_AGENT_LOG=1 prints every agent's log, to see what a passing scenario did.
+    if (process.env['OW_AGENT_LOG'] === '1') for (const agent of this.#agents) console.log(agent.describe());
+    await Promise.allSettled(this.#agents.map((a) => a.kill()));
+    await this.#ns?.close();
+    this.fixture.remove();
+  }
+}
+
+/** Runs the CLI as a child process without blocking this process's event loop. */
+export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], NO_COLOR: '1' }, prefix: readonly string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const [file, ...args] = [...prefix, process.execPath, CLI_MAIN, ...argv];
+    const child = spawn(file!, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
+    child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
