@@ -3,14 +3,16 @@
  * lower metadata the upper DB copies up): wall time and peak RSS of the command, run as users run it.
  * Targets (issue 4): under 10 s, peak RSS under 400 MB.
  */
-// Usage: npm run bench:audit [-- [--rebuild] [--runs N]].
+// Usage: npm run bench:audit [-- [--rebuild] [--runs N] [--sources]]. Runs the CLI as shipped (compiled; see
+// built-cli.ts), --sources the .ts files under type stripping (slower start, more memory per thread).
+// One untimed run first reads the DBs and directories into the page cache; the runs after it are timed.
 // Cache: $OVERLAY_WARDEN_BENCH_DIR or /var/tmp/overlay-warden-bench, then audit/<FIXTURE_VERSION>.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildDemoStore } from '../agent/demo/store-builder.ts';
+import { benchCliMain, describeCli } from './built-cli.ts';
 
 /** Bump when the demo store changes (builder options or the builder itself): the cache is keyed by it. */
 const FIXTURE_VERSION = 'audit-bench-v1';
@@ -19,11 +21,10 @@ const LOWER_PATHS = 1_000_000;
 const DUPLICATES = 2_000;
 const TARGET_SECONDS = 10;
 const TARGET_RSS_BYTES = 400 * 1000 * 1000;
-const CLI_MAIN = fileURLToPath(new URL('../agent/cli/main.ts', import.meta.url));
 /** Loaded into the child before the CLI: prints the process's peak RSS (all threads) when it exits. */
 const REPORT_MAX_RSS = `data:text/javascript,process.on('exit',()=>process.stderr.write('\\nmaxRSS-kB '+process.resourceUsage().maxRSS+'\\n'))`;
 
-const { values: args } = parseArgs({ options: { rebuild: { type: 'boolean', default: false }, runs: { type: 'string', default: '3' } } });
+const { values: args } = parseArgs({ options: { rebuild: { type: 'boolean', default: false }, runs: { type: 'string', default: '3' }, sources: { type: 'boolean', default: false } } });
 const runs = Number(args.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs takes a positive whole number, got '${args.runs}'`);
 const cacheDir = path.join(process.env.OVERLAY_WARDEN_BENCH_DIR ?? '/var/tmp/overlay-warden-bench', 'audit', FIXTURE_VERSION);
@@ -89,7 +90,11 @@ if (args.rebuild || !fs.existsSync(marker)) {
 } else {
   fixture = JSON.parse(fs.readFileSync(marker, 'utf8')) as Fixture;
 }
+const CLI_MAIN = benchCliMain(args.sources);
+console.log(`CLI ${describeCli(CLI_MAIN)}`);
 console.log(`demo store: ${fixture.upperRegistrations} upper-DB registrations (${UPPER_PATHS} upper paths + copied-up lower metadata), ${fixture.lowerRegistrations} lower, ${fixture.duplicates} duplicates`);
+const warmUp = audit(fixture);
+console.log(`warm-up run (page cache filling): ${warmUp.seconds.toFixed(2)} s, peak RSS ${(warmUp.maxRssBytes / 1e6).toFixed(0)} MB`);
 const results: Run[] = [];
 for (let r = 0; r < runs; r++) {
   const run = audit(fixture);

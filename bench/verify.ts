@@ -13,9 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hashingThreads } from '../agent/audit/pool-threads.ts';
+import { benchCliMain, describeCli } from './built-cli.ts';
 
 /** Bump when the generated store changes: the cache is keyed by it. */
 const FIXTURE_VERSION = 'verify-bench-v2';
@@ -25,9 +25,7 @@ const PACKAGES = 2000;
 const SINGLE_FILES = 200;
 const MIN_NAR_BYTES = 1 << 30;
 const MIN_PATHS = 2000;
-const PROJECT = fileURLToPath(new URL('..', import.meta.url));
-/** The built CLI goes under node_modules/ (ignored by git) so that its imports resolve to the project's packages. */
-const BUILT = path.join(PROJECT, 'node_modules/.cache/overlay-warden-bench-dist');
+
 
 const { values: args } = parseArgs({
   options: {
@@ -167,13 +165,7 @@ function timed(command: string, argv: readonly string[]): number {
   return (performance.now() - started) / 1000;
 }
 
-/** The CLI entry to time: the compiled one (built now, so it matches the sources), or the sources. */
-function cliMain(): string {
-  if (args.sources) return path.join(PROJECT, 'agent/cli/main.ts');
-  run(process.execPath, [path.join(PROJECT, 'node_modules/typescript/bin/tsc'), '-p', path.join(PROJECT, 'tsconfig.build.json'), '--outDir', BUILT, '--sourceMap', 'false']);
-  return path.join(BUILT, 'agent/cli/main.js');
-}
-const CLI_MAIN = cliMain();
+const CLI_MAIN = benchCliMain(args.sources);
 
 /** Our verify of every lower-DB path, as a user runs it (a child process, start-up included). */
 function timeOurs(threads: number | 'auto'): number {
@@ -214,7 +206,7 @@ if (args.rebuild || !fs.existsSync(marker)) {
   buildStore();
 }
 const totals = narTotals();
-console.log(`store ${lowerRoot}: ${totals.paths} valid paths, NAR total ${(totals.bytes / MiB).toFixed(0)} MiB; ${cores} cores; overlay-warden threads ${threadCounts.join(', ')} (auto = ${defaultThreads}); CLI ${path.relative(PROJECT, CLI_MAIN)}`);
+console.log(`store ${lowerRoot}: ${totals.paths} valid paths, NAR total ${(totals.bytes / MiB).toFixed(0)} MiB; ${cores} cores; overlay-warden threads ${threadCounts.join(', ')} (auto = ${defaultThreads}); CLI ${describeCli(CLI_MAIN)}`);
 if (totals.bytes < MIN_NAR_BYTES || totals.paths < MIN_PATHS) console.warn('warning: the store is smaller than the target (1 GiB of NAR, 2000 paths); rerun with --rebuild');
 
 const rate = (seconds: number): string => `${(totals.bytes / MiB / seconds).toFixed(0).padStart(5)} MiB/s`;

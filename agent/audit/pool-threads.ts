@@ -7,7 +7,7 @@
  * raises the number in flight only while threads wait on the disk (hashing-concurrency.ts), so the extra threads
  * cost nothing when the cache is warm.
  */
-export const AUTO_THREADS_PER_CORE = 8;
+export const AUTO_THREADS_PER_CORE = 4;
 /** Most threads `auto` gives, however many cores. */
 export const AUTO_THREADS_MAX = 32;
 

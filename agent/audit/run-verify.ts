@@ -2,7 +2,6 @@
 import { performance } from 'node:perf_hooks';
 import { compareFindings, type Finding } from '../findings/index.ts';
 import type { MapProgress } from '../pool/map-progress.ts';
-import { availableParallelism } from 'node:os';
 import { boundedMap } from '../pool/bounded-map.ts';
 import { PoolAbortedError, PoolClosedError } from '../pool/pool-errors.ts';
 import type { WorkerPool } from '../pool/worker-pool.ts';
@@ -24,12 +23,17 @@ export interface VerifyOptions {
   readonly layout: StoreLayout;
   readonly signal: AbortSignal;
   readonly pool: WorkerPool;
+  /**
+   * Extra threads for adaptive concurrency: objects beyond two per `pool` thread go here, so that while the cache is
+   * warm only `pool`'s threads (one per core) exist, and these start only when threads wait on the disk.
+   */
+  readonly ioPool?: WorkerPool;
   readonly scope: VerifyScope;
   /** Verify just these store paths (full paths in the store dir or the merged dir); `scope` is then ignored. */
   readonly paths?: readonly string[];
   /**
-   * Objects in flight: a number, or `adaptive` (start at two per core, and raise it up to two per pool thread while
-   * threads wait on the disk; see hashing-concurrency.ts). Default: twice the pool's threads.
+   * Objects in flight: a number, or `adaptive` (start at two per `pool` thread, and raise it up to two per thread of
+   * both pools while threads wait on the disk; see hashing-concurrency.ts). Default: twice the pool's threads.
    */
   readonly concurrency?: number | 'adaptive';
   readonly onProgress?: (progress: MapProgress) => void;
@@ -70,20 +74,25 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
   try {
     const plan = await planVerify(options, dbs.upper, dbs.lower, findings);
     total = plan.total;
-    const cores = availableParallelism();
     const adaptive = options.concurrency === 'adaptive';
+    const ioPool = adaptive ? options.ioPool : undefined;
     const fixed = typeof options.concurrency === 'number' ? options.concurrency : 2 * pool.size;
-    // Two in flight per thread wanted: one hashing, one waiting, so a thread never idles while its next task comes.
-    const bounds = { min: 2 * Math.min(cores, pool.size), max: 2 * pool.size };
+    // Two in flight per thread: one hashing, one queued, so a thread never idles while its next task comes.
+    const primaryCap = 2 * pool.size;
+    const bounds = { min: primaryCap, max: primaryCap + 2 * (ioPool?.size ?? 0) };
     const gate = new Gate(adaptive ? bounds.min : fixed);
-    const adapter = adaptive ? adaptEvery(gate, bounds) : undefined;
+    const adapter = adaptive && ioPool !== undefined ? adaptEvery(gate, bounds) : undefined;
+    let primaryInFlight = 0;
     const outcomes = boundedMap(
       plan.items,
       async (item, itemSignal) => {
         await gate.enter(itemSignal);
+        const primary = ioPool === undefined || primaryInFlight < primaryCap;
+        if (primary) primaryInFlight++;
         try {
-          return await pool.run({ type: 'nar-hash', path: item.file }, itemSignal);
+          return await (primary ? pool : ioPool).run({ type: 'nar-hash', path: item.file }, itemSignal);
         } finally {
+          if (primary) primaryInFlight--;
           gate.leave();
         }
       },
@@ -125,7 +134,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
 
 /** How often adaptive concurrency samples the threads, and how many samples make one decision. */
 const SAMPLE_MS = 50;
-const SAMPLES_PER_DECISION = 10;
+const SAMPLES_PER_DECISION = 5;
 
 /** Samples the worker threads waiting on the disk every SAMPLE_MS and resets the gate's limit every few samples. */
 function adaptEvery(gate: Gate, bounds: ConcurrencyBounds): NodeJS.Timeout {

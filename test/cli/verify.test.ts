@@ -70,7 +70,7 @@ describe('overlay-warden verify', function () {
     assert.equal(verifyScope({}, []), 'upper');
     assert.equal(verifyScope({ lower: true }, []), 'lower');
     assert.equal(verifyScope({}, ['/nix/store/x']), undefined);
-    assert.equal(parseThreads(undefined, 'auto', 2), 16);
+    assert.equal(parseThreads(undefined, 'auto', 2), 8);
     assert.equal(parseThreads(undefined, 'auto', 64), 32);
     assert.equal(parseThreads(undefined, 3, 2), 3);
     assert.equal(parseThreads('7', 'auto', 2), 7);

@@ -282,9 +282,9 @@ export class AgentScenario {
     return agent;
   }
 
-  /** `overlay-warden status --json` (a child process, over the control socket). */
-  async status(): Promise<AgentStatus> {
-    const run = await runCli(['status', '--json', '--config', this.configFile]);
+  /** `overlay-warden status --json` (a child process, over the control socket); `configFile` names the socket. */
+  async status(configFile = this.configFile): Promise<AgentStatus> {
+    const run = await runCli(['status', '--json', '--config', configFile]);
     try {
       return JSON.parse(run.stdout) as AgentStatus;
     } catch {
@@ -293,10 +293,10 @@ export class AgentScenario {
   }
 
   /** Polls `status` until `match` holds for it; resolves with that status. */
-  async waitForStatus(match: (status: AgentStatus) => boolean, what: string, agent?: AgentChild): Promise<AgentStatus> {
+  async waitForStatus(match: (status: AgentStatus) => boolean, what: string, agent?: AgentChild, configFile = this.configFile): Promise<AgentStatus> {
     let last: AgentStatus | undefined;
     return waitFor(async () => {
-      last = await this.status().catch(() => undefined);
+      last = await this.status(configFile).catch(() => undefined);
       return last !== undefined && match(last) ? last : undefined;
     }, what, { intervalMs: 100, describe: () => `last status: ${JSON.stringify(last)?.slice(0, 2000)}\n${agent?.describe() ?? ''}` });
   }

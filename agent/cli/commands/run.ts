@@ -5,6 +5,13 @@ import { createLogger } from '../../log/index.ts';
 import type { Command } from '../command.ts';
 import { EXIT } from '../command.ts';
 
+type RunLogger = ReturnType<typeof createLogger>;
+
+const loggerFor = (config: Config): RunLogger => createLogger({ level: config.log.level, format: config.log.format, stream: process.stderr });
+
+/** Ends a logger once everything it was given is written (the stream itself stays open). */
+const endLogger = (logger: RunLogger): Promise<void> => new Promise<void>((resolve) => logger.on('finish', resolve).end());
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the agent: check the mount, diff the lower store against its baseline, watch, remount when stale',
@@ -12,13 +19,18 @@ export const runCommand: Command = {
   options: {},
   async run({ io, loadConfig, signal }) {
     let config: Config = loadConfig();
-    const logger = createLogger({ level: config.log.level, format: config.log.format, stream: process.stderr });
+    let logger = loggerFor(config);
     let agent = await Agent.start({ config, logger, env: io.env });
+    // Set when a reload left no agent running (the new configuration and the old one both failed to start).
+    let failed = false;
+    const broken = new AbortController();
 
-    // SIGHUP: a valid new configuration replaces the running agent; a bad one is logged and the old one kept.
+    // SIGHUP: a valid new configuration replaces the running agent (log level and format included); a bad one is
+    // logged and the old one kept. A new configuration that loads but cannot start falls back to the old one.
     let reloading: Promise<void> = Promise.resolve();
     const onHangup = (): void => {
       reloading = reloading.then(async () => {
+        if (signal.aborted || failed) return;
         let next: Config;
         try {
           next = loadConfig();
@@ -26,27 +38,43 @@ export const runCommand: Command = {
           logger.error(`configuration reload rejected; keeping the running configuration: ${(error as Error).message}`, { code: (error as { code?: string }).code });
           return;
         }
-        logger.info('configuration reloaded: restarting the agent with it');
+        logger.info('configuration reloaded: restarting the agent with it', { file: next.file, logLevel: next.log.level });
         await agent.close();
-        config = next;
-        agent = await Agent.start({ config, logger, env: io.env });
-      }).catch((error: unknown) => {
-        logger.error(`reload failed: ${(error as Error).message}`);
+        const previous = { config, logger };
+        const nextLogger = loggerFor(next);
+        try {
+          agent = await Agent.start({ config: next, logger: nextLogger, env: io.env });
+          config = next;
+          logger = nextLogger;
+          await endLogger(previous.logger);
+          return;
+        } catch (error) {
+          await endLogger(nextLogger);
+          previous.logger.error(`the agent could not start with the reloaded configuration; going on with the previous one: ${(error as Error).message}`, { code: (error as { code?: string }).code });
+        }
+        try {
+          agent = await Agent.start({ config: previous.config, logger: previous.logger, env: io.env });
+        } catch (error) {
+          previous.logger.error(`the agent could not restart with the previous configuration either; stopping: ${(error as Error).message}`, { code: (error as { code?: string }).code });
+          failed = true;
+          broken.abort();
+        }
       });
     };
     process.on('SIGHUP', onHangup);
     try {
       await new Promise<void>((resolve) => {
-        if (signal.aborted) resolve();
-        else signal.addEventListener('abort', () => resolve(), { once: true });
+        const stop = AbortSignal.any([signal, broken.signal]);
+        if (stop.aborted) resolve();
+        else stop.addEventListener('abort', () => resolve(), { once: true });
       });
-      logger.info('stopping (signal received)');
+      if (!failed) logger.info('stopping (signal received)');
       await reloading;
       await agent.close();
     } finally {
       process.off('SIGHUP', onHangup);
-      await new Promise<void>((resolve) => logger.on('finish', resolve).end());
+      await endLogger(logger);
     }
-    return EXIT.ok;
+    return failed ? EXIT.findings : EXIT.ok;
   },
 };

@@ -85,7 +85,7 @@ export const verifyCommand: Command = {
     ['--lower', 'every path the lower DB registers, in the lower layer (Nix never checks these)'],
     ['--all', 'both; a lower copy registered in both DBs is hashed once'],
     ['STORE_PATH…', 'just these paths (in the store dir or the merged dir)'],
-    ['--threads N', 'worker threads (default: pool.size; auto = 2 per core, as cold caches want reads in flight)'],
+    ['--threads N', 'worker threads, all used (default: pool.size; auto = one per core, up to 4 per core while reads keep them waiting)'],
   ],
   async run({ io, json, loadConfig, signal, values, positionals }) {
     const config = loadConfig();
@@ -100,8 +100,12 @@ export const verifyCommand: Command = {
     }
     // Loaded here, not at start-up: every other command would pay for the pool and the readers.
     const [{ runVerify }, { WorkerPool }] = await Promise.all([import('../../audit/run-verify.ts'), import('../../pool/worker-pool.ts')]);
-    // One thread per core starts now, while the DBs are read, rather than on the first tasks.
-    const pool = new WorkerPool({ maxThreads: threads, minThreads: Math.min(threads, availableParallelism()) });
+    const adaptive = values['threads'] === undefined && config.pool.size === 'auto';
+    const cores = Math.min(threads, availableParallelism());
+    // Adaptive: one thread per core, started now while the DBs are read; the rest only when reads keep threads
+    // waiting (a cold cache). Fixed: all the threads asked for.
+    const pool = new WorkerPool({ maxThreads: adaptive ? cores : threads, minThreads: cores });
+    const ioPool = adaptive && threads > cores ? new WorkerPool({ maxThreads: threads - cores }) : undefined;
     const bar = new ProgressBar(io);
     let report: VerifyReport;
     try {
@@ -110,8 +114,7 @@ export const verifyCommand: Command = {
         signal,
         pool,
         scope: scope ?? 'upper',
-        // `--threads N` or a numeric pool.size fixes it; `auto` adapts between the cores and the pool's threads.
-        ...(values['threads'] === undefined && config.pool.size === 'auto' ? { concurrency: 'adaptive' as const } : {}),
+        ...(adaptive ? { concurrency: 'adaptive' as const, ...(ioPool === undefined ? {} : { ioPool }) } : {}),
         ...(scope === undefined ? { paths: positionals } : {}),
         onProgress: (progress) => bar.update(verifyProgressState(progress), progress.final),
       });
@@ -124,7 +127,7 @@ export const verifyCommand: Command = {
       throw error;
     } finally {
       // Terminates every worker thread (running tasks get the grace period), so none outlives the command.
-      await pool.close();
+      await Promise.all([pool.close(), ioPool?.close()]);
     }
     bar.clear();
     if (json) printJson(io, { findings: report.findings, partial: report.partial, scope: report.scope, total: report.total, checked: report.checked, bytes: report.bytes, seconds: report.seconds, threads });

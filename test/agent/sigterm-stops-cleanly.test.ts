@@ -1,0 +1,114 @@
+/**
+ * SIGTERM in the middle of long work: `overlay-warden verify` hashing a huge lower object stops at once with a
+ * partial report and no worker thread left to keep the process alive; the agent stopped while its remount command
+ * runs kills the command, keeps the remount-needed flag, and exits 0 within 5 s; the next start remounts.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXIT_INTERRUPTED } from '../../agent/cli/commands/verify.ts';
+import { requestControl } from '../../agent/control/index.ts';
+import { defaultRemountHook, remountNeededPath } from '../../agent/remount/index.ts';
+import { AgentScenario, processAlive, remountLine, waitFor, type Exit } from '../support/agent-child.ts';
+import { CLI_MAIN } from '../support/cli-run.ts';
+import { requireMountScenario } from '../support/mount-scenario.ts';
+import { parseAssignments } from '../support/nix-overlay-fixture.ts';
+import { requireCommand } from '../support/requirements.ts';
+import { writeHook } from '../remount/hook-fixture.ts';
+
+/** The spec's bound for a clean stop. */
+const STOP_MS = 5000;
+
+describe('SIGTERM during long work', function () {
+  let s: AgentScenario | undefined;
+
+  before(async function () {
+    requireMountScenario(this);
+    requireCommand(this, 'nsenter');
+    s = await AgentScenario.create(`
+      cd "$(dirname "$EXPR")"
+      for i in 1 2 3 4 5 6; do echo "object $i" > obj-$i; done
+      for i in 1 2 3 4 5 6; do echo p$i=$(nix-store --store "$A" --add obj-$i); done > "$EXPR.paths"
+    `);
+    // The overlay store in use (its upper DB exists), as verify expects.
+    s.ns.bash('cd "$(dirname "$EXPR")"; echo upper > obj-upper; nix-store --store "$B" --add obj-upper >/dev/null');
+  });
+  after(async () => s?.close());
+
+  it('`overlay-warden verify` hashing a huge object: exits by itself at once, with a partial report', async () => {
+    const paths = parseAssignments(fs.readFileSync(`${s!.fixture.exprFile}.paths`, 'utf8'));
+    // One lower object becomes a 20 GiB sparse file (this test's own store): hashing it would take minutes.
+    const huge = path.join(s!.fixture.lowerStoreDir, paths['p6']!.slice('/nix/store/'.length));
+    fs.rmSync(huge, { force: true });
+    fs.writeFileSync(huge, '');
+    fs.truncateSync(huge, 20 * 1024 ** 3);
+
+    const child = spawn(process.execPath, [CLI_MAIN, 'verify', '--lower', '--json', '--threads', '2', '--store', s!.fixture.storeUrl], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'], NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
+    child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+    const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      // Wait until a worker is reading the huge file (its fd is open in the process).
+      await waitFor(() => {
+        if (child.exitCode !== null) throw new Error(`verify ended before the signal (${child.exitCode}): ${stderr}`);
+        try {
+          return fs.readdirSync(`/proc/${child.pid}/fd`).some((fd) => {
+            try {
+              return fs.readlinkSync(`/proc/${child.pid}/fd/${fd}`) === huge;
+            } catch {
+              return false;
+            }
+          });
+        } catch {
+          return false;
+        }
+      }, 'verify to be hashing the huge object');
+      child.kill('SIGTERM');
+      const exit = await Promise.race([exited, new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), STOP_MS).unref())]);
+      assert.notEqual(exit, 'late', `verify still running ${STOP_MS} ms after SIGTERM (a worker thread keeps it alive?)\n${stderr}`);
+      assert.deepEqual(exit, { code: EXIT_INTERRUPTED, signal: null }, `it exits by itself with the interrupted status\n${stderr}`);
+      assert.equal(processAlive(child.pid!), false);
+      const report = JSON.parse(stdout) as { partial: boolean; checked: number; total: number };
+      assert.equal(report.partial, true);
+      assert.equal(report.total, 6);
+      assert.ok(report.checked < report.total, `checked ${report.checked} of ${report.total}`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('the agent while its remount command runs: the command is killed, exit 0 within 5 s, the flag kept; the next start remounts', async () => {
+    const hooks = path.join(s!.fixture.dir, 'hooks');
+    fs.mkdirSync(hooks, { mode: 0o755 });
+    const pids = path.join(hooks, 'slow.pids');
+    const slow = writeHook(hooks, 'slow', `sleep 600 & echo "$$ $!" >> '${pids}'; wait`);
+    s!.writeConfig({ remount: { command: [slow.path], timeoutSeconds: 900 } });
+    const agent = await s!.startAgent();
+    const answer = await requestControl(s!.socket, { action: 'remount', source: 'manual', by: 'sigterm test', wait: false }, { timeoutMs: 10_000 });
+    assert.equal(answer.ok, true);
+    await waitFor(() => fs.existsSync(pids) && fs.readFileSync(pids, 'utf8').trim().split(/\s+/).length === 2, 'the remount command to be running');
+    const hookPids = fs.readFileSync(pids, 'utf8').trim().split(/\s+/).map(Number);
+
+    assert.deepEqual(await agent.stop('SIGTERM', STOP_MS), { code: 0, signal: null }, agent.describe());
+    assert.ok(agent.lines((l) => l.message === 'overlay-warden agent stopped').length === 1);
+    await waitFor(() => hookPids.every((pid) => !processAlive(pid)), 'the remount command and its child to be gone');
+    const flag = JSON.parse(fs.readFileSync(remountNeededPath(s!.stateDir), 'utf8')) as { reasons: Array<{ request: { by?: string } }> };
+    assert.ok(flag.reasons.some((r) => r.request.by === 'sigterm test'), 'the persisted flag names the request');
+
+    // Restarted with a command that works: the kept flag is remounted for, and cleared once the view is fresh.
+    const counting = writeHook(hooks, 'works', `exec '${defaultRemountHook()}' "$@"`);
+    s!.writeConfig({ remount: { command: [counting.path] } });
+    const next = await s!.startAgent();
+    assert.equal(next.lines((l) => /still pending/.test(l.message)).length, 1, next.describe());
+    const verified = await next.waitForLog(remountLine('remount-verified'), 'the restored remount');
+    assert.equal(verified['fresh'], true);
+    await waitFor(() => !fs.existsSync(remountNeededPath(s!.stateDir)), 'the flag to be cleared');
+    assert.equal(counting.calls().length, 1);
+    const status = await s!.status();
+    assert.ok(status.remount.lastOutcome?.reasons.some((r) => r.includes('sigterm test')), JSON.stringify(status.remount.lastOutcome));
+    assert.deepEqual(await next.stop('SIGTERM', STOP_MS), { code: 0, signal: null });
+  });
+});
