@@ -219,18 +219,25 @@ export class Agent extends EventEmitter<AgentEventMap> {
 
   async #check(why: string): Promise<CheckReport> {
     const report = await runMountCheck(this.#o.config, this.#o.env, this.#abort.signal);
-    const errors = report.findings.filter((f) => f.severity === 'error');
-    const warnings = report.findings.filter((f) => f.severity === 'warning');
-    this.#lastCheck = { at: new Date().toISOString(), errors: errors.length, warnings: warnings.length, findings: report.findings };
+    const { errors, warnings } = this.#recordCheck(report);
     for (const f of report.findings) this.#log[f.severity === 'error' ? 'error' : f.severity === 'warning' ? 'warn' : 'info'](`${f.id}: ${f.message}`, { finding: f.id, ...(f.hint === undefined ? {} : { hint: f.hint }) });
-    this.#log.info(`mount check (${why}): ${hasErrors(report.findings) ? 'errors found' : 'mount valid'}`, { errors: errors.length, warnings: warnings.length });
+    this.#log.info(`mount check (${why}): ${hasErrors(report.findings) ? 'errors found' : 'mount valid'}`, { errors, warnings });
     return report;
+  }
+
+  /** Keeps a mount check's result for `status` (whichever check ran last: start, mount change, after a remount). */
+  #recordCheck(report: CheckReport): { errors: number; warnings: number } {
+    const errors = report.findings.filter((f) => f.severity === 'error').length;
+    const warnings = report.findings.filter((f) => f.severity === 'warning').length;
+    this.#lastCheck = { at: new Date().toISOString(), errors, warnings, findings: report.findings };
+    return { errors, warnings };
   }
 
   /** After a remount: the mount check must find no error and the probe no stale path among those that caused it. */
   #verifier(): RemountVerifier {
     return async (signal) => {
       const report = await runMountCheck(this.#o.config, this.#o.env, signal);
+      this.#recordCheck(report);
       const paths = this.#remounter.status().pending?.reasons.flatMap((r) => pathsOfRequest(r.request)) ?? [];
       const probe = await probeStaleView(probeLayoutOf(this.#o.config.layout), paths, { signal });
       const probeFindings: Finding[] = probe.stale.map((r) => ({ id: 'check.failed', severity: 'error', message: `still stale after the remount: ${r.name}`, evidence: { verdict: r.verdict } }));

@@ -42,12 +42,13 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
     io.stdout.write('overlay-warden 0.1.0\n');
     return EXIT.ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  const entry = COMMANDS.find((c) => c.name === name);
   const json = rest.includes('--json');
-  if (command === undefined) {
+  if (entry === undefined) {
     printError(io, json, new UsageError('USAGE', `unknown command "${name}"`, { hint: `commands: ${COMMANDS.map((c) => c.name).join(', ')}` }));
     return EXIT.usage;
   }
+  const command = await entry.load();
   let parsed;
   try {
     parsed = parseArgs({ args: [...rest], options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: command.allowPositionals ?? false, strict: true });
