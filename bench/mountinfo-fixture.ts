@@ -1,5 +1,6 @@
 /** A large, realistic mountinfo table (a busy Kubernetes node running containerd) for the mount-check benchmark. */
 import { escapeMountinfoOptionValue, escapeMountinfoPath } from '../agent/mount/mountinfo-escape.ts';
+import { prng } from './fixture-random.ts';
 
 /** The store overlay hidden in the middle of `makeBusyMountTable`'s output, as a check would be configured. */
 export const BUSY_TABLE_STORE = Object.freeze({
@@ -15,18 +16,6 @@ const TASKS = '/run/containerd/io.containerd.runtime.v2.task/k8s.io';
 const SANDBOXES = '/run/containerd/io.containerd.grpc.v1.cri/sandboxes';
 const PODS = '/var/lib/kubelet/pods';
 
-/** Deterministic PRNG (mulberry32), so every run benchmarks the same table. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A mountinfo text of exactly `n` lines (n ≥ 64) as the host namespace of a busy container node would show it:
  * the host's own mounts (shared propagation, cgroup2, a stacked /dev/shm), then per pod a sandbox shm tmpfs, a
@@ -37,7 +26,7 @@ function random(seed: number): () => number {
  */
 export function makeBusyMountTable(n = 10_000): string {
   if (!Number.isInteger(n) || n < 64) throw new RangeError(`makeBusyMountTable needs an integer n >= 64, not ${n}`);
-  const rand = random(0x5eed + n);
+  const rand = prng(0x5eed + n);
   const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
   const hex = (len: number): string => Array.from({ length: len }, () => '0123456789abcdef'[int(0, 15)]).join('');
   const uuid = (): string => `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`;

@@ -1,13 +1,13 @@
 /** Benchmark: our single-threaded NAR hashing of a real Nix store vs `nix-store --verify --check-contents`. */
 // Usage: npm run bench:nar [-- [--rounds N] [--rebuild]]. Cache: $OVERLAY_WARDEN_BENCH_DIR or /var/tmp/overlay-warden-bench/nar.
 import { spawnSync } from 'node:child_process';
-import { createCipheriv } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parseArgs } from 'node:util';
 import { narHashOfPath, narHashOfPathSync } from '../agent/store/nar.ts';
 import { parseNarHash } from '../agent/store/nar-hash-string.ts';
+import { contentPool, prng } from './fixture-random.ts';
 
 /** Bump when the generated tree changes: the cache is keyed by it. */
 const FIXTURE_VERSION = 'nar-bench-v1';
@@ -23,24 +23,6 @@ if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a
 const cacheDir = path.join(process.env.OVERLAY_WARDEN_BENCH_DIR ?? '/var/tmp/overlay-warden-bench/nar', FIXTURE_VERSION);
 const root = path.join(cacheDir, 'root');
 const marker = path.join(cacheDir, 'complete.json');
-
-/** mulberry32: small, fast, deterministic; decides the shape of the tree. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** 64 MiB of AES-CTR keystream with a fixed key: file contents are slices of it. */
-function contentPool(): Buffer {
-  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 7), Buffer.alloc(16, 0));
-  return Buffer.concat([cipher.update(Buffer.alloc(64 * MiB)), cipher.final()]);
-}
 
 interface TreeCounts { files: number; symlinks: number; dirs: number; bytes: number }
 
@@ -105,7 +87,7 @@ function buildStore(): void {
   const src = path.join(cacheDir, 'src');
   fs.mkdirSync(src, { recursive: true });
   const started = performance.now();
-  const pool = contentPool();
+  const pool = contentPool(7);
   const rnd = prng(424242);
   const counts: TreeCounts = { files: 0, symlinks: 0, dirs: 0, bytes: 0 };
   const sources: string[] = [];

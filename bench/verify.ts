@@ -8,7 +8,6 @@
 // under type stripping instead, which adds its start-up (about 0.3 s, plus 0.1 s a worker thread) to every run.
 // Cache: $OVERLAY_WARDEN_BENCH_DIR or /var/tmp/overlay-warden-bench, then verify/<FIXTURE_VERSION>.
 import { spawnSync } from 'node:child_process';
-import { createCipheriv } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { parseArgs } from 'node:util';
 import { hashingThreads } from '../agent/audit/pool-threads.ts';
 import { benchCliMain, describeCli } from './built-cli.ts';
+import { contentPool, prng } from './fixture-random.ts';
 
 /** Bump when the generated store changes: the cache is keyed by it. */
 const FIXTURE_VERSION = 'verify-bench-v2';
@@ -49,24 +49,6 @@ const mergedRoot = path.join(cacheDir, 'merged');
 const upperLayer = path.join(cacheDir, 'upper');
 const marker = path.join(cacheDir, 'complete.json');
 const storeUrl = `local-overlay://?root=${mergedRoot}&lower-store=${encodeURIComponent(`${lowerRoot}?read-only=true`)}&upper-layer=${upperLayer}`;
-
-/** mulberry32: small, fast, deterministic; decides the shape of the store. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** 64 MiB of AES-CTR keystream with a fixed key: file contents are slices of it (incompressible, deterministic). */
-function contentPool(): Buffer {
-  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 9), Buffer.alloc(16, 0));
-  return Buffer.concat([cipher.update(Buffer.alloc(64 * MiB)), cipher.final()]);
-}
 
 interface Counts {
   files: number;
@@ -113,7 +95,7 @@ function buildStore(): void {
   const src = path.join(cacheDir, 'src');
   fs.mkdirSync(src, { recursive: true });
   const started = performance.now();
-  const pool = contentPool();
+  const pool = contentPool(9);
   const counts: Counts = { files: 0, bytes: 0 };
   const sources: string[] = [];
   for (let p = 0; p < PACKAGES; p++) {

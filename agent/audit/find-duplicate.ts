@@ -1,5 +1,6 @@
 /** `store.duplicate`: a store path present in both layers, with the bytes removing the upper copy would free (pure). */
 import { finding, type Finding } from '../findings/index.ts';
+import { formatBytes } from '../config/byte-size.ts';
 import type { AuditFacts } from './audit-facts.ts';
 import { isUpperWhiteout } from './locate.ts';
 
@@ -61,14 +62,3 @@ export function findDuplicates(facts: AuditFacts): Finding[] {
   return findings;
 }
 
-/** `1.5 MiB`-style size (pure). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}

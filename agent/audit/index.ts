@@ -5,7 +5,7 @@ export { AuditError, AUDIT_USAGE_CODES, type AuditErrorCode } from './audit-erro
 export type { AuditFacts, PairComparison } from './audit-facts.ts';
 export { findDangling } from './find-dangling.ts';
 export { findBrokenClosures, DEFAULT_BROKEN_CLOSURE_LIMITS, type BrokenClosureLimits } from './find-broken-closure.ts';
-export { findDuplicates, duplicateIds, formatBytes } from './find-duplicate.ts';
+export { findDuplicates, duplicateIds } from './find-duplicate.ts';
 export { findMasked } from './find-masked.ts';
 export { findStrays, isNixOwnEntry, NIX_OWN_ENTRIES } from './find-stray.ts';
 export { findDiverged, lowerRowsOfUpper, type LowerLookups } from './find-diverged.ts';

@@ -23,13 +23,21 @@ const STYLE: Record<Severity, 'red' | 'yellow' | 'cyan'> = { error: 'red', warni
 const MARK: Record<Severity, string> = { error: '✗', warning: '!', info: 'i' };
 const TITLE: Record<Severity, string> = { error: 'errors', warning: 'warnings', info: 'info' };
 
-/** One evidence value as text lines: strings raw, string lists one a line, nested lists (chains) joined by arrows. */
-export function evidenceLines(key: string, value: unknown): string[] {
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.length === 0 ? [`${key}: (none)`] : [`${key}:`, ...value.map((v) => `  ${v}`)];
-  if (Array.isArray(value) && value.every((v) => Array.isArray(v) && v.every((w) => typeof w === 'string'))) {
-    return [`${key}:`, ...(value as string[][]).map((chain) => `  ${chain.join(' → ')}`)];
+/** A value on one line: strings raw, objects as `key value` pairs, the rest as JSON. */
+function inline(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return Object.entries(value).map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
   }
-  return [`${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`];
+  return JSON.stringify(value);
+}
+
+/** One evidence value as text lines: lists one item a line, nested string lists (chains) joined by arrows, the rest inline. */
+export function evidenceLines(key: string, value: unknown): string[] {
+  if (!Array.isArray(value)) return [`${key}: ${inline(value)}`];
+  if (value.length === 0) return [`${key}: (none)`];
+  const chain = (v: unknown): v is string[] => Array.isArray(v) && v.every((w) => typeof w === 'string');
+  return [`${key}:`, ...value.map((v) => `  ${chain(v) ? v.join(' → ') : inline(v)}`)];
 }
 
 /**

@@ -1,5 +1,6 @@
 /** A one-line progress bar on stderr for long commands: bar, counts, throughput, ETA; silent unless stderr is a terminal. */
 import type { CliIo } from './command.ts';
+import { formatBytes } from '../config/byte-size.ts';
 
 /** What a progress line shows; every field but `label` and `done` is optional. */
 export interface ProgressState {
@@ -17,17 +18,6 @@ export interface ProgressState {
 
 const BAR_WIDTH = 20;
 
-/** `1.5 GiB`-style bytes (pure). */
-export function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${Math.round(bytes)} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
 
 /** `1:05` or `1:02:03` (pure). */
 export function formatDuration(ms: number): string {
@@ -43,7 +33,7 @@ export function formatProgressLine(state: ProgressState, columns = 100): string 
   const fraction = state.totalBytes !== undefined && state.totalBytes > 0 && state.bytes !== undefined ? state.bytes / state.totalBytes : state.total !== undefined && state.total > 0 ? state.done / state.total : undefined;
   const parts: string[] = [];
   parts.push(`${state.done}${state.total === undefined ? '' : `/${state.total}`}${state.unit === undefined ? '' : ` ${state.unit}`}`);
-  if (state.bytesPerSecond !== undefined && state.bytesPerSecond > 0) parts.push(`${formatSize(state.bytesPerSecond)}/s`);
+  if (state.bytesPerSecond !== undefined && state.bytesPerSecond > 0) parts.push(`${formatBytes(state.bytesPerSecond)}/s`);
   else if (state.itemsPerSecond !== undefined && state.itemsPerSecond > 0) parts.push(`${Math.round(state.itemsPerSecond)}/s`);
   if (state.etaMs !== undefined) parts.push(`ETA ${formatDuration(state.etaMs)}`);
   const facts = parts.join('  ');

@@ -27,3 +27,15 @@ export function parseAmount(input: number | string): Amount | undefined {
 export function resolveAmount(amount: Amount, total: number): number {
   return amount.kind === 'absolute' ? amount.value : (total * amount.value) / 100;
 }
+
+/** `1.50 KiB`-style bytes for people: binary units, three significant digits. Pure. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${Math.round(bytes)} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}

@@ -2,6 +2,6 @@ export { loadConfig, DEFAULT_CONFIG_FILE, type Config, type ConfigFlags, type Co
 export { ConfigError, describeProblem, type ConfigProblem, type ConfigErrorCode } from './config-error.ts';
 export { configSchema, type ConfigInput, type ConfigSettings, type StoreSettings } from './config-schema.ts';
 export { assertTrustedFile, untrustedReason, TrustError } from './trusted-file.ts';
-export { parseAmount, resolveAmount, type Amount } from './byte-size.ts';
+export { parseAmount, resolveAmount, formatBytes, type Amount } from './byte-size.ts';
 export { packageRoot } from './package-root.ts';
 export { configJsonSchema } from './config-json-schema.ts';

@@ -56,6 +56,8 @@ describe('agent: a path added to the lower store under the live overlay', functi
     assert.match(started[0]!.message, /hooks\/remount .*merged\/nix\/store/);
     const status = await s!.waitForStatus((st) => st.remount.lastOutcome !== undefined && st.remount.phase === 'idle', 'the remount outcome in status', agent);
     assert.equal(status.mountValid, true);
+    const succeeded = agent.lines(remountLine('remount-succeeded')).at(-1)!;
+    assert.ok(status.lastCheck!.at >= succeeded.timestamp!, 'status shows the mount check run after the remount');
     assert.equal(status.remount.lastOutcome!.status, 'remounted');
     assert.ok(status.remount.lastOutcome!.reasons.includes('lower store grew by 1 path'), JSON.stringify(status.remount.lastOutcome!.reasons));
     assert.equal(status.remount.pending, undefined, 'the remount-needed flag is cleared');

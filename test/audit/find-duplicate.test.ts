@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { findDuplicates, formatBytes } from '../../agent/audit/find-duplicate.ts';
+import { findDuplicates } from '../../agent/audit/find-duplicate.ts';
+import { formatBytes } from '../../agent/config/byte-size.ts';
 import { literalFacts, pathOf } from './support/literal-facts.ts';
 
 describe('findDuplicates', () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { formatDuration, formatProgressLine, formatSize, ProgressBar } from '../../agent/cli/progress-bar.ts';
+import { formatDuration, formatProgressLine, ProgressBar } from '../../agent/cli/progress-bar.ts';
+import { formatBytes as formatSize } from '../../agent/config/byte-size.ts';
 
 describe('progress bar', () => {
   it('formats a line with bar, counts, throughput and ETA', () => {

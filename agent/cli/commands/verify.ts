@@ -9,7 +9,8 @@ import type { StoreLayout } from '../../store/store-layout.ts';
 import { EXIT, type CliIo, type Command, type CommandContext } from '../command.ts';
 import { formatFindingsReport } from '../findings-report.ts';
 import { printError, printJson } from '../output.ts';
-import { formatSize, ProgressBar, type ProgressState } from '../progress-bar.ts';
+import { ProgressBar, type ProgressState } from '../progress-bar.ts';
+import { formatBytes } from '../../config/byte-size.ts';
 
 /** Exit code of an interrupted audit or verify (128 + SIGINT, as shells report it); the report says it is partial. */
 export const EXIT_INTERRUPTED = 130;
@@ -58,14 +59,14 @@ export function verifyProgressState(progress: MapProgress): ProgressState {
 
 /** The human report of a verify run. */
 export function formatVerifyReport(io: CliIo, layout: StoreLayout, report: VerifyReport, threads: number): string {
-  const rate = report.seconds > 0 ? `${formatSize(report.bytes / report.seconds)}/s` : '-';
+  const rate = report.seconds > 0 ? `${formatBytes(report.bytes / report.seconds)}/s` : '-';
   return formatFindingsReport(io, {
     title: 'overlay-warden verify',
     subject: layout.mergedStoreDir,
     details: [`scope ${report.scope}; upper layer ${layout.upperLayer}, lower store ${layout.lower.realStoreDir}`],
     findings: report.findings,
     partial: report.partial ? `interrupted after hashing ${report.checked} of ${report.total} paths; the rest were not checked` : undefined,
-    summary: `${report.checked} of ${report.total} paths hashed (${formatSize(report.bytes)}) in ${report.seconds.toFixed(1)} s, ${rate} on ${threads} threads`,
+    summary: `${report.checked} of ${report.total} paths hashed (${formatBytes(report.bytes)}) in ${report.seconds.toFixed(1)} s, ${rate} on ${threads} threads`,
   });
 }
 
