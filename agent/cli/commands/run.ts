@@ -12,6 +12,8 @@ const loggerFor = (config: Config): RunLogger => createLogger({ level: config.lo
 /** Ends a logger once everything it was given is written (the stream itself stays open). */
 const endLogger = (logger: RunLogger): Promise<void> => new Promise<void>((resolve) => logger.on('finish', resolve).end());
 
+const codeOf = (error: unknown): string | undefined => (error as { code?: string }).code;
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the agent: check the mount, diff the lower store against its baseline, watch, remount when stale',
@@ -20,49 +22,57 @@ export const runCommand: Command = {
   async run({ io, loadConfig, signal }) {
     let config: Config = loadConfig();
     let logger = loggerFor(config);
-    let agent = await Agent.start({ config, logger, env: io.env });
+    let agent: Agent | undefined;
     // Set when a reload left no agent running (the new configuration and the old one both failed to start).
     let failed = false;
     const broken = new AbortController();
 
     // SIGHUP: a valid new configuration replaces the running agent (log level and format included); a bad one is
     // logged and the old one kept. A new configuration that loads but cannot start falls back to the old one.
-    let reloading: Promise<void> = Promise.resolve();
+    // Reloads run one after another, and only once the first start is over (the handler is installed before it, so
+    // an early SIGHUP waits instead of killing the process).
+    const first = Agent.start({ config, logger, env: io.env });
+    let reloading: Promise<void> = first.then(() => undefined, () => undefined);
+    const reload = async (): Promise<void> => {
+      if (signal.aborted || failed || agent === undefined) return;
+      let next: Config;
+      try {
+        next = loadConfig();
+      } catch (error) {
+        logger.error(`configuration reload rejected; keeping the running configuration: ${(error as Error).message}`, { code: codeOf(error) });
+        return;
+      }
+      logger.info('configuration reloaded: restarting the agent with it', { file: next.file, logLevel: next.log.level });
+      await agent.close();
+      const previous = { config, logger };
+      const nextLogger = loggerFor(next);
+      try {
+        agent = await Agent.start({ config: next, logger: nextLogger, env: io.env });
+        config = next;
+        logger = nextLogger;
+        await endLogger(previous.logger);
+        return;
+      } catch (error) {
+        await endLogger(nextLogger);
+        logger.error(`the agent could not start with the reloaded configuration; going on with the previous one: ${(error as Error).message}`, { code: codeOf(error) });
+      }
+      try {
+        agent = await Agent.start({ config: previous.config, logger: previous.logger, env: io.env });
+      } catch (error) {
+        logger.error(`the agent could not restart with the previous configuration either; stopping: ${(error as Error).message}`, { code: codeOf(error) });
+        agent = undefined;
+        failed = true;
+        broken.abort();
+      }
+    };
     const onHangup = (): void => {
-      reloading = reloading.then(async () => {
-        if (signal.aborted || failed) return;
-        let next: Config;
-        try {
-          next = loadConfig();
-        } catch (error) {
-          logger.error(`configuration reload rejected; keeping the running configuration: ${(error as Error).message}`, { code: (error as { code?: string }).code });
-          return;
-        }
-        logger.info('configuration reloaded: restarting the agent with it', { file: next.file, logLevel: next.log.level });
-        await agent.close();
-        const previous = { config, logger };
-        const nextLogger = loggerFor(next);
-        try {
-          agent = await Agent.start({ config: next, logger: nextLogger, env: io.env });
-          config = next;
-          logger = nextLogger;
-          await endLogger(previous.logger);
-          return;
-        } catch (error) {
-          await endLogger(nextLogger);
-          previous.logger.error(`the agent could not start with the reloaded configuration; going on with the previous one: ${(error as Error).message}`, { code: (error as { code?: string }).code });
-        }
-        try {
-          agent = await Agent.start({ config: previous.config, logger: previous.logger, env: io.env });
-        } catch (error) {
-          previous.logger.error(`the agent could not restart with the previous configuration either; stopping: ${(error as Error).message}`, { code: (error as { code?: string }).code });
-          failed = true;
-          broken.abort();
-        }
+      reloading = reloading.then(reload).catch((error: unknown) => {
+        logger.error(`reload failed: ${(error as Error).message}`);
       });
     };
     process.on('SIGHUP', onHangup);
     try {
+      agent = await first;
       await new Promise<void>((resolve) => {
         const stop = AbortSignal.any([signal, broken.signal]);
         if (stop.aborted) resolve();
@@ -70,7 +80,7 @@ export const runCommand: Command = {
       });
       if (!failed) logger.info('stopping (signal received)');
       await reloading;
-      await agent.close();
+      await agent?.close();
     } finally {
       process.off('SIGHUP', onHangup);
       await endLogger(logger);
