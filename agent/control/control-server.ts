@@ -28,11 +28,17 @@ export interface ControlServerOptions {
   readonly readTimeoutMs?: number;
   /** How long a handler may run (a remount waits for retries). Default 15 min. */
   readonly requestTimeoutMs?: number;
-  /** Simultaneous connections. Default 32. */
+  /**
+   * Simultaneous connections (each held while its remount runs). Default 4096: a burst of Nix hooks must not be
+   * dropped, and Node raises the open-file limit to the hard limit at start. Connections past it are closed at once.
+   */
   readonly maxConnections?: number;
   /** Publish `<socket dir>/node` → this Node for hooks/nix-remount-hook. Default true. */
   readonly publishNode?: boolean;
 }
+
+/** Default limit of simultaneous connections, and the listen backlog. */
+export const CONTROL_MAX_CONNECTIONS = 4096;
 
 export interface ControlServer {
   readonly socketPath: string;
@@ -68,7 +74,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
     });
     connections.add(done);
   });
-  server.maxConnections = options.maxConnections ?? 32;
+  server.maxConnections = options.maxConnections ?? CONTROL_MAX_CONNECTIONS;
   await listenPrivately(server, socketPath);
   const inode = statSync(socketPath).ino;
   const publishNode = options.publishNode ?? true;
@@ -112,7 +118,7 @@ async function listenPrivately(server: Server, socketPath: string): Promise<void
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketPath, () => {
+      server.listen({ path: socketPath, backlog: CONTROL_MAX_CONNECTIONS }, () => {
         server.off('error', reject);
         resolve();
       });

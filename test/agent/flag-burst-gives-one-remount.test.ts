@@ -17,8 +17,8 @@ import { writeHook, type TestHook } from '../remount/hook-fixture.ts';
 
 const NIX_REMOUNT_HOOK = fileURLToPath(new URL('../../hooks/nix-remount-hook', import.meta.url));
 const FLAGS = 1000;
-/** Clients sending at once (each sends its share one after another); below the control socket's connection limit. */
-const CLIENTS = 20;
+/** Clients connected at once: all of them, as a burst of Nix hooks would be (the socket accepts up to 4096). */
+const CLIENTS = FLAGS;
 
 describe('agent: a burst of 1,000 remount flags', function () {
   let s: AgentScenario | undefined;
