@@ -1,8 +1,10 @@
 /** Content verification: hashes store objects in the worker pool and compares each with the narHash its DB records. */
 import { performance } from 'node:perf_hooks';
 import { compareFindings, type Finding } from '../findings/index.ts';
-import type { MapProgress } from '../pool/map-progress.ts';
+import { computeProgress, type MapProgress, type ProgressCounts } from '../pool/map-progress.ts';
 import { boundedMap } from '../pool/bounded-map.ts';
+import { toErrorReport } from '../pool/error-report.ts';
+import { rebuildTaskError, type SerialisedError } from '../pool/serialised-error.ts';
 import { PoolAbortedError, PoolClosedError } from '../pool/pool-errors.ts';
 import type { WorkerPool } from '../pool/worker-pool.ts';
 import type { NixDb } from '../store/nix-db.ts';
@@ -14,6 +16,7 @@ import { openAuditDbs } from './open-dbs.ts';
 import { Gate, nextConcurrency, workerThreadsWaitingOnDisk, type ConcurrencyBounds } from './hashing-concurrency.ts';
 import { narHashBytes, resolveVerifyPaths } from './verify-paths.ts';
 import { baseNameIn, packStoreKey, STORE_KEY_BYTES } from './store-key.ts';
+import { verifyBatches } from './verify-batches.ts';
 
 /** `upper`: every upper-DB registration (what Nix's verify of the overlay store checks); `lower`: every lower-DB one; `all`: both. */
 export const VERIFY_SCOPES = ['upper', 'lower', 'all'] as const;
@@ -24,7 +27,7 @@ export interface VerifyOptions {
   readonly signal: AbortSignal;
   readonly pool: WorkerPool;
   /**
-   * Extra threads for adaptive concurrency: objects beyond two per `pool` thread go here, so that while the cache is
+   * Extra threads for adaptive concurrency: batches beyond two per `pool` thread go here, so that while the cache is
    * warm only `pool`'s threads (one per core) exist, and these start only when threads wait on the disk.
    */
   readonly ioPool?: WorkerPool;
@@ -32,8 +35,9 @@ export interface VerifyOptions {
   /** Verify just these store paths (full paths in the store dir or the merged dir); `scope` is then ignored. */
   readonly paths?: readonly string[];
   /**
-   * Objects in flight: a number, or `adaptive` (start at two per `pool` thread, and raise it up to two per thread of
-   * both pools while threads wait on the disk; see hashing-concurrency.ts). Default: twice the pool's threads.
+   * Pool tasks in flight (each a batch of objects, see verify-batches.ts): a number, or `adaptive` (start at two per
+   * `pool` thread, and raise it up to two per thread of both pools while threads wait on the disk; see
+   * hashing-concurrency.ts). Default: twice the pool's threads.
    */
   readonly concurrency?: number | 'adaptive';
   readonly onProgress?: (progress: MapProgress) => void;
@@ -77,20 +81,24 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
     const adaptive = options.concurrency === 'adaptive';
     const ioPool = adaptive ? options.ioPool : undefined;
     const fixed = typeof options.concurrency === 'number' ? options.concurrency : 2 * pool.size;
-    // Two in flight per thread: one hashing, one queued, so a thread never idles while its next task comes.
+    // Two batches in flight per thread: one hashing, one queued, so a thread never idles while its next task comes.
     const primaryCap = 2 * pool.size;
     const bounds = { min: primaryCap, max: primaryCap + 2 * (ioPool?.size ?? 0) };
     const gate = new Gate(adaptive ? bounds.min : fixed);
     const adapter = adaptive && ioPool !== undefined ? adaptEvery(gate, bounds) : undefined;
     let primaryInFlight = 0;
+    let launched = 0;
+    let failed = 0;
+    const progress = progressReporter(options.onProgress, plan, () => ({ done: checked, failed, inFlight: launched - checked, bytes }));
     const outcomes = boundedMap(
-      plan.items,
-      async (item, itemSignal) => {
-        await gate.enter(itemSignal);
+      verifyBatches(plan.items),
+      async (batch, batchSignal) => {
+        await gate.enter(batchSignal);
+        launched += batch.length;
         const primary = ioPool === undefined || primaryInFlight < primaryCap;
         if (primary) primaryInFlight++;
         try {
-          return await (primary ? pool : ioPool).run({ type: 'nar-hash', path: item.file }, itemSignal);
+          return await (primary ? pool : ioPool).run({ type: 'nar-hash-batch', paths: batch.map((item) => item.file) }, batchSignal);
         } finally {
           if (primary) primaryInFlight--;
           gate.leave();
@@ -98,25 +106,29 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
       },
       {
         signal,
-        // Items waiting at the gate count too: enough to keep the gate full at its highest.
+        // Batches waiting at the gate count too: enough to keep the gate full at its highest.
         concurrency: Math.min(2 * Math.max(fixed, bounds.max), pool.options.maxThreads + pool.options.maxQueue),
-        total: plan.total,
-        ...(plan.totalBytes === undefined ? {} : { totalBytes: plan.totalBytes }),
-        bytesOf: (result) => result.narSize,
         isFatal: (error) => error instanceof PoolClosedError,
-        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       },
     );
     try {
       for await (const outcome of outcomes) {
-        checked++;
-        if (outcome.ok) {
-          bytes += outcome.value.narSize;
-          findings.push(...judgeMeasurement(outcome.item, outcome.value));
-        } else {
-          findings.push(judgeFailure(outcome.item, outcome.error));
-        }
+        outcome.item.forEach((item, at) => {
+          checked++;
+          const entry = outcome.ok ? outcome.value.results[at] : undefined;
+          if (entry?.ok === true) {
+            bytes += entry.narSize;
+            findings.push(...judgeMeasurement(item, entry));
+            return;
+          }
+          failed++;
+          // A path's own failure reads as if it had been a task of its own (the same code, evidence and message).
+          const error = outcome.ok ? toErrorReport(rebuildTaskError(entry?.error ?? MISSING_RESULT, { type: 'nar-hash', path: item.file })) : outcome.error;
+          findings.push(judgeFailure(item, error));
+        });
+        progress(false);
       }
+      progress(true);
     } catch (error) {
       if (!(error instanceof PoolAbortedError) && !signal.aborted) throw error;
       partial = true;
@@ -130,6 +142,24 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
     dbs.close();
   }
   return { findings: findings.sort(compareFindings), partial, scope, total, checked, bytes, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Stands in for a result a worker left out (never expected: a batch answers for every path). */
+const MISSING_RESULT: SerialisedError = { name: 'Error', code: 'POOL_TASK_FAILED', message: 'the worker returned no result for this path', evidence: {} };
+/** Least time between progress events, as boundedMap's default. */
+const PROGRESS_INTERVAL_MS = 250;
+
+/** Progress in objects (not batches), at most every PROGRESS_INTERVAL_MS, the final event always; a no-op without `onProgress`. */
+function progressReporter(onProgress: ((progress: MapProgress) => void) | undefined, plan: VerifyPlan, counts: () => ProgressCounts): (final: boolean) => void {
+  const start = performance.now();
+  let last = -Infinity;
+  return (final) => {
+    if (onProgress === undefined) return;
+    const now = performance.now();
+    if (!final && now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    onProgress(computeProgress(counts(), { total: plan.total, totalBytes: plan.totalBytes }, now - start, final));
+  };
 }
 
 /** How often adaptive concurrency samples the threads, and how many samples make one decision. */

@@ -5,6 +5,7 @@ import { serialiseError, type SerialisedError } from './serialised-error.ts';
 import type { PoolTask, PoolTaskResult, TaskResultByType, TaskType } from './tasks.ts';
 import { runComparePair } from './tasks/compare-pair.ts';
 import { runNarHash } from './tasks/nar-hash.ts';
+import { runNarHashBatch } from './tasks/nar-hash-batch.ts';
 import { runScanLayerChunk } from './tasks/scan-layer-chunk.ts';
 
 /**
@@ -18,6 +19,7 @@ type Handlers = { readonly [K in TaskType]: (task: Extract<PoolTask, { type: K }
 /** One handler per task type; handlers are synchronous, so a task holds its thread until done or terminated. */
 const HANDLERS: Handlers = {
   'nar-hash': runNarHash,
+  'nar-hash-batch': runNarHashBatch,
   'scan-layer-chunk': runScanLayerChunk,
   'compare-pair': runComparePair,
 };

@@ -5,13 +5,17 @@ import { hashingThreads } from '../../agent/audit/pool-threads.ts';
 describe('adaptive hashing concurrency', () => {
   const bounds = { min: 2, max: 16 };
 
-  it('doubles while threads wait on the disk, drops to the cores when none do, keeps it in between', () => {
+  it('doubles while threads wait on the disk, halves towards the cores only when none did, keeps it in between', () => {
     assert.equal(nextConcurrency(2, 1.5, bounds), 4);
     assert.equal(nextConcurrency(4, 3, bounds), 8);
     assert.equal(nextConcurrency(16, 12, bounds), 16);
-    assert.equal(nextConcurrency(8, 0, bounds), 2);
+    assert.equal(nextConcurrency(8, 0, bounds), 4);
+    assert.equal(nextConcurrency(4, 0, bounds), 2);
+    assert.equal(nextConcurrency(2, 0, bounds), 2);
     assert.equal(nextConcurrency(8, 1, bounds), 8);
-    assert.equal(nextConcurrency(8, 0.3, bounds), 2);
+    // A low share of waiting threads (noise with a cold cache) keeps the concurrency rather than dropping it.
+    assert.equal(nextConcurrency(16, 0.2, bounds), 16);
+    assert.equal(nextConcurrency(8, 0.3, bounds), 8);
   });
 
   it('reads the state letter after the command name, whatever the name holds', () => {
