@@ -1,5 +1,6 @@
 /** Opens the upper and lower Nix DBs of a layout read-only, the lower one immutable when the layout says read-only. */
-import { openNixDb, type NixDb } from '../store/nix-db.ts';
+import { emptyNixDb, openNixDb, type NixDb } from '../store/nix-db.ts';
+import { NixDbError } from '../store/nix-db-error.ts';
 import type { StoreLayout } from '../store/store-layout.ts';
 import { AuditError } from './audit-error.ts';
 
@@ -13,6 +14,7 @@ export interface AuditDbs {
 /**
  * Opens both DBs. The upper one as a plain read-only reader (Nix may be writing it); the lower one with SQLite's
  * `immutable=1` when the lower store URL has `read-only=true`, as Nix does.
+ * A missing upper DB (an overlay store Nix has not used yet) is an empty one: there is nothing registered to audit.
  * @throws AuditError AUDIT_NO_LOWER_DB when the lower store's metadata comes from a daemon (no DB file);
  *   NixDbError (NIX_DB_MISSING, NIX_DB_LOCKED, …) when a DB cannot be opened.
  */
@@ -24,7 +26,7 @@ export function openAuditDbs(layout: StoreLayout): AuditDbs {
       hint: 'give the lower store as a local store path (lower-store=/path/to/root?read-only=true) so its DB can be read',
     });
   }
-  const upper = openNixDb(layout.upperDb, { storeDir: layout.storeDir });
+  const upper = openUpperDb(layout);
   let lower: NixDb;
   try {
     lower = openNixDb(lowerFile, { storeDir: layout.lower.storeDir, immutable: layout.lower.readOnly });
@@ -40,4 +42,13 @@ export function openAuditDbs(layout: StoreLayout): AuditDbs {
       lower.close();
     },
   };
+}
+
+function openUpperDb(layout: StoreLayout): NixDb {
+  try {
+    return openNixDb(layout.upperDb, { storeDir: layout.storeDir });
+  } catch (error) {
+    if (error instanceof NixDbError && error.code === 'NIX_DB_MISSING') return emptyNixDb(layout.upperDb, layout.storeDir);
+    throw error;
+  }
 }

@@ -10,7 +10,7 @@ export { NIX_BASE32_ALPHABET, encodeNixBase32, decodeNixBase32, nixBase32Length,
 export { parseStorePathName, isValidStorePathName, parseStorePath, STORE_PATH_HASH_LENGTH, STORE_PATH_NAME_MAX_LENGTH, StorePathError, type StorePathErrorCode, type StorePathName, type ParsedStorePath } from './store-path.ts';
 export { parseNarHash, parseNarHashWithForm, formatNarHash, NAR_HASH_FORMS, SHA256_BYTES, NarHashStringError, type NarHashStringErrorCode, type NarHashForm, type ParsedNarHash } from './nar-hash-string.ts';
 export { narHashOfPath, narHashOfPathSync, dumpNar, dumpNarSync, NarError, type NarErrorCode, type NarHashResult, type NarOptions, type NarSink, type UnsupportedFileType } from './nar.ts';
-export { openNixDb, type NixDb, type NixDbOptions } from './nix-db.ts';
+export { openNixDb, emptyNixDb, type NixDb, type NixDbOptions } from './nix-db.ts';
 export { NixDbError, toNixDbError, type NixDbErrorCode } from './nix-db-error.ts';
 export { sqliteFileUri, parseSchemaVersion, readSchemaVersion, type NixDbOpenMode, type NixDbTables } from './nix-db-open.ts';
 export { decodeValidPathRow, type ValidPathRow, type PathInfo, type ReferenceEdge, type Realisation } from './nix-db-rows.ts';

@@ -14,7 +14,7 @@ import { NIX_SCHEMA_VERSION, VALID_PATHS_COLUMNS } from './nix-db-schema.ts';
  * `-shm` file is missing and the directory is not writable, and the WAL held no frames, so the DB file was read as
  * immutable; a Nix that starts writing while it is read is not seen.
  */
-export type NixDbOpenMode = 'read-only' | 'immutable' | 'immutable-fallback';
+export type NixDbOpenMode = 'read-only' | 'immutable' | 'immutable-fallback' | 'absent';
 
 /** An open SQLite handle and how it was opened. */
 export interface OpenedSqlite {

@@ -1,11 +1,12 @@
 /** Read-only access to a Nix DB (db.sqlite): valid paths, references, referrers, realisations; never a write. */
 import path from 'node:path';
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { NixDbError, toNixDbError } from './nix-db-error.ts';
 import { checkNixTables, openSqliteReadOnly, readSchemaVersion, schemaFileOf, type NixDbOpenMode, type NixDbTables } from './nix-db-open.ts';
 import { VALID_PATH_SELECT, decodePathColumn, decodeValidPathRow, splitSpaces, type PathInfo, type Realisation, type ReferenceEdge, type ValidPathRow } from './nix-db-rows.ts';
 import { isNixBase32Char } from './nix-base32.ts';
 import { STORE_PATH_HASH_LENGTH } from './store-path.ts';
+import { NIX_DB_SCHEMA_SQL, NIX_SCHEMA_VERSION } from './nix-db-schema.ts';
 
 export interface NixDbOptions {
   /** Open with SQLite's `immutable=1`, as Nix does for a store URL with `read-only=true`. Default false. */
@@ -85,6 +86,18 @@ export function openNixDb(file: string, options: NixDbOptions = {}): NixDb {
     db.close();
     throw error;
   }
+}
+
+/**
+ * A NixDb with no rows, for a DB that does not exist yet: the upper DB of an overlay store Nix has not used (Nix
+ * creates it on first use), which holds nothing. An in-memory SQLite with Nix's schema, so readers need no special
+ * case; `file` names the absent file and `mode` is `absent`. Nothing is written anywhere.
+ */
+export function emptyNixDb(file: string, storeDir = '/nix/store'): NixDb {
+  const db = new DatabaseSync(':memory:');
+  db.exec(NIX_DB_SCHEMA_SQL);
+  db.exec('PRAGMA query_only = true');
+  return new NixDbReader(db, { file, mode: 'absent', schemaVersion: NIX_SCHEMA_VERSION, storeDir: path.posix.normalize(storeDir).replace(/(.)\/$/, '$1'), tables: checkNixTables(db, file) });
 }
 
 /** The NixDb behind openNixDb: cached statements for lookups, a fresh statement per iteration. */
