@@ -1,4 +1,5 @@
 /** The shape of one CLI command, and the context every command runs with. */
+import { constants } from 'node:os';
 import type { ParseArgsConfig } from 'node:util';
 import type { Config, ConfigFlags } from '../config/index.ts';
 
@@ -37,4 +38,23 @@ export interface Command {
   readonly optionHelp?: ReadonlyArray<readonly [string, string]>;
   readonly allowPositionals?: boolean;
   run(context: CommandContext): Promise<number>;
+}
+
+/** Why the command's signal was aborted when a process signal stopped it (main.ts passes one of these). */
+export class Interrupted extends Error {
+  readonly signalName: NodeJS.Signals;
+  constructor(signalName: NodeJS.Signals) {
+    super(`interrupted by ${signalName}`);
+    this.name = 'Interrupted';
+    this.signalName = signalName;
+  }
+}
+
+/**
+ * The exit code of a command its signal stopped: 128 + the signal's number, as shells report it (130 for SIGINT,
+ * 143 for SIGTERM); 130 when the abort came from elsewhere.
+ */
+export function interruptedExitCode(signal: AbortSignal): number {
+  const reason: unknown = signal.reason;
+  return reason instanceof Interrupted ? 128 + (constants.signals[reason.signalName] ?? 2) : 130;
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /** The `overlay-warden` executable: runs the CLI with the process's streams; Ctrl-C aborts the running command. */
 import { runCli } from './run-cli.ts';
+import { Interrupted, interruptedExitCode } from './command.ts';
 
 const controller = new AbortController();
 let interrupted = 0;
-const onSignal = (): void => {
-  // First Ctrl-C asks the command to stop and print what it has; a second one is an immediate exit.
-  if (++interrupted > 1) process.exit(130);
-  controller.abort(new Error('interrupted'));
+const onSignal = (signalName: NodeJS.Signals): void => {
+  // The first signal asks the command to stop and print what it has; a second one is an immediate exit.
+  if (++interrupted > 1) process.exit(interruptedExitCode(controller.signal));
+  controller.abort(new Interrupted(signalName));
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);

@@ -3,11 +3,11 @@ import { AUDIT_USAGE_CODES, AuditError } from '../../audit/audit-error.ts';
 import type { AuditProgress, AuditReport } from '../../audit/run-audit.ts';
 import { hasErrors } from '../../findings/index.ts';
 import type { StoreLayout } from '../../store/store-layout.ts';
-import { EXIT, type CliIo, type Command } from '../command.ts';
+import { EXIT, type CliIo, type Command, interruptedExitCode } from '../command.ts';
 import { formatFindingsReport } from '../findings-report.ts';
 import { printError, printJson } from '../output.ts';
 import { ProgressBar, type ProgressState } from '../progress-bar.ts';
-import { EXIT_INTERRUPTED, parseThreads } from './verify.ts';
+import { parseThreads } from './verify.ts';
 
 const PHASE_LABEL: Record<AuditProgress['phase'], string> = {
   'upper-db': 'reading upper DB',
@@ -101,7 +101,7 @@ export const auditCommand: Command = {
     bar.clear();
     if (json) printJson(io, { findings: report.findings, partial: report.partial, interruptedIn: report.interruptedIn ?? null, stats: report.stats, sources: auditSources(config.layout) });
     else io.stdout.write(formatAuditReport(io, config.layout, report));
-    if (report.partial) return EXIT_INTERRUPTED;
+    if (report.partial) return interruptedExitCode(signal);
     return hasErrors(report.findings) ? EXIT.findings : EXIT.ok;
   },
 };

@@ -6,14 +6,12 @@ import type { VerifyReport, VerifyScope } from '../../audit/run-verify.ts';
 import { hasErrors } from '../../findings/index.ts';
 import type { MapProgress } from '../../pool/map-progress.ts';
 import type { StoreLayout } from '../../store/store-layout.ts';
-import { EXIT, type CliIo, type Command, type CommandContext } from '../command.ts';
+import { EXIT, type CliIo, type Command, type CommandContext, interruptedExitCode } from '../command.ts';
 import { formatFindingsReport } from '../findings-report.ts';
 import { printError, printJson } from '../output.ts';
 import { ProgressBar, type ProgressState } from '../progress-bar.ts';
 import { formatBytes } from '../../config/byte-size.ts';
 
-/** Exit code of an interrupted audit or verify (128 + SIGINT, as shells report it); the report says it is partial. */
-export const EXIT_INTERRUPTED = 130;
 
 /**
  * The worker threads for hashing: `--threads N` if given, else from `pool.size`.
@@ -133,7 +131,7 @@ export const verifyCommand: Command = {
     bar.clear();
     if (json) printJson(io, { findings: report.findings, partial: report.partial, scope: report.scope, total: report.total, checked: report.checked, bytes: report.bytes, seconds: report.seconds, threads });
     else io.stdout.write(formatVerifyReport(io, config.layout, report, threads));
-    if (report.partial) return EXIT_INTERRUPTED;
+    if (report.partial) return interruptedExitCode(signal);
     return hasErrors(report.findings) ? EXIT.findings : EXIT.ok;
   },
 };
