@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { WardenError, errnoCode } from '../errors/index.ts';
+import { readNarDirectory, type NarDirectory } from './nar-directory.ts';
 
 export type NarErrorCode = 'NAR_UNSUPPORTED_FILE_TYPE' | 'NAR_WHITEOUT' | 'NAR_FILE_CHANGED' | 'NAR_IO_ERROR';
 
@@ -61,17 +62,14 @@ const OPEN_SYMLINK = narStrings('(', 'type', 'symlink', 'target');
 const CLOSE = narStrings(')');
 const ENTRY_NAME = narStrings('entry', '(', 'name');
 const NODE = narStrings('node');
-const SLASH = Buffer.from('/');
 
-interface DirFrame {
-  /** The directory's path with a trailing slash. */
-  readonly prefix: Buffer;
-  readonly entries: fs.Dirent<Buffer>[];
-  index: number;
-}
+/** A path: a string unless it, or a name in it, is not valid UTF-8 (see readNarDirectory). */
+type FsPath = string | Buffer;
+
+type DirFrame = NarDirectory & { index: number };
 
 interface OpenFile {
-  readonly path: Buffer;
+  readonly path: FsPath;
   readonly fd: number;
   readonly size: number;
   remaining: number;
@@ -90,10 +88,10 @@ class NarWalker {
   #narSize = 0;
   readonly #stack: DirFrame[] = [];
   #file: OpenFile | undefined;
-  #root: Buffer | undefined;
+  #root: FsPath | undefined;
 
-  constructor(root: string | Buffer, emit: NarSink, stage: Buffer) {
-    this.#root = typeof root === 'string' ? Buffer.from(root) : root;
+  constructor(root: FsPath, emit: NarSink, stage: Buffer) {
+    this.#root = root;
     this.#emit = emit;
     this.#stage = stage;
   }
@@ -130,9 +128,10 @@ class NarWalker {
         continue;
       }
       this.#put(ENTRY_NAME);
-      this.#putString(entry.name);
+      this.#putName(entry.name);
       this.#put(NODE);
-      this.#node(Buffer.concat([frame.prefix, entry.name]), entry);
+      // The prefix is a string exactly when the names are (NarDirectory).
+      this.#node(typeof entry.name === 'string' ? (frame.prefix as string) + entry.name : Buffer.concat([frame.prefix as Buffer, entry.name]), entry);
       spent += NODE_COST;
     }
     return false;
@@ -145,7 +144,7 @@ class NarWalker {
   }
 
   /** Starts one node, typed by lstat/fstat or by readdir's d_type (lstat'ed when d_type is unknown or unsupported). */
-  #node(path: Buffer, typed: fs.Stats | fs.Dirent<Buffer>): void {
+  #node(path: FsPath, typed: fs.Stats | fs.Dirent<FsPath>): void {
     if (typed.isFile()) this.#regular(path);
     else if (typed.isDirectory()) this.#directory(path);
     else if (typed.isSymbolicLink()) this.#symlink(path);
@@ -153,21 +152,18 @@ class NarWalker {
     else this.#node(path, lstat(path));
   }
 
-  #directory(path: Buffer): void {
-    let entries: fs.Dirent<Buffer>[];
+  #directory(path: FsPath): void {
+    let listing: NarDirectory;
     try {
-      entries = fs.readdirSync(path, { withFileTypes: true, encoding: 'buffer' });
+      listing = readNarDirectory(path);
     } catch (error) {
       throw ioError(path, error);
     }
-    // Nix sorts names with std::map<std::string>: bytewise, as Buffer.compare does.
-    entries.sort((a, b) => Buffer.compare(a.name, b.name));
     this.#put(OPEN_DIRECTORY);
-    const prefix = path[path.length - 1] === 0x2f ? path : Buffer.concat([path, SLASH]);
-    this.#stack.push({ prefix, entries, index: 0 });
+    this.#stack.push({ ...listing, index: 0 });
   }
 
-  #symlink(path: Buffer): void {
+  #symlink(path: FsPath): void {
     let target: Buffer;
     try {
       target = fs.readlinkSync(path, { encoding: 'buffer' });
@@ -180,7 +176,7 @@ class NarWalker {
   }
 
   /** Opens without following symlinks (O_NONBLOCK: a FIFO swapped in cannot block), then checks by fstat. */
-  #regular(path: Buffer): void {
+  #regular(path: FsPath): void {
     let fd: number;
     let st: fs.Stats;
     try {
@@ -286,9 +282,24 @@ class NarWalker {
     this.#put(bytes);
     this.#pad(bytes.length);
   }
+
+  /** An entry name as a NAR string, encoding a string name straight into the stage. */
+  #putName(name: FsPath): void {
+    if (typeof name !== 'string') {
+      this.#putString(name);
+      return;
+    }
+    // At most 3 UTF-8 bytes per UTF-16 code unit, plus length and padding.
+    if (this.#pos + 3 * name.length + 16 > STAGE_BYTES) this.#flush();
+    const length = this.#stage.write(name, this.#pos + 8, 'utf8');
+    this.#putU64(length);
+    this.#pos += length;
+    this.#narSize += length;
+    this.#pad(length);
+  }
 }
 
-function lstat(path: Buffer): fs.Stats {
+function lstat(path: FsPath): fs.Stats {
   try {
     return fs.lstatSync(path);
   } catch (error) {
@@ -296,7 +307,7 @@ function lstat(path: Buffer): fs.Stats {
   }
 }
 
-function ioError(path: Buffer, error: unknown): NarError {
+function ioError(path: FsPath, error: unknown): NarError {
   const errno = errnoCode(error);
   const syscall = (error as { syscall?: unknown } | null)?.syscall;
   return new NarError('NAR_IO_ERROR', `cannot read '${path.toString()}': ${errno ?? String(error)}`, {
@@ -305,7 +316,7 @@ function ioError(path: Buffer, error: unknown): NarError {
   });
 }
 
-function unsupported(path: Buffer, st: fs.Stats): NarError {
+function unsupported(path: FsPath, st: fs.Stats): NarError {
   const where = path.toString();
   if (st.isCharacterDevice() && st.rdev === 0) {
     return new NarError('NAR_WHITEOUT', `'${where}' is an OverlayFS whiteout (character device 0/0): it has no NAR`, {

@@ -49,6 +49,10 @@ function buildFixture(root: string): void {
   fs.mkdirSync(path.join(root, 'emptydir'));
   fs.writeFileSync(path.join(root, 'a/b/c/deep'), 'deep\n');
   fs.writeFileSync(path.join(root, 'empty'), '');
+  // Valid UTF-8 only, so names are read as strings: characters above U+FFFF sort after U+E000-U+FFFF in UTF-8 bytes
+  // but before them in UTF-16, the one place the string comparison needs its correction.
+  fs.mkdirSync(path.join(root, 'astral'));
+  for (const name of ['\u{1F600}', '\uFF21', '\uE000', 'z', '\u{10000}']) fs.writeFileSync(path.join(root, 'astral', name), `${name}\n`);
   for (const [name, mode] of [['exe', 0o755], ['owner-x-only', 0o744], ['group-x-only', 0o654], ['other-x-only', 0o641]] as const) {
     fs.writeFileSync(path.join(root, name), `#!/bin/sh\necho ${name}\n`);
     fs.chmodSync(path.join(root, name), mode);
