@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type ConfigFlags } from '../config/index.ts';
 import { WardenError } from '../errors/index.ts';
+import { AUDIT_USAGE_CODES, AuditError } from '../audit/audit-error.ts';
 import { COMMANDS } from './commands/index.ts';
 import { EXIT, type CliIo, type Command, type CommandOptions } from './command.ts';
 import { formatRows, printError } from './output.ts';
@@ -76,8 +77,13 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
     });
   } catch (error) {
     printError(io, json, error);
-    return error instanceof ConfigError || error instanceof UsageError ? EXIT.usage : EXIT.findings;
+    return isUsageError(error) ? EXIT.usage : EXIT.findings;
   }
+}
+
+/** Errors that mean the command line or the configuration was wrong (exit 2), not that the store is. */
+function isUsageError(error: unknown): boolean {
+  return error instanceof ConfigError || error instanceof UsageError || (error instanceof AuditError && AUDIT_USAGE_CODES.has(error.code));
 }
 
 function generalHelp(): string {

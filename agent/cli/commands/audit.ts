@@ -1,5 +1,4 @@
 /** `overlay-warden audit`: both DBs and both layers against each other (no content hashing); a report, or JSON. */
-import { AUDIT_USAGE_CODES, AuditError } from '../../audit/audit-error.ts';
 import type { AuditProgress, AuditReport } from '../../audit/run-audit.ts';
 import { hasErrors } from '../../findings/index.ts';
 import type { StoreLayout } from '../../store/store-layout.ts';
@@ -89,11 +88,8 @@ export const auditCommand: Command = {
         onProgress: (progress) => bar.update(auditProgressState(progress, Date.now() - started)),
       });
     } catch (error) {
+      // run-cli prints the error and picks the exit code (2 for a bad path or option).
       bar.clear();
-      if (error instanceof AuditError && AUDIT_USAGE_CODES.has(error.code)) {
-        printError(io, json, error);
-        return EXIT.usage;
-      }
       throw error;
     } finally {
       await pool?.close();

@@ -1,6 +1,6 @@
 /** `overlay-warden verify`: NAR-hashes store objects in the worker pool against their narHash; a report, or JSON. */
+import { AuditError } from '../../audit/audit-error.ts';
 import { availableParallelism } from 'node:os';
-import { AUDIT_USAGE_CODES, AuditError } from '../../audit/audit-error.ts';
 import { hashingThreads } from '../../audit/pool-threads.ts';
 import type { VerifyReport, VerifyScope } from '../../audit/run-verify.ts';
 import { hasErrors } from '../../findings/index.ts';
@@ -118,11 +118,8 @@ export const verifyCommand: Command = {
         onProgress: (progress) => bar.update(verifyProgressState(progress), progress.final),
       });
     } catch (error) {
+      // run-cli prints the error and picks the exit code (2 for a bad path or option).
       bar.clear();
-      if (error instanceof AuditError && AUDIT_USAGE_CODES.has(error.code)) {
-        printError(io, json, error);
-        return EXIT.usage;
-      }
       throw error;
     } finally {
       // Terminates every worker thread (running tasks get the grace period), so none outlives the command.
