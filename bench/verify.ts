@@ -3,7 +3,7 @@
  * thread) vs the machine's SHA-256 limit (`openssl speed -evp sha256 -multi N`), on one generated store, with a
  * warm page cache and then a cold one (`echo 3 > /proc/sys/vm/drop_caches`, needs root).
  */
-// Usage: npm run bench:verify [-- [--rebuild] [--threads auto,N,M,…] [--rounds N] [--skip-cold] [--sources]].
+// Usage: npm run bench:verify [-- [--rebuild] [--threads auto,N,M,…] [--rounds N] [--cold-rounds N] [--skip-cold] [--sources]].
 // overlay-warden runs as shipped: compiled to JavaScript (`npm run build`'s settings); --sources runs the .ts files
 // under type stripping instead, which adds its start-up (about 0.3 s, plus 0.1 s a worker thread) to every run.
 // Cache: $OVERLAY_WARDEN_BENCH_DIR or /var/tmp/overlay-warden-bench, then verify/<FIXTURE_VERSION>.
@@ -31,13 +31,17 @@ const { values: args } = parseArgs({
   options: {
     rebuild: { type: 'boolean', default: false },
     threads: { type: 'string' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
+    'cold-rounds': { type: 'string', default: '3' },
     'skip-cold': { type: 'boolean', default: false },
     sources: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(args.rounds);
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds takes a positive whole number, got '${args.rounds}'`);
+const coldRounds = Number(args['cold-rounds']);
+for (const [flag, n, given] of [['--rounds', rounds, args.rounds], ['--cold-rounds', coldRounds, args['cold-rounds']]] as const) {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a positive whole number, got '${given}'`);
+}
 const cores = os.availableParallelism();
 const defaultThreads = hashingThreads('auto', cores);
 /** `auto` runs without --threads (adaptive concurrency on `auto` threads); numbers fix the threads. */
@@ -173,6 +177,25 @@ function sha256Limit(processes: number): number {
   return value * 1000;
 }
 
+/**
+ * Reads every file of the lower store once, so the next timed run finds it all in the page cache. Run before each
+ * warm run, not once: a kernel with proactive reclaim (DAMON's `pageout` scheme, on here: pages not touched for about
+ * a minute are written out) empties the cache between rounds, and a "warm" run would then read from disk.
+ */
+function warmPageCache(): void {
+  run('sh', ['-c', 'find "$1" -type f -print0 | xargs -0 -r -n 500 -P "$2" cat > /dev/null', 'warm', path.join(lowerRoot, 'nix/store'), String(cores)]);
+}
+
+/** Whether DAMON runs (sysfs interface): then pages idle for a while leave the page cache without memory pressure. */
+function proactiveReclaimOn(): boolean {
+  const dir = '/sys/kernel/mm/damon/admin/kdamonds';
+  try {
+    return fs.readdirSync(dir).some((k) => /^[0-9]+$/.test(k) && fs.readFileSync(path.join(dir, k, 'state'), 'utf8').trim() === 'on');
+  } catch {
+    return false;
+  }
+}
+
 function dropCaches(): boolean {
   try {
     spawnSync('sync');
@@ -197,39 +220,64 @@ let limit = sha256Limit(cores);
 const printLimit = (): void => console.log(`\nSHA-256 limit (openssl speed -evp sha256 -multi ${cores}, 1 MiB blocks): ${(limit / MiB).toFixed(0)} MiB/s`);
 printLimit();
 
-interface Row {
+/** Each tool's times over the rounds; the ratios compare best with best and median with median. */
+interface Times {
   readonly label: string;
-  readonly seconds: number;
-}
-function report(title: string, nix: number, ours: readonly Row[]): void {
-  console.log(`\n${title}`);
-  console.log(`  nix-store --verify --check-contents   ${nix.toFixed(2).padStart(6)} s  ${rate(nix)}  1.00x`);
-  for (const row of ours) console.log(`  ${row.label.padEnd(36)}  ${row.seconds.toFixed(2).padStart(6)} s  ${rate(row.seconds)}  ${(nix / row.seconds).toFixed(2)}x Nix, ${((totals.bytes / row.seconds / limit) * 100).toFixed(0)}% of the SHA-256 limit`);
+  readonly seconds: number[];
 }
 
-// Warm: one untimed pass of each reads everything into the page cache; then rounds that alternate the tools (so
-// a burst of other work on the machine hits all of them alike), keeping each one's best time.
+const best = (times: readonly number[]): number => Math.min(...times);
+function median(times: readonly number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function report(title: string, nix: Times, ours: readonly Times[]): void {
+  console.log(`\n${title}`);
+  console.log(`  ${''.padEnd(42)}  best: seconds  throughput   vs Nix  | median: seconds  vs Nix`);
+  for (const row of [nix, ...ours]) {
+    const [b, m] = [best(row.seconds), median(row.seconds)];
+    const [bNix, mNix] = [best(nix.seconds), median(nix.seconds)];
+    const share = row === nix ? '' : `, ${((totals.bytes / b / limit) * 100).toFixed(0)}% of the SHA-256 limit`;
+    console.log(`  ${row.label.padEnd(42)}  ${b.toFixed(2).padStart(6)} s  ${rate(b)}  ${(bNix / b).toFixed(2)}x  |  ${m.toFixed(2).padStart(6)} s  ${(mNix / m).toFixed(2)}x${share}`);
+  }
+}
+
+/**
+ * Rounds that alternate the tools (so a burst of other work on the machine hits all of them alike), with `prepare`
+ * (filling or emptying the page cache) before every timed run.
+ */
+function alternate(rounds: number, prepare: () => void): { nix: Times; ours: Times[] } {
+  const nix: Times = { label: 'nix-store --verify --check-contents', seconds: [] };
+  const ours: Times[] = threadCounts.map((t) => ({ label: label(t), seconds: [] }));
+  for (let round = 0; round < rounds; round++) {
+    prepare();
+    nix.seconds.push(timeNix());
+    threadCounts.forEach((t, i) => {
+      prepare();
+      ours[i]!.seconds.push(timeOurs(t));
+    });
+  }
+  return { nix, ours };
+}
+
+const label = (t: number | 'auto'): string => (t === 'auto' ? `overlay-warden verify (auto: <=${defaultThreads} threads)` : `overlay-warden verify --threads ${t}`);
+
+// Warm: one untimed pass of each (start-up caches, the DBs), then the rounds, each run after reading the store into
+// the page cache.
+if (proactiveReclaimOn()) console.log('\nnote: proactive reclaim (DAMON) is on: the store is read into the page cache again before each warm run');
 timeNix();
 timeOurs(threadCounts[0]!);
-const label = (t: number | 'auto'): string => (t === 'auto' ? `overlay-warden verify (auto: ≤${defaultThreads} threads)` : `overlay-warden verify --threads ${t}`);
-let warmNix = Infinity;
-const warmBest = threadCounts.map(() => Infinity);
-for (let round = 0; round < rounds; round++) {
-  warmNix = Math.min(warmNix, timeNix());
-  threadCounts.forEach((t, i) => (warmBest[i] = Math.min(warmBest[i]!, timeOurs(t))));
-}
-report(`warm page cache (best of ${rounds} alternating rounds)`, warmNix, threadCounts.map((t, i) => ({ label: label(t), seconds: warmBest[i]! })));
+const warm = alternate(rounds, warmPageCache);
+report(`warm page cache (${rounds} alternating rounds)`, warm.nix, warm.ours);
 
 if (!args['skip-cold']) {
   if (!dropCaches()) {
     console.log('\ncold page cache: skipped (writing /proc/sys/vm/drop_caches needs root)');
   } else {
-    const coldNix = timeNix();
-    const coldOurs = threadCounts.map((t) => {
-      dropCaches();
-      return { label: label(t), seconds: timeOurs(t) };
-    });
-    report('cold page cache (echo 3 > /proc/sys/vm/drop_caches before each run)', coldNix, coldOurs);
+    const cold = alternate(coldRounds, dropCaches);
+    report(`cold page cache (${coldRounds} alternating rounds, echo 3 > /proc/sys/vm/drop_caches before each run)`, cold.nix, cold.ours);
   }
 }
 

@@ -5,9 +5,9 @@ import { hashingThreads } from '../../agent/audit/pool-threads.ts';
 describe('adaptive hashing concurrency', () => {
   const bounds = { min: 2, max: 16 };
 
-  it('doubles while threads wait on the disk, halves towards the cores only when none did, keeps it in between', () => {
-    assert.equal(nextConcurrency(2, 1.5, bounds), 4);
-    assert.equal(nextConcurrency(4, 3, bounds), 8);
+  it('goes to the maximum while threads wait on the disk, halves towards the cores only when none did, keeps it in between', () => {
+    assert.equal(nextConcurrency(2, 1.5, bounds), 16);
+    assert.equal(nextConcurrency(4, 3, bounds), 16);
     assert.equal(nextConcurrency(16, 12, bounds), 16);
     assert.equal(nextConcurrency(8, 0, bounds), 4);
     assert.equal(nextConcurrency(4, 0, bounds), 2);
