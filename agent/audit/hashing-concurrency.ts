@@ -16,21 +16,31 @@ export interface ConcurrencyBounds {
 
 /** When at least this share of the objects in flight wait on the disk (on average), go to the maximum. */
 export const RAISE_FROM = 0.15;
+/** Consecutive intervals with no thread seen waiting on the disk before the concurrency is halved. */
+export const QUIET_INTERVALS_TO_CUT = 5;
 
 /**
- * The next concurrency (batches in flight) from the current one and the average number of worker threads found
- * waiting on the disk over the last interval (pure). Threads waiting on the disk mean a cold cache, and then the
- * most reads in flight is best (measured by `npm run bench:verify`: a fixed eight threads on two cores beat doubling
- * step by step from two, which spent the first second or more below the disk's depth), so it goes straight to the
- * maximum. It halves, towards the minimum, only after an interval in which no thread was ever seen waiting: with a
- * cold cache the samples are noisy (one interval may catch few threads in state D), and dropping on a low share made
- * the concurrency swing between its bounds (measured: a cold verify 15% slower than a fixed eight threads). With a
- * warm cache no thread waits, so it stays at the minimum.
+ * What one decision sees: the average number of worker threads found waiting on the disk over the last interval, and
+ * how many intervals in a row, this one included, found none.
  */
-export function nextConcurrency(current: number, waitingOnDisk: number, bounds: ConcurrencyBounds): number {
-  const share = waitingOnDisk / Math.max(current, 1);
-  if (share >= RAISE_FROM) return bounds.max;
-  if (waitingOnDisk === 0) return Math.max(bounds.min, Math.floor(current / 2));
+export interface DiskWaitSample {
+  readonly waitingOnDisk: number;
+  readonly quietIntervals: number;
+}
+
+/**
+ * The next concurrency (batches in flight) from the current one and what the last interval saw (pure). Threads
+ * waiting on the disk mean a cold cache, and then the most reads in flight is best (measured by `npm run
+ * bench:verify`: a fixed eight threads on two cores beat doubling step by step from two, which spent the first
+ * second or more below the disk's depth), so it goes straight to the maximum. It halves, towards the minimum, only
+ * after QUIET_INTERVALS_TO_CUT intervals in a row in which no thread was ever seen waiting: with a cold cache the
+ * samples are noisy (a short interval often catches no thread in state D), and cutting on one quiet interval made
+ * the concurrency swing between its bounds (measured: cold verifies 0.5 s slower in the median than a fixed eight
+ * threads). With a warm cache no thread waits, so it stays at the minimum.
+ */
+export function nextConcurrency(current: number, sample: DiskWaitSample, bounds: ConcurrencyBounds): number {
+  if (sample.waitingOnDisk / Math.max(current, 1) >= RAISE_FROM) return bounds.max;
+  if (sample.quietIntervals >= QUIET_INTERVALS_TO_CUT) return Math.max(bounds.min, Math.floor(current / 2));
   return current;
 }
 

@@ -16,7 +16,7 @@ export { readRefGraph, joinReferences, reverse, type RefGraph, type JoinedRefere
 export { listLayer, listLayerAgainst, entrySetOf, entrySetAgainst, kindOfStats, ENTRY_KINDS, KIND_CODE, type LayerListing, type EntrySet, type EntryKind, type OtherEntry } from './layer-listing.ts';
 export { probeOverlayXattrs, parseGetfattrDump, OVERLAY_MARKER_ATTRS, type OverlayMarks, type XattrProbe } from './overlay-xattrs.ts';
 export { hashingThreads, AUTO_THREADS_PER_CORE, AUTO_THREADS_MAX } from './pool-threads.ts';
-export { nextConcurrency, Gate, workerThreadsWaitingOnDisk, taskState, type ConcurrencyBounds } from './hashing-concurrency.ts';
+export { nextConcurrency, Gate, workerThreadsWaitingOnDisk, taskState, QUIET_INTERVALS_TO_CUT, type ConcurrencyBounds, type DiskWaitSample } from './hashing-concurrency.ts';
 export { packStoreKey, unpackHashPart, baseNameIn, STORE_KEY_BYTES } from './store-key.ts';
 export { KeyTable, type KeyTableData } from './key-table.ts';
 export { userPathBaseName, resolveVerifyPaths } from './verify-paths.ts';

@@ -173,12 +173,14 @@ const SAMPLES_PER_DECISION = 4;
 function adaptEvery(gate: Gate, bounds: ConcurrencyBounds): NodeJS.Timeout {
   let samples = 0;
   let waiting = 0;
+  let quietIntervals = 0;
   const timer = setInterval(() => {
     const now = workerThreadsWaitingOnDisk();
     if (now === undefined) return clearInterval(timer);
     waiting += now;
     if (++samples < SAMPLES_PER_DECISION) return;
-    gate.setLimit(nextConcurrency(gate.limit, waiting / samples, bounds));
+    quietIntervals = waiting === 0 ? quietIntervals + 1 : 0;
+    gate.setLimit(nextConcurrency(gate.limit, { waitingOnDisk: waiting / samples, quietIntervals }, bounds));
     samples = 0;
     waiting = 0;
   }, SAMPLE_MS);

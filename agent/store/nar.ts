@@ -40,6 +40,12 @@ const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IXUSR = 0o100;
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+/**
+ * Reading a file updates its access time (with `relatime`, once a day), which is a write to the layer: a verify of
+ * the whole store would dirty every inode in it. O_NOATIME prevents that for the file's owner and for root
+ * (CAP_FOWNER); anyone else gets EPERM and reads without it. Undefined where the platform has no such flag.
+ */
+const O_NOATIME: number = fs.constants.O_NOATIME ?? 0;
 
 /** NAR strings: u64 little-endian length, bytes, zero padding to a multiple of 8. */
 function narStrings(...tokens: string[]): Buffer {
@@ -89,6 +95,8 @@ class NarWalker {
   readonly #stack: DirFrame[] = [];
   #file: OpenFile | undefined;
   #root: FsPath | undefined;
+  /** OPEN_FLAGS, with O_NOATIME until an open is refused it. */
+  #openFlags = OPEN_FLAGS | O_NOATIME;
 
   constructor(root: FsPath, emit: NarSink, stage: Buffer) {
     this.#root = root;
@@ -163,6 +171,17 @@ class NarWalker {
     this.#stack.push({ ...listing, index: 0 });
   }
 
+  /** Opens a regular file for reading without touching its access time where the kernel allows it. */
+  #open(path: FsPath): number {
+    try {
+      return fs.openSync(path, this.#openFlags);
+    } catch (error) {
+      if (this.#openFlags === OPEN_FLAGS || (error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+      this.#openFlags = OPEN_FLAGS; // not the owner and not root: read as Nix does
+      return fs.openSync(path, OPEN_FLAGS);
+    }
+  }
+
   #symlink(path: FsPath): void {
     let target: Buffer;
     try {
@@ -180,7 +199,7 @@ class NarWalker {
     let fd: number;
     let st: fs.Stats;
     try {
-      fd = fs.openSync(path, OPEN_FLAGS);
+      fd = this.#open(path);
     } catch (error) {
       // Replaced by a symlink, socket or device since readdir? Describe what is there now.
       const now = lstat(path);

@@ -1,21 +1,25 @@
 import assert from 'node:assert/strict';
-import { Gate, nextConcurrency, taskState } from '../../agent/audit/hashing-concurrency.ts';
+import { Gate, nextConcurrency, QUIET_INTERVALS_TO_CUT, taskState } from '../../agent/audit/hashing-concurrency.ts';
 import { hashingThreads } from '../../agent/audit/pool-threads.ts';
 
 describe('adaptive hashing concurrency', () => {
   const bounds = { min: 2, max: 16 };
 
-  it('goes to the maximum while threads wait on the disk, halves towards the cores only when none did, keeps it in between', () => {
-    assert.equal(nextConcurrency(2, 1.5, bounds), 16);
-    assert.equal(nextConcurrency(4, 3, bounds), 16);
-    assert.equal(nextConcurrency(16, 12, bounds), 16);
-    assert.equal(nextConcurrency(8, 0, bounds), 4);
-    assert.equal(nextConcurrency(4, 0, bounds), 2);
-    assert.equal(nextConcurrency(2, 0, bounds), 2);
-    assert.equal(nextConcurrency(8, 1, bounds), 8);
-    // A low share of waiting threads (noise with a cold cache) keeps the concurrency rather than dropping it.
-    assert.equal(nextConcurrency(16, 0.2, bounds), 16);
-    assert.equal(nextConcurrency(8, 0.3, bounds), 8);
+  it('goes to the maximum while threads wait on the disk, halves towards the cores only after quiet intervals in a row', () => {
+    const waiting = (waitingOnDisk: number) => ({ waitingOnDisk, quietIntervals: 0 });
+    const quiet = (quietIntervals: number) => ({ waitingOnDisk: 0, quietIntervals });
+    assert.equal(nextConcurrency(2, waiting(1.5), bounds), 16);
+    assert.equal(nextConcurrency(4, waiting(3), bounds), 16);
+    assert.equal(nextConcurrency(16, waiting(12), bounds), 16);
+    // One quiet interval, or a few, is noise with a cold cache: no cut until QUIET_INTERVALS_TO_CUT in a row.
+    for (let n = 1; n < QUIET_INTERVALS_TO_CUT; n++) assert.equal(nextConcurrency(16, quiet(n), bounds), 16);
+    assert.equal(nextConcurrency(16, quiet(QUIET_INTERVALS_TO_CUT), bounds), 8);
+    assert.equal(nextConcurrency(4, quiet(QUIET_INTERVALS_TO_CUT + 3), bounds), 2);
+    assert.equal(nextConcurrency(2, quiet(QUIET_INTERVALS_TO_CUT), bounds), 2);
+    // A low share of waiting threads keeps the concurrency where it is.
+    assert.equal(nextConcurrency(8, waiting(1), bounds), 8);
+    assert.equal(nextConcurrency(16, waiting(0.2), bounds), 16);
+    assert.equal(nextConcurrency(2, waiting(0.2), bounds), 2);
   });
 
   it('reads the state letter after the command name, whatever the name holds', () => {
