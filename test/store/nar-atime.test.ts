@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { narHashOfPath, narHashOfPathSync } from '../../agent/store/nar.ts';
+import { runScriptAsNobody } from '../support/as-nobody.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
 
 const NAR_MODULE = fileURLToPath(new URL('../../agent/store/nar.ts', import.meta.url));
@@ -23,7 +23,7 @@ function hashAsNobody(target: string): string {
   const script = `
     import { narHashOfPathSync } from ${JSON.stringify(NAR_MODULE)};
     console.log(narHashOfPathSync(${JSON.stringify(target)}).hash.toString('hex'));`;
-  const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: '/' });
+  const result = runScriptAsNobody(script);
   assert.equal(result.status, 0, result.stderr);
   return result.stdout.trim();
 }

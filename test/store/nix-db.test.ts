@@ -11,6 +11,7 @@ import { openNixDb, type NixDb, type NixDbOptions } from '../../agent/store/nix-
 import { NixDbError, type NixDbErrorCode } from '../../agent/store/nix-db-error.ts';
 import { NIX_SCHEMA_VERSION } from '../../agent/store/nix-db-schema.ts';
 import { NIX_OFFLINE, buildNixFixtureStore, nixPathInfos, nixQuery, runNix, type NixFixtureStore, type NixPathInfo } from '../support/nix-fixture-store.ts';
+import { runScriptAsNobody } from '../support/as-nobody.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
 
 const NIX_DB_MODULE = pathToFileURL(path.resolve('agent/store/nix-db.ts')).href;
@@ -75,7 +76,7 @@ function readAsNobody(file: string, options: NixDbOptions = {}): { mode?: string
     } catch (error) {
       console.log(JSON.stringify({ code: error.code, message: error.message }));
     }`;
-  const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: '/' });
+  const result = runScriptAsNobody(script);
   assert.equal(result.status, 0, result.stderr);
   return JSON.parse(result.stdout) as { mode?: string; count?: number; code?: string };
 }
