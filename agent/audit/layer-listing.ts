@@ -99,6 +99,20 @@ async function forEachEntry(dir: string, options: ListLayerOptions, visit: (name
 }
 
 /**
+ * forEachEntry, split by name: an entry named like a store path goes to `visit` with its packed key (a reused
+ * buffer, valid during the call); the rest (Nix's `.links`, locks, strays with other names) are returned.
+ */
+async function forEachStorePathEntry(dir: string, options: ListLayerOptions, visit: (key: Buffer, name: string, kind: EntryKind) => void): Promise<OtherEntry[]> {
+  const others: OtherEntry[] = [];
+  const scratch = Buffer.alloc(STORE_KEY_BYTES);
+  await forEachEntry(dir, options, (name, kind) => {
+    if (packStoreKey(name, scratch, 0)) visit(scratch, name, kind);
+    else others.push({ name, kind });
+  });
+  return others;
+}
+
+/**
  * Lists the top level of `dir` into packed keys and kinds (see forEachEntry for how it reads).
  * @throws AuditError AUDIT_LAYER_UNREADABLE; rejects with `signal.reason` when aborted.
  */
@@ -106,14 +120,8 @@ export async function listLayer(dir: string, options: ListLayerOptions = {}): Pr
   const keys = new KeyTable(options.expected);
   let kinds = new Uint8Array(Math.max(1024, options.expected ?? 0));
   const names = options.names === true ? new StringPack() : undefined;
-  const others: OtherEntry[] = [];
-  const scratch = Buffer.alloc(STORE_KEY_BYTES);
-  await forEachEntry(dir, options, (name, kind) => {
-    if (!packStoreKey(name, scratch, 0)) {
-      others.push({ name, kind });
-      return;
-    }
-    const id = keys.add(scratch, 0);
+  const others = await forEachStorePathEntry(dir, options, (key, name, kind) => {
+    const id = keys.add(key, 0);
     if (id === kinds.length) {
       const grown = new Uint8Array(kinds.length * 2);
       grown.set(kinds);
@@ -142,16 +150,10 @@ export interface EntriesAgainstIndex {
 export async function listLayerAgainst(dir: string, keys: KeyTable, count: number, options: ListLayerOptions = {}): Promise<EntriesAgainstIndex> {
   const inIndex = new Uint8Array(count);
   const extra = new KeyTable();
-  const others: OtherEntry[] = [];
-  const scratch = Buffer.alloc(STORE_KEY_BYTES);
-  await forEachEntry(dir, options, (name, kind) => {
-    if (!packStoreKey(name, scratch, 0)) {
-      others.push({ name, kind });
-      return;
-    }
-    const row = keys.find(scratch, 0);
+  const others = await forEachStorePathEntry(dir, options, (key) => {
+    const row = keys.find(key, 0);
     if (row >= 0) inIndex[row] = 1;
-    else extra.add(scratch, 0);
+    else extra.add(key, 0);
   });
   return { dir, inIndex, extra: extra.trimmed(), others };
 }
