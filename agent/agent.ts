@@ -9,7 +9,7 @@ import { runMountCheck, type CheckReport } from './checks/index.ts';
 import type { Config } from './config/index.ts';
 import { remountHandler, startControlServer, type ControlServer } from './control/index.ts';
 import { decideOnDrift, decideOnProbe, describeDrift, eventLevel, type AgentAction } from './decide/index.ts';
-import { WardenError } from './errors/index.ts';
+import { WardenError, messageOf } from './errors/index.ts';
 import { hasErrors, type Finding } from './findings/index.ts';
 import type { Logger } from './log/index.ts';
 import { probeLayoutOf, probeStaleView } from './probe/index.ts';
@@ -185,7 +185,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
       return;
     }
     this.#work = this.#work.then(() => this.#act(action)).catch((error: unknown) => {
-      if (!this.#abort.signal.aborted) this.#log.error(`agent action ${action.kind} failed: ${(error as Error).message}`, { code: (error as WardenError).code });
+      if (!this.#abort.signal.aborted) this.#log.error(`agent action ${action.kind} failed: ${messageOf(error)}`, { code: (error as WardenError).code });
     });
   }
 

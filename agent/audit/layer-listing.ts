@@ -1,7 +1,7 @@
 /** Lists the top level of a layer (a store dir, or an OverlayFS upperdir) into packed keys and entry kinds. */
 import fs from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { AuditError } from './audit-error.ts';
 import { KeyTable } from './key-table.ts';
 import { packStoreKey, STORE_KEY_BYTES } from './store-key.ts';
@@ -194,7 +194,7 @@ export function kindOfStats(st: Pick<fs.Stats, 'isDirectory' | 'isFile' | 'isSym
 
 function unreadable(dir: string, cause: unknown): AuditError {
   const errno = errnoCode(cause);
-  return new AuditError('AUDIT_LAYER_UNREADABLE', `cannot read the layer directory ${dir} (${errno ?? String(cause)})`, {
+  return new AuditError('AUDIT_LAYER_UNREADABLE', `cannot read the layer directory ${dir} (${errno ?? messageOf(cause)})`, {
     evidence: { dir, errno },
     hint: errno === 'ENOENT' ? 'check the store settings: upper-layer, and the lower store (root, real)' : 'run overlay-warden as root, or as a user who can read both layers',
     cause,

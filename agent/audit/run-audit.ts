@@ -1,6 +1,7 @@
 /** Runs the store audit: gathers the facts (both DBs read-only, both layers listed) once, then runs the pure deciders. */
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { messageOf } from '../errors/index.ts';
 import { compareFindings, type Finding } from '../findings/index.ts';
 import { allocatedBytesFreedByRemovalSync } from '../pool/disk-usage.ts';
 import type { WorkerPool } from '../pool/worker-pool.ts';
@@ -194,7 +195,7 @@ async function measureDuplicates(facts: AuditFacts, ids: readonly number[], sign
     try {
       bytes.set(id, allocatedBytesFreedByRemovalSync(`${facts.upperListing.dir}/${facts.upperListing.names?.get(id) ?? ''}`));
     } catch (error) {
-      errors.set(id, error instanceof Error ? error.message : String(error));
+      errors.set(id, messageOf(error));
     }
   }
   onDone(ids.length);

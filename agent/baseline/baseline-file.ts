@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { StateFileError, writeFileAtomic } from '../state/index.ts';
 import { BaselineError } from './baseline-errors.ts';
 import { isLowerDbIdentity } from './db-identity.ts';
@@ -114,7 +114,7 @@ export function loadBaseline(file: string, expectRealStoreDir?: string): LowerBa
     bytes = fs.readFileSync(file);
   } catch (cause) {
     if (errnoCode(cause) === 'ENOENT') return undefined;
-    throw new BaselineError('BASELINE_UNREADABLE', `cannot read baseline file ${file}: ${errnoCode(cause) ?? String(cause)}`, {
+    throw new BaselineError('BASELINE_UNREADABLE', `cannot read baseline file ${file}: ${errnoCode(cause) ?? messageOf(cause)}`, {
       cause,
       evidence: { file, errno: errnoCode(cause) },
       hint: 'check the permissions of the state dir; overlay-warden starts afresh meanwhile',
@@ -139,7 +139,7 @@ export function saveBaseline(file: string, baseline: LowerBaseline): void {
     writeFileAtomic(file, encodeBaseline(baseline));
   } catch (cause) {
     const errno = cause instanceof StateFileError ? cause.evidence['errno'] : errnoCode(cause);
-    throw new BaselineError('BASELINE_WRITE_FAILED', `cannot save baseline file ${file}: ${String(errno ?? (cause as Error).message)}`, {
+    throw new BaselineError('BASELINE_WRITE_FAILED', `cannot save baseline file ${file}: ${String(errno ?? messageOf(cause))}`, {
       cause,
       evidence: { file, errno },
       hint: cause instanceof StateFileError ? cause.hint : 'check that the state dir is writable',

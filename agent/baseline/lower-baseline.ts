@@ -1,5 +1,5 @@
 /** The lower-store baseline: which store paths the lower store dir holds, and which lower DB it had; capture and diff. */
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { BaselineError } from './baseline-errors.ts';
 import { compareDbIdentity, readLowerDbIdentity, type DbIdentityChange, type LowerDbIdentity } from './db-identity.ts';
 import { diffEntrySets } from './entry-diff.ts';
@@ -78,7 +78,7 @@ function dbIdentityOf(lower: LowerStoreRef): LowerDbIdentity | null {
   try {
     return readLowerDbIdentity(lower.db);
   } catch (cause) {
-    throw new BaselineError('BASELINE_DB_UNREADABLE', `cannot stat the lower DB ${lower.db}: ${errnoCode(cause) ?? String(cause)}`, {
+    throw new BaselineError('BASELINE_DB_UNREADABLE', `cannot stat the lower DB ${lower.db}: ${errnoCode(cause) ?? messageOf(cause)}`, {
       cause,
       evidence: { file: lower.db, errno: errnoCode(cause) },
       hint: 'check that overlay-warden may read the lower store state dir',

@@ -1,7 +1,7 @@
 /** Lists the top level of a store dir (or upper layer) into an EntrySet: one opendir pass, no recursion, few stats. */
 import fs from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { BaselineError } from './baseline-errors.ts';
 import { EntrySetBuilder, type EntrySet } from './entry-set.ts';
 import { entryKindOf, isLockFileName } from './store-dir-entry.ts';
@@ -89,7 +89,7 @@ function lstatKind(dir: string, name: string): ReturnType<typeof entryKindOf> {
 
 function scanFailed(dir: string, cause: unknown): BaselineError {
   const errno = errnoCode(cause);
-  return new BaselineError('BASELINE_SCAN_FAILED', `cannot list store dir ${dir}: ${errno ?? String(cause)}`, {
+  return new BaselineError('BASELINE_SCAN_FAILED', `cannot list store dir ${dir}: ${errno ?? messageOf(cause)}`, {
     cause,
     evidence: { dir, errno },
     hint: errno === 'ENOENT' ? 'check the store settings: the directory does not exist' : 'check that overlay-warden may read the directory',

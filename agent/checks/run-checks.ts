@@ -1,6 +1,6 @@
 /** Runs checks one after another, timing each; a check that throws becomes a finding, never a crash. */
 import { performance } from 'node:perf_hooks';
-import { WardenError } from '../errors/index.ts';
+import { WardenError, messageOf } from '../errors/index.ts';
 import { compareFindings, finding, type Finding } from '../findings/index.ts';
 import type { Check, CheckContext } from './check.ts';
 
@@ -44,6 +44,6 @@ export async function runChecks(checks: readonly Check[], context: CheckContext,
 }
 
 function checkFailed(check: Check, error: unknown): Finding {
-  const detail = error instanceof WardenError ? { code: error.code, error: error.message, ...error.evidence } : { error: error instanceof Error ? error.message : String(error) };
+  const detail = error instanceof WardenError ? { code: error.code, error: error.message, ...error.evidence } : { error: messageOf(error) };
   return finding('check.failed', 'error', `the check "${check.title}" (${check.id}) could not run: ${detail.error}`, { check: check.id, ...detail }, 'this is a bug or an unreadable file; the other checks still ran');
 }

@@ -1,7 +1,7 @@
 /** How commands print: JSON for machines, aligned text (coloured on a TTY) for people. */
 import { styleText } from 'node:util';
 import type { CliIo } from './command.ts';
-import { WardenError } from '../errors/index.ts';
+import { WardenError, messageOf } from '../errors/index.ts';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -26,7 +26,7 @@ export function formatRows(rows: ReadonlyArray<readonly [string, string]>): stri
  * message, then the hint; a WardenError's code leads so scripts can match it.
  */
 export function printError(io: CliIo, json: boolean, error: unknown): void {
-  const body = error instanceof WardenError ? error.toJSON() : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error), evidence: {} };
+  const body = error instanceof WardenError ? error.toJSON() : { code: 'INTERNAL', message: messageOf(error), evidence: {} };
   if (json) printJson(io, { error: body });
   const hint = 'hint' in body && body.hint !== undefined ? `\n${paint(io, 'stderr', 'dim', `hint: ${body.hint}`)}` : '';
   io.stderr.write(`${paint(io, 'stderr', 'red', 'overlay-warden:')} ${body.message} [${body.code}]${hint}\n`);

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type ConfigFlags } from '../config/index.ts';
-import { WardenError } from '../errors/index.ts';
+import { WardenError, messageOf } from '../errors/index.ts';
 import { AUDIT_USAGE_CODES, AuditError } from '../audit/audit-error.ts';
 import { COMMANDS } from './commands/index.ts';
 import { EXIT, type CliIo, type Command, type CommandOptions } from './command.ts';
@@ -54,7 +54,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
   try {
     parsed = parseArgs({ args: [...rest], options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: command.allowPositionals ?? false, strict: true });
   } catch (cause) {
-    printError(io, json, new UsageError('USAGE', (cause as Error).message, { cause, hint: `overlay-warden ${command.name} --help` }));
+    printError(io, json, new UsageError('USAGE', messageOf(cause), { cause, hint: `overlay-warden ${command.name} --help` }));
     return EXIT.usage;
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;

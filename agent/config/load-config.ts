@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { packageRoot } from './package-root.ts';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { ConfigError, describeProblem, type ConfigProblem } from './config-error.ts';
 import { configSchema, type ConfigSettings } from './config-schema.ts';
 import { resolveStoreFromSettings } from './store-from-settings.ts';
@@ -109,7 +109,7 @@ function readConfigFile(file: string, trustAnyFile: boolean): { raw: unknown; wh
     text = readFileSync(file, 'utf8');
   } catch (cause) {
     const missing = errnoCode(cause) === 'ENOENT';
-    throw new ConfigError(missing ? 'CONFIG_NOT_FOUND' : 'CONFIG_UNREADABLE', `cannot read the configuration file ${file}: ${(cause as Error).message}`, [], {
+    throw new ConfigError(missing ? 'CONFIG_NOT_FOUND' : 'CONFIG_UNREADABLE', `cannot read the configuration file ${file}: ${messageOf(cause)}`, [], {
       cause,
       evidence: { file },
       hint: missing ? 'pass an existing file with --config or OVERLAY_WARDEN_CONFIG, or leave both unset to use the defaults' : 'check its permissions',

@@ -1,5 +1,5 @@
 /** The control socket's protocol, pure: one JSON object per line each way, `{id, action, …}` → `{id, ok, result | error}`. */
-import { WardenError, type Evidence } from '../errors/index.ts';
+import { WardenError, messageOf, type Evidence } from '../errors/index.ts';
 import type { ControlErrorCode } from './control-errors.ts';
 
 /** The largest request line the server reads (bytes, newline excluded). */
@@ -60,7 +60,7 @@ export function errorResponse(id: ControlRequestId | null, code: ControlErrorCod
 /** The error response for anything a handler threw: a WardenError keeps its code, anything else is CONTROL_HANDLER_FAILED. Pure. */
 export function errorResponseFor(id: ControlRequestId | null, error: unknown): ControlResponse {
   if (error instanceof WardenError) return { id, ok: false, error: error.toJSON() };
-  return errorResponse(id, 'CONTROL_HANDLER_FAILED', `the action failed: ${error instanceof Error ? error.message : String(error)}`);
+  return errorResponse(id, 'CONTROL_HANDLER_FAILED', `the action failed: ${messageOf(error)}`);
 }
 
 /** One response line (JSON and a newline). A result that cannot be serialised becomes an error response. Pure. */
@@ -69,7 +69,7 @@ export function encodeControlLine(message: ControlResponse | ControlRequest): st
     return `${JSON.stringify(message)}\n`;
   } catch (cause) {
     const id = 'id' in message ? message.id : null;
-    return `${JSON.stringify(errorResponse(id, 'CONTROL_HANDLER_FAILED', `the result could not be serialised: ${(cause as Error).message}`))}\n`;
+    return `${JSON.stringify(errorResponse(id, 'CONTROL_HANDLER_FAILED', `the result could not be serialised: ${messageOf(cause)}`))}\n`;
   }
 }
 

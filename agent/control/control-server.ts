@@ -1,6 +1,7 @@
 /** The control socket server: a root-only unix socket (0600) taking line-delimited JSON requests, handled by injected actions. */
 import { chmodSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { messageOf } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import { ControlError } from './control-errors.ts';
 import {
@@ -82,7 +83,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
     try {
       publishNodeLink(socketPath);
     } catch (cause) {
-      logger?.warn('could not publish the Node binary for hooks/nix-remount-hook', { error: (cause as Error).message });
+      logger?.warn('could not publish the Node binary for hooks/nix-remount-hook', { error: messageOf(cause) });
     }
   }
   logger?.info('control socket listening', { socketPath });
@@ -124,7 +125,7 @@ async function listenPrivately(server: Server, socketPath: string): Promise<void
       });
     });
   } catch (cause) {
-    throw new ControlError('CONTROL_LISTEN_FAILED', `cannot listen on ${socketPath}: ${(cause as Error).message}`, { cause, evidence: { socketPath } });
+    throw new ControlError('CONTROL_LISTEN_FAILED', `cannot listen on ${socketPath}: ${messageOf(cause)}`, { cause, evidence: { socketPath } });
   } finally {
     process.umask(previous);
   }
@@ -229,7 +230,7 @@ async function answer(line: string, limits: ConnectionLimits, signal: AbortSigna
     const result = await Promise.race([Promise.resolve().then(() => handler(request, handlerSignal)), aborted]);
     return { id: request.id, ok: true, result: result ?? null };
   } catch (error) {
-    limits.logger?.debug('control action failed', { action: request.action, error: error instanceof Error ? error.message : String(error) });
+    limits.logger?.debug('control action failed', { action: request.action, error: messageOf(error) });
     return errorResponseFor(request.id, error);
   } finally {
     clearTimeout(timer);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { narHashOfPathSync } from '../store/nar.ts';
 import { formatNarHash } from '../store/nar-hash-string.ts';
 import { DemoStoreError } from './demo-store-error.ts';
@@ -118,7 +118,7 @@ export class DemoLayerWriter {
       writeObject(objectPath, planObject({ kind, seeds, storePath, references, selfReference }));
       return narHashOfPathSync(objectPath);
     } catch (cause) {
-      throw new DemoStoreError('DEMO_STORE_IO', `cannot write demo store object ${objectPath}: ${errnoCode(cause) ?? String(cause)}`, { evidence: { path: objectPath, errno: errnoCode(cause) }, cause });
+      throw new DemoStoreError('DEMO_STORE_IO', `cannot write demo store object ${objectPath}: ${errnoCode(cause) ?? messageOf(cause)}`, { evidence: { path: objectPath, errno: errnoCode(cause) }, cause });
     }
   }
 

@@ -1,7 +1,7 @@
 /** Builds a demo local-overlay store on disk: a lower store, an upper layer with its own DB, a workdir and a mount point. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { percentEncode } from '../store/percent-encoding.ts';
 import { DemoLayerWriter, referencesOfDemoPath } from './demo-layer-writer.ts';
 import { LAYER_CODE, lowerRoots, planDemoGraph, upperRoots } from './demo-graph.ts';
@@ -129,7 +129,7 @@ function prepareDir(root: string): void {
     fs.mkdirSync(root, { recursive: true });
     entries = fs.readdirSync(root);
   } catch (cause) {
-    throw new DemoStoreError('DEMO_STORE_IO', `cannot create demo store dir ${root}: ${errnoCode(cause) ?? String(cause)}`, { evidence: { path: root, errno: errnoCode(cause) }, cause });
+    throw new DemoStoreError('DEMO_STORE_IO', `cannot create demo store dir ${root}: ${errnoCode(cause) ?? messageOf(cause)}`, { evidence: { path: root, errno: errnoCode(cause) }, cause });
   }
   if (entries.length > 0) {
     throw new DemoStoreError('DEMO_STORE_DIR_NOT_EMPTY', `demo store dir ${root} is not empty`, { evidence: { path: root, entries: entries.slice(0, 5) }, hint: 'Use a new directory, e.g. from mkdtemp.' });
@@ -140,7 +140,7 @@ function mkdir(dir: string): void {
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (cause) {
-    throw new DemoStoreError('DEMO_STORE_IO', `cannot create ${dir}: ${errnoCode(cause) ?? String(cause)}`, { evidence: { path: dir, errno: errnoCode(cause) }, cause });
+    throw new DemoStoreError('DEMO_STORE_IO', `cannot create ${dir}: ${errnoCode(cause) ?? messageOf(cause)}`, { evidence: { path: dir, errno: errnoCode(cause) }, cause });
   }
 }
 

@@ -1,1 +1,2 @@
 export { WardenError, isWardenError, errnoCode, type Evidence, type WardenErrorOptions } from './warden-error.ts';
+export { messageOf } from './message-of.ts';

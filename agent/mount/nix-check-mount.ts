@@ -1,4 +1,5 @@
 /** Emulates Nix's own `check-mount` (LocalOverlayStore's constructor): a regex over /proc/self/mounts, and its verdict. */
+import { messageOf } from '../errors/index.ts';
 import { escapeMountinfoPath } from './mountinfo-escape.ts';
 import type { MountinfoEntry } from './mountinfo.ts';
 
@@ -126,7 +127,7 @@ function optionRegex(option: string, value: string): RegExp {
 }
 
 function regexMessage(error: unknown): string {
-  return `std::regex_error (a path is not a valid regular expression: ${error instanceof Error ? error.message : String(error)})`;
+  return `std::regex_error (a path is not a valid regular expression: ${messageOf(error)})`;
 }
 
 function refused(matchedLine: string | undefined, lowerdirMatched: boolean, upperdirMatched: boolean, regexError: string | undefined, message?: string): NixCheckMountVerdict {

@@ -1,5 +1,5 @@
 /** A failure as plain data (code, message, evidence, hint), so a run can record it per item and go on. */
-import { WardenError, errnoCode, type Evidence } from '../errors/index.ts';
+import { WardenError, errnoCode, messageOf, type Evidence } from '../errors/index.ts';
 
 /** The `--json` shape of a WardenError (its `toJSON()`). */
 export interface ErrorReport {
@@ -19,7 +19,7 @@ export function toErrorReport(error: unknown): ErrorReport {
   const path = (error as { path?: unknown } | null)?.path;
   return {
     code: UNCLASSIFIED_ERROR_CODE,
-    message: error instanceof Error ? error.message : String(error),
+    message: messageOf(error),
     evidence: {
       name: error instanceof Error ? error.name : typeof error,
       ...(errno === undefined ? {} : { errno }),

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { WardenError } from '../errors/index.ts';
+import { messageOf, type WardenError } from '../errors/index.ts';
 import { boundedMap, type BoundedMapOptions, type MapOutcome } from './bounded-map.ts';
 import { PoolAbortedError, PoolClosedError, PoolOptionsError, PoolQueueFullError, PoolWorkerError } from './pool-errors.ts';
 import { resolvePoolOptions, type ResolvedPoolOptions, type WorkerPoolOptions } from './pool-options.ts';
@@ -161,7 +161,7 @@ export class WorkerPool {
     if (signal.aborted) return new PoolAbortedError(signal.reason, { task });
     // Queued when close() began, or still running when the grace period ran out.
     if (this.#closing !== undefined) return new PoolClosedError({ task });
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     return new PoolWorkerError(`${describeTask(task)}: the worker thread failed: ${message}`, {
       evidence: { task, taskPath: taskSubject(task) },
       cause: error,

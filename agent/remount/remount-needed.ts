@@ -1,7 +1,7 @@
 /** The persisted "remount needed" flag: pure updates, and the state file that keeps it across crashes and restarts. */
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { readJsonStateFile, writeFileAtomic, StateFileError } from '../state/index.ts';
 import { isRemountRequest, type RemountRequest } from './remount-request.ts';
 
@@ -112,6 +112,6 @@ export function clearRemountNeeded(file: string): void {
     unlinkSync(file);
   } catch (cause) {
     if (errnoCode(cause) === 'ENOENT') return;
-    throw new StateFileError('STATE_WRITE_FAILED', `cannot remove state file ${file}: ${(cause as Error).message}`, { cause, evidence: { file, errno: errnoCode(cause) } });
+    throw new StateFileError('STATE_WRITE_FAILED', `cannot remove state file ${file}: ${messageOf(cause)}`, { cause, evidence: { file, errno: errnoCode(cause) } });
   }
 }

@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { isAbsolute } from 'node:path';
 import type { ConfigSettings } from '../config/index.ts';
-import { WardenError } from '../errors/index.ts';
+import { WardenError, messageOf } from '../errors/index.ts';
 import type { Finding } from '../findings/index.ts';
 import type { Logger } from '../log/index.ts';
 import { defaultRemountHook } from './hook-paths.ts';
@@ -255,7 +255,7 @@ export class Remounter extends EventEmitter<RemounterEventMap> {
       argv = trustedRemountArgv(argv, this.#options.env?.['PATH'] ?? process.env['PATH']);
     } catch (cause) {
       // A missing or untrusted command will not fix itself: report at once, no retries.
-      error = cause instanceof WardenError ? cause : new RemountError('REMOUNT_COMMAND_NOT_FOUND', String(cause), { cause });
+      error = cause instanceof WardenError ? cause : new RemountError('REMOUNT_COMMAND_NOT_FOUND', messageOf(cause), { cause });
       retryable = false;
     }
     if (error === undefined) {
@@ -357,7 +357,7 @@ export class Remounter extends EventEmitter<RemounterEventMap> {
   }
 
   #reportError(cause: unknown, what: string): void {
-    const error = cause instanceof WardenError ? cause : new RemountError('REMOUNT_INTERNAL', `${what}: ${String(cause)}`, { cause });
+    const error = cause instanceof WardenError ? cause : new RemountError('REMOUNT_INTERNAL', `${what}: ${messageOf(cause)}`, { cause });
     this.#options.logger?.error(what, { code: error.code, error: error.message, ...error.evidence });
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
@@ -376,7 +376,7 @@ export class Remounter extends EventEmitter<RemounterEventMap> {
       this.emit('event', event);
     } catch (cause) {
       // A listener's bug must not stop remounting.
-      this.#options.logger?.error('a remount event listener threw', { event: event.type, error: cause instanceof Error ? cause.message : String(cause) });
+      this.#options.logger?.error('a remount event listener threw', { event: event.type, error: messageOf(cause) });
     }
   }
 }

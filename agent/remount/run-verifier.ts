@@ -1,4 +1,5 @@
 /** Runs the injected post-remount check with a time limit and cancellation; its failure comes back as a value. */
+import { messageOf } from '../errors/index.ts';
 import { RemountError } from './remount-errors.ts';
 import type { RemountVerification, RemountVerifier } from './remount-events.ts';
 
@@ -25,7 +26,7 @@ export async function runVerifier(verifier: RemountVerifier, options: { readonly
     return await Promise.race([verifier(controller.signal), timedOut]);
   } catch (cause) {
     if (cause instanceof RemountError) return cause;
-    return new RemountError('REMOUNT_VERIFY_FAILED', `the check after the remount could not run: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    return new RemountError('REMOUNT_VERIFY_FAILED', `the check after the remount could not run: ${messageOf(cause)}`, { cause });
   } finally {
     clearTimeout(timer);
     options.signal.removeEventListener('abort', onAbort);

@@ -1,7 +1,7 @@
 /** Crash-safe state files: write to a temp file beside the target, fsync, rename; a reader sees old or new, never half. */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
-import { WardenError, errnoCode } from '../errors/index.ts';
+import { WardenError, errnoCode, messageOf } from '../errors/index.ts';
 
 export type StateFileErrorCode = 'STATE_WRITE_FAILED' | 'STATE_READ_FAILED' | 'STATE_CORRUPT';
 export class StateFileError extends WardenError<StateFileErrorCode> {}
@@ -44,7 +44,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | Iterab
       // The temp file may never have been created; nothing to clean.
     }
     const code = errnoCode(cause);
-    throw new StateFileError('STATE_WRITE_FAILED', `cannot write state file ${file}: ${(cause as Error).message}`, {
+    throw new StateFileError('STATE_WRITE_FAILED', `cannot write state file ${file}: ${messageOf(cause)}`, {
       cause,
       evidence: { file, errno: code },
       hint: code === 'ENOSPC' ? `free space on the filesystem of ${dir}; the previous state is kept` : `check that ${dir} is writable by the agent`,
@@ -58,7 +58,7 @@ export function readStateFile(file: string): string | undefined {
     return readFileSync(file, 'utf8');
   } catch (cause) {
     if (errnoCode(cause) === 'ENOENT') return undefined;
-    throw new StateFileError('STATE_READ_FAILED', `cannot read state file ${file}: ${(cause as Error).message}`, { cause, evidence: { file }, hint: 'check its permissions' });
+    throw new StateFileError('STATE_READ_FAILED', `cannot read state file ${file}: ${messageOf(cause)}`, { cause, evidence: { file }, hint: 'check its permissions' });
   }
 }
 

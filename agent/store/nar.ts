@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { WardenError, errnoCode } from '../errors/index.ts';
+import { WardenError, errnoCode, messageOf } from '../errors/index.ts';
 import { readNarDirectory, type NarDirectory } from './nar-directory.ts';
 
 export type NarErrorCode = 'NAR_UNSUPPORTED_FILE_TYPE' | 'NAR_WHITEOUT' | 'NAR_FILE_CHANGED' | 'NAR_IO_ERROR';
@@ -329,7 +329,7 @@ function lstat(path: FsPath): fs.Stats {
 function ioError(path: FsPath, error: unknown): NarError {
   const errno = errnoCode(error);
   const syscall = (error as { syscall?: unknown } | null)?.syscall;
-  return new NarError('NAR_IO_ERROR', `cannot read '${path.toString()}': ${errno ?? String(error)}`, {
+  return new NarError('NAR_IO_ERROR', `cannot read '${path.toString()}': ${errno ?? messageOf(error)}`, {
     evidence: { path: path.toString(), errno, syscall },
     cause: error,
   });

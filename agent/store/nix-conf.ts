@@ -1,7 +1,7 @@
 /** Reads nix.conf the way Nix does (comments, `include`/`!include`, later lines win) to find the `store` setting and where it was set. */
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { WardenError, errnoCode } from '../errors/index.ts';
+import { WardenError, errnoCode, messageOf } from '../errors/index.ts';
 
 export type NixConfErrorCode = 'NIX_CONF_SYNTAX' | 'NIX_CONF_UNREADABLE' | 'NIX_CONF_INCLUDE_MISSING' | 'NIX_CONF_INCLUDE_CYCLE' | 'NIX_CONF_INCLUDE_TOO_DEEP';
 
@@ -114,7 +114,7 @@ export function readNixConf(file: string, readFile: ReadTextFile = (f) => readFi
   try {
     text = readFile(top);
   } catch (cause) {
-    throw new NixConfError('NIX_CONF_UNREADABLE', `cannot read nix.conf ${top}: ${(cause as Error).message}`, {
+    throw new NixConfError('NIX_CONF_UNREADABLE', `cannot read nix.conf ${top}: ${messageOf(cause)}`, {
       cause,
       evidence: { file: top, errno: errnoCode(cause) },
       hint: 'point overlay-warden at an existing, readable nix.conf',

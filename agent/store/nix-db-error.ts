@@ -1,5 +1,5 @@
 /** The error of the Nix DB reader, and the translation of SQLite's result codes into its codes. */
-import { WardenError } from '../errors/index.ts';
+import { WardenError, messageOf } from '../errors/index.ts';
 
 export type NixDbErrorCode =
   | 'NIX_DB_MISSING'
@@ -54,7 +54,7 @@ export function sqlitePrimaryCode(error: unknown): number | undefined {
 export function toNixDbError(error: unknown, file: string, action: string): NixDbError {
   if (error instanceof NixDbError) return error;
   const errcode = sqliteErrorCode(error);
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = messageOf(error);
   const evidence = { file, action, ...(errcode === undefined ? {} : { sqliteCode: errcode }), detail };
   const make = (code: NixDbErrorCode, message: string, hint: string): NixDbError =>
     new NixDbError(code, `${message} (${action}: ${detail})`, { evidence, hint, cause: error });

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { percentEncode } from './percent-encoding.ts';
 import { NixDbError, SQLITE_RESULT, sqlitePrimaryCode, toNixDbError } from './nix-db-error.ts';
 import { NIX_SCHEMA_VERSION, VALID_PATHS_COLUMNS } from './nix-db-schema.ts';
@@ -52,7 +52,7 @@ export function readSchemaVersion(schemaFile: string): number {
   try {
     text = fs.readFileSync(schemaFile, 'utf8');
   } catch (cause) {
-    throw new NixDbError('NIX_DB_SCHEMA_UNREADABLE', `cannot read the Nix DB schema file ${schemaFile} (${errnoCode(cause) ?? String(cause)})`, {
+    throw new NixDbError('NIX_DB_SCHEMA_UNREADABLE', `cannot read the Nix DB schema file ${schemaFile} (${errnoCode(cause) ?? messageOf(cause)})`, {
       evidence: { file: schemaFile, errno: errnoCode(cause) },
       hint: 'Nix writes STATE/db/schema beside db.sqlite; point the store settings at a state dir Nix created.',
       cause,
@@ -95,7 +95,7 @@ export function openSqliteReadOnly(file: string, options: { readonly immutable: 
     const walBytes = sizeOrZero(`${file}-wal`);
     if (walBytes === 0) return { db: openTranslated(file, true, options.busyTimeoutMs), mode: 'immutable-fallback' };
     throw new NixDbError('NIX_DB_WAL_UNREADABLE', `Nix DB ${file} has ${walBytes} bytes of WAL that cannot be read without creating ${file}-shm`, {
-      evidence: { file, walBytes, detail: error instanceof Error ? error.message : String(error) },
+      evidence: { file, walBytes, detail: messageOf(error) },
       hint: 'Let Nix checkpoint it (run any nix-store command as the DB owner), give overlay-warden write access to the DB directory, or set read-only=true if this store never changes.',
       cause: error,
     });
@@ -146,7 +146,7 @@ function checkDbFile(file: string): void {
         cause,
       });
     }
-    throw new NixDbError('NIX_DB_UNREADABLE', `cannot stat Nix DB ${file} (${errno ?? String(cause)})`, { evidence: { file, errno }, hint: 'Run overlay-warden as a user who can read the DB and its directory.', cause });
+    throw new NixDbError('NIX_DB_UNREADABLE', `cannot stat Nix DB ${file} (${errno ?? messageOf(cause)})`, { evidence: { file, errno }, hint: 'Run overlay-warden as a user who can read the DB and its directory.', cause });
   }
   if (!stats.isFile()) {
     throw new NixDbError('NIX_DB_NOT_SQLITE', `Nix DB ${file} is not a regular file`, { evidence: { file }, hint: 'Point the store settings at the Nix DB, STATE/db/db.sqlite.' });
@@ -154,7 +154,7 @@ function checkDbFile(file: string): void {
   try {
     fs.accessSync(file, fs.constants.R_OK);
   } catch (cause) {
-    throw new NixDbError('NIX_DB_UNREADABLE', `cannot read Nix DB ${file} (${errnoCode(cause) ?? String(cause)})`, {
+    throw new NixDbError('NIX_DB_UNREADABLE', `cannot read Nix DB ${file} (${errnoCode(cause) ?? messageOf(cause)})`, {
       evidence: { file, errno: errnoCode(cause) },
       hint: 'Run overlay-warden as a user who can read the DB.',
       cause,

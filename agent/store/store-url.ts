@@ -1,5 +1,5 @@
 /** Parses the Nix store URLs whose store dir is on this machine (lower stores included, recursively) into typed settings. */
-import type { Evidence } from '../errors/index.ts';
+import { messageOf, type Evidence } from '../errors/index.ts';
 import { canonAbsolutePath } from './canon-path.ts';
 import { percentDecode, percentEncode } from './percent-encoding.ts';
 import { StoreUrlError, type StoreUrlErrorCode } from './store-url-error.ts';
@@ -255,7 +255,7 @@ function decode(raw: string, what: string, ctx: Context): string {
     return percentDecode(raw);
   } catch (cause) {
     const evidence = (cause as { evidence?: Evidence }).evidence ?? {};
-    fail('STORE_URL_BAD_ESCAPE', ctx, `${what} '${raw}': ${(cause as Error).message}`, { value: raw, escape: evidence['escape'], expected: "'%' followed by two hex digits, encoding UTF-8" }, "write '%25' for a literal '%'", cause);
+    fail('STORE_URL_BAD_ESCAPE', ctx, `${what} '${raw}': ${messageOf(cause)}`, { value: raw, escape: evidence['escape'], expected: "'%' followed by two hex digits, encoding UTF-8" }, "write '%25' for a literal '%'", cause);
   }
 }
 

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { readLowerDbIdentity, type LowerDbIdentity } from '../baseline/db-identity.ts';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { DriftEmitter } from './drift-emitter.ts';
 import { lowerDbEvent } from './event-builders.ts';
 import { WatchError } from './watch-errors.ts';
@@ -67,7 +67,7 @@ export class LowerDbWatcher extends DriftEmitter {
     this.#watcher = watcher;
     watcher.on('all', () => this.#schedule());
     watcher.on('error', (cause) => {
-      this.emitError(new WatchError('WATCH_DB_FAILED', `watching the lower DB ${this.#options.db} failed: ${errnoCode(cause) ?? String(cause)}`, { cause, evidence: { file: this.#options.db, errno: errnoCode(cause) } }));
+      this.emitError(new WatchError('WATCH_DB_FAILED', `watching the lower DB ${this.#options.db} failed: ${errnoCode(cause) ?? messageOf(cause)}`, { cause, evidence: { file: this.#options.db, errno: errnoCode(cause) } }));
     });
     await new Promise<void>((resolve) => watcher.once('ready', resolve));
     this.check();
@@ -80,7 +80,7 @@ export class LowerDbWatcher extends DriftEmitter {
     try {
       after = this.#options.readIdentity(this.#options.db);
     } catch (cause) {
-      this.emitError(new WatchError('WATCH_DB_FAILED', `cannot stat the lower DB ${this.#options.db}: ${errnoCode(cause) ?? String(cause)}`, { cause, evidence: { file: this.#options.db, errno: errnoCode(cause) } }));
+      this.emitError(new WatchError('WATCH_DB_FAILED', `cannot stat the lower DB ${this.#options.db}: ${errnoCode(cause) ?? messageOf(cause)}`, { cause, evidence: { file: this.#options.db, errno: errnoCode(cause) } }));
       return;
     }
     const event = lowerDbEvent(this.#identity, after, 'live', 'watch', this.#options.now().toISOString());

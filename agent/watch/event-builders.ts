@@ -1,5 +1,6 @@
 /** Building the drift events that need more than one observation: lower shrinkage with its broken closures, DB changes. */
 import { compareDbIdentity, type LowerDbIdentity } from '../baseline/db-identity.ts';
+import { messageOf } from '../errors/index.ts';
 import type { UpperClosureLookup } from './broken-closures.ts';
 import type { DriftEvent, DriftSource, LowerShrankEvent } from './drift-events.ts';
 import { layerEntryState } from './layer-entry.ts';
@@ -32,7 +33,7 @@ export function lowerShrankEvent(names: readonly string[], ctx: ShrinkContext): 
     const broken = ctx.closures.brokenClosures(unheld.map((name) => `${ctx.storeDir}/${name}`));
     return { event: { type: 'lower-shrank', source: ctx.source, at: ctx.at, paths, brokenUpperClosures: broken }, error: undefined };
   } catch (cause) {
-    const error = new WatchError('WATCH_UPPER_DB_UNREADABLE', `cannot read the upper DB ${ctx.upperDb} to find the closures ${paths.length} vanished lower path(s) break: ${(cause as Error).message ?? String(cause)}`, {
+    const error = new WatchError('WATCH_UPPER_DB_UNREADABLE', `cannot read the upper DB ${ctx.upperDb} to find the closures ${paths.length} vanished lower path(s) break: ${messageOf(cause)}`, {
       cause,
       evidence: { file: ctx.upperDb, vanished: paths.length },
       hint: 'run `overlay-warden audit` once the upper DB is readable: it lists broken closures',

@@ -4,7 +4,7 @@ import type { LowerBaseline } from '../baseline/lower-baseline.ts';
 import { diffEntrySets } from '../baseline/entry-diff.ts';
 import { dirUnchangedSince, readDirStamp } from '../baseline/dir-stamp.ts';
 import { scanStoreDir } from '../baseline/scan-store-dir.ts';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { isValidStorePathName } from '../store/store-path.ts';
 import { upperDbClosureLookup, type UpperClosureLookup } from './broken-closures.ts';
 import { LowerDbWatcher } from './db-watcher.ts';
@@ -170,7 +170,7 @@ export class LayerWatcher extends DriftEmitter {
       try {
         await task();
       } catch (cause) {
-        this.emitError(cause instanceof WatchError ? cause : new WatchError('WATCH_SCAN_FAILED', `processing changes failed: ${String(cause)}`, { cause }));
+        this.emitError(cause instanceof WatchError ? cause : new WatchError('WATCH_SCAN_FAILED', `processing changes failed: ${messageOf(cause)}`, { cause }));
       }
     });
   }
@@ -200,7 +200,7 @@ export class LayerWatcher extends DriftEmitter {
     try {
       scan = await scanStoreDir(this.#o.lowerStoreDir, { expectedCount: this.#o.baseline.entries.count });
     } catch (cause) {
-      throw new WatchError('WATCH_SCAN_FAILED', `cannot list the lower store dir ${this.#o.lowerStoreDir} to resynchronise: ${errnoCode(cause) ?? (cause as Error).message}`, { cause, evidence: { dir: this.#o.lowerStoreDir } });
+      throw new WatchError('WATCH_SCAN_FAILED', `cannot list the lower store dir ${this.#o.lowerStoreDir} to resynchronise: ${errnoCode(cause) ?? messageOf(cause)}`, { cause, evidence: { dir: this.#o.lowerStoreDir } });
     }
     const { added, removed } = diffEntrySets(this.#lower.snapshot(), scan.entries);
     this.#lower.reset(scan.entries);
@@ -244,7 +244,7 @@ export class LayerWatcher extends DriftEmitter {
     try {
       scan = await scanStoreDir(this.#o.upperLayer);
     } catch (cause) {
-      throw new WatchError('WATCH_SCAN_FAILED', `cannot list the upper layer ${this.#o.upperLayer}: ${errnoCode(cause) ?? (cause as Error).message}`, { cause, evidence: { dir: this.#o.upperLayer } });
+      throw new WatchError('WATCH_SCAN_FAILED', `cannot list the upper layer ${this.#o.upperLayer}: ${errnoCode(cause) ?? messageOf(cause)}`, { cause, evidence: { dir: this.#o.upperLayer } });
     }
     if (report) {
       const observations: UpperObservation[] = [];
@@ -297,7 +297,7 @@ export class LayerWatcher extends DriftEmitter {
     try {
       return layerEntry(dir, name);
     } catch (cause) {
-      this.emitError(new WatchError('WATCH_STAT_FAILED', `cannot stat ${dir}/${name}: ${errnoCode(cause) ?? String(cause)}`, { cause, evidence: { path: `${dir}/${name}`, errno: errnoCode(cause) } }));
+      this.emitError(new WatchError('WATCH_STAT_FAILED', `cannot stat ${dir}/${name}: ${errnoCode(cause) ?? messageOf(cause)}`, { cause, evidence: { path: `${dir}/${name}`, errno: errnoCode(cause) } }));
       return undefined;
     }
   }

@@ -1,6 +1,6 @@
 /** Polls the mount table and reports changes at the merged store dir: unmounted, remounted, options changed, stacked. */
 import { readFile } from 'node:fs/promises';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { parseMountinfo } from '../mount/mountinfo.ts';
 import { MountTable } from '../mount/visible-mount.ts';
 import { DriftEmitter } from './drift-emitter.ts';
@@ -97,7 +97,7 @@ export class MountWatcher extends DriftEmitter {
     } catch (cause) {
       if (!this.#failing && !this.#closed) {
         this.emitError(
-          new WatchError('WATCH_MOUNTINFO_UNREADABLE', `cannot read the mount table ${this.#options.mountinfo}: ${errnoCode(cause) ?? String(cause)}`, {
+          new WatchError('WATCH_MOUNTINFO_UNREADABLE', `cannot read the mount table ${this.#options.mountinfo}: ${errnoCode(cause) ?? messageOf(cause)}`, {
             cause,
             evidence: { file: this.#options.mountinfo, errno: errnoCode(cause) },
             hint: 'check the `mountinfo` setting; mount changes are not seen until it can be read again',

@@ -1,7 +1,7 @@
 /** Watches the top level of one directory with a single non-recursive inotify watch, batching names over a debounce. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { WatchError } from './watch-errors.ts';
 
 /** What was seen for one name in a batch: `rename` (created, deleted, renamed) and/or `change` (attributes, contents). */
@@ -69,14 +69,14 @@ export class TopLevelWatcher {
       this.#watcher = fs.watch(this.dir, { persistent: this.#options.persistent, recursive: false, encoding: 'utf8' }, (event, name) => this.#onEvent(event, name));
     } catch (cause) {
       const errno = errnoCode(cause);
-      throw new WatchError('WATCH_DIR_FAILED', `cannot watch ${this.dir}: ${errno ?? String(cause)}`, {
+      throw new WatchError('WATCH_DIR_FAILED', `cannot watch ${this.dir}: ${errno ?? messageOf(cause)}`, {
         cause,
         evidence: { dir: this.dir, errno },
         hint: errno === 'ENOSPC' ? 'raise fs.inotify.max_user_watches (sysctl), or stop other recursive watchers' : 'check that the directory exists and is readable',
       });
     }
     this.#watcher.on('error', (cause) => {
-      this.#options.onError(new WatchError('WATCH_DIR_FAILED', `watching ${this.dir} failed: ${errnoCode(cause) ?? String(cause)}`, { cause, evidence: { dir: this.dir, errno: errnoCode(cause) } }));
+      this.#options.onError(new WatchError('WATCH_DIR_FAILED', `watching ${this.dir} failed: ${errnoCode(cause) ?? messageOf(cause)}`, { cause, evidence: { dir: this.dir, errno: errnoCode(cause) } }));
     });
   }
 

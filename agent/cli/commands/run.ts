@@ -1,6 +1,7 @@
 /** `overlay-warden run`: the long-running agent, until SIGTERM/SIGINT; SIGHUP reloads the configuration. */
 import { Agent } from '../../agent.ts';
 import type { Config } from '../../config/index.ts';
+import { messageOf } from '../../errors/index.ts';
 import { createLogger } from '../../log/index.ts';
 import type { Command } from '../command.ts';
 import { EXIT } from '../command.ts';
@@ -39,7 +40,7 @@ export const runCommand: Command = {
       try {
         next = loadConfig();
       } catch (error) {
-        logger.error(`configuration reload rejected; keeping the running configuration: ${(error as Error).message}`, { code: codeOf(error) });
+        logger.error(`configuration reload rejected; keeping the running configuration: ${messageOf(error)}`, { code: codeOf(error) });
         return;
       }
       logger.info('configuration reloaded: restarting the agent with it', { file: next.file, logLevel: next.log.level });
@@ -54,12 +55,12 @@ export const runCommand: Command = {
         return;
       } catch (error) {
         await endLogger(nextLogger);
-        logger.error(`the agent could not start with the reloaded configuration; going on with the previous one: ${(error as Error).message}`, { code: codeOf(error) });
+        logger.error(`the agent could not start with the reloaded configuration; going on with the previous one: ${messageOf(error)}`, { code: codeOf(error) });
       }
       try {
         agent = await Agent.start({ config: previous.config, logger: previous.logger, env: io.env });
       } catch (error) {
-        logger.error(`the agent could not restart with the previous configuration either; stopping: ${(error as Error).message}`, { code: codeOf(error) });
+        logger.error(`the agent could not restart with the previous configuration either; stopping: ${messageOf(error)}`, { code: codeOf(error) });
         agent = undefined;
         failed = true;
         broken.abort();
@@ -67,7 +68,7 @@ export const runCommand: Command = {
     };
     const onHangup = (): void => {
       reloading = reloading.then(reload).catch((error: unknown) => {
-        logger.error(`reload failed: ${(error as Error).message}`);
+        logger.error(`reload failed: ${messageOf(error)}`);
       });
     };
     process.on('SIGHUP', onHangup);
