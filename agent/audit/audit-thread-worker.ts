@@ -1,6 +1,6 @@
 /** Worker-thread entry of the audit's bulk reads (audit-thread.ts): runs one job and posts the packed result back. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { WardenError } from '../errors/index.ts';
+import { serialiseError } from '../pool/serialised-error.ts';
 import { openNixDb } from '../store/nix-db.ts';
 import type { AuditJob, DbMessage, JobReply, ListingMessage } from './audit-thread.ts';
 import { readDbIndex } from './db-index.ts';
@@ -49,8 +49,7 @@ let reply: JobReply;
 try {
   reply = job.kind === 'list-layers' ? { ok: true, kind: 'list-layers', listings: await listLayers(job.layers) } : { ok: true, kind: 'read-store', db: await readStore(job.db) };
 } catch (error) {
-  const body = error instanceof WardenError ? error.toJSON() : { code: 'AUDIT_THREAD_FAILED', message: error instanceof Error ? error.message : String(error), evidence: {} };
-  reply = { ok: false, error: { name: error instanceof Error ? error.name : 'Error', ...body, evidence: { ...body.evidence } } };
+  reply = { ok: false, error: serialiseError(error) };
   transfer.length = 0;
 }
 parentPort?.postMessage(reply, transfer);

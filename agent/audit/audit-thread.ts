@@ -5,14 +5,14 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { PoolWorkerError } from '../pool/pool-errors.ts';
+import { rebuildThreadError, type SerialisedError } from '../pool/serialised-error.ts';
 import { siblingModuleUrl } from '../pool/worker-file.ts';
-import { AuditError, type AuditErrorCode } from './audit-error.ts';
 import type { DbIndex, SkippedRow } from './db-index.ts';
 import { KeyTable, type KeyTableData } from './key-table.ts';
 import type { EntriesAgainstIndex, LayerListing, OtherEntry } from './layer-listing.ts';
 import type { RefGraph } from './ref-graph.ts';
 import { StringPack, type StringPackData } from './string-pack.ts';
-import { NixDbError, type NixDbErrorCode } from '../store/nix-db-error.ts';
 
 /** One layer to list. */
 export interface LayerRequest {
@@ -62,13 +62,14 @@ export interface StoreRead {
 export type JobReply =
   | { readonly ok: true; readonly kind: 'list-layers'; readonly listings: readonly ListingMessage[] }
   | { readonly ok: true; readonly kind: 'read-store'; readonly db: DbMessage }
-  | { readonly ok: false; readonly error: { readonly name: string; readonly code: string; readonly message: string; readonly evidence: Record<string, unknown>; readonly hint?: string } };
+  | { readonly ok: false; readonly error: SerialisedError };
 
 const WORKER_FILE = fileURLToPath(siblingModuleUrl(import.meta.url, 'audit-thread-worker'));
 
 /**
  * Lists each requested layer (in order) on a new thread. Aborting `signal` terminates it and rejects with the reason.
- * @throws AuditError AUDIT_LAYER_UNREADABLE as listLayer does.
+ * @throws PoolTaskError with the code and evidence of the error on the thread (AUDIT_LAYER_UNREADABLE as listLayer
+ *   throws it); PoolWorkerError POOL_WORKER_FAILED when the thread dies without answering.
  */
 export async function listLayersOffThread(layers: readonly LayerRequest[], signal?: AbortSignal): Promise<LayerListing[]> {
   const reply = await runJob({ kind: 'list-layers', layers }, signal);
@@ -79,7 +80,8 @@ export async function listLayersOffThread(layers: readonly LayerRequest[], signa
 /**
  * Reads a store on a new thread: its DB's index (keys, row ids, narHash fingerprints) and forward reference graph,
  * then its store dir listed against the index. Aborting `signal` terminates the thread and rejects with the reason.
- * @throws NixDbError as openNixDb and the readers do; AuditError AUDIT_LAYER_UNREADABLE as listLayer does.
+ * @throws PoolTaskError with the code and evidence of the error on the thread (openNixDb's and the readers' NIX_DB_*,
+ *   listLayerAgainst's AUDIT_LAYER_UNREADABLE); PoolWorkerError POOL_WORKER_FAILED when the thread dies without answering.
  */
 export async function readStoreOffThread(db: DbRequest, signal?: AbortSignal): Promise<StoreRead> {
   const reply = await runJob({ kind: 'read-store', db }, signal);
@@ -108,18 +110,10 @@ function runJob(job: AuditJob, signal: AbortSignal | undefined): Promise<Extract
     };
     const onAbort = (): void => finish(() => reject(signal?.reason));
     signal?.addEventListener('abort', onAbort, { once: true });
-    worker.once('message', (reply: JobReply) => finish(() => (reply.ok ? resolve(reply) : reject(rebuildError(reply.error)))));
-    worker.once('error', (error) => finish(() => reject(error)));
-    worker.once('exit', (code) => finish(() => reject(new Error(`the audit thread (${job.kind}) exited with code ${code} before answering`))));
+    worker.once('message', (reply: JobReply) => finish(() => (reply.ok ? resolve(reply) : reject(rebuildThreadError(reply.error, { evidence: { job: job.kind } })))));
+    worker.once('error', (error) => finish(() => reject(new PoolWorkerError(`the audit thread (${job.kind}) failed: ${error.message}`, { cause: error, evidence: { job: job.kind } }))));
+    worker.once('exit', (code) => finish(() => reject(new PoolWorkerError(`the audit thread (${job.kind}) exited with code ${code} before answering`, { evidence: { job: job.kind, exitCode: code } }))));
   });
-}
-
-/** The error the thread reported, as the class it was (AuditError, NixDbError), so callers can branch on its code. */
-function rebuildError(error: Extract<JobReply, { ok: false }>['error']): Error {
-  const options = { evidence: error.evidence, ...(error.hint === undefined ? {} : { hint: error.hint }) };
-  if (error.name === 'NixDbError') return new NixDbError(error.code as NixDbErrorCode, error.message, options);
-  if (error.name === 'AuditError') return new AuditError(error.code as AuditErrorCode, error.message, options);
-  return new Error(error.message);
 }
 
 function listingFromMessage(message: ListingMessage): LayerListing {

@@ -1,5 +1,5 @@
-/** Carries a task's error across the thread boundary as plain data, and rebuilds a WardenError on the main side. */
-import { WardenError, errnoCode, type Evidence } from '../errors/index.ts';
+/** Carries an error thrown on a worker thread (a pool task's, the audit thread's) across as plain data, and rebuilds a WardenError on the main side. */
+import { WardenError, errnoCode, messageOf, type Evidence } from '../errors/index.ts';
 import { PoolTaskError, type PoolTaskFailureCode } from './pool-errors.ts';
 import { describeTask, taskSubject, type PoolTask } from './tasks.ts';
 
@@ -31,7 +31,7 @@ export function serialiseError(error: unknown, depth = 0): SerialisedError {
   const serialisedCause = cause !== undefined && depth < MAX_CAUSE_DEPTH ? serialiseError(cause, depth + 1) : undefined;
   const base = {
     name: error instanceof Error ? error.name : typeof error,
-    message: error instanceof Error ? error.message : String(error),
+    message: messageOf(error),
     ...(error instanceof Error && error.stack !== undefined ? { stack: error.stack } : {}),
     ...(serialisedCause === undefined ? {} : { cause: serialisedCause }),
   };
@@ -50,15 +50,24 @@ export function serialiseError(error: unknown, depth = 0): SerialisedError {
 }
 
 /**
+ * Rebuilds an error a thread sent (as serialiseError made it) on the main thread: same code, hint, evidence and
+ * cause chain, so callers branch on the code as if it had been thrown here. `context.subject`, when given, goes
+ * before the message (`nar-hash /upper/x: …`); `context.evidence` is added to the evidence.
+ */
+export function rebuildThreadError(remote: SerialisedError, context: { readonly subject?: string; readonly evidence?: Evidence } = {}): PoolTaskError {
+  return new PoolTaskError(remote.code, context.subject === undefined ? remote.message : `${context.subject}: ${remote.message}`, remote.name, remote.stack, {
+    evidence: { ...remote.evidence, ...context.evidence },
+    ...(remote.hint === undefined ? {} : { hint: remote.hint }),
+    ...(remote.cause === undefined ? {} : { cause: rebuildCause(remote.cause) }),
+  });
+}
+
+/**
  * Rebuilds a worker-side error for `task` on the main thread: same code, hint and evidence,
  * plus `task` (the message that failed) and `taskPath`; the message names the task first.
  */
 export function rebuildTaskError(remote: SerialisedError, task: PoolTask): PoolTaskError {
-  return new PoolTaskError(remote.code, `${describeTask(task)}: ${remote.message}`, remote.name, remote.stack, {
-    evidence: { ...remote.evidence, task, taskPath: taskSubject(task) },
-    ...(remote.hint === undefined ? {} : { hint: remote.hint }),
-    ...(remote.cause === undefined ? {} : { cause: rebuildCause(remote.cause) }),
-  });
+  return rebuildThreadError(remote, { subject: describeTask(task), evidence: { task, taskPath: taskSubject(task) } });
 }
 
 function rebuildCause(remote: SerialisedError): WardenError {
