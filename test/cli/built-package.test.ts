@@ -1,27 +1,31 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { remountHandler, startControlServer } from '../../agent/control/index.ts';
+import { Remounter } from '../../agent/remount/index.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * What ships must run where Node refuses type stripping (under node_modules):
  * build to JavaScript, install it as a package under node_modules, and run
- * the CLI from there. Any .ts file still imported would fail to load.
+ * the CLI and the Nix hook from there. Any .ts file still imported would fail to load.
  */
 describe('the built package', function () {
   let dir: string;
   let main: string;
+  let pkg: string;
   before(function () {
     dir = mkdtempSync(join(tmpdir(), 'ow-package-'));
-    const pkg = join(dir, 'node_modules', 'overlay-warden');
+    pkg = join(dir, 'node_modules', 'overlay-warden');
     mkdirSync(pkg, { recursive: true });
     const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')], { encoding: 'utf8' });
     assert.equal(tsc.status, 0, `tsc failed:\n${tsc.stdout}${tsc.stderr}`);
-    for (const part of ['package.json', 'config', 'hooks']) cpSync(join(ROOT, part), join(pkg, part), { recursive: true });
+    // The sources too, as `npm pack` ships them: the hook must still run the built JavaScript here.
+    for (const part of ['package.json', 'config', 'hooks', 'agent']) cpSync(join(ROOT, part), join(pkg, part), { recursive: true });
     // The package's dependencies, as npm would install them beside it.
     for (const name of readdirSync(join(ROOT, 'node_modules'))) {
       if (name !== '.bin' && name !== 'overlay-warden') symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name));
@@ -40,5 +44,37 @@ describe('the built package', function () {
     const run = spawnSync(process.execPath, [main, 'layout', '--json', '--store', 'local-overlay://?upper-layer=/u&lower-store=%2Fl'], { encoding: 'utf8', cwd: dir });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(JSON.parse(run.stdout).layout.lower.realStoreDir, '/l/nix/store');
+  });
+
+  it("runs the Nix hook's request to the agent as JavaScript, where Node refuses the TypeScript source", async () => {
+    const source = spawnSync(process.execPath, [join(pkg, 'agent/control/remount-request-main.ts'), '/s', '/m'], { encoding: 'utf8' });
+    assert.notEqual(source.status, 0);
+    assert.match(source.stderr, /ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING/);
+    // An agent's control socket with a real Remounter; it publishes its Node beside the socket, which the hook runs on.
+    const merged = join(dir, 'merged');
+    mkdirSync(merged);
+    const remounter = new Remounter({
+      mergedStoreDir: merged,
+      stateDir: join(dir, 'state'),
+      settings: { command: ['/bin/true'], timeoutSeconds: 30, attempts: 1, backoffSeconds: 0, coalesceMs: 0 },
+      verifyAfterRemount: async () => ({ fresh: true, findings: [] }),
+    });
+    const socketPath = join(dir, 'run', 'control.sock');
+    const server = await startControlServer({ socketPath, handlers: { remount: remountHandler(remounter, merged) } });
+    try {
+      const { OVERLAY_WARDEN_NODE: _, ...env } = process.env;
+      const hook = spawn(join(pkg, 'hooks', 'nix-remount-hook'), [merged], { env: { ...env, OVERLAY_WARDEN_SOCKET: socketPath } });
+      let stdout = '';
+      let stderr = '';
+      hook.stdout.on('data', (d) => (stdout += d));
+      hook.stderr.on('data', (d) => (stderr += d));
+      const status = await new Promise((resolve) => hook.on('close', resolve));
+      assert.equal(status, 0, stderr);
+      assert.match(stdout, /the agent remounted .*merged \(run 1, 1 attempt\); the view is fresh/);
+      assert.deepEqual(remounter.status().lastOutcome?.reasons, [`Nix's remount-hook for ${merged}`]);
+    } finally {
+      await server.close();
+      await remounter.close();
+    }
   });
 });

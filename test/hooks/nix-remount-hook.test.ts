@@ -114,19 +114,38 @@ describe('hooks/nix-remount-hook', function () {
     assert.equal(remounter!.counters.requests, 0);
   });
 
-  it('with no usable Node to ask the agent with: remounts directly', () => {
-    // A copy of hooks/ with no node_modules beside it, a PATH without node, and a stale socket with no node link.
-    const hooks = join(dir, 'hooks');
+  /**
+   * A copy of hooks/ in an installation of its own under `dir`, with `parts` of this checkout linked beside it, a PATH
+   * with the few tools hooks/remount needs and no node, and a stale socket (nobody answers, no node link beside it).
+   */
+  function isolatedInstallation(parts: readonly string[]): { hook: string; env: NodeJS.ProcessEnv } {
+    const install = join(dir, 'install');
+    const hooks = join(install, 'hooks');
     const bin = join(dir, 'bin');
-    mkdirSync(hooks);
+    mkdirSync(hooks, { recursive: true });
     mkdirSync(bin);
-    for (const file of ['remount', 'nix-remount-hook', 'remount-client.mjs']) copyFileSync(join(HOOKS, file), join(hooks, file));
+    for (const file of ['remount', 'nix-remount-hook']) copyFileSync(join(HOOKS, file), join(hooks, file));
+    for (const part of parts) symlinkSync(join(HOOKS, '..', part), join(install, part));
     for (const tool of ['dirname', 'findmnt', 'tail', 'mount']) symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), join(bin, tool));
     const socketPath = join(dir, 'stale.sock');
     spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`]);
-    const run = overlay!.inside([join(hooks, 'nix-remount-hook'), overlay!.merged], { PATH: bin, OVERLAY_WARDEN_SOCKET: socketPath });
+    return { hook: join(hooks, 'nix-remount-hook'), env: { PATH: bin, OVERLAY_WARDEN_SOCKET: socketPath } };
+  }
+
+  it('with no Node of its installation to ask the agent with: remounts directly', () => {
+    // The sources are there, but no node_modules, none on PATH, and no agent's node link.
+    const { hook, env } = isolatedInstallation(['agent']);
+    const run = overlay!.inside([hook, overlay!.merged], env);
     assert.equal(run.status, 0, run.stderr);
-    assert.match(run.stderr, /no Node.js >= 14 found to ask the agent with/);
+    assert.match(run.stderr, /no Node.js >= 24 of this installation found to ask the agent with/);
+    assert.equal(overlay!.served(), 'lower');
+  });
+
+  it('in an installation without the request program (no sources, nothing built): remounts directly', () => {
+    const { hook, env } = isolatedInstallation([]);
+    const run = overlay!.inside([hook, overlay!.merged], env);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /this installation has no agent\/control\/remount-request-main to ask the agent with/);
     assert.equal(overlay!.served(), 'lower');
   });
 
