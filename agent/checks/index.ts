@@ -9,7 +9,7 @@ export {
   type MountFacts, type ReadMountFacts, type UnreadableMountFacts, type MountFactsInput, type ExpectedLayout, type ExpectedPath,
   type MountedLayer, type FsOfPath, type OverlayModuleDefaults,
 } from './mount-facts.ts';
-export { LEXICAL_VIEW, resolveAbsolute, resolveMountedPaths, normalizeRelative, cwdBySuffix, suffixMatches, type PathView, type PathResolution, type ResolvedPath, type MounterCwd, type MountedPathInput } from './layer-paths.ts';
+export { LEXICAL_VIEW, resolveAbsolute, resolveMountedPaths, normalizeRelative, cwdBySuffix, suffixMatches, type RealpathView, type PathResolution, type ResolvedPath, type MounterCwd, type MountedPathInput } from './layer-paths.ts';
 export { mergedMountCheck, decideMergedMount } from './merged-mount.ts';
 export { lowerLayerOptionCheck, decideLowerLayers } from './lower-layer-option.ts';
 export { upperLayerOptionCheck, decideUpperLayer } from './upper-layer-option.ts';

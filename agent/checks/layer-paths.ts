@@ -1,13 +1,13 @@
 /** Canonicalises configured and mounted layer paths so they compare: realpath where they exist, relative ones resolved against the mounter's view. */
 import { canonAbsolutePath } from '../store/canon-path.ts';
 
-/** Resolves symlinks in an absolute path as seen from here; undefined when the path does not exist (or cannot be read). */
-export interface PathView {
+/** The file system as the path checks see it: realpath(3) of an absolute path; undefined when the path does not exist (or cannot be read). */
+export interface RealpathView {
   realpath(path: string): string | undefined;
 }
 
 /** A view where nothing exists: every path stays lexical. For pure tests and saved tables from another machine. */
-export const LEXICAL_VIEW: PathView = Object.freeze({ realpath: () => undefined });
+export const LEXICAL_VIEW: RealpathView = Object.freeze({ realpath: () => undefined });
 
 /**
  * How a path was made comparable:
@@ -41,7 +41,7 @@ export interface MounterCwd {
 }
 
 /** Canonical form of an absolute path: realpath when it exists in `view`, else lexical. */
-export function resolveAbsolute(given: string, view: PathView): ResolvedPath {
+export function resolveAbsolute(given: string, view: RealpathView): ResolvedPath {
   const lexical = canonAbsolutePath(given) ?? given;
   const real = view.realpath(lexical);
   return real === undefined ? { given, path: lexical, how: 'lexical' } : { given, path: real, how: 'realpath' };
@@ -88,7 +88,7 @@ export interface MountedPathInput {
  * of its configured path. Without such a directory, a relative path that is a suffix of its configured path is
  * taken to be it (`relative-suffix-match`), any other stays `relative-unresolved`. Pure apart from `view`.
  */
-export function resolveMountedPaths(inputs: readonly MountedPathInput[], view: PathView): { paths: ResolvedPath[]; cwd: MounterCwd | undefined } {
+export function resolveMountedPaths(inputs: readonly MountedPathInput[], view: RealpathView): { paths: ResolvedPath[]; cwd: MounterCwd | undefined } {
   let cwd: MounterCwd | undefined;
   for (const input of inputs) {
     if (input.given.startsWith('/') || input.expected === undefined) continue;

@@ -2,14 +2,14 @@
 import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/index.ts';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { parseMountinfo, type MountinfoEntry, type MountinfoTable } from '../mount/mountinfo.ts';
 import { OverlayOptionsError, type MountinfoParseError } from '../mount/mount-errors.ts';
 import { parseOverlayOptions, type OverlayOptions } from '../mount/overlay-options.ts';
 import { MountTable } from '../mount/visible-mount.ts';
 import { parseStoreUrl } from '../store/store-url.ts';
 import type { StoreLayout } from '../store/store-layout.ts';
-import { resolveAbsolute, resolveMountedPaths, type MounterCwd, type PathView, type ResolvedPath } from './layer-paths.ts';
+import { resolveAbsolute, resolveMountedPaths, type MounterCwd, type RealpathView, type ResolvedPath } from './layer-paths.ts';
 
 /** A configured path and the store URL setting that decides it (named in findings, so users know what to fix). */
 export interface ExpectedPath extends ResolvedPath {
@@ -100,7 +100,7 @@ export interface ReadMountFacts {
 export type MountFacts = UnreadableMountFacts | ReadMountFacts;
 
 /** The paths of `layout` the mount must agree with, canonicalised in `view`, each naming the setting that decides it. Pure apart from `view`. */
-export function expectedLayout(layout: StoreLayout, view: PathView): ExpectedLayout {
+export function expectedLayout(layout: StoreLayout, view: RealpathView): ExpectedLayout {
   return {
     merged: { ...resolveAbsolute(layout.mergedStoreDir, view), setting: mergedSetting(layout) },
     lowerStoreDir: { ...resolveAbsolute(layout.lower.realStoreDir, view), setting: 'lower-store' },
@@ -122,7 +122,7 @@ export interface MountFactsInput {
   readonly mountinfoFile: string;
   readonly parsed: MountinfoTable;
   readonly layout: StoreLayout;
-  readonly view: PathView;
+  readonly view: RealpathView;
   readonly moduleDefaults?: OverlayModuleDefaults | undefined;
 }
 
@@ -188,15 +188,15 @@ export function fsOfPath(table: MountTable, path: string): FsOfPath | undefined 
 }
 
 /** The facts when the table cannot be read. Pure apart from `view`. */
-export function unreadableMountFacts(mountinfoFile: string, layout: StoreLayout, view: PathView, error: unknown): UnreadableMountFacts {
+export function unreadableMountFacts(mountinfoFile: string, layout: StoreLayout, view: RealpathView, error: unknown): UnreadableMountFacts {
   return {
     status: 'unreadable', mountinfoFile, expected: expectedLayout(layout, view),
-    error: { errno: errnoCode(error), message: error instanceof Error ? error.message : String(error) },
+    error: { errno: errnoCode(error), message: messageOf(error) },
   };
 }
 
 /** Paths resolved in this process's view (realpath(3)); undefined for a path that does not exist or cannot be read. */
-export const FS_VIEW: PathView = Object.freeze({
+export const FS_VIEW: RealpathView = Object.freeze({
   realpath(path: string): string | undefined {
     try {
       return fs.realpathSync.native(path);
@@ -228,7 +228,7 @@ export function readOverlayModuleDefaults(dir = OVERLAY_MODULE_PARAMETERS): Over
  * defaults apply to options its lines leave out; a saved table gets none. Never rejects for an unreadable table
  * (the facts say `unreadable`, and the checks report it).
  */
-export async function gatherMountFacts(config: Config, view: PathView = FS_VIEW): Promise<MountFacts> {
+export async function gatherMountFacts(config: Config, view: RealpathView = FS_VIEW): Promise<MountFacts> {
   const file = config.mountinfo;
   let text: string;
   try {

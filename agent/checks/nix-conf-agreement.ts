@@ -6,7 +6,7 @@ import { resolveStoreLayout, type NixEnv } from '../store/resolve-store-layout.t
 import type { StoreLayout } from '../store/store-layout.ts';
 import { parseStoreUrl } from '../store/store-url.ts';
 import type { Check } from './check.ts';
-import type { PathView } from './layer-paths.ts';
+import type { RealpathView } from './layer-paths.ts';
 import { expectedLayout, FS_VIEW, type ExpectedLayout, type MountFacts } from './mount-facts.ts';
 
 /** What nix.conf says the store is: its `store =` line, and the layout it resolves to (or why it does not). */
@@ -22,7 +22,7 @@ export interface NixConfStore {
 }
 
 /** Reads nix.conf's `store =` (includes followed) and resolves it. Throws NixConfError for an unreadable nix.conf. */
-export function readNixConfStore(file: string, env: NixEnv, view: PathView = FS_VIEW): NixConfStore {
+export function readNixConfStore(file: string, env: NixEnv, view: RealpathView = FS_VIEW): NixConfStore {
   const setting = readNixConfStoreSetting(file);
   if (setting === undefined) return { file, setting, layout: undefined, expected: undefined, error: undefined };
   try {

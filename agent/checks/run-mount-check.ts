@@ -2,13 +2,13 @@
 import type { Config } from '../config/index.ts';
 import type { NixEnv } from '../store/resolve-store-layout.ts';
 import type { CheckContext } from './check.ts';
-import type { PathView } from './layer-paths.ts';
+import type { RealpathView } from './layer-paths.ts';
 import { FS_VIEW, gatherMountFacts } from './mount-facts.ts';
 import { enabledChecks, MOUNT_CHECKS } from './registry.ts';
 import { runChecks, type CheckReport } from './run-checks.ts';
 
 /** Probes what every check reads, once: the mount facts of `config`. Never rejects for an unreadable mount table. */
-export async function gatherCheckContext(config: Config, env: NixEnv, view: PathView = FS_VIEW): Promise<CheckContext> {
+export async function gatherCheckContext(config: Config, env: NixEnv, view: RealpathView = FS_VIEW): Promise<CheckContext> {
   return { config, env, mount: await gatherMountFacts(config, view) };
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { cwdBySuffix, LEXICAL_VIEW, normalizeRelative, resolveAbsolute, resolveMountedPaths, suffixMatches, type PathView } from '../../agent/checks/layer-paths.ts';
+import { cwdBySuffix, LEXICAL_VIEW, normalizeRelative, resolveAbsolute, resolveMountedPaths, suffixMatches, type RealpathView } from '../../agent/checks/layer-paths.ts';
 
 describe('layer paths', () => {
   it('normalizes relative paths, counting leading ..', () => {
@@ -18,7 +18,7 @@ describe('layer paths', () => {
   });
 
   it('resolves with the view (realpath) when the path exists there, else lexically', () => {
-    const view: PathView = { realpath: (p) => (p === '/a/link' ? '/a/target' : undefined) };
+    const view: RealpathView = { realpath: (p) => (p === '/a/link' ? '/a/target' : undefined) };
     assert.deepEqual(resolveAbsolute('/a/./link/', view), { given: '/a/./link/', path: '/a/target', how: 'realpath' });
     assert.deepEqual(resolveAbsolute('/a/b/../c', view), { given: '/a/b/../c', path: '/a/c', how: 'lexical' });
   });
