@@ -1,12 +1,13 @@
 /** Read-only access to a Nix DB (db.sqlite): valid paths, references, referrers, realisations; never a write. */
 import path from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { NixDbError, toNixDbError } from './nix-db-error.ts';
+import { DatabaseSync } from 'node:sqlite';
+import { NixDbError } from './nix-db-error.ts';
 import { checkNixTables, openSqliteReadOnly, readSchemaVersion, schemaFileOf, type NixDbOpenMode, type NixDbTables } from './nix-db-open.ts';
 import { VALID_PATH_SELECT, decodePathColumn, decodeValidPathRow, splitSpaces, type PathInfo, type Realisation, type ReferenceEdge, type ValidPathRow } from './nix-db-rows.ts';
 import { isNixBase32Char } from './nix-base32.ts';
 import { STORE_PATH_HASH_LENGTH } from './store-path.ts';
 import { NIX_DB_SCHEMA_SQL, NIX_SCHEMA_VERSION } from './nix-db-schema.ts';
+import { NixDbStatements } from './nix-db-statements.ts';
 
 export interface NixDbOptions {
   /** Open with SQLite's `immutable=1`, as Nix does for a store URL with `read-only=true`. Default false. */
@@ -100,19 +101,17 @@ export function emptyNixDb(file: string, storeDir = '/nix/store'): NixDb {
   return new NixDbReader(db, { file, mode: 'absent', schemaVersion: NIX_SCHEMA_VERSION, storeDir: path.posix.normalize(storeDir).replace(/(.)\/$/, '$1'), tables: checkNixTables(db, file) });
 }
 
-/** The NixDb behind openNixDb: cached statements for lookups, a fresh statement per iteration. */
+/** The NixDb behind openNixDb and emptyNixDb: Nix's queries, run through NixDbStatements. */
 class NixDbReader implements NixDb {
   readonly file: string;
   readonly mode: NixDbOpenMode;
   readonly schemaVersion: number;
   readonly storeDir: string;
   readonly tables: NixDbTables;
-  readonly #db: DatabaseSync;
-  readonly #statements = new Map<string, StatementSync>();
-  #closed = false;
+  readonly #sql: NixDbStatements;
 
   constructor(db: DatabaseSync, facts: { file: string; mode: NixDbOpenMode; schemaVersion: number; storeDir: string; tables: NixDbTables }) {
-    this.#db = db;
+    this.#sql = new NixDbStatements(db, facts.file);
     this.file = facts.file;
     this.mode = facts.mode;
     this.schemaVersion = facts.schemaVersion;
@@ -121,32 +120,32 @@ class NixDbReader implements NixDb {
   }
 
   iterateValidPaths(): Generator<ValidPathRow, void, undefined> {
-    return this.#rows(`${VALID_PATH_SELECT} order by id`, [], 'iterating ValidPaths', (row) => decodeValidPathRow(row, this.file));
+    return this.#sql.rows(`${VALID_PATH_SELECT} order by id`, [], 'iterating ValidPaths', (row) => decodeValidPathRow(row, this.file));
   }
 
   countValidPaths(): number {
-    return Number(this.#get('select count(*) from ValidPaths', [], 'counting ValidPaths')?.[0] ?? 0);
+    return Number(this.#sql.get('select count(*) from ValidPaths', [], 'counting ValidPaths')?.[0] ?? 0);
   }
 
   isValidPath(storePath: string): boolean {
-    return this.#get('select 1 from ValidPaths where path = ?', [storePath], 'querying a path') !== undefined;
+    return this.#sql.get('select 1 from ValidPaths where path = ?', [storePath], 'querying a path') !== undefined;
   }
 
   queryPathInfo(storePath: string): PathInfo | undefined {
-    const row = this.#get(`${VALID_PATH_SELECT} where path = ?`, [storePath], 'querying path info');
+    const row = this.#sql.get(`${VALID_PATH_SELECT} where path = ?`, [storePath], 'querying path info');
     if (row === undefined) return undefined;
     const info = decodeValidPathRow(row, this.file);
-    return { ...info, references: this.#paths('select path from Refs join ValidPaths on reference = id where referrer = ?', info.id, 'querying references') };
+    return { ...info, references: this.#sql.paths('select path from Refs join ValidPaths on reference = id where referrer = ?', info.id, 'querying references') };
   }
 
   queryReferences(storePath: string): string[] | undefined {
     const id = this.#idOf(storePath);
-    return id === undefined ? undefined : this.#paths('select path from Refs join ValidPaths on reference = id where referrer = ?', id, 'querying references');
+    return id === undefined ? undefined : this.#sql.paths('select path from Refs join ValidPaths on reference = id where referrer = ?', id, 'querying references');
   }
 
   queryReferrers(storePath: string): string[] | undefined {
     const id = this.#idOf(storePath);
-    return id === undefined ? undefined : this.#paths('select path from Refs join ValidPaths on referrer = id where reference = ?', id, 'querying referrers');
+    return id === undefined ? undefined : this.#sql.paths('select path from Refs join ValidPaths on referrer = id where reference = ?', id, 'querying referrers');
   }
 
   queryPathFromHashPart(hashPart: string): string | undefined {
@@ -159,7 +158,7 @@ class NixDbReader implements NixDb {
       });
     }
     const prefix = `${this.storeDir}/${hashPart}`;
-    const found = this.#get('select path from ValidPaths where path >= ? limit 1', [prefix], 'querying a hash part')?.[0];
+    const found = this.#sql.get('select path from ValidPaths where path >= ? limit 1', [prefix], 'querying a hash part')?.[0];
     return typeof found === 'string' && found.startsWith(prefix) ? found : undefined;
   }
 
@@ -174,18 +173,18 @@ class NixDbReader implements NixDb {
     });
     if (this.tables.realisations) {
       const sql = 'select r.drvPath, r.outputName, v.path, r.signatures from Realisations r join ValidPaths v on v.id = r.outputPath order by r.id';
-      realisations.push(...this.#rows(sql, [], 'reading Realisations', decode('Realisations')));
+      realisations.push(...this.#sql.rows(sql, [], 'reading Realisations', decode('Realisations')));
     }
     if (this.tables.buildTrace) {
       const sql = 'select drvPath, outputName, outputPath, signatures from BuildTraceV3 order by id';
-      realisations.push(...this.#rows(sql, [], 'reading BuildTraceV3', decode('BuildTraceV3')));
+      realisations.push(...this.#sql.rows(sql, [], 'reading BuildTraceV3', decode('BuildTraceV3')));
     }
     return realisations;
   }
 
   iterateReferences(): Generator<ReferenceEdge, void, undefined> {
     const sql = 'select a.path, b.path from Refs join ValidPaths a on a.id = referrer join ValidPaths b on b.id = reference order by referrer, reference';
-    return this.#rows(sql, [], 'iterating references', (row) => ({
+    return this.#sql.rows(sql, [], 'iterating references', (row) => ({
       referrer: decodePathColumn(row[0], this.file, 'referrer path'),
       reference: decodePathColumn(row[1], this.file, 'reference path'),
     }));
@@ -195,7 +194,7 @@ class NixDbReader implements NixDb {
     if (!Number.isSafeInteger(batchEdges) || batchEdges < 1) throw badOption(this.file, 'batchEdges', batchEdges, 'a positive integer');
     let batch = new Uint32Array(batchEdges * 2);
     let length = 0;
-    const rows = this.#rows('select referrer, reference from Refs order by referrer, reference', [], 'iterating reference ids', (row) => row);
+    const rows = this.#sql.rows('select referrer, reference from Refs order by referrer, reference', [], 'iterating reference ids', (row) => row);
     for (const row of rows) {
       const referrer = row[0];
       const reference = row[1];
@@ -213,86 +212,13 @@ class NixDbReader implements NixDb {
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#statements.clear();
-    this.#db.close();
-  }
-
-  /** Runs a lookup through a cached statement, returning the first row as an array. */
-  #get(sql: string, params: (string | number)[], action: string): unknown[] | undefined {
-    try {
-      return this.#statement(sql, action).get(...params) as unknown[] | undefined;
-    } catch (error) {
-      throw this.#translate(error, action);
-    }
-  }
-
-  /** The sorted path column of a one-parameter query. */
-  #paths(sql: string, id: number, action: string): string[] {
-    let rows: unknown[][];
-    try {
-      rows = this.#statement(sql, action).all(id) as unknown as unknown[][];
-    } catch (error) {
-      throw this.#translate(error, action);
-    }
-    return rows.map((row) => decodePathColumn(row[0], this.file, 'path')).sort();
+    this.#sql.close();
   }
 
   #idOf(storePath: string): number | undefined {
-    const id = this.#get('select id from ValidPaths where path = ?', [storePath], 'querying a path')?.[0];
+    const id = this.#sql.get('select id from ValidPaths where path = ?', [storePath], 'querying a path')?.[0];
     return typeof id === 'number' ? id : undefined;
   }
-
-  #statement(sql: string, action: string): StatementSync {
-    if (this.#closed) throw closedError(this.file, action);
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      statement.setReturnArrays(true);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
-  }
-
-  /** Streams a query through its own statement; SQLite errors become NixDbErrors, and the statement is reset on exit. */
-  *#rows<T>(sql: string, params: (string | number)[], action: string, decode: (row: unknown[]) => T): Generator<T, void, undefined> {
-    if (this.#closed) throw closedError(this.file, action);
-    let iterator: Iterator<unknown[]>;
-    try {
-      const statement = this.#db.prepare(sql);
-      statement.setReturnArrays(true);
-      iterator = statement.iterate(...params) as unknown as Iterator<unknown[]>;
-    } catch (error) {
-      throw this.#translate(error, action);
-    }
-    let done = false;
-    try {
-      for (;;) {
-        let next: IteratorResult<unknown[]>;
-        try {
-          next = iterator.next();
-        } catch (error) {
-          throw this.#translate(error, action);
-        }
-        if (next.done === true) {
-          done = true;
-          return;
-        }
-        yield decode(next.value);
-      }
-    } finally {
-      if (!done && !this.#closed) iterator.return?.();
-    }
-  }
-
-  #translate(error: unknown, action: string): NixDbError {
-    return this.#closed ? closedError(this.file, action) : toNixDbError(error, this.file, action);
-  }
-}
-
-function closedError(file: string, action: string): NixDbError {
-  return new NixDbError('NIX_DB_CLOSED', `Nix DB ${file} is closed (${action})`, { evidence: { file, action }, hint: 'Open it again with openNixDb.' });
 }
 
 function badOption(file: string, option: string, value: unknown, expected: string): NixDbError {
