@@ -8,12 +8,12 @@ import { baselineFileOf, loadBaseline, saveBaseline, type LowerBaseline } from '
 import { runMountCheck, type CheckReport } from './checks/index.ts';
 import type { Config } from './config/index.ts';
 import { remountHandler, startControlServer, type ControlServer } from './control/index.ts';
-import { decideOnDrift, decideOnProbe, describeDrift, eventLevel, type AgentAction } from './decide/index.ts';
+import { decideOnDrift, decideOnProbe, driftLogLine, probePathsAfterRemount, type AgentAction } from './decide/index.ts';
 import { WardenError, messageOf } from './errors/index.ts';
-import { hasErrors, type Finding } from './findings/index.ts';
-import type { Logger } from './log/index.ts';
+import { findingLogLine, hasErrors, type Finding } from './findings/index.ts';
+import { writeLogLine, type Logger } from './log/index.ts';
 import { probeLayoutOf, probeStaleView } from './probe/index.ts';
-import { describeRemountRequest, Remounter, type RemountEvent, type RemountRequest, type RemountVerifier } from './remount/index.ts';
+import { Remounter, remountLogLine, remountRequestLogLine, restoredRemountLogLine, staleViewVerifier, type RemountEvent } from './remount/index.ts';
 import { DRIFT_EVENT_TYPES, LayerWatcher, layerWatcherOptionsOf, MountWatcher, startupDrift, type DriftEvent, type DriftEventType } from './watch/index.ts';
 
 export interface AgentOptions {
@@ -68,15 +68,19 @@ export class Agent extends EventEmitter<AgentEventMap> {
     super();
     this.#o = options;
     this.#log = options.logger;
-    const { config } = options;
+    const { config, env } = options;
     this.#remounter = new Remounter({
       mergedStoreDir: config.layout.mergedStoreDir,
       stateDir: config.stateDir,
       settings: config.remount,
-      verifyAfterRemount: this.#verifier(),
+      // After a remount: the mount check must find no error and the probe no stale path among those that caused it.
+      verifyAfterRemount: staleViewVerifier(config, env, { probePaths: probePathsAfterRemount, onReport: (report) => this.#recordCheck(report) }),
     });
-    this.#remounter.on('event', (event) => this.#onRemountEvent(event));
-    this.#remounter.on('error', (error) => this.#log.error(error.message, { code: error.code, ...error.evidence }));
+    this.#remounter.on('event', (event) => {
+      writeLogLine(this.#log, remountLogLine(event));
+      this.emit('remount', event);
+    });
+    this.#remounter.on('error', (error) => this.#logError(error));
   }
 
   /** Starts an agent. Rejects only when the state dir or the control socket cannot be set up (the caller exits 1). */
@@ -108,10 +112,10 @@ export class Agent extends EventEmitter<AgentEventMap> {
     // The flag a previous run left is read before this start's drift can flag anything: otherwise its own new
     // requests, already persisted, would be read back as "pending from before" and counted twice.
     const restored = this.#remounter.start();
-    if (restored !== undefined) this.#log.warn('a remount flagged before the last stop is still pending: remounting', { since: restored.flag.firstFlaggedAt, requests: restored.flag.requests, reasons: restored.flag.reasons.length });
+    if (restored !== undefined) writeLogLine(this.#log, restoredRemountLogLine(restored.flag));
 
     const drift = await startupDrift(config, baseline, { signal });
-    for (const error of drift.errors) this.#log.error(error.message, { code: error.code, ...error.evidence });
+    for (const error of drift.errors) this.#logError(error);
     if (drift.firstRun) this.#log.info('no lower-store baseline yet: recorded the lower store as it is now', { paths: drift.current.entries.count });
     else if (drift.events.length === 0) this.#log.info('the lower store is as it was when the agent last ran');
     for (const event of drift.events) this.#onDrift(event);
@@ -130,10 +134,10 @@ export class Agent extends EventEmitter<AgentEventMap> {
 
     this.#layers = new LayerWatcher(layerWatcherOptionsOf(config, drift.current));
     this.#layers.on('drift', (event) => this.#onDrift(event));
-    this.#layers.on('error', (error) => this.#log.error(error.message, { code: error.code, ...error.evidence }));
+    this.#layers.on('error', (error) => this.#logError(error));
     this.#mount = new MountWatcher({ mountinfo: config.mountinfo, mergedStoreDir: config.layout.mergedStoreDir, pollMs: config.watch.mountPollMs });
     this.#mount.on('drift', (event) => this.#onDrift(event));
-    this.#mount.on('error', (error) => this.#log.error(error.message, { code: error.code, ...error.evidence }));
+    this.#mount.on('error', (error) => this.#logError(error));
     await Promise.all([this.#layers.start(), this.#mount.start()]);
     this.#log.info('watching the lower store, its DB, the upper layer and the mount', { debounceMs: config.watch.debounceMs, mountPollMs: config.watch.mountPollMs });
   }
@@ -171,7 +175,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     this.#driftCounts[event.type]++;
     this.#recent.push(event);
     if (this.#recent.length > RECENT_EVENTS) this.#recent.shift();
-    this.#log[eventLevel(event)](describeDrift(event), { event: event.type, ...summariseEvent(event) });
+    writeLogLine(this.#log, driftLogLine(event));
     for (const action of decideOnDrift(event, this.#o.config.layout)) this.#enqueue(action);
     this.emit('drift', event);
   }
@@ -180,7 +184,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
   #enqueue(action: AgentAction): void {
     if (action.kind === 'remount') {
       // Requests go straight in: the remounter coalesces and serialises them itself.
-      this.#log.info(`remount requested: ${describeRemountRequest(action.request)}`);
+      writeLogLine(this.#log, remountRequestLogLine(action.request));
       void this.#remounter.request(action.request);
       return;
     }
@@ -220,7 +224,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
   async #check(why: string): Promise<CheckReport> {
     const report = await runMountCheck(this.#o.config, this.#o.env, this.#abort.signal);
     const { errors, warnings } = this.#recordCheck(report);
-    for (const f of report.findings) this.#log[f.severity === 'error' ? 'error' : f.severity === 'warning' ? 'warn' : 'info'](`${f.id}: ${f.message}`, { finding: f.id, ...(f.hint === undefined ? {} : { hint: f.hint }) });
+    for (const f of report.findings) writeLogLine(this.#log, findingLogLine(f));
     this.#log.info(`mount check (${why}): ${hasErrors(report.findings) ? 'errors found' : 'mount valid'}`, { errors, warnings });
     return report;
   }
@@ -233,66 +237,8 @@ export class Agent extends EventEmitter<AgentEventMap> {
     return { errors, warnings };
   }
 
-  /** After a remount: the mount check must find no error and the probe no stale path among those that caused it. */
-  #verifier(): RemountVerifier {
-    return async (signal) => {
-      const report = await runMountCheck(this.#o.config, this.#o.env, signal);
-      this.#recordCheck(report);
-      const paths = this.#remounter.status().pending?.reasons.flatMap((r) => pathsOfRequest(r.request)) ?? [];
-      const probe = await probeStaleView(probeLayoutOf(this.#o.config.layout), paths, { signal });
-      const probeFindings: Finding[] = probe.stale.map((r) => ({ id: 'check.failed', severity: 'error', message: `still stale after the remount: ${r.name}`, evidence: { verdict: r.verdict } }));
-      return { fresh: !hasErrors(report.findings) && probe.stale.length === 0, findings: [...report.findings, ...probeFindings] };
-    };
+  /** An error the parts report as a value (they keep going): its message, code and evidence. */
+  #logError(error: WardenError): void {
+    this.#log.error(error.message, { code: error.code, ...error.evidence });
   }
-
-  #onRemountEvent(event: RemountEvent): void {
-    const log = this.#log;
-    switch (event.type) {
-      case 'remount-requested':
-        log.debug(`remount ${event.coalesced ? 'request joined the scheduled run' : 'scheduled'}: ${describeRemountRequest(event.request)}`, { remount: event.type, ticket: event.ticket, coalesced: event.coalesced });
-        break;
-      case 'remount-started':
-        log.info(`remount run ${event.run}, attempt ${event.attempt}: ${event.argv.join(' ')} (answers ${event.requests} request${event.requests === 1 ? '' : 's'})`, { remount: event.type, run: event.run, attempt: event.attempt, requests: event.requests });
-        break;
-      case 'remount-succeeded':
-        log.info(`remount command exited 0 in ${event.report.durationMs} ms; checking the view`, { remount: event.type, run: event.run, attempt: event.attempt });
-        break;
-      case 'remount-failed':
-        log.error(`remount attempt ${event.attempt} failed: ${event.error.message}${event.retryInMs === undefined ? '' : `; retrying in ${event.retryInMs} ms`}`, { remount: event.type, run: event.run, attempt: event.attempt, retryInMs: event.retryInMs, code: event.error.code, hint: event.error.hint, stderr: event.report?.stderr.text.slice(-500) });
-        break;
-      case 'remount-verified':
-        if (event.fresh) log.info('remount verified: the mount check and the probe find the view fresh', { remount: event.type, run: event.run, fresh: true });
-        else log.warn('after the remount the view is still not fresh', { remount: event.type, run: event.run, fresh: false, errors: event.findings.filter((f) => f.severity === 'error').map((f) => f.id) });
-        break;
-      case 'remount-gave-up':
-        log.error(`remount gave up after ${event.attempts} attempt${event.attempts === 1 ? '' : 's'}: ${event.error.message}; the flag stays set and the agent keeps watching`, { remount: event.type, run: event.run, attempts: event.attempts, requests: event.requests, code: event.error.code, hint: event.error.hint });
-        break;
-    }
-    this.emit('remount', event);
-  }
-}
-
-/** The store paths a request names, for the probe after the remount (at most 100 of a big lower growth). */
-function pathsOfRequest(request: RemountRequest): readonly string[] {
-  switch (request.source) {
-    case 'watcher':
-      return [request.storePath];
-    case 'probe':
-      return [request.path];
-    case 'lower-grew':
-      return request.paths.slice(0, 100);
-    case 'nix-hook':
-    case 'manual':
-      return [];
-  }
-}
-
-/** Log fields of an event: counts and the first few paths, never a million names in one line. */
-function summariseEvent(event: DriftEvent): Record<string, unknown> {
-  const { type: _type, ...rest } = event as DriftEvent & Record<string, unknown>;
-  const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(rest)) {
-    fields[key] = Array.isArray(value) && value.length > 10 ? { count: value.length, first: value.slice(0, 10) } : value;
-  }
-  return fields;
 }

@@ -53,6 +53,8 @@ export const FINDING_IDS = [
   'store.stray',
   'store.diverged',
   'store.corrupt',
+  // The agent's check after a remount (issue 9).
+  'remount.still-stale',
 ] as const;
 
 export type FindingId = (typeof FINDING_IDS)[number];

@@ -23,3 +23,5 @@ export { Remounter, type RemounterOptions, type RemounterEventMap, type Remounte
 export { defaultRemountHook, nixRemountHook } from './hook-paths.ts';
 export { runVerifier } from './run-verifier.ts';
 export { mountCheckVerifier } from './mount-check-verifier.ts';
+export { staleViewVerifier, type StaleViewVerifierOptions } from './stale-view-verifier.ts';
+export { remountLogLine, remountRequestLogLine, restoredRemountLogLine } from './remount-log-lines.ts';

@@ -9,8 +9,11 @@ export interface RemountVerification {
   readonly findings: readonly Finding[];
 }
 
-/** Re-runs the mount check and the probe after a remount; injected, so the remounter does not depend on the checks. */
-export type RemountVerifier = (signal: AbortSignal) => Promise<RemountVerification>;
+/**
+ * Re-runs the mount check and the probe after a remount; injected, so the remounter does not depend on the checks.
+ * `requests` are the pending ones the remount answers (what the probe should look at).
+ */
+export type RemountVerifier = (requests: readonly RemountRequest[], signal: AbortSignal) => Promise<RemountVerification>;
 
 /** An error as plain data, for events, outcomes and the state file. */
 export interface ErrorReport {

@@ -2,14 +2,15 @@
 import { messageOf } from '../errors/index.ts';
 import { RemountError } from './remount-errors.ts';
 import type { RemountVerification, RemountVerifier } from './remount-events.ts';
+import type { RemountRequest } from './remount-request.ts';
 
 /**
- * Calls `verifier` with a signal that aborts on `signal` or after `timeoutMs`,
+ * Calls `verifier` on `requests` with a signal that aborts on `signal` or after `timeoutMs`,
  * and stops waiting at the timeout even if the verifier ignores its signal.
  * Resolves with the verification, or with RemountError REMOUNT_VERIFY_FAILED
  * (threw, or timed out). Never rejects; clears its timer and listener.
  */
-export async function runVerifier(verifier: RemountVerifier, options: { readonly timeoutMs: number; readonly signal: AbortSignal }): Promise<RemountVerification | RemountError> {
+export async function runVerifier(verifier: RemountVerifier, requests: readonly RemountRequest[], options: { readonly timeoutMs: number; readonly signal: AbortSignal }): Promise<RemountVerification | RemountError> {
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(options.signal.reason);
   options.signal.addEventListener('abort', onAbort, { once: true });
@@ -23,7 +24,7 @@ export async function runVerifier(verifier: RemountVerifier, options: { readonly
   });
   try {
     if (options.signal.aborted) controller.abort(options.signal.reason);
-    return await Promise.race([verifier(controller.signal), timedOut]);
+    return await Promise.race([verifier(requests, controller.signal), timedOut]);
   } catch (cause) {
     if (cause instanceof RemountError) return cause;
     return new RemountError('REMOUNT_VERIFY_FAILED', `the check after the remount could not run: ${messageOf(cause)}`, { cause });

@@ -10,6 +10,7 @@ import { AgentScenario, driftLine, remountLine, type AgentChild } from '../suppo
 import { requireMountScenario } from '../support/mount-scenario.ts';
 import { parseAssignments } from '../support/nix-overlay-fixture.ts';
 import { requireCommand } from '../support/requirements.ts';
+import { addToBothLayers } from './duplicated-store-path.ts';
 
 describe('agent: the upper copy of a duplicated path deleted directly', function () {
   let s: AgentScenario | undefined;
@@ -21,16 +22,7 @@ describe('agent: the upper copy of a duplicated path deleted directly', function
     requireMountScenario(this);
     requireCommand(this, 'nsenter');
     s = await AgentScenario.create();
-    const made = parseAssignments(
-      s.ns.bash(`
-        cd "$(dirname "$EXPR")"
-        echo "in both layers" > duplicate-file
-        echo upper=$(nix-store --store "$B" --add duplicate-file)
-        echo lower=$(nix-store --store "$A" --add duplicate-file)
-      `),
-    );
-    assert.equal(made['upper'], made['lower'], 'the same store path in both layers');
-    dup = made['upper']!;
+    dup = addToBothLayers(s, 'duplicate-file', 'in both layers');
     name = dup.slice('/nix/store/'.length);
     const inodes = parseAssignments(s.ns.bash(`echo merged=$(stat -c %i "$B${dup}"); echo lower=$(stat -c %i "$A${dup}")`));
     assert.notEqual(inodes['merged'], inodes['lower'], 'before: the merged dir serves the upper copy');

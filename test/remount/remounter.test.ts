@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   readRemountNeeded, remountNeededPath, Remounter,
-  type RemountEvent, type RemounterOptions, type RemountSettings, type RemountVerification,
+  type RemountEvent, type RemounterOptions, type RemountRequest, type RemountSettings, type RemountVerification,
 } from '../../agent/remount/index.ts';
 import { finding } from '../../agent/findings/index.ts';
 import { writeHook, type TestHook } from './hook-fixture.ts';
@@ -134,6 +134,24 @@ describe('Remounter with real commands', function () {
     assert.ok(duringOutcomes.every((o) => o.run === 2 && o.requests === 50));
   });
 
+  it('hands the verifier the requests its run answers, not those that arrived while the command ran', async () => {
+    const gate = join(dir, 'gate');
+    // The first call waits until the test has sent its second request (the gate file appears); later calls pass.
+    const hook = writeHook(dir, 'slow', `n=$(wc -l < '${join(dir, 'slow.calls')}'); if [ "$n" -eq 1 ]; then while [ ! -e '${gate}' ]; do sleep 0.02; done; fi; exit 0`);
+    const verified: RemountRequest[][] = [];
+    const r = make(hook, { verifyAfterRemount: async (requests) => (verified.push([...requests]), FRESH) });
+    const started = new Promise<void>((resolve) => r.on('event', (e) => e.type === 'remount-started' && resolve()));
+    const before: RemountRequest = { source: 'probe', path: '/nix/store/a', symptom: 'estale' };
+    const during: RemountRequest = { source: 'lower-grew', paths: ['/l/b'] };
+    const first = r.request(before);
+    await started;
+    const second = r.request(during);
+    writeFileSync(gate, '');
+    const outcomes = await Promise.all([first, second]);
+    assert.deepEqual(outcomes.map((o) => o.run), [1, 2]);
+    assert.deepEqual(verified, [[before], [during]]);
+  });
+
   it('refuses a command others can write, without running it or retrying', async () => {
     const hook = writeHook(dir, 'open', 'exit 0');
     chmodSync(hook.path, 0o777);
@@ -147,7 +165,7 @@ describe('Remounter with real commands', function () {
   it('retries when the check afterwards still finds the view stale, and keeps the flag', async () => {
     const hook = writeHook(dir, 'ok', 'exit 0');
     let checks = 0;
-    const stale = finding('check.failed', 'error', 'the merged view still serves a deleted file', {}, 'remount again');
+    const stale = finding('remount.still-stale', 'error', 'still stale after the remount: abc-x', {}, 'remount again');
     const r = make(hook, { verifyAfterRemount: async () => (checks++, { fresh: false, findings: [stale] }) });
     const outcome = await r.request({ source: 'manual', by: 'test' });
     assert.equal(checks, 3);
@@ -165,6 +183,20 @@ describe('Remounter with real commands', function () {
     const outcome = await r.request({ source: 'manual', by: 'test' });
     assert.equal(outcome.error?.code, 'REMOUNT_VERIFY_FAILED');
     assert.match(outcome.error?.message ?? '', /mountinfo unreadable/);
+  });
+
+  it('reports a listener that throws on `error`, and remounts anyway', async () => {
+    const hook = writeHook(dir, 'ok', 'exit 0');
+    const r = make(hook);
+    const errors: string[] = [];
+    r.on('error', (e) => errors.push(e.code));
+    r.on('event', (e) => {
+      if (e.type === 'remount-started') throw new Error('a bug in a listener');
+    });
+    const outcome = await r.request({ source: 'manual', by: 'test' });
+    assert.equal(outcome.status, 'remounted');
+    assert.deepEqual(errors, ['REMOUNT_INTERNAL']);
+    assert.equal(hook.calls().length, 1);
   });
 
   it('keeps only the end of a long output', async () => {
