@@ -1,12 +1,11 @@
 /** Parses the command line, loads nothing until asked, dispatches to one command, maps errors to exit codes. */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type ConfigFlags } from '../config/index.ts';
-import { WardenError, messageOf } from '../errors/index.ts';
-import { AUDIT_USAGE_CODES, AuditError } from '../audit/audit-error.ts';
 import { COMMANDS } from './commands/index.ts';
 import { EXIT, type CliIo, type Command, type CommandOptions } from './command.ts';
 import { formatRows, printError } from './output.ts';
+import { parseCommandLine, type CommandLine } from './parse-command-line.ts';
+import { UsageError } from './usage-error.ts';
 
 /** Flags every command accepts. */
 export const COMMON_OPTIONS = {
@@ -27,8 +26,6 @@ const COMMON_HELP: ReadonlyArray<readonly [string, string]> = [
   ['--help, -h', 'this help'],
 ];
 
-class UsageError extends WardenError<'USAGE'> {}
-
 /**
  * Runs `overlay-warden ARGV…` and resolves to the exit code: 0 ok, 1 findings
  * at error level or a failed action, 2 bad usage or configuration. Never throws.
@@ -46,29 +43,30 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
   const entry = COMMANDS.find((c) => c.name === name);
   const json = rest.includes('--json');
   if (entry === undefined) {
-    printError(io, json, new UsageError('USAGE', `unknown command "${name}"`, { hint: `commands: ${COMMANDS.map((c) => c.name).join(', ')}` }));
+    printError(io, json, new UsageError('USAGE_UNKNOWN_COMMAND', `unknown command "${name}"`, { evidence: { command: name }, hint: `commands: ${COMMANDS.map((c) => c.name).join(', ')}` }));
     return EXIT.usage;
   }
   const command = await entry.load();
-  let parsed;
+  let parsed: CommandLine;
   try {
-    parsed = parseArgs({ args: [...rest], options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: command.allowPositionals ?? false, strict: true });
-  } catch (cause) {
-    printError(io, json, new UsageError('USAGE', messageOf(cause), { cause, hint: `overlay-warden ${command.name} --help` }));
-    return EXIT.usage;
+    parsed = parseCommandLine(command.name, rest, { ...COMMON_OPTIONS, ...command.options }, command.allowPositionals ?? false);
+  } catch (error) {
+    return fail(io, json, command, error);
   }
-  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const { values } = parsed;
   if (values['help'] === true) {
     io.stdout.write(commandHelp(command));
     return EXIT.ok;
   }
+  const mountinfo = values['mountinfo'];
   const flags: ConfigFlags = {
     config: values['config'] as string | undefined,
     store: values['store'] as string | undefined,
     nixConf: values['nix-conf'] as string | undefined,
     stateDir: values['state-dir'] as string | undefined,
-    // A saved table is named on the command line relative to where the user is.
-    mountinfo: typeof values['mountinfo'] === 'string' ? resolve(values['mountinfo']) : undefined,
+    // A saved table is named on the command line relative to where the user is; an empty one stays empty, for the
+    // configuration to refuse (resolve('') would be the working directory).
+    mountinfo: typeof mountinfo === 'string' && mountinfo !== '' ? resolve(mountinfo) : (mountinfo as string | undefined),
   };
   try {
     return await command.run({
@@ -76,14 +74,22 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
       loadConfig: () => loadConfig({ flags, env: io.env, defaultFile: DEFAULT_CONFIG_FILE }),
     });
   } catch (error) {
-    printError(io, json, error);
-    return isUsageError(error) ? EXIT.usage : EXIT.findings;
+    return fail(io, json, command, error);
   }
 }
 
-/** Errors that mean the command line or the configuration was wrong (exit 2), not that the store is. */
-function isUsageError(error: unknown): boolean {
-  return error instanceof ConfigError || error instanceof UsageError || (error instanceof AuditError && AUDIT_USAGE_CODES.has(error.code));
+/**
+ * Prints what stopped a command and picks the exit code by the error's type: 2 for a bad command line (UsageError,
+ * given the command's help as hint when it has none) or configuration (ConfigError), 1 for anything else.
+ */
+function fail(io: CliIo, json: boolean, command: Command, error: unknown): number {
+  if (error instanceof UsageError) {
+    const hint = error.hint ?? `overlay-warden ${command.name} --help`;
+    printError(io, json, new UsageError(error.code, error.message, { evidence: error.evidence, hint, cause: error.cause }));
+    return EXIT.usage;
+  }
+  printError(io, json, error);
+  return error instanceof ConfigError ? EXIT.usage : EXIT.findings;
 }
 
 function generalHelp(): string {

@@ -14,7 +14,10 @@ export type ConfigErrorCode =
 export interface ConfigProblem {
   readonly key: string;
   readonly value: unknown;
+  /** What the key takes, as words that read after "expected"; for an unknown key, the keys its section has. */
   readonly expected: string;
+  /** True when the key is no setting at all (misspelt, or in the wrong section). */
+  readonly unknownKey?: boolean;
   /** `FILE:LINE`, `env OVERLAY_WARDEN_…`, or `--flag`. */
   readonly source?: string;
 }
@@ -27,8 +30,9 @@ export class ConfigError extends WardenError<ConfigErrorCode> {
   }
 }
 
-/** Renders one problem the way every message about configuration reads. */
+/** Renders one problem the way every message about configuration reads: `KEY (SOURCE): expected X, got Y`. */
 export function describeProblem(problem: ConfigProblem): string {
-  const where = problem.source === undefined ? '' : ` (${problem.source})`;
-  return `${problem.key || '(top level)'}${where}: got ${JSON.stringify(problem.value) ?? 'nothing'}; expected ${problem.expected}`;
+  const at = `${problem.key || '(top level)'}${problem.source === undefined ? '' : ` (${problem.source})`}`;
+  if (problem.unknownKey === true) return `${at}: no such setting; expected ${problem.expected}`;
+  return `${at}: expected ${problem.expected}, got ${JSON.stringify(problem.value) ?? 'nothing'}`;
 }

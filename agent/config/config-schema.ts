@@ -2,14 +2,19 @@
 import { z } from 'zod';
 import { parseAmount } from './byte-size.ts';
 
-const absolutePath = z.string().min(1).refine((s) => s.startsWith('/'), { message: 'an absolute path' });
+/** What the keys below take, in words that read after "expected" (messages of issues the error map cannot word). */
+const ABSOLUTE_PATH = 'an absolute path';
+const AMOUNT = 'a size such as 2GiB, 500MB, 10000, or a share such as 5%';
+const ADDRESS = '"host:port" (e.g. 127.0.0.1:9873) or "off"';
+const POOL_SIZE = '"auto" or a whole number from 1 to 256';
+
+// The schema's own `error` covers its checks too; `abort` keeps an empty string to one problem, not two.
+const absolutePath = z.string({ error: ABSOLUTE_PATH }).min(1, { abort: true }).refine((s) => s.startsWith('/'));
 const amount = z
-  .union([z.number(), z.string()])
-  .refine((v) => parseAmount(v) !== undefined, { message: 'a size such as 2GiB, 500MB, 10000, or a share such as 5%' })
+  .union([z.number(), z.string()], { error: AMOUNT })
+  .refine((v) => parseAmount(v) !== undefined)
   .transform((v) => parseAmount(v)!);
-const address = z
-  .string()
-  .refine((s) => s === 'off' || /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(s), { message: '"host:port" (e.g. 127.0.0.1:9873) or "off"' });
+const address = z.string({ error: ADDRESS }).refine((s) => s === 'off' || /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(s));
 
 /**
  * Where the store is described. `url` or `nixConf` give a whole Nix store URL;
@@ -61,7 +66,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
     pool: z
-      .object({ size: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto') })
+      .object({ size: z.union([z.literal('auto'), z.number({ error: POOL_SIZE }).int().min(1).max(256)], { error: POOL_SIZE }).default('auto') })
       .strict()
       .prefault({}),
     http: z

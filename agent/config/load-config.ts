@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { errnoCode, messageOf } from '../errors/index.ts';
 import { ConfigError, describeProblem, type ConfigProblem } from './config-error.ts';
 import { configSchema, type ConfigSettings } from './config-schema.ts';
+import { expectationOf } from './config-expectations.ts';
 import { resolveStoreFromSettings } from './store-from-settings.ts';
 import { assertTrustedFile } from './trusted-file.ts';
 import type { StoreLayout } from '../store/store-layout.ts';
@@ -90,7 +91,7 @@ export function loadConfig(sources: ConfigSources): Config {
   storeOverride('nixConf', sources.flags.nixConf, '--nix-conf');
   storeOverride('url', sources.flags.store, '--store');
 
-  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  const parsed = configSchema.safeParse(raw, { reportInput: true, error: expectationOf });
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((issue) => problemsOf(issue, origin, where));
     throw new ConfigError('CONFIG_INVALID', `invalid configuration${file === undefined ? '' : ` in ${file}`}:\n  ${problems.map(describeProblem).join('\n  ')}`, problems, {
@@ -151,14 +152,14 @@ function lineOf(doc: Document, lineCounter: LineCounter, file: string, path: rea
   return undefined;
 }
 
+/** The problems of one issue; its message says what the key takes (the schema's own words, or expectationOf's). */
 function problemsOf(issue: z.core.$ZodIssue, origin: ReadonlyMap<string, string>, where: (path: readonly PropertyKey[]) => string | undefined): ConfigProblem[] {
   const path = issue.path.map(String);
   const sourceOf = (keys: readonly string[]): string | undefined => origin.get(keys.join('.')) ?? where(keys);
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({ key: [...path, key].join('.'), value: (issue.input as Record<string, unknown> | undefined)?.[key], expected: 'no such setting (check the spelling; the example config lists every key)', source: sourceOf([...path, key]) }));
+    return issue.keys.map((key) => ({ key: [...path, key].join('.'), value: issue.input?.[key], expected: issue.message, unknownKey: true, source: sourceOf([...path, key]) }));
   }
-  const expected = issue.message.replace(/^Invalid input: /, '').replace(/, received \w+$/, '');
-  return [{ key: path.join('.'), value: issue.input, expected, source: sourceOf(path) }];
+  return [{ key: path.join('.'), value: issue.input, expected: issue.message, source: sourceOf(path) }];
 }
 
 function deepFreeze<T>(value: T): T {

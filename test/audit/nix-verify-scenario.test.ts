@@ -152,6 +152,7 @@ describe('Nix verify scenario on a real overlay: deleted lower input, truncated 
     assert.equal(healthy.code, 0, JSON.stringify(healthy.report));
     const unknown = await runCliCaptured(['verify', '--json', '--store', f.storeUrl, '/nix/store/00000000000000000000000000000000-nothing']);
     assert.equal(unknown.code, 2);
-    assert.equal(JSON.parse(unknown.stdout).error.code, 'AUDIT_UNKNOWN_PATH');
+    const { error } = JSON.parse(unknown.stdout) as { error: { code: string; evidence: Record<string, unknown> } };
+    assert.deepEqual([error.code, error.evidence['auditError']], ['USAGE_BAD_ARGUMENT', 'AUDIT_UNKNOWN_PATH']);
   });
 });

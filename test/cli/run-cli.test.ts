@@ -21,7 +21,7 @@ describe('runCli', () => {
   it('rejects an unknown flag with exit 2, as JSON with --json', async () => {
     const run = await runCliCaptured(['layout', '--json', '--frob']);
     assert.equal(run.code, 2);
-    assert.equal(JSON.parse(run.stdout).error.code, 'USAGE');
+    assert.equal(JSON.parse(run.stdout).error.code, 'USAGE_UNKNOWN_OPTION');
   });
 
   it('exits 2 on bad configuration, naming the source', async () => {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseThreads, verifyScope } from '../../agent/cli/commands/verify.ts';
+import { threadsOption, verifyScope } from '../../agent/cli/commands/verify.ts';
+import { UsageError } from '../../agent/cli/usage-error.ts';
 import { buildDemoStore, type DemoStore } from '../../agent/demo/store-builder.ts';
 import type { Finding } from '../../agent/findings/index.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
@@ -58,11 +59,21 @@ describe('overlay-warden verify', function () {
     assert.notEqual(out.findings[0]!.evidence['expectedNarHash'], out.findings[0]!.evidence['actualNarHash']);
   });
 
-  it('usage errors exit 2: clashing scopes, scope with paths, bad --threads, a path outside the store', async () => {
-    for (const argv of [['--upper', '--lower'], ['--all', store.lower.paths[0]!], ['--threads', '0'], ['/etc/passwd']]) {
+  it('usage errors exit 2: clashing scopes, scope with paths, bad --threads, a path outside the store, a path no DB registers', async () => {
+    const unknown = `${store.storeDir}/${'0'.repeat(32)}-not-registered`;
+    const cases: Array<[string[], string, RegExp]> = [
+      [['--upper', '--lower'], 'USAGE_CONFLICT', /--upper and --lower exclude each other/],
+      [['--all', store.lower.paths[0]!], 'USAGE_CONFLICT', /--all and store paths exclude each other/],
+      [['--threads', '0'], 'USAGE_BAD_VALUE', /--threads takes a whole number from 1 to 256, got "0"/],
+      [['/etc/passwd'], 'USAGE_BAD_ARGUMENT', /'\/etc\/passwd' is not a store path/],
+      [[unknown], 'USAGE_BAD_ARGUMENT', /registered in neither the upper nor the lower DB/],
+    ];
+    for (const [argv, code, message] of cases) {
       const run = await runCliCaptured(['verify', '--json', '--store', store.storeUrl, ...argv]);
       assert.equal(run.code, 2, argv.join(' '));
-      assert.match(JSON.parse(run.stdout).error.code, /^AUDIT_BAD_/);
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
+      assert.equal(error.code, code, argv.join(' '));
+      assert.match(error.message, message);
     }
   });
 
@@ -70,10 +81,9 @@ describe('overlay-warden verify', function () {
     assert.equal(verifyScope({}, []), 'upper');
     assert.equal(verifyScope({ lower: true }, []), 'lower');
     assert.equal(verifyScope({}, ['/nix/store/x']), undefined);
-    assert.equal(parseThreads(undefined, 'auto', 2), 8);
-    assert.equal(parseThreads(undefined, 'auto', 64), 32);
-    assert.equal(parseThreads(undefined, 3, 2), 3);
-    assert.equal(parseThreads('7', 'auto', 2), 7);
-    assert.throws(() => parseThreads('1.5', 'auto', 2), /whole number/);
+    assert.equal(threadsOption({}), undefined);
+    assert.equal(threadsOption({ threads: '7' }), 7);
+    assert.throws(() => threadsOption({ threads: '1.5' }), (error: unknown) => error instanceof UsageError && error.code === 'USAGE_BAD_VALUE' && error.evidence['option'] === '--threads');
+    assert.throws(() => verifyScope({ upper: true, all: true }, []), (error: unknown) => error instanceof UsageError && error.code === 'USAGE_CONFLICT');
   });
 });

@@ -93,9 +93,24 @@ describe('loadConfig', () => {
     assert.match(error.message, /remount\.attempts .*got 0/);
   });
 
+  it('words each problem as a sentence: the key, where it was set, what it takes, what it got', () => {
+    const file = write('c.yaml', `store:\n  url: "${REPLIT}"\nremount:\n  timeoutSeconds: abc\n  atempts: 3\nlog:\n  level: loud\nchecks: 5\npool:\n  size: 300\n`);
+    const error = configError(() => load({ flags: { config: file } }));
+    const lines = error.message.split('\n').slice(1).map((line) => line.trim());
+    assert.deepEqual(lines.sort(), [
+      `checks (${file}:8): expected a section (indented \`key: value\` lines), got 5`,
+      `log.level (${file}:7): expected one of "error", "warn", "info", "debug", got "loud"`,
+      `pool.size (${file}:10): expected "auto" or a whole number from 1 to 256, got 300`,
+      `remount.atempts (${file}:5): no such setting; expected one of the keys command, timeoutSeconds, attempts, backoffSeconds, coalesceMs`,
+      `remount.timeoutSeconds (${file}:4): expected a number, got "abc"`,
+    ]);
+    assert.deepEqual(error.problems.filter((p) => p.unknownKey === true).map((p) => [p.key, p.value]), [['remount.atempts', 3]]);
+  });
+
   it('names the environment variable a bad value came from', () => {
     const error = configError(() => load({ flags: { store: REPLIT }, env: { OVERLAY_WARDEN_LOG_LEVEL: 'loud' } }));
     assert.deepEqual(error.problems.map((p) => [p.key, p.value, p.source]), [['log.level', 'loud', 'env OVERLAY_WARDEN_LOG_LEVEL']]);
+    assert.match(error.message, /log\.level \(env OVERLAY_WARDEN_LOG_LEVEL\): expected one of "error", "warn", "info", "debug", got "loud"/);
   });
 
   it('reports YAML syntax errors with the line', () => {

@@ -1,12 +1,14 @@
 /** `overlay-warden audit`: both DBs and both layers against each other (no content hashing); a report, or JSON. */
 import type { AuditProgress, AuditReport } from '../../audit/run-audit.ts';
+import { availableParallelism } from 'node:os';
+import { hashingThreads } from '../../audit/pool-threads.ts';
 import { hasErrors } from '../../findings/index.ts';
 import type { StoreLayout } from '../../store/store-layout.ts';
 import { EXIT, type CliIo, type Command, interruptedExitCode } from '../command.ts';
 import { formatFindingsReport } from '../findings-report.ts';
-import { printError, printJson } from '../output.ts';
+import { printJson } from '../output.ts';
 import { ProgressBar, type ProgressState } from '../progress-bar.ts';
-import { parseThreads } from './verify.ts';
+import { threadsOption } from './verify.ts';
 
 const PHASE_LABEL: Record<AuditProgress['phase'], string> = {
   'upper-db': 'reading upper DB',
@@ -63,14 +65,9 @@ export const auditCommand: Command = {
     ['--threads N', 'worker threads for --hash-duplicates (default: pool.size, auto = 2 per core)'],
   ],
   async run({ io, json, loadConfig, signal, values }) {
+    const threadsGiven = threadsOption(values);
     const config = loadConfig();
-    let threads: number;
-    try {
-      threads = parseThreads(values['threads'], config.pool.size);
-    } catch (error) {
-      printError(io, json, error);
-      return EXIT.usage;
-    }
+    const threads = hashingThreads(threadsGiven ?? config.pool.size, availableParallelism());
     const hash = values['hash-duplicates'] === true;
     // Loaded here, not at start-up: every other command would pay for the readers and the pool.
     const [{ runAudit }, { WorkerPool }] = await Promise.all([import('../../audit/run-audit.ts'), import('../../pool/worker-pool.ts')]);
@@ -88,7 +85,7 @@ export const auditCommand: Command = {
         onProgress: (progress) => bar.update(auditProgressState(progress, Date.now() - started)),
       });
     } catch (error) {
-      // run-cli prints the error and picks the exit code (2 for a bad path or option).
+      // run-cli prints the error and picks the exit code.
       bar.clear();
       throw error;
     } finally {

@@ -11,6 +11,7 @@ import { removeDemoDir } from '../../demo/remove-demo-dir.ts';
 import { mountOverlay, runInPrivateMountNamespace } from '../../mount/index.ts';
 import type { CliIo, Command, CommandContext } from '../command.ts';
 import { EXIT } from '../command.ts';
+import { wholeNumberOption } from '../option-values.ts';
 import { paint } from '../output.ts';
 import { runCli } from '../run-cli.ts';
 import { runAgentTour } from '../../demo/agent-tour.ts';
@@ -22,6 +23,9 @@ interface DemoPlan {
   readonly dir: string;
   readonly store: Pick<DemoStore, 'storeUrl' | 'mergedStoreDir' | 'storeDir' | 'lower' | 'upper'>;
 }
+
+/** Most paths `--lower-paths` and `--upper-paths` take: the demo is a walkthrough, not a benchmark. */
+const MAX_DEMO_PATHS = 1_000_000;
 
 /** One step of the walkthrough: a sentence for newcomers, then a real overlay-warden command. */
 interface DemoStep {
@@ -60,15 +64,13 @@ export const demoCommand: Command = {
 
 async function runOutside(context: CommandContext): Promise<number> {
   const { io } = context;
-  const count = (name: string): number => {
-    const value = Number(context.values[name]);
-    if (!Number.isInteger(value) || value < 1 || value > 1_000_000) throw new RangeError(`--${name} takes a whole number from 1 to 1000000, got ${String(context.values[name])}`);
-    return value;
-  };
+  // Checked before anything is built; parseArgs supplies the defaults, so both are set.
+  const lowerPaths = wholeNumberOption(context.values, 'lower-paths', 1, MAX_DEMO_PATHS)!;
+  const upperPaths = wholeNumberOption(context.values, 'upper-paths', 1, MAX_DEMO_PATHS)!;
   const dir = mkdtempSync(join(tmpdir(), 'overlay-warden-demo-'));
   try {
     say(io, `Building a demo lower store and upper layer with Nix's on-disk formats in ${dir} …`);
-    const store = await buildDemoStore(join(dir, 'store'), { lowerPaths: count('lower-paths'), upperPaths: count('upper-paths'), duplicates: 3, signal: context.signal });
+    const store = await buildDemoStore(join(dir, 'store'), { lowerPaths, upperPaths, duplicates: Math.min(3, lowerPaths), signal: context.signal });
     io.stdout.write(`  lower store: ${store.lower.paths.length} paths in ${store.lower.realStoreDir}\n  upper layer: ${store.upper.paths.length} paths in ${store.upper.layer} (+${store.upper.duplicates.length} duplicates of lower paths)\n  built in ${store.seconds.toFixed(2)} s\n`);
     const plan: DemoPlan = { dir, store: { storeUrl: store.storeUrl, mergedStoreDir: store.mergedStoreDir, storeDir: store.storeDir, lower: store.lower, upper: store.upper } };
     writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan));

@@ -3,6 +3,7 @@ import { ControlError, requestControl, socketAnswers } from '../../control/index
 import type { Config } from '../../config/index.ts';
 import { backoffDelay, mountCheckVerifier, Remounter, type RemountOutcome, type RemountSettings } from '../../remount/index.ts';
 import { EXIT, type CliIo, type Command, type CommandContext } from '../command.ts';
+import { oneOfOptions } from '../option-values.ts';
 import { formatRows, paint, printJson } from '../output.ts';
 
 /**
@@ -59,8 +60,9 @@ export const remountCommand: Command = {
     ['--no-wait', 'ask the agent and return at once, without waiting for the outcome'],
   ],
   async run(context) {
+    const how = oneOfOptions(context.values, ['direct', 'no-wait'], '--direct runs the remount here, and waits for it');
     const config = context.loadConfig();
-    return context.values['direct'] === true ? remountDirectly(context, config) : remountThroughAgent(context, config);
+    return how === 'direct' ? remountDirectly(context, config) : remountThroughAgent(context, config);
   },
 };
 

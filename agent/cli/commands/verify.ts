@@ -1,43 +1,61 @@
 /** `overlay-warden verify`: NAR-hashes store objects in the worker pool against their narHash; a report, or JSON. */
-import { AuditError } from '../../audit/audit-error.ts';
 import { availableParallelism } from 'node:os';
+import { AuditError } from '../../audit/audit-error.ts';
 import { hashingThreads } from '../../audit/pool-threads.ts';
 import type { VerifyReport, VerifyScope } from '../../audit/run-verify.ts';
+import { userPathBaseName } from '../../audit/verify-paths.ts';
 import { hasErrors } from '../../findings/index.ts';
 import type { MapProgress } from '../../pool/map-progress.ts';
 import type { StoreLayout } from '../../store/store-layout.ts';
 import { EXIT, type CliIo, type Command, type CommandContext, interruptedExitCode } from '../command.ts';
 import { formatFindingsReport } from '../findings-report.ts';
-import { printError, printJson } from '../output.ts';
+import { oneOfOptions, wholeNumberOption } from '../option-values.ts';
+import { printJson } from '../output.ts';
 import { ProgressBar, type ProgressState } from '../progress-bar.ts';
+import { UsageError } from '../usage-error.ts';
 import { formatBytes } from '../../config/byte-size.ts';
 
+/** Most hashing threads `--threads` takes (audit's too). */
+const MAX_THREADS = 256;
 
 /**
- * The worker threads for hashing: `--threads N` if given, else from `pool.size`.
- * @throws AuditError AUDIT_BAD_OPTION when `--threads` is not an integer from 1 to 256.
+ * `--threads N`: the worker threads for hashing, undefined when not given (then `pool.size` decides).
+ * @throws UsageError USAGE_BAD_VALUE when it is not a whole number from 1 to MAX_THREADS.
  */
-export function parseThreads(value: unknown, poolSize: 'auto' | number, cores = availableParallelism()): number {
-  if (value === undefined) return hashingThreads(poolSize, cores);
-  const n = Number(value);
-  if (typeof value !== 'string' || !/^[0-9]+$/.test(value) || n < 1 || n > 256) {
-    throw new AuditError('AUDIT_BAD_OPTION', `--threads takes a whole number from 1 to 256, got ${JSON.stringify(value)}`, { evidence: { option: '--threads', value } });
-  }
-  return n;
+export function threadsOption(values: CommandContext['values']): number | undefined {
+  return wholeNumberOption(values, 'threads', 1, MAX_THREADS);
 }
 
 /**
  * The scope from `--upper`, `--lower`, `--all` (at most one; default upper), or undefined when paths are given.
- * @throws AuditError AUDIT_BAD_OPTION for several scope flags, or a scope flag with paths.
+ * @throws UsageError USAGE_CONFLICT for several scope flags, or a scope flag with paths.
  */
 export function verifyScope(values: CommandContext['values'], paths: readonly string[]): VerifyScope | undefined {
-  const flags = (['upper', 'lower', 'all'] as const).filter((f) => values[f] === true);
-  if (flags.length > 1) throw new AuditError('AUDIT_BAD_OPTION', `--${flags.join(' and --')} exclude each other: give one`, { evidence: { option: flags.map((f) => `--${f}`), value: true } });
-  if (paths.length > 0) {
-    if (flags.length > 0) throw new AuditError('AUDIT_BAD_OPTION', `--${flags[0]} and store paths exclude each other`, { evidence: { option: `--${flags[0]}`, value: paths } });
-    return undefined;
+  const scope = oneOfOptions(values, ['upper', 'lower', 'all']);
+  if (paths.length === 0) return scope ?? 'upper';
+  if (scope !== undefined) {
+    throw new UsageError('USAGE_CONFLICT', `--${scope} and store paths exclude each other: give one or the other`, { evidence: { options: [`--${scope}`], arguments: paths } });
   }
-  return flags[0] ?? 'upper';
+  return undefined;
+}
+
+/**
+ * Checks that each argument names a store path, before any DB is opened.
+ * @throws UsageError USAGE_BAD_ARGUMENT naming the argument and both store dirs.
+ */
+function checkStorePathArguments(layout: StoreLayout, paths: readonly string[]): void {
+  for (const given of paths) {
+    try {
+      userPathBaseName(layout, given);
+    } catch (error) {
+      throw error instanceof AuditError ? argumentError(error) : error;
+    }
+  }
+}
+
+/** An audit's refusal of a store path given as an argument (not one, or registered in no DB), as the usage error it is. */
+function argumentError(error: AuditError): UsageError {
+  return new UsageError('USAGE_BAD_ARGUMENT', error.message, { cause: error, evidence: { expected: 'a store path either DB registers', ...error.evidence, auditError: error.code }, hint: error.hint });
 }
 
 /** The progress line of a verify run (pure). */
@@ -87,19 +105,14 @@ export const verifyCommand: Command = {
     ['--threads N', 'worker threads, all used (default: pool.size; auto = one per core, up to 4 per core while reads keep them waiting)'],
   ],
   async run({ io, json, loadConfig, signal, values, positionals }) {
+    const threadsGiven = threadsOption(values);
+    const scope = verifyScope(values, positionals);
     const config = loadConfig();
-    let threads: number;
-    let scope: VerifyScope | undefined;
-    try {
-      threads = parseThreads(values['threads'], config.pool.size);
-      scope = verifyScope(values, positionals);
-    } catch (error) {
-      printError(io, json, error);
-      return EXIT.usage;
-    }
+    checkStorePathArguments(config.layout, positionals);
+    const threads = hashingThreads(threadsGiven ?? config.pool.size, availableParallelism());
     // Loaded here, not at start-up: every other command would pay for the pool and the readers.
     const [{ runVerify }, { WorkerPool }] = await Promise.all([import('../../audit/run-verify.ts'), import('../../pool/worker-pool.ts')]);
-    const adaptive = values['threads'] === undefined && config.pool.size === 'auto';
+    const adaptive = threadsGiven === undefined && config.pool.size === 'auto';
     const cores = Math.min(threads, availableParallelism());
     // Adaptive: one thread per core, started now while the DBs are read; the rest only when reads keep threads
     // waiting (a cold cache). Fixed: all the threads asked for.
@@ -118,9 +131,10 @@ export const verifyCommand: Command = {
         onProgress: (progress) => bar.update(verifyProgressState(progress), progress.final),
       });
     } catch (error) {
-      // run-cli prints the error and picks the exit code (2 for a bad path or option).
+      // run-cli prints the error and picks the exit code. A path no DB registers is a bad argument too, but only the
+      // DBs can tell.
       bar.clear();
-      throw error;
+      throw error instanceof AuditError && error.code === 'AUDIT_UNKNOWN_PATH' ? argumentError(error) : error;
     } finally {
       // Terminates every worker thread (running tasks get the grace period), so none outlives the command.
       await Promise.all([pool.close(), ioPool?.close()]);
