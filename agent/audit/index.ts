@@ -19,4 +19,4 @@ export { hashingThreads, AUTO_THREADS_PER_CORE, AUTO_THREADS_MAX } from './pool-
 export { nextConcurrency, Gate, workerThreadsWaitingOnDisk, taskState, QUIET_INTERVALS_TO_CUT, type ConcurrencyBounds, type DiskWaitSample } from './hashing-concurrency.ts';
 export { packStoreKey, unpackHashPart, baseNameIn, STORE_KEY_BYTES } from './store-key.ts';
 export { KeyTable, type KeyTableData } from './key-table.ts';
-export { userPathBaseName, resolveVerifyPaths } from './verify-paths.ts';
+export { userPathBaseName } from './verify-paths.ts';

@@ -27,11 +27,13 @@ export function pathOf(label: string): string {
   return `${STORE}/${nameOf(label)}`;
 }
 
-/** One registration: a label, its narHash byte (the 32-byte hash is that byte repeated) and its references (labels). */
+/** One registration: a label, its narHash byte (the 32-byte hash is that byte repeated), its references (labels), its narSize. */
 export interface LiteralRow {
   readonly label: string;
   readonly hash?: number;
   readonly refs?: readonly string[];
+  /** When any row of an index has one, the index keeps narSizes (0 for the rows without). */
+  readonly size?: number;
 }
 
 export interface LiteralStore {
@@ -46,13 +48,15 @@ export interface LiteralStore {
   readonly pairs?: Readonly<Record<string, PairComparison>>;
 }
 
-function key(label: string): Buffer {
+/** The packed store key of a label's base name. */
+export function keyOf(label: string): Buffer {
   const out = Buffer.alloc(STORE_KEY_BYTES);
   if (!packStoreKey(nameOf(label), out, 0)) throw new Error(`bad label ${label}`);
   return out;
 }
 
-function dbIndex(rows: readonly LiteralRow[], file: string, join?: DbIndex): DbIndex {
+/** A DB index of `rows` in row order, with names and narHashes; joined to `join` when given. */
+export function literalDbIndex(rows: readonly LiteralRow[], file: string, join?: DbIndex): DbIndex {
   const keys = new KeyTable();
   const names = new StringPack();
   const narHashes = Buffer.alloc(rows.length * 32);
@@ -60,11 +64,11 @@ function dbIndex(rows: readonly LiteralRow[], file: string, join?: DbIndex): DbI
   const present = new Uint8Array(join?.count ?? 0);
   const differing = new Set<number>();
   rows.forEach((row, i) => {
-    keys.add(key(row.label));
+    keys.add(keyOf(row.label));
     names.push(nameOf(row.label));
     narHashes.fill(row.hash ?? 1, i * 32, i * 32 + 32);
     if (join !== undefined) {
-      const other = join.keys.find(key(row.label));
+      const other = join.keys.find(keyOf(row.label));
       if (other >= 0) {
         joinIndex[i] = other;
         present[other] = 1;
@@ -81,7 +85,7 @@ function dbIndex(rows: readonly LiteralRow[], file: string, join?: DbIndex): DbI
     rowIds: Uint32Array.from(rows, (_, i) => i + 1),
     names,
     narHashes,
-    narSizes: undefined,
+    narSizes: rows.some((row) => row.size !== undefined) ? Float64Array.from(rows, (row) => row.size ?? 0) : undefined,
     narFingerprints: undefined,
     joined: join === undefined ? undefined : { joinIndex, present, differing },
     skipped: [],
@@ -95,13 +99,14 @@ function refGraph(rows: readonly LiteralRow[], index: DbIndex): RefGraph {
   rows.forEach((row, i) => {
     for (const ref of row.refs ?? []) {
       if (ref === row.label) selfReferences[i] = 1;
-      else edges.add(i, index.keys.find(key(ref)));
+      else edges.add(i, index.keys.find(keyOf(ref)));
     }
   });
   return { references: buildCsr(edges.pairs(), rows.length), referrers: buildCsr(edges.pairs(), rows.length, true), selfReferences, unknownReferences: [] };
 }
 
-function listing(dir: string, entries: ReadonlyArray<readonly [string, EntryKind]>, withNames: boolean): LayerListing {
+/** A layer's listing of `entries` (labels, or raw names prefixed with `!`), in order. */
+export function literalListing(dir: string, entries: ReadonlyArray<readonly [string, EntryKind]>, withNames: boolean): LayerListing {
   const keys = new KeyTable();
   const kinds: number[] = [];
   const names = new StringPack();
@@ -111,7 +116,7 @@ function listing(dir: string, entries: ReadonlyArray<readonly [string, EntryKind
       others.push({ name: label.slice(1), kind });
       continue;
     }
-    keys.add(key(label));
+    keys.add(keyOf(label));
     kinds.push(KIND_CODE[kind]);
     names.push(nameOf(label));
   }
@@ -120,22 +125,22 @@ function listing(dir: string, entries: ReadonlyArray<readonly [string, EntryKind
 
 /** Builds the facts the deciders read from the literal description. */
 export function literalFacts(store: LiteralStore): AuditFacts {
-  const upperDb = dbIndex(store.upperDb, '/state/db/db.sqlite');
-  const lowerDb = dbIndex(store.lowerDb, '/lower/nix/var/nix/db/db.sqlite', upperDb);
-  const upperListing = listing('/upper', Object.entries(store.upperLayer), true);
-  const lowerEntries = entrySetOf(listing('/lower/nix/store', store.lowerLayer.map((label) => [label, 'directory'] as const), false));
+  const upperDb = literalDbIndex(store.upperDb, '/state/db/db.sqlite');
+  const lowerDb = literalDbIndex(store.lowerDb, '/lower/nix/var/nix/db/db.sqlite', upperDb);
+  const upperListing = literalListing('/upper', Object.entries(store.upperLayer), true);
+  const lowerEntries = entrySetOf(literalListing('/lower/nix/store', store.lowerLayer.map((label) => [label, 'directory'] as const), false));
   const xattrs: XattrProbe =
     store.opaque === undefined
       ? { available: false, reason: 'getfattr is not installed' }
       : { available: true, marks: new Map(store.opaque.map((label) => [`/upper/${nameOf(label)}`, { opaque: true, whiteout: false }])) };
   const byId = <T>(record: Readonly<Record<string, T>> | undefined): Map<number, T> =>
-    new Map(Object.entries(record ?? {}).map(([label, value]) => [upperListing.keys.find(key(label)), value]));
+    new Map(Object.entries(record ?? {}).map(([label, value]) => [upperListing.keys.find(keyOf(label)), value]));
   const lowerEdges = new EdgeList();
   const lowerRefsPerUpper = new Uint32Array(upperDb.count);
   store.lowerDb.forEach((row, i) => {
     const upperRow = lowerDb.joined!.joinIndex[i]!;
     if (upperRow < 0) return;
-    for (const ref of row.refs ?? []) lowerEdges.add(upperRow, lowerDb.keys.find(key(ref)));
+    for (const ref of row.refs ?? []) lowerEdges.add(upperRow, lowerDb.keys.find(keyOf(ref)));
   });
   const lowerReferences: JoinedReferences = { references: buildCsr(lowerEdges.pairs(), upperDb.count), unknownCount: lowerRefsPerUpper };
   return {
