@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { parseArgs } from 'node:util';
-import { narHashOfPath, narHashOfPathSync } from '../agent/store/nar.ts';
+import { narHashOfPathSync } from '../agent/store/nar.ts';
 import { parseNarHash } from '../agent/store/nar-hash-string.ts';
 import { contentPool, prng } from './fixture-random.ts';
 
@@ -134,13 +134,13 @@ function readValidPaths(): ValidPath[] {
 /** Wall-clock and CPU (user + system) seconds of one pass. */
 interface Timing { wall: number; cpu: number }
 
-/** Hashes every path (sync or async variant), counts hash or size mismatches against the DB. */
-async function timeOurs(paths: readonly ValidPath[], variant: 'sync' | 'async'): Promise<Timing & { mismatches: number }> {
+/** Hashes every path, counts hash or size mismatches against the DB. */
+function timeOurs(paths: readonly ValidPath[]): Timing & { mismatches: number } {
   let mismatches = 0;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   for (const p of paths) {
-    const result = variant === 'sync' ? narHashOfPathSync(p.path) : await narHashOfPath(p.path);
+    const result = narHashOfPathSync(p.path);
     if (!result.hash.equals(p.hash) || result.narSize !== p.narSize) mismatches++;
   }
   const wall = (performance.now() - started) / 1000;
@@ -176,19 +176,17 @@ const narBytes = paths.reduce((sum, p) => sum + p.narSize, 0);
 console.log(`store ${root}: ${paths.length} valid paths, ${fixture.files} files, ${fixture.symlinks} symlinks, NAR total ${(narBytes / MiB).toFixed(0)} MiB`);
 if (narBytes < MIN_NAR_BYTES || fixture.files < MIN_FILES) console.warn('warning: the fixture is smaller than the target (1 GiB of NAR, 100k files); rerun with --rebuild');
 
-const warm = await timeOurs(paths, 'sync'); // reads everything once: a warm page cache for both sides
+const warm = timeOurs(paths); // reads everything once: a warm page cache for both sides
 console.log(`warm-up pass: ${warm.wall.toFixed(2)} s, ${warm.mismatches} mismatches`);
 const ours: Timing[] = [];
 const nix: Timing[] = [];
 let mismatches = warm.mismatches;
 for (let r = 0; r < rounds; r++) {
   nix.push(timeNix());
-  const result = await timeOurs(paths, 'sync');
+  const result = timeOurs(paths);
   ours.push(result);
   mismatches += result.mismatches;
 }
-const asyncRun = await timeOurs(paths, 'async');
-mismatches += asyncRun.mismatches;
 
 const mbps = (seconds: number): string => `${(narBytes / 1e6 / seconds).toFixed(0)} MB/s`;
 const summary = (timings: Timing[], key: keyof Timing): { median: number; best: number } => ({ median: median(timings.map((t) => t[key])), best: Math.min(...timings.map((t) => t[key])) });
@@ -200,7 +198,6 @@ const line = (label: string, timings: Timing[]): string => {
 console.log(`${rounds} alternating rounds; MB = 10^6 bytes of NAR content`);
 console.log(line('ours (narHashOfPathSync, 1 thread)  ', ours));
 console.log(line('nix-store --verify --check-contents', nix));
-console.log(line('ours (narHashOfPath async, 1 run)   ', [asyncRun]));
 const ratio = (key: keyof Timing, pick: 'median' | 'best'): string => (summary(nix, key)[pick] / summary(ours, key)[pick]).toFixed(2);
 console.log(`ratio ours/nix (throughput): wall median ${ratio('wall', 'median')}x, wall best ${ratio('wall', 'best')}x, CPU median ${ratio('cpu', 'median')}x`);
 console.log(`hash or size mismatches against the DB: ${mismatches}`);

@@ -1,7 +1,6 @@
 /** Everything the audit's deciders read, gathered once by I/O; deciders are pure functions of it. */
 import type { DbIndex } from './db-index.ts';
-import type { EntrySet, LayerListing } from './layer-listing.ts';
-import type { XattrProbe } from './overlay-xattrs.ts';
+import type { LayerKeySet, LayerListing } from './layer-listing.ts';
 import type { JoinedReferences, RefGraph } from './ref-graph.ts';
 
 /** The outcome of hashing both copies of a duplicate (audit `--hash-duplicates`). */
@@ -29,12 +28,12 @@ export interface AuditFacts {
   readonly lowerDb: DbIndex;
   /** What the lower DB says the joined rows reference; undefined when references were not compared. */
   readonly lowerReferences: JoinedReferences | undefined;
-  /** The upper layer's top level, with names. */
+  /** The upper layer's top level, with names; the kinds of entries that could hide a lower path have their xattrs applied. */
   readonly upperListing: LayerListing;
   /** The lower store dir's top level (which store paths it has). */
-  readonly lowerEntries: EntrySet;
-  /** Overlay xattrs of the upper entries that could hide a lower path. */
-  readonly xattrs: XattrProbe;
+  readonly lowerEntries: LayerKeySet;
+  /** Whether the upper entries' overlay xattrs could be read (else opaque dirs and xattr whiteouts went unseen, and why). */
+  readonly xattrs: { readonly available: true } | { readonly available: false; readonly reason: string };
   /** Bytes removing the upper copy would free, per upper-listing id of each duplicate (absent: not measured). */
   readonly duplicateBytes: ReadonlyMap<number, number>;
   /** Hashes of both copies, per upper-listing id of each duplicate, when they were hashed. */

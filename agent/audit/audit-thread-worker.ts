@@ -2,9 +2,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { serialiseError } from '../pool/serialised-error.ts';
 import { openNixDb } from '../store/nix-db.ts';
-import type { AuditJob, DbMessage, JobReply, ListingMessage } from './audit-thread.ts';
+import type { AuditJob, DbMessage, JobReply } from './audit-thread.ts';
 import { readDbIndex } from './db-index.ts';
-import { listLayer, listLayerAgainst } from './layer-listing.ts';
+import { listLayerAgainst } from './layer-listing.ts';
 import { readRefGraph } from './ref-graph.ts';
 
 const job = workerData as AuditJob;
@@ -13,18 +13,6 @@ const transfer: ArrayBuffer[] = [];
 const move = (...arrays: ReadonlyArray<ArrayBufferView | undefined>): void => {
   for (const array of arrays) if (array !== undefined && !transfer.includes(array.buffer as ArrayBuffer)) transfer.push(array.buffer as ArrayBuffer);
 };
-
-async function listLayers(layers: Extract<AuditJob, { kind: 'list-layers' }>['layers']): Promise<ListingMessage[]> {
-  const listings: ListingMessage[] = [];
-  for (const request of layers) {
-    const listing = await listLayer(request.dir, { names: request.names, ...(request.expected === undefined ? {} : { expected: request.expected }) });
-    const keys = listing.keys.export();
-    const names = listing.names?.export();
-    move(keys.keys, keys.slots, listing.kinds, names?.bytes, names?.ends);
-    listings.push({ dir: listing.dir, keys, kinds: listing.kinds, names, others: listing.others });
-  }
-  return listings;
-}
 
 async function readStore(request: Extract<AuditJob, { kind: 'read-store' }>['db']): Promise<DbMessage> {
   const db = openNixDb(request.file, { storeDir: request.storeDir, immutable: request.immutable });
@@ -47,7 +35,7 @@ async function readStore(request: Extract<AuditJob, { kind: 'read-store' }>['db'
 
 let reply: JobReply;
 try {
-  reply = job.kind === 'list-layers' ? { ok: true, kind: 'list-layers', listings: await listLayers(job.layers) } : { ok: true, kind: 'read-store', db: await readStore(job.db) };
+  reply = { ok: true, kind: 'read-store', db: await readStore(job.db) };
 } catch (error) {
   reply = { ok: false, error: serialiseError(error) };
   transfer.length = 0;

@@ -10,18 +10,9 @@ import { rebuildThreadError, type SerialisedError } from '../pool/serialised-err
 import { siblingModuleUrl } from '../pool/worker-file.ts';
 import type { DbIndex, SkippedRow } from './db-index.ts';
 import { KeyTable, type KeyTableData } from './key-table.ts';
-import type { EntriesAgainstIndex, LayerListing, OtherEntry } from './layer-listing.ts';
+import type { EntriesAgainstIndex } from './layer-listing.ts';
 import type { RefGraph } from './ref-graph.ts';
 import { StringPack, type StringPackData } from './string-pack.ts';
-
-/** One layer to list. */
-export interface LayerRequest {
-  readonly dir: string;
-  /** Keep entry names. */
-  readonly names: boolean;
-  /** Entries expected (sizes the table). */
-  readonly expected?: number;
-}
 
 /** A DB to read into an index (with 8-byte narHash fingerprints) and its forward reference graph, then its layer to list against it. */
 export interface DbRequest {
@@ -34,16 +25,7 @@ export interface DbRequest {
   readonly layer: string;
 }
 
-export type AuditJob = { readonly kind: 'list-layers'; readonly layers: readonly LayerRequest[] } | { readonly kind: 'read-store'; readonly db: DbRequest };
-
-/** A listing as it crosses the thread boundary. */
-export interface ListingMessage {
-  readonly dir: string;
-  readonly keys: KeyTableData;
-  readonly kinds: Uint8Array;
-  readonly names: StringPackData | undefined;
-  readonly others: readonly OtherEntry[];
-}
+export type AuditJob = { readonly kind: 'read-store'; readonly db: DbRequest };
 
 /** A DB index, its reference graph and its layer's entries as they cross the thread boundary. */
 export interface DbMessage {
@@ -60,22 +42,10 @@ export interface StoreRead {
 }
 
 export type JobReply =
-  | { readonly ok: true; readonly kind: 'list-layers'; readonly listings: readonly ListingMessage[] }
   | { readonly ok: true; readonly kind: 'read-store'; readonly db: DbMessage }
   | { readonly ok: false; readonly error: SerialisedError };
 
 const WORKER_FILE = fileURLToPath(siblingModuleUrl(import.meta.url, 'audit-thread-worker'));
-
-/**
- * Lists each requested layer (in order) on a new thread. Aborting `signal` terminates it and rejects with the reason.
- * @throws PoolTaskError with the code and evidence of the error on the thread (AUDIT_LAYER_UNREADABLE as listLayer
- *   throws it); PoolWorkerError POOL_WORKER_FAILED when the thread dies without answering.
- */
-export async function listLayersOffThread(layers: readonly LayerRequest[], signal?: AbortSignal): Promise<LayerListing[]> {
-  const reply = await runJob({ kind: 'list-layers', layers }, signal);
-  if (reply.kind !== 'list-layers') throw new Error('the audit thread answered another job');
-  return reply.listings.map(listingFromMessage);
-}
 
 /**
  * Reads a store on a new thread: its DB's index (keys, row ids, narHash fingerprints) and forward reference graph,
@@ -114,14 +84,4 @@ function runJob(job: AuditJob, signal: AbortSignal | undefined): Promise<Extract
     worker.once('error', (error) => finish(() => reject(new PoolWorkerError(`the audit thread (${job.kind}) failed: ${error.message}`, { cause: error, evidence: { job: job.kind } }))));
     worker.once('exit', (code) => finish(() => reject(new PoolWorkerError(`the audit thread (${job.kind}) exited with code ${code} before answering`, { evidence: { job: job.kind, exitCode: code } }))));
   });
-}
-
-function listingFromMessage(message: ListingMessage): LayerListing {
-  return {
-    dir: message.dir,
-    keys: KeyTable.fromData(message.keys),
-    kinds: message.kinds,
-    names: message.names === undefined ? undefined : StringPack.fromData(message.names),
-    others: message.others,
-  };
 }

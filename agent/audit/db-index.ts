@@ -2,8 +2,9 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { NixDb } from '../store/nix-db.ts';
 import { parseNarHash } from '../store/nar-hash-string.ts';
+import { baseNameIn } from '../store/store-path.ts';
+import { STORE_PATH_KEY_BYTES, hashPartOfKey, writeStorePathKey } from '../store/store-path-key.ts';
 import { KeyTable } from './key-table.ts';
-import { baseNameIn, packStoreKey, STORE_KEY_BYTES, unpackHashPart } from './store-key.ts';
 import { StringPack } from './string-pack.ts';
 
 /** A ValidPaths row the index could not take: its path is not a store path under the DB's store dir, or its hash is unreadable. */
@@ -87,7 +88,7 @@ export async function readDbIndex(db: NixDb, options: ReadDbIndexOptions = {}): 
     skippedCount++;
     if (skipped.length < SKIPPED_KEPT) skipped.push(row);
   };
-  const scratch = Buffer.alloc(STORE_KEY_BYTES);
+  const scratch = Buffer.alloc(STORE_PATH_KEY_BYTES);
   const hashScratch = Buffer.alloc(32);
   let count = 0;
   let seen = 0;
@@ -98,7 +99,7 @@ export async function readDbIndex(db: NixDb, options: ReadDbIndexOptions = {}): 
       options.signal?.throwIfAborted();
     }
     const baseName = baseNameIn(db.storeDir, row.path);
-    if (baseName === undefined || !packStoreKey(baseName, scratch, 0)) {
+    if (baseName === undefined || !writeStorePathKey(baseName, scratch, 0)) {
       skip({ id: row.id, path: row.path, reason: 'not-a-store-path' });
       continue;
     }
@@ -184,7 +185,7 @@ export function pathResolver(index: DbIndex, db: Pick<NixDb, 'queryPathFromHashP
   const names = index.names;
   if (names !== undefined) return (row) => `${index.storeDir}/${names.get(row)}`;
   return (row) => {
-    const hashPart = unpackHashPart(index.keys.keyAt(row));
+    const hashPart = hashPartOfKey(index.keys.keyAt(row));
     return db?.queryPathFromHashPart(hashPart) ?? `${index.storeDir}/${hashPart}-…`;
   };
 }

@@ -1,16 +1,17 @@
 /** `store.duplicate`: a store path present in both layers, with the bytes removing the upper copy would free (pure). */
 import { finding, type Finding } from '../findings/index.ts';
 import { formatBytes } from '../config/byte-size.ts';
+import { isWhiteout } from '../mount/overlay-entry.ts';
 import type { AuditFacts } from './audit-facts.ts';
-import { isUpperWhiteout } from './locate.ts';
+import { kindAt } from './layer-listing.ts';
 
 /** Upper-listing ids of the entries that are duplicates: store-path-named, not whiteouts, and present in the lower layer. */
-export function duplicateIds(facts: Pick<AuditFacts, 'upperListing' | 'lowerEntries' | 'xattrs'>): number[] {
-  const { upperListing, lowerEntries, xattrs } = facts;
+export function duplicateIds(facts: Pick<AuditFacts, 'upperListing' | 'lowerEntries'>): number[] {
+  const { upperListing, lowerEntries } = facts;
   const ids: number[] = [];
   for (let id = 0; id < upperListing.keys.size; id++) {
     if (!lowerEntries.has(upperListing.keys.keyAt(id))) continue;
-    if (!isUpperWhiteout(upperListing, id, xattrs)) ids.push(id);
+    if (!isWhiteout(kindAt(upperListing, id))) ids.push(id);
   }
   return ids;
 }

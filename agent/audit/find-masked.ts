@@ -1,14 +1,15 @@
 /** `store.masked`: a whiteout or opaque dir in the upper layer hiding a path the lower DB says is valid (pure). */
 import { finding, type Finding } from '../findings/index.ts';
+import { isWhiteout } from '../mount/overlay-entry.ts';
 import type { AuditFacts } from './audit-facts.ts';
-import { KIND_CODE } from './layer-listing.ts';
-import { isUpperWhiteout } from './locate.ts';
+import { kindAt } from './layer-listing.ts';
 
 /**
- * For each upper entry whose key the lower DB registers: a whiteout (0/0 device or xattr) is an error, since Nix
- * (which asks the lower DB) thinks the path valid while the merged view shows nothing; an opaque directory is a
- * warning, since the merged view shows only the upper copy's contents. When the xattrs could not be read, one info
- * finding says that opaque dirs (and xattr whiteouts) were not checked.
+ * For each upper entry whose key the lower DB registers: a whiteout (either form) is an error, since Nix (which asks
+ * the lower DB) thinks the path valid while the merged view shows nothing; an opaque directory is a warning, since
+ * the merged view shows only the upper copy's contents. The listing's kinds must have their xattrs applied
+ * (applyOverlayMarks); when the xattrs could not be read, one info finding says that opaque dirs (and xattr
+ * whiteouts) were not checked.
  */
 export function findMasked(facts: AuditFacts): Finding[] {
   const { upperListing, lowerDb, upperDb, xattrs, storeDir } = facts;
@@ -17,14 +18,14 @@ export function findMasked(facts: AuditFacts): Finding[] {
   for (let id = 0; id < upperListing.keys.size; id++) {
     const key = upperListing.keys.keyAt(id);
     if (lowerDb.keys.find(key) < 0) continue;
-    const kind = upperListing.kinds[id];
-    if (kind === KIND_CODE.directory) candidates++;
+    const kind = kindAt(upperListing, id);
+    if (kind === 'directory' || kind === 'opaque-directory') candidates++;
     const baseName = upperListing.names?.get(id) ?? '';
     const path = `${storeDir}/${baseName}`;
     const upperPath = `${upperListing.dir}/${baseName}`;
     const registeredInUpperDb = upperDb.keys.find(key) >= 0;
-    if (isUpperWhiteout(upperListing, id, xattrs)) {
-      const form = kind === KIND_CODE.whiteout ? 'character device 0/0' : 'overlay.whiteout xattr';
+    if (isWhiteout(kind)) {
+      const form = kind === 'device-whiteout' ? 'character device 0/0' : 'overlay.whiteout xattr';
       findings.push(
         finding(
           'store.masked',
@@ -36,7 +37,7 @@ export function findMasked(facts: AuditFacts): Finding[] {
       );
       continue;
     }
-    if (kind === KIND_CODE.directory && xattrs.available && xattrs.marks.get(upperPath)?.opaque === true) {
+    if (kind === 'opaque-directory') {
       findings.push(
         finding(
           'store.masked',

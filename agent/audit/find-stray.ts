@@ -1,7 +1,8 @@
 /** `store.stray`: an upper-layer entry that no DB registers: failed builds, interrupted copies, leftovers (pure). */
 import { finding, type Finding } from '../findings/index.ts';
+import { isWhiteout, type OverlayEntryKind } from '../mount/overlay-entry.ts';
 import type { AuditFacts } from './audit-facts.ts';
-import { ENTRY_KINDS, type EntryKind } from './layer-listing.ts';
+import { kindAt } from './layer-listing.ts';
 
 /**
  * Entries Nix itself keeps in a store dir, never strays: `.links` (optimise's hard-link pool), `trash` and `.trash`
@@ -11,7 +12,7 @@ import { ENTRY_KINDS, type EntryKind } from './layer-listing.ts';
 export const NIX_OWN_ENTRIES: ReadonlySet<string> = new Set(['.links', 'trash', '.trash', 'lost+found']);
 
 /** True for entries Nix keeps in a store dir: NIX_OWN_ENTRIES, and regular files named `*.lock`. */
-export function isNixOwnEntry(name: string, kind: EntryKind): boolean {
+export function isNixOwnEntry(name: string, kind: OverlayEntryKind): boolean {
   return NIX_OWN_ENTRIES.has(name) || (kind === 'file' && name.endsWith('.lock'));
 }
 
@@ -27,22 +28,22 @@ export function findStrays(facts: AuditFacts): Finding[] {
   for (let id = 0; id < upperListing.keys.size; id++) {
     const key = upperListing.keys.keyAt(id);
     if (upperDb.keys.find(key) >= 0 || lowerDb.keys.find(key) >= 0) continue;
-    const kind = ENTRY_KINDS[(upperListing.kinds[id] as number) - 1] ?? 'other';
+    const kind = kindAt(upperListing, id);
     const baseName = upperListing.names?.get(id) ?? '';
     if (isNixOwnEntry(baseName, kind)) continue;
     const upperPath = `${upperListing.dir}/${baseName}`;
     const path = `${storeDir}/${baseName}`;
-    if (kind === 'whiteout') {
+    if (isWhiteout(kind)) {
       if (lowerEntries.has(key)) continue;
-      findings.push(finding('store.stray', 'info', `the upper layer has a whiteout for ${path}, which the lower store no longer has`, { path, upperPath, kind }, 'harmless now; it would hide the path if the lower store got it back: remove it while the overlay is unmounted'));
+      findings.push(finding('store.stray', 'info', `the upper layer has a whiteout for ${path}, which the lower store no longer has`, { path, upperPath, kind: shownKind(kind) }, 'harmless now; it would hide the path if the lower store got it back: remove it while the overlay is unmounted'));
       continue;
     }
     findings.push(
       finding(
         'store.stray',
         'warning',
-        `${upperPath} (a ${kind}) is in the upper layer, but neither DB registers ${path}`,
-        { path, upperPath, kind, registeredInUpperDb: false, registeredInLowerDb: false },
+        `${upperPath} (a ${shownKind(kind)}) is in the upper layer, but neither DB registers ${path}`,
+        { path, upperPath, kind: shownKind(kind), registeredInUpperDb: false, registeredInLowerDb: false },
         'a leftover of a failed build or an interrupted copy: nix-store --gc does not remove it; delete it through the merged store dir once you are sure nothing uses it',
       ),
     );
@@ -51,9 +52,14 @@ export function findStrays(facts: AuditFacts): Finding[] {
     if (isNixOwnEntry(other.name, other.kind)) continue;
     const upperPath = `${upperListing.dir}/${other.name}`;
     findings.push(
-      finding('store.stray', 'warning', `${upperPath} (a ${other.kind}) is in the upper layer but is not a store path`, { path: `${storeDir}/${other.name}`, upperPath, kind: other.kind, storePathName: false }, 'not Nix\'s: delete it through the merged store dir once you are sure nothing uses it'),
+      finding('store.stray', 'warning', `${upperPath} (a ${shownKind(other.kind)}) is in the upper layer but is not a store path`, { path: `${storeDir}/${other.name}`, upperPath, kind: shownKind(other.kind), storePathName: false }, 'not Nix\'s: delete it through the merged store dir once you are sure nothing uses it'),
     );
   }
   return findings;
+}
+
+/** A kind as stray findings name it: `whiteout` for either form, `directory` whether opaque or not. */
+function shownKind(kind: OverlayEntryKind): string {
+  return isWhiteout(kind) ? 'whiteout' : kind === 'opaque-directory' ? 'directory' : kind;
 }
 

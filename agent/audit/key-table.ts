@@ -1,5 +1,5 @@
 /** A compact set of 24-byte store keys with dense integer ids: one Buffer of keys plus an open-addressing index. */
-import { STORE_KEY_BYTES } from './store-key.ts';
+import { STORE_PATH_KEY_BYTES } from '../store/store-path-key.ts';
 
 const EMPTY = -1;
 
@@ -14,7 +14,7 @@ const INITIAL_CAPACITY = 1024;
 /**
  * Keys are appended to one growing Buffer and get ids 0, 1, 2… in insertion order; an Int32Array of slots
  * (linear probing, load at most 1/2) maps a key to its id. 1,000,000 keys take about 32 MB, against several
- * hundred for a Map of path strings. Keys come from packStoreKey, whose first bytes are uniformly spread
+ * hundred for a Map of path strings. Keys come from writeStorePathKey, whose first bytes are uniformly spread
  * (hash parts are hash output), so the first four bytes serve as the slot hash.
  */
 export class KeyTable {
@@ -26,7 +26,7 @@ export class KeyTable {
   constructor(expected = INITIAL_CAPACITY) {
     const capacity = Math.max(INITIAL_CAPACITY, expected);
     // Own ArrayBuffer (not the shared pool), so it can be transferred.
-    this.#keys = Buffer.from(new ArrayBuffer(capacity * STORE_KEY_BYTES));
+    this.#keys = Buffer.from(new ArrayBuffer(capacity * STORE_PATH_KEY_BYTES));
     const slots = slotCountFor(capacity);
     this.#slots = new Int32Array(slots).fill(EMPTY);
     this.#mask = slots - 1;
@@ -48,7 +48,7 @@ export class KeyTable {
     for (let slot = hashAt(source, offset) & this.#mask; ; slot = (slot + 1) & this.#mask) {
       const id = this.#slots[slot] as number;
       if (id === EMPTY) return -1;
-      if (equalAt(keys, id * STORE_KEY_BYTES, source, offset)) return id;
+      if (equalAt(keys, id * STORE_PATH_KEY_BYTES, source, offset)) return id;
     }
   }
 
@@ -56,12 +56,12 @@ export class KeyTable {
   add(source: Uint8Array, offset = 0): number {
     const found = this.find(source, offset);
     if (found >= 0) return found;
-    if ((this.#size + 1) * STORE_KEY_BYTES > this.#keys.byteLength) this.#growKeys();
+    if ((this.#size + 1) * STORE_PATH_KEY_BYTES > this.#keys.byteLength) this.#growKeys();
     if ((this.#size + 1) * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
     const id = this.#size++;
     const keys = this.#keys;
-    const at = id * STORE_KEY_BYTES;
-    for (let i = 0; i < STORE_KEY_BYTES; i++) keys[at + i] = source[offset + i] as number;
+    const at = id * STORE_PATH_KEY_BYTES;
+    for (let i = 0; i < STORE_PATH_KEY_BYTES; i++) keys[at + i] = source[offset + i] as number;
     this.#place(id);
     return id;
   }
@@ -69,10 +69,10 @@ export class KeyTable {
   /** A table holding exactly its keys (and slots for them), without the slack of growth: a copy, or this table when it has little slack. */
   trimmed(): KeyTable {
     // Already exact (sized from a known count): no copy, so no moment holding two tables.
-    if (this.#keys.byteLength - this.#size * STORE_KEY_BYTES <= this.#keys.byteLength / 8 && this.#slots.length === slotCountFor(this.#size)) return this;
+    if (this.#keys.byteLength - this.#size * STORE_PATH_KEY_BYTES <= this.#keys.byteLength / 8 && this.#slots.length === slotCountFor(this.#size)) return this;
     const table = new KeyTable(0);
-    table.#keys = Buffer.from(new ArrayBuffer(Math.max(this.#size, 1) * STORE_KEY_BYTES));
-    this.#keys.copy(table.#keys, 0, 0, this.#size * STORE_KEY_BYTES);
+    table.#keys = Buffer.from(new ArrayBuffer(Math.max(this.#size, 1) * STORE_PATH_KEY_BYTES));
+    this.#keys.copy(table.#keys, 0, 0, this.#size * STORE_PATH_KEY_BYTES);
     table.#size = this.#size;
     table.#rehash(slotCountFor(this.#size));
     return table;
@@ -95,11 +95,11 @@ export class KeyTable {
 
   /** A view of key `id`'s 24 bytes (valid until the next `add`). */
   keyAt(id: number): Buffer {
-    return this.#keys.subarray(id * STORE_KEY_BYTES, (id + 1) * STORE_KEY_BYTES);
+    return this.#keys.subarray(id * STORE_PATH_KEY_BYTES, (id + 1) * STORE_PATH_KEY_BYTES);
   }
 
   #place(id: number): void {
-    for (let slot = hashAt(this.#keys, id * STORE_KEY_BYTES) & this.#mask; ; slot = (slot + 1) & this.#mask) {
+    for (let slot = hashAt(this.#keys, id * STORE_PATH_KEY_BYTES) & this.#mask; ; slot = (slot + 1) & this.#mask) {
       if (this.#slots[slot] === EMPTY) {
         this.#slots[slot] = id;
         return;
@@ -109,7 +109,7 @@ export class KeyTable {
 
   #growKeys(): void {
     const grown = Buffer.from(new ArrayBuffer(this.#keys.byteLength * 2));
-    this.#keys.copy(grown, 0, 0, this.#size * STORE_KEY_BYTES);
+    this.#keys.copy(grown, 0, 0, this.#size * STORE_PATH_KEY_BYTES);
     this.#keys = grown;
   }
 
@@ -133,6 +133,6 @@ function hashAt(bytes: Uint8Array, offset: number): number {
 }
 
 function equalAt(a: Uint8Array, aOffset: number, b: Uint8Array, bOffset: number): boolean {
-  for (let i = 0; i < STORE_KEY_BYTES; i++) if (a[aOffset + i] !== b[bOffset + i]) return false;
+  for (let i = 0; i < STORE_PATH_KEY_BYTES; i++) if (a[aOffset + i] !== b[bOffset + i]) return false;
   return true;
 }

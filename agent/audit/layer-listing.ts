@@ -2,22 +2,24 @@
 import fs from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { errnoCode, messageOf } from '../errors/index.ts';
+import { classifyOverlayEntry, OVERLAY_ENTRY_KINDS, type OverlayEntryKind } from '../mount/overlay-entry.ts';
+import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/store-path-key.ts';
 import { AuditError } from './audit-error.ts';
 import { KeyTable } from './key-table.ts';
-import { packStoreKey, STORE_KEY_BYTES } from './store-key.ts';
 import { StringPack } from './string-pack.ts';
 
-/** What a top-level entry is. `whiteout`: OverlayFS's character device 0/0, marking a lower entry deleted. */
-export const ENTRY_KINDS = ['directory', 'file', 'symlink', 'whiteout', 'other'] as const;
-export type EntryKind = (typeof ENTRY_KINDS)[number];
+/** Kind codes stored per entry: index into OVERLAY_ENTRY_KINDS plus one (0 = no entry). */
+export const KIND_CODE = Object.freeze(Object.fromEntries(OVERLAY_ENTRY_KINDS.map((kind, i) => [kind, i + 1]))) as { readonly [K in OverlayEntryKind]: number };
 
-/** Kind codes stored per entry (index into ENTRY_KINDS plus one; 0 = no entry). */
-export const KIND_CODE: { readonly [K in EntryKind]: number } = { directory: 1, file: 2, symlink: 3, whiteout: 4, other: 5 };
+/** The kind of the entry with key id `id`. */
+export function kindAt(listing: LayerListing, id: number): OverlayEntryKind {
+  return OVERLAY_ENTRY_KINDS[(listing.kinds[id] as number) - 1] ?? 'other';
+}
 
 /** An entry whose name is not a store path name (`.links`, `trash`, a temp dir): kept by name. */
 export interface OtherEntry {
   readonly name: string;
-  readonly kind: EntryKind;
+  readonly kind: OverlayEntryKind;
 }
 
 /** A layer's top level: store-path-named entries by key, the rest by name. */
@@ -25,7 +27,10 @@ export interface LayerListing {
   readonly dir: string;
   /** Entries named like store paths; key id = entry number. */
   readonly keys: KeyTable;
-  /** KIND_CODE per key id. */
+  /**
+   * KIND_CODE per key id, from the entry's type alone: a directory or file whose overlay xattrs could make it an
+   * opaque directory or an xattr whiteout is `directory` or `file` until applyOverlayMarks read them.
+   */
   readonly kinds: Uint8Array;
   /** Base names per key id, when asked for. */
   readonly names: StringPack | undefined;
@@ -47,26 +52,22 @@ const DIR_BUFFER = 4096;
 const YIELD_EVERY = 16_384;
 
 /** Which store-path-named entries a layer has, without their kinds: enough for the lower layer (no whiteouts there). */
-export interface EntrySet {
+export interface LayerKeySet {
   readonly dir: string;
   /** Store-path-named entries. */
   readonly size: number;
   has(key: Uint8Array, offset?: number): boolean;
 }
 
-/** A listing as an EntrySet (whatever the kinds). */
-export function entrySetOf(listing: LayerListing): EntrySet {
-  return { dir: listing.dir, size: listing.keys.size, has: (key, offset = 0) => listing.keys.find(key, offset) >= 0 };
-}
-
 /**
  * Calls `visit(name, kind)` for each entry of `dir`, read one at a time (never the whole listing as objects), typed
- * from readdir's d_type; character devices and entries of unknown type are lstat'ed (a whiteout is a character
- * device 0/0). An entry that vanishes meanwhile is left out (an expected race on a live layer).
+ * from readdir's d_type; character devices and entries of unknown type are lstat'ed (a device whiteout is a
+ * character device 0/0). No xattrs are read. An entry that vanishes meanwhile is left out (an expected race on a
+ * live layer).
  * @throws AuditError AUDIT_LAYER_UNREADABLE (evidence: dir, errno) when `dir` cannot be opened or read;
  *   rejects with `signal.reason` when aborted.
  */
-async function forEachEntry(dir: string, options: ListLayerOptions, visit: (name: string, kind: EntryKind) => void): Promise<void> {
+async function forEachEntry(dir: string, options: ListLayerOptions, visit: (name: string, kind: OverlayEntryKind) => void): Promise<void> {
   options.signal?.throwIfAborted();
   let handle: fs.Dir;
   try {
@@ -102,11 +103,11 @@ async function forEachEntry(dir: string, options: ListLayerOptions, visit: (name
  * forEachEntry, split by name: an entry named like a store path goes to `visit` with its packed key (a reused
  * buffer, valid during the call); the rest (Nix's `.links`, locks, strays with other names) are returned.
  */
-async function forEachStorePathEntry(dir: string, options: ListLayerOptions, visit: (key: Buffer, name: string, kind: EntryKind) => void): Promise<OtherEntry[]> {
+async function forEachStorePathEntry(dir: string, options: ListLayerOptions, visit: (key: Buffer, name: string, kind: OverlayEntryKind) => void): Promise<OtherEntry[]> {
   const others: OtherEntry[] = [];
-  const scratch = Buffer.alloc(STORE_KEY_BYTES);
+  const scratch = Buffer.alloc(STORE_PATH_KEY_BYTES);
   await forEachEntry(dir, options, (name, kind) => {
-    if (packStoreKey(name, scratch, 0)) visit(scratch, name, kind);
+    if (writeStorePathKey(name, scratch, 0)) visit(scratch, name, kind);
     else others.push({ name, kind });
   });
   return others;
@@ -158,8 +159,8 @@ export async function listLayerAgainst(dir: string, keys: KeyTable, count: numbe
   return { dir, inIndex, extra: extra.trimmed(), others };
 }
 
-/** EntriesAgainstIndex as an EntrySet (pure). */
-export function entrySetAgainst(entries: EntriesAgainstIndex, keys: KeyTable): EntrySet {
+/** EntriesAgainstIndex as a LayerKeySet (pure). */
+export function keySetAgainst(entries: EntriesAgainstIndex, keys: KeyTable): LayerKeySet {
   let size = entries.extra.size;
   for (const flag of entries.inIndex) size += flag;
   return {
@@ -172,24 +173,11 @@ export function entrySetAgainst(entries: EntriesAgainstIndex, keys: KeyTable): E
   };
 }
 
-/** The kind of an entry: from d_type, else from lstat; undefined when it vanished. */
-function kindOf(dir: string, entry: fs.Dirent): EntryKind | undefined {
-  if (entry.isDirectory()) return 'directory';
-  if (entry.isFile()) return 'file';
-  if (entry.isSymbolicLink()) return 'symlink';
-  if (entry.isFIFO() || entry.isSocket() || entry.isBlockDevice()) return 'other';
+/** The kind of an entry without its xattrs: from d_type, else (a character device, or no d_type) from lstat; undefined when it vanished. */
+function kindOf(dir: string, entry: fs.Dirent): OverlayEntryKind | undefined {
+  if (entry.isDirectory() || entry.isFile() || entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isBlockDevice()) return classifyOverlayEntry(entry);
   const st = fs.lstatSync(`${dir}/${entry.name}`, { throwIfNoEntry: false });
-  if (st === undefined) return undefined;
-  return kindOfStats(st);
-}
-
-/** The kind of an lstat result (pure). */
-export function kindOfStats(st: Pick<fs.Stats, 'isDirectory' | 'isFile' | 'isSymbolicLink' | 'isCharacterDevice' | 'rdev'>): EntryKind {
-  if (st.isDirectory()) return 'directory';
-  if (st.isFile()) return 'file';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isCharacterDevice() && st.rdev === 0) return 'whiteout';
-  return 'other';
+  return st === undefined ? undefined : classifyOverlayEntry(st);
 }
 
 function unreadable(dir: string, cause: unknown): AuditError {

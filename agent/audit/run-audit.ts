@@ -15,11 +15,11 @@ import { findDangling } from './find-dangling.ts';
 import { findDiverged } from './find-diverged.ts';
 import { findMasked } from './find-masked.ts';
 import { findStrays } from './find-stray.ts';
-import { entrySetAgainst, KIND_CODE, listLayer } from './layer-listing.ts';
+import { keySetAgainst, KIND_CODE, listLayer } from './layer-listing.ts';
+import { applyOverlayMarks } from './layer-marks.ts';
 import { readStoreOffThread } from './audit-thread.ts';
 import { locateRows } from './locate.ts';
 import { openAuditDbs } from './open-dbs.ts';
-import { probeOverlayXattrs } from './overlay-xattrs.ts';
 import { joinReferences, readRefGraph } from './ref-graph.ts';
 
 /** The phases of an audit, in order, as progress reports name them. */
@@ -129,15 +129,18 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     const lower = await lowerRead;
     const lowerDb = joinIndexes(lower.index, upperDb);
     const lowerReferences = options.compareReferences === false ? undefined : joinReferences(lowerDb, lower.graph, upperDb.count);
-    const lowerEntries = entrySetAgainst(lower.entries, lowerDb.keys);
+    const lowerEntries = keySetAgainst(lower.entries, lowerDb.keys);
     enter('xattrs');
-    const candidates: string[] = [];
+    // Opaque dirs matter over lower-valid paths (store.masked); a whiteout, over anything the lower layer has.
+    const candidates: number[] = [];
     for (let id = 0; id < upperListing.keys.size; id++) {
       const kind = upperListing.kinds[id];
-      if ((kind === KIND_CODE.directory || kind === KIND_CODE.file) && lowerDb.keys.find(upperListing.keys.keyAt(id)) >= 0) candidates.push(`${upperListing.dir}/${upperListing.names?.get(id) ?? ''}`);
+      const key = upperListing.keys.keyAt(id);
+      const lowerValid = lowerDb.keys.find(key) >= 0;
+      if ((kind === KIND_CODE.directory && lowerValid) || (kind === KIND_CODE.file && (lowerValid || lowerEntries.has(key)))) candidates.push(id);
     }
     report(0, candidates.length);
-    const xattrs = await probeOverlayXattrs(candidates, signal, options.getfattr);
+    const xattrs = await applyOverlayMarks(upperListing, candidates, { signal, ...(options.getfattr === undefined ? {} : { getfattr: options.getfattr }) });
     facts = { storeDir: layout.storeDir, upperLayer: layout.upperLayer, lowerStoreDir: layout.lower.realStoreDir, upperDb, upperPathOf: pathResolver(upperDb, dbs.upper), upperGraph, lowerDb, lowerReferences, upperListing, lowerEntries, xattrs, duplicateBytes: new Map(), pairs: new Map(), duplicateErrors: new Map() };
   } catch (error) {
     stopThread.abort();
@@ -168,7 +171,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
 
 /** Runs every decider over the facts; errors first. `lowerDb` (still open) supplies references for diverged evidence. */
 export function decide(facts: AuditFacts, lowerDb?: NixDb): Finding[] {
-  const locations = locateRows(facts.upperDb, facts.upperListing, facts.lowerEntries, facts.xattrs);
+  const locations = locateRows(facts.upperDb, facts.upperListing, facts.lowerEntries);
   const findings = [
     ...findDangling(facts, locations),
     ...findBrokenClosures(facts, locations),

@@ -7,7 +7,7 @@ import { StateFileError, writeFileAtomic } from '../state/index.ts';
 import { BaselineError } from './baseline-errors.ts';
 import { isLowerDbIdentity } from './db-identity.ts';
 import { isDirStamp } from './dir-stamp.ts';
-import { ENTRY_KEY_BYTES, compareKeys } from './entry-key.ts';
+import { STORE_PATH_KEY_BYTES, compareStorePathKeys } from '../store/store-path-key.ts';
 import { EntrySet } from './entry-set.ts';
 import type { LowerBaseline } from './lower-baseline.ts';
 
@@ -47,7 +47,7 @@ export function* encodeBaseline(baseline: LowerBaseline): Generator<Uint8Array, 
   header.writeUInt32LE(entries.count, 16);
   header.writeUInt32LE(entries.namesBytes, 20);
   let crc = 0;
-  for (const chunk of [header, metaBytes, entries.keys.subarray(0, entries.count * ENTRY_KEY_BYTES)]) {
+  for (const chunk of [header, metaBytes, entries.keys.subarray(0, entries.count * STORE_PATH_KEY_BYTES)]) {
     crc = crc32(chunk, crc);
     yield chunk;
   }
@@ -80,7 +80,7 @@ export function decodeBaseline(bytes: Uint8Array, file: string): LowerBaseline {
   const count = buf.readUInt32LE(16);
   const namesLength = buf.readUInt32LE(20);
   const keysAt = HEADER_BYTES + metaLength;
-  const namesAt = keysAt + count * ENTRY_KEY_BYTES;
+  const namesAt = keysAt + count * STORE_PATH_KEY_BYTES;
   const crcAt = namesAt + namesLength;
   if (crcAt + CRC_BYTES !== buf.length) throw corrupt(`section lengths add up to ${crcAt + CRC_BYTES} bytes, the file has ${buf.length}`);
   if ((crc32(buf.subarray(0, crcAt)) >>> 0) !== buf.readUInt32LE(crcAt)) throw corrupt('checksum mismatch');
@@ -93,7 +93,7 @@ export function decodeBaseline(bytes: Uint8Array, file: string): LowerBaseline {
   if (!isBaselineMeta(meta)) throw corrupt('metadata does not have the expected fields');
   const keys = buf.subarray(keysAt, namesAt);
   for (let i = 1; i < count; i++) {
-    if (compareKeys(keys, (i - 1) * ENTRY_KEY_BYTES, keys, i * ENTRY_KEY_BYTES) >= 0) throw corrupt(`keys are not strictly ascending at entry ${i}`);
+    if (compareStorePathKeys(keys, (i - 1) * STORE_PATH_KEY_BYTES, keys, i * STORE_PATH_KEY_BYTES) >= 0) throw corrupt(`keys are not strictly ascending at entry ${i}`);
   }
   const names = buf.subarray(namesAt, crcAt);
   let separators = 0;

@@ -1,9 +1,9 @@
 /** What was added to and removed from a set of store path names: one merge pass over two sorted key buffers. */
-import { ENTRY_KEY_BYTES, compareKeys } from './entry-key.ts';
+import { STORE_PATH_KEY_BYTES, compareStorePathKeys } from '../store/store-path-key.ts';
 import type { EntrySet } from './entry-set.ts';
 
 /** Positions of the differing entries: `added` index `after`, `removed` index `before` (both in key order). */
-export interface EntryDiffIndices {
+interface EntryDiffIndices {
   readonly added: Uint32Array;
   readonly removed: Uint32Array;
 }
@@ -15,13 +15,13 @@ export interface EntryDiff {
 }
 
 /** Positions of the entries only in `after` (added) and only in `before` (removed). Pure; O(n + m), no strings. */
-export function diffEntryIndices(before: EntrySet, after: EntrySet): EntryDiffIndices {
+function diffEntryIndices(before: EntrySet, after: EntrySet): EntryDiffIndices {
   const added: number[] = [];
   const removed: number[] = [];
   let a = 0;
   let b = 0;
   while (a < before.count && b < after.count) {
-    const c = compareKeys(before.keys, a * ENTRY_KEY_BYTES, after.keys, b * ENTRY_KEY_BYTES);
+    const c = compareStorePathKeys(before.keys, a * STORE_PATH_KEY_BYTES, after.keys, b * STORE_PATH_KEY_BYTES);
     if (c === 0) {
       a++;
       b++;

@@ -1,5 +1,5 @@
 /** A compact, sorted set of store path names: 24-byte keys in one buffer, name parts in another (≈45 MB per million). */
-import { ENTRY_KEY_BYTES, compareKeys, hashPartOfKey, writeEntryKey } from './entry-key.ts';
+import { STORE_PATH_KEY_BYTES, compareStorePathKeys, hashPartOfKey, writeStorePathKey } from '../store/store-path-key.ts';
 import { sortKeyOrder } from './sort-keys.ts';
 import { STORE_PATH_HASH_LENGTH } from '../store/store-path.ts';
 
@@ -8,7 +8,7 @@ const NEWLINE = 0x0a;
 const NAME_START = STORE_PATH_HASH_LENGTH + 1;
 
 /**
- * An immutable set of store path base names (`<hash>-<name>`), sorted by key (see writeEntryKey), without
+ * An immutable set of store path base names (`<hash>-<name>`), sorted by key (see writeStorePathKey), without
  * duplicates. Memory: 24 bytes of key plus the name part (after the dash) and a separator per entry, plus 4 bytes
  * of offset once names are read; a million names cost ≈45 MB instead of ≈85 MB of heap for a Set of strings.
  * Hash parts are not stored as text: they are re-encoded from the key.
@@ -16,13 +16,13 @@ const NAME_START = STORE_PATH_HASH_LENGTH + 1;
 export class EntrySet {
   /** Number of entries. */
   readonly count: number;
-  /** `count` keys of ENTRY_KEY_BYTES, strictly ascending. */
+  /** `count` keys of STORE_PATH_KEY_BYTES, strictly ascending. */
   readonly keys: Uint8Array;
   /** Name parts, each followed by `\n`: in key order when `#starts` was not given, else anywhere `#starts` says. */
   readonly #names: Uint8Array;
   /** Offset in `#names` of each entry's name part, by key order; computed on first use when names are in key order. */
   #starts: Uint32Array | undefined;
-  readonly #scratch = new Uint8Array(ENTRY_KEY_BYTES);
+  readonly #scratch = new Uint8Array(STORE_PATH_KEY_BYTES);
 
   /**
    * Wraps `keys` (strictly ascending, `count` keys) and `names`. Without `starts`, `names` holds the name parts in
@@ -55,12 +55,12 @@ export class EntrySet {
 
   /** The position of `baseName` in key order, or -1 (also for invalid names). Binary search: ~20 key compares per million. */
   indexOf(baseName: string): number {
-    if (!writeEntryKey(baseName, this.#scratch, 0)) return -1;
+    if (!writeStorePathKey(baseName, this.#scratch, 0)) return -1;
     let lo = 0;
     let hi = this.count - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const c = compareKeys(this.keys, mid * ENTRY_KEY_BYTES, this.#scratch, 0);
+      const c = compareStorePathKeys(this.keys, mid * STORE_PATH_KEY_BYTES, this.#scratch, 0);
       if (c === 0) return this.#namePartEquals(mid, baseName) ? mid : -1;
       if (c < 0) lo = mid + 1;
       else hi = mid - 1;
@@ -73,7 +73,7 @@ export class EntrySet {
     if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`entry ${i} is outside 0..${this.count - 1}`);
     const start = this.#startsOf()[i] as number;
     const end = this.#names.indexOf(NEWLINE, start);
-    return `${hashPartOfKey(this.keys, i * ENTRY_KEY_BYTES)}-${Buffer.from(this.#names.buffer, this.#names.byteOffset + start, end - start).toString('latin1')}`;
+    return `${hashPartOfKey(this.keys, i * STORE_PATH_KEY_BYTES)}-${Buffer.from(this.#names.buffer, this.#names.byteOffset + start, end - start).toString('latin1')}`;
   }
 
   /** Every base name, in key order. */
@@ -132,11 +132,11 @@ export class EntrySet {
     );
     if (drop.size === 0 && extra.count === 0) return this;
     const count = this.count - drop.size + extra.count;
-    const keys = new Uint8Array(count * ENTRY_KEY_BYTES);
+    const keys = new Uint8Array(count * STORE_PATH_KEY_BYTES);
     const parts: Uint8Array[] = [];
     let out = 0;
     const take = (set: EntrySet, i: number): void => {
-      keys.set(set.keys.subarray(i * ENTRY_KEY_BYTES, (i + 1) * ENTRY_KEY_BYTES), out * ENTRY_KEY_BYTES);
+      keys.set(set.keys.subarray(i * STORE_PATH_KEY_BYTES, (i + 1) * STORE_PATH_KEY_BYTES), out * STORE_PATH_KEY_BYTES);
       parts.push(set.#namePartBytes(i));
       out++;
     };
@@ -147,7 +147,7 @@ export class EntrySet {
         a++;
         continue;
       }
-      if (b >= extra.count || (a < this.count && compareKeys(this.keys, a * ENTRY_KEY_BYTES, extra.keys, b * ENTRY_KEY_BYTES) < 0)) take(this, a++);
+      if (b >= extra.count || (a < this.count && compareStorePathKeys(this.keys, a * STORE_PATH_KEY_BYTES, extra.keys, b * STORE_PATH_KEY_BYTES) < 0)) take(this, a++);
       else take(extra, b++);
     }
     return new EntrySet(keys, count, Buffer.concat(parts));
@@ -201,7 +201,7 @@ export class EntrySetBuilder {
    */
   constructor(expectedCount = 1024, expectedNameBytes?: number) {
     const capacity = Math.max(16, Math.ceil(expectedCount * 1.02) + 64);
-    this.#keys = new Uint8Array(capacity * ENTRY_KEY_BYTES);
+    this.#keys = new Uint8Array(capacity * STORE_PATH_KEY_BYTES);
     this.#starts = new Uint32Array(capacity);
     this.#names = new Uint8Array(expectedNameBytes === undefined ? capacity * 16 : Math.ceil(expectedNameBytes * 1.02) + 4096);
   }
@@ -215,10 +215,10 @@ export class EntrySetBuilder {
   add(baseName: string): boolean {
     if (this.#count === this.#starts.length) {
       const grown = this.#starts.length * 2;
-      this.#keys = grow(this.#keys, grown * ENTRY_KEY_BYTES);
+      this.#keys = grow(this.#keys, grown * STORE_PATH_KEY_BYTES);
       this.#starts = growU32(this.#starts, grown);
     }
-    if (!writeEntryKey(baseName, this.#keys, this.#count * ENTRY_KEY_BYTES)) return false;
+    if (!writeStorePathKey(baseName, this.#keys, this.#count * STORE_PATH_KEY_BYTES)) return false;
     const partLength = baseName.length - NAME_START + 1;
     if (this.#namesLength + partLength > this.#names.length) this.#names = grow(this.#names, Math.max(this.#names.length * 2, this.#namesLength + partLength));
     this.#starts[this.#count] = this.#namesLength;
@@ -235,30 +235,30 @@ export class EntrySetBuilder {
     const starts = this.#starts;
     const order = sortKeyOrder(keys, count);
     // Apply the permutation in place, cycle by cycle (order[j] = j marks j done), so no second key buffer is needed.
-    const record = new Uint8Array(ENTRY_KEY_BYTES);
+    const record = new Uint8Array(STORE_PATH_KEY_BYTES);
     for (let i = 0; i < count; i++) {
       if (order[i] === i) continue;
-      record.set(keys.subarray(i * ENTRY_KEY_BYTES, (i + 1) * ENTRY_KEY_BYTES));
+      record.set(keys.subarray(i * STORE_PATH_KEY_BYTES, (i + 1) * STORE_PATH_KEY_BYTES));
       const start = starts[i] as number;
       let j = i;
       for (;;) {
         const k = order[j] as number;
         order[j] = j;
         if (k === i) {
-          keys.set(record, j * ENTRY_KEY_BYTES);
+          keys.set(record, j * STORE_PATH_KEY_BYTES);
           starts[j] = start;
           break;
         }
-        keys.copyWithin(j * ENTRY_KEY_BYTES, k * ENTRY_KEY_BYTES, (k + 1) * ENTRY_KEY_BYTES);
+        keys.copyWithin(j * STORE_PATH_KEY_BYTES, k * STORE_PATH_KEY_BYTES, (k + 1) * STORE_PATH_KEY_BYTES);
         starts[j] = starts[k] as number;
         j = k;
       }
     }
     let unique = 0;
     for (let i = 0; i < count; i++) {
-      if (unique > 0 && compareKeys(keys, (unique - 1) * ENTRY_KEY_BYTES, keys, i * ENTRY_KEY_BYTES) === 0) continue;
+      if (unique > 0 && compareStorePathKeys(keys, (unique - 1) * STORE_PATH_KEY_BYTES, keys, i * STORE_PATH_KEY_BYTES) === 0) continue;
       if (unique !== i) {
-        keys.copyWithin(unique * ENTRY_KEY_BYTES, i * ENTRY_KEY_BYTES, (i + 1) * ENTRY_KEY_BYTES);
+        keys.copyWithin(unique * STORE_PATH_KEY_BYTES, i * STORE_PATH_KEY_BYTES, (i + 1) * STORE_PATH_KEY_BYTES);
         starts[unique] = starts[i] as number;
       }
       unique++;
@@ -270,7 +270,7 @@ export class EntrySetBuilder {
     this.#count = 0;
     const fit = unique * 1.25 + 1024 < starts.length;
     return new EntrySet(
-      fit ? keys.slice(0, unique * ENTRY_KEY_BYTES) : keys.subarray(0, unique * ENTRY_KEY_BYTES),
+      fit ? keys.slice(0, unique * STORE_PATH_KEY_BYTES) : keys.subarray(0, unique * STORE_PATH_KEY_BYTES),
       unique,
       names,
       fit ? starts.slice(0, unique) : starts.subarray(0, unique),

@@ -1,8 +1,7 @@
 /** The lower-store baseline: compact sorted sets of store path names, the lower DB's identity, the state file. */
-export { ENTRY_KEY_BYTES, HASH_PART_BYTES, writeEntryKey, hashPartOfKey, compareKeys } from './entry-key.ts';
 export { sortKeyOrder } from './sort-keys.ts';
 export { EntrySet, EntrySetBuilder } from './entry-set.ts';
-export { diffEntrySets, diffEntryIndices, type EntryDiff, type EntryDiffIndices } from './entry-diff.ts';
+export { diffEntrySets, type EntryDiff } from './entry-diff.ts';
 export { compareDbIdentity, readLowerDbIdentity, isLowerDbIdentity, type LowerDbIdentity, type DbIdentityChange } from './db-identity.ts';
 export { entryKindOf, isLockFileName, type StoreDirEntryKind } from './store-dir-entry.ts';
 export { scanStoreDir, type StoreDirScan, type ScanOptions } from './scan-store-dir.ts';

@@ -1,8 +1,8 @@
 /** What a top-level entry of a store dir or upper layer is: a store object, a Nix lock file, or an OverlayFS whiteout. */
-import type fs from 'node:fs';
+import { classifyOverlayEntry, isWhiteout, type EntryType } from '../mount/overlay-entry.ts';
 import { isValidStorePathName } from '../store/store-path.ts';
 
-/** `object`: a store path; `lock`: Nix's `<path>.lock` file; `whiteout`: a char device 0/0 (OverlayFS deletion mark). */
+/** `object`: a store path; `lock`: Nix's `<path>.lock` file; `whiteout`: an OverlayFS deletion mark (classifyOverlayEntry). */
 export type StoreDirEntryKind = 'object' | 'lock' | 'whiteout';
 
 const LOCK_SUFFIX = '.lock';
@@ -18,13 +18,14 @@ export function isLockFileName(name: string): boolean {
 
 /**
  * The kind of the entry `name` with lstat result `stats`, or undefined when `name` is not a valid store path name
- * (`.links`, temp files). A whiteout is a char device with rdev 0 (the xattr form, a zero-size file with
- * `trusted.overlay.whiteout`, needs getxattr, which Node lacks: it counts as an object). A lock file is a regular
- * file of at most one byte named `<valid store path name>.lock`. Pure.
+ * (`.links`, temp files). A whiteout is what classifyOverlayEntry calls one from the lstat alone: a char device 0/0
+ * (the xattr form, an empty file marked `overlay.whiteout`, needs its xattrs read, a child process per file, which
+ * a listing of a million entries cannot afford: it counts as an object). A lock file is a regular file of at most one
+ * byte named `<valid store path name>.lock`. Pure.
  */
-export function entryKindOf(name: string, stats: Pick<fs.Stats, 'isCharacterDevice' | 'isFile' | 'rdev' | 'size'>): StoreDirEntryKind | undefined {
+export function entryKindOf(name: string, stats: EntryType & { readonly rdev: number; readonly size: number }): StoreDirEntryKind | undefined {
   if (!isValidStorePathName(name)) return undefined;
-  if (stats.isCharacterDevice() && stats.rdev === 0) return 'whiteout';
+  if (isWhiteout(classifyOverlayEntry(stats))) return 'whiteout';
   if (stats.isFile() && stats.size <= 1 && isLockFileName(name)) return 'lock';
   return 'object';
 }

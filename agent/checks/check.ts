@@ -13,12 +13,11 @@ export interface CheckContext {
   readonly env: NixEnv;
 }
 
+/** A check runs unless the configuration's `checks.disable` lists its id. */
 export interface Check {
-  /** Stable id, `area.name` (e.g. `mount.overlay`); also the label of its metrics. */
+  /** Stable id, `area.name` (e.g. `mount.merged`; CHECK_IDS lists the registry's); also the label of its metrics. */
   readonly id: string;
   readonly title: string;
-  /** Whether it runs unless configuration turns it off. */
-  readonly defaultEnabled: boolean;
   /**
    * Returns the findings (an empty list when all is well). May throw: the
    * runner turns the throw into a `check.failed` finding, and the other checks

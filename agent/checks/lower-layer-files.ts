@@ -98,6 +98,5 @@ export function decideLowerLayerFiles(facts: LowerLayerFacts, lower: LowerStoreL
 export const lowerLayerFilesCheck: Check = {
   id: 'layer.lower',
   title: 'lower store dir and DB are readable; lower is read-only',
-  defaultEnabled: true,
   run: (context) => decideLowerLayerFiles(probeLowerLayer(context.mount, context.config.layout.lower), context.config.layout.lower),
 };

@@ -55,6 +55,5 @@ export function decideLowerLayers(facts: MountFacts): Finding[] {
 export const lowerLayerOptionCheck: Check = {
   id: 'mount.lower',
   title: 'lower store is the first lower layer',
-  defaultEnabled: true,
   run: (context) => decideLowerLayers(context.mount),
 };

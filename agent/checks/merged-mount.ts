@@ -122,6 +122,5 @@ function relativePathsFinding(facts: ReadMountFacts): Finding | undefined {
 export const mergedMountCheck: Check = {
   id: 'mount.merged',
   title: 'merged store dir is a visible overlay mount',
-  defaultEnabled: true,
   run: (context) => decideMergedMount(context.mount),
 };

@@ -76,6 +76,5 @@ export function decideMountOptions(facts: MountFacts, expectReadOnly: boolean): 
 export const mountOptionsCheck: Check = {
   id: 'mount.options',
   title: 'overlay is writable; options that matter',
-  defaultEnabled: true,
   run: (context) => decideMountOptions(context.mount, context.config.checks.expectReadOnly),
 };

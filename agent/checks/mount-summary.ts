@@ -29,6 +29,5 @@ export function decideMountSummary(facts: MountFacts, expectReadOnly: boolean): 
 export const mountSummaryCheck: Check = {
   id: 'mount.summary',
   title: 'mount verified',
-  defaultEnabled: true,
   run: (context) => decideMountSummary(context.mount, context.config.checks.expectReadOnly),
 };

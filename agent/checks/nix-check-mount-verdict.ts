@@ -35,6 +35,5 @@ export function decideNixCheckMount(facts: MountFacts, layout: StoreLayout, verd
 export const nixCheckMountCheck: Check = {
   id: 'mount.nix-check-mount',
   title: "Nix's own check-mount accepts the mount",
-  defaultEnabled: true,
   run: (context) => decideNixCheckMount(context.mount, context.config.layout, context.config.layout.checkMount ? nixVerdictFor(context.mount, context.config.layout) : undefined),
 };

@@ -80,7 +80,6 @@ export function decideNixConfAgreement(configured: ExpectedLayout, configuredLay
 export const nixConfAgreementCheck: Check = {
   id: 'mount.nix-conf',
   title: "nix.conf's store agrees with the mount",
-  defaultEnabled: true,
   run(context) {
     const file = context.config.store.nixConf;
     if (file === undefined) return [];

@@ -25,7 +25,7 @@ export const MOUNT_CHECKS: readonly Check[] = Object.freeze([
   upperDbCheck,
 ]);
 
-/** The checks that run unless configuration turns them off. */
-export function enabledChecks(checks: readonly Check[] = MOUNT_CHECKS): readonly Check[] {
-  return checks.filter((c) => c.defaultEnabled);
+/** The checks of `checks` (default MOUNT_CHECKS) whose ids `disabled` (the configuration's `checks.disable`) does not list. Pure. */
+export function enabledChecks(disabled: readonly string[], checks: readonly Check[] = MOUNT_CHECKS): readonly Check[] {
+  return checks.filter((c) => !disabled.includes(c.id));
 }

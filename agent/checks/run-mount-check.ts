@@ -13,12 +13,13 @@ export async function gatherCheckContext(config: Config, env: NixEnv, view: Real
 }
 
 /**
- * Gathers the context and runs the enabled mount and layer checks (MOUNT_CHECKS) one after another. A check that
- * throws becomes a `check.failed` finding. Rejects only when `signal` is aborted.
+ * Gathers the context and runs the mount and layer checks (MOUNT_CHECKS) one after another, but those
+ * `config.checks.disable` lists. A check that throws becomes a `check.failed` finding. Rejects only when `signal` is
+ * aborted.
  */
 export async function runMountCheck(config: Config, env: NixEnv, signal: AbortSignal): Promise<CheckReport & { readonly context: CheckContext }> {
   signal.throwIfAborted();
   const context = await gatherCheckContext(config, env);
-  const report = await runChecks(enabledChecks(MOUNT_CHECKS), context, signal);
+  const report = await runChecks(enabledChecks(config.checks.disable), context, signal);
   return { ...report, context };
 }

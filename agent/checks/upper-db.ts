@@ -60,6 +60,5 @@ export function decideUpperDb(facts: UpperDbFacts): Finding[] {
 export const upperDbCheck: Check = {
   id: 'layer.upper-db',
   title: 'upper DB is absent or a readable Nix DB',
-  defaultEnabled: true,
   run: (context) => decideUpperDb(probeUpperDb(context.config.layout.upperDb, context.config.layout.storeDir)),
 };

@@ -166,7 +166,6 @@ export function decideUpperLayerFiles(facts: UpperLayerFacts, thresholds: UpperL
 export const upperLayerFilesCheck: Check = {
   id: 'layer.upper',
   title: 'upper layer is a writable directory with xattrs, d_type and room',
-  defaultEnabled: true,
   run: (context) => decideUpperLayerFiles(probeUpperLayer(context.mount), {
     minFreeSpace: context.config.checks.upperMinFreeSpace,
     minFreeInodes: context.config.checks.upperMinFreeInodes,

@@ -40,6 +40,5 @@ export function decideUpperLayer(facts: MountFacts): Finding[] {
 export const upperLayerOptionCheck: Check = {
   id: 'mount.upper',
   title: 'upperdir is the upper layer; workdir on its filesystem',
-  defaultEnabled: true,
   run: (context) => decideUpperLayer(context.mount),
 };

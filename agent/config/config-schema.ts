@@ -1,5 +1,6 @@
 /** The schema of overlay-warden's YAML configuration: every key, its default, and what it accepts. */
 import { z } from 'zod';
+import { CHECK_IDS } from '../checks/check-ids.ts';
 import { parseAmount } from './byte-size.ts';
 
 /** What the keys below take, in words that read after "expected" (messages of issues the error map cannot word). */
@@ -45,6 +46,7 @@ export const configSchema = z
         expectReadOnly: z.boolean().default(false).describe('The merged store is meant to be mounted read-only'),
         upperMinFreeSpace: amount.default(parseAmount('5%')!),
         upperMinFreeInodes: amount.default(parseAmount('5%')!),
+        disable: z.array(z.enum(CHECK_IDS, { error: `a check id: ${CHECK_IDS.join(', ')}` })).default([]).describe('Ids of checks not to run (every check runs by default)'),
       })
       .strict()
       .prefault({}),

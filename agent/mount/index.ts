@@ -1,4 +1,4 @@
-/** The mount model: mountinfo parsing, visible-mount lookup, overlay options. Pure, apart from `readMountinfo`. */
+/** The mount model: mountinfo parsing, visible-mount lookup, overlay options, what a layer entry is. Pure, apart from the `read…`, `mount…` and `run…` functions. */
 export {
   parseMountinfo, parseMountinfoLine, readMountinfo, mountAccess,
   type MountinfoEntry, type MountinfoTable, type MountAccess,
@@ -18,3 +18,5 @@ export {
 } from './mount-errors.ts';
 export { overlayMountOptions, mountOverlay, MountOverlayError, MOUNT_OPTIONS_MAX, type OverlaySpec, type MountOverlayErrorCode } from './mount-overlay.ts';
 export { unshareArgv, runInPrivateMountNamespace, MountNamespaceError, type MountNamespaceErrorCode } from './mount-namespace.ts';
+export { classifyOverlayEntry, marksMatter, isWhiteout, OVERLAY_ENTRY_KINDS, type OverlayEntryKind, type OverlayMarks, type EntryType } from './overlay-entry.ts';
+export { readOverlayMarks, parseOverlayMarks, type XattrProbe, type ReadMarksOptions } from './overlay-xattrs.ts';

@@ -1,4 +1,4 @@
-/** The worker pool: store work (NAR hashing, layer scans, pair comparisons) on threads, with cancellation and back-pressure. */
+/** The worker pool: store work (NAR hashing, pair comparisons) on threads, with cancellation and back-pressure. */
 export { WorkerPool, type PoolStats, type PoolMapOptions } from './worker-pool.ts';
 export { resolvePoolOptions, type WorkerPoolOptions, type ResolvedPoolOptions, type MachineFacts } from './pool-options.ts';
 export { boundedMap, MAP_ORDERS, type BoundedMapOptions, type MapOutcome, type MapOrder } from './bounded-map.ts';
@@ -25,15 +25,10 @@ export {
   type NarHashBatchTask,
   type NarHashBatchEntry,
   type NarHashBatchTaskResult,
-  type ScanLayerChunkTask,
   type ComparePairTask,
   type NarDigest,
   type NarHashTaskResult,
-  type ScanLayerChunkTaskResult,
   type ComparePairTaskResult,
-  type ScannedEntry,
-  type EntryKind,
-  type OpaqueState,
   type PoolTaskResult,
   type TaskResult,
   type TaskResultByType,

@@ -12,7 +12,7 @@ export type PoolErrorCode =
  * Codes a task failure carries when the worker threw something that is not a WardenError
  * (a WardenError keeps its own code, e.g. the NAR hasher's).
  */
-export type PoolTaskFailureCode = 'POOL_TASK_IO_ERROR' | 'POOL_TASK_FAILED' | 'POOL_TASK_UNKNOWN_TYPE' | 'POOL_TASK_INVALID';
+export type PoolTaskFailureCode = 'POOL_TASK_IO_ERROR' | 'POOL_TASK_FAILED' | 'POOL_TASK_UNKNOWN_TYPE';
 
 /** A pool or runner option with a bad value: names the field, the value and what was expected. */
 export class PoolOptionsError extends WardenError<'POOL_OPTIONS_INVALID'> {

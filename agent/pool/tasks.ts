@@ -1,7 +1,7 @@
 /** The messages the worker pool runs: a discriminated union on `type`, and the result each type yields. */
 import type { SerialisedError } from './serialised-error.ts';
 
-export const TASK_TYPES = ['nar-hash', 'nar-hash-batch', 'scan-layer-chunk', 'compare-pair'] as const;
+export const TASK_TYPES = ['nar-hash', 'nar-hash-batch', 'compare-pair'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
 /** NAR-serialise one path (a store object in a layer) and hash it. */
@@ -19,13 +19,6 @@ export interface NarHashBatchTask {
   readonly paths: readonly string[];
 }
 
-/** lstat a chunk of one directory's entries (the caller read the names, so chunks stay small and even). */
-export interface ScanLayerChunkTask {
-  readonly type: 'scan-layer-chunk';
-  readonly dir: string;
-  readonly names: readonly string[];
-}
-
 /** Hash both copies of a path present in two layers, and measure what removing the upper copy frees. */
 export interface ComparePairTask {
   readonly type: 'compare-pair';
@@ -33,7 +26,7 @@ export interface ComparePairTask {
   readonly lowerPath: string;
 }
 
-export type PoolTask = NarHashTask | NarHashBatchTask | ScanLayerChunkTask | ComparePairTask;
+export type PoolTask = NarHashTask | NarHashBatchTask | ComparePairTask;
 
 /** SHA-256 of a path's NAR serialisation, in lowercase hex, and the NAR's length in bytes. */
 export interface NarDigest {
@@ -54,35 +47,6 @@ export interface NarHashBatchTaskResult {
   readonly results: readonly NarHashBatchEntry[];
 }
 
-/**
- * What lstat says an entry is. `whiteout` is OverlayFS's character device 0:0; the other
- * whiteout form (a zero-size file with `trusted.overlay.whiteout`) needs xattrs and shows as `file`.
- * `vanished`: listed by the caller but gone by the time of the lstat (an expected race).
- */
-export type EntryKind = 'directory' | 'file' | 'symlink' | 'whiteout' | 'other' | 'vanished';
-
-/**
- * Whether a directory carries OverlayFS's opaque xattr (`trusted.overlay.opaque=y`, or
- * `user.overlay.opaque` with `userxattr`). Node has no getxattr, so the scan reports `unknown`.
- */
-export type OpaqueState = 'yes' | 'no' | 'unknown';
-
-export interface ScannedEntry {
-  readonly name: string;
-  readonly kind: EntryKind;
-  /** lstat's size in bytes (0 for a vanished entry). */
-  readonly size: number;
-  /** Present for directories only. */
-  readonly opaque?: OpaqueState;
-}
-
-export interface ScanLayerChunkTaskResult {
-  readonly type: 'scan-layer-chunk';
-  readonly dir: string;
-  /** One per requested name, in the order given. */
-  readonly entries: readonly ScannedEntry[];
-}
-
 export interface ComparePairTaskResult {
   readonly type: 'compare-pair';
   readonly upper: NarDigest;
@@ -96,7 +60,6 @@ export interface ComparePairTaskResult {
 export interface TaskResultByType {
   readonly 'nar-hash': NarHashTaskResult;
   readonly 'nar-hash-batch': NarHashBatchTaskResult;
-  readonly 'scan-layer-chunk': ScanLayerChunkTaskResult;
   readonly 'compare-pair': ComparePairTaskResult;
 }
 
@@ -112,16 +75,13 @@ export function taskSubject(task: PoolTask): string {
       return task.path;
     case 'nar-hash-batch':
       return task.paths[0] ?? '';
-    case 'scan-layer-chunk':
-      return task.dir;
     case 'compare-pair':
       return task.upperPath;
   }
 }
 
 /**
- * A task in a few words for messages: `nar-hash /p`, `nar-hash-batch /p (+2 more)`, `compare-pair /u vs /l`,
- * `scan-layer-chunk /d (3 names)`.
+ * A task in a few words for messages: `nar-hash /p`, `nar-hash-batch /p (+2 more)`, `compare-pair /u vs /l`.
  */
 export function describeTask(task: PoolTask): string {
   switch (task.type) {
@@ -129,8 +89,6 @@ export function describeTask(task: PoolTask): string {
       return `nar-hash ${task.path}`;
     case 'nar-hash-batch':
       return `nar-hash-batch ${task.paths[0] ?? '(no paths)'} (+${Math.max(task.paths.length - 1, 0)} more)`;
-    case 'scan-layer-chunk':
-      return `scan-layer-chunk ${task.dir} (${task.names.length} names)`;
     case 'compare-pair':
       return `compare-pair ${task.upperPath} vs ${task.lowerPath}`;
   }
@@ -145,7 +103,5 @@ export function resultBytes(result: PoolTaskResult): number {
       return result.results.reduce((sum, entry) => sum + (entry.ok ? entry.narSize : 0), 0);
     case 'compare-pair':
       return result.upper.narSize + result.lower.narSize;
-    case 'scan-layer-chunk':
-      return 0;
   }
 }

@@ -6,7 +6,6 @@ import type { PoolTask, PoolTaskResult, TaskResultByType, TaskType } from './tas
 import { runComparePair } from './tasks/compare-pair.ts';
 import { runNarHash } from './tasks/nar-hash.ts';
 import { runNarHashBatch } from './tasks/nar-hash-batch.ts';
-import { runScanLayerChunk } from './tasks/scan-layer-chunk.ts';
 
 /**
  * What a task sends back. Errors travel as data rather than as a thrown error because
@@ -20,7 +19,6 @@ type Handlers = { readonly [K in TaskType]: (task: Extract<PoolTask, { type: K }
 const HANDLERS: Handlers = {
   'nar-hash': runNarHash,
   'nar-hash-batch': runNarHashBatch,
-  'scan-layer-chunk': runScanLayerChunk,
   'compare-pair': runComparePair,
 };
 

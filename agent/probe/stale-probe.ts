@@ -3,6 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode } from '../errors/index.ts';
+import { classifyOverlayEntry, isWhiteout, type OverlayMarks } from '../mount/overlay-entry.ts';
+import { readOverlayMarks } from '../mount/overlay-xattrs.ts';
 import { isValidStorePathName } from '../store/store-path.ts';
 import { judgeView, sameState, type ObjectState, type PathView, type Verdict } from './view-verdict.ts';
 
@@ -80,8 +82,11 @@ async function probeName(layout: ProbeLayout, name: string, attempts: number, re
   return { name, verdict: { state: 'inconclusive', reason: 'changed-during-probe' }, view: view as PathView };
 }
 
-/** lstat of `file` as an ObjectState; in an upper layer a char device 0/0 is a whiteout. */
-export async function objectState(file: string, upperLayer: boolean): Promise<ObjectState> {
+/**
+ * lstat of `file` as an ObjectState. In an upper layer, a whiteout of either form is `whiteout`: an empty regular
+ * file there has its xattrs read (getfattr; without it, the file counts as present).
+ */
+async function objectState(file: string, upperLayer: boolean): Promise<ObjectState> {
   let s: import('node:fs').BigIntStats;
   try {
     s = await fs.lstat(file, { bigint: true });
@@ -89,7 +94,19 @@ export async function objectState(file: string, upperLayer: boolean): Promise<Ob
     const errno = errnoCode(error) ?? 'EIO';
     return errno === 'ENOENT' || errno === 'ENOTDIR' ? { kind: 'absent' } : { kind: 'error', errno };
   }
-  if (upperLayer && s.isCharacterDevice() && s.rdev === 0n) return { kind: 'whiteout' };
+  // Only an empty file's marks can make it a whiteout; an opaque directory is present all the same.
+  const marks = upperLayer && s.isFile() && s.size === 0n ? await whiteoutMarks(file) : undefined;
+  if (upperLayer && isWhiteout(classifyOverlayEntry(s, marks))) return { kind: 'whiteout' };
   const type = s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'other';
   return { kind: 'present', type, perm: Number(s.mode & 0o7777n), size: Number(s.size), mtimeNs: String(s.mtimeNs), nlink: Number(s.nlink) };
+}
+
+/** The overlay marks of one file; undefined when it has none or they cannot be read (the probe never rejects for them). */
+async function whiteoutMarks(file: string): Promise<OverlayMarks | undefined> {
+  try {
+    const probe = await readOverlayMarks([file]);
+    return probe.available ? probe.marks.get(file) : undefined;
+  } catch {
+    return undefined;
+  }
 }

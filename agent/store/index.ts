@@ -7,9 +7,11 @@ export { resolveStoreLayout, resolveLowerStoreLayout, nixDefaults, NIX_DEFAULT_S
 export type { StoreLayout, LowerStoreLayout } from './store-layout.ts';
 export { parseNixConf, readNixConf, readNixConfStoreSetting, lastNixConfSetting, MAX_INCLUDE_DEPTH, NixConfError, type NixConfErrorCode, type NixConfEntry, type NixConfLocation, type NixConfSetting, type NixConf, type SkippedInclude, type ReadTextFile } from './nix-conf.ts';
 export { NIX_BASE32_ALPHABET, encodeNixBase32, decodeNixBase32, nixBase32Length, isNixBase32Char, NixBase32Error, type NixBase32ErrorCode } from './nix-base32.ts';
-export { parseStorePathName, isValidStorePathName, parseStorePath, STORE_PATH_HASH_LENGTH, STORE_PATH_NAME_MAX_LENGTH, StorePathError, type StorePathErrorCode, type StorePathName, type ParsedStorePath } from './store-path.ts';
-export { parseNarHash, parseNarHashWithForm, formatNarHash, NAR_HASH_FORMS, SHA256_BYTES, NarHashStringError, type NarHashStringErrorCode, type NarHashForm, type ParsedNarHash } from './nar-hash-string.ts';
-export { narHashOfPath, narHashOfPathSync, dumpNar, dumpNarSync, NarError, type NarErrorCode, type NarHashResult, type NarOptions, type NarSink, type UnsupportedFileType } from './nar.ts';
+export { parseStorePathName, isValidStorePathName, parseStorePath, baseNameIn, STORE_PATH_HASH_LENGTH, STORE_PATH_NAME_MAX_LENGTH, StorePathError, type StorePathErrorCode, type StorePathName, type ParsedStorePath } from './store-path.ts';
+export { writeStorePathKey, hashPartOfKey, compareStorePathKeys, STORE_PATH_KEY_BYTES } from './store-path-key.ts';
+export { parseNarHash, formatNarHash, NAR_HASH_FORMS, SHA256_BYTES, NarHashStringError, type NarHashStringErrorCode, type NarHashForm } from './nar-hash-string.ts';
+export { narHashOfPathSync, type NarHashResult } from './nar.ts';
+export { NarError, type NarErrorCode, type UnsupportedFileType } from './nar-error.ts';
 export { openNixDb, emptyNixDb, type NixDb, type NixDbOptions } from './nix-db.ts';
 export { NixDbError, toNixDbError, type NixDbErrorCode } from './nix-db-error.ts';
 export { sqliteFileUri, parseSchemaVersion, readSchemaVersion, type NixDbOpenMode, type NixDbTables } from './nix-db-open.ts';

@@ -35,7 +35,7 @@ const SLASH = Buffer.from('/');
  * Orders strings as their UTF-8 bytes compare, i.e. by code point. UTF-16 code unit order differs only in that
  * surrogates (code points from U+10000) must sort after U+E000–U+FFFF.
  */
-export function compareAsUtf8(a: string, b: string): number {
+function compareAsUtf8(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);

@@ -21,24 +21,19 @@ export type NarHashStringErrorCode =
 /** A string that is not a SHA-256 hash in one of the accepted forms; `evidence.value` holds it. */
 export class NarHashStringError extends WardenError<NarHashStringErrorCode> {}
 
-/** A parsed hash: the digest and the form it was written in. */
-export interface ParsedNarHash {
-  readonly hash: Buffer;
-  readonly form: NarHashForm;
-}
-
 const HEX = /^[0-9a-fA-F]{64}$/;
 const BASE64 = /^[A-Za-z0-9+/]{43}=$/;
 /** Hash names Nix knows, so that `md5:`… is reported as unsupported rather than malformed. */
 const KNOWN_ALGORITHMS = new Set(['md5', 'sha1', 'sha256', 'sha512', 'blake3']);
 
 /**
- * Parses a SHA-256 hash as Nix writes it (see NAR_HASH_FORMS); as in Nix, the form after `sha256:` is
- * chosen by length (64 hex, 52 Nix base-32, 44 base64), and SRI is always base64. Hex may be upper case.
+ * Parses a SHA-256 hash as Nix writes it in any of NAR_HASH_FORMS and returns its 32 bytes; as in Nix, the form
+ * after `sha256:` is chosen by length (64 hex, 52 Nix base-32, 44 base64), and SRI is always base64. Hex may be upper
+ * case.
  * @throws NarHashStringError NAR_HASH_NO_ALGORITHM (no `<algo>:` or `<algo>-` prefix), NAR_HASH_UNSUPPORTED_ALGORITHM
  *   (not sha256), NAR_HASH_BAD_LENGTH (no form has that length), NAR_HASH_BAD_ENCODING (bad chars for the form).
  */
-export function parseNarHashWithForm(value: string): ParsedNarHash {
+export function parseNarHash(value: string): Buffer {
   const colon = value.indexOf(':');
   const dash = value.indexOf('-');
   const isSri = colon < 0 || (dash >= 0 && dash < colon);
@@ -52,14 +47,14 @@ export function parseNarHashWithForm(value: string): ParsedNarHash {
     throw new NarHashStringError('NAR_HASH_UNSUPPORTED_ALGORITHM', `'${value}' is a ${known ? '' : 'hash of unknown type '}${algorithm} hash; a narHash is sha256`, { evidence: { value, algorithm } });
   }
   const digest = value.slice(separator + 1);
-  if (isSri || digest.length === 44) return { hash: decodeBase64(value, digest), form: isSri ? 'sri' : 'base64' };
+  if (isSri || digest.length === 44) return decodeBase64(value, digest);
   if (digest.length === 64) {
     if (!HEX.test(digest)) throw badEncoding(value, 'base-16');
-    return { hash: Buffer.from(digest, 'hex'), form: 'base16' };
+    return Buffer.from(digest, 'hex');
   }
   if (digest.length === 52) {
     try {
-      return { hash: Buffer.from(decodeNixBase32(digest, SHA256_BYTES)), form: 'nix32' };
+      return Buffer.from(decodeNixBase32(digest, SHA256_BYTES));
     } catch (cause) {
       throw badEncoding(value, 'Nix base-32', cause);
     }
@@ -67,11 +62,6 @@ export function parseNarHashWithForm(value: string): ParsedNarHash {
   throw new NarHashStringError('NAR_HASH_BAD_LENGTH', `'${value}' has ${digest.length} chars after 'sha256:': expected 64 (base-16), 52 (Nix base-32) or 44 (base64)`, {
     evidence: { value, digestLength: digest.length },
   });
-}
-
-/** Parses a SHA-256 hash in any form of parseNarHashWithForm and returns its 32 bytes. Same errors. */
-export function parseNarHash(value: string): Buffer {
-  return parseNarHashWithForm(value).hash;
 }
 
 /** Formats a 32-byte SHA-256 digest in one of NAR_HASH_FORMS (default `base16`, the DB's form). */

@@ -1,20 +1,8 @@
 /** NAR serialisation of a file system object, streamed through one reused buffer, and its SHA-256 (Nix's narHash). */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { WardenError, errnoCode, messageOf } from '../errors/index.ts';
 import { readNarDirectory, type NarDirectory } from './nar-directory.ts';
-
-export type NarErrorCode = 'NAR_UNSUPPORTED_FILE_TYPE' | 'NAR_WHITEOUT' | 'NAR_FILE_CHANGED' | 'NAR_IO_ERROR';
-
-/** File types a NAR cannot hold. `whiteout` is OverlayFS's character device 0/0. */
-export type UnsupportedFileType = 'fifo' | 'socket' | 'character-device' | 'block-device' | 'whiteout' | 'unknown';
-
-/**
- * Why a path could not be serialised. Evidence: `path` (the file, not the root), plus `fileType` for
- * NAR_UNSUPPORTED_FILE_TYPE and NAR_WHITEOUT, `errno` and `syscall` for NAR_IO_ERROR, sizes for NAR_FILE_CHANGED.
- */
-export class NarError extends WardenError<NarErrorCode> {}
+import { NarError, narIoError, unsupportedFileError } from './nar-error.ts';
 
 /** The narHash and narSize of a path, as Nix records them in ValidPaths. */
 export interface NarHashResult {
@@ -24,18 +12,10 @@ export interface NarHashResult {
   readonly narSize: number;
 }
 
-export interface NarOptions {
-  /** Aborting rejects with `signal.reason`; checked between slices of about 8 MiB of work. */
-  readonly signal?: AbortSignal;
-}
-
 /** Receives NAR bytes in order. The chunk is a view of a reused buffer: copy it to keep it past the call. */
-export type NarSink = (chunk: Uint8Array) => void;
+type NarSink = (chunk: Uint8Array) => void;
 
 const STAGE_BYTES = 1 << 20;
-/** Work units per slice of the async variants: bytes read plus NODE_COST per file system object. */
-const SLICE_UNITS = 8 << 20;
-const NODE_COST = 4096;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IXUSR = 0o100;
@@ -74,18 +54,10 @@ type FsPath = string | Buffer;
 
 type DirFrame = NarDirectory & { index: number };
 
-interface OpenFile {
-  readonly path: FsPath;
-  readonly fd: number;
-  readonly size: number;
-  remaining: number;
-}
-
 /**
- * Walks one file system object depth-first without following symlinks and writes its NAR into a reused
- * buffer that is handed to `emit` when full. Resumable: `run(budget)` stops after about `budget` units.
- * Differs from Nix's dumpPath in reading each directory's entry types from readdir (one lstat less per
- * directory and symlink) and stat'ing regular files through their open descriptor.
+ * Walks one file system object depth-first without following symlinks and writes its NAR into a reused buffer
+ * that is handed to `emit` when full. Differs from Nix's dumpPath in reading each directory's entry types from
+ * readdir (one lstat less per directory and symlink) and stat'ing regular files through their open descriptor.
  */
 class NarWalker {
   readonly #emit: NarSink;
@@ -93,13 +65,10 @@ class NarWalker {
   #pos = 0;
   #narSize = 0;
   readonly #stack: DirFrame[] = [];
-  #file: OpenFile | undefined;
-  #root: FsPath | undefined;
   /** OPEN_FLAGS, with O_NOATIME until an open is refused it. */
   #openFlags = OPEN_FLAGS | O_NOATIME;
 
-  constructor(root: FsPath, emit: NarSink, stage: Buffer) {
-    this.#root = root;
+  constructor(emit: NarSink, stage: Buffer) {
     this.#emit = emit;
     this.#stage = stage;
   }
@@ -108,26 +77,11 @@ class NarWalker {
     return this.#narSize;
   }
 
-  /** Serialises until done (true) or until about `budget` units of work are spent (false). */
-  run(budget: number): boolean {
-    let spent = 0;
-    if (this.#root !== undefined) {
-      const root = this.#root;
-      this.#root = undefined;
-      this.#put(MAGIC);
-      this.#node(root, lstat(root));
-      spent += NODE_COST;
-    }
-    while (spent < budget) {
-      if (this.#file !== undefined) {
-        spent += this.#continueFile(budget - spent);
-        continue;
-      }
-      const frame = this.#stack[this.#stack.length - 1];
-      if (frame === undefined) {
-        this.#flush();
-        return true;
-      }
+  /** Serialises `root` whole, then hands the last bytes to `emit`. */
+  walk(root: FsPath): void {
+    this.#put(MAGIC);
+    this.#node(root, lstat(root));
+    for (let frame = this.#stack.at(-1); frame !== undefined; frame = this.#stack.at(-1)) {
       const entry = frame.entries[frame.index++];
       if (entry === undefined) {
         this.#stack.pop();
@@ -140,15 +94,8 @@ class NarWalker {
       this.#put(NODE);
       // The prefix is a string exactly when the names are (NarDirectory).
       this.#node(typeof entry.name === 'string' ? (frame.prefix as string) + entry.name : Buffer.concat([frame.prefix as Buffer, entry.name]), entry);
-      spent += NODE_COST;
     }
-    return false;
-  }
-
-  /** Releases an open file after an error or abort. */
-  dispose(): void {
-    if (this.#file !== undefined) fs.closeSync(this.#file.fd);
-    this.#file = undefined;
+    this.#flush();
   }
 
   /** Starts one node, typed by lstat/fstat or by readdir's d_type (lstat'ed when d_type is unknown or unsupported). */
@@ -156,7 +103,7 @@ class NarWalker {
     if (typed.isFile()) this.#regular(path);
     else if (typed.isDirectory()) this.#directory(path);
     else if (typed.isSymbolicLink()) this.#symlink(path);
-    else if (typed instanceof fs.Stats) throw unsupported(path, typed);
+    else if (typed instanceof fs.Stats) throw unsupportedFileError(path, typed);
     else this.#node(path, lstat(path));
   }
 
@@ -165,7 +112,7 @@ class NarWalker {
     try {
       listing = readNarDirectory(path);
     } catch (error) {
-      throw ioError(path, error);
+      throw narIoError(path, error);
     }
     this.#put(OPEN_DIRECTORY);
     this.#stack.push({ ...listing, index: 0 });
@@ -187,7 +134,7 @@ class NarWalker {
     try {
       target = fs.readlinkSync(path, { encoding: 'buffer' });
     } catch (error) {
-      throw ioError(path, error);
+      throw narIoError(path, error);
     }
     this.#put(OPEN_SYMLINK);
     this.#putString(target);
@@ -197,65 +144,57 @@ class NarWalker {
   /** Opens without following symlinks (O_NONBLOCK: a FIFO swapped in cannot block), then checks by fstat. */
   #regular(path: FsPath): void {
     let fd: number;
-    let st: fs.Stats;
     try {
       fd = this.#open(path);
     } catch (error) {
       // Replaced by a symlink, socket or device since readdir? Describe what is there now.
       const now = lstat(path);
-      if (now.isFile()) throw ioError(path, error);
+      if (now.isFile()) throw narIoError(path, error);
       this.#node(path, now);
       return;
     }
     try {
-      st = fs.fstatSync(fd);
-    } catch (error) {
+      let st: fs.Stats;
+      try {
+        st = fs.fstatSync(fd);
+      } catch (error) {
+        throw narIoError(path, error);
+      }
+      if ((st.mode & S_IFMT) !== S_IFREG) {
+        this.#node(path, st);
+        return;
+      }
+      this.#put((st.mode & S_IXUSR) !== 0 ? OPEN_EXECUTABLE : OPEN_REGULAR);
+      this.#put(CONTENTS);
+      this.#putU64(st.size);
+      this.#readContents(path, fd, st.size);
+      this.#pad(st.size);
+      this.#closeNode();
+    } finally {
       fs.closeSync(fd);
-      throw ioError(path, error);
     }
-    if ((st.mode & S_IFMT) !== S_IFREG) {
-      fs.closeSync(fd);
-      this.#node(path, st);
-      return;
-    }
-    this.#put((st.mode & S_IXUSR) !== 0 ? OPEN_EXECUTABLE : OPEN_REGULAR);
-    this.#put(CONTENTS);
-    const size = st.size;
-    this.#putU64(size);
-    this.#file = { path, fd, size, remaining: size };
-    if (size <= STAGE_BYTES - this.#pos) this.#continueFile(size); // small file: straight into the stage
   }
 
-  /** Reads up to about `budget` bytes of the open file; closes the node when the file is done. */
-  #continueFile(budget: number): number {
-    const file = this.#file!;
-    const stage = this.#stage;
-    let spent = 0;
-    try {
-      while (file.remaining > 0 && (spent < budget || spent === 0)) {
-        if (this.#pos === STAGE_BYTES) this.#flush();
-        const want = Math.min(file.remaining, STAGE_BYTES - this.#pos);
-        const got = fs.readSync(file.fd, stage, this.#pos, want, null);
-        if (got === 0) {
-          throw new NarError('NAR_FILE_CHANGED', `'${file.path.toString()}' shrank while being read: ${file.size - file.remaining} of ${file.size} bytes`, {
-            evidence: { path: file.path.toString(), expectedSize: file.size, readSize: file.size - file.remaining },
-          });
-        }
-        this.#pos += got;
-        this.#narSize += got;
-        file.remaining -= got;
-        spent += got;
+  /** Reads the `size` bytes of the open file straight into the stage. */
+  #readContents(path: FsPath, fd: number, size: number): void {
+    let remaining = size;
+    while (remaining > 0) {
+      if (this.#pos === STAGE_BYTES) this.#flush();
+      let got: number;
+      try {
+        got = fs.readSync(fd, this.#stage, this.#pos, Math.min(remaining, STAGE_BYTES - this.#pos), null);
+      } catch (error) {
+        throw narIoError(path, error);
       }
-    } catch (error) {
-      this.dispose();
-      throw error instanceof NarError ? error : ioError(file.path, error);
+      if (got === 0) {
+        throw new NarError('NAR_FILE_CHANGED', `'${path.toString()}' shrank while being read: ${size - remaining} of ${size} bytes`, {
+          evidence: { path: path.toString(), expectedSize: size, readSize: size - remaining },
+        });
+      }
+      this.#pos += got;
+      this.#narSize += got;
+      remaining -= got;
     }
-    if (file.remaining === 0) {
-      this.dispose();
-      this.#pad(file.size);
-      this.#closeNode();
-    }
-    return spent;
   }
 
   /** Closes a non-directory node, and its directory entry unless it is the root. */
@@ -322,87 +261,23 @@ function lstat(path: FsPath): fs.Stats {
   try {
     return fs.lstatSync(path);
   } catch (error) {
-    throw ioError(path, error);
+    throw narIoError(path, error);
   }
 }
 
-function ioError(path: FsPath, error: unknown): NarError {
-  const errno = errnoCode(error);
-  const syscall = (error as { syscall?: unknown } | null)?.syscall;
-  return new NarError('NAR_IO_ERROR', `cannot read '${path.toString()}': ${errno ?? messageOf(error)}`, {
-    evidence: { path: path.toString(), errno, syscall },
-    cause: error,
-  });
-}
-
-function unsupported(path: FsPath, st: fs.Stats): NarError {
-  const where = path.toString();
-  if (st.isCharacterDevice() && st.rdev === 0) {
-    return new NarError('NAR_WHITEOUT', `'${where}' is an OverlayFS whiteout (character device 0/0): it has no NAR`, {
-      evidence: { path: where, fileType: 'whiteout' satisfies UnsupportedFileType },
-      hint: 'a whiteout in an OverlayFS upper layer hides a lower entry; hash the path through the merged store dir instead',
-    });
-  }
-  const fileType: UnsupportedFileType = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character-device' : st.isBlockDevice() ? 'block-device' : 'unknown';
-  return new NarError('NAR_UNSUPPORTED_FILE_TYPE', `'${where}' is a ${fileType}, which a NAR cannot hold`, { evidence: { path: where, fileType, mode: st.mode } });
-}
-
-/** One staging buffer per thread, reused by synchronous calls; a sink calling back in gets its own. */
-let sharedStage: Buffer | undefined;
-
-function runSync(path: string | Buffer, emit: NarSink): number {
-  const stage = sharedStage ?? Buffer.allocUnsafe(STAGE_BYTES);
-  sharedStage = undefined;
-  const walker = new NarWalker(path, emit, stage);
-  try {
-    walker.run(Infinity);
-  } finally {
-    walker.dispose();
-    sharedStage = stage;
-  }
-  return walker.narSize;
-}
-
-async function runAsync(path: string | Buffer, emit: NarSink, signal: AbortSignal | undefined): Promise<number> {
-  signal?.throwIfAborted();
-  // Own stage: other calls may run while this one yields.
-  const walker = new NarWalker(path, emit, Buffer.allocUnsafe(STAGE_BYTES));
-  try {
-    while (!walker.run(SLICE_UNITS)) {
-      await yieldToEventLoop();
-      signal?.throwIfAborted();
-    }
-  } finally {
-    walker.dispose();
-  }
-  return walker.narSize;
-}
+/** One staging buffer per thread, reused by every call. */
+let stage: Buffer | undefined;
 
 /**
- * Writes the NAR of `path` (a regular file, symlink or directory; symlinks are not followed) to `sink`
- * synchronously, byte for byte what `nix-store --dump` writes. Returns the NAR size.
- * @throws NarError NAR_UNSUPPORTED_FILE_TYPE (FIFO, socket, device), NAR_WHITEOUT (char device 0/0),
- *   NAR_FILE_CHANGED (a file shrank while read), NAR_IO_ERROR (errno in evidence). Errors thrown by `sink` pass through.
+ * SHA-256 and size of the NAR of `path` (a regular file, symlink or directory; symlinks are not followed): the NAR
+ * is byte for byte what `nix-store --dump` writes, so the hash is Nix's narHash. Synchronous, the fastest form: run
+ * it on a worker thread.
+ * @throws NarError NAR_UNSUPPORTED_FILE_TYPE (FIFO, socket, device), NAR_WHITEOUT (a whiteout device),
+ *   NAR_FILE_CHANGED (a file shrank while read), NAR_IO_ERROR (errno in evidence).
  */
-export function dumpNarSync(path: string | Buffer, sink: NarSink): number {
-  return runSync(path, sink);
-}
-
-/** Async dumpNarSync: does the same work in slices, yielding to the event loop between them. Same errors; aborts with `signal.reason`. */
-export async function dumpNar(path: string | Buffer, sink: NarSink, options: NarOptions = {}): Promise<number> {
-  return runAsync(path, sink, options.signal);
-}
-
-/** SHA-256 and size of the NAR of `path`, computed synchronously (the fastest form; use it in workers). Errors as dumpNarSync. */
 export function narHashOfPathSync(path: string | Buffer): NarHashResult {
   const hash = createHash('sha256');
-  const narSize = runSync(path, (chunk) => hash.update(chunk));
-  return { hash: hash.digest(), narSize };
-}
-
-/** Async narHashOfPathSync, in slices that yield to the event loop. Errors as dumpNarSync; aborts with `signal.reason`. */
-export async function narHashOfPath(path: string | Buffer, options: NarOptions = {}): Promise<NarHashResult> {
-  const hash = createHash('sha256');
-  const narSize = await runAsync(path, (chunk) => hash.update(chunk), options.signal);
-  return { hash: hash.digest(), narSize };
+  const walker = new NarWalker((chunk) => hash.update(chunk), (stage ??= Buffer.allocUnsafe(STAGE_BYTES)));
+  walker.walk(path);
+  return { hash: hash.digest(), narSize: walker.narSize };
 }

@@ -18,6 +18,11 @@ export function isNixBase32Char(charCode: number): boolean {
   return charCode < 128 && (DIGIT_OF[charCode] as number) >= 0;
 }
 
+/** The value (0-31) of the Nix base-32 digit with char code `charCode`, or -1 when it is not one. */
+export function nixBase32Digit(charCode: number): number {
+  return charCode < 128 ? (DIGIT_OF[charCode] as number) : -1;
+}
+
 /** Length of the Nix base-32 form of `byteLength` bytes: ceil(8n / 5), 0 for 0 (Nix's `base32Len`). */
 export function nixBase32Length(byteLength: number): number {
   return byteLength === 0 ? 0 : Math.floor((byteLength * 8 - 1) / 5) + 1;
@@ -58,8 +63,7 @@ export function decodeNixBase32(s: string, byteLength?: number): Uint8Array {
   const bytes = new Uint8Array(size);
   for (let n = 0; n < s.length; n++) {
     const index = s.length - 1 - n;
-    const code = s.charCodeAt(index);
-    const digit = code < 128 ? (DIGIT_OF[code] as number) : -1;
+    const digit = nixBase32Digit(s.charCodeAt(index));
     if (digit < 0) {
       throw new NixBase32Error('NIX_BASE32_INVALID_CHAR', `'${s}' has ${JSON.stringify(s[index])} at index ${index}, not a Nix base-32 digit`, {
         evidence: { value: s, char: s[index], index },

@@ -116,3 +116,15 @@ export function parseStorePath(storeDir: string, fullPath: string): ParsedStoreP
   const baseName = canonical.slice(slash + 1);
   return { ...parseStorePathName(baseName), baseName };
 }
+
+/**
+ * The base name of `storePath` when it lies directly under `storeDir` (`/nix/store/x-y` → `x-y`), else undefined.
+ * Unlike parseStorePath, nothing is normalised and the name is not validated: a cheap filter for paths that are
+ * canonical already, as the DB's are. Pure.
+ */
+export function baseNameIn(storeDir: string, storePath: string): string | undefined {
+  const prefixLength = storeDir.length + 1;
+  if (storePath.length <= prefixLength || !storePath.startsWith(storeDir) || storePath.charCodeAt(storeDir.length) !== 0x2f) return undefined;
+  const baseName = storePath.slice(prefixLength);
+  return baseName.includes('/') ? undefined : baseName;
+}

@@ -6,7 +6,7 @@ import { literalFacts, pathOf, type LiteralStore } from './support/literal-facts
 
 function broken(store: LiteralStore, limits?: Parameters<typeof findBrokenClosures>[2]): Finding[] {
   const facts = literalFacts(store);
-  return findBrokenClosures(facts, locateRows(facts.upperDb, facts.upperListing, facts.lowerEntries, facts.xattrs), limits);
+  return findBrokenClosures(facts, locateRows(facts.upperDb, facts.upperListing, facts.lowerEntries), limits);
 }
 
 // app → lib → libc(gone); tool → libc; doc (no refs); libc also referenced by itself.
@@ -44,7 +44,7 @@ describe('findBrokenClosures', () => {
   });
 
   it('a path hidden by a whiteout breaks closures too, with reason masked', () => {
-    const [finding] = broken({ upperDb: [{ label: 'dep' }, { label: 'user', refs: ['dep'] }], lowerDb: [{ label: 'dep' }], upperLayer: { dep: 'whiteout', user: 'file' }, lowerLayer: ['dep'] });
+    const [finding] = broken({ upperDb: [{ label: 'dep' }, { label: 'user', refs: ['dep'] }], lowerDb: [{ label: 'dep' }], upperLayer: { dep: 'xattr-whiteout', user: 'file' }, lowerLayer: ['dep'] });
     assert.equal(finding?.evidence['reason'], 'masked');
     assert.deepEqual(finding?.evidence['roots'], [pathOf('user')]);
     assert.deepEqual(finding?.evidence['chains'], [[pathOf('user'), pathOf('dep')]]);

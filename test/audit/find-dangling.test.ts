@@ -5,7 +5,7 @@ import { literalFacts, pathOf, type LiteralStore } from './support/literal-facts
 
 function dangling(store: LiteralStore): string[] {
   const facts = literalFacts(store);
-  return findDangling(facts, locateRows(facts.upperDb, facts.upperListing, facts.lowerEntries, facts.xattrs)).map((f) => f.evidence['path'] as string);
+  return findDangling(facts, locateRows(facts.upperDb, facts.upperListing, facts.lowerEntries)).map((f) => f.evidence['path'] as string);
 }
 
 describe('findDangling', () => {
@@ -21,7 +21,7 @@ describe('findDangling', () => {
 
   it('says whether the lower DB still registers the missing path', () => {
     const facts = literalFacts({ upperDb: [{ label: 'a' }, { label: 'b' }], lowerDb: [{ label: 'a' }], upperLayer: {}, lowerLayer: [] });
-    const findings = findDangling(facts, locateRows(facts.upperDb, facts.upperListing, facts.lowerEntries, facts.xattrs));
+    const findings = findDangling(facts, locateRows(facts.upperDb, facts.upperListing, facts.lowerEntries));
     assert.deepEqual(findings.map((f) => [f.evidence['path'], f.evidence['registeredInLowerDb'], f.severity]), [
       [pathOf('a'), true, 'error'],
       [pathOf('b'), false, 'error'],
@@ -32,7 +32,7 @@ describe('findDangling', () => {
     const store: LiteralStore = {
       upperDb: [{ label: 'hidden' }, { label: 'whited-out-nothing' }],
       lowerDb: [],
-      upperLayer: { hidden: 'whiteout', 'whited-out-nothing': 'whiteout' },
+      upperLayer: { hidden: 'device-whiteout', 'whited-out-nothing': 'xattr-whiteout' },
       lowerLayer: ['hidden'],
     };
     assert.deepEqual(dangling(store), [pathOf('whited-out-nothing')]);

@@ -8,7 +8,7 @@ describe('findDuplicates', () => {
     const facts = literalFacts({
       upperDb: [{ label: 'dup' }, { label: 'mine' }],
       lowerDb: [{ label: 'dup' }, { label: 'hidden' }],
-      upperLayer: { dup: 'directory', mine: 'file', hidden: 'whiteout', 'unregistered-dup': 'file' },
+      upperLayer: { dup: 'directory', mine: 'file', hidden: 'device-whiteout', 'unregistered-dup': 'file' },
       lowerLayer: ['dup', 'hidden', 'unregistered-dup'],
       duplicateBytes: { dup: 8192 },
     });

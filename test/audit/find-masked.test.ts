@@ -6,12 +6,12 @@ describe('findMasked', () => {
   const base = {
     upperDb: [{ label: 'hidden' }],
     lowerDb: [{ label: 'hidden' }, { label: 'opaque' }, { label: 'plain' }],
-    upperLayer: { hidden: 'whiteout', opaque: 'directory', plain: 'directory', 'lower-stray': 'whiteout' } as const,
+    upperLayer: { hidden: 'device-whiteout', opaque: 'directory', plain: 'directory', 'lower-stray': 'device-whiteout' } as const,
     lowerLayer: ['hidden', 'opaque', 'plain', 'lower-stray'],
   };
 
   it('a whiteout over a lower-valid path is an error, an opaque dir a warning, a plain dir nothing', () => {
-    const findings = findMasked(literalFacts({ ...base, opaque: ['opaque'] }));
+    const findings = findMasked(literalFacts({ ...base, upperLayer: { ...base.upperLayer, opaque: 'opaque-directory' } }));
     assert.deepEqual(
       findings.map((f) => [f.evidence['path'], f.severity, f.evidence['marker']]),
       [
@@ -22,8 +22,19 @@ describe('findMasked', () => {
     assert.equal(findings[0]!.evidence['registeredInUpperDb'], true);
   });
 
+  it('names the whiteout form: a device, or an empty file marked by xattr', () => {
+    const findings = findMasked(literalFacts({ ...base, upperLayer: { ...base.upperLayer, opaque: 'xattr-whiteout' } }));
+    assert.deepEqual(
+      findings.map((f) => [f.evidence['path'], f.severity, f.evidence['form']]),
+      [
+        [pathOf('hidden'), 'error', 'character device 0/0'],
+        [pathOf('opaque'), 'error', 'overlay.whiteout xattr'],
+      ],
+    );
+  });
+
   it('without xattrs, says once that opaque dirs were not checked (device whiteouts still are)', () => {
-    const findings = findMasked(literalFacts({ ...base, opaque: undefined }));
+    const findings = findMasked(literalFacts({ ...base, xattrsUnreadable: true }));
     assert.deepEqual(findings.map((f) => f.severity), ['error', 'info']);
     assert.equal(findings[1]!.evidence['checked'], false);
     assert.equal(findings[1]!.evidence['candidates'], 2);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { KeyTable } from '../../agent/audit/key-table.ts';
-import { STORE_KEY_BYTES } from '../../agent/audit/store-key.ts';
+import { STORE_PATH_KEY_BYTES } from '../../agent/store/store-path-key.ts';
 
-const key = fc.uint8Array({ minLength: STORE_KEY_BYTES, maxLength: STORE_KEY_BYTES }).map((bytes) => Buffer.from(bytes));
+const key = fc.uint8Array({ minLength: STORE_PATH_KEY_BYTES, maxLength: STORE_PATH_KEY_BYTES }).map((bytes) => Buffer.from(bytes));
 
 describe('KeyTable', () => {
   it('behaves like a Map from keys to insertion ids, through growth, trimming and a trip through export', () => {
@@ -29,10 +29,10 @@ describe('KeyTable', () => {
 
   it('finds a key at an offset inside a larger buffer', () => {
     const table = new KeyTable();
-    const big = Buffer.alloc(STORE_KEY_BYTES * 3, 7);
-    big.fill(9, STORE_KEY_BYTES, STORE_KEY_BYTES * 2);
-    assert.equal(table.add(big, STORE_KEY_BYTES), 0);
-    assert.equal(table.find(Buffer.alloc(STORE_KEY_BYTES, 9)), 0);
+    const big = Buffer.alloc(STORE_PATH_KEY_BYTES * 3, 7);
+    big.fill(9, STORE_PATH_KEY_BYTES, STORE_PATH_KEY_BYTES * 2);
+    assert.equal(table.add(big, STORE_PATH_KEY_BYTES), 0);
+    assert.equal(table.find(Buffer.alloc(STORE_PATH_KEY_BYTES, 9)), 0);
     assert.equal(table.find(big, 0), -1);
   });
 });

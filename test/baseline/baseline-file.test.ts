@@ -47,6 +47,24 @@ describe('baseline/baseline-file', () => {
     assert.equal(decoded.entries.has(nameOf(42)), true);
   });
 
+  it('loads a file an earlier overlay-warden wrote (format 1, keys from the hash bytes), finds its names, writes it back byte for byte', () => {
+    const file = path.join(import.meta.dirname, 'fixtures', 'lower-baseline-v1.bin');
+    const loaded = loadBaseline(file, '/mnt/lower/nix/store')!;
+    const names = [
+      '00000000000000000000000000000000-first',
+      'y1n0yr6lvqx6hyy3ffp0s6fxvs0b0ahp-glibc-2.39-52',
+      'q4d3z5l8n3a3kqp9bxv7ypy2wmm2cmbf-python3.12-numpy-1.26.4',
+      'b6gvzjyb2pg0kjfwrjmg1vfhh54ad73z-firefox-33.1',
+      '0c0qx2w2n1jm0i2whqkwhchm7nh1ncn7-hello-2.12.1',
+      '0c0qx2w2n1jm0i2whqkwhchm7nh1ncn7-hello-2.12.1.drv',
+      'zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz-last',
+    ];
+    assert.deepEqual([...loaded.entries.names()], names);
+    for (const name of names) assert.equal(loaded.entries.has(name), true, name);
+    assert.equal(loaded.entries.has('0c0qx2w2n1jm0i2whqkwhchm7nh1ncn7-hello-2.12.2'), false);
+    assert.ok(bytesOf({ ...loaded, entries: EntrySet.fromNames(names) }).equals(fs.readFileSync(file)));
+  });
+
   it('round-trips an empty baseline and one without DB or stamp', () => {
     const empty: LowerBaseline = { ...sample(0), db: null, dirStamp: null };
     const decoded = decodeBaseline(bytesOf(empty), 'mem');

@@ -107,6 +107,16 @@ describe('loadConfig', () => {
     assert.deepEqual(error.problems.filter((p) => p.unknownKey === true).map((p) => [p.key, p.value]), [['remount.atempts', 3]]);
   });
 
+  it('takes checks.disable as a list of check ids, and names an unknown id with the known ones', () => {
+    const good = write('good.yaml', `store:\n  url: "${REPLIT}"\nchecks:\n  disable: [mount.nix-conf]\n`);
+    assert.deepEqual(load({ flags: { config: good } }).checks.disable, ['mount.nix-conf']);
+    assert.deepEqual(load({ flags: { store: REPLIT } }).checks.disable, []);
+    const bad = write('bad.yaml', `store:\n  url: "${REPLIT}"\nchecks:\n  disable: [mount.nix-conf, mount.nixconf]\n`);
+    const error = configError(() => load({ flags: { config: bad } }));
+    assert.deepEqual(error.problems.map((p) => [p.key, p.value, p.source]), [['checks.disable.1', 'mount.nixconf', `${bad}:4`]]);
+    assert.match(error.problems[0]!.expected, /mount\.nix-conf/);
+  });
+
   it('names the environment variable a bad value came from', () => {
     const error = configError(() => load({ flags: { store: REPLIT }, env: { OVERLAY_WARDEN_LOG_LEVEL: 'loud' } }));
     assert.deepEqual(error.problems.map((p) => [p.key, p.value, p.source]), [['log.level', 'loud', 'env OVERLAY_WARDEN_LOG_LEVEL']]);

@@ -19,9 +19,8 @@ import {
   type PoolTask,
 } from '../../agent/pool/index.ts';
 import { allocatedBytesFreedByRemovalSync } from '../../agent/pool/disk-usage.ts';
-import { runScanLayerChunk } from '../../agent/pool/tasks/scan-layer-chunk.ts';
 import { narHashOfPathSync } from '../../agent/store/nar.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { requireCommand } from '../support/requirements.ts';
 
 const never = () => new AbortController().signal;
 const narHash = (p: string): NarHashTask => ({ type: 'nar-hash', path: p });
@@ -85,31 +84,6 @@ describe('pool/worker-pool', function () {
         const expected = execFileSync('nix-hash', ['--type', 'sha256', object], { encoding: 'utf8' }).trim();
         assert.equal((await pool.run(narHash(object), never())).hash, expected, object);
       }
-    });
-
-    it('scan-layer-chunk gives what a direct call gives: kinds, sizes, vanished entries', async () => {
-      const names = [...fs.readdirSync(layer), 'zzz-gone'];
-      const task = { type: 'scan-layer-chunk', dir: layer, names } as const;
-      const result = await pool.run(task, never());
-      assert.deepEqual(result, runScanLayerChunk(task));
-      const kinds = Object.fromEntries(result.entries.map((e) => [e.name, e.kind]));
-      assert.deepEqual(kinds, { 'aaa-text': 'file', 'bbb-script': 'file', 'ccc-tree': 'directory', 'ddd-dangling-link': 'symlink', 'zzz-gone': 'vanished' });
-      const text = result.entries.find((e) => e.name === 'aaa-text');
-      assert.equal(text?.size, 6);
-      assert.equal(result.entries.find((e) => e.name === 'ccc-tree')?.opaque, 'unknown');
-    });
-
-    it('scan-layer-chunk recognises a whiteout (character device 0:0)', async function () {
-      requireRoot(this);
-      const upper = path.join(dir, 'upper-whiteout');
-      fs.mkdirSync(upper);
-      execFileSync('mknod', [path.join(upper, 'eee-deleted'), 'c', '0', '0']);
-      execFileSync('mknod', [path.join(upper, 'fff-null'), 'c', '1', '3']);
-      const result = await pool.run({ type: 'scan-layer-chunk', dir: upper, names: ['eee-deleted', 'fff-null'] }, never());
-      assert.deepEqual(
-        result.entries.map((e) => e.kind),
-        ['whiteout', 'other'],
-      );
     });
 
     it('compare-pair hashes both copies, flags equality and measures the upper copy', async () => {
@@ -196,10 +170,6 @@ describe('pool/worker-pool', function () {
         assert.ok(error.message.startsWith(`compare-pair ${objects[0]} vs ${lowerPath}: `));
         return true;
       });
-    });
-
-    it('rejects a scan name that is not a single path component', async () => {
-      await assert.rejects(pool.run({ type: 'scan-layer-chunk', dir: layer, names: ['ok', '../etc'] }, never()), { code: 'POOL_TASK_INVALID' });
     });
 
     it('rejects an unknown task type', async () => {

@@ -63,6 +63,7 @@ describe('probe/stale-probe', () => {
     before(function () {
       requireRoot(this);
       requireCommand(this, 'unshare');
+      requireCommand(this, 'setfattr');
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-probe-'));
       const child = path.join(import.meta.dirname, 'fixtures', 'stale-probe-child.ts');
       const run = spawnSync('unshare', ['-m', '--propagation', 'private', process.execPath, child, dir], { encoding: 'utf8', timeout: 60_000 });
@@ -90,6 +91,7 @@ describe('probe/stale-probe', () => {
         untouchedBoth: 'fresh',
         untouchedUpper: 'fresh',
         deletedThroughOverlay: 'fresh',
+        xattrWhiteout: 'fresh',
       });
       // The overlay's own deletion left a whiteout (char device 0/0), and the probe reads it as such.
       assert.deepEqual(result.whiteout, { char: true, rdev: 0 });

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { NarError, dumpNar, dumpNarSync, narHashOfPath, narHashOfPathSync } from '../../agent/store/nar.ts';
+import { NarError } from '../../agent/store/nar-error.ts';
+import { narHashOfPathSync } from '../../agent/store/nar.ts';
 import { parseNarHash } from '../../agent/store/nar-hash-string.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
 
@@ -29,12 +30,12 @@ function nixHash(target: string): Buffer {
   return parseNarHash(`sha256:${result.stdout.trim()}`);
 }
 
-function ourDump(target: string): Buffer {
-  const chunks: Buffer[] = [];
-  const size = dumpNarSync(target, (chunk) => chunks.push(Buffer.from(chunk)));
-  const all = Buffer.concat(chunks);
-  assert.equal(size, all.length);
-  return all;
+/** Asserts that our hash and size are those of the NAR `nix-store --dump` writes for `target`. */
+function assertHashesNixDump(target: string): void {
+  const dump = nixDump(target);
+  const ours = narHashOfPathSync(target);
+  assert.equal(ours.hash.toString('hex'), createHash('sha256').update(dump).digest('hex'), target);
+  assert.equal(ours.narSize, dump.length, target);
 }
 
 function openFds(): number {
@@ -97,11 +98,8 @@ describe('nar', function () {
     assert.notDeepEqual(bytewise, [...asStrings].sort((x, y) => x.localeCompare(y)));
   });
 
-  it('writes the same bytes as nix-store --dump for a tree of every supported kind', () => {
-    const ours = ourDump(fixture);
-    const theirs = nixDump(fixture);
-    assert.equal(ours.length, theirs.length);
-    assert.ok(ours.equals(theirs), 'NAR bytes differ');
+  it('hashes the bytes nix-store --dump writes for a tree of every supported kind', () => {
+    assertHashesNixDump(fixture);
   });
 
   it('hashes as nix-hash --type sha256 does, with narSize the NAR length', () => {
@@ -114,7 +112,7 @@ describe('nar', function () {
     const cases = ['empty', 'exe', 'group-x-only', 'big', 'dangling', 'abs-link', 'emptydir', 'a'];
     for (const name of cases) {
       const target = path.join(fixture, name);
-      assert.ok(ourDump(target).equals(nixDump(target)), name);
+      assertHashesNixDump(target);
       assert.deepEqual(narHashOfPathSync(target).hash, nixHash(target), name);
     }
   });
@@ -123,40 +121,6 @@ describe('nar', function () {
     const expected = narHashOfPathSync(fixture).hash;
     assert.deepEqual(narHashOfPathSync(Buffer.from(fixture)).hash, expected);
     assert.deepEqual(narHashOfPathSync(`${fixture}/`).hash, expected);
-  });
-
-  it('gives the same result from the async variants', async () => {
-    const sync = narHashOfPathSync(fixture);
-    assert.deepEqual(await narHashOfPath(fixture), sync);
-    const chunks: Buffer[] = [];
-    const size = await dumpNar(fixture, (chunk) => chunks.push(Buffer.from(chunk)));
-    assert.equal(size, sync.narSize);
-    assert.ok(Buffer.concat(chunks).equals(ourDump(fixture)));
-  });
-
-  describe('abort', () => {
-    let large: string;
-    before(() => {
-      large = path.join(tmp, 'large');
-      fs.mkdirSync(large);
-      // Sparse: 64 MiB of zeros read quickly, but far more than one slice of work.
-      fs.writeFileSync(path.join(large, 'sparse'), '');
-      fs.truncateSync(path.join(large, 'sparse'), 64 << 20);
-    });
-
-    it('rejects at once with the reason when already aborted', async () => {
-      const reason = new Error('stop');
-      await assert.rejects(narHashOfPath(fixture, { signal: AbortSignal.abort(reason) }), (error) => error === reason);
-    });
-
-    it('stops between slices and closes the file it was reading', async () => {
-      const before = openFds();
-      const controller = new AbortController();
-      const pending = narHashOfPath(large, { signal: controller.signal });
-      controller.abort(new Error('stop'));
-      await assert.rejects(pending, /stop/);
-      assert.equal(openFds(), before);
-    });
   });
 
   describe('unsupported file types', function () {
@@ -203,6 +167,14 @@ describe('nar', function () {
       const device = inDir('null', (p) => assert.equal(spawnSync('mknod', [p, 'c', '1', '3']).status, 0));
       assertNarError(device.dir, 'NAR_UNSUPPORTED_FILE_TYPE', 'character-device', device.bad);
       assert.notEqual(spawnSync('nix-store', ['--dump', whiteout.dir], { stdio: 'ignore' }).status, 0);
+    });
+
+    it('closes every file it opened when the walk ends in an error', () => {
+      const { dir } = inDir('fifo-after-files', (p) => assert.equal(spawnSync('mkfifo', [p]).status, 0));
+      fs.writeFileSync(path.join(dir, 'sub', 'a-file-first'), bytes(3 << 20, 3));
+      const before = openFds();
+      assert.throws(() => narHashOfPathSync(dir), NarError);
+      assert.equal(openFds(), before);
     });
 
     it('reports a missing path as an I/O error with its errno', () => {

@@ -3,10 +3,10 @@ import type { AuditFacts, PairComparison } from '../../../agent/audit/audit-fact
 import { buildCsr, EdgeList } from '../../../agent/audit/csr.ts';
 import type { DbIndex } from '../../../agent/audit/db-index.ts';
 import { KeyTable } from '../../../agent/audit/key-table.ts';
-import { entrySetOf, KIND_CODE, type EntryKind, type LayerListing, type OtherEntry } from '../../../agent/audit/layer-listing.ts';
-import type { XattrProbe } from '../../../agent/audit/overlay-xattrs.ts';
+import { KIND_CODE, type LayerKeySet, type LayerListing, type OtherEntry } from '../../../agent/audit/layer-listing.ts';
+import type { OverlayEntryKind } from '../../../agent/mount/overlay-entry.ts';
 import type { JoinedReferences, RefGraph } from '../../../agent/audit/ref-graph.ts';
-import { packStoreKey, STORE_KEY_BYTES } from '../../../agent/audit/store-key.ts';
+import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../../../agent/store/store-path-key.ts';
 import { StringPack } from '../../../agent/audit/string-pack.ts';
 
 export const STORE = '/nix/store';
@@ -39,19 +39,19 @@ export interface LiteralRow {
 export interface LiteralStore {
   readonly upperDb: readonly LiteralRow[];
   readonly lowerDb: readonly LiteralRow[];
-  /** Upper-layer entries by label (store-path named) or raw name (others, prefixed with `!`). */
-  readonly upperLayer: Readonly<Record<string, EntryKind>>;
+  /** Upper-layer entries by label (store-path named) or raw name (others, prefixed with `!`), with their xattrs applied. */
+  readonly upperLayer: Readonly<Record<string, OverlayEntryKind>>;
   readonly lowerLayer: readonly string[];
-  /** Labels of upper dirs with the opaque xattr; undefined: getfattr unavailable. */
-  readonly opaque?: readonly string[] | undefined;
+  /** The overlay xattrs could not be read (getfattr unavailable): then no kind is opaque or an xattr whiteout. */
+  readonly xattrsUnreadable?: boolean;
   readonly duplicateBytes?: Readonly<Record<string, number>>;
   readonly pairs?: Readonly<Record<string, PairComparison>>;
 }
 
 /** The packed store key of a label's base name. */
 export function keyOf(label: string): Buffer {
-  const out = Buffer.alloc(STORE_KEY_BYTES);
-  if (!packStoreKey(nameOf(label), out, 0)) throw new Error(`bad label ${label}`);
+  const out = Buffer.alloc(STORE_PATH_KEY_BYTES);
+  if (!writeStorePathKey(nameOf(label), out, 0)) throw new Error(`bad label ${label}`);
   return out;
 }
 
@@ -105,8 +105,8 @@ function refGraph(rows: readonly LiteralRow[], index: DbIndex): RefGraph {
   return { references: buildCsr(edges.pairs(), rows.length), referrers: buildCsr(edges.pairs(), rows.length, true), selfReferences, unknownReferences: [] };
 }
 
-/** A layer's listing of `entries` (labels, or raw names prefixed with `!`), in order. */
-export function literalListing(dir: string, entries: ReadonlyArray<readonly [string, EntryKind]>, withNames: boolean): LayerListing {
+/** A layer's listing of `entries` (labels, or raw names prefixed with `!`), in order, with their xattrs applied. */
+export function literalListing(dir: string, entries: ReadonlyArray<readonly [string, OverlayEntryKind]>, withNames: boolean): LayerListing {
   const keys = new KeyTable();
   const kinds: number[] = [];
   const names = new StringPack();
@@ -123,16 +123,18 @@ export function literalListing(dir: string, entries: ReadonlyArray<readonly [str
   return { dir, keys, kinds: Uint8Array.from(kinds), names: withNames ? names : undefined, others };
 }
 
+/** A listing as the set of keys it holds (as a lower layer's entries are read). */
+export function literalKeySet(listing: LayerListing): LayerKeySet {
+  return { dir: listing.dir, size: listing.keys.size, has: (key, offset = 0) => listing.keys.find(key, offset) >= 0 };
+}
+
 /** Builds the facts the deciders read from the literal description. */
 export function literalFacts(store: LiteralStore): AuditFacts {
   const upperDb = literalDbIndex(store.upperDb, '/state/db/db.sqlite');
   const lowerDb = literalDbIndex(store.lowerDb, '/lower/nix/var/nix/db/db.sqlite', upperDb);
   const upperListing = literalListing('/upper', Object.entries(store.upperLayer), true);
-  const lowerEntries = entrySetOf(literalListing('/lower/nix/store', store.lowerLayer.map((label) => [label, 'directory'] as const), false));
-  const xattrs: XattrProbe =
-    store.opaque === undefined
-      ? { available: false, reason: 'getfattr is not installed' }
-      : { available: true, marks: new Map(store.opaque.map((label) => [`/upper/${nameOf(label)}`, { opaque: true, whiteout: false }])) };
+  const lowerEntries = literalKeySet(literalListing('/lower/nix/store', store.lowerLayer.map((label) => [label, 'directory'] as const), false));
+  const xattrs: AuditFacts['xattrs'] = store.xattrsUnreadable === true ? { available: false, reason: 'getfattr is not installed' } : { available: true };
   const byId = <T>(record: Readonly<Record<string, T>> | undefined): Map<number, T> =>
     new Map(Object.entries(record ?? {}).map(([label, value]) => [upperListing.keys.find(keyOf(label)), value]));
   const lowerEdges = new EdgeList();

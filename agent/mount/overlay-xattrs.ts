@@ -1,0 +1,90 @@
+/**
+ * Reads OverlayFS's marker xattrs (opaque dirs, xattr whiteouts) of a few layer entries with `getfattr`.
+ * Node has no getxattr(2); one `getfattr` per batch of paths costs a few milliseconds, and callers ask only about
+ * entries whose kind the marks can change (marksMatter), so the cost stays small. Without `getfattr` (Debian:
+ * package `attr`) the probe says so, and callers report what they could not check.
+ */
+import { execFile } from 'node:child_process';
+import { errnoCode } from '../errors/index.ts';
+import type { OverlayMarks } from './overlay-entry.ts';
+
+export type XattrProbe =
+  | { readonly available: true; readonly marks: ReadonlyMap<string, OverlayMarks> }
+  | { readonly available: false; readonly reason: string };
+
+export interface ReadMarksOptions {
+  readonly signal?: AbortSignal;
+  /** The getfattr executable. Default: `getfattr` on PATH. */
+  readonly getfattr?: string;
+}
+
+/** Paths per getfattr call: far below the argument-size limit for store paths. */
+const BATCH = 512;
+/** The marker xattrs, in both namespaces (`trusted.` as root mounts use, `user.` with the `userxattr` option). */
+const PATTERN = '^(trusted|user)\\.overlay\\.(opaque|whiteout)$';
+/**
+ * Paths getfattr prints unchanged in its `# file:` lines: printable ASCII without a backslash. It escapes other
+ * bytes (`\012` for a newline, `\134` for a backslash), so any other path is read on its own and its header ignored.
+ */
+const PRINTED_AS_IS = /^[\x20-\x5b\x5d-\x7e]+$/;
+
+/**
+ * Parses `getfattr -d -e hex` output: `# file: PATH` headers, then `NAME=0xHEX` lines (or a bare `NAME` for an empty
+ * value), blocks separated by blank lines. Values are hex, so no value needs unescaping; `onlyPath`, when given, is
+ * taken as the path of every block instead of the header. Only paths with a marker appear in the result. Pure.
+ */
+export function parseOverlayMarks(text: string, onlyPath?: string): Map<string, OverlayMarks> {
+  const marks = new Map<string, OverlayMarks>();
+  let current: string | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# file: ')) {
+      current = onlyPath ?? line.slice('# file: '.length);
+      continue;
+    }
+    if (current === undefined || line === '') continue;
+    const eq = line.indexOf('=');
+    const name = eq < 0 ? line : line.slice(0, eq);
+    const value = eq < 0 ? '' : line.slice(eq + 1);
+    const previous = marks.get(current) ?? { opaque: false, whiteout: false };
+    if (name.endsWith('.overlay.opaque')) marks.set(current, { ...previous, opaque: previous.opaque || value.toLowerCase() === '0x79' });
+    else if (name.endsWith('.overlay.whiteout')) marks.set(current, { ...previous, whiteout: true });
+  }
+  return marks;
+}
+
+/**
+ * Reads the overlay marker xattrs of `paths` (absolute; symlinks not followed). Paths without markers, or that
+ * vanished, are absent from `marks`. `available: false` when getfattr is not installed.
+ * Rejects with `signal.reason` when aborted; with the spawn error when getfattr cannot run for another reason.
+ */
+export async function readOverlayMarks(paths: readonly string[], options: ReadMarksOptions = {}): Promise<XattrProbe> {
+  const getfattr = options.getfattr ?? 'getfattr';
+  const marks = new Map<string, OverlayMarks>();
+  const plain = paths.filter((path) => PRINTED_AS_IS.test(path));
+  const calls: Array<{ readonly batch: readonly string[]; readonly onlyPath?: string }> = [];
+  for (let start = 0; start < plain.length; start += BATCH) calls.push({ batch: plain.slice(start, start + BATCH) });
+  for (const path of paths) if (!PRINTED_AS_IS.test(path)) calls.push({ batch: [path], onlyPath: path });
+  for (const { batch, onlyPath } of calls) {
+    options.signal?.throwIfAborted();
+    let stdout: string;
+    try {
+      stdout = await run(getfattr, ['-d', '-h', '-e', 'hex', '--absolute-names', '-m', PATTERN, '--', ...batch], options.signal);
+    } catch (error) {
+      if (options.signal?.aborted === true) throw options.signal.reason;
+      if (errnoCode(error) === 'ENOENT') return { available: false, reason: `${getfattr} is not installed (Debian package: attr)` };
+      throw error;
+    }
+    for (const [path, mark] of parseOverlayMarks(stdout, onlyPath)) marks.set(path, mark);
+  }
+  return { available: true, marks };
+}
+
+/** Runs the tool; exit status 1 (some path had no xattr support or vanished) still yields what it printed. */
+function run(file: string, args: string[], signal: AbortSignal | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...(signal === undefined ? {} : { signal }) }, (error, stdout) => {
+      if (error === null || (typeof error.code === 'number' && error.code === 1)) resolve(stdout);
+      else reject(error);
+    });
+  });
+}

@@ -1,0 +1,82 @@
+/** The xattr form of a whiteout (an empty file marked `trusted.overlay.whiteout`, Linux ≥ 6.7) in the upper layer hides a valid lower path. */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { kindAt, listLayer } from '../../agent/audit/layer-listing.ts';
+import { applyOverlayMarks } from '../../agent/audit/layer-marks.ts';
+import type { Finding } from '../../agent/findings/index.ts';
+import { unshareArgv } from '../../agent/mount/mount-namespace.ts';
+import { writeStorePathKey, STORE_PATH_KEY_BYTES } from '../../agent/store/store-path-key.ts';
+import { runCliCaptured } from '../support/cli-run.ts';
+import { createNixOverlayFixture, parseAssignments, scriptEnv, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
+import { requireCommand, requireRoot } from '../support/requirements.ts';
+
+/**
+ * Runs a bash script with the fixture's overlay mounted in a private mount namespace made with unshareArgv (a local
+ * stand-in until the test kit has one namespace holder); returns stdout.
+ */
+function withOverlayMounted(f: NixOverlayFixture, script: string): string {
+  const [file, ...args] = [...unshareArgv(true), 'bash', '-c', `set -euo pipefail\nmount -t overlay overlay -o "lowerdir=$A/nix/store,upperdir=$U,workdir=$W" "$B/nix/store"\n${script}`];
+  const run = spawnSync(file!, args, { env: scriptEnv(f), encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 0, run.stderr);
+  return run.stdout;
+}
+
+describe('an xattr whiteout over a valid lower path is masked', function () {
+  this.timeout(120_000);
+  let f: NixOverlayFixture;
+  let p: Record<string, string>;
+  let merged: Record<string, string>;
+  const baseName = (storePath: string): string => path.posix.basename(storePath);
+
+  before(function () {
+    requireRoot(this);
+    for (const command of ['nix-store', 'unshare', 'mount', 'setfattr', 'getfattr']) requireCommand(this, command);
+    f = createNixOverlayFixture();
+    p = parseAssignments(
+      f.unmounted(`
+        echo gone > "$EXPR.hidden" && echo hidden=$(nix-store --store "$A" --add "$EXPR.hidden")
+        echo kept > "$EXPR.kept" && echo kept=$(nix-store --store "$A" --add "$EXPR.kept")
+      `),
+    );
+    const marker = path.join(f.upperLayer, baseName(p['hidden']!));
+    fs.writeFileSync(marker, '');
+    execFileSync('setfattr', ['-n', 'trusted.overlay.whiteout', '-v', '', marker]);
+    merged = parseAssignments(
+      withOverlayMounted(f, `
+        for name in hidden=${baseName(p['hidden']!)} kept=${baseName(p['kept']!)}; do
+          if [ -e "$B/nix/store/\${name#*=}" ]; then echo "\${name%%=*}=present"; else echo "\${name%%=*}=absent"; fi
+        done
+      `),
+    );
+  });
+  after(() => f?.remove());
+
+  it('the kernel hides the lower path behind it in the merged view (and shows the other)', () => {
+    assert.deepEqual(merged, { hidden: 'absent', kept: 'present' });
+  });
+
+  it('the layer listing reads it as a file, and as an xattr whiteout once its xattrs are applied', async () => {
+    const listing = await listLayer(f.upperLayer, { names: true });
+    const key = Buffer.alloc(STORE_PATH_KEY_BYTES);
+    assert.ok(writeStorePathKey(baseName(p['hidden']!), key, 0));
+    const id = listing.keys.find(key);
+    assert.equal(kindAt(listing, id), 'file');
+    const probe = await applyOverlayMarks(listing, [id]);
+    assert.equal(probe.available, true);
+    assert.equal(kindAt(listing, id), 'xattr-whiteout');
+  });
+
+  it('audit: store.masked, an error naming the hidden path and the xattr form; neither a duplicate nor a stray', async () => {
+    const run = await runCliCaptured(['audit', '--json', '--store', f.storeUrl]);
+    assert.equal(run.code, 1, run.stdout);
+    const findings = (JSON.parse(run.stdout) as { findings: Finding[] }).findings;
+    const about = findings.filter((x) => x.evidence['path'] === p['hidden']);
+    assert.deepEqual(
+      about.map((x) => [x.id, x.severity, x.evidence['marker'], x.evidence['form']]),
+      [['store.masked', 'error', 'whiteout', 'overlay.whiteout xattr']],
+    );
+    assert.equal(findings.filter((x) => x.evidence['path'] === p['kept']).length, 0);
+  });
+});

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseOverlayMarks, readOverlayMarks } from '../../agent/mount/overlay-xattrs.ts';
+import { requireCommand, requireRoot } from '../support/requirements.ts';
+
+describe('mount/overlay-xattrs', () => {
+  it('parses getfattr hex dumps: opaque only when y (trusted or user namespace), whiteout whatever its value', () => {
+    const text = [
+      '# file: /u/a',
+      'trusted.overlay.opaque=0x79',
+      '',
+      '# file: /u/b',
+      'user.overlay.opaque=0x79',
+      'trusted.overlay.whiteout=0x',
+      '',
+      '# file: /u/c',
+      'trusted.overlay.opaque=0x78',
+      '',
+      '# file: /u/d',
+      'trusted.overlay.whiteout',
+      '',
+    ].join('\n');
+    assert.deepEqual(Object.fromEntries(parseOverlayMarks(text)), {
+      '/u/a': { opaque: true, whiteout: false },
+      '/u/b': { opaque: true, whiteout: true },
+      '/u/c': { opaque: false, whiteout: false },
+      '/u/d': { opaque: false, whiteout: true },
+    });
+  });
+
+  it('takes the path it was given, not the header, when reading one path on its own', () => {
+    const marks = parseOverlayMarks('# file: /u/new\\012line\ntrusted.overlay.opaque=0x79\n', '/u/new\nline');
+    assert.deepEqual([...marks.keys()], ['/u/new\nline']);
+  });
+
+  describe('on real files', () => {
+    let dir: string;
+    before(function () {
+      requireRoot(this);
+      requireCommand(this, 'setfattr');
+      requireCommand(this, 'getfattr');
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-xattr-'));
+    });
+    after(() => {
+      if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('reads in batches and leaves out unmarked and vanished paths', async () => {
+      const paths = Array.from({ length: 600 }, (_, i) => path.join(dir, `d${i}`));
+      for (const p of paths) fs.mkdirSync(p);
+      execFileSync('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', paths[0]!, paths[599]!]);
+      const probe = await readOverlayMarks([...paths, path.join(dir, 'vanished')]);
+      assert.ok(probe.available);
+      assert.deepEqual([...probe.marks.keys()].sort(), [paths[0], paths[599]].sort());
+    });
+
+    it('reads paths that getfattr would print escaped (newline, backslash) under their own names', async () => {
+      const odd = ['new\nline', 'back\\slash', 'ünïcode', 'plain'].map((name) => path.join(dir, name));
+      for (const p of odd) fs.writeFileSync(p, '');
+      for (const p of odd) execFileSync('setfattr', ['-n', 'trusted.overlay.whiteout', '-v', '', p]);
+      const probe = await readOverlayMarks(odd);
+      assert.ok(probe.available);
+      assert.deepEqual(new Map(probe.marks), new Map(odd.map((p) => [p, { opaque: false, whiteout: true }])));
+    });
+
+    it('says when getfattr is missing', async () => {
+      const missing = await readOverlayMarks([dir], { getfattr: '/nonexistent/getfattr' });
+      assert.equal(missing.available, false);
+    });
+  });
+});
