@@ -1,7 +1,7 @@
 /** Store audit and content verification: both DBs and both layers against each other, and NAR hashes in the worker pool. */
 export { runAudit, decide, AUDIT_PHASES, type AuditOptions, type AuditReport, type AuditStats, type AuditProgress, type AuditPhase } from './run-audit.ts';
 export { runVerify, VERIFY_SCOPES, type VerifyOptions, type VerifyReport, type VerifyScope } from './run-verify.ts';
-export { AuditError, AUDIT_USAGE_CODES, type AuditErrorCode } from './audit-error.ts';
+export { AuditError, type AuditErrorCode } from './audit-error.ts';
 export type { AuditFacts, PairComparison } from './audit-facts.ts';
 export { findDangling } from './find-dangling.ts';
 export { findBrokenClosures, DEFAULT_BROKEN_CLOSURE_LIMITS, type BrokenClosureLimits } from './find-broken-closure.ts';

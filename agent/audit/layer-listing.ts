@@ -16,6 +16,13 @@ export function kindAt(listing: LayerListing, id: number): OverlayEntryKind {
   return OVERLAY_ENTRY_KINDS[(listing.kinds[id] as number) - 1] ?? 'other';
 }
 
+/** The key ids of the listing's entries of kind `kind`, in order. */
+export function idsOfKind(listing: LayerListing, kind: OverlayEntryKind): number[] {
+  const ids: number[] = [];
+  for (let id = 0; id < listing.keys.size; id++) if (listing.kinds[id] === KIND_CODE[kind]) ids.push(id);
+  return ids;
+}
+
 /** An entry whose name is not a store path name (`.links`, `trash`, a temp dir): kept by name. */
 export interface OtherEntry {
   readonly name: string;

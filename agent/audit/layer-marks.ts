@@ -7,8 +7,8 @@ import { KIND_CODE, type LayerListing } from './layer-listing.ts';
 /**
  * Reads the overlay xattrs of the entries `ids` of `listing` (which must keep names) whose kind they can change
  * (marksMatter: directories, and regular files that lstat finds empty), and rewrites those entries' kinds with
- * classifyOverlayEntry. An entry that vanished meanwhile, or that lstat or getfattr cannot read, keeps its kind. Returns the xattr probe: when getfattr is
- * missing, no kind changes and `available` is false.
+ * classifyOverlayEntry. An entry that vanished meanwhile, or that lstat or getfattr cannot read, keeps its kind.
+ * Returns the xattr probe: when getfattr is missing, no kind changes and `available` is false.
  * Rejects with `signal.reason` when aborted.
  */
 export async function applyOverlayMarks(listing: LayerListing, ids: Iterable<number>, options: ReadMarksOptions = {}): Promise<XattrProbe> {

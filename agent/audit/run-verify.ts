@@ -5,7 +5,8 @@ import type { MapProgress } from '../pool/map-progress.ts';
 import type { WorkerPool } from '../pool/worker-pool.ts';
 import type { StoreLayout } from '../store/store-layout.ts';
 import { readDbIndex } from './db-index.ts';
-import { listLayer } from './layer-listing.ts';
+import { idsOfKind, listLayer } from './layer-listing.ts';
+import { applyOverlayMarks } from './layer-marks.ts';
 import { openAuditDbs, type AuditDbs } from './open-dbs.ts';
 import { verifyBatches } from './verify-batches.ts';
 import { judgeBatch } from './verify-judge.ts';
@@ -92,7 +93,9 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
 /** Reads what planning needs (the upper layer's listing; the DB indexes of the scope, or the given paths' rows) and plans. */
 async function readPlan(options: VerifyOptions, dbs: AuditDbs): Promise<VerifyPlan> {
   const { layout, signal } = options;
-  const upperListing = await listLayer(layout.upperLayer, { signal });
+  const upperListing = await listLayer(layout.upperLayer, { names: true, signal });
+  // An empty file there may be a whiteout in its xattr form: nothing to hash, the path is hidden.
+  await applyOverlayMarks(upperListing, idsOfKind(upperListing, 'file'), { signal });
   if (options.paths !== undefined) {
     return planPaths(lookUpPaths(options.paths, layout, dbs), { places: layout, upperListing, upperDb: dbs.upper.file, lowerDb: dbs.lower.file });
   }

@@ -2,8 +2,9 @@
 import { canonAbsolutePath } from '../store/canon-path.ts';
 import { parseNarHash } from '../store/nar-hash-string.ts';
 import type { StoreLayout } from '../store/store-layout.ts';
+import { baseNameIn } from '../store/store-path.ts';
+import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/store-path-key.ts';
 import { AuditError } from './audit-error.ts';
-import { baseNameIn, packStoreKey, STORE_KEY_BYTES } from './store-key.ts';
 
 /** The 32 bytes of a narHash in any of Nix's forms, or undefined when it is none. */
 export function narHashBytes(value: string): Buffer | undefined {
@@ -22,7 +23,7 @@ export function narHashBytes(value: string): Buffer | undefined {
 export function userPathBaseName(layout: Pick<StoreLayout, 'storeDir' | 'mergedStoreDir'>, given: string): string {
   const canonical = canonAbsolutePath(given);
   const baseName = canonical === undefined ? undefined : (baseNameIn(layout.storeDir, canonical) ?? baseNameIn(layout.mergedStoreDir, canonical));
-  if (baseName === undefined || !packStoreKey(baseName, Buffer.alloc(STORE_KEY_BYTES), 0)) {
+  if (baseName === undefined || !writeStorePathKey(baseName, Buffer.alloc(STORE_PATH_KEY_BYTES), 0)) {
     throw new AuditError('AUDIT_BAD_PATH', `'${given}' is not a store path in ${layout.storeDir} or ${layout.mergedStoreDir}`, {
       evidence: { path: given, storeDir: layout.storeDir, mergedStoreDir: layout.mergedStoreDir },
       hint: `give store paths such as ${layout.storeDir}/<hash>-<name>`,

@@ -1,12 +1,14 @@
 /** What verify hashes, where, and against which DB (pure): from DB indexes, DB rows and the upper layer's listing. */
 import type { Finding } from '../findings/index.ts';
+import { isWhiteout } from '../mount/overlay-entry.ts';
 import type { ValidPathRow } from '../store/nix-db-rows.ts';
 import type { StoreLayout } from '../store/store-layout.ts';
+import { baseNameIn } from '../store/store-path.ts';
+import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/store-path-key.ts';
 import { AuditError } from './audit-error.ts';
 import { joinIndexes, pathResolver, type DbIndex } from './db-index.ts';
 import { vanished, type Expectation, type VerifyItem } from './find-corrupt.ts';
-import { KIND_CODE, type LayerListing } from './layer-listing.ts';
-import { baseNameIn, packStoreKey, STORE_KEY_BYTES } from './store-key.ts';
+import { kindAt, type LayerListing } from './layer-listing.ts';
 import { narHashBytes } from './verify-paths.ts';
 
 /** The objects to hash, how many and how big they are (for progress), and what planning alone already found. */
@@ -67,7 +69,7 @@ export function planScope(facts: ScopeFacts): VerifyPlan {
     for (let row = 0; row < upper.count; row++) {
       if (covered[row] === 1) continue;
       const id = upperListing.keys.find(upper.keys.keyAt(row));
-      if (id >= 0 && upperListing.kinds[id] === KIND_CODE.whiteout) {
+      if (id >= 0 && isWhiteout(kindAt(upperListing, id))) {
         findings.push(vanished(pathOf(row), `${places.upperLayer}/${upper.names?.get(row) ?? ''}`, 'upper', ['upper'], 'whiteout'));
         covered[row] = 2;
         continue;
@@ -110,7 +112,7 @@ export function planPaths(requests: Iterable<PathRequest>, facts: PathFacts): Ve
   const { places, upperListing, upperDb, lowerDb } = facts;
   const items: VerifyItem[] = [];
   const findings: Finding[] = [];
-  const key = Buffer.alloc(STORE_KEY_BYTES);
+  const key = Buffer.alloc(STORE_PATH_KEY_BYTES);
   for (const { baseName, upper, lower } of requests) {
     const path = `${places.storeDir}/${baseName}`;
     if (upper === undefined && lower === undefined) {
@@ -119,12 +121,12 @@ export function planPaths(requests: Iterable<PathRequest>, facts: PathFacts): Ve
         hint: 'nothing to verify: check the path (nix-store -q --hash PATH)',
       });
     }
-    const id = packStoreKey(baseName, key, 0) ? upperListing.keys.find(key) : -1;
+    const id = writeStorePathKey(baseName, key, 0) ? upperListing.keys.find(key) : -1;
     const upperFile = `${places.upperLayer}/${baseName}`;
     const lowerFile = `${places.lower.realStoreDir}/${baseName}`;
     const fromUpper = expectationOf('upper', upper, upperDb);
     const fromLower = expectationOf('lower', lower, lowerDb);
-    if (id >= 0 && upperListing.kinds[id] !== KIND_CODE.whiteout) {
+    if (id >= 0 && !isWhiteout(kindAt(upperListing, id))) {
       if (upper !== undefined) items.push({ path, file: upperFile, layer: 'upper', expected: fromUpper });
       if (lower !== undefined) items.push({ path, file: lowerFile, layer: 'lower', expected: fromLower });
     } else if (id >= 0) {
@@ -154,10 +156,10 @@ function* upperItems(places: VerifyPlaces, upper: DbIndex, listing: LayerListing
 
 /** Every lower-DB row still in the index, hashed in the lower layer; against the upper DB too when it is the only copy. */
 function* lowerItems(places: VerifyPlaces, rows: Iterable<NarRow>, lower: DbIndex, upper: DbIndex | undefined, listing: LayerListing): Generator<VerifyItem> {
-  const scratch = Buffer.alloc(STORE_KEY_BYTES);
+  const scratch = Buffer.alloc(STORE_PATH_KEY_BYTES);
   for (const row of rows) {
     const baseName = baseNameIn(lower.storeDir, row.path);
-    if (baseName === undefined || !packStoreKey(baseName, scratch, 0)) continue;
+    if (baseName === undefined || !writeStorePathKey(baseName, scratch, 0)) continue;
     const lowerRow = lower.keys.find(scratch);
     if (lowerRow < 0) continue; // registered after the index was read
     const expected = expectationOf('lower', row, lower.file);

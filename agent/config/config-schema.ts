@@ -46,7 +46,7 @@ export const configSchema = z
         expectReadOnly: z.boolean().default(false).describe('The merged store is meant to be mounted read-only'),
         upperMinFreeSpace: amount.default(parseAmount('5%')!),
         upperMinFreeInodes: amount.default(parseAmount('5%')!),
-        disable: z.array(z.enum(CHECK_IDS, { error: `a check id: ${CHECK_IDS.join(', ')}` })).default([]).describe('Ids of checks not to run (every check runs by default)'),
+        disable: z.array(z.enum(CHECK_IDS)).default([]).describe('Ids of checks not to run (every check runs by default)'),
       })
       .strict()
       .prefault({}),

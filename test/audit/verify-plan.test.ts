@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { AuditError } from '../../agent/audit/audit-error.ts';
 import type { VerifyItem } from '../../agent/audit/find-corrupt.ts';
-import type { EntryKind } from '../../agent/audit/layer-listing.ts';
+import type { OverlayEntryKind } from '../../agent/mount/overlay-entry.ts';
 import { planPaths, planScope, type NarRow, type PathRequest, type VerifyPlan } from '../../agent/audit/verify-plan.ts';
 import { literalDbIndex, literalListing, nameOf, pathOf, STORE, type LiteralRow } from './support/literal-facts.ts';
 
@@ -15,7 +15,7 @@ function narRow(row: LiteralRow): NarRow {
   return { path: pathOf(row.label), narHash: `sha256:${Buffer.alloc(32, row.hash ?? 1).toString('hex')}`, narSize: row.size ?? 0 };
 }
 
-function listingOf(upperLayer: Readonly<Record<string, EntryKind>>) {
+function listingOf(upperLayer: Readonly<Record<string, OverlayEntryKind>>) {
   return literalListing(places.upperLayer, Object.entries(upperLayer), true);
 }
 
@@ -47,7 +47,7 @@ describe('audit/verify-plan (pure)', () => {
       name: string;
       upperDb?: LiteralRow[];
       lowerDb?: LiteralRow[];
-      upperLayer: Record<string, EntryKind>;
+      upperLayer: Record<string, OverlayEntryKind>;
       /** The lower DB's rows as read again while hashing; default: lowerDb's. */
       lowerRows?: NarRow[];
       expected: ReturnType<typeof described>;
@@ -55,13 +55,13 @@ describe('audit/verify-plan (pure)', () => {
       {
         name: 'upper: an upper copy is hashed in the upper layer, a missing one in the lower, a whiteout is vanished and not hashed',
         upperDb: [{ label: 'a', hash: 1, size: 10 }, { label: 'b', hash: 2, size: 20 }, { label: 'c', hash: 3, size: 30 }],
-        upperLayer: { a: 'directory', c: 'whiteout' },
+        upperLayer: { a: 'directory', c: 'device-whiteout' },
         expected: { items: ['a@upper: upper=01/10', 'b@lower: upper=02/20'], findings: [vanishedUnderWhiteout('c')], total: 2, totalBytes: 30 },
       },
       {
         name: 'lower: every lower row in the lower layer against the lower DB, whatever the upper layer holds',
         lowerDb: [{ label: 'x', hash: 4, size: 40 }, { label: 'y', hash: 5, size: 50 }],
-        upperLayer: { x: 'directory', y: 'whiteout' },
+        upperLayer: { x: 'directory', y: 'xattr-whiteout' },
         expected: { items: ['x@lower: lower=04/40', 'y@lower: lower=05/50'], findings: [], total: 2, totalBytes: 90 },
       },
       {
@@ -75,7 +75,7 @@ describe('audit/verify-plan (pure)', () => {
         name: 'all: a whiteout over a path both register: the lower copy against the lower DB only, the upper registration vanished',
         upperDb: [{ label: 'w', hash: 9, size: 90 }],
         lowerDb: [{ label: 'w', hash: 9, size: 90 }],
-        upperLayer: { w: 'whiteout' },
+        upperLayer: { w: 'device-whiteout' },
         expected: { items: ['w@lower: lower=09/90'], findings: [vanishedUnderWhiteout('w')], total: 1, totalBytes: 90 },
       },
       {
@@ -121,7 +121,7 @@ describe('audit/verify-plan (pure)', () => {
   describe('planPaths', () => {
     const a = (hash: number, size: number) => narRow({ label: 'a', hash, size });
     const request = (label: string, upper?: NarRow, lower?: NarRow): PathRequest => ({ baseName: nameOf(label), upper, lower });
-    const cases: ReadonlyArray<{ name: string; requests: PathRequest[]; upperLayer: Record<string, EntryKind>; expected: ReturnType<typeof described> }> = [
+    const cases: ReadonlyArray<{ name: string; requests: PathRequest[]; upperLayer: Record<string, OverlayEntryKind>; expected: ReturnType<typeof described> }> = [
       {
         name: 'registered in the upper DB, with an upper copy: that copy against the upper DB',
         requests: [request('a', a(1, 10))],
@@ -143,13 +143,13 @@ describe('audit/verify-plan (pure)', () => {
       {
         name: 'registered in both, hidden by a whiteout: the upper registration vanished, the lower copy against the lower DB',
         requests: [request('a', a(1, 10), a(2, 20))],
-        upperLayer: { a: 'whiteout' },
+        upperLayer: { a: 'device-whiteout' },
         expected: { items: ['a@lower: lower=02/20'], findings: [vanishedUnderWhiteout('a')], total: 1, totalBytes: 20 },
       },
       {
         name: 'registered in the lower DB only, under a whiteout: the lower copy, and no finding (the upper DB claims nothing)',
         requests: [request('a', undefined, a(2, 20))],
-        upperLayer: { a: 'whiteout' },
+        upperLayer: { a: 'device-whiteout' },
         expected: { items: ['a@lower: lower=02/20'], findings: [], total: 1, totalBytes: 20 },
       },
       {

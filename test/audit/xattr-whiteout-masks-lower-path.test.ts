@@ -9,7 +9,7 @@ import type { Finding } from '../../agent/findings/index.ts';
 import { unshareArgv } from '../../agent/mount/mount-namespace.ts';
 import { writeStorePathKey, STORE_PATH_KEY_BYTES } from '../../agent/store/store-path-key.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
-import { createNixOverlayFixture, parseAssignments, scriptEnv, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
+import { COPY_UP, createNixOverlayFixture, parseAssignments, scriptEnv, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
 
 /**
@@ -43,8 +43,10 @@ describe('an xattr whiteout over a valid lower path is masked', function () {
     const marker = path.join(f.upperLayer, baseName(p['hidden']!));
     fs.writeFileSync(marker, '');
     execFileSync('setfattr', ['-n', 'trusted.overlay.whiteout', '-v', '', marker]);
+    // The overlay store had used the hidden path (its metadata was copied up), as a store in use would have.
     merged = parseAssignments(
-      withOverlayMounted(f, `
+      withOverlayMounted(f, `${COPY_UP}
+        copy_up ${p['hidden']}
         for name in hidden=${baseName(p['hidden']!)} kept=${baseName(p['kept']!)}; do
           if [ -e "$B/nix/store/\${name#*=}" ]; then echo "\${name%%=*}=present"; else echo "\${name%%=*}=absent"; fi
         done
@@ -77,6 +79,14 @@ describe('an xattr whiteout over a valid lower path is masked', function () {
       about.map((x) => [x.id, x.severity, x.evidence['marker'], x.evidence['form']]),
       [['store.masked', 'error', 'whiteout', 'overlay.whiteout xattr']],
     );
+    assert.equal(about[0]?.evidence['registeredInUpperDb'], true);
     assert.equal(findings.filter((x) => x.evidence['path'] === p['kept']).length, 0);
+  });
+
+  it('verify: the upper-DB path it hides has vanished from the merged view (the empty file is not hashed as its content)', async () => {
+    const run = await runCliCaptured(['verify', '--json', '--store', f.storeUrl]);
+    assert.equal(run.code, 1, run.stdout);
+    const corrupt = (JSON.parse(run.stdout) as { findings: Finding[] }).findings.filter((x) => x.id === 'store.corrupt');
+    assert.deepEqual(corrupt.map((x) => [x.evidence['path'], x.evidence['why']]), [[p['hidden'], 'whiteout']]);
   });
 });
