@@ -1,7 +1,7 @@
 /** Worker-thread entry of the audit's bulk reads (audit-thread.ts): runs one job and posts the packed result back. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { serialiseError } from '../pool/serialised-error.ts';
-import { openNixDb } from '../store/nix-db.ts';
+import { serialiseError } from '../pool/index.ts';
+import { openNixDb } from '../store/index.ts';
 import type { AuditJob, DbMessage, JobReply } from './audit-thread.ts';
 import { readDbIndex } from './db-index.ts';
 import { listLayerAgainst } from './layer-listing.ts';

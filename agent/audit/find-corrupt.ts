@@ -1,7 +1,7 @@
 /** `store.corrupt`: a store object whose NAR hash differs from its DB's narHash, or that vanished (pure deciders). */
 import { finding, type Finding } from '../findings/index.ts';
-import type { ErrorReport } from '../pool/error-report.ts';
-import { formatNarHash } from '../store/nar-hash-string.ts';
+import type { ErrorReport } from '../pool/index.ts';
+import { formatNarHash } from '../store/index.ts';
 
 /** Which DB an expectation comes from. */
 export type DbSide = 'upper' | 'lower';

@@ -1,6 +1,6 @@
 /** `store.diverged`: a path both DBs register, with different narHash or different references (pure). */
 import { finding, type Finding } from '../findings/index.ts';
-import { formatNarHash, parseNarHash } from '../store/nar-hash-string.ts';
+import { formatNarHash, parseNarHash } from '../store/index.ts';
 import type { AuditFacts } from './audit-facts.ts';
 import { neighbours } from './csr.ts';
 

@@ -1,7 +1,7 @@
 /** `store.duplicate`: a store path present in both layers, with the bytes removing the upper copy would free (pure). */
 import { finding, type Finding } from '../findings/index.ts';
-import { formatBytes } from '../config/byte-size.ts';
-import { isWhiteout } from '../mount/overlay-entry.ts';
+import { formatBytes } from '../config/index.ts';
+import { isWhiteout } from '../mount/index.ts';
 import type { AuditFacts } from './audit-facts.ts';
 import { kindAt } from './layer-listing.ts';
 

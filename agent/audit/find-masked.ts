@@ -1,6 +1,6 @@
 /** `store.masked`: a whiteout or opaque dir in the upper layer hiding a path the lower DB says is valid (pure). */
 import { finding, type Finding } from '../findings/index.ts';
-import { isWhiteout } from '../mount/overlay-entry.ts';
+import { isWhiteout } from '../mount/index.ts';
 import type { AuditFacts } from './audit-facts.ts';
 import { kindAt } from './layer-listing.ts';
 

@@ -1,6 +1,6 @@
 /** `store.stray`: an upper-layer entry that no DB registers: failed builds, interrupted copies, leftovers (pure). */
 import { finding, type Finding } from '../findings/index.ts';
-import { isWhiteout, type OverlayEntryKind } from '../mount/overlay-entry.ts';
+import { isWhiteout, type OverlayEntryKind } from '../mount/index.ts';
 import type { AuditFacts } from './audit-facts.ts';
 import { kindAt } from './layer-listing.ts';
 

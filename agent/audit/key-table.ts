@@ -1,5 +1,5 @@
 /** A compact set of 24-byte store keys with dense integer ids: one Buffer of keys plus an open-addressing index. */
-import { STORE_PATH_KEY_BYTES } from '../store/store-path-key.ts';
+import { STORE_PATH_KEY_BYTES } from '../store/index.ts';
 
 const EMPTY = -1;
 

@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { errnoCode, messageOf } from '../errors/index.ts';
-import { classifyOverlayEntry, OVERLAY_ENTRY_KINDS, type OverlayEntryKind } from '../mount/overlay-entry.ts';
-import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/store-path-key.ts';
+import { classifyOverlayEntry, OVERLAY_ENTRY_KINDS, type OverlayEntryKind } from '../mount/index.ts';
+import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/index.ts';
 import { AuditError } from './audit-error.ts';
 import { KeyTable } from './key-table.ts';
 import { StringPack } from './string-pack.ts';

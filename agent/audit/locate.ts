@@ -1,5 +1,5 @@
 /** Where the content of each upper-DB registration is, as the merged view would show it (pure). */
-import { isWhiteout } from '../mount/overlay-entry.ts';
+import { isWhiteout } from '../mount/index.ts';
 import type { DbIndex } from './db-index.ts';
 import { kindAt, type LayerKeySet, type LayerListing } from './layer-listing.ts';
 

@@ -1,6 +1,6 @@
 /** Reads a Nix DB's Refs table into typed-array graphs over the rows of a DB index, and joins two DBs' references. */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { NixDb } from '../store/nix-db.ts';
+import type { NixDb } from '../store/index.ts';
 import { buildCsr, EdgeList, neighbours, type Csr } from './csr.ts';
 import type { DbIndex } from './db-index.ts';
 import { indexOfRowId } from './row-ids.ts';

@@ -1,9 +1,9 @@
 /** Verify's reading of its inputs (pure): a store path named on the command line, a narHash as the DB stores it. */
-import { canonAbsolutePath } from '../store/canon-path.ts';
-import { parseNarHash } from '../store/nar-hash-string.ts';
-import type { StoreLayout } from '../store/store-layout.ts';
-import { baseNameIn } from '../store/store-path.ts';
-import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/store-path-key.ts';
+import { canonAbsolutePath } from '../mount/index.ts';
+import { parseNarHash } from '../store/index.ts';
+import type { StoreLayout } from '../store/index.ts';
+import { baseNameIn } from '../store/index.ts';
+import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/index.ts';
 import { AuditError } from './audit-error.ts';
 
 /** The 32 bytes of a narHash in any of Nix's forms, or undefined when it is none. */

@@ -1,10 +1,10 @@
 /** What verify hashes, where, and against which DB (pure): from DB indexes, DB rows and the upper layer's listing. */
 import type { Finding } from '../findings/index.ts';
-import { isWhiteout } from '../mount/overlay-entry.ts';
-import type { ValidPathRow } from '../store/nix-db-rows.ts';
-import type { StoreLayout } from '../store/store-layout.ts';
-import { baseNameIn } from '../store/store-path.ts';
-import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/store-path-key.ts';
+import { isWhiteout } from '../mount/index.ts';
+import type { ValidPathRow } from '../store/index.ts';
+import type { StoreLayout } from '../store/index.ts';
+import { baseNameIn } from '../store/index.ts';
+import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/index.ts';
 import { AuditError } from './audit-error.ts';
 import { joinIndexes, pathResolver, type DbIndex } from './db-index.ts';
 import { vanished, type Expectation, type VerifyItem } from './find-corrupt.ts';

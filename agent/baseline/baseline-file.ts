@@ -7,7 +7,7 @@ import { StateFileError, writeFileAtomic } from '../state/index.ts';
 import { BaselineError } from './baseline-errors.ts';
 import { isLowerDbIdentity } from './db-identity.ts';
 import { isDirStamp } from './dir-stamp.ts';
-import { STORE_PATH_KEY_BYTES, compareStorePathKeys } from '../store/store-path-key.ts';
+import { STORE_PATH_KEY_BYTES, compareStorePathKeys } from '../store/index.ts';
 import { EntrySet } from './entry-set.ts';
 import type { LowerBaseline } from './lower-baseline.ts';
 

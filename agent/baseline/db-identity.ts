@@ -1,7 +1,7 @@
 /** The identity of the lower Nix DB (file, WAL, ValidPaths counters), and how two identities differ. */
 import fs from 'node:fs';
 import { errnoCode } from '../errors/index.ts';
-import { openSqliteReadOnly } from '../store/nix-db-open.ts';
+import { openSqliteReadOnly } from '../store/index.ts';
 
 /**
  * What tells a lower DB apart from another and from its own earlier state, cheaply: two stats and one indexed query.

@@ -1,5 +1,5 @@
 /** What was added to and removed from a set of store path names: one merge pass over two sorted key buffers. */
-import { STORE_PATH_KEY_BYTES, compareStorePathKeys } from '../store/store-path-key.ts';
+import { STORE_PATH_KEY_BYTES, compareStorePathKeys } from '../store/index.ts';
 import type { EntrySet } from './entry-set.ts';
 
 /** Positions of the differing entries: `added` index `after`, `removed` index `before` (both in key order). */

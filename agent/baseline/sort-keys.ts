@@ -1,5 +1,5 @@
 /** Sorting fixed-size entry keys: a counting pass on the first two bytes, then small sorts inside each bucket. */
-import { STORE_PATH_KEY_BYTES, compareStorePathKeys } from '../store/store-path-key.ts';
+import { STORE_PATH_KEY_BYTES, compareStorePathKeys } from '../store/index.ts';
 
 /** Buckets larger than this are sorted with the built-in sort instead of insertion sort. */
 const INSERTION_SORT_MAX = 32;

@@ -1,6 +1,6 @@
 /** What a top-level entry of a store dir or upper layer is: a store object, a Nix lock file, or an OverlayFS whiteout. */
-import { classifyOverlayEntry, isWhiteout, type EntryType } from '../mount/overlay-entry.ts';
-import { isValidStorePathName } from '../store/store-path.ts';
+import { classifyOverlayEntry, isWhiteout, type EntryType } from '../mount/index.ts';
+import { isValidStorePathName } from '../store/index.ts';
 
 /** `object`: a store path; `lock`: Nix's `<path>.lock` file; `whiteout`: an OverlayFS deletion mark (classifyOverlayEntry). */
 export type StoreDirEntryKind = 'object' | 'lock' | 'whiteout';

@@ -1,7 +1,7 @@
 /** The one small interface every check implements (like node_exporter's collectors), and what a check may read. */
 import type { Config } from '../config/index.ts';
 import type { Finding } from '../findings/index.ts';
-import type { NixEnv } from '../store/resolve-store-layout.ts';
+import type { NixEnv } from '../store/index.ts';
 import type { MountFacts } from './mount-facts.ts';
 
 /** What every check reads. Probed once per run by `gatherCheckContext`, so checks stay cheap and mostly pure. */

@@ -3,7 +3,6 @@ export type { Check, CheckContext } from './check.ts';
 export { runChecks, type CheckOutcome, type CheckReport } from './run-checks.ts';
 export { gatherCheckContext, runMountCheck } from './run-mount-check.ts';
 export { MOUNT_CHECKS, enabledChecks } from './registry.ts';
-export { CHECK_IDS, type CheckId } from './check-ids.ts';
 export {
   gatherMountFacts, mountFactsFromTable, unreadableMountFacts, expectedLayout, fsOfPath, readOverlayModuleDefaults, mountLineEvidence,
   FS_VIEW, OVERLAY_MODULE_PARAMETERS,

@@ -1,5 +1,5 @@
 /** Canonicalises configured and mounted layer paths so they compare: realpath where they exist, relative ones resolved against the mounter's view. */
-import { canonAbsolutePath } from '../store/canon-path.ts';
+import { canonAbsolutePath } from '../mount/index.ts';
 
 /** The file system as the path checks see it: realpath(3) of an absolute path; undefined when the path does not exist (or cannot be read). */
 export interface RealpathView {

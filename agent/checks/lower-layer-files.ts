@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { errnoCode } from '../errors/index.ts';
 import { finding, type Finding } from '../findings/index.ts';
-import type { LowerStoreLayout } from '../store/store-layout.ts';
+import type { LowerStoreLayout } from '../store/index.ts';
 import type { Check } from './check.ts';
 import { fsOfPath, type FsOfPath, type MountFacts } from './mount-facts.ts';
 

@@ -1,6 +1,6 @@
 /** Check: the overlay is writable (unless meant to be read-only), and the options that matter for a store whose upper layer Nix edits directly. */
 import { finding, type Finding } from '../findings/index.ts';
-import { mountAccess } from '../mount/mountinfo.ts';
+import { mountAccess } from '../mount/index.ts';
 import type { Check } from './check.ts';
 import { mountLineEvidence, type MountFacts } from './mount-facts.ts';
 

@@ -1,7 +1,7 @@
 /** Check: with `check-mount` on, whether Nix's own mount check (emulated on this mount table) lets Nix open the store. */
 import { finding, type Finding } from '../findings/index.ts';
-import { nixCheckMountOnTable, type NixCheckMountVerdict } from '../mount/nix-check-mount.ts';
-import type { StoreLayout } from '../store/store-layout.ts';
+import { nixCheckMountOnTable, type NixCheckMountVerdict } from '../mount/index.ts';
+import type { StoreLayout } from '../store/index.ts';
 import type { Check } from './check.ts';
 import type { MountFacts } from './mount-facts.ts';
 

@@ -1,6 +1,6 @@
 /** One whole mount check: gather the facts once, run every enabled check, report. What `check` runs and the agent re-runs after a remount. */
 import type { Config } from '../config/index.ts';
-import type { NixEnv } from '../store/resolve-store-layout.ts';
+import type { NixEnv } from '../store/index.ts';
 import type { CheckContext } from './check.ts';
 import type { RealpathView } from './layer-paths.ts';
 import { FS_VIEW, gatherMountFacts } from './mount-facts.ts';

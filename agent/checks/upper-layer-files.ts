@@ -1,6 +1,6 @@
 /** Check: the upper layer exists, is a writable directory on a filesystem with the xattrs and d_type OverlayFS needs, with room to grow. */
 import fs from 'node:fs';
-import { resolveAmount, type Amount } from '../config/byte-size.ts';
+import { resolveAmount, type Amount } from '../config/index.ts';
 import { errnoCode } from '../errors/index.ts';
 import { finding, type Finding } from '../findings/index.ts';
 import type { Check } from './check.ts';

@@ -21,6 +21,8 @@ export interface CommandContext {
   /** Loads the configuration (throws ConfigError); commands that need none never call it. */
   readonly loadConfig: () => Config;
   readonly signal: AbortSignal;
+  /** Runs another command line in this process with `io` (the demo runs the commands it shows); resolves to its exit code. */
+  readonly runCommandLine: (argv: readonly string[], io: CliIo) => Promise<number>;
 }
 
 export type CommandOptions = NonNullable<ParseArgsConfig['options']>;

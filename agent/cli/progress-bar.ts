@@ -1,6 +1,6 @@
 /** A one-line progress bar on stderr for long commands: bar, counts, throughput, ETA; silent unless stderr is a terminal. */
 import type { CliIo } from './command.ts';
-import { formatBytes } from '../config/byte-size.ts';
+import { formatBytes } from '../config/index.ts';
 
 /** What a progress line shows; every field but `label` and `done` is optional. */
 export interface ProgressState {

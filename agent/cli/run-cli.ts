@@ -72,6 +72,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
     return await command.run({
       io, json, flags, values, positionals: parsed.positionals, signal,
       loadConfig: () => loadConfig({ flags, env: io.env, defaultFile: DEFAULT_CONFIG_FILE }),
+      runCommandLine: (inner, innerIo) => runCli(inner, innerIo, signal),
     });
   } catch (error) {
     return fail(io, json, command, error);

@@ -1,6 +1,6 @@
 /** The schema of overlay-warden's YAML configuration: every key, its default, and what it accepts. */
 import { z } from 'zod';
-import { CHECK_IDS } from '../checks/check-ids.ts';
+import { CHECK_IDS } from '../findings/index.ts';
 import { parseAmount } from './byte-size.ts';
 
 /** What the keys below take, in words that read after "expected" (messages of issues the error map cannot word). */

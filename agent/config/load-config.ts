@@ -10,7 +10,7 @@ import { configSchema, type ConfigSettings } from './config-schema.ts';
 import { expectationOf } from './config-expectations.ts';
 import { resolveStoreFromSettings } from './store-from-settings.ts';
 import { assertTrustedFile } from './trusted-file.ts';
-import type { StoreLayout } from '../store/store-layout.ts';
+import type { StoreLayout } from '../store/index.ts';
 
 /** The default config file: `config/overlay-warden.yaml` of the project (or of the installed package). */
 export const DEFAULT_CONFIG_FILE = join(packageRoot(), 'config', 'overlay-warden.yaml');

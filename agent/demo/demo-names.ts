@@ -1,6 +1,6 @@
 /** Store path names for the demo store: deterministic hash parts and realistic package names, all valid for Nix. */
 import { createHash } from 'node:crypto';
-import { encodeNixBase32 } from '../store/nix-base32.ts';
+import { encodeNixBase32 } from '../store/index.ts';
 import type { Random } from './seeded-random.ts';
 
 /** Which namespace a demo path's hash part is drawn from. */

@@ -3,3 +3,5 @@ export { resolveDemoStoreOptions, type DemoStoreOptions, type DemoStoreProgress,
 export { DemoStoreError, type DemoStoreErrorCode } from './demo-store-error.ts';
 export { createNixDb, type NixDbWriter, type Registration } from './nix-db-writer.ts';
 export { OBJECT_KINDS, type DemoContents, type ObjectKind } from './demo-graph.ts';
+export { removeDemoDir } from './remove-demo-dir.ts';
+export { runAgentTour } from './agent-tour.ts';

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { NIX_DB_SCHEMA_SQL, NIX_SCHEMA_VERSION } from '../store/nix-db-schema.ts';
+import { NIX_DB_SCHEMA_SQL, NIX_SCHEMA_VERSION } from '../store/index.ts';
 import { DemoStoreError } from './demo-store-error.ts';
 
 /** A registration as Nix writes it to ValidPaths. */

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode, messageOf } from '../errors/index.ts';
-import { percentEncode } from '../store/percent-encoding.ts';
+import { percentEncode } from '../store/index.ts';
 import { DemoLayerWriter, referencesOfDemoPath } from './demo-layer-writer.ts';
 import { LAYER_CODE, lowerRoots, planDemoGraph, upperRoots } from './demo-graph.ts';
 import { demoHashPart, demoPackageName } from './demo-names.ts';

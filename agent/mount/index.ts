@@ -20,3 +20,5 @@ export { overlayMountOptions, mountOverlay, MountOverlayError, MOUNT_OPTIONS_MAX
 export { unshareArgv, runInPrivateMountNamespace, MountNamespaceError, type MountNamespaceErrorCode } from './mount-namespace.ts';
 export { classifyOverlayEntry, marksMatter, isWhiteout, OVERLAY_ENTRY_KINDS, type OverlayEntryKind, type OverlayMarks, type EntryType } from './overlay-entry.ts';
 export { readOverlayMarks, parseOverlayMarks, type XattrProbe, type ReadMarksOptions } from './overlay-xattrs.ts';
+export { nixCheckMountOnTable, type NixCheckMountVerdict } from './nix-check-mount.ts';
+export { canonAbsolutePath, joinCanonPath } from './canon-path.ts';

@@ -1,5 +1,5 @@
 /** Which mount is really visible at a path: follows parent ids through stacks, as path lookup does. */
-import { canonAbsolutePath } from '../store/canon-path.ts';
+import { canonAbsolutePath } from './canon-path.ts';
 import { MountPathError } from './mount-errors.ts';
 import type { MountinfoEntry } from './mountinfo.ts';
 

@@ -33,3 +33,8 @@ export {
   type TaskResult,
   type TaskResultByType,
 } from './tasks.ts';
+export { allocatedBytesFreedByRemovalSync } from './disk-usage.ts';
+export { rebuildThreadError, type SerialisedError, serialiseError } from './serialised-error.ts';
+export { rebuildTaskError } from './tasks.ts';
+export { siblingModuleUrl } from './worker-file.ts';
+export { type ProgressCounts, type ProgressTotals } from './map-progress.ts';

@@ -1,7 +1,6 @@
 /** Carries an error thrown on a worker thread (a pool task's, the audit thread's) across as plain data, and rebuilds a WardenError on the main side. */
 import { WardenError, errnoCode, messageOf, type Evidence } from '../errors/index.ts';
 import { PoolTaskError, type PoolTaskFailureCode } from './pool-errors.ts';
-import { describeTask, taskSubject, type PoolTask } from './tasks.ts';
 
 /**
  * An error as plain data. Structured clone would drop a WardenError's `code`, `evidence`
@@ -60,14 +59,6 @@ export function rebuildThreadError(remote: SerialisedError, context: { readonly 
     ...(remote.hint === undefined ? {} : { hint: remote.hint }),
     ...(remote.cause === undefined ? {} : { cause: rebuildCause(remote.cause) }),
   });
-}
-
-/**
- * Rebuilds a worker-side error for `task` on the main thread: same code, hint and evidence,
- * plus `task` (the message that failed) and `taskPath`; the message names the task first.
- */
-export function rebuildTaskError(remote: SerialisedError, task: PoolTask): PoolTaskError {
-  return rebuildThreadError(remote, { subject: describeTask(task), evidence: { task, taskPath: taskSubject(task) } });
 }
 
 function rebuildCause(remote: SerialisedError): WardenError {

@@ -1,5 +1,6 @@
 /** The messages the worker pool runs: a discriminated union on `type`, and the result each type yields. */
-import type { SerialisedError } from './serialised-error.ts';
+import type { PoolTaskError } from './pool-errors.ts';
+import { rebuildThreadError, type SerialisedError } from './serialised-error.ts';
 
 export const TASK_TYPES = ['nar-hash', 'nar-hash-batch', 'compare-pair'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -104,4 +105,12 @@ export function resultBytes(result: PoolTaskResult): number {
     case 'compare-pair':
       return result.upper.narSize + result.lower.narSize;
   }
+}
+
+/**
+ * Rebuilds a worker-side error for `task` on the main thread: same code, hint and evidence,
+ * plus `task` (the message that failed) and `taskPath`; the message names the task first.
+ */
+export function rebuildTaskError(remote: SerialisedError, task: PoolTask): PoolTaskError {
+  return rebuildThreadError(remote, { subject: describeTask(task), evidence: { task, taskPath: taskSubject(task) } });
 }

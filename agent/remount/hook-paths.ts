@@ -1,6 +1,6 @@
 /** Where the project's hook executables are, from the source tree (agent/…) or the built package (dist/agent/…). */
 import { join } from 'node:path';
-import { packageRoot } from '../config/package-root.ts';
+import { packageRoot } from '../config/index.ts';
 
 /** The default remount command: `hooks/remount` (`mount -o remount` done right). */
 export function defaultRemountHook(): string {

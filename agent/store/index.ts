@@ -1,4 +1,3 @@
-export { canonAbsolutePath, joinCanonPath } from './canon-path.ts';
 export { percentDecode, percentEncode, PercentEncodingError, type PercentEncodingErrorCode } from './percent-encoding.ts';
 export { STORE_URL_ERROR_CODES, StoreUrlError, type StoreUrlErrorCode } from './store-url-error.ts';
 export { STORE_PARAMS, type StoreUrlKind, type ParamType } from './store-url-params.ts';
@@ -17,3 +16,4 @@ export { NixDbError, toNixDbError, type NixDbErrorCode } from './nix-db-error.ts
 export { sqliteFileUri, parseSchemaVersion, readSchemaVersion, type NixDbOpenMode, type NixDbTables } from './nix-db-open.ts';
 export { decodeValidPathRow, type ValidPathRow, type PathInfo, type ReferenceEdge, type Realisation } from './nix-db-rows.ts';
 export { NIX_SCHEMA_VERSION, NIX_DB_SCHEMA_SQL, VALID_PATHS_COLUMNS } from './nix-db-schema.ts';
+export { openSqliteReadOnly } from './nix-db-open.ts';

@@ -1,7 +1,7 @@
 /** Why a path has no NAR: the error type of nar.ts, and the two ways it arises (an odd file type, a failed read). */
 import type fs from 'node:fs';
 import { WardenError, errnoCode, messageOf } from '../errors/index.ts';
-import { classifyOverlayEntry } from '../mount/overlay-entry.ts';
+import { classifyOverlayEntry } from '../mount/index.ts';
 
 export type NarErrorCode = 'NAR_UNSUPPORTED_FILE_TYPE' | 'NAR_WHITEOUT' | 'NAR_FILE_CHANGED' | 'NAR_IO_ERROR';
 

@@ -1,6 +1,6 @@
 /** Derives the on-disk layout of a local-overlay store (and of its lower store) from its parsed URL, as Nix does. */
 import { WardenError } from '../errors/index.ts';
-import { canonAbsolutePath, joinCanonPath } from './canon-path.ts';
+import { canonAbsolutePath, joinCanonPath } from '../mount/index.ts';
 import type { LowerStoreLayout, StoreLayout } from './store-layout.ts';
 import type { ParsedStoreUrl } from './store-url.ts';
 

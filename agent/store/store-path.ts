@@ -1,6 +1,6 @@
 /** Store path names (`<32-char hash>-<name>`) and full store paths: validation with Nix's rules. */
 import { WardenError } from '../errors/index.ts';
-import { canonAbsolutePath } from './canon-path.ts';
+import { canonAbsolutePath } from '../mount/index.ts';
 import { isNixBase32Char } from './nix-base32.ts';
 
 /** Chars in the hash part: 20 bytes in Nix base-32. */

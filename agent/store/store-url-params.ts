@@ -1,5 +1,5 @@
 /** Which parameters each Nix store type takes, of which value type, and how each value is read (as Nix does). */
-import { canonAbsolutePath } from './canon-path.ts';
+import { canonAbsolutePath } from '../mount/index.ts';
 
 /** The store types overlay-warden reads: the ones with a store dir on this machine's file system. */
 export type StoreUrlKind = 'local' | 'daemon' | 'auto' | 'local-overlay';

@@ -1,6 +1,6 @@
 /** Parses the Nix store URLs whose store dir is on this machine (lower stores included, recursively) into typed settings. */
 import { messageOf, type Evidence } from '../errors/index.ts';
-import { canonAbsolutePath } from './canon-path.ts';
+import { canonAbsolutePath } from '../mount/index.ts';
 import { percentDecode, percentEncode } from './percent-encoding.ts';
 import { StoreUrlError, type StoreUrlErrorCode } from './store-url-error.ts';
 import { PARAM_EXPECTED, STORE_PARAMS, readParamValue, type StoreUrlKind } from './store-url-params.ts';

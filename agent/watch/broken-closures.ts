@@ -1,5 +1,5 @@
 /** Which upper-DB registrations a vanished lower path breaks: read from the upper Nix DB, read-only. */
-import { openNixDb } from '../store/nix-db.ts';
+import { openNixDb } from '../store/index.ts';
 import type { BrokenUpperClosure } from './drift-events.ts';
 
 /** Answers which upper closures vanished lower paths break (injected, so watchers can be tested without a DB). */

@@ -1,7 +1,7 @@
 /** Watches the lower Nix DB (db.sqlite and its WAL) with chokidar; any change of its identity is drift. */
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { readLowerDbIdentity, type LowerDbIdentity } from '../baseline/db-identity.ts';
+import { readLowerDbIdentity, type LowerDbIdentity } from '../baseline/index.ts';
 import { errnoCode, messageOf } from '../errors/index.ts';
 import { DriftEmitter } from './drift-emitter.ts';
 import { lowerDbEvent } from './event-builders.ts';

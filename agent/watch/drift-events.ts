@@ -1,6 +1,8 @@
 /** Drift events: what changed in the lower store, its DB, the upper layer or the mount, as a union on `type`. */
-import type { LowerDbIdentity } from '../baseline/db-identity.ts';
-import type { MountView } from './mount-view.ts';
+import type { LowerDbIdentity } from '../baseline/index.ts';
+import type { MountChangeKind, MountView } from './mount-view.ts';
+
+export type { MountChangeKind } from './mount-view.ts';
 
 /** Every drift event type, as a public list (alert rules and metrics key on these; never rename one). */
 export const DRIFT_EVENT_TYPES = [
@@ -102,13 +104,7 @@ export interface UpperWhiteoutAddedEvent extends DriftEventBase<'upper-whiteout-
   readonly masksLower: boolean;
 }
 
-/**
- * What happened at the merged store dir's mount point: `mounted`, `unmounted`, `remounted` (another overlay mount
- * replaced it), `options-changed` (same mount, other options), `stacked` (a mount now covers the overlay),
- * `unstacked` (nothing covers it any more).
- */
-export type MountChangeKind = 'mounted' | 'unmounted' | 'remounted' | 'options-changed' | 'stacked' | 'unstacked';
-
+/** The mount at the merged store dir changed (`what`, see MountChangeKind in mount-view.ts). */
 export interface MountChangedEvent extends DriftEventBase<'mount-changed'> {
   readonly what: MountChangeKind;
   readonly before: MountView;

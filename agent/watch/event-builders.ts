@@ -1,5 +1,5 @@
 /** Building the drift events that need more than one observation: lower shrinkage with its broken closures, DB changes. */
-import { compareDbIdentity, type LowerDbIdentity } from '../baseline/db-identity.ts';
+import { compareDbIdentity, type LowerDbIdentity } from '../baseline/index.ts';
 import { messageOf } from '../errors/index.ts';
 import type { UpperClosureLookup } from './broken-closures.ts';
 import type { DriftEvent, DriftSource, LowerShrankEvent } from './drift-events.ts';

@@ -1,6 +1,6 @@
 /** The state of one top-level name in a layer, by lstat: what the watchers compare against what they knew. */
 import fs from 'node:fs';
-import { entryKindOf } from '../baseline/store-dir-entry.ts';
+import { entryKindOf } from '../baseline/index.ts';
 import { errnoCode } from '../errors/index.ts';
 import type { UpperState } from './layer-changes.ts';
 

@@ -1,5 +1,5 @@
 /** What the lower-dir and upper-layer watchers share: one queue of batches, one channel out, how entries are named and stat-ed. */
-import { scanStoreDir, type StoreDirScan } from '../baseline/scan-store-dir.ts';
+import { scanStoreDir, type StoreDirScan } from '../baseline/index.ts';
 import { errnoCode, messageOf } from '../errors/index.ts';
 import type { DriftEvent, DriftEventBody } from './drift-events.ts';
 import type { UpperState } from './layer-changes.ts';

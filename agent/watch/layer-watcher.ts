@@ -1,5 +1,5 @@
 /** Watches the lower store dir, the lower DB and the upper layer's top level, and turns changes into drift events. */
-import type { LowerBaseline } from '../baseline/lower-baseline.ts';
+import type { LowerBaseline } from '../baseline/index.ts';
 import { upperDbClosureLookup, type UpperClosureLookup } from './broken-closures.ts';
 import { LowerDbWatcher } from './db-watcher.ts';
 import { DriftEmitter } from './drift-emitter.ts';

@@ -1,5 +1,5 @@
 /** The set of entries a watcher believes a store dir holds: a compact EntrySet plus the changes seen since. */
-import { EntrySet } from '../baseline/entry-set.ts';
+import { EntrySet } from '../baseline/index.ts';
 
 /** Changes kept beside the base set before they are merged into it (a merge costs one pass over the base). */
 const COMPACT_AFTER = 4096;

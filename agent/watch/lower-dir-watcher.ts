@@ -1,9 +1,9 @@
 /** Watches the lower store dir's top level: `lower-grew`, `lower-shrank` (with the upper closures it breaks), `lower-path-modified`. */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { diffEntrySets } from '../baseline/entry-diff.ts';
-import type { EntrySet } from '../baseline/entry-set.ts';
-import { dirUnchangedSince, readDirStamp, type DirStamp } from '../baseline/dir-stamp.ts';
-import { isValidStorePathName } from '../store/store-path.ts';
+import { diffEntrySets } from '../baseline/index.ts';
+import type { EntrySet } from '../baseline/index.ts';
+import { dirUnchangedSince, readDirStamp, type DirStamp } from '../baseline/index.ts';
+import { isValidStorePathName } from '../store/index.ts';
 import type { UpperClosureLookup } from './broken-closures.ts';
 import { lowerShrankEvent } from './event-builders.ts';
 import { classifyLowerChanges, type LowerObservation } from './layer-changes.ts';

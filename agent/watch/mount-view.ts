@@ -1,7 +1,12 @@
 /** What is mounted at the merged store dir, as plain data, and how two such views differ. Pure. */
-import type { MountinfoEntry } from '../mount/mountinfo.ts';
-import type { MountTable } from '../mount/visible-mount.ts';
-import type { MountChangeKind } from './drift-events.ts';
+import type { MountinfoEntry, MountTable } from '../mount/index.ts';
+
+/**
+ * What happened at the merged store dir's mount point: `mounted`, `unmounted`, `remounted` (another overlay mount
+ * replaced it), `options-changed` (same mount, other options), `stacked` (a mount now covers the overlay),
+ * `unstacked` (nothing covers it any more).
+ */
+export type MountChangeKind = 'mounted' | 'unmounted' | 'remounted' | 'options-changed' | 'stacked' | 'unstacked';
 
 /** One mount, as evidence: the fields that tell mounts apart, and the mountinfo line. */
 export interface MountSnapshot {

@@ -1,5 +1,5 @@
 /** What changed in the lower store while the agent was down: the lower store now against the saved baseline. */
-import { diffLowerBaselines, refreshLowerBaseline, type LowerBaseline } from '../baseline/lower-baseline.ts';
+import { diffLowerBaselines, refreshLowerBaseline, type LowerBaseline } from '../baseline/index.ts';
 import { upperDbClosureLookup, type UpperClosureLookup } from './broken-closures.ts';
 import type { DriftEvent } from './drift-events.ts';
 import { lowerDbEvent, lowerShrankEvent } from './event-builders.ts';

@@ -1,7 +1,7 @@
 /** Watches the upper layer's top level: `upper-path-added`, `upper-path-deleted` (with `alsoInLower`), `upper-whiteout-added`. */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { diffEntrySets } from '../baseline/entry-diff.ts';
-import { isValidStorePathName } from '../store/store-path.ts';
+import { diffEntrySets } from '../baseline/index.ts';
+import { isValidStorePathName } from '../store/index.ts';
 import { classifyUpperChanges, type UpperChange, type UpperObservation, type UpperState } from './layer-changes.ts';
 import { listToResync, STAT_CHUNK, type LayerWatchContext } from './layer-watch-context.ts';
 import { LiveEntryIndex } from './live-entry-index.ts';

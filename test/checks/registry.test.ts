@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Check } from '../../agent/checks/check.ts';
-import { CHECK_IDS } from '../../agent/checks/check-ids.ts';
+import { CHECK_IDS } from '../../agent/findings/index.ts';
 import { MOUNT_CHECKS, enabledChecks } from '../../agent/checks/registry.ts';
 import { runChecks } from '../../agent/checks/run-checks.ts';
 import { gatherCheckContext, runMountCheck } from '../../agent/checks/run-mount-check.ts';

@@ -1,9 +1,9 @@
 /** `overlay-warden audit`: both DBs and both layers against each other (no content hashing); a report, or JSON. */
-import type { AuditProgress, AuditReport } from '../../audit/run-audit.ts';
+import type { AuditProgress, AuditReport } from '../../audit/index.ts';
 import { availableParallelism } from 'node:os';
-import { hashingThreads } from '../../audit/pool-threads.ts';
+import { hashingThreads } from '../../audit/index.ts';
 import { hasErrors } from '../../findings/index.ts';
-import type { StoreLayout } from '../../store/store-layout.ts';
+import type { StoreLayout } from '../../store/index.ts';
 import { EXIT, type CliIo, type Command, interruptedExitCode } from '../command.ts';
 import { formatFindingsReport } from '../findings-report.ts';
 import { printJson } from '../output.ts';
@@ -70,7 +70,7 @@ export const auditCommand: Command = {
     const threads = hashingThreads(threadsGiven ?? config.pool.size, availableParallelism());
     const hash = values['hash-duplicates'] === true;
     // Loaded here, not at start-up: every other command would pay for the readers and the pool.
-    const [{ runAudit }, { WorkerPool }] = await Promise.all([import('../../audit/run-audit.ts'), import('../../pool/worker-pool.ts')]);
+    const [{ runAudit }, { WorkerPool }] = await Promise.all([import('../../audit/index.ts'), import('../../pool/index.ts')]);
     const pool = hash ? new WorkerPool({ maxThreads: threads }) : undefined;
     const bar = new ProgressBar(io);
     const started = Date.now();

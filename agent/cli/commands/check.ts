@@ -1,11 +1,11 @@
 /** `overlay-warden check`: one-shot mount and layer check; a report grouped by severity, or JSON; exit 1 on error-level findings. */
-import { nixVerdictFor } from '../../checks/nix-check-mount-verdict.ts';
-import type { ReadMountFacts, MountFacts } from '../../checks/mount-facts.ts';
-import { runMountCheck } from '../../checks/run-mount-check.ts';
-import type { CheckOutcome } from '../../checks/run-checks.ts';
+import { nixVerdictFor } from '../../checks/index.ts';
+import type { ReadMountFacts, MountFacts } from '../../checks/index.ts';
+import { runMountCheck } from '../../checks/index.ts';
+import type { CheckOutcome } from '../../checks/index.ts';
 import { hasErrors, type Finding } from '../../findings/index.ts';
-import type { NixCheckMountVerdict } from '../../mount/nix-check-mount.ts';
-import type { StoreLayout } from '../../store/store-layout.ts';
+import type { NixCheckMountVerdict } from '../../mount/index.ts';
+import type { StoreLayout } from '../../store/index.ts';
 import { EXIT, type CliIo, type Command } from '../command.ts';
 import { printJson } from '../output.ts';
 import { formatFindingsReport } from '../findings-report.ts';

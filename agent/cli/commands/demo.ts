@@ -6,15 +6,14 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildDemoStore, type DemoStore } from '../../demo/store-builder.ts';
-import { removeDemoDir } from '../../demo/remove-demo-dir.ts';
+import { buildDemoStore, type DemoStore } from '../../demo/index.ts';
+import { removeDemoDir } from '../../demo/index.ts';
 import { mountOverlay, runInPrivateMountNamespace } from '../../mount/index.ts';
 import type { CliIo, Command, CommandContext } from '../command.ts';
 import { EXIT } from '../command.ts';
 import { wholeNumberOption } from '../option-values.ts';
 import { paint } from '../output.ts';
-import { runCli } from '../run-cli.ts';
-import { runAgentTour } from '../../demo/agent-tour.ts';
+import { runAgentTour } from '../../demo/index.ts';
 import { createLogger } from '../../log/index.ts';
 import { loadConfig } from '../../config/index.ts';
 
@@ -100,7 +99,7 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
   for (const step of demoSteps(configFile)) {
     say(io, step.say);
     io.stdout.write(paint(io, 'stdout', 'dim', `$ overlay-warden ${step.argv.join(' ')}\n`));
-    const code = await runCli(step.argv, io, context.signal);
+    const code = await context.runCommandLine(step.argv, io);
     if (code === EXIT.usage) return code;
     worst = Math.max(worst, code);
   }

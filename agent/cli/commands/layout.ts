@@ -2,7 +2,7 @@
 import type { Command } from '../command.ts';
 import { EXIT } from '../command.ts';
 import { formatRows, printJson } from '../output.ts';
-import type { StoreLayout } from '../../store/store-layout.ts';
+import type { StoreLayout } from '../../store/index.ts';
 
 /** The rows of the human report, in the order people read a setup: where users look, then the layers. */
 export function layoutRows(layout: StoreLayout): Array<readonly [string, string]> {

@@ -1,19 +1,19 @@
 /** `overlay-warden verify`: NAR-hashes store objects in the worker pool against their narHash; a report, or JSON. */
 import { availableParallelism } from 'node:os';
-import { AuditError } from '../../audit/audit-error.ts';
-import { hashingThreads } from '../../audit/pool-threads.ts';
-import type { VerifyReport, VerifyScope } from '../../audit/run-verify.ts';
-import { userPathBaseName } from '../../audit/verify-paths.ts';
+import { AuditError } from '../../audit/index.ts';
+import { hashingThreads } from '../../audit/index.ts';
+import type { VerifyReport, VerifyScope } from '../../audit/index.ts';
+import { userPathBaseName } from '../../audit/index.ts';
 import { hasErrors } from '../../findings/index.ts';
-import type { MapProgress } from '../../pool/map-progress.ts';
-import type { StoreLayout } from '../../store/store-layout.ts';
+import type { MapProgress } from '../../pool/index.ts';
+import type { StoreLayout } from '../../store/index.ts';
 import { EXIT, type CliIo, type Command, type CommandContext, interruptedExitCode } from '../command.ts';
 import { formatFindingsReport } from '../findings-report.ts';
 import { oneOfOptions, wholeNumberOption } from '../option-values.ts';
 import { printJson } from '../output.ts';
 import { ProgressBar, type ProgressState } from '../progress-bar.ts';
 import { UsageError } from '../usage-error.ts';
-import { formatBytes } from '../../config/byte-size.ts';
+import { formatBytes } from '../../config/index.ts';
 
 /** Most hashing threads `--threads` takes (audit's too). */
 const MAX_THREADS = 256;
@@ -111,7 +111,7 @@ export const verifyCommand: Command = {
     checkStorePathArguments(config.layout, positionals);
     const threads = hashingThreads(threadsGiven ?? config.pool.size, availableParallelism());
     // Loaded here, not at start-up: every other command would pay for the pool and the readers.
-    const [{ runVerify }, { WorkerPool }] = await Promise.all([import('../../audit/run-verify.ts'), import('../../pool/worker-pool.ts')]);
+    const [{ runVerify }, { WorkerPool }] = await Promise.all([import('../../audit/index.ts'), import('../../pool/index.ts')]);
     const adaptive = threadsGiven === undefined && config.pool.size === 'auto';
     const cores = Math.min(threads, availableParallelism());
     // Adaptive: one thread per core, started now while the DBs are read; the rest only when reads keep threads

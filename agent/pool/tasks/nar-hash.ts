@@ -1,5 +1,5 @@
 /** Worker handler for `nar-hash`: the NAR SHA-256 (hex) and size of one path, via the store's NAR hasher. */
-import { narHashOfPathSync } from '../../store/nar.ts';
+import { narHashOfPathSync } from '../../store/index.ts';
 import type { NarDigest, NarHashTask, NarHashTaskResult } from '../tasks.ts';
 
 /** narHashOfPathSync with the hash as lowercase hex, so it crosses the thread boundary as a string. Throws NarError. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { posix } from 'node:path';
 import fc from 'fast-check';
-import { canonAbsolutePath, joinCanonPath } from '../../agent/store/index.ts';
+import { canonAbsolutePath, joinCanonPath } from '../../agent/mount/index.ts';
 
 describe('canon-path', () => {
   it("canonicalises lexically, as Nix's canonPath does", () => {
