@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import type { LowerDbIdentity } from '../../agent/baseline/index.ts';
 import { decideOnDrift, decideOnProbe, describeDrift, eventLevel, type AgentAction, type DecisionLayout, type EventLevel } from '../../agent/decide/index.ts';
-import { judgeView, type ObjectState, type PathView, type StaleReason, type Verdict } from '../../agent/probe/index.ts';
-import type { ProbeReport, ProbeResult } from '../../agent/probe/index.ts';
+import { judgeView, type ObjectState, type ProbeReport, type ProbeResult, type StaleReason, type Verdict } from '../../agent/probe/index.ts';
 import type { ProbeSymptom } from '../../agent/remount/index.ts';
 import { DRIFT_EVENT_TYPES, type DriftEvent, type DriftEventBody, type MountView } from '../../agent/watch/index.ts';
 
@@ -249,6 +248,9 @@ describe('decide/drift-decisions', () => {
   });
 });
 
+/** The three lstat results of one probed name (the name apart). */
+type LayerStates = Omit<ProbeResult['view'], 'name'>;
+
 /** lstat results for the literal probe reports. */
 const file = (over: Partial<Extract<ObjectState, { kind: 'present' }>> = {}): ObjectState => ({ kind: 'present', type: 'file', perm: 0o444, size: 5, mtimeNs: '1', nlink: 1, ...over });
 const ABSENT: ObjectState = { kind: 'absent' };
@@ -256,7 +258,7 @@ const WHITEOUT: ObjectState = { kind: 'whiteout' };
 const errno = (code: string): ObjectState => ({ kind: 'error', errno: code });
 
 /** One probe result per stale reason: the view it comes from, the verdict, and the symptom the request names. */
-const STALE_ROWS: Readonly<Record<StaleReason, { readonly view: Omit<PathView, 'name'>; readonly verdict: Verdict; readonly symptom: ProbeSymptom }>> = {
+const STALE_ROWS: Readonly<Record<StaleReason, { readonly view: LayerStates; readonly verdict: Verdict; readonly symptom: ProbeSymptom }>> = {
   estale: { view: { merged: errno('ESTALE'), upper: ABSENT, lower: file() }, verdict: { state: 'stale', expected: 'lower', reason: 'estale' }, symptom: 'estale' },
   'deleted-object-served': { view: { merged: file({ nlink: 0 }), upper: ABSENT, lower: file() }, verdict: { state: 'stale', expected: 'lower', reason: 'deleted-object-served' }, symptom: 'serves-deleted' },
   'served-but-absent-from-layers': { view: { merged: file(), upper: ABSENT, lower: ABSENT }, verdict: { state: 'stale', expected: 'none', reason: 'served-but-absent-from-layers' }, symptom: 'serves-deleted' },
@@ -271,13 +273,13 @@ const STALE_ROWS: Readonly<Record<StaleReason, { readonly view: Omit<PathView, '
 };
 
 /** Verdicts that are not stale: the probe keeps them out of `stale`. */
-const NOT_STALE_ROWS: readonly { readonly name: string; readonly view: Omit<PathView, 'name'>; readonly verdict: Verdict }[] = [
+const NOT_STALE_ROWS: readonly { readonly name: string; readonly view: LayerStates; readonly verdict: Verdict }[] = [
   { name: 'fresh (served by the lower)', view: { merged: file(), upper: ABSENT, lower: file() }, verdict: { state: 'fresh', expected: 'lower' } },
   { name: 'fresh (hidden by a whiteout)', view: { merged: ABSENT, upper: WHITEOUT, lower: file() }, verdict: { state: 'fresh', expected: 'none' } },
   { name: 'inconclusive (stat failed)', view: { merged: errno('EACCES'), upper: ABSENT, lower: file() }, verdict: { state: 'inconclusive', reason: 'stat-failed', errno: 'EACCES' } },
 ];
 
-const result = (name: string, view: Omit<PathView, 'name'>, verdict: Verdict): ProbeResult => ({ name, verdict, view: { name, ...view } });
+const result = (name: string, view: LayerStates, verdict: Verdict): ProbeResult => ({ name, verdict, view: { name, ...view } });
 /** A report as probeStaleView makes it: `stale` holds the results whose verdict is stale. */
 const reportOf = (results: readonly ProbeResult[], skipped: readonly string[] = []): ProbeReport => ({ results, stale: results.filter((r) => r.verdict.state === 'stale'), skipped });
 
