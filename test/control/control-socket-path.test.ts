@@ -46,7 +46,7 @@ async function startBusyListener(socketPath: string): Promise<ChildProcess> {
   return child;
 }
 
-/** Asserts that `promise` or `action` fails with ControlError `code`, and returns it. */
+/** Asserts that `action` throws or rejects with ControlError `code`, and returns the error. */
 async function controlError(action: () => unknown, code: ControlErrorCode): Promise<ControlError> {
   try {
     await action();
@@ -78,7 +78,7 @@ describe('control/control-socket-path', () => {
     await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
   });
 
-  /** What sits at the socket path, made in `dir`; `live` when a listener must be kept to the end of the test. */
+  /** What can sit at the socket path; listeners started here are stopped after each test. */
   const KINDS = {
     nothing: async () => {},
     'a stale socket (its listener gone)': (p: string) => leaveStaleSocket(p),

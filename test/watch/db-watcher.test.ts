@@ -70,7 +70,7 @@ describe('watch/db-watcher on real files', () => {
   let db: string;
   let n = 0;
   const watchers: LowerDbWatcher[] = [];
-  /** A watcher of `db`, stamped with NOW, started; `drift` collects what it emits during start. */
+  /** A started watcher of `db` (or `file`), stamped with NOW, with what it emitted while starting; closed after each test. */
   async function started(initial: LowerDbIdentity | null, options: { debounceMs?: number; file?: string } = {}): Promise<{ watcher: LowerDbWatcher; atStart: DriftEvent[]; errorsAtStart: WatchError[] }> {
     const watcher = new LowerDbWatcher({ db: options.file ?? db, debounceMs: options.debounceMs ?? 20, initial, now: () => NOW });
     watchers.push(watcher);
