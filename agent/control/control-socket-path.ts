@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import { untrustedReason } from '../config/index.ts';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { ControlError } from './control-errors.ts';
 
 /** How long a probe of an existing socket waits for an answer before calling it live (a busy agent may accept slowly). */
@@ -88,7 +88,7 @@ export async function clearStaleSocket(socketPath: string): Promise<'absent' | '
 /** A socket path the agent cannot use (a file where its directory should be, a name too long): a setting to fix. */
 function pathUnusable(socketPath: string, what: string, cause: unknown): ControlError {
   const errno = errnoCode(cause);
-  return new ControlError('CONTROL_LISTEN_FAILED', `cannot listen on ${socketPath}: ${what} (${errno ?? String(cause)})`, {
+  return new ControlError('CONTROL_LISTEN_FAILED', `cannot listen on ${socketPath}: ${what} (${errno ?? messageOf(cause)})`, {
     cause,
     evidence: { socketPath, errno },
     hint: 'set control.socket to a path whose directory the agent can create and use',

@@ -124,7 +124,7 @@ export class LowerDbWatcher extends DriftEmitter {
     try {
       if (!fs.statSync(dir).isDirectory()) errno = 'ENOTDIR';
     } catch (cause) {
-      errno = errnoCode(cause) ?? String(cause);
+      errno = errnoCode(cause) ?? messageOf(cause);
     }
     if (errno === undefined) return;
     this.emitError(new WatchError('WATCH_DIR_FAILED', `cannot watch the lower DB ${this.#options.db}: its directory ${dir} is missing or not a directory (${errno})`, { evidence: { dir, errno } }));
