@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import { untrustedReason } from '../config/index.ts';
-import { errnoCode } from '../errors/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
 import { ControlError } from './control-errors.ts';
 
 /** How long a probe of an existing socket waits for an answer before calling it live (a busy agent may accept slowly). */
@@ -13,12 +13,18 @@ export const SOCKET_PROBE_TIMEOUT_MS = 1000;
  * Creates the socket's directory if missing (mode 0700) and refuses one that
  * someone other than root or the agent's user can write, even a sticky one:
  * whoever can create entries there could put their own socket in our place
- * and answer the Nix hook. Throws ControlError CONTROL_DIR_UNSAFE.
+ * and answer the Nix hook. Throws ControlError CONTROL_DIR_UNSAFE, or CONTROL_LISTEN_FAILED when the directory
+ * cannot be made (a file in its place or on the way).
  */
 export function assertSocketDirSafe(socketPath: string, uid: number = process.getuid?.() ?? 0): void {
   const dir = dirname(socketPath);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stat = statSync(dir);
+  let stat;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    stat = statSync(dir);
+  } catch (cause) {
+    throw pathUnusable(socketPath, `cannot make its directory ${dir}`, cause);
+  }
   const reason = untrustedReason(stat, uid, `the control socket's directory ${dir}`);
   if (reason !== undefined) {
     throw new ControlError('CONTROL_DIR_UNSAFE', `refusing to listen on ${socketPath}: ${reason}`, {
@@ -48,7 +54,8 @@ export function socketAnswers(socketPath: string, timeoutMs = SOCKET_PROBE_TIMEO
  * Clears the way for `listen(socketPath)`: nothing there is fine; a socket
  * nobody answers on (left by a crashed agent) is removed; a live socket throws
  * ControlError CONTROL_SOCKET_IN_USE; anything that is not a socket throws
- * CONTROL_PATH_NOT_SOCKET and is left alone.
+ * CONTROL_PATH_NOT_SOCKET and is left alone; a path that cannot be looked at
+ * (ENAMETOOLONG, EACCES) throws CONTROL_LISTEN_FAILED.
  */
 export async function clearStaleSocket(socketPath: string): Promise<'absent' | 'removed-stale'> {
   let stat;
@@ -56,7 +63,7 @@ export async function clearStaleSocket(socketPath: string): Promise<'absent' | '
     stat = lstatSync(socketPath);
   } catch (cause) {
     if (errnoCode(cause) === 'ENOENT') return 'absent';
-    throw cause;
+    throw pathUnusable(socketPath, 'cannot look at what is there', cause);
   }
   if (!stat.isSocket()) {
     throw new ControlError('CONTROL_PATH_NOT_SOCKET', `${socketPath} exists and is not a socket; refusing to replace it`, {
@@ -76,4 +83,14 @@ export async function clearStaleSocket(socketPath: string): Promise<'absent' | '
     if (errnoCode(cause) !== 'ENOENT') throw cause;
   }
   return 'removed-stale';
+}
+
+/** A socket path the agent cannot use (a file where its directory should be, a name too long): a setting to fix. */
+function pathUnusable(socketPath: string, what: string, cause: unknown): ControlError {
+  const errno = errnoCode(cause);
+  return new ControlError('CONTROL_LISTEN_FAILED', `cannot listen on ${socketPath}: ${what} (${errno ?? messageOf(cause)})`, {
+    cause,
+    evidence: { socketPath, errno },
+    hint: 'set control.socket to a path whose directory the agent can create and use',
+  });
 }

@@ -2,7 +2,7 @@
 import { basename, join } from 'node:path';
 import type { ProbeReport, StaleReason } from '../probe/index.ts';
 import type { ProbeSymptom, RemountRequest } from '../remount/index.ts';
-import type { DriftEvent } from '../watch/index.ts';
+import type { DriftEvent, LowerDbReplacedEvent, MountChangeKind } from '../watch/index.ts';
 
 /** Something the agent should do; the wiring in agent.ts carries these out, in order. */
 export type AgentAction =
@@ -24,6 +24,8 @@ export interface DecisionLayout {
  * The actions one drift event calls for:
  * - upper path deleted directly while the lower has it → remount (the merged view may serve the deleted copy), and a
  *   probe of it so the log says whether the view really was stale;
+ * - upper whiteout deleted directly while the lower has the path → a probe (kernel 6.18 keeps answering ENOENT from
+ *   a cached negative dentry until a remount; the probe sees that and its stale result flags the remount);
  * - lower grew → remount (new lower paths are invisible until then) and a new baseline;
  * - lower shrank → probe the vanished paths (a cached view may still serve them) and a new baseline;
  * - lower DB replaced or modified, lower path modified → a new baseline (the alert is the log line and the event);
@@ -32,7 +34,8 @@ export interface DecisionLayout {
 export function decideOnDrift(event: DriftEvent, layout: DecisionLayout): AgentAction[] {
   switch (event.type) {
     case 'upper-path-deleted':
-      if (!event.alsoInLower || event.entry !== 'object') return [];
+      if (!event.alsoInLower) return [];
+      if (event.entry === 'whiteout') return [{ kind: 'probe', paths: [event.path] }];
       return [
         { kind: 'remount', request: { source: 'watcher', storePath: event.path, upperPath: join(layout.upperLayer, basename(event.path)), lowerPath: join(layout.lower.realStoreDir, basename(event.path)) } },
         { kind: 'probe', paths: [event.path] },
@@ -106,18 +109,36 @@ export function describeDrift(event: DriftEvent): string {
     case 'lower-path-modified':
       return `drift: lower store path ${event.path} was modified (${event.detail}) under the live overlay`;
     case 'lower-db-replaced':
-      return `drift: the lower DB was ${event.change}`;
+      return `drift: the lower DB ${DB_CHANGE[event.change]}`;
     case 'lower-db-modified':
       return 'drift: the lower DB changed under the live overlay';
     case 'upper-path-added':
       return `upper layer: ${event.path} added`;
     case 'upper-path-deleted':
+      if (event.entry === 'whiteout') {
+        return event.alsoInLower
+          ? `stale view: the whiteout hiding ${event.path} was deleted directly; the merged view may keep hiding the lower copy until a remount`
+          : `upper layer: whiteout for ${event.path} deleted`;
+      }
       return event.alsoInLower
         ? `stale view: the upper copy of ${event.path} was deleted directly while the lower store has it`
         : `upper layer: ${event.path} deleted`;
     case 'upper-whiteout-added':
       return `upper layer: whiteout for ${event.path}${event.masksLower ? ' (hides a lower path)' : ''}`;
     case 'mount-changed':
-      return `mount: the merged store dir was ${event.what}`;
+      return `mount: ${MOUNT_CHANGE[event.what]}`;
   }
 }
+
+/** Wording of each lower DB replacement, after "the lower DB". */
+const DB_CHANGE: Readonly<Record<LowerDbReplacedEvent['change'], string>> = { replaced: 'was replaced', appeared: 'appeared', vanished: 'vanished' };
+
+/** Wording of each mount change. */
+const MOUNT_CHANGE: Readonly<Record<MountChangeKind, string>> = {
+  mounted: 'the merged store dir was mounted',
+  unmounted: 'the merged store dir was unmounted',
+  remounted: 'the merged store dir was remounted (another overlay mount replaced it)',
+  'options-changed': "the merged store dir's mount options changed",
+  stacked: 'another mount now covers the merged store dir',
+  unstacked: 'nothing covers the merged store dir any more',
+};

@@ -1,4 +1,5 @@
 /** Watches the lower Nix DB (db.sqlite and its WAL) with chokidar; any change of its identity is drift. */
+import fs from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { readLowerDbIdentity, type LowerDbIdentity } from '../baseline/index.ts';
@@ -53,7 +54,11 @@ export class LowerDbWatcher extends DriftEmitter {
     return this.#identity;
   }
 
-  /** Starts watching (resolves when chokidar is ready), then checks once against the initial identity. */
+  /**
+   * Starts watching (resolves when chokidar is ready), then checks once against the initial identity. A missing DB
+   * directory is reported as WATCH_DIR_FAILED on `error`, and one deleted later as WATCH_DIR_GONE (nothing there is
+   * watched any more).
+   */
   async start(): Promise<void> {
     if (this.#watcher !== undefined || this.#closed) return;
     const dir = path.dirname(this.#options.db);
@@ -65,11 +70,18 @@ export class LowerDbWatcher extends DriftEmitter {
       ignored: (file: string) => file !== dir && !names.has(path.basename(file)),
     });
     this.#watcher = watcher;
-    watcher.on('all', () => this.#schedule());
+    watcher.on('all', (event, file) => {
+      // chokidar stops watching a directory that was removed, and does not come back when it is made again.
+      if (event === 'unlinkDir' && file === dir) {
+        this.emitError(new WatchError('WATCH_DIR_GONE', `the lower DB's directory ${dir} was deleted; changes of the DB are no longer seen`, { evidence: { dir }, hint: 'restart overlay-warden once the directory is back' }));
+      }
+      this.#schedule();
+    });
     watcher.on('error', (cause) => {
       this.emitError(new WatchError('WATCH_DB_FAILED', `watching the lower DB ${this.#options.db} failed: ${errnoCode(cause) ?? messageOf(cause)}`, { cause, evidence: { file: this.#options.db, errno: errnoCode(cause) } }));
     });
     await new Promise<void>((resolve) => watcher.once('ready', resolve));
+    this.#checkDir(dir);
     this.check();
   }
 
@@ -104,6 +116,18 @@ export class LowerDbWatcher extends DriftEmitter {
     const watcher = this.#watcher;
     this.#watcher = undefined;
     await watcher?.close();
+  }
+
+  /** chokidar silently watches nothing when the directory is missing (ENOENT, ENOTDIR): say so, since a DB appearing there is never seen. */
+  #checkDir(dir: string): void {
+    let errno: string | undefined;
+    try {
+      if (!fs.statSync(dir).isDirectory()) errno = 'ENOTDIR';
+    } catch (cause) {
+      errno = errnoCode(cause) ?? messageOf(cause);
+    }
+    if (errno === undefined) return;
+    this.emitError(new WatchError('WATCH_DIR_FAILED', `cannot watch the lower DB ${this.#options.db}: its directory ${dir} is missing or not a directory (${errno})`, { evidence: { dir, errno } }));
   }
 
   #schedule(): void {
