@@ -165,7 +165,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     this.#closing ??= (async () => {
       this.#abort.abort(new Error('agent stopping'));
       const steps = [this.#layers?.close(), this.#mount?.close(), this.#control?.close(graceMs / 2), this.#remounter.close(graceMs / 2)];
-      await Promise.allSettled(steps);
+      await Promise.allSettled(steps.filter((step) => step !== undefined));
       this.#log.info('overlay-warden agent stopped');
     })();
     return this.#closing;

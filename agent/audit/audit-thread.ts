@@ -5,9 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { PoolWorkerError } from '../pool/index.ts';
-import { rebuildThreadError, type SerialisedError } from '../pool/index.ts';
-import { siblingModuleUrl } from '../pool/index.ts';
+import { PoolWorkerError, siblingModuleUrl, rebuildThreadError, type SerialisedError } from '../pool/index.ts';
 import type { DbIndex, SkippedRow } from './db-index.ts';
 import { KeyTable, type KeyTableData } from './key-table.ts';
 import type { EntriesAgainstIndex } from './layer-listing.ts';

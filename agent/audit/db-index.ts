@@ -1,9 +1,6 @@
 /** Streams a Nix DB's ValidPaths into a compact index: packed keys, row ids, and (on request) names, narHashes, sizes. */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { NixDb } from '../store/index.ts';
-import { parseNarHash } from '../store/index.ts';
-import { baseNameIn } from '../store/index.ts';
-import { STORE_PATH_KEY_BYTES, hashPartOfKey, writeStorePathKey } from '../store/index.ts';
+import { type NixDb, parseNarHash, baseNameIn, STORE_PATH_KEY_BYTES, hashPartOfKey, writeStorePathKey } from '../store/index.ts';
 import { KeyTable } from './key-table.ts';
 import { StringPack } from './string-pack.ts';
 

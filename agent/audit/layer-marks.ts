@@ -1,7 +1,6 @@
 /** Completes a layer listing's kinds with the overlay xattrs: which directories are opaque, which empty files whiteouts. */
 import fs from 'node:fs';
-import { classifyOverlayEntry, marksMatter } from '../mount/index.ts';
-import { readOverlayMarks, type ReadMarksOptions, type XattrProbe } from '../mount/index.ts';
+import { classifyOverlayEntry, marksMatter, readOverlayMarks, type ReadMarksOptions, type XattrProbe } from '../mount/index.ts';
 import { KIND_CODE, type LayerListing } from './layer-listing.ts';
 
 /**

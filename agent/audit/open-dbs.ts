@@ -1,7 +1,5 @@
 /** Opens the upper and lower Nix DBs of a layout read-only, the lower one immutable when the layout says read-only. */
-import { emptyNixDb, openNixDb, type NixDb } from '../store/index.ts';
-import { NixDbError } from '../store/index.ts';
-import type { StoreLayout } from '../store/index.ts';
+import { emptyNixDb, openNixDb, type NixDb, NixDbError, type StoreLayout } from '../store/index.ts';
 import { AuditError } from './audit-error.ts';
 
 export interface AuditDbs {

@@ -1,8 +1,7 @@
 /** Content verification: reads the DBs and the upper layer, plans, hashes in the worker pools, judges (the I/O around the pure parts). */
 import { performance } from 'node:perf_hooks';
 import { compareFindings, type Finding } from '../findings/index.ts';
-import type { MapProgress } from '../pool/index.ts';
-import type { WorkerPool } from '../pool/index.ts';
+import type { MapProgress, WorkerPool } from '../pool/index.ts';
 import type { StoreLayout } from '../store/index.ts';
 import { readDbIndex } from './db-index.ts';
 import { idsOfKind, listLayer } from './layer-listing.ts';

@@ -1,9 +1,6 @@
 /** Turns what the pool answered for one batch of objects into `store.corrupt` findings and counts (pure). */
 import type { Finding } from '../findings/index.ts';
-import type { MapOutcome } from '../pool/index.ts';
-import { toErrorReport } from '../pool/index.ts';
-import { rebuildTaskError, type SerialisedError } from '../pool/index.ts';
-import type { NarHashBatchTaskResult } from '../pool/index.ts';
+import { type MapOutcome, type SerialisedError, type NarHashBatchTaskResult, toErrorReport, rebuildTaskError } from '../pool/index.ts';
 import { judgeFailure, judgeMeasurement, type VerifyItem } from './find-corrupt.ts';
 
 /** One batch's outcome: the worker's answer per path, or the error that took the whole task down. */

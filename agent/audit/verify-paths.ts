@@ -1,9 +1,6 @@
 /** Verify's reading of its inputs (pure): a store path named on the command line, a narHash as the DB stores it. */
 import { canonAbsolutePath } from '../mount/index.ts';
-import { parseNarHash } from '../store/index.ts';
-import type { StoreLayout } from '../store/index.ts';
-import { baseNameIn } from '../store/index.ts';
-import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/index.ts';
+import { parseNarHash, baseNameIn, STORE_PATH_KEY_BYTES, writeStorePathKey, type StoreLayout } from '../store/index.ts';
 import { AuditError } from './audit-error.ts';
 
 /** The 32 bytes of a narHash in any of Nix's forms, or undefined when it is none. */

@@ -1,10 +1,7 @@
 /** What verify hashes, where, and against which DB (pure): from DB indexes, DB rows and the upper layer's listing. */
 import type { Finding } from '../findings/index.ts';
 import { isWhiteout } from '../mount/index.ts';
-import type { ValidPathRow } from '../store/index.ts';
-import type { StoreLayout } from '../store/index.ts';
-import { baseNameIn } from '../store/index.ts';
-import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/index.ts';
+import { type ValidPathRow, type StoreLayout, baseNameIn, STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/index.ts';
 import { AuditError } from './audit-error.ts';
 import { joinIndexes, pathResolver, type DbIndex } from './db-index.ts';
 import { vanished, type Expectation, type VerifyItem } from './find-corrupt.ts';

@@ -1,9 +1,6 @@
 /** Runs verify's batches of objects through two worker pools (a per-core one, extra threads for a cold cache), with progress and abort. */
 import { performance } from 'node:perf_hooks';
-import { boundedMap } from '../pool/index.ts';
-import { computeProgress, type MapProgress, type ProgressCounts, type ProgressTotals } from '../pool/index.ts';
-import { PoolAbortedError, PoolClosedError } from '../pool/index.ts';
-import type { WorkerPool } from '../pool/index.ts';
+import { boundedMap, PoolAbortedError, PoolClosedError, computeProgress, type WorkerPool, type MapProgress, type ProgressCounts, type ProgressTotals } from '../pool/index.ts';
 import type { VerifyItem } from './find-corrupt.ts';
 import { Gate, nextConcurrency, workerThreadsWaitingOnDisk, type ConcurrencyBounds } from './hashing-concurrency.ts';
 import type { HashedBatch } from './verify-judge.ts';

@@ -1,7 +1,6 @@
 /** A compact, sorted set of store path names: 24-byte keys in one buffer, name parts in another (≈45 MB per million). */
-import { STORE_PATH_KEY_BYTES, compareStorePathKeys, hashPartOfKey, writeStorePathKey } from '../store/index.ts';
+import { STORE_PATH_KEY_BYTES, compareStorePathKeys, hashPartOfKey, writeStorePathKey, STORE_PATH_HASH_LENGTH } from '../store/index.ts';
 import { sortKeyOrder } from './sort-keys.ts';
-import { STORE_PATH_HASH_LENGTH } from '../store/index.ts';
 
 const NEWLINE = 0x0a;
 /** Where the name part starts in a base name: after the hash part and its dash. */

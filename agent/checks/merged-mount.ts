@@ -1,8 +1,6 @@
 /** Check: the merged store dir is a mount point, the mount visible there is an overlay, and nothing is stacked on it. */
 import { finding, type Finding } from '../findings/index.ts';
-import type { MountinfoEntry } from '../mount/index.ts';
-import { parseOverlayOptions } from '../mount/index.ts';
-import { canonAbsolutePath } from '../mount/index.ts';
+import { type MountinfoEntry, parseOverlayOptions, canonAbsolutePath } from '../mount/index.ts';
 import type { Check } from './check.ts';
 import { mountLineEvidence, type ExpectedLayout, type MountFacts, type ReadMountFacts } from './mount-facts.ts';
 

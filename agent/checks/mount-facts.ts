@@ -3,12 +3,8 @@ import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/index.ts';
 import { errnoCode, messageOf } from '../errors/index.ts';
-import { parseMountinfo, type MountinfoEntry, type MountinfoTable } from '../mount/index.ts';
-import { OverlayOptionsError, type MountinfoParseError } from '../mount/index.ts';
-import { parseOverlayOptions, type OverlayOptions } from '../mount/index.ts';
-import { MountTable } from '../mount/index.ts';
-import { parseStoreUrl } from '../store/index.ts';
-import type { StoreLayout } from '../store/index.ts';
+import { parseMountinfo, type MountinfoEntry, type MountinfoTable, OverlayOptionsError, type MountinfoParseError, parseOverlayOptions, type OverlayOptions, MountTable } from '../mount/index.ts';
+import { parseStoreUrl, type StoreLayout } from '../store/index.ts';
 import { resolveAbsolute, resolveMountedPaths, type MounterCwd, type RealpathView, type ResolvedPath } from './layer-paths.ts';
 
 /** A configured path and the store URL setting that decides it (named in findings, so users know what to fix). */

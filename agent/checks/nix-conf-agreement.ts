@@ -1,10 +1,7 @@
 /** Check: the store URL in nix.conf (when the configuration names one) is the store that is checked, and agrees with what is mounted. */
 import { WardenError } from '../errors/index.ts';
 import { finding, type Finding } from '../findings/index.ts';
-import { readNixConfStoreSetting, type NixConfSetting } from '../store/index.ts';
-import { resolveStoreLayout, type NixEnv } from '../store/index.ts';
-import type { StoreLayout } from '../store/index.ts';
-import { parseStoreUrl } from '../store/index.ts';
+import { readNixConfStoreSetting, resolveStoreLayout, parseStoreUrl, type StoreLayout, type NixConfSetting, type NixEnv } from '../store/index.ts';
 import type { Check } from './check.ts';
 import type { RealpathView } from './layer-paths.ts';
 import { expectedLayout, FS_VIEW, type ExpectedLayout, type MountFacts } from './mount-facts.ts';

@@ -2,8 +2,7 @@
 import fs from 'node:fs';
 import { errnoCode } from '../errors/index.ts';
 import { finding, type Finding } from '../findings/index.ts';
-import { NixDbError } from '../store/index.ts';
-import { openNixDb } from '../store/index.ts';
+import { NixDbError, openNixDb } from '../store/index.ts';
 import type { Check } from './check.ts';
 
 /** What opening the upper DB read-only found. */

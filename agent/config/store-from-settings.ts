@@ -1,7 +1,6 @@
 /** Turns the `store` settings (a URL, a nix.conf, or URL parameters given one by one) into the resolved store layout. */
 import { WardenError } from '../errors/index.ts';
-import { formatStoreUrl, parseStoreUrl, readNixConfStoreSetting, resolveStoreLayout, type NixEnv } from '../store/index.ts';
-import type { StoreLayout } from '../store/index.ts';
+import { formatStoreUrl, parseStoreUrl, readNixConfStoreSetting, resolveStoreLayout, type StoreLayout, type NixEnv } from '../store/index.ts';
 import { ConfigError } from './config-error.ts';
 import type { StoreSettings } from './config-schema.ts';
 

@@ -165,7 +165,9 @@ async function* runBounded<I, R>(
   const launch = (item: I): void => {
     const slot: Slot<I, R> = { index: nextIndex++, item, outcome: undefined, fatal: NOT_FATAL };
     window.add(slot);
-    Promise.resolve()
+    // Not awaited: the consumer waits on `notify`. Both outcomes of `fn` are caught here, and recording them and
+    // waking the consumer do not throw, so nothing is left to reject.
+    void Promise.resolve()
       .then(() => fn(item, inner.signal))
       .then(
         (value) => {

@@ -6,8 +6,7 @@ import { messageOf, type WardenError } from '../errors/index.ts';
 import { boundedMap, type BoundedMapOptions, type MapOutcome } from './bounded-map.ts';
 import { PoolAbortedError, PoolClosedError, PoolOptionsError, PoolQueueFullError, PoolWorkerError } from './pool-errors.ts';
 import { resolvePoolOptions, type ResolvedPoolOptions, type WorkerPoolOptions } from './pool-options.ts';
-import { rebuildTaskError } from './tasks.ts';
-import { describeTask, resultBytes, taskSubject, type PoolTask, type TaskResult } from './tasks.ts';
+import { rebuildTaskError, describeTask, resultBytes, taskSubject, type PoolTask, type TaskResult } from './tasks.ts';
 import type { TaskOutcome } from './worker.ts';
 import { siblingModuleUrl } from './worker-file.ts';
 

@@ -3,8 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode } from '../errors/index.ts';
-import { classifyOverlayEntry, isWhiteout, type OverlayMarks } from '../mount/index.ts';
-import { readOverlayMarks } from '../mount/index.ts';
+import { classifyOverlayEntry, isWhiteout, type OverlayMarks, readOverlayMarks } from '../mount/index.ts';
 import { isValidStorePathName } from '../store/index.ts';
 import { judgeView, sameState, type ObjectState, type PathView, type Verdict } from './view-verdict.ts';
 

@@ -1,8 +1,6 @@
 /** Watches the lower store dir's top level: `lower-grew`, `lower-shrank` (with the upper closures it breaks), `lower-path-modified`. */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { diffEntrySets } from '../baseline/index.ts';
-import type { EntrySet } from '../baseline/index.ts';
-import { dirUnchangedSince, readDirStamp, type DirStamp } from '../baseline/index.ts';
+import { diffEntrySets, dirUnchangedSince, readDirStamp, type EntrySet, type DirStamp } from '../baseline/index.ts';
 import { isValidStorePathName } from '../store/index.ts';
 import type { UpperClosureLookup } from './broken-closures.ts';
 import { lowerShrankEvent } from './event-builders.ts';

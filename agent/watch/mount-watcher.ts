@@ -1,8 +1,7 @@
 /** Polls the mount table and reports changes at the merged store dir: unmounted, remounted, options changed, stacked. */
 import { readFile } from 'node:fs/promises';
 import { errnoCode, messageOf } from '../errors/index.ts';
-import { parseMountinfo } from '../mount/index.ts';
-import { MountTable } from '../mount/index.ts';
+import { parseMountinfo, MountTable } from '../mount/index.ts';
 import { DriftEmitter } from './drift-emitter.ts';
 import { diffMountViews, mountViewOf, type MountView } from './mount-view.ts';
 import { WatchError } from './watch-errors.ts';

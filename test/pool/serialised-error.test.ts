@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { WardenError } from '../../agent/errors/index.ts';
-import { PoolTaskError, type PoolTask } from '../../agent/pool/index.ts';
-import { rebuildTaskError, serialiseError } from '../../agent/pool/index.ts';
+import { PoolTaskError, type PoolTask, rebuildTaskError, serialiseError } from '../../agent/pool/index.ts';
 
 /** What a thread boundary does to the data (postMessage uses structured clone). */
 const acrossThreads = <T>(value: T): T => structuredClone(value);

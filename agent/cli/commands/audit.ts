@@ -1,7 +1,6 @@
 /** `overlay-warden audit`: both DBs and both layers against each other (no content hashing); a report, or JSON. */
-import type { AuditProgress, AuditReport } from '../../audit/index.ts';
+import { type AuditProgress, type AuditReport, hashingThreads } from '../../audit/index.ts';
 import { availableParallelism } from 'node:os';
-import { hashingThreads } from '../../audit/index.ts';
 import { hasErrors } from '../../findings/index.ts';
 import type { StoreLayout } from '../../store/index.ts';
 import { EXIT, type CliIo, type Command, interruptedExitCode } from '../command.ts';

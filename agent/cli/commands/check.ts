@@ -1,8 +1,5 @@
 /** `overlay-warden check`: one-shot mount and layer check; a report grouped by severity, or JSON; exit 1 on error-level findings. */
-import { nixVerdictFor } from '../../checks/index.ts';
-import type { ReadMountFacts, MountFacts } from '../../checks/index.ts';
-import { runMountCheck } from '../../checks/index.ts';
-import type { CheckOutcome } from '../../checks/index.ts';
+import { nixVerdictFor, type ReadMountFacts, type MountFacts, type CheckOutcome, runMountCheck } from '../../checks/index.ts';
 import { hasErrors, type Finding } from '../../findings/index.ts';
 import type { NixCheckMountVerdict } from '../../mount/index.ts';
 import type { StoreLayout } from '../../store/index.ts';

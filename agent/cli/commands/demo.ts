@@ -6,14 +6,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildDemoStore, type DemoStore } from '../../demo/index.ts';
-import { removeDemoDir } from '../../demo/index.ts';
+import { buildDemoStore, type DemoStore, removeDemoDir, runAgentTour } from '../../demo/index.ts';
 import { mountOverlay, runInPrivateMountNamespace } from '../../mount/index.ts';
-import type { CliIo, Command, CommandContext } from '../command.ts';
-import { EXIT } from '../command.ts';
+import { type CliIo, type Command, type CommandContext, EXIT } from '../command.ts';
 import { wholeNumberOption } from '../option-values.ts';
 import { paint } from '../output.ts';
-import { runAgentTour } from '../../demo/index.ts';
 import { createLogger } from '../../log/index.ts';
 import { loadConfig } from '../../config/index.ts';
 

@@ -1,6 +1,5 @@
 /** `overlay-warden layout`: prints the store layout overlay-warden resolved, so users can see what it thinks their setup is. */
-import type { Command } from '../command.ts';
-import { EXIT } from '../command.ts';
+import { type Command, EXIT } from '../command.ts';
 import { formatRows, printJson } from '../output.ts';
 import type { StoreLayout } from '../../store/index.ts';
 

@@ -3,8 +3,7 @@ import { Agent } from '../../agent.ts';
 import type { Config } from '../../config/index.ts';
 import { messageOf } from '../../errors/index.ts';
 import { createLogger } from '../../log/index.ts';
-import type { Command } from '../command.ts';
-import { EXIT } from '../command.ts';
+import { type Command, EXIT } from '../command.ts';
 
 type RunLogger = ReturnType<typeof createLogger>;
 

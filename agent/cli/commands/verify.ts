@@ -1,9 +1,6 @@
 /** `overlay-warden verify`: NAR-hashes store objects in the worker pool against their narHash; a report, or JSON. */
 import { availableParallelism } from 'node:os';
-import { AuditError } from '../../audit/index.ts';
-import { hashingThreads } from '../../audit/index.ts';
-import type { VerifyReport, VerifyScope } from '../../audit/index.ts';
-import { userPathBaseName } from '../../audit/index.ts';
+import { AuditError, hashingThreads, userPathBaseName, type VerifyReport, type VerifyScope } from '../../audit/index.ts';
 import { hasErrors } from '../../findings/index.ts';
 import type { MapProgress } from '../../pool/index.ts';
 import type { StoreLayout } from '../../store/index.ts';
