@@ -98,7 +98,12 @@ export class Agent extends EventEmitter<AgentEventMap> {
   async #start(): Promise<void> {
     const { config } = this.#o;
     const signal = this.#abort.signal;
-    this.#log.info('overlay-warden agent starting', { mergedStoreDir: config.layout.mergedStoreDir, upperLayer: config.layout.upperLayer, lowerStoreDir: config.layout.lower.realStoreDir, stateDir: config.stateDir });
+    this.#log.info('overlay-warden agent starting', {
+      mergedStoreDir: config.layout.mergedStoreDir,
+      upperLayer: config.layout.upperLayer,
+      lowerStoreDir: config.layout.lower.realStoreDir,
+      stateDir: config.stateDir,
+    });
     await this.#check('start');
 
     const baselineFile = baselineFileOf(config.stateDir);
@@ -139,7 +144,10 @@ export class Agent extends EventEmitter<AgentEventMap> {
     this.#mount.on('drift', (event) => this.#onDrift(event));
     this.#mount.on('error', (error) => this.#logError(error));
     await Promise.all([this.#layers.start(), this.#mount.start()]);
-    this.#log.info('watching the lower store, its DB, the upper layer and the mount', { debounceMs: config.watch.debounceMs, mountPollMs: config.watch.mountPollMs });
+    this.#log.info('watching the lower store, its DB, the upper layer and the mount', {
+      debounceMs: config.watch.debounceMs,
+      mountPollMs: config.watch.mountPollMs,
+    });
   }
 
   /** A snapshot for `overlay-warden status`. */
@@ -188,9 +196,11 @@ export class Agent extends EventEmitter<AgentEventMap> {
       void this.#remounter.request(action.request);
       return;
     }
-    this.#work = this.#work.then(() => this.#act(action)).catch((error: unknown) => {
-      if (!this.#abort.signal.aborted) this.#log.error(`agent action ${action.kind} failed: ${messageOf(error)}`, { code: (error as WardenError).code });
-    });
+    this.#work = this.#work
+      .then(() => this.#act(action))
+      .catch((error: unknown) => {
+        if (!this.#abort.signal.aborted) this.#log.error(`agent action ${action.kind} failed: ${messageOf(error)}`, { code: (error as WardenError).code });
+      });
   }
 
   async #act(action: Exclude<AgentAction, { kind: 'remount' }>): Promise<void> {

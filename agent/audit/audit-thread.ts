@@ -39,9 +39,7 @@ export interface StoreRead {
   readonly entries: EntriesAgainstIndex;
 }
 
-export type JobReply =
-  | { readonly ok: true; readonly kind: 'read-store'; readonly db: DbMessage }
-  | { readonly ok: false; readonly error: SerialisedError };
+export type JobReply = { readonly ok: true; readonly kind: 'read-store'; readonly db: DbMessage } | { readonly ok: false; readonly error: SerialisedError };
 
 const WORKER_FILE = fileURLToPath(siblingModuleUrl(import.meta.url, 'audit-thread-worker'));
 
@@ -56,7 +54,13 @@ export async function readStoreOffThread(db: DbRequest, signal?: AbortSignal): P
   if (reply.kind !== 'read-store') throw new Error('the audit thread answered another job');
   const { index, graph, entries } = reply.db;
   return {
-    index: { ...index, keys: KeyTable.fromData(index.keys), names: index.names === undefined ? undefined : StringPack.fromData(index.names), joined: undefined, skipped: index.skipped as SkippedRow[] },
+    index: {
+      ...index,
+      keys: KeyTable.fromData(index.keys),
+      names: index.names === undefined ? undefined : StringPack.fromData(index.names),
+      joined: undefined,
+      skipped: index.skipped as SkippedRow[],
+    },
     graph,
     entries: { ...entries, extra: KeyTable.fromData(entries.extra) },
   };
@@ -78,8 +82,18 @@ function runJob(job: AuditJob, signal: AbortSignal | undefined): Promise<Extract
     };
     const onAbort = (): void => finish(() => reject(signal?.reason));
     signal?.addEventListener('abort', onAbort, { once: true });
-    worker.once('message', (reply: JobReply) => finish(() => (reply.ok ? resolve(reply) : reject(rebuildThreadError(reply.error, { evidence: { job: job.kind } })))));
-    worker.once('error', (error) => finish(() => reject(new PoolWorkerError(`the audit thread (${job.kind}) failed: ${error.message}`, { cause: error, evidence: { job: job.kind } }))));
-    worker.once('exit', (code) => finish(() => reject(new PoolWorkerError(`the audit thread (${job.kind}) exited with code ${code} before answering`, { evidence: { job: job.kind, exitCode: code } }))));
+    worker.once('message', (reply: JobReply) =>
+      finish(() => (reply.ok ? resolve(reply) : reject(rebuildThreadError(reply.error, { evidence: { job: job.kind } })))),
+    );
+    worker.once('error', (error) =>
+      finish(() => reject(new PoolWorkerError(`the audit thread (${job.kind}) failed: ${error.message}`, { cause: error, evidence: { job: job.kind } }))),
+    );
+    worker.once('exit', (code) =>
+      finish(() =>
+        reject(
+          new PoolWorkerError(`the audit thread (${job.kind}) exited with code ${code} before answering`, { evidence: { job: job.kind, exitCode: code } }),
+        ),
+      ),
+    );
   });
 }

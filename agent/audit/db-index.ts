@@ -208,4 +208,3 @@ function grow<T extends Uint32Array | Float64Array>(array: T, Kind: new (length:
   grown.set(array);
   return grown;
 }
-

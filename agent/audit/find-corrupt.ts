@@ -46,7 +46,17 @@ export function judgeMeasurement(item: VerifyItem, measured: NarMeasurement): Fi
         'store.corrupt',
         'error',
         `${item.path} was modified: the ${expectation.db} DB expects ${expected}, its content in the ${item.layer} layer hashes to ${actual}`,
-        { path: item.path, file: item.file, layer: item.layer, db: expectation.db, dbFile: expectation.dbFile, expectedNarHash: expected, actualNarHash: actual, expectedNarSize: expectation.narSize, actualNarSize: measured.narSize },
+        {
+          path: item.path,
+          file: item.file,
+          layer: item.layer,
+          db: expectation.db,
+          dbFile: expectation.dbFile,
+          expectedNarHash: expected,
+          actualNarHash: actual,
+          expectedNarSize: expectation.narSize,
+          actualNarSize: measured.narSize,
+        },
         hintFor(item.layer),
       ),
     );

@@ -39,10 +39,16 @@ export function findDiverged(facts: AuditFacts, lower: LowerLookups = {}): Findi
     if (joined.present[row] !== 1) continue;
     const upperHash = upperHashes.subarray(row * 32, row * 32 + 32);
     const hashDiffers = joined.differing.has(row);
-    const refsDiffer = lowerRow !== undefined && lowerReferences !== undefined && !sameReferences(facts, row, lowerRow, neighbours(lowerReferences.references, row), lowerReferences.unknownCount[row] as number);
+    const refsDiffer =
+      lowerRow !== undefined &&
+      lowerReferences !== undefined &&
+      !sameReferences(facts, row, lowerRow, neighbours(lowerReferences.references, row), lowerReferences.unknownCount[row] as number);
     if (!hashDiffers && !refsDiffer) continue;
     const path = facts.upperPathOf(row);
-    const upperRefs = [...Array.from(neighbours(upperGraph.references, row), (r) => facts.upperPathOf(r)), ...(upperGraph.selfReferences[row] === 1 ? [path] : [])].sort();
+    const upperRefs = [
+      ...Array.from(neighbours(upperGraph.references, row), (r) => facts.upperPathOf(r)),
+      ...(upperGraph.selfReferences[row] === 1 ? [path] : []),
+    ].sort();
     const evidence = {
       path,
       upperDb: upperDb.file,
@@ -55,8 +61,20 @@ export function findDiverged(facts: AuditFacts, lower: LowerLookups = {}): Findi
     };
     findings.push(
       hashDiffers
-        ? finding('store.diverged', 'error', `${path} has narHash ${evidence.upperNarHash} in the upper DB but ${evidence.lowerNarHash ?? 'another'} in the lower DB`, evidence, 'run overlay-warden verify --all to see which matches the content; the lower store was probably replaced under the overlay')
-        : finding('store.diverged', 'warning', `${path} has different references in the upper DB than in the lower DB`, evidence, 'the upper DB holds a stale copy of the lower metadata: the lower store was probably replaced under the overlay'),
+        ? finding(
+            'store.diverged',
+            'error',
+            `${path} has narHash ${evidence.upperNarHash} in the upper DB but ${evidence.lowerNarHash ?? 'another'} in the lower DB`,
+            evidence,
+            'run overlay-warden verify --all to see which matches the content; the lower store was probably replaced under the overlay',
+          )
+        : finding(
+            'store.diverged',
+            'warning',
+            `${path} has different references in the upper DB than in the lower DB`,
+            evidence,
+            'the upper DB holds a stale copy of the lower metadata: the lower store was probably replaced under the overlay',
+          ),
     );
   }
   return findings;

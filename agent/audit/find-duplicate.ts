@@ -62,4 +62,3 @@ export function findDuplicates(facts: AuditFacts): Finding[] {
   }
   return findings;
 }
-

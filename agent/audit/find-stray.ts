@@ -35,7 +35,15 @@ export function findStrays(facts: AuditFacts): Finding[] {
     const path = `${storeDir}/${baseName}`;
     if (isWhiteout(kind)) {
       if (lowerEntries.has(key)) continue;
-      findings.push(finding('store.stray', 'info', `the upper layer has a whiteout for ${path}, which the lower store no longer has`, { path, upperPath, kind: shownKind(kind) }, 'harmless now; it would hide the path if the lower store got it back: remove it while the overlay is unmounted'));
+      findings.push(
+        finding(
+          'store.stray',
+          'info',
+          `the upper layer has a whiteout for ${path}, which the lower store no longer has`,
+          { path, upperPath, kind: shownKind(kind) },
+          'harmless now; it would hide the path if the lower store got it back: remove it while the overlay is unmounted',
+        ),
+      );
       continue;
     }
     findings.push(
@@ -52,7 +60,13 @@ export function findStrays(facts: AuditFacts): Finding[] {
     if (isNixOwnEntry(other.name, other.kind)) continue;
     const upperPath = `${upperListing.dir}/${other.name}`;
     findings.push(
-      finding('store.stray', 'warning', `${upperPath} (a ${shownKind(other.kind)}) is in the upper layer but is not a store path`, { path: `${storeDir}/${other.name}`, upperPath, kind: shownKind(other.kind), storePathName: false }, 'not Nix\'s: delete it through the merged store dir once you are sure nothing uses it'),
+      finding(
+        'store.stray',
+        'warning',
+        `${upperPath} (a ${shownKind(other.kind)}) is in the upper layer but is not a store path`,
+        { path: `${storeDir}/${other.name}`, upperPath, kind: shownKind(other.kind), storePathName: false },
+        "not Nix's: delete it through the merged store dir once you are sure nothing uses it",
+      ),
     );
   }
   return findings;
@@ -62,4 +76,3 @@ export function findStrays(facts: AuditFacts): Finding[] {
 function shownKind(kind: OverlayEntryKind): string {
   return isWhiteout(kind) ? 'whiteout' : kind === 'opaque-directory' ? 'directory' : kind;
 }
-

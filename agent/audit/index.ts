@@ -16,6 +16,14 @@ export { readRefGraph, joinReferences, reverse, type RefGraph, type JoinedRefere
 export { listLayer, listLayerAgainst, keySetAgainst, kindAt, KIND_CODE, type LayerListing, type LayerKeySet, type OtherEntry } from './layer-listing.ts';
 export { applyOverlayMarks } from './layer-marks.ts';
 export { hashingThreads, AUTO_THREADS_PER_CORE, AUTO_THREADS_MAX } from './pool-threads.ts';
-export { nextConcurrency, Gate, workerThreadsWaitingOnDisk, taskState, QUIET_INTERVALS_TO_CUT, type ConcurrencyBounds, type DiskWaitSample } from './hashing-concurrency.ts';
+export {
+  nextConcurrency,
+  Gate,
+  workerThreadsWaitingOnDisk,
+  taskState,
+  QUIET_INTERVALS_TO_CUT,
+  type ConcurrencyBounds,
+  type DiskWaitSample,
+} from './hashing-concurrency.ts';
 export { KeyTable, type KeyTableData } from './key-table.ts';
 export { userPathBaseName } from './verify-paths.ts';

@@ -110,7 +110,11 @@ async function forEachEntry(dir: string, options: ListLayerOptions, visit: (name
  * forEachEntry, split by name: an entry named like a store path goes to `visit` with its packed key (a reused
  * buffer, valid during the call); the rest (Nix's `.links`, locks, strays with other names) are returned.
  */
-async function forEachStorePathEntry(dir: string, options: ListLayerOptions, visit: (key: Buffer, name: string, kind: OverlayEntryKind) => void): Promise<OtherEntry[]> {
+async function forEachStorePathEntry(
+  dir: string,
+  options: ListLayerOptions,
+  visit: (key: Buffer, name: string, kind: OverlayEntryKind) => void,
+): Promise<OtherEntry[]> {
   const others: OtherEntry[] = [];
   const scratch = Buffer.alloc(STORE_PATH_KEY_BYTES);
   await forEachEntry(dir, options, (name, kind) => {
@@ -182,7 +186,8 @@ export function keySetAgainst(entries: EntriesAgainstIndex, keys: KeyTable): Lay
 
 /** The kind of an entry without its xattrs: from d_type, else (a character device, or no d_type) from lstat; undefined when it vanished. */
 function kindOf(dir: string, entry: fs.Dirent): OverlayEntryKind | undefined {
-  if (entry.isDirectory() || entry.isFile() || entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isBlockDevice()) return classifyOverlayEntry(entry);
+  if (entry.isDirectory() || entry.isFile() || entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isBlockDevice())
+    return classifyOverlayEntry(entry);
   const st = fs.lstatSync(`${dir}/${entry.name}`, { throwIfNoEntry: false });
   return st === undefined ? undefined : classifyOverlayEntry(st);
 }
@@ -191,7 +196,10 @@ function unreadable(dir: string, cause: unknown): AuditError {
   const errno = errnoCode(cause);
   return new AuditError('AUDIT_LAYER_UNREADABLE', `cannot read the layer directory ${dir} (${errno ?? messageOf(cause)})`, {
     evidence: { dir, errno },
-    hint: errno === 'ENOENT' ? 'check the store settings: upper-layer, and the lower store (root, real)' : 'run overlay-warden as root, or as a user who can read both layers',
+    hint:
+      errno === 'ENOENT'
+        ? 'check the store settings: upper-layer, and the lower store (root, real)'
+        : 'run overlay-warden as root, or as a user who can read both layers',
     cause,
   });
 }

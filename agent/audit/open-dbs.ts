@@ -19,10 +19,14 @@ export interface AuditDbs {
 export function openAuditDbs(layout: StoreLayout): AuditDbs {
   const lowerFile = layout.lower.db;
   if (lowerFile === undefined) {
-    throw new AuditError('AUDIT_NO_LOWER_DB', `the lower store (${layout.lower.url || 'auto'}) has no DB file overlay-warden can read: its metadata comes from a daemon`, {
-      evidence: { lowerStore: layout.lower.url, kind: layout.lower.kind },
-      hint: 'give the lower store as a local store path (lower-store=/path/to/root?read-only=true) so its DB can be read',
-    });
+    throw new AuditError(
+      'AUDIT_NO_LOWER_DB',
+      `the lower store (${layout.lower.url || 'auto'}) has no DB file overlay-warden can read: its metadata comes from a daemon`,
+      {
+        evidence: { lowerStore: layout.lower.url, kind: layout.lower.kind },
+        hint: 'give the lower store as a local store path (lower-store=/path/to/root?read-only=true) so its DB can be read',
+      },
+    );
   }
   const upper = openUpperDb(layout);
   let lower: NixDb;

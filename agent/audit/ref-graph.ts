@@ -41,7 +41,11 @@ const NO_REFERRERS: Csr = { offsets: new Uint32Array(1), targets: new Uint32Arra
  * built only when asked for. Edges whose referrer is not in the index (a skipped row) are dropped.
  * Rejects with `signal.reason` when aborted.
  */
-export async function readRefGraph(db: NixDb, index: DbIndex, options: { readonly referrers?: boolean; readonly signal?: AbortSignal } = {}): Promise<RefGraph> {
+export async function readRefGraph(
+  db: NixDb,
+  index: DbIndex,
+  options: { readonly referrers?: boolean; readonly signal?: AbortSignal } = {},
+): Promise<RefGraph> {
   const offsets = new Uint32Array(index.count + 1);
   let targets = new Uint32Array(Math.max(1024, index.count * 2));
   let length = 0;

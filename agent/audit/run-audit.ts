@@ -139,7 +139,22 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     }
     report(0, candidates.length);
     const xattrs = await applyOverlayMarks(upperListing, candidates, { signal, ...(options.getfattr === undefined ? {} : { getfattr: options.getfattr }) });
-    facts = { storeDir: layout.storeDir, upperLayer: layout.upperLayer, lowerStoreDir: layout.lower.realStoreDir, upperDb, upperPathOf: pathResolver(upperDb, dbs.upper), upperGraph, lowerDb, lowerReferences, upperListing, lowerEntries, xattrs, duplicateBytes: new Map(), pairs: new Map(), duplicateErrors: new Map() };
+    facts = {
+      storeDir: layout.storeDir,
+      upperLayer: layout.upperLayer,
+      lowerStoreDir: layout.lower.realStoreDir,
+      upperDb,
+      upperPathOf: pathResolver(upperDb, dbs.upper),
+      upperGraph,
+      lowerDb,
+      lowerReferences,
+      upperListing,
+      lowerEntries,
+      xattrs,
+      duplicateBytes: new Map(),
+      pairs: new Map(),
+      duplicateErrors: new Map(),
+    };
   } catch (error) {
     stopThread.abort();
     dbs.close();
@@ -174,7 +189,10 @@ export function decide(facts: AuditFacts, lowerDb?: NixDb): Finding[] {
     ...findDangling(facts, locations),
     ...findBrokenClosures(facts, locations),
     ...findMasked(facts),
-    ...findDiverged(facts, lowerDb === undefined ? {} : { referencesOf: (path) => lowerDb.queryReferences(path), narHashOf: (path) => lowerDb.queryPathInfo(path)?.narHash }),
+    ...findDiverged(
+      facts,
+      lowerDb === undefined ? {} : { referencesOf: (path) => lowerDb.queryReferences(path), narHashOf: (path) => lowerDb.queryPathInfo(path)?.narHash },
+    ),
     ...findDuplicates(facts),
     ...findStrays(facts),
   ];
@@ -203,16 +221,26 @@ async function measureDuplicates(facts: AuditFacts, ids: readonly number[], sign
 }
 
 /** Hashes both copies of each duplicate on the pool (compare-pair tasks); a failure is recorded for its duplicate. */
-async function hashDuplicates(facts: AuditFacts, ids: readonly number[], pool: WorkerPool | undefined, signal: AbortSignal, onDone: (done: number, bytes: number) => void): Promise<void> {
+async function hashDuplicates(
+  facts: AuditFacts,
+  ids: readonly number[],
+  pool: WorkerPool | undefined,
+  signal: AbortSignal,
+  onDone: (done: number, bytes: number) => void,
+): Promise<void> {
   if (pool === undefined) throw new Error('runAudit: hashDuplicates needs a pool');
   const pairs = facts.pairs as Map<number, PairComparison>;
   const errors = facts.duplicateErrors as Map<number, string>;
   const nameOf = (id: number): string => facts.upperListing.names?.get(id) ?? '';
-  const outcomes = pool.map(ids, (id) => ({ type: 'compare-pair' as const, upperPath: `${facts.upperListing.dir}/${nameOf(id)}`, lowerPath: `${facts.lowerStoreDir}/${nameOf(id)}` }), {
-    signal,
-    total: ids.length,
-    onProgress: (progress) => onDone(progress.done, progress.bytes),
-  });
+  const outcomes = pool.map(
+    ids,
+    (id) => ({ type: 'compare-pair' as const, upperPath: `${facts.upperListing.dir}/${nameOf(id)}`, lowerPath: `${facts.lowerStoreDir}/${nameOf(id)}` }),
+    {
+      signal,
+      total: ids.length,
+      onProgress: (progress) => onDone(progress.done, progress.bytes),
+    },
+  );
   for await (const outcome of outcomes) {
     if (!outcome.ok) {
       errors.set(outcome.item, outcome.error.message);

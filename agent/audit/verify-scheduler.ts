@@ -1,6 +1,15 @@
 /** Runs verify's batches of objects through two worker pools (a per-core one, extra threads for a cold cache), with progress and abort. */
 import { performance } from 'node:perf_hooks';
-import { boundedMap, PoolAbortedError, PoolClosedError, computeProgress, type WorkerPool, type MapProgress, type ProgressCounts, type ProgressTotals } from '../pool/index.ts';
+import {
+  boundedMap,
+  PoolAbortedError,
+  PoolClosedError,
+  computeProgress,
+  type WorkerPool,
+  type MapProgress,
+  type ProgressCounts,
+  type ProgressTotals,
+} from '../pool/index.ts';
 import type { VerifyItem } from './find-corrupt.ts';
 import { Gate, nextConcurrency, workerThreadsWaitingOnDisk, type ConcurrencyBounds } from './hashing-concurrency.ts';
 import type { HashedBatch } from './verify-judge.ts';
@@ -37,7 +46,11 @@ export interface HashRun {
  * and a final event once every batch is settled. Aborting `signal` resolves with `partial: true` and the counts so far.
  * @throws PoolClosedError when a pool is closed under the run; whatever `settle` or `batches` throw.
  */
-export async function hashBatches(batches: Iterable<readonly VerifyItem[]>, schedule: HashSchedule, settle: (outcome: HashedBatch) => BatchTally): Promise<HashRun> {
+export async function hashBatches(
+  batches: Iterable<readonly VerifyItem[]>,
+  schedule: HashSchedule,
+  settle: (outcome: HashedBatch) => BatchTally,
+): Promise<HashRun> {
   const { signal, pool } = schedule;
   const adaptive = schedule.concurrency === 'adaptive';
   const ioPool = adaptive ? schedule.ioPool : undefined;
@@ -96,7 +109,11 @@ export async function hashBatches(batches: Iterable<readonly VerifyItem[]>, sche
 const PROGRESS_INTERVAL_MS = 250;
 
 /** Progress at most every PROGRESS_INTERVAL_MS, the final event always; a no-op without `onProgress`. */
-function progressReporter(onProgress: ((progress: MapProgress) => void) | undefined, totals: ProgressTotals, counts: () => ProgressCounts): (final: boolean) => void {
+function progressReporter(
+  onProgress: ((progress: MapProgress) => void) | undefined,
+  totals: ProgressTotals,
+  counts: () => ProgressCounts,
+): (final: boolean) => void {
   const start = performance.now();
   let last = -Infinity;
   return (final) => {

@@ -66,15 +66,22 @@ export function* encodeBaseline(baseline: LowerBaseline): Generator<Uint8Array, 
  */
 export function decodeBaseline(bytes: Uint8Array, file: string): LowerBaseline {
   const corrupt = (problem: string): BaselineError =>
-    new BaselineError('BASELINE_CORRUPT', `baseline file ${file} is damaged: ${problem}`, { evidence: { file, problem }, hint: 'overlay-warden starts afresh and writes a new baseline; the drift while it was down is not reported this time' });
+    new BaselineError('BASELINE_CORRUPT', `baseline file ${file} is damaged: ${problem}`, {
+      evidence: { file, problem },
+      hint: 'overlay-warden starts afresh and writes a new baseline; the drift while it was down is not reported this time',
+    });
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < HEADER_BYTES + CRC_BYTES || !buf.subarray(0, MAGIC.length).equals(MAGIC)) throw corrupt('not a baseline file (bad magic or too short)');
   const version = buf.readUInt32LE(8);
   if (version !== BASELINE_FORMAT_VERSION) {
-    throw new BaselineError('BASELINE_UNSUPPORTED_VERSION', `baseline file ${file} has format version ${version}, this overlay-warden reads ${BASELINE_FORMAT_VERSION}`, {
-      evidence: { file, found: version, supported: BASELINE_FORMAT_VERSION },
-      hint: 'overlay-warden starts afresh and writes a baseline in its own format',
-    });
+    throw new BaselineError(
+      'BASELINE_UNSUPPORTED_VERSION',
+      `baseline file ${file} has format version ${version}, this overlay-warden reads ${BASELINE_FORMAT_VERSION}`,
+      {
+        evidence: { file, found: version, supported: BASELINE_FORMAT_VERSION },
+        hint: 'overlay-warden starts afresh and writes a baseline in its own format',
+      },
+    );
   }
   const metaLength = buf.readUInt32LE(12);
   const count = buf.readUInt32LE(16);
@@ -83,7 +90,7 @@ export function decodeBaseline(bytes: Uint8Array, file: string): LowerBaseline {
   const namesAt = keysAt + count * STORE_PATH_KEY_BYTES;
   const crcAt = namesAt + namesLength;
   if (crcAt + CRC_BYTES !== buf.length) throw corrupt(`section lengths add up to ${crcAt + CRC_BYTES} bytes, the file has ${buf.length}`);
-  if ((crc32(buf.subarray(0, crcAt)) >>> 0) !== buf.readUInt32LE(crcAt)) throw corrupt('checksum mismatch');
+  if (crc32(buf.subarray(0, crcAt)) >>> 0 !== buf.readUInt32LE(crcAt)) throw corrupt('checksum mismatch');
   let meta: unknown;
   try {
     meta = JSON.parse(buf.subarray(HEADER_BYTES, keysAt).toString('utf8'));
@@ -93,7 +100,8 @@ export function decodeBaseline(bytes: Uint8Array, file: string): LowerBaseline {
   if (!isBaselineMeta(meta)) throw corrupt('metadata does not have the expected fields');
   const keys = buf.subarray(keysAt, namesAt);
   for (let i = 1; i < count; i++) {
-    if (compareStorePathKeys(keys, (i - 1) * STORE_PATH_KEY_BYTES, keys, i * STORE_PATH_KEY_BYTES) >= 0) throw corrupt(`keys are not strictly ascending at entry ${i}`);
+    if (compareStorePathKeys(keys, (i - 1) * STORE_PATH_KEY_BYTES, keys, i * STORE_PATH_KEY_BYTES) >= 0)
+      throw corrupt(`keys are not strictly ascending at entry ${i}`);
   }
   const names = buf.subarray(namesAt, crcAt);
   let separators = 0;
@@ -122,10 +130,14 @@ export function loadBaseline(file: string, expectRealStoreDir?: string): LowerBa
   }
   const baseline = decodeBaseline(bytes, file);
   if (expectRealStoreDir !== undefined && baseline.realStoreDir !== expectRealStoreDir) {
-    throw new BaselineError('BASELINE_OTHER_STORE', `baseline file ${file} describes lower store dir ${baseline.realStoreDir}, not the configured ${expectRealStoreDir}`, {
-      evidence: { file, expected: expectRealStoreDir, found: baseline.realStoreDir },
-      hint: 'the configuration changed; overlay-warden starts afresh with a baseline of the configured lower store',
-    });
+    throw new BaselineError(
+      'BASELINE_OTHER_STORE',
+      `baseline file ${file} describes lower store dir ${baseline.realStoreDir}, not the configured ${expectRealStoreDir}`,
+      {
+        evidence: { file, expected: expectRealStoreDir, found: baseline.realStoreDir },
+        hint: 'the configuration changed; overlay-warden starts afresh with a baseline of the configured lower store',
+      },
+    );
   }
   return baseline;
 }
@@ -150,5 +162,10 @@ export function saveBaseline(file: string, baseline: LowerBaseline): void {
 function isBaselineMeta(value: unknown): value is BaselineMeta {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v['realStoreDir'] === 'string' && typeof v['createdAt'] === 'string' && (v['db'] === null || isLowerDbIdentity(v['db'])) && (v['dirStamp'] === null || isDirStamp(v['dirStamp']));
+  return (
+    typeof v['realStoreDir'] === 'string' &&
+    typeof v['createdAt'] === 'string' &&
+    (v['db'] === null || isLowerDbIdentity(v['db'])) &&
+    (v['dirStamp'] === null || isDirStamp(v['dirStamp']))
+  );
 }

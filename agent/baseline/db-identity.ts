@@ -39,8 +39,17 @@ export function compareDbIdentity(before: LowerDbIdentity | null, after: LowerDb
   if (after === null) return 'vanished';
   if (before.ino !== after.ino || (scope === 'live' && before.dev !== after.dev)) return 'replaced';
   const countsDiffer =
-    before.validPaths !== null && after.validPaths !== null && (before.validPaths.count !== after.validPaths.count || before.validPaths.maxId !== after.validPaths.maxId);
-  if (before.size !== after.size || before.mtimeNs !== after.mtimeNs || before.walSize !== after.walSize || before.walMtimeNs !== after.walMtimeNs || countsDiffer) return 'modified';
+    before.validPaths !== null &&
+    after.validPaths !== null &&
+    (before.validPaths.count !== after.validPaths.count || before.validPaths.maxId !== after.validPaths.maxId);
+  if (
+    before.size !== after.size ||
+    before.mtimeNs !== after.mtimeNs ||
+    before.walSize !== after.walSize ||
+    before.walMtimeNs !== after.walMtimeNs ||
+    countsDiffer
+  )
+    return 'modified';
   return 'unchanged';
 }
 
@@ -108,6 +117,8 @@ export function isLowerDbIdentity(value: unknown): value is LowerDbIdentity {
     typeof v['walSize'] === 'number' &&
     (v['walMtimeNs'] === null || typeof v['walMtimeNs'] === 'string') &&
     (counters === null ||
-      (typeof counters === 'object' && typeof (counters as Record<string, unknown>)['count'] === 'number' && typeof (counters as Record<string, unknown>)['maxId'] === 'number'))
+      (typeof counters === 'object' &&
+        typeof (counters as Record<string, unknown>)['count'] === 'number' &&
+        typeof (counters as Record<string, unknown>)['maxId'] === 'number'))
   );
 }

@@ -27,7 +27,15 @@ const SETTLED_NS = 1_000_000_000n;
 export function readDirStamp(dir: string): DirStamp {
   const readAtNs = BigInt(Date.now()) * 1_000_000n;
   const s = fs.statSync(dir, { bigint: true });
-  return { dev: String(s.dev), ino: String(s.ino), mtimeNs: String(s.mtimeNs), ctimeNs: String(s.ctimeNs), size: Number(s.size), nlink: Number(s.nlink), readAtNs: String(readAtNs) };
+  return {
+    dev: String(s.dev),
+    ino: String(s.ino),
+    mtimeNs: String(s.mtimeNs),
+    ctimeNs: String(s.ctimeNs),
+    size: Number(s.size),
+    nlink: Number(s.nlink),
+    readAtNs: String(readAtNs),
+  };
 }
 
 /**
@@ -35,7 +43,14 @@ export function readDirStamp(dir: string): DirStamp {
  * device number (a reboot may renumber devices, e.g. a Qubes AppVM's view of its template); `live` compares it.
  */
 export function dirStampsEqual(a: DirStamp, b: DirStamp, scope: 'live' | 'restart'): boolean {
-  return (scope === 'restart' || a.dev === b.dev) && a.ino === b.ino && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.size === b.size && a.nlink === b.nlink;
+  return (
+    (scope === 'restart' || a.dev === b.dev) &&
+    a.ino === b.ino &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs &&
+    a.size === b.size &&
+    a.nlink === b.nlink
+  );
 }
 
 /**
@@ -50,5 +65,9 @@ export function dirUnchangedSince(saved: DirStamp, now: DirStamp, scope: 'live' 
 export function isDirStamp(value: unknown): value is DirStamp {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return ['dev', 'ino', 'mtimeNs', 'ctimeNs', 'readAtNs'].every((k) => typeof v[k] === 'string' && /^\d+$/.test(v[k] as string)) && typeof v['size'] === 'number' && typeof v['nlink'] === 'number';
+  return (
+    ['dev', 'ino', 'mtimeNs', 'ctimeNs', 'readAtNs'].every((k) => typeof v[k] === 'string' && /^\d+$/.test(v[k] as string)) &&
+    typeof v['size'] === 'number' &&
+    typeof v['nlink'] === 'number'
+  );
 }

@@ -146,7 +146,8 @@ export class EntrySet {
         a++;
         continue;
       }
-      if (b >= extra.count || (a < this.count && compareStorePathKeys(this.keys, a * STORE_PATH_KEY_BYTES, extra.keys, b * STORE_PATH_KEY_BYTES) < 0)) take(this, a++);
+      if (b >= extra.count || (a < this.count && compareStorePathKeys(this.keys, a * STORE_PATH_KEY_BYTES, extra.keys, b * STORE_PATH_KEY_BYTES) < 0))
+        take(this, a++);
       else take(extra, b++);
     }
     return new EntrySet(keys, count, Buffer.concat(parts));

@@ -6,6 +6,14 @@ export { compareDbIdentity, readLowerDbIdentity, isLowerDbIdentity, type LowerDb
 export { entryKindOf, isLockFileName, type StoreDirEntryKind } from './store-dir-entry.ts';
 export { scanStoreDir, type StoreDirScan, type ScanOptions } from './scan-store-dir.ts';
 export { readDirStamp, dirStampsEqual, dirUnchangedSince, isDirStamp, type DirStamp } from './dir-stamp.ts';
-export { captureLowerBaseline, refreshLowerBaseline, diffLowerBaselines, type LowerBaseline, type LowerStoreRef, type LowerStoreDrift, type CaptureOptions } from './lower-baseline.ts';
+export {
+  captureLowerBaseline,
+  refreshLowerBaseline,
+  diffLowerBaselines,
+  type LowerBaseline,
+  type LowerStoreRef,
+  type LowerStoreDrift,
+  type CaptureOptions,
+} from './lower-baseline.ts';
 export { encodeBaseline, decodeBaseline, loadBaseline, saveBaseline, baselineFileOf, BASELINE_FILE_NAME, BASELINE_FORMAT_VERSION } from './baseline-file.ts';
 export { BaselineError, BASELINE_ERROR_CODES, type BaselineErrorCode } from './baseline-errors.ts';

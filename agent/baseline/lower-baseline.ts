@@ -48,7 +48,13 @@ export async function captureLowerBaseline(lower: LowerStoreRef, options: Captur
     ...(previous === undefined ? {} : { expectedCount: previous.entries.count, expectedNameBytes: previous.entries.namesBytes }),
     ...(signal === undefined ? {} : { signal }),
   });
-  return { realStoreDir: lower.realStoreDir, createdAt: (options.now?.() ?? new Date()).toISOString(), db: dbIdentityOf(lower), entries: scan.entries, dirStamp: scan.stamp };
+  return {
+    realStoreDir: lower.realStoreDir,
+    createdAt: (options.now?.() ?? new Date()).toISOString(),
+    db: dbIdentityOf(lower),
+    entries: scan.entries,
+    dirStamp: scan.stamp,
+  };
 }
 
 /**
@@ -58,7 +64,11 @@ export async function captureLowerBaseline(lower: LowerStoreRef, options: Captur
  * template. The DB identity is always read afresh. `listed` says which way it went.
  * @throws as captureLowerBaseline.
  */
-export async function refreshLowerBaseline(lower: LowerStoreRef, previous: LowerBaseline | undefined, options: Omit<CaptureOptions, 'previous'> = {}): Promise<{ baseline: LowerBaseline; listed: boolean }> {
+export async function refreshLowerBaseline(
+  lower: LowerStoreRef,
+  previous: LowerBaseline | undefined,
+  options: Omit<CaptureOptions, 'previous'> = {},
+): Promise<{ baseline: LowerBaseline; listed: boolean }> {
   if (previous?.dirStamp != null && previous.realStoreDir === lower.realStoreDir) {
     let now: DirStamp | undefined;
     try {

@@ -4,12 +4,38 @@ export { runChecks, type CheckOutcome, type CheckReport } from './run-checks.ts'
 export { gatherCheckContext, runMountCheck } from './run-mount-check.ts';
 export { MOUNT_CHECKS, enabledChecks } from './registry.ts';
 export {
-  gatherMountFacts, mountFactsFromTable, unreadableMountFacts, expectedLayout, fsOfPath, readOverlayModuleDefaults, mountLineEvidence,
-  FS_VIEW, OVERLAY_MODULE_PARAMETERS,
-  type MountFacts, type ReadMountFacts, type UnreadableMountFacts, type MountFactsInput, type ExpectedLayout, type ExpectedPath,
-  type MountedLayer, type FsOfPath, type OverlayModuleDefaults,
+  gatherMountFacts,
+  mountFactsFromTable,
+  unreadableMountFacts,
+  expectedLayout,
+  fsOfPath,
+  readOverlayModuleDefaults,
+  mountLineEvidence,
+  FS_VIEW,
+  OVERLAY_MODULE_PARAMETERS,
+  type MountFacts,
+  type ReadMountFacts,
+  type UnreadableMountFacts,
+  type MountFactsInput,
+  type ExpectedLayout,
+  type ExpectedPath,
+  type MountedLayer,
+  type FsOfPath,
+  type OverlayModuleDefaults,
 } from './mount-facts.ts';
-export { LEXICAL_VIEW, resolveAbsolute, resolveMountedPaths, normalizeRelative, cwdBySuffix, suffixMatches, type RealpathView, type PathResolution, type ResolvedPath, type MounterCwd, type MountedPathInput } from './layer-paths.ts';
+export {
+  LEXICAL_VIEW,
+  resolveAbsolute,
+  resolveMountedPaths,
+  normalizeRelative,
+  cwdBySuffix,
+  suffixMatches,
+  type RealpathView,
+  type PathResolution,
+  type ResolvedPath,
+  type MounterCwd,
+  type MountedPathInput,
+} from './layer-paths.ts';
 export { mergedMountCheck, decideMergedMount } from './merged-mount.ts';
 export { lowerLayerOptionCheck, decideLowerLayers } from './lower-layer-option.ts';
 export { upperLayerOptionCheck, decideUpperLayer } from './upper-layer-option.ts';
@@ -18,6 +44,15 @@ export { nixCheckMountCheck, decideNixCheckMount, nixVerdictFor } from './nix-ch
 export { nixConfAgreementCheck, decideNixConfAgreement, readNixConfStore, type NixConfStore } from './nix-conf-agreement.ts';
 export { mountSummaryCheck, decideMountSummary } from './mount-summary.ts';
 export { lowerLayerFilesCheck, decideLowerLayerFiles, probeLowerLayer, probePath, type LowerLayerFacts, type PathState } from './lower-layer-files.ts';
-export { upperLayerFilesCheck, decideUpperLayerFiles, probeUpperLayer, sampleDirentTypes, D_TYPE_SAMPLE, type UpperLayerFacts, type UpperLayerThresholds, type SpaceFacts } from './upper-layer-files.ts';
+export {
+  upperLayerFilesCheck,
+  decideUpperLayerFiles,
+  probeUpperLayer,
+  sampleDirentTypes,
+  D_TYPE_SAMPLE,
+  type UpperLayerFacts,
+  type UpperLayerThresholds,
+  type SpaceFacts,
+} from './upper-layer-files.ts';
 export { upperDbCheck, decideUpperDb, probeUpperDb, type UpperDbFacts } from './upper-db.ts';
 export { supportsOverlayXattrs, supportsDType, type Capability } from './fs-capabilities.ts';

@@ -100,7 +100,7 @@ export function resolveMountedPaths(inputs: readonly MountedPathInput[], view: R
   }
   const paths = inputs.map((input): ResolvedPath => {
     const subdir = input.subdir ?? '/';
-    const within = (path: string): string => (subdir === '/' ? path : canonAbsolutePath(`${path}/${subdir}`) ?? path);
+    const within = (path: string): string => (subdir === '/' ? path : (canonAbsolutePath(`${path}/${subdir}`) ?? path));
     if (input.given.startsWith('/')) return { ...resolveAbsolute(within(input.given), view), given: input.given };
     if (cwd !== undefined) {
       const resolved = resolveAbsolute(within(`${cwd.path}/${input.given}`), view);

@@ -8,8 +8,7 @@ import { fsOfPath, type FsOfPath, type MountFacts } from './mount-facts.ts';
 
 /** What a probe of a directory or file found. */
 export type PathState =
-  | { readonly kind: 'ok' }
-  | { readonly kind: 'missing' | 'not-directory' | 'not-file' | 'unreadable'; readonly errno: string | undefined };
+  { readonly kind: 'ok' } | { readonly kind: 'missing' | 'not-directory' | 'not-file' | 'unreadable'; readonly errno: string | undefined };
 
 /** What was found of the lower store on disk (probed with stat and access only: nothing is opened for writing). */
 export interface LowerLayerFacts {
@@ -71,25 +70,52 @@ export function decideLowerLayerFiles(facts: LowerLayerFacts, lower: LowerStoreL
   const out: Finding[] = [];
   const dir = facts.storeDirState;
   if (dir.kind !== 'ok') {
-    out.push(finding('layer.lower-store-missing', 'error', `the lower store's store dir ${facts.storeDir} ${DESCRIBE[dir.kind]}${dir.errno === undefined ? '' : ` (${dir.errno})`}`,
-      { path: facts.storeDir, problem: dir.kind, errno: dir.errno ?? null, lowerStore: lower.url },
-      dir.kind === 'unreadable' ? 'run overlay-warden as a user who can read the lower store' : 'set `lower-store` to the store whose store dir is the overlay\'s lowerdir (its `real`, or ROOT/nix/store)'));
+    out.push(
+      finding(
+        'layer.lower-store-missing',
+        'error',
+        `the lower store's store dir ${facts.storeDir} ${DESCRIBE[dir.kind]}${dir.errno === undefined ? '' : ` (${dir.errno})`}`,
+        { path: facts.storeDir, problem: dir.kind, errno: dir.errno ?? null, lowerStore: lower.url },
+        dir.kind === 'unreadable'
+          ? 'run overlay-warden as a user who can read the lower store'
+          : "set `lower-store` to the store whose store dir is the overlay's lowerdir (its `real`, or ROOT/nix/store)",
+      ),
+    );
   }
   const db = facts.dbState;
   // Without its store dir the lower store is wrong as a whole; its DB is then not worth a finding of its own.
   if (dir.kind === 'ok' && db !== undefined && db.kind !== 'ok') {
-    out.push(finding('layer.lower-db-missing', 'error', `the lower store's DB ${facts.db} ${DESCRIBE[db.kind]}${db.errno === undefined ? '' : ` (${db.errno})`}: Nix cannot open the lower store to read its paths' metadata`,
-      { path: facts.db, problem: db.kind, errno: db.errno ?? null, lowerStore: lower.url },
-      'point `lower-store` at the lower store\'s root (or its `state`) so that STATE/db/db.sqlite is its DB'));
+    out.push(
+      finding(
+        'layer.lower-db-missing',
+        'error',
+        `the lower store's DB ${facts.db} ${DESCRIBE[db.kind]}${db.errno === undefined ? '' : ` (${db.errno})`}: Nix cannot open the lower store to read its paths' metadata`,
+        { path: facts.db, problem: db.kind, errno: db.errno ?? null, lowerStore: lower.url },
+        "point `lower-store` at the lower store's root (or its `state`) so that STATE/db/db.sqlite is its DB",
+      ),
+    );
   }
   if (dir.kind === 'ok' && facts.fs !== undefined) {
     const evidence = { path: facts.storeDir, mountPoint: facts.fs.mountPoint, fsType: facts.fs.fsType, readOnly: facts.fs.readOnly, mountinfo: facts.fs.line };
     if (facts.fs.readOnly) {
-      out.push(finding('layer.lower-read-only', 'info', `the lower store ${facts.storeDir} is on a read-only mount (${facts.fs.mountPoint}), so it cannot change under the overlay`, evidence));
+      out.push(
+        finding(
+          'layer.lower-read-only',
+          'info',
+          `the lower store ${facts.storeDir} is on a read-only mount (${facts.fs.mountPoint}), so it cannot change under the overlay`,
+          evidence,
+        ),
+      );
     } else {
-      out.push(finding('layer.lower-writable', 'warning',
-        `the lower store ${facts.storeDir} is on a writable mount (${facts.fs.mountPoint}): nothing stops it from changing under the live overlay, which OverlayFS leaves undefined and which can break the upper store's closures`,
-        evidence, `mount the lower store read-only (mount -o remount,bind,ro '${facts.fs.mountPoint}', or a read-only bind mount of ${facts.storeDir}); overlay-warden's drift detection watches it meanwhile`));
+      out.push(
+        finding(
+          'layer.lower-writable',
+          'warning',
+          `the lower store ${facts.storeDir} is on a writable mount (${facts.fs.mountPoint}): nothing stops it from changing under the live overlay, which OverlayFS leaves undefined and which can break the upper store's closures`,
+          evidence,
+          `mount the lower store read-only (mount -o remount,bind,ro '${facts.fs.mountPoint}', or a read-only bind mount of ${facts.storeDir}); overlay-warden's drift detection watches it meanwhile`,
+        ),
+      );
     }
   }
   return out;

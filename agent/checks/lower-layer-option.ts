@@ -23,31 +23,66 @@ export function decideLowerLayers(facts: MountFacts): Finding[] {
   const out: Finding[] = [];
   const layers = facts.lowers.map(describeLayer);
   if (index < 0) {
-    out.push(finding('mount.lower-missing', 'error',
-      `the lower store's store dir ${expected.path} (from the store URL's \`lower-store\`) is not a lower layer of the overlay at ${facts.expected.merged.path}; its lower layers are ${facts.lowers.map((l) => l.path).join(', ')}`,
-      { ...line, expected: expected.path, setting: expected.setting, configured: expected.given, canonicalised: expected.how, actual: facts.lowers.map((l) => l.path), lowerLayers: layers },
-      `mount the overlay with lowerdir=${expected.path} (first), or set \`lower-store\` to the store whose real store dir is the lowerdir`));
+    out.push(
+      finding(
+        'mount.lower-missing',
+        'error',
+        `the lower store's store dir ${expected.path} (from the store URL's \`lower-store\`) is not a lower layer of the overlay at ${facts.expected.merged.path}; its lower layers are ${facts.lowers.map((l) => l.path).join(', ')}`,
+        {
+          ...line,
+          expected: expected.path,
+          setting: expected.setting,
+          configured: expected.given,
+          canonicalised: expected.how,
+          actual: facts.lowers.map((l) => l.path),
+          lowerLayers: layers,
+        },
+        `mount the overlay with lowerdir=${expected.path} (first), or set \`lower-store\` to the store whose real store dir is the lowerdir`,
+      ),
+    );
     return out;
   }
   const lower = facts.lowers[index]!;
   if (lower.dataOnly) {
-    out.push(finding('mount.lower-data-only', 'error',
-      `the lower store's store dir ${expected.path} is a data-only layer (position ${lower.position}) of the overlay at ${facts.expected.merged.path}: its store objects are not visible, only reachable through metacopy redirects`,
-      { ...line, expected: expected.path, setting: expected.setting, lowerLayer: describeLayer(lower), lowerLayers: layers },
-      `give it as a regular layer: lowerdir=${expected.path} first (not after '::', not as datadir+=)`));
+    out.push(
+      finding(
+        'mount.lower-data-only',
+        'error',
+        `the lower store's store dir ${expected.path} is a data-only layer (position ${lower.position}) of the overlay at ${facts.expected.merged.path}: its store objects are not visible, only reachable through metacopy redirects`,
+        { ...line, expected: expected.path, setting: expected.setting, lowerLayer: describeLayer(lower), lowerLayers: layers },
+        `give it as a regular layer: lowerdir=${expected.path} first (not after '::', not as datadir+=)`,
+      ),
+    );
   } else if (index > 0) {
     const above = facts.lowers.slice(0, index);
-    out.push(finding('mount.lower-not-first', 'warning',
-      `the lower store's store dir ${expected.path} is lower layer ${lower.position}, under ${above.map((l) => l.path).join(', ')}: files there shadow the lower store's objects, so the merged store can differ from what the lower store's DB describes`,
-      { ...line, expected: `${expected.path} as lower layer 1`, actual: `lower layer ${lower.position}`, setting: expected.setting, layersAbove: above.map(describeLayer), lowerLayers: layers },
-      `mount with lowerdir=${expected.path}:${above.map((l) => l.path).join(':')} (the lower store first), unless shadowing it is intended`));
+    out.push(
+      finding(
+        'mount.lower-not-first',
+        'warning',
+        `the lower store's store dir ${expected.path} is lower layer ${lower.position}, under ${above.map((l) => l.path).join(', ')}: files there shadow the lower store's objects, so the merged store can differ from what the lower store's DB describes`,
+        {
+          ...line,
+          expected: `${expected.path} as lower layer 1`,
+          actual: `lower layer ${lower.position}`,
+          setting: expected.setting,
+          layersAbove: above.map(describeLayer),
+          lowerLayers: layers,
+        },
+        `mount with lowerdir=${expected.path}:${above.map((l) => l.path).join(':')} (the lower store first), unless shadowing it is intended`,
+      ),
+    );
   }
   const extra = facts.lowers.filter((l) => l !== lower);
   if (extra.length > 0) {
-    out.push(finding('mount.extra-lower-layers', 'info',
-      `the overlay at ${facts.expected.merged.path} has ${extra.length} lower layer(s) besides the lower store: ${extra.map((l) => `${l.path} (${l.position}${l.dataOnly ? ', data-only' : ''})`).join(', ')}; Nix does not know of them, and overlay-warden treats them as part of what is below the upper layer`,
-      { ...line, lowerStoreLayer: lower.position, extraLayers: extra.map(describeLayer) },
-      'nothing to do if they are meant to be there (Replit-style module layers); their contents are visible in the store but registered in no DB Nix reads'));
+    out.push(
+      finding(
+        'mount.extra-lower-layers',
+        'info',
+        `the overlay at ${facts.expected.merged.path} has ${extra.length} lower layer(s) besides the lower store: ${extra.map((l) => `${l.path} (${l.position}${l.dataOnly ? ', data-only' : ''})`).join(', ')}; Nix does not know of them, and overlay-warden treats them as part of what is below the upper layer`,
+        { ...line, lowerStoreLayer: lower.position, extraLayers: extra.map(describeLayer) },
+        'nothing to do if they are meant to be there (Replit-style module layers); their contents are visible in the store but registered in no DB Nix reads',
+      ),
+    );
   }
   return out;
 }

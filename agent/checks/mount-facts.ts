@@ -3,7 +3,16 @@ import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/index.ts';
 import { errnoCode, messageOf } from '../errors/index.ts';
-import { parseMountinfo, type MountinfoEntry, type MountinfoTable, OverlayOptionsError, type MountinfoParseError, parseOverlayOptions, type OverlayOptions, MountTable } from '../mount/index.ts';
+import {
+  parseMountinfo,
+  type MountinfoEntry,
+  type MountinfoTable,
+  OverlayOptionsError,
+  type MountinfoParseError,
+  parseOverlayOptions,
+  type OverlayOptions,
+  MountTable,
+} from '../mount/index.ts';
 import { parseStoreUrl, type StoreLayout } from '../store/index.ts';
 import { resolveAbsolute, resolveMountedPaths, type MounterCwd, type RealpathView, type ResolvedPath } from './layer-paths.ts';
 
@@ -141,8 +150,16 @@ export function mountFactsFromTable(input: MountFactsInput): ReadMountFacts {
   for (let i = stack.length - 1; i >= 0 && overlay === undefined; i--) if (stack[i]!.fsType === 'overlay') overlay = stack[i];
   const at = overlay === undefined ? -1 : stack.indexOf(overlay);
   const base = {
-    status: 'read' as const, mountinfoFile: input.mountinfoFile, expected, table, parseErrors: input.parsed.errors,
-    visible, stack, hidden, containing, overlay,
+    status: 'read' as const,
+    mountinfoFile: input.mountinfoFile,
+    expected,
+    table,
+    parseErrors: input.parsed.errors,
+    visible,
+    stack,
+    hidden,
+    containing,
+    overlay,
     above: overlay === undefined ? [] : stack.slice(at + 1),
     below: overlay === undefined ? [] : stack.slice(0, at),
     moduleDefaults: input.moduleDefaults,
@@ -159,16 +176,25 @@ export function mountFactsFromTable(input: MountFactsInput): ReadMountFacts {
   const layers = options.lowerLayers;
   // A bind mount of a subdirectory of the overlay shows that subdirectory: each layer's counterpart is below it too.
   const subdir = overlay.root;
-  const { paths, cwd } = resolveMountedPaths([
-    ...layers.map((l) => ({ given: l.path, expected: expected.lowerStoreDir.path, subdir })),
-    ...(options.upperdir === undefined ? [] : [{ given: options.upperdir, expected: expected.upperLayer.path, subdir }]),
-    ...(options.workdir === undefined ? [] : [{ given: options.workdir }]),
-  ], input.view);
+  const { paths, cwd } = resolveMountedPaths(
+    [
+      ...layers.map((l) => ({ given: l.path, expected: expected.lowerStoreDir.path, subdir })),
+      ...(options.upperdir === undefined ? [] : [{ given: options.upperdir, expected: expected.upperLayer.path, subdir }]),
+      ...(options.workdir === undefined ? [] : [{ given: options.workdir }]),
+    ],
+    input.view,
+  );
   const lowers = layers.map((l, i): MountedLayer => ({ ...paths[i]!, position: i + 1, dataOnly: l.dataOnly, option: l.option }));
   const upper = options.upperdir === undefined ? undefined : paths[layers.length];
   const work = options.workdir === undefined ? undefined : paths[paths.length - 1];
   return {
-    ...base, options, optionsError: undefined, lowers, upper, work, mounterCwd: cwd,
+    ...base,
+    options,
+    optionsError: undefined,
+    lowers,
+    upper,
+    work,
+    mounterCwd: cwd,
     upperFs: upper === undefined ? undefined : fsOfPath(table, upper.path),
     workFs: work === undefined ? undefined : fsOfPath(table, work.path),
   };
@@ -186,7 +212,9 @@ export function fsOfPath(table: MountTable, path: string): FsOfPath | undefined 
 /** The facts when the table cannot be read. Pure apart from `view`. */
 export function unreadableMountFacts(mountinfoFile: string, layout: StoreLayout, view: RealpathView, error: unknown): UnreadableMountFacts {
   return {
-    status: 'unreadable', mountinfoFile, expected: expectedLayout(layout, view),
+    status: 'unreadable',
+    mountinfoFile,
+    expected: expectedLayout(layout, view),
     error: { errno: errnoCode(error), message: messageOf(error) },
   };
 }
@@ -237,6 +265,9 @@ export async function gatherMountFacts(config: Config, view: RealpathView = FS_V
 }
 
 /** The evidence every finding about a mount carries: the mountinfo line as the kernel printed it, and where it was. */
-export function mountLineEvidence(facts: { readonly mountinfoFile: string }, entry: MountinfoEntry): { mountinfo: string; mountinfoFile: string; lineNumber: number } {
+export function mountLineEvidence(
+  facts: { readonly mountinfoFile: string },
+  entry: MountinfoEntry,
+): { mountinfo: string; mountinfoFile: string; lineNumber: number } {
   return { mountinfo: entry.line, mountinfoFile: facts.mountinfoFile, lineNumber: entry.lineNumber };
 }

@@ -17,13 +17,20 @@ export function decideMountSummary(facts: MountFacts, expectReadOnly: boolean): 
   const found = [...decideMergedMount(facts), ...decideLowerLayers(facts), ...decideUpperLayer(facts), ...decideMountOptions(facts, expectReadOnly)];
   if (found.some((f) => f.severity !== 'info')) return [];
   const lower = facts.lowers.find((l) => l.path === facts.expected.lowerStoreDir.path);
-  return [finding('mount.ok', 'info',
-    `the store at ${facts.expected.merged.path} is mounted as configured: an overlay with the lower store as lower layer ${lower?.position ?? '?'} of ${facts.lowers.length} and upperdir ${facts.upper?.path}`,
-    {
-      ...mountLineEvidence(facts, facts.overlay),
-      lowerLayers: facts.lowers.map((l) => l.path), upperdir: facts.upper?.path ?? null, workdir: facts.work?.path ?? null,
-      ...(facts.below.length === 0 ? {} : { hiddenBelow: facts.below.map((e) => e.line) }),
-    })];
+  return [
+    finding(
+      'mount.ok',
+      'info',
+      `the store at ${facts.expected.merged.path} is mounted as configured: an overlay with the lower store as lower layer ${lower?.position ?? '?'} of ${facts.lowers.length} and upperdir ${facts.upper?.path}`,
+      {
+        ...mountLineEvidence(facts, facts.overlay),
+        lowerLayers: facts.lowers.map((l) => l.path),
+        upperdir: facts.upper?.path ?? null,
+        workdir: facts.work?.path ?? null,
+        ...(facts.below.length === 0 ? {} : { hiddenBelow: facts.below.map((e) => e.line) }),
+      },
+    ),
+  ];
 }
 
 export const mountSummaryCheck: Check = {

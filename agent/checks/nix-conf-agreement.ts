@@ -51,11 +51,26 @@ export function decideNixConfAgreement(configured: ExpectedLayout, configuredLay
   const base = { nixConf: where, nixConfStore: nixConf.setting?.value ?? null, configuredStore: configuredLayout.url };
   const hint = `make \`store =\` in ${nixConf.file} the local-overlay URL that describes the mount (the one overlay-warden checks: ${configuredLayout.url})`;
   if (nixConf.setting === undefined) {
-    return [finding('mount.nix-conf-mismatch', 'error', `${nixConf.file} sets no \`store\`, so Nix uses its default store (auto), not the local-overlay store at ${configured.merged.path}`, base, hint)];
+    return [
+      finding(
+        'mount.nix-conf-mismatch',
+        'error',
+        `${nixConf.file} sets no \`store\`, so Nix uses its default store (auto), not the local-overlay store at ${configured.merged.path}`,
+        base,
+        hint,
+      ),
+    ];
   }
   if (nixConf.layout === undefined || nixConf.expected === undefined) {
-    return [finding('mount.nix-conf-mismatch', 'error', `the \`store\` in ${where} is not a local-overlay store overlay-warden can check: ${nixConf.error?.message ?? 'unknown reason'}`,
-      { ...base, code: nixConf.error?.code ?? null }, hint)];
+    return [
+      finding(
+        'mount.nix-conf-mismatch',
+        'error',
+        `the \`store\` in ${where} is not a local-overlay store overlay-warden can check: ${nixConf.error?.message ?? 'unknown reason'}`,
+        { ...base, code: nixConf.error?.code ?? null },
+        hint,
+      ),
+    ];
   }
   const n = nixConf.expected;
   const read = facts.status === 'read' ? facts : undefined;
@@ -69,9 +84,15 @@ export function decideNixConfAgreement(configured: ExpectedLayout, configuredLay
   compare('state dir (upper DB)', nixConf.layout.stateDir, configuredLayout.stateDir, () => true);
   if (differences.length === 0) return [];
   const againstMount = differences.some((d) => d.nixConfMatchesMount !== true);
-  return [finding('mount.nix-conf-mismatch', againstMount ? 'error' : 'warning',
-    `Nix's store (${where}) differs from the one overlay-warden checks in its ${differences.map((d) => `${d.part} (${d.nixConf} instead of ${d.configured})`).join(', ')}${againstMount ? '; Nix would use a store that does not match the mount' : '; nix.conf agrees with the mount, so the configuration is what is off'}`,
-    { ...base, differences }, againstMount ? hint : 'take the store from nix.conf (store.nixConf, without overriding keys) so overlay-warden checks the store Nix uses')];
+  return [
+    finding(
+      'mount.nix-conf-mismatch',
+      againstMount ? 'error' : 'warning',
+      `Nix's store (${where}) differs from the one overlay-warden checks in its ${differences.map((d) => `${d.part} (${d.nixConf} instead of ${d.configured})`).join(', ')}${againstMount ? '; Nix would use a store that does not match the mount' : '; nix.conf agrees with the mount, so the configuration is what is off'}`,
+      { ...base, differences },
+      againstMount ? hint : 'take the store from nix.conf (store.nixConf, without overriding keys) so overlay-warden checks the store Nix uses',
+    ),
+  ];
 }
 
 export const nixConfAgreementCheck: Check = {

@@ -45,5 +45,11 @@ export async function runChecks(checks: readonly Check[], context: CheckContext,
 
 function checkFailed(check: Check, error: unknown): Finding {
   const detail = error instanceof WardenError ? { code: error.code, error: error.message, ...error.evidence } : { error: messageOf(error) };
-  return finding('check.failed', 'error', `the check "${check.title}" (${check.id}) could not run: ${detail.error}`, { check: check.id, ...detail }, 'this is a bug or an unreadable file; the other checks still ran');
+  return finding(
+    'check.failed',
+    'error',
+    `the check "${check.title}" (${check.id}) could not run: ${detail.error}`,
+    { check: check.id, ...detail },
+    'this is a bug or an unreadable file; the other checks still ran',
+  );
 }

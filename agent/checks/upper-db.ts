@@ -44,16 +44,32 @@ export function probeUpperDb(file: string, storeDir: string): UpperDbFacts {
 export function decideUpperDb(facts: UpperDbFacts): Finding[] {
   if (facts.state === 'ok') return [];
   if (facts.state === 'absent') {
-    return [finding('layer.upper-db-absent', 'info', `the upper DB ${facts.file} does not exist yet; Nix creates it the first time it opens the store`, { path: facts.file })];
+    return [
+      finding('layer.upper-db-absent', 'info', `the upper DB ${facts.file} does not exist yet; Nix creates it the first time it opens the store`, {
+        path: facts.file,
+      }),
+    ];
   }
   if (SCHEMA_CODES.has(facts.code)) {
-    return [finding('layer.upper-db-schema', 'error', `the upper DB ${facts.file} is not a Nix DB of a known schema: ${facts.message}`,
-      { path: facts.file, code: facts.code, ...facts.evidence },
-      'check the store URL\'s `state` (or `root`): STATE/db/db.sqlite must be the overlay store\'s own Nix DB')];
+    return [
+      finding(
+        'layer.upper-db-schema',
+        'error',
+        `the upper DB ${facts.file} is not a Nix DB of a known schema: ${facts.message}`,
+        { path: facts.file, code: facts.code, ...facts.evidence },
+        "check the store URL's `state` (or `root`): STATE/db/db.sqlite must be the overlay store's own Nix DB",
+      ),
+    ];
   }
-  return [finding('layer.upper-db-unreadable', 'error', `the upper DB ${facts.file} cannot be read: ${facts.message}`,
-    { path: facts.file, code: facts.code, ...facts.evidence },
-    'run overlay-warden as a user who can read the DB and its directory; check the file with sqlite3 FILE "pragma integrity_check"')];
+  return [
+    finding(
+      'layer.upper-db-unreadable',
+      'error',
+      `the upper DB ${facts.file} cannot be read: ${facts.message}`,
+      { path: facts.file, code: facts.code, ...facts.evidence },
+      'run overlay-warden as a user who can read the DB and its directory; check the file with sqlite3 FILE "pragma integrity_check"',
+    ),
+  ];
 }
 
 export const upperDbCheck: Check = {

@@ -67,7 +67,16 @@ export function probeUpperLayer(facts: MountFacts): UpperLayerFacts {
   const xattrs = fsInfo === undefined ? 'unknown' : supportsOverlayXattrs(fsInfo.fsType, userxattr);
   const byType: Capability = fsInfo === undefined ? 'unknown' : supportsDType(fsInfo.fsType);
   if (state.kind !== 'ok') {
-    return { path, state, writable: undefined, fs: fsInfo, userxattr, xattrs, dType: { supported: byType, from: 'fs-type', sampled: 0, untyped: 0 }, space: undefined };
+    return {
+      path,
+      state,
+      writable: undefined,
+      fs: fsInfo,
+      userxattr,
+      xattrs,
+      dType: { supported: byType, from: 'fs-type', sampled: 0, untyped: 0 },
+      space: undefined,
+    };
   }
   let writable: UpperLayerFacts['writable'];
   try {
@@ -82,9 +91,10 @@ export function probeUpperLayer(facts: MountFacts): UpperLayerFacts {
   } catch {
     // Unreadable after all: the d_type question falls back to the filesystem type.
   }
-  const dType = sample.sampled > 0
-    ? { supported: (sample.untyped === 0 ? 'yes' : 'no') as Capability, from: 'readdir' as const, ...sample }
-    : { supported: byType, from: 'fs-type' as const, ...sample };
+  const dType =
+    sample.sampled > 0
+      ? { supported: (sample.untyped === 0 ? 'yes' : 'no') as Capability, from: 'readdir' as const, ...sample }
+      : { supported: byType, from: 'fs-type' as const, ...sample };
   let space: SpaceFacts | undefined;
   try {
     const s = fs.statfsSync(path);
@@ -115,31 +125,63 @@ export function decideUpperLayerFiles(facts: UpperLayerFacts, thresholds: UpperL
   const out: Finding[] = [];
   const { path, state } = facts;
   if (state.kind === 'missing' || state.kind === 'unreadable') {
-    out.push(finding('layer.upper-missing', 'error', `the upper layer ${path} ${state.kind === 'missing' ? 'does not exist' : 'cannot be read'}${state.errno === undefined ? '' : ` (${state.errno})`}`,
-      { path, problem: state.kind, errno: state.errno ?? null },
-      state.kind === 'missing' ? 'create it (mkdir -p) on the filesystem meant for it, or fix the store URL\'s `upper-layer`' : 'run overlay-warden as root'));
+    out.push(
+      finding(
+        'layer.upper-missing',
+        'error',
+        `the upper layer ${path} ${state.kind === 'missing' ? 'does not exist' : 'cannot be read'}${state.errno === undefined ? '' : ` (${state.errno})`}`,
+        { path, problem: state.kind, errno: state.errno ?? null },
+        state.kind === 'missing' ? "create it (mkdir -p) on the filesystem meant for it, or fix the store URL's `upper-layer`" : 'run overlay-warden as root',
+      ),
+    );
     return out;
   }
   if (state.kind !== 'ok') {
-    out.push(finding('layer.upper-not-directory', 'error', `the upper layer ${path} is not a directory`, { path }, 'point `upper-layer` at the overlay\'s upperdir, a directory'));
+    out.push(
+      finding(
+        'layer.upper-not-directory',
+        'error',
+        `the upper layer ${path} is not a directory`,
+        { path },
+        "point `upper-layer` at the overlay's upperdir, a directory",
+      ),
+    );
     return out;
   }
   const roMount = facts.fs?.readOnly === true;
   if ((facts.writable?.ok === false || roMount) && !thresholds.expectReadOnly) {
-    out.push(finding('layer.upper-not-writable', 'error', `the upper layer ${path} is not writable${facts.writable?.errno === undefined ? '' : ` (${facts.writable.errno})`}${roMount ? `: it is on the read-only mount ${facts.fs?.mountPoint}` : ''}; Nix deletes paths there directly during GC and optimise`,
-      { path, errno: facts.writable?.errno ?? null, ...(facts.fs === undefined ? {} : { mountPoint: facts.fs.mountPoint, mountinfo: facts.fs.line }) },
-      roMount ? `mount -o remount,rw '${facts.fs?.mountPoint}'` : 'make it writable for root (chmod/chattr), or set checks.expectReadOnly: true'));
+    out.push(
+      finding(
+        'layer.upper-not-writable',
+        'error',
+        `the upper layer ${path} is not writable${facts.writable?.errno === undefined ? '' : ` (${facts.writable.errno})`}${roMount ? `: it is on the read-only mount ${facts.fs?.mountPoint}` : ''}; Nix deletes paths there directly during GC and optimise`,
+        { path, errno: facts.writable?.errno ?? null, ...(facts.fs === undefined ? {} : { mountPoint: facts.fs.mountPoint, mountinfo: facts.fs.line }) },
+        roMount ? `mount -o remount,rw '${facts.fs?.mountPoint}'` : 'make it writable for root (chmod/chattr), or set checks.expectReadOnly: true',
+      ),
+    );
   }
   if (facts.xattrs === 'no' && facts.fs !== undefined) {
     const ns = facts.userxattr ? 'user.overlay.*' : 'trusted.overlay.*';
-    out.push(finding('layer.upper-no-xattr', 'warning', `the upper layer ${path} is on ${facts.fs.fsType}, which does not keep ${ns} xattrs: OverlayFS cannot mark opaque dirs or redirects there, so re-creating a deleted lower path fails`,
-      { path, fsType: facts.fs.fsType, xattrNamespace: ns, mountPoint: facts.fs.mountPoint, mountinfo: facts.fs.line },
-      'put the upper layer on ext4, xfs, btrfs or tmpfs'));
+    out.push(
+      finding(
+        'layer.upper-no-xattr',
+        'warning',
+        `the upper layer ${path} is on ${facts.fs.fsType}, which does not keep ${ns} xattrs: OverlayFS cannot mark opaque dirs or redirects there, so re-creating a deleted lower path fails`,
+        { path, fsType: facts.fs.fsType, xattrNamespace: ns, mountPoint: facts.fs.mountPoint, mountinfo: facts.fs.line },
+        'put the upper layer on ext4, xfs, btrfs or tmpfs',
+      ),
+    );
   }
   if (facts.dType.supported === 'no') {
-    out.push(finding('layer.upper-no-d-type', 'warning', `the filesystem of the upper layer ${path} returns no entry types from readdir (d_type): OverlayFS needs them to see whiteouts, so deleted lower paths can reappear`,
-      { path, from: facts.dType.from, sampled: facts.dType.sampled, untyped: facts.dType.untyped, fsType: facts.fs?.fsType ?? null },
-      'use a filesystem with d_type (xfs needs ftype=1: xfs_info shows it; ext4 has it by default)'));
+    out.push(
+      finding(
+        'layer.upper-no-d-type',
+        'warning',
+        `the filesystem of the upper layer ${path} returns no entry types from readdir (d_type): OverlayFS needs them to see whiteouts, so deleted lower paths can reappear`,
+        { path, from: facts.dType.from, sampled: facts.dType.sampled, untyped: facts.dType.untyped, fsType: facts.fs?.fsType ?? null },
+        'use a filesystem with d_type (xfs needs ftype=1: xfs_info shows it; ext4 has it by default)',
+      ),
+    );
   }
   const s = facts.space;
   if (s !== undefined && s.blocks > 0) {
@@ -147,17 +189,29 @@ export function decideUpperLayerFiles(facts: UpperLayerFacts, thresholds: UpperL
     const free = s.bavail * s.bsize;
     const min = resolveAmount(thresholds.minFreeSpace, total);
     if (free < min) {
-      out.push(finding('layer.upper-low-space', 'warning', `the upper layer's filesystem has ${(free / GiB).toFixed(2)} GiB available of ${(total / GiB).toFixed(2)} GiB, below the threshold of ${(min / GiB).toFixed(2)} GiB: builds and substitutions into the store will fail when it fills`,
-        { path, availableBytes: free, totalBytes: total, thresholdBytes: min, threshold: thresholds.minFreeSpace },
-        'free space (nix-collect-garbage, or overlay-warden dedupe for paths the lower store already has), grow the filesystem, or lower checks.upperMinFreeSpace'));
+      out.push(
+        finding(
+          'layer.upper-low-space',
+          'warning',
+          `the upper layer's filesystem has ${(free / GiB).toFixed(2)} GiB available of ${(total / GiB).toFixed(2)} GiB, below the threshold of ${(min / GiB).toFixed(2)} GiB: builds and substitutions into the store will fail when it fills`,
+          { path, availableBytes: free, totalBytes: total, thresholdBytes: min, threshold: thresholds.minFreeSpace },
+          'free space (nix-collect-garbage, or overlay-warden dedupe for paths the lower store already has), grow the filesystem, or lower checks.upperMinFreeSpace',
+        ),
+      );
     }
   }
   if (s !== undefined && s.files > 0) {
     const min = resolveAmount(thresholds.minFreeInodes, s.files);
     if (s.ffree < min) {
-      out.push(finding('layer.upper-low-inodes', 'warning', `the upper layer's filesystem has ${s.ffree} free inodes of ${s.files}, below the threshold of ${Math.ceil(min)}: new store paths will fail with "No space left on device" before the space runs out`,
-        { path, freeInodes: s.ffree, totalInodes: s.files, threshold: thresholds.minFreeInodes, thresholdInodes: min },
-        'delete unused store paths (nix-collect-garbage), or lower checks.upperMinFreeInodes'));
+      out.push(
+        finding(
+          'layer.upper-low-inodes',
+          'warning',
+          `the upper layer's filesystem has ${s.ffree} free inodes of ${s.files}, below the threshold of ${Math.ceil(min)}: new store paths will fail with "No space left on device" before the space runs out`,
+          { path, freeInodes: s.ffree, totalInodes: s.files, threshold: thresholds.minFreeInodes, thresholdInodes: min },
+          'delete unused store paths (nix-collect-garbage), or lower checks.upperMinFreeInodes',
+        ),
+      );
     }
   }
   return out;
@@ -166,9 +220,10 @@ export function decideUpperLayerFiles(facts: UpperLayerFacts, thresholds: UpperL
 export const upperLayerFilesCheck: Check = {
   id: 'layer.upper',
   title: 'upper layer is a writable directory with xattrs, d_type and room',
-  run: (context) => decideUpperLayerFiles(probeUpperLayer(context.mount), {
-    minFreeSpace: context.config.checks.upperMinFreeSpace,
-    minFreeInodes: context.config.checks.upperMinFreeInodes,
-    expectReadOnly: context.config.checks.expectReadOnly,
-  }),
+  run: (context) =>
+    decideUpperLayerFiles(probeUpperLayer(context.mount), {
+      minFreeSpace: context.config.checks.upperMinFreeSpace,
+      minFreeInodes: context.config.checks.upperMinFreeInodes,
+      expectReadOnly: context.config.checks.expectReadOnly,
+    }),
 };

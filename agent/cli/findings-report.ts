@@ -27,7 +27,9 @@ const TITLE: Record<Severity, string> = { error: 'errors', warning: 'warnings', 
 function inline(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    return Object.entries(value).map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
+    return Object.entries(value)
+      .map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(', ');
   }
   return JSON.stringify(value);
 }
@@ -73,7 +75,14 @@ export function formatFindingsReport(io: CliIo, report: FindingsReport): string 
     lines.push('');
   }
   const count = (s: Severity): number => findings.filter((f) => f.severity === s).length;
-  const verdict = report.partial !== undefined ? c(['yellow', 'bold'], 'INTERRUPTED') : hasErrors(findings) ? c(['red', 'bold'], 'FAILED') : count('warning') > 0 ? c(['yellow', 'bold'], 'OK with warnings') : c(['green', 'bold'], 'OK');
+  const verdict =
+    report.partial !== undefined
+      ? c(['yellow', 'bold'], 'INTERRUPTED')
+      : hasErrors(findings)
+        ? c(['red', 'bold'], 'FAILED')
+        : count('warning') > 0
+          ? c(['yellow', 'bold'], 'OK with warnings')
+          : c(['green', 'bold'], 'OK');
   lines.push(`${verdict}: ${count('error')} error(s), ${count('warning')} warning(s), ${count('info')} info; ${report.summary} (--json for all evidence)`);
   return `${lines.join('\n')}\n`;
 }

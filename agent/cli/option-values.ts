@@ -14,7 +14,9 @@ export function wholeNumberOption(values: OptionValues, name: string, min: numbe
   const n = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
   if (!(n >= min && n <= max)) {
     const expected = `a whole number from ${min} to ${max}`;
-    throw new UsageError('USAGE_BAD_VALUE', `--${name} takes ${expected}, got ${JSON.stringify(value)}`, { evidence: { option: `--${name}`, value, expected } });
+    throw new UsageError('USAGE_BAD_VALUE', `--${name} takes ${expected}, got ${JSON.stringify(value)}`, {
+      evidence: { option: `--${name}`, value, expected },
+    });
   }
   return n;
 }
@@ -27,7 +29,11 @@ export function oneOfOptions<N extends string>(values: OptionValues, names: read
   const set = names.filter((name) => values[name] === true);
   if (set.length > 1) {
     const options = set.map((name) => `--${name}`);
-    throw new UsageError('USAGE_CONFLICT', `${new Intl.ListFormat('en', { type: 'conjunction' }).format(options)} exclude each other: give one${why === undefined ? '' : ` (${why})`}`, { evidence: { options } });
+    throw new UsageError(
+      'USAGE_CONFLICT',
+      `${new Intl.ListFormat('en', { type: 'conjunction' }).format(options)} exclude each other: give one${why === undefined ? '' : ` (${why})`}`,
+      { evidence: { options } },
+    );
   }
   return set[0];
 }

@@ -30,5 +30,6 @@ export function printError(io: CliIo, json: boolean, error: unknown): void {
   if (json) printJson(io, { error: body });
   const hint = 'hint' in body && body.hint !== undefined ? `\n${paint(io, 'stderr', 'dim', `hint: ${body.hint}`)}` : '';
   io.stderr.write(`${paint(io, 'stderr', 'red', 'overlay-warden:')} ${body.message} [${body.code}]${hint}\n`);
-  if (!(error instanceof WardenError) && error instanceof Error && error.stack !== undefined && io.env['OVERLAY_WARDEN_DEBUG'] !== undefined) io.stderr.write(`${error.stack}\n`);
+  if (!(error instanceof WardenError) && error instanceof Error && error.stack !== undefined && io.env['OVERLAY_WARDEN_DEBUG'] !== undefined)
+    io.stderr.write(`${error.stack}\n`);
 }

@@ -33,28 +33,45 @@ export function parseCommandLine(commandName: string, args: readonly string[], o
 }
 
 /** The first token the strict parse refused, found by a lenient parse of the same line (the refusal itself is prose only). */
-function describeRefusal(commandName: string, args: readonly string[], options: CommandOptions, allowPositionals: boolean, cause: unknown): UsageError | undefined {
+function describeRefusal(
+  commandName: string,
+  args: readonly string[],
+  options: CommandOptions,
+  allowPositionals: boolean,
+  cause: unknown,
+): UsageError | undefined {
   const { tokens } = parseArgs({ args: [...args], options, allowPositionals: true, strict: false, tokens: true });
   for (const token of tokens) {
     if (token.kind === 'positional' && !allowPositionals) {
-      return new UsageError('USAGE_BAD_ARGUMENT', `${commandName} takes no arguments, got ${JSON.stringify(token.value)}`, { cause, evidence: { argument: token.value, expected: 'no arguments' } });
+      return new UsageError('USAGE_BAD_ARGUMENT', `${commandName} takes no arguments, got ${JSON.stringify(token.value)}`, {
+        cause,
+        evidence: { argument: token.value, expected: 'no arguments' },
+      });
     }
     if (token.kind !== 'option') continue;
     const option = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
     const evidence = { option: token.rawName, value: token.value };
-    if (option === undefined) return new UsageError('USAGE_UNKNOWN_OPTION', `${commandName} has no option ${token.rawName}`, { cause, evidence: { option: token.rawName } });
+    if (option === undefined)
+      return new UsageError('USAGE_UNKNOWN_OPTION', `${commandName} has no option ${token.rawName}`, { cause, evidence: { option: token.rawName } });
     if (option.type === 'boolean' && token.value !== undefined) {
-      return new UsageError('USAGE_BAD_VALUE', `${token.rawName} takes no value, got ${JSON.stringify(token.value)}`, { cause, evidence: { ...evidence, expected: 'no value' } });
+      return new UsageError('USAGE_BAD_VALUE', `${token.rawName} takes no value, got ${JSON.stringify(token.value)}`, {
+        cause,
+        evidence: { ...evidence, expected: 'no value' },
+      });
     }
     if (option.type === 'string' && token.value === undefined) {
       return new UsageError('USAGE_BAD_VALUE', `${token.rawName} needs a value`, { cause, evidence: { ...evidence, expected: 'a value' } });
     }
     // parseArgs refuses a value that looks like an option unless it is written `--name=VALUE`.
     if (option.type === 'string' && token.inlineValue === false && token.value !== undefined && token.value.length > 1 && token.value.startsWith('-')) {
-      return new UsageError('USAGE_BAD_VALUE', `${token.rawName} needs a value, got the option ${JSON.stringify(token.value)} (write --${token.name}=${token.value} if that is the value)`, {
-        cause,
-        evidence: { ...evidence, expected: 'a value' },
-      });
+      return new UsageError(
+        'USAGE_BAD_VALUE',
+        `${token.rawName} needs a value, got the option ${JSON.stringify(token.value)} (write --${token.name}=${token.value} if that is the value)`,
+        {
+          cause,
+          evidence: { ...evidence, expected: 'a value' },
+        },
+      );
     }
   }
   return undefined;

@@ -18,7 +18,6 @@ export interface ProgressState {
 
 const BAR_WIDTH = 20;
 
-
 /** `1:05` or `1:02:03` (pure). */
 export function formatDuration(ms: number): string {
   const total = Math.max(0, Math.round(ms / 1000));
@@ -30,7 +29,12 @@ export function formatDuration(ms: number): string {
 
 /** The text of one progress line, at most `columns` wide: the bar goes first when space is short (pure). */
 export function formatProgressLine(state: ProgressState, columns = 100): string {
-  const fraction = state.totalBytes !== undefined && state.totalBytes > 0 && state.bytes !== undefined ? state.bytes / state.totalBytes : state.total !== undefined && state.total > 0 ? state.done / state.total : undefined;
+  const fraction =
+    state.totalBytes !== undefined && state.totalBytes > 0 && state.bytes !== undefined
+      ? state.bytes / state.totalBytes
+      : state.total !== undefined && state.total > 0
+        ? state.done / state.total
+        : undefined;
   const parts: string[] = [];
   parts.push(`${state.done}${state.total === undefined ? '' : `/${state.total}`}${state.unit === undefined ? '' : ` ${state.unit}`}`);
   if (state.bytesPerSecond !== undefined && state.bytesPerSecond > 0) parts.push(`${formatBytes(state.bytesPerSecond)}/s`);
@@ -39,7 +43,9 @@ export function formatProgressLine(state: ProgressState, columns = 100): string 
   const facts = parts.join('  ');
   if (fraction === undefined) return fit(`${state.label}  ${facts}`, columns);
   const clamped = Math.min(Math.max(fraction, 0), 1);
-  const percent = `${Math.floor(clamped * 100).toString().padStart(3)}%`;
+  const percent = `${Math.floor(clamped * 100)
+    .toString()
+    .padStart(3)}%`;
   const filled = Math.round(clamped * BAR_WIDTH);
   const withBar = `${state.label} [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${percent}  ${facts}`;
   return withBar.length <= columns ? withBar : fit(`${state.label} ${percent}  ${facts}`, columns);

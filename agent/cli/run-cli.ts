@@ -43,7 +43,14 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
   const entry = COMMANDS.find((c) => c.name === name);
   const json = rest.includes('--json');
   if (entry === undefined) {
-    printError(io, json, new UsageError('USAGE_UNKNOWN_COMMAND', `unknown command "${name}"`, { evidence: { command: name }, hint: `commands: ${COMMANDS.map((c) => c.name).join(', ')}` }));
+    printError(
+      io,
+      json,
+      new UsageError('USAGE_UNKNOWN_COMMAND', `unknown command "${name}"`, {
+        evidence: { command: name },
+        hint: `commands: ${COMMANDS.map((c) => c.name).join(', ')}`,
+      }),
+    );
     return EXIT.usage;
   }
   const command = await entry.load();
@@ -70,7 +77,12 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
   };
   try {
     return await command.run({
-      io, json, flags, values, positionals: parsed.positionals, signal,
+      io,
+      json,
+      flags,
+      values,
+      positionals: parsed.positionals,
+      signal,
       loadConfig: () => loadConfig({ flags, env: io.env, defaultFile: DEFAULT_CONFIG_FILE }),
       runCommandLine: (inner, innerIo) => runCli(inner, innerIo, signal),
     });
@@ -111,5 +123,13 @@ function generalHelp(): string {
 
 function commandHelp(command: Command): string {
   const own = (command.optionHelp ?? []).map(([key, text]) => [`  ${key}`, text] as const);
-  return [`usage: overlay-warden ${command.name} ${command.usage}`, '', command.summary, '', ...(own.length > 0 ? [formatRows(own), ''] : []), formatRows(COMMON_HELP.map(([k, v]) => [`  ${k}`, v])), ''].join('\n');
+  return [
+    `usage: overlay-warden ${command.name} ${command.usage}`,
+    '',
+    command.summary,
+    '',
+    ...(own.length > 0 ? [formatRows(own), ''] : []),
+    formatRows(COMMON_HELP.map(([k, v]) => [`  ${k}`, v])),
+    '',
+  ].join('\n');
 }

@@ -10,7 +10,10 @@ const ADDRESS = '"host:port" (e.g. 127.0.0.1:9873) or "off"';
 const POOL_SIZE = '"auto" or a whole number from 1 to 256';
 
 // The schema's own `error` covers its checks too; `abort` keeps an empty string to one problem, not two.
-const absolutePath = z.string({ error: ABSOLUTE_PATH }).min(1, { abort: true }).refine((s) => s.startsWith('/'));
+const absolutePath = z
+  .string({ error: ABSOLUTE_PATH })
+  .min(1, { abort: true })
+  .refine((s) => s.startsWith('/'));
 const amount = z
   .union([z.number(), z.string()], { error: AMOUNT })
   .refine((v) => parseAmount(v) !== undefined)

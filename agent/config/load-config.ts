@@ -94,9 +94,14 @@ export function loadConfig(sources: ConfigSources): Config {
   const parsed = configSchema.safeParse(raw, { reportInput: true, error: expectationOf });
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((issue) => problemsOf(issue, origin, where));
-    throw new ConfigError('CONFIG_INVALID', `invalid configuration${file === undefined ? '' : ` in ${file}`}:\n  ${problems.map(describeProblem).join('\n  ')}`, problems, {
-      hint: `fix the key${problems.length > 1 ? 's' : ''} named above; config/overlay-warden.example.yaml documents every setting`,
-    });
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `invalid configuration${file === undefined ? '' : ` in ${file}`}:\n  ${problems.map(describeProblem).join('\n  ')}`,
+      problems,
+      {
+        hint: `fix the key${problems.length > 1 ? 's' : ''} named above; config/overlay-warden.example.yaml documents every setting`,
+      },
+    );
   }
   const settings = parsed.data;
   const { layout, source } = resolveStoreFromSettings(settings.store, (key) => origin.get(`store.${key}`) ?? where(['store', key]), sources.env);
@@ -153,11 +158,21 @@ function lineOf(doc: Document, lineCounter: LineCounter, file: string, path: rea
 }
 
 /** The problems of one issue; its message says what the key takes (the schema's own words, or expectationOf's). */
-function problemsOf(issue: z.core.$ZodIssue, origin: ReadonlyMap<string, string>, where: (path: readonly PropertyKey[]) => string | undefined): ConfigProblem[] {
+function problemsOf(
+  issue: z.core.$ZodIssue,
+  origin: ReadonlyMap<string, string>,
+  where: (path: readonly PropertyKey[]) => string | undefined,
+): ConfigProblem[] {
   const path = issue.path.map(String);
   const sourceOf = (keys: readonly string[]): string | undefined => origin.get(keys.join('.')) ?? where(keys);
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({ key: [...path, key].join('.'), value: issue.input?.[key], expected: issue.message, unknownKey: true, source: sourceOf([...path, key]) }));
+    return issue.keys.map((key) => ({
+      key: [...path, key].join('.'),
+      value: issue.input?.[key],
+      expected: issue.message,
+      unknownKey: true,
+      source: sourceOf([...path, key]),
+    }));
   }
   return [{ key: path.join('.'), value: issue.input, expected: issue.message, source: sourceOf(path) }];
 }

@@ -24,7 +24,11 @@ const PARAM_OF_KEY = {
  * CONFIG_STORE (with the store error as cause) when the URL, the nix.conf or
  * the layout is wrong.
  */
-export function resolveStoreFromSettings(store: StoreSettings, sourceOf: (key: string) => string | undefined, env: NixEnv = {}): { layout: StoreLayout; source: string } {
+export function resolveStoreFromSettings(
+  store: StoreSettings,
+  sourceOf: (key: string) => string | undefined,
+  env: NixEnv = {},
+): { layout: StoreLayout; source: string } {
   const overrides = Object.fromEntries(
     Object.entries(PARAM_OF_KEY).flatMap(([key, param]) => {
       const value = store[key as keyof typeof PARAM_OF_KEY];
@@ -51,7 +55,8 @@ export function resolveStoreFromSettings(store: StoreSettings, sourceOf: (key: s
           hint: 'set store.url in the configuration, pass --store URL, or point --nix-conf at the nix.conf that sets `store = local-overlay…`',
         });
       }
-      [base, source, key] = setting === undefined ? ['local-overlay://', at('nixConf'), 'nixConf'] : [setting.value, `${setting.file}:${setting.line}`, 'nixConf'];
+      [base, source, key] =
+        setting === undefined ? ['local-overlay://', at('nixConf'), 'nixConf'] : [setting.value, `${setting.file}:${setting.line}`, 'nixConf'];
     } else if (hasOverrides) {
       [base, source, key] = ['local-overlay://', 'store settings', Object.keys(store)[0] ?? 'upperLayer'];
     } else {
@@ -61,10 +66,18 @@ export function resolveStoreFromSettings(store: StoreSettings, sourceOf: (key: s
     }
     const parsed = parseStoreUrl(base);
     const url = hasOverrides ? parseStoreUrl(formatStoreUrl(parsed, overrides)) : parsed;
-    return { layout: resolveStoreLayout(url, env), source: hasOverrides ? `${source} with ${Object.keys(overrides).join(', ')} from the configuration` : source };
+    return {
+      layout: resolveStoreLayout(url, env),
+      source: hasOverrides ? `${source} with ${Object.keys(overrides).join(', ')} from the configuration` : source,
+    };
   } catch (error) {
     if (error instanceof ConfigError || !(error instanceof WardenError)) throw error;
-    const from = store.url !== undefined ? at('url') : store.nixConf !== undefined ? `the store setting of ${store.nixConf} (${at('nixConf')})` : 'the store settings';
-    throw new ConfigError('CONFIG_STORE', `${from}: ${error.message}`, [], { cause: error, evidence: { ...error.evidence, storeError: error.code }, hint: error.hint });
+    const from =
+      store.url !== undefined ? at('url') : store.nixConf !== undefined ? `the store setting of ${store.nixConf} (${at('nixConf')})` : 'the store settings';
+    throw new ConfigError('CONFIG_STORE', `${from}: ${error.message}`, [], {
+      cause: error,
+      evidence: { ...error.evidence, storeError: error.code },
+      hint: error.hint,
+    });
   }
 }

@@ -43,7 +43,12 @@ export function requestControl(
     const onAbort = (): void => finish(options.signal?.reason);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(
-      () => finish(new ControlError('CONTROL_TIMEOUT', `the agent on ${socketPath} did not answer "${message.action}" within ${options.timeoutMs} ms`, { evidence: { socketPath, action: message.action, timeoutMs: options.timeoutMs } })),
+      () =>
+        finish(
+          new ControlError('CONTROL_TIMEOUT', `the agent on ${socketPath} did not answer "${message.action}" within ${options.timeoutMs} ms`, {
+            evidence: { socketPath, action: message.action, timeoutMs: options.timeoutMs },
+          }),
+        ),
       options.timeoutMs,
     );
     socket.setEncoding('utf8');
@@ -52,23 +57,52 @@ export function requestControl(
       received += chunk;
       const newline = received.indexOf('\n');
       if (newline < 0) {
-        if (received.length > CONTROL_MAX_RESPONSE_BYTES) finish(new ControlError('CONTROL_BAD_RESPONSE', `the response from ${socketPath} is larger than ${CONTROL_MAX_RESPONSE_BYTES} bytes`, { evidence: { socketPath } }));
+        if (received.length > CONTROL_MAX_RESPONSE_BYTES)
+          finish(
+            new ControlError('CONTROL_BAD_RESPONSE', `the response from ${socketPath} is larger than ${CONTROL_MAX_RESPONSE_BYTES} bytes`, {
+              evidence: { socketPath },
+            }),
+          );
         return;
       }
       const response = parseControlResponse(received.slice(0, newline));
-      if (response === undefined) finish(new ControlError('CONTROL_BAD_RESPONSE', `the answer on ${socketPath} is not a control response`, { evidence: { socketPath, line: received.slice(0, 200) } }));
+      if (response === undefined)
+        finish(
+          new ControlError('CONTROL_BAD_RESPONSE', `the answer on ${socketPath} is not a control response`, {
+            evidence: { socketPath, line: received.slice(0, 200) },
+          }),
+        );
       else finish(undefined, response);
     });
     socket.on('error', (error) => {
       const code = errnoCode(error);
       if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ENOTSOCK') {
-        finish(new ControlError('CONTROL_NO_AGENT', `no agent answers on ${socketPath} (${code})`, { cause: error, evidence: { socketPath, errno: code }, hint: 'start the agent (overlay-warden run), or act directly (overlay-warden remount --direct)' }));
+        finish(
+          new ControlError('CONTROL_NO_AGENT', `no agent answers on ${socketPath} (${code})`, {
+            cause: error,
+            evidence: { socketPath, errno: code },
+            hint: 'start the agent (overlay-warden run), or act directly (overlay-warden remount --direct)',
+          }),
+        );
       } else if (code === 'EACCES' || code === 'EPERM') {
-        finish(new ControlError('CONTROL_PERMISSION_DENIED', `not allowed to use ${socketPath}: the control socket is for root`, { cause: error, evidence: { socketPath, errno: code }, hint: 'run as root (e.g. with sudo)' }));
+        finish(
+          new ControlError('CONTROL_PERMISSION_DENIED', `not allowed to use ${socketPath}: the control socket is for root`, {
+            cause: error,
+            evidence: { socketPath, errno: code },
+            hint: 'run as root (e.g. with sudo)',
+          }),
+        );
       } else {
-        finish(new ControlError('CONTROL_CONNECTION_LOST', `the connection to ${socketPath} failed: ${error.message}`, { cause: error, evidence: { socketPath, errno: code } }));
+        finish(
+          new ControlError('CONTROL_CONNECTION_LOST', `the connection to ${socketPath} failed: ${error.message}`, {
+            cause: error,
+            evidence: { socketPath, errno: code },
+          }),
+        );
       }
     });
-    socket.on('close', () => finish(new ControlError('CONTROL_CONNECTION_LOST', `the agent on ${socketPath} closed the connection without answering`, { evidence: { socketPath } })));
+    socket.on('close', () =>
+      finish(new ControlError('CONTROL_CONNECTION_LOST', `the agent on ${socketPath} closed the connection without answering`, { evidence: { socketPath } })),
+    );
   });
 }

@@ -38,7 +38,9 @@ export function parseControlRequest(line: string): { readonly request: ControlRe
   try {
     value = JSON.parse(line);
   } catch {
-    return { response: errorResponse(null, 'CONTROL_BAD_REQUEST', 'the request is not valid JSON', 'send one JSON object per line: {"id":1,"action":"status"}') };
+    return {
+      response: errorResponse(null, 'CONTROL_BAD_REQUEST', 'the request is not valid JSON', 'send one JSON object per line: {"id":1,"action":"status"}'),
+    };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { response: errorResponse(null, 'CONTROL_BAD_REQUEST', 'the request must be a JSON object', 'send {"id":1,"action":"status"}') };
@@ -53,7 +55,13 @@ export function parseControlRequest(line: string): { readonly request: ControlRe
 }
 
 /** An error response. Pure. */
-export function errorResponse(id: ControlRequestId | null, code: ControlErrorCode | string, message: string, hint?: string, evidence?: Evidence): ControlResponse {
+export function errorResponse(
+  id: ControlRequestId | null,
+  code: ControlErrorCode | string,
+  message: string,
+  hint?: string,
+  evidence?: Evidence,
+): ControlResponse {
   return { id, ok: false, error: { code, message, ...(hint === undefined ? {} : { hint }), ...(evidence === undefined ? {} : { evidence }) } };
 }
 
@@ -86,6 +94,7 @@ export function parseControlResponse(line: string): ControlResponse | undefined 
   if (!(r['id'] === null || isId(r['id']))) return undefined;
   if (r['ok'] === true && 'result' in r) return r as ControlResponse;
   const error = r['error'] as Record<string, unknown> | undefined;
-  if (r['ok'] === false && typeof error === 'object' && error !== null && typeof error['code'] === 'string' && typeof error['message'] === 'string') return r as ControlResponse;
+  if (r['ok'] === false && typeof error === 'object' && error !== null && typeof error['code'] === 'string' && typeof error['message'] === 'string')
+    return r as ControlResponse;
   return undefined;
 }

@@ -5,8 +5,13 @@ import { messageOf } from '../errors/index.ts';
 import type { Logger } from '../log/index.ts';
 import { ControlError } from './control-errors.ts';
 import {
-  CONTROL_MAX_REQUEST_BYTES, encodeControlLine, errorResponse, errorResponseFor, parseControlRequest,
-  type ControlRequest, type ControlResponse,
+  CONTROL_MAX_REQUEST_BYTES,
+  encodeControlLine,
+  errorResponse,
+  errorResponseFor,
+  parseControlRequest,
+  type ControlRequest,
+  type ControlResponse,
 } from './control-protocol.ts';
 import { assertSocketDirSafe, clearStaleSocket } from './control-socket-path.ts';
 import { publishNodeLink, removeNodeLink } from './node-link.ts';
@@ -193,9 +198,10 @@ function serveConnection(socket: Socket, limits: ConnectionLimits, closing: Abor
       while (lines.length > 0 && !socket.destroyed) {
         const line = lines.shift()!;
         if (line.trim() === '') continue;
-        const response = Buffer.byteLength(line) > limits.maxRequestBytes
-          ? errorResponse(null, 'CONTROL_REQUEST_TOO_LARGE', `a request line may be at most ${limits.maxRequestBytes} bytes`)
-          : await answer(line, limits, AbortSignal.any([gone.signal, closing]));
+        const response =
+          Buffer.byteLength(line) > limits.maxRequestBytes
+            ? errorResponse(null, 'CONTROL_REQUEST_TOO_LARGE', `a request line may be at most ${limits.maxRequestBytes} bytes`)
+            : await answer(line, limits, AbortSignal.any([gone.signal, closing]));
         if (!socket.destroyed) socket.write(encodeControlLine(response));
       }
       busy = false;
@@ -212,12 +218,22 @@ async function answer(line: string, limits: ConnectionLimits, signal: AbortSigna
   const { request } = parsed;
   const handler = Object.hasOwn(limits.handlers, request.action) ? limits.handlers[request.action] : undefined;
   if (handler === undefined) {
-    return errorResponse(request.id, 'CONTROL_UNKNOWN_ACTION', `unknown action "${request.action}"`, `actions: ${Object.keys(limits.handlers).sort().join(', ')}`);
+    return errorResponse(
+      request.id,
+      'CONTROL_UNKNOWN_ACTION',
+      `unknown action "${request.action}"`,
+      `actions: ${Object.keys(limits.handlers).sort().join(', ')}`,
+    );
   }
   if (signal.aborted) return errorResponseFor(request.id, signal.reason);
   const timeout = new AbortController();
   const timer = setTimeout(
-    () => timeout.abort(new ControlError('CONTROL_HANDLER_TIMEOUT', `the action "${request.action}" did not finish within ${limits.requestTimeoutMs} ms`, { evidence: { action: request.action } })),
+    () =>
+      timeout.abort(
+        new ControlError('CONTROL_HANDLER_TIMEOUT', `the action "${request.action}" did not finish within ${limits.requestTimeoutMs} ms`, {
+          evidence: { action: request.action },
+        }),
+      ),
     limits.requestTimeoutMs,
   );
   const handlerSignal = AbortSignal.any([signal, timeout.signal]);

@@ -39,7 +39,8 @@ export function toRemountRequest(request: ControlRequest, mergedStoreDir: string
   const text = (field: string): string | undefined => {
     const value = request[field];
     if (value === undefined) return undefined;
-    if (typeof value !== 'string' || value.length > 1000) throw new ControlError('CONTROL_BAD_REQUEST', `"${field}" must be a string of at most 1000 characters`, { evidence: { field } });
+    if (typeof value !== 'string' || value.length > 1000)
+      throw new ControlError('CONTROL_BAD_REQUEST', `"${field}" must be a string of at most 1000 characters`, { evidence: { field } });
     return value;
   };
   if (source === 'nix-hook') return { source: 'nix-hook', mergedStoreDir: dir ?? mergedStoreDir };
@@ -47,7 +48,9 @@ export function toRemountRequest(request: ControlRequest, mergedStoreDir: string
     const note = text('note');
     return { source: 'manual', by: text('by') ?? 'control socket', ...(note === undefined ? {} : { note }) };
   }
-  throw new ControlError('CONTROL_BAD_REQUEST', `"source" must be one of ${CONTROL_REMOUNT_SOURCES.join(', ')}, got ${JSON.stringify(source)}`, { evidence: { source } });
+  throw new ControlError('CONTROL_BAD_REQUEST', `"source" must be one of ${CONTROL_REMOUNT_SOURCES.join(', ')}, got ${JSON.stringify(source)}`, {
+    evidence: { source },
+  });
 }
 
 /**

@@ -50,7 +50,10 @@ const plural = (n: number | undefined, word: string): string => `${n ?? '?'} ${w
 const withHint = (text: string, hint: string | undefined): string => (hint === undefined ? text : `${text}\nhint: ${hint}`);
 
 /** Judges what came back: the agent's response, or the error the control client rejected with. Pure. */
-export function judgeRemountAnswer(args: RemountRequestArgs, answer: { readonly response: ControlResponse } | { readonly error: unknown }): RemountRequestResult {
+export function judgeRemountAnswer(
+  args: RemountRequestArgs,
+  answer: { readonly response: ControlResponse } | { readonly error: unknown },
+): RemountRequestResult {
   const { socketPath, mergedStoreDir } = args;
   if ('error' in answer) {
     const error = answer.error;
@@ -58,12 +61,16 @@ export function judgeRemountAnswer(args: RemountRequestArgs, answer: { readonly 
     if (code === 'CONTROL_NO_AGENT') return { status: REMOUNT_REQUEST_EXIT.noAgent, stderr: messageOf(error) };
     if (code === 'CONTROL_TIMEOUT') return { status: REMOUNT_REQUEST_EXIT.timeout, stderr: messageOf(error) };
     const hint = error instanceof WardenError ? error.hint : undefined;
-    return { status: REMOUNT_REQUEST_EXIT.failed, stderr: withHint(`cannot talk to the agent on ${socketPath}: ${messageOf(error)}${code === undefined ? '' : ` [${code}]`}`, hint) };
+    return {
+      status: REMOUNT_REQUEST_EXIT.failed,
+      stderr: withHint(`cannot talk to the agent on ${socketPath}: ${messageOf(error)}${code === undefined ? '' : ` [${code}]`}`, hint),
+    };
   }
   const { response } = answer;
   if (!response.ok) {
     const { code, message, hint } = response.error;
-    if (code === 'CONTROL_WRONG_STORE') return { status: REMOUNT_REQUEST_EXIT.noAgent, stderr: `the agent on ${socketPath} supervises another store (${message})` };
+    if (code === 'CONTROL_WRONG_STORE')
+      return { status: REMOUNT_REQUEST_EXIT.noAgent, stderr: `the agent on ${socketPath} supervises another store (${message})` };
     return { status: REMOUNT_REQUEST_EXIT.failed, stderr: withHint(`the agent refused: ${message} [${code}]`, hint) };
   }
   // From the agent's RemountOutcome; read defensively, since the agent may be of another version than this hook.
@@ -71,10 +78,19 @@ export function judgeRemountAnswer(args: RemountRequestArgs, answer: { readonly 
   const requests = outcome.requests ?? 1;
   const shared = requests > 1 ? `, together with ${plural(requests - 1, 'other request')}` : '';
   if (outcome.status === 'remounted' && outcome.fresh === true) {
-    return { status: REMOUNT_REQUEST_EXIT.fresh, stdout: `the agent remounted ${mergedStoreDir} (run ${outcome.run}, ${plural(outcome.attempts, 'attempt')}${shared}); the view is fresh` };
+    return {
+      status: REMOUNT_REQUEST_EXIT.fresh,
+      stdout: `the agent remounted ${mergedStoreDir} (run ${outcome.run}, ${plural(outcome.attempts, 'attempt')}${shared}); the view is fresh`,
+    };
   }
   const error = outcome.error;
-  return { status: REMOUNT_REQUEST_EXIT.failed, stderr: withHint(`the agent's remount ${outcome.status ?? 'failed'} after ${plural(outcome.attempts, 'attempt')}: ${error?.message ?? 'no details'}`, error?.hint) };
+  return {
+    status: REMOUNT_REQUEST_EXIT.failed,
+    stderr: withHint(
+      `the agent's remount ${outcome.status ?? 'failed'} after ${plural(outcome.attempts, 'attempt')}: ${error?.message ?? 'no details'}`,
+      error?.hint,
+    ),
+  };
 }
 
 /**
@@ -83,7 +99,11 @@ export function judgeRemountAnswer(args: RemountRequestArgs, answer: { readonly 
  */
 export async function requestRemount(args: RemountRequestArgs): Promise<RemountRequestResult> {
   try {
-    const response = await requestControl(args.socketPath, { action: 'remount', source: 'nix-hook', mergedStoreDir: args.mergedStoreDir }, { timeoutMs: args.timeoutMs });
+    const response = await requestControl(
+      args.socketPath,
+      { action: 'remount', source: 'nix-hook', mergedStoreDir: args.mergedStoreDir },
+      { timeoutMs: args.timeoutMs },
+    );
     return judgeRemountAnswer(args, { response });
   } catch (error) {
     return judgeRemountAnswer(args, { error });

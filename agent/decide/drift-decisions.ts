@@ -37,7 +37,15 @@ export function decideOnDrift(event: DriftEvent, layout: DecisionLayout): AgentA
       if (!event.alsoInLower) return [];
       if (event.entry === 'whiteout') return [{ kind: 'probe', paths: [event.path] }];
       return [
-        { kind: 'remount', request: { source: 'watcher', storePath: event.path, upperPath: join(layout.upperLayer, basename(event.path)), lowerPath: join(layout.lower.realStoreDir, basename(event.path)) } },
+        {
+          kind: 'remount',
+          request: {
+            source: 'watcher',
+            storePath: event.path,
+            upperPath: join(layout.upperLayer, basename(event.path)),
+            lowerPath: join(layout.lower.realStoreDir, basename(event.path)),
+          },
+        },
         { kind: 'probe', paths: [event.path] },
       ];
     case 'lower-grew':
@@ -60,7 +68,12 @@ export function decideOnDrift(event: DriftEvent, layout: DecisionLayout): AgentA
 export function decideOnProbe(report: ProbeReport, storeDir: string): AgentAction[] {
   return report.stale.map((result) => ({
     kind: 'remount' as const,
-    request: { source: 'probe' as const, path: join(storeDir, result.name), symptom: result.verdict.state === 'stale' ? SYMPTOM_OF[result.verdict.reason] : 'content-mismatch', detail: result.verdict.state === 'stale' ? result.verdict.reason : result.verdict.state },
+    request: {
+      source: 'probe' as const,
+      path: join(storeDir, result.name),
+      symptom: result.verdict.state === 'stale' ? SYMPTOM_OF[result.verdict.reason] : 'content-mismatch',
+      detail: result.verdict.state === 'stale' ? result.verdict.reason : result.verdict.state,
+    },
   }));
 }
 
@@ -103,7 +116,8 @@ export function describeDrift(event: DriftEvent): string {
       return `drift: the lower store grew by ${count(event.paths)}${event.source === 'startup' ? ' since the agent last ran' : ''}; a remount makes them visible`;
     case 'lower-shrank': {
       const broken = event.brokenUpperClosures;
-      const closures = broken === null ? 'upper closures unknown (upper DB unreadable)' : `${broken.length} upper registration${broken.length === 1 ? '' : 's'} broken`;
+      const closures =
+        broken === null ? 'upper closures unknown (upper DB unreadable)' : `${broken.length} upper registration${broken.length === 1 ? '' : 's'} broken`;
       return `drift: the lower store lost ${count(event.paths)}${event.source === 'startup' ? ' since the agent last ran' : ''}; ${closures}`;
     }
     case 'lower-path-modified':

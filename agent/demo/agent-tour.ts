@@ -42,7 +42,10 @@ function nextRemountEnd(agent: Agent, signal: AbortSignal, what: string): Promis
       throw new Error('unreachable: the event stream ended without an abort');
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      throw new DemoStoreError('DEMO_TOUR_TIMEOUT', `the agent did not finish a remount within ${STEP_TIMEOUT_MS / 1000} s after ${what}`, { cause: error, hint: 'see the agent log above' });
+      throw new DemoStoreError('DEMO_TOUR_TIMEOUT', `the agent did not finish a remount within ${STEP_TIMEOUT_MS / 1000} s after ${what}`, {
+        cause: error,
+        hint: 'see the agent log above',
+      });
     } finally {
       stop.abort();
     }
@@ -66,7 +69,9 @@ export async function runAgentTour(options: AgentTourOptions): Promise<boolean> 
     writeFileSync(join(addedDir, 'hello'), 'added to the lower store under a live overlay\n');
     const first = await ended;
     const visible = exists(join(store.mergedStoreDir, basename(added)));
-    say(`After the remount (${first.type === 'remount-verified' ? 'verified fresh' : 'failed'}), the new path is ${visible ? 'visible' : 'NOT visible'} through the merged store dir.`);
+    say(
+      `After the remount (${first.type === 'remount-verified' ? 'verified fresh' : 'failed'}), the new path is ${visible ? 'visible' : 'NOT visible'} through the merged store dir.`,
+    );
     ok &&= first.type === 'remount-verified' && visible;
 
     // 2. Nix's GC or optimise deletes a duplicated path directly in the upper layer.
@@ -84,7 +89,14 @@ export async function runAgentTour(options: AgentTourOptions): Promise<boolean> 
       ok &&= second.type === 'remount-verified' && fromLower;
     }
     const status = agent.status();
-    say(`The agent's status: mount ${status.mountValid ? 'valid' : 'invalid'}; drift seen: ${Object.entries(status.drift).filter(([, n]) => n > 0).map(([t, n]) => `${t} ×${n}`).join(', ') || 'none'}; remounts done: ${status.remount.counters.remounted}.`);
+    say(
+      `The agent's status: mount ${status.mountValid ? 'valid' : 'invalid'}; drift seen: ${
+        Object.entries(status.drift)
+          .filter(([, n]) => n > 0)
+          .map(([t, n]) => `${t} ×${n}`)
+          .join(', ') || 'none'
+      }; remounts done: ${status.remount.counters.remounted}.`,
+    );
   } finally {
     await agent.close();
   }
@@ -94,4 +106,3 @@ export async function runAgentTour(options: AgentTourOptions): Promise<boolean> 
 function exists(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false }) !== undefined;
 }
-

@@ -161,10 +161,19 @@ function spread(count: number, n: number): Uint32Array {
 function lowerClosure(refs: Csr, n: number, starts: readonly Uint32Array[]): Uint32Array {
   const seen = new Uint8Array(n);
   const stack: number[] = [];
-  for (const list of starts) for (const start of list) if (seen[start] === 0) { seen[start] = 1; stack.push(start); }
+  for (const list of starts)
+    for (const start of list)
+      if (seen[start] === 0) {
+        seen[start] = 1;
+        stack.push(start);
+      }
   while (stack.length > 0) {
     const node = stack.pop() as number;
-    for (const target of targetsOf(refs, node)) if (seen[target] === 0) { seen[target] = 1; stack.push(target); }
+    for (const target of targetsOf(refs, node))
+      if (seen[target] === 0) {
+        seen[target] = 1;
+        stack.push(target);
+      }
   }
   return Uint32Array.from(indicesWhere(seen, 1));
 }

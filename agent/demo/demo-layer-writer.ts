@@ -33,7 +33,13 @@ export class DemoLayerWriter {
   readonly #lowerHashes: Buffer;
   readonly #lowerSizes: Float64Array;
 
-  constructor(graph: DemoGraph, lowerPaths: readonly string[], upperPaths: readonly string[], o: ResolvedDemoStoreOptions, options: Pick<DemoStoreOptions, 'signal' | 'onProgress'>) {
+  constructor(
+    graph: DemoGraph,
+    lowerPaths: readonly string[],
+    upperPaths: readonly string[],
+    o: ResolvedDemoStoreOptions,
+    options: Pick<DemoStoreOptions, 'signal' | 'onProgress'>,
+  ) {
     this.#graph = graph;
     this.#lowerPaths = lowerPaths;
     this.#upperPaths = upperPaths;
@@ -82,7 +88,13 @@ export class DemoLayerWriter {
       }
       for (let u = 0; u < g.upperCount; u++) {
         const { hash, narSize } = this.#writeObject(layer, true, u);
-        const id = db.addPath({ path: this.#upperPaths[u] as string, narHash: formatNarHash(hash), narSize, registrationTime: this.#o.registrationTime + g.lowerCount + u, ultimate: true });
+        const id = db.addPath({
+          path: this.#upperPaths[u] as string,
+          narHash: formatNarHash(hash),
+          narSize,
+          registrationTime: this.#o.registrationTime + g.lowerCount + u,
+          ultimate: true,
+        });
         upperIds[u] = id;
         for (const t of targetsOf(g.upperToLower, u)) db.addReference(id, lowerIds[t] as number);
         for (const t of targetsOf(g.upperToUpper, u)) db.addReference(id, upperIds[t] as number);
@@ -117,7 +129,10 @@ export class DemoLayerWriter {
       writeObject(objectPath, planObject({ kind, seeds, storePath, references, selfReference }));
       return narHashOfPathSync(objectPath);
     } catch (cause) {
-      throw new DemoStoreError('DEMO_STORE_IO', `cannot write demo store object ${objectPath}: ${errnoCode(cause) ?? messageOf(cause)}`, { evidence: { path: objectPath, errno: errnoCode(cause) }, cause });
+      throw new DemoStoreError('DEMO_STORE_IO', `cannot write demo store object ${objectPath}: ${errnoCode(cause) ?? messageOf(cause)}`, {
+        evidence: { path: objectPath, errno: errnoCode(cause) },
+        cause,
+      });
     }
   }
 

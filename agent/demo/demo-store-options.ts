@@ -66,5 +66,7 @@ export function resolveDemoStoreOptions(options: DemoStoreOptions): ResolvedDemo
 }
 
 function badOption(option: string, value: unknown, expected: string): DemoStoreError {
-  return new DemoStoreError('DEMO_STORE_BAD_OPTION', `demo store option ${option} is ${JSON.stringify(value)}, expected ${expected}`, { evidence: { option, value, expected } });
+  return new DemoStoreError('DEMO_STORE_BAD_OPTION', `demo store option ${option} is ${JSON.stringify(value)}, expected ${expected}`, {
+    evidence: { option, value, expected },
+  });
 }

@@ -41,7 +41,10 @@ export function createNixDb(stateDir: string): NixDbWriter {
   fs.mkdirSync(dbDir, { recursive: true });
   const file = path.join(dbDir, 'db.sqlite');
   if (fs.existsSync(file)) {
-    throw new DemoStoreError('DEMO_STORE_DB_EXISTS', `refusing to create a Nix DB over the existing ${file}`, { evidence: { file }, hint: 'Build demo stores in a new, empty directory.' });
+    throw new DemoStoreError('DEMO_STORE_DB_EXISTS', `refusing to create a Nix DB over the existing ${file}`, {
+      evidence: { file },
+      hint: 'Build demo stores in a new, empty directory.',
+    });
   }
   const db = new DatabaseSync(file, { enableForeignKeyConstraints: false });
   db.exec('pragma journal_mode = off; pragma synchronous = off; pragma locking_mode = exclusive; pragma cache_size = -32768;');

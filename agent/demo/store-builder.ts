@@ -77,7 +77,14 @@ export async function buildDemoStore(dir: string, options: DemoStoreOptions = {}
   const root = path.resolve(dir);
   prepareDir(root);
   const layout = layoutOf(root, o.storeDir);
-  const graph = planDemoGraph({ seed: o.seed, lowerCount: o.lowerPaths, upperCount: o.upperPaths, duplicates: o.duplicates, maxReferences: o.maxReferences, contents: o.contents });
+  const graph = planDemoGraph({
+    seed: o.seed,
+    lowerCount: o.lowerPaths,
+    upperCount: o.upperPaths,
+    duplicates: o.duplicates,
+    maxReferences: o.maxReferences,
+    contents: o.contents,
+  });
   const lowerPaths = namePaths(o.seed, 'lower', o.lowerPaths, o.storeDir);
   const upperPaths = namePaths(o.seed, 'upper', o.upperPaths, o.storeDir);
   const build = new DemoLayerWriter(graph, lowerPaths, upperPaths, o, options);
@@ -129,10 +136,16 @@ function prepareDir(root: string): void {
     fs.mkdirSync(root, { recursive: true });
     entries = fs.readdirSync(root);
   } catch (cause) {
-    throw new DemoStoreError('DEMO_STORE_IO', `cannot create demo store dir ${root}: ${errnoCode(cause) ?? messageOf(cause)}`, { evidence: { path: root, errno: errnoCode(cause) }, cause });
+    throw new DemoStoreError('DEMO_STORE_IO', `cannot create demo store dir ${root}: ${errnoCode(cause) ?? messageOf(cause)}`, {
+      evidence: { path: root, errno: errnoCode(cause) },
+      cause,
+    });
   }
   if (entries.length > 0) {
-    throw new DemoStoreError('DEMO_STORE_DIR_NOT_EMPTY', `demo store dir ${root} is not empty`, { evidence: { path: root, entries: entries.slice(0, 5) }, hint: 'Use a new directory, e.g. from mkdtemp.' });
+    throw new DemoStoreError('DEMO_STORE_DIR_NOT_EMPTY', `demo store dir ${root} is not empty`, {
+      evidence: { path: root, entries: entries.slice(0, 5) },
+      hint: 'Use a new directory, e.g. from mkdtemp.',
+    });
   }
 }
 
@@ -140,7 +153,10 @@ function mkdir(dir: string): void {
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (cause) {
-    throw new DemoStoreError('DEMO_STORE_IO', `cannot create ${dir}: ${errnoCode(cause) ?? messageOf(cause)}`, { evidence: { path: dir, errno: errnoCode(cause) }, cause });
+    throw new DemoStoreError('DEMO_STORE_IO', `cannot create ${dir}: ${errnoCode(cause) ?? messageOf(cause)}`, {
+      evidence: { path: dir, errno: errnoCode(cause) },
+      cause,
+    });
   }
 }
 

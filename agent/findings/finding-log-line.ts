@@ -6,5 +6,9 @@ const LEVEL_OF: Readonly<Record<Severity, LogLevel>> = { error: 'error', warning
 
 /** The log line for `finding`; its `finding` field is the id alert rules key on. Pure. */
 export function findingLogLine(finding: Finding): LogLine {
-  return { level: LEVEL_OF[finding.severity], message: `${finding.id}: ${finding.message}`, fields: { finding: finding.id, ...(finding.hint === undefined ? {} : { hint: finding.hint }) } };
+  return {
+    level: LEVEL_OF[finding.severity],
+    message: `${finding.id}: ${finding.message}`,
+    fields: { finding: finding.id, ...(finding.hint === undefined ? {} : { hint: finding.hint }) },
+  };
 }

@@ -1,24 +1,39 @@
 /** The mount model: mountinfo parsing, visible-mount lookup, overlay options, what a layer entry is. Pure, apart from the `read…`, `mount…` and `run…` functions. */
-export {
-  parseMountinfo, parseMountinfoLine, readMountinfo, mountAccess,
-  type MountinfoEntry, type MountinfoTable, type MountAccess,
-} from './mountinfo.ts';
+export { parseMountinfo, parseMountinfoLine, readMountinfo, mountAccess, type MountinfoEntry, type MountinfoTable, type MountAccess } from './mountinfo.ts';
 export { escapeMountinfoPath, escapeMountinfoOptionValue, unescapeMountinfo } from './mountinfo-escape.ts';
+export { MountTable, mountTableOf, findVisibleMount, findMountContaining, mountsStackedOn, normalizeMountPath } from './visible-mount.ts';
 export {
-  MountTable, mountTableOf, findVisibleMount, findMountContaining, mountsStackedOn, normalizeMountPath,
-} from './visible-mount.ts';
-export {
-  parseOverlayOptions, formatLowerdir, escapeOverlayPath,
-  type OverlayOptions, type OverlayLowerLayer, type OtherOverlayOption,
-  type RedirectDirMode, type XinoMode, type UuidMode, type VerityMode, type FsyncMode,
+  parseOverlayOptions,
+  formatLowerdir,
+  escapeOverlayPath,
+  type OverlayOptions,
+  type OverlayLowerLayer,
+  type OtherOverlayOption,
+  type RedirectDirMode,
+  type XinoMode,
+  type UuidMode,
+  type VerityMode,
+  type FsyncMode,
 } from './overlay-options.ts';
 export {
-  MountinfoParseError, OverlayOptionsError, MountPathError, MOUNTINFO_LINE_PROBLEMS,
-  type MountinfoLineProblem, type OverlayOptionsErrorCode,
+  MountinfoParseError,
+  OverlayOptionsError,
+  MountPathError,
+  MOUNTINFO_LINE_PROBLEMS,
+  type MountinfoLineProblem,
+  type OverlayOptionsErrorCode,
 } from './mount-errors.ts';
 export { overlayMountOptions, mountOverlay, MountOverlayError, MOUNT_OPTIONS_MAX, type OverlaySpec, type MountOverlayErrorCode } from './mount-overlay.ts';
 export { unshareArgv, runInPrivateMountNamespace, MountNamespaceError, type MountNamespaceErrorCode } from './mount-namespace.ts';
-export { classifyOverlayEntry, marksMatter, isWhiteout, OVERLAY_ENTRY_KINDS, type OverlayEntryKind, type OverlayMarks, type EntryType } from './overlay-entry.ts';
+export {
+  classifyOverlayEntry,
+  marksMatter,
+  isWhiteout,
+  OVERLAY_ENTRY_KINDS,
+  type OverlayEntryKind,
+  type OverlayMarks,
+  type EntryType,
+} from './overlay-entry.ts';
 export { readOverlayMarks, parseOverlayMarks, type XattrProbe, type ReadMarksOptions } from './overlay-xattrs.ts';
 export { nixCheckMountOnTable, type NixCheckMountVerdict } from './nix-check-mount.ts';
 export { canonAbsolutePath, joinCanonPath } from './canon-path.ts';

@@ -82,7 +82,7 @@ export class MountPathError extends WardenError<'MOUNT_PATH_NOT_ABSOLUTE'> {
   constructor(path: string) {
     super('MOUNT_PATH_NOT_ABSOLUTE', `cannot look up mounts at '${path}': the path is not absolute`, {
       evidence: { path },
-      hint: 'Resolve the path first (realpath against the mounter\'s working directory).',
+      hint: "Resolve the path first (realpath against the mounter's working directory).",
     });
     this.path = path;
   }

@@ -12,7 +12,9 @@ export class MountNamespaceError extends WardenError<MountNamespaceErrorCode> {}
  * is private so nothing mounted inside reaches the host. Pure.
  */
 export function unshareArgv(isRoot: boolean): string[] {
-  return isRoot ? ['unshare', '--mount', '--propagation', 'private', '--'] : ['unshare', '--user', '--map-root-user', '--mount', '--propagation', 'private', '--'];
+  return isRoot
+    ? ['unshare', '--mount', '--propagation', 'private', '--']
+    : ['unshare', '--user', '--map-root-user', '--mount', '--propagation', 'private', '--'];
 }
 
 /**
@@ -30,11 +32,17 @@ export async function runInPrivateMountNamespace(
   const [file, ...prefix] = unshareArgv(isRoot);
   const probe = await execa(file!, [...prefix, 'true'], { reject: false, timeout: 10_000 });
   if (probe.exitCode !== 0) {
-    throw new MountNamespaceError('NAMESPACE_UNAVAILABLE', `cannot create a private mount namespace${isRoot ? '' : ' in a user namespace'}: ${probe.stderr.trim() || probe.shortMessage}`, {
-      cause: probe.cause,
-      evidence: { isRoot, exitCode: probe.exitCode, stderr: probe.stderr },
-      hint: isRoot ? 'install util-linux (unshare)' : 'run as root, or enable unprivileged user namespaces (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone=1)',
-    });
+    throw new MountNamespaceError(
+      'NAMESPACE_UNAVAILABLE',
+      `cannot create a private mount namespace${isRoot ? '' : ' in a user namespace'}: ${probe.stderr.trim() || probe.shortMessage}`,
+      {
+        cause: probe.cause,
+        evidence: { isRoot, exitCode: probe.exitCode, stderr: probe.stderr },
+        hint: isRoot
+          ? 'install util-linux (unshare)'
+          : 'run as root, or enable unprivileged user namespaces (sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone=1)',
+      },
+    );
   }
   const result = await execa(file!, [...prefix, ...argv], {
     stdio: options.stdio ?? 'inherit',

@@ -34,10 +34,14 @@ export function overlayMountOptions(spec: OverlaySpec): string {
     ...(spec.extraOptions ?? []),
   ].join(',');
   if (Buffer.byteLength(options) >= MOUNT_OPTIONS_MAX) {
-    throw new MountOverlayError('MOUNT_OPTIONS_TOO_LONG', `overlay mount options are ${Buffer.byteLength(options)} bytes; the kernel takes at most ${MOUNT_OPTIONS_MAX - 1}`, {
-      evidence: { options },
-      hint: 'use shorter layer paths (e.g. bind-mount them under a short directory) or fewer lower layers',
-    });
+    throw new MountOverlayError(
+      'MOUNT_OPTIONS_TOO_LONG',
+      `overlay mount options are ${Buffer.byteLength(options)} bytes; the kernel takes at most ${MOUNT_OPTIONS_MAX - 1}`,
+      {
+        evidence: { options },
+        hint: 'use shorter layer paths (e.g. bind-mount them under a short directory) or fewer lower layers',
+      },
+    );
   }
   return options;
 }
@@ -50,7 +54,11 @@ export function overlayMountOptions(spec: OverlaySpec): string {
  */
 export async function mountOverlay(spec: OverlaySpec, signal?: AbortSignal): Promise<void> {
   const options = overlayMountOptions(spec);
-  const result = await execa('mount', ['-t', 'overlay', 'overlay', '-o', options, spec.mergedDir], { reject: false, timeout: 30_000, ...(signal === undefined ? {} : { cancelSignal: signal }) });
+  const result = await execa('mount', ['-t', 'overlay', 'overlay', '-o', options, spec.mergedDir], {
+    reject: false,
+    timeout: 30_000,
+    ...(signal === undefined ? {} : { cancelSignal: signal }),
+  });
   if (result.failed) {
     throw new MountOverlayError('MOUNT_FAILED', `mounting the overlay at ${spec.mergedDir} failed: ${result.stderr.trim() || result.shortMessage}`, {
       evidence: { options, exitCode: result.exitCode, stderr: result.stderr },

@@ -151,10 +151,20 @@ class ParsedEntry implements MountinfoEntry {
   /** Plain data with every field, for `--json`, logs and evidence. */
   toJSON(): Record<keyof MountinfoEntry, unknown> {
     return {
-      mountId: this.mountId, parentId: this.parentId, major: this.major, minor: this.minor, root: this.root,
-      mountPoint: this.mountPoint, mountOptions: this.mountOptions, optionalFields: this.optionalFields,
-      fsType: this.fsType, source: this.source, superOptions: this.superOptions,
-      superOptionsRaw: this.superOptionsRaw, lineNumber: this.lineNumber, line: this.line,
+      mountId: this.mountId,
+      parentId: this.parentId,
+      major: this.major,
+      minor: this.minor,
+      root: this.root,
+      mountPoint: this.mountPoint,
+      mountOptions: this.mountOptions,
+      optionalFields: this.optionalFields,
+      fsType: this.fsType,
+      source: this.source,
+      superOptions: this.superOptions,
+      superOptionsRaw: this.superOptionsRaw,
+      lineNumber: this.lineNumber,
+      line: this.line,
     };
   }
 }

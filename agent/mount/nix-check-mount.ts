@@ -56,7 +56,6 @@ export function procMountsText(entries: readonly MountinfoEntry[]): string {
   return text;
 }
 
-
 /**
  * Nix's check-mount (src/libstore/local-overlay-store.cc), run on `procMounts` (the text of /proc/self/mounts):
  *
@@ -130,6 +129,12 @@ function regexMessage(error: unknown): string {
   return `std::regex_error (a path is not a valid regular expression: ${messageOf(error)})`;
 }
 
-function refused(matchedLine: string | undefined, lowerdirMatched: boolean, upperdirMatched: boolean, regexError: string | undefined, message?: string): NixCheckMountVerdict {
+function refused(
+  matchedLine: string | undefined,
+  lowerdirMatched: boolean,
+  upperdirMatched: boolean,
+  regexError: string | undefined,
+  message?: string,
+): NixCheckMountVerdict {
   return { accepted: false, message: message ?? regexError, matchedLine, lowerdirMatched, upperdirMatched, regexError };
 }

@@ -56,4 +56,3 @@ export function marksMatter(entry: EntryType): boolean {
 export function isWhiteout(kind: OverlayEntryKind): boolean {
   return kind === 'device-whiteout' || kind === 'xattr-whiteout';
 }
-

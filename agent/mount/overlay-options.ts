@@ -81,10 +81,23 @@ const FSYNC = ['auto', 'strict', 'volatile'] as const;
 export function parseOverlayOptions(superOptions: string | readonly string[]): OverlayOptions {
   const list = typeof superOptions === 'string' ? superOptions.split(',').map(unescapeMountinfo) : superOptions;
   const out: MutableOptions = {
-    lowerLayers: [], lowerSyntax: 'lowerdir', upperdir: undefined, workdir: undefined, superblockReadOnly: undefined,
-    index: undefined, metacopy: undefined, redirectDir: undefined, xino: undefined, uuid: undefined,
-    nfsExport: undefined, verity: undefined, fsync: undefined, volatile: false, userxattr: undefined,
-    defaultPermissions: false, other: [],
+    lowerLayers: [],
+    lowerSyntax: 'lowerdir',
+    upperdir: undefined,
+    workdir: undefined,
+    superblockReadOnly: undefined,
+    index: undefined,
+    metacopy: undefined,
+    redirectDir: undefined,
+    xino: undefined,
+    uuid: undefined,
+    nfsExport: undefined,
+    verity: undefined,
+    fsync: undefined,
+    volatile: false,
+    userxattr: undefined,
+    defaultPermissions: false,
+    other: [],
   };
   const seen = new Set<string>();
   const layers: OverlayLowerLayer[] = [];
@@ -103,9 +116,12 @@ export function parseOverlayOptions(superOptions: string | readonly string[]): O
     const need = <T extends string>(allowed: readonly T[]): T => {
       once();
       if (value === undefined || !(allowed as readonly string[]).includes(value)) {
-        throw new OverlayOptionsError('OVERLAY_OPTION_BAD_VALUE',
+        throw new OverlayOptionsError(
+          'OVERLAY_OPTION_BAD_VALUE',
           `overlay option '${key}' needs one of ${allowed.join(', ')}, not ${value === undefined ? 'no value' : `'${value}'`}`,
-          option, { allowed });
+          option,
+          { allowed },
+        );
       }
       return value as T;
     };
@@ -127,7 +143,8 @@ export function parseOverlayOptions(superOptions: string | readonly string[]): O
     };
 
     switch (key) {
-      case 'ro': case 'rw':
+      case 'ro':
+      case 'rw':
         flag();
         if (seen.has(key === 'ro' ? 'rw' : 'ro')) {
           throw new OverlayOptionsError('OVERLAY_OPTION_DUPLICATE', "overlay options hold both 'ro' and 'rw'", option);
@@ -140,7 +157,8 @@ export function parseOverlayOptions(superOptions: string | readonly string[]): O
         sawLowerdir = true;
         layers.push(...splitLowerdir(value ?? '', option));
         break;
-      case 'lowerdir+': case 'datadir+': {
+      case 'lowerdir+':
+      case 'datadir+': {
         if (sawLowerdir) throw mixed(option);
         sawAppend = true;
         if (value === undefined || value === '') {
@@ -153,21 +171,52 @@ export function parseOverlayOptions(superOptions: string | readonly string[]): O
         layers.push({ path: value, dataOnly, option: key });
         break;
       }
-      case 'upperdir': out.upperdir = path(); break;
-      case 'workdir': out.workdir = path(); break;
-      case 'index': out.index = need(ON_OFF) === 'on'; break;
-      case 'metacopy': out.metacopy = need(ON_OFF) === 'on'; break;
-      case 'nfs_export': out.nfsExport = need(ON_OFF) === 'on'; break;
-      case 'redirect_dir': out.redirectDir = need(REDIRECT_DIR); break;
-      case 'xino': out.xino = need(XINO); break;
-      case 'uuid': out.uuid = need(UUID); break;
-      case 'verity': out.verity = need(VERITY); break;
-      case 'fsync': out.fsync = need(FSYNC); if (out.fsync === 'volatile') out.volatile = true; break;
-      case 'volatile': out.volatile = flag(); break;
-      case 'userxattr': out.userxattr = flag(); break;
-      case 'nouserxattr': flag(); out.userxattr = false; break;
-      case 'default_permissions': out.defaultPermissions = flag(); break;
-      default: other.push({ key, value });
+      case 'upperdir':
+        out.upperdir = path();
+        break;
+      case 'workdir':
+        out.workdir = path();
+        break;
+      case 'index':
+        out.index = need(ON_OFF) === 'on';
+        break;
+      case 'metacopy':
+        out.metacopy = need(ON_OFF) === 'on';
+        break;
+      case 'nfs_export':
+        out.nfsExport = need(ON_OFF) === 'on';
+        break;
+      case 'redirect_dir':
+        out.redirectDir = need(REDIRECT_DIR);
+        break;
+      case 'xino':
+        out.xino = need(XINO);
+        break;
+      case 'uuid':
+        out.uuid = need(UUID);
+        break;
+      case 'verity':
+        out.verity = need(VERITY);
+        break;
+      case 'fsync':
+        out.fsync = need(FSYNC);
+        if (out.fsync === 'volatile') out.volatile = true;
+        break;
+      case 'volatile':
+        out.volatile = flag();
+        break;
+      case 'userxattr':
+        out.userxattr = flag();
+        break;
+      case 'nouserxattr':
+        flag();
+        out.userxattr = false;
+        break;
+      case 'default_permissions':
+        out.defaultPermissions = flag();
+        break;
+      default:
+        other.push({ key, value });
     }
   }
   if (layers.length === 0 || layers[0]?.dataOnly === true) {
@@ -228,7 +277,10 @@ function splitLowerdir(value: string, option: string): OverlayLowerLayer[] {
     } else if (c === ':') {
       finish();
       let colons = 1;
-      while (value[i + 1] === ':') { colons++; i++; }
+      while (value[i + 1] === ':') {
+        colons++;
+        i++;
+      }
       if (colons > 2) throw malformed("it holds ':::' (only ':' and '::' separate layers)");
       if (i + 1 >= value.length) throw malformed("it ends in ':'");
       if (colons === 1 && dataOnly) throw malformed('a regular layer follows a data-only layer');

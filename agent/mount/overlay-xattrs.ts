@@ -9,8 +9,7 @@ import { errnoCode } from '../errors/index.ts';
 import type { OverlayMarks } from './overlay-entry.ts';
 
 export type XattrProbe =
-  | { readonly available: true; readonly marks: ReadonlyMap<string, OverlayMarks> }
-  | { readonly available: false; readonly reason: string };
+  { readonly available: true; readonly marks: ReadonlyMap<string, OverlayMarks> } | { readonly available: false; readonly reason: string };
 
 export interface ReadMarksOptions {
   readonly signal?: AbortSignal;

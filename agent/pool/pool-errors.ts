@@ -1,12 +1,7 @@
 /** Every error the worker pool raises, in one place: bad options, abort, close, a full queue, a failed worker or task. */
 import { WardenError, type Evidence, type WardenErrorOptions } from '../errors/index.ts';
 
-export type PoolErrorCode =
-  | 'POOL_OPTIONS_INVALID'
-  | 'POOL_ABORTED'
-  | 'POOL_CLOSED'
-  | 'POOL_QUEUE_FULL'
-  | 'POOL_WORKER_FAILED';
+export type PoolErrorCode = 'POOL_OPTIONS_INVALID' | 'POOL_ABORTED' | 'POOL_CLOSED' | 'POOL_QUEUE_FULL' | 'POOL_WORKER_FAILED';
 
 /**
  * Codes a task failure carries when the worker threw something that is not a WardenError

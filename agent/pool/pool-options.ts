@@ -44,7 +44,9 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set(['maxThreads', 'minThreads', '
  */
 export function resolvePoolOptions(input: WorkerPoolOptions, machine: MachineFacts): ResolvedPoolOptions {
   if (typeof input !== 'object' || input === null) throw new PoolOptionsError('(options)', input, 'an object');
-  for (const field of Object.keys(input)) if (!KNOWN_FIELDS.has(field)) throw new PoolOptionsError(field, (input as Record<string, unknown>)[field], `no such option; known: ${[...KNOWN_FIELDS].join(', ')}`);
+  for (const field of Object.keys(input))
+    if (!KNOWN_FIELDS.has(field))
+      throw new PoolOptionsError(field, (input as Record<string, unknown>)[field], `no such option; known: ${[...KNOWN_FIELDS].join(', ')}`);
   const maxThreads = integerIn('maxThreads', input.maxThreads ?? Math.min(Math.max(machine.availableParallelism, 1), MAX_THREADS_LIMIT), 1, MAX_THREADS_LIMIT);
   const minThreads = integerIn('minThreads', input.minThreads ?? DEFAULTS.minThreads, 0, MAX_THREADS_LIMIT);
   if (minThreads > maxThreads) throw new PoolOptionsError('minThreads', minThreads, `at most maxThreads (${maxThreads})`);

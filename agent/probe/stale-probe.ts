@@ -39,7 +39,11 @@ export interface ProbeReport {
 }
 
 /** The probe layout from a configuration's store layout. */
-export function probeLayoutOf(layout: { readonly mergedStoreDir: string; readonly upperLayer: string; readonly lower: { readonly realStoreDir: string } }): ProbeLayout {
+export function probeLayoutOf(layout: {
+  readonly mergedStoreDir: string;
+  readonly upperLayer: string;
+  readonly lower: { readonly realStoreDir: string };
+}): ProbeLayout {
   return { mergedStoreDir: layout.mergedStoreDir, upperLayer: layout.upperLayer, lowerStoreDir: layout.lower.realStoreDir };
 }
 

@@ -38,7 +38,14 @@ export type ExpectedSource = 'upper' | 'lower' | 'none';
  * - `upper-path-invisible`: the upper holds it but the merged view says ENOENT;
  * - `attributes-differ`: type, permissions, size or mtime differ from the layer that should serve it.
  */
-export type StaleReason = 'estale' | 'deleted-object-served' | 'served-but-absent-from-layers' | 'whiteout-ignored' | 'lower-path-invisible' | 'upper-path-invisible' | 'attributes-differ';
+export type StaleReason =
+  | 'estale'
+  | 'deleted-object-served'
+  | 'served-but-absent-from-layers'
+  | 'whiteout-ignored'
+  | 'lower-path-invisible'
+  | 'upper-path-invisible'
+  | 'attributes-differ';
 
 export type Verdict =
   | { readonly state: 'fresh'; readonly expected: ExpectedSource }

@@ -1,22 +1,66 @@
 /** Remounting: the pure planner, the persisted flag, the command runner and the Remounter that ties them together. */
-export { REMOUNT_SOURCES, PROBE_SYMPTOMS, isRemountRequest, describeRemountRequest, type RemountRequest, type RemountSource, type ProbeSymptom } from './remount-request.ts';
 export {
-  planRemount, retryDelay, backoffDelay, INITIAL_REMOUNT_PLAN, MAX_BACKOFF_MS,
-  type RemountPlanState, type RemountPlanEvent, type RemountPlanAction, type RemountPlanStep, type RemountPlanSettings, type RemountPhase,
+  REMOUNT_SOURCES,
+  PROBE_SYMPTOMS,
+  isRemountRequest,
+  describeRemountRequest,
+  type RemountRequest,
+  type RemountSource,
+  type ProbeSymptom,
+} from './remount-request.ts';
+export {
+  planRemount,
+  retryDelay,
+  backoffDelay,
+  INITIAL_REMOUNT_PLAN,
+  MAX_BACKOFF_MS,
+  type RemountPlanState,
+  type RemountPlanEvent,
+  type RemountPlanAction,
+  type RemountPlanStep,
+  type RemountPlanSettings,
+  type RemountPhase,
 } from './remount-plan.ts';
 export {
-  REMOUNT_NEEDED_FILE, MAX_KEPT_REASONS, addFlagReason, recordFlagAttempt, recordFlagError, clearFlagThrough, isRemountNeeded,
-  remountNeededPath, readRemountNeeded, writeRemountNeeded, clearRemountNeeded, type RemountNeeded, type FlagReason,
+  REMOUNT_NEEDED_FILE,
+  MAX_KEPT_REASONS,
+  addFlagReason,
+  recordFlagAttempt,
+  recordFlagError,
+  clearFlagThrough,
+  isRemountNeeded,
+  remountNeededPath,
+  readRemountNeeded,
+  writeRemountNeeded,
+  clearRemountNeeded,
+  type RemountNeeded,
+  type FlagReason,
 } from './remount-needed.ts';
 export {
-  remountArgv, resolveExecutable, trustedRemountArgv, runRemountCommand, commandRunError, commandSucceeded, REMOUNT_ENV,
-  type CommandRun, type RunCommandOptions,
+  remountArgv,
+  resolveExecutable,
+  trustedRemountArgv,
+  runRemountCommand,
+  commandRunError,
+  commandSucceeded,
+  REMOUNT_ENV,
+  type CommandRun,
+  type RunCommandOptions,
 } from './remount-command.ts';
 export { OutputTail, type CapturedOutput } from './output-tail.ts';
 export {
-  REMOUNT_EVENT_TYPES, REMOUNT_STATUSES, ZERO_REMOUNT_COUNTERS,
-  type RemountEvent, type RemountEventType, type RemountOutcome, type RemountStatus, type RemountCounters,
-  type RemountVerification, type RemountVerifier, type AttemptReport, type ErrorReport,
+  REMOUNT_EVENT_TYPES,
+  REMOUNT_STATUSES,
+  ZERO_REMOUNT_COUNTERS,
+  type RemountEvent,
+  type RemountEventType,
+  type RemountOutcome,
+  type RemountStatus,
+  type RemountCounters,
+  type RemountVerification,
+  type RemountVerifier,
+  type AttemptReport,
+  type ErrorReport,
 } from './remount-events.ts';
 export { RemountError, type RemountErrorCode } from './remount-errors.ts';
 export { Remounter, type RemounterOptions, type RemounterEventMap, type RemounterStatus, type RemountSettings, type RestoredRemount } from './remounter.ts';

@@ -12,7 +12,11 @@ import type { RemountVerifier } from './remount-events.ts';
  * `onReport` gets each check's report as soon as it is made (the agent keeps the
  * latest for `status`). Rejects only when the signal aborts.
  */
-export function mountCheckVerifier(config: Config, env: Readonly<Record<string, string | undefined>>, onReport?: (report: CheckReport) => void): RemountVerifier {
+export function mountCheckVerifier(
+  config: Config,
+  env: Readonly<Record<string, string | undefined>>,
+  onReport?: (report: CheckReport) => void,
+): RemountVerifier {
   return async (_requests, signal) => {
     const report = await runMountCheck(config, env, signal);
     onReport?.(report);

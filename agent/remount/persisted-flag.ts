@@ -1,7 +1,16 @@
 /** The remounter's "remount needed" flag in memory, written to its state file whenever a crash must not lose a change. */
 import {
-  MAX_KEPT_REASONS, addFlagReason, clearFlagThrough, clearRemountNeeded, readRemountNeeded, recordFlagAttempt, recordFlagError, remountNeededPath, writeRemountNeeded,
-  type FlagReason, type RemountNeeded,
+  MAX_KEPT_REASONS,
+  addFlagReason,
+  clearFlagThrough,
+  clearRemountNeeded,
+  readRemountNeeded,
+  recordFlagAttempt,
+  recordFlagError,
+  remountNeededPath,
+  writeRemountNeeded,
+  type FlagReason,
+  type RemountNeeded,
 } from './remount-needed.ts';
 import type { RemountRequest } from './remount-request.ts';
 
@@ -49,7 +58,10 @@ export class PersistedFlag {
   /** Puts a leftover flag in front of what this process flagged since. Not written: the file holds it already. */
   restore(leftover: RemountNeeded): void {
     const current = this.#flag;
-    this.#flag = current === undefined ? leftover : { ...leftover, requests: leftover.requests + current.requests, reasons: [...leftover.reasons, ...current.reasons].slice(-MAX_KEPT_REASONS) };
+    this.#flag =
+      current === undefined
+        ? leftover
+        : { ...leftover, requests: leftover.requests + current.requests, reasons: [...leftover.reasons, ...current.reasons].slice(-MAX_KEPT_REASONS) };
   }
 
   /** Adds a request with its ticket. The change to "needed" is written at once; later reasons before the next attempt. */

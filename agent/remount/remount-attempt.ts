@@ -15,7 +15,12 @@ export interface CommandAttempt {
  * Resolves `argv[0]` on `path` and checks it may run as root, then runs the command. A missing or untrusted command
  * will not fix itself: it is not run, and not retryable. Never rejects.
  */
-export async function runTrustedCommand(attempt: number, argv: readonly string[], path: string | undefined, options: RunCommandOptions): Promise<CommandAttempt> {
+export async function runTrustedCommand(
+  attempt: number,
+  argv: readonly string[],
+  path: string | undefined,
+  options: RunCommandOptions,
+): Promise<CommandAttempt> {
   let trusted: string[];
   try {
     trusted = trustedRemountArgv(argv, path);
@@ -36,10 +41,14 @@ export function verificationError(verification: RemountVerification | RemountErr
   if (!('fresh' in verification)) return verification;
   if (verification.fresh) return undefined;
   const first = verification.findings.find((f) => f.severity === 'error');
-  return new RemountError('REMOUNT_STILL_STALE', `the remount command succeeded, but the check afterwards still finds a problem${first === undefined ? '' : `: ${first.message}`}`, {
-    evidence: { findings: verification.findings.map((f) => f.id) },
-    hint: first?.hint ?? 'see the findings; `overlay-warden check` shows them in full',
-  });
+  return new RemountError(
+    'REMOUNT_STILL_STALE',
+    `the remount command succeeded, but the check afterwards still finds a problem${first === undefined ? '' : `: ${first.message}`}`,
+    {
+      evidence: { findings: verification.findings.map((f) => f.id) },
+      hint: first?.hint ?? 'see the findings; `overlay-warden check` shows them in full',
+    },
+  );
 }
 
 /** An error as plain data, for events, outcomes and the state file. */
@@ -48,5 +57,14 @@ export function errorReport(error: WardenError): ErrorReport {
 }
 
 function attemptReport(attempt: number, run: CommandRun): AttemptReport {
-  return { attempt, argv: run.argv, exitCode: run.exitCode, signal: run.signal, timedOut: run.timedOut, durationMs: run.durationMs, stdout: run.stdout, stderr: run.stderr };
+  return {
+    attempt,
+    argv: run.argv,
+    exitCode: run.exitCode,
+    signal: run.signal,
+    timedOut: run.timedOut,
+    durationMs: run.durationMs,
+    stdout: run.stdout,
+    stderr: run.stderr,
+  };
 }

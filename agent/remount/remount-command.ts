@@ -44,10 +44,14 @@ export function trustedRemountArgv(argv: readonly string[], path: string | undef
   const [file, ...args] = argv;
   const resolved = file === undefined ? undefined : resolveExecutable(file, path);
   if (resolved === undefined) {
-    throw new RemountError('REMOUNT_COMMAND_NOT_FOUND', `the remount command ${file ?? '(empty)'} is not an executable file${file?.includes('/') === false ? ' on PATH' : ''}`, {
-      evidence: { command: argv },
-      hint: 'set remount.command to an absolute path of an executable, or leave it unset to use hooks/remount',
-    });
+    throw new RemountError(
+      'REMOUNT_COMMAND_NOT_FOUND',
+      `the remount command ${file ?? '(empty)'} is not an executable file${file?.includes('/') === false ? ' on PATH' : ''}`,
+      {
+        evidence: { command: argv },
+        hint: 'set remount.command to an absolute path of an executable, or leave it unset to use hooks/remount',
+      },
+    );
   }
   try {
     assertTrustedFile(resolved, 'remount command');
@@ -179,8 +183,8 @@ export async function runRemountCommand(argv: readonly string[], options: RunCom
     const spawnFailed = exited !== undefined && exited.exitCode === undefined && exited.signal === undefined;
     return {
       argv,
-      exitCode: exited?.exitCode ?? (child.exitCode ?? undefined),
-      signal: exited?.signal ?? (child.signalCode ?? undefined),
+      exitCode: exited?.exitCode ?? child.exitCode ?? undefined,
+      signal: exited?.signal ?? child.signalCode ?? undefined,
       timedOut,
       cancelled,
       abandoned: result === 'released' && abandoned,
@@ -202,16 +206,26 @@ export function commandRunError(run: CommandRun): RemountError | undefined {
   const command = run.argv.join(' ');
   const evidence = { argv: run.argv, exitCode: run.exitCode, signal: run.signal, durationMs: run.durationMs, stderr: run.stderr.text, stdout: run.stdout.text };
   if (run.spawnError !== undefined) {
-    return new RemountError('REMOUNT_COMMAND_SPAWN_FAILED', `the remount command ${command} could not start: ${run.spawnError}`, { evidence, hint: 'check that remount.command names an executable file' });
+    return new RemountError('REMOUNT_COMMAND_SPAWN_FAILED', `the remount command ${command} could not start: ${run.spawnError}`, {
+      evidence,
+      hint: 'check that remount.command names an executable file',
+    });
   }
   if (run.cancelled) return new RemountError('REMOUNT_CANCELLED', `the remount command ${command} was stopped because the agent is stopping`, { evidence });
   if (run.timedOut) {
-    return new RemountError('REMOUNT_COMMAND_TIMED_OUT', `the remount command ${command} did not finish within its timeout and was killed${run.abandoned ? ' (it did not die even after SIGKILL and was left behind)' : ''}`, {
-      evidence,
-      hint: 'see why it hangs (its stderr is in the evidence), or raise remount.timeoutSeconds',
-    });
+    return new RemountError(
+      'REMOUNT_COMMAND_TIMED_OUT',
+      `the remount command ${command} did not finish within its timeout and was killed${run.abandoned ? ' (it did not die even after SIGKILL and was left behind)' : ''}`,
+      {
+        evidence,
+        hint: 'see why it hangs (its stderr is in the evidence), or raise remount.timeoutSeconds',
+      },
+    );
   }
   const how = run.exitCode === undefined ? `was killed by ${run.signal ?? 'a signal'}` : `exited with status ${run.exitCode}`;
   const said = run.stderr.text.trim().split('\n').at(-1);
-  return new RemountError('REMOUNT_COMMAND_FAILED', `the remount command ${command} ${how}${said ? `: ${said}` : ''}`, { evidence, hint: 'its stderr is in the evidence; hooks/remount explains each exit status' });
+  return new RemountError('REMOUNT_COMMAND_FAILED', `the remount command ${command} ${how}${said ? `: ${said}` : ''}`, {
+    evidence,
+    hint: 'its stderr is in the evidence; hooks/remount explains each exit status',
+  });
 }

@@ -75,7 +75,14 @@ export type RemountEvent =
   /** The command exited 0 (the check comes next). */
   | { readonly type: 'remount-succeeded'; readonly run: number; readonly attempt: number; readonly report: AttemptReport }
   /** The attempt failed (command, timeout, refused command, stale after); `retryInMs` undefined means no retry. */
-  | { readonly type: 'remount-failed'; readonly run: number; readonly attempt: number; readonly error: ErrorReport; readonly retryInMs: number | undefined; readonly report: AttemptReport | undefined }
+  | {
+      readonly type: 'remount-failed';
+      readonly run: number;
+      readonly attempt: number;
+      readonly error: ErrorReport;
+      readonly retryInMs: number | undefined;
+      readonly report: AttemptReport | undefined;
+    }
   /** The check after a successful command ran. */
   | { readonly type: 'remount-verified'; readonly run: number; readonly attempt: number; readonly fresh: boolean; readonly findings: readonly Finding[] }
   /** The run used its attempts (or could not be retried): reported, and the flag stays persisted. */
@@ -100,4 +107,13 @@ export interface RemountCounters {
   readonly verifiedStale: number;
 }
 
-export const ZERO_REMOUNT_COUNTERS: RemountCounters = Object.freeze({ requests: 0, coalesced: 0, runs: 0, attempts: 0, failures: 0, gaveUp: 0, remounted: 0, verifiedStale: 0 });
+export const ZERO_REMOUNT_COUNTERS: RemountCounters = Object.freeze({
+  requests: 0,
+  coalesced: 0,
+  runs: 0,
+  attempts: 0,
+  failures: 0,
+  gaveUp: 0,
+  remounted: 0,
+  verifiedStale: 0,
+});

@@ -35,11 +35,23 @@ export function remountLogLine(event: RemountEvent): LogLine {
       return {
         level: 'error',
         message: `remount attempt ${event.attempt} failed: ${event.error.message}${event.retryInMs === undefined ? '' : `; retrying in ${event.retryInMs} ms`}`,
-        fields: { remount: event.type, run: event.run, attempt: event.attempt, retryInMs: event.retryInMs, code: event.error.code, hint: event.error.hint, stderr: event.report?.stderr.text.slice(-500) },
+        fields: {
+          remount: event.type,
+          run: event.run,
+          attempt: event.attempt,
+          retryInMs: event.retryInMs,
+          code: event.error.code,
+          hint: event.error.hint,
+          stderr: event.report?.stderr.text.slice(-500),
+        },
       };
     case 'remount-verified':
       return event.fresh
-        ? { level: 'info', message: 'remount verified: the mount check and the probe find the view fresh', fields: { remount: event.type, run: event.run, fresh: true } }
+        ? {
+            level: 'info',
+            message: 'remount verified: the mount check and the probe find the view fresh',
+            fields: { remount: event.type, run: event.run, fresh: true },
+          }
         : {
             level: 'warn',
             message: 'after the remount the view is still not fresh',

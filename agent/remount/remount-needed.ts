@@ -65,7 +65,15 @@ export function recordFlagError(flag: RemountNeeded, error: { code: string; mess
 export function clearFlagThrough(flag: RemountNeeded | undefined, coveredUpTo: number, lastTicket: number, now: number): RemountNeeded | undefined {
   if (flag === undefined || lastTicket <= coveredUpTo) return undefined;
   const reasons = flag.reasons.filter((r) => (r.ticket ?? 0) > coveredUpTo);
-  return { version: 1, firstFlaggedAt: reasons[0]?.at ?? iso(now), requests: lastTicket - coveredUpTo, reasons, attempts: 0, lastAttemptAt: null, lastError: null };
+  return {
+    version: 1,
+    firstFlaggedAt: reasons[0]?.at ?? iso(now),
+    requests: lastTicket - coveredUpTo,
+    reasons,
+    attempts: 0,
+    lastAttemptAt: null,
+    lastError: null,
+  };
 }
 
 /** True when `value` is a RemountNeeded as written by `writeRemountNeeded`. */
@@ -79,9 +87,14 @@ export function isRemountNeeded(value: unknown): value is RemountNeeded {
     Number.isInteger(f['requests']) &&
     Number.isInteger(f['attempts']) &&
     (f['lastAttemptAt'] === null || typeof f['lastAttemptAt'] === 'string') &&
-    (error === null || (typeof error === 'object' && typeof (error as Record<string, unknown>)['code'] === 'string' && typeof (error as Record<string, unknown>)['message'] === 'string')) &&
+    (error === null ||
+      (typeof error === 'object' &&
+        typeof (error as Record<string, unknown>)['code'] === 'string' &&
+        typeof (error as Record<string, unknown>)['message'] === 'string')) &&
     Array.isArray(f['reasons']) &&
-    f['reasons'].every((r: unknown) => typeof r === 'object' && r !== null && typeof (r as FlagReason).at === 'string' && isRemountRequest((r as FlagReason).request))
+    f['reasons'].every(
+      (r: unknown) => typeof r === 'object' && r !== null && typeof (r as FlagReason).at === 'string' && isRemountRequest((r as FlagReason).request),
+    )
   );
 }
 
@@ -112,6 +125,9 @@ export function clearRemountNeeded(file: string): void {
     unlinkSync(file);
   } catch (cause) {
     if (errnoCode(cause) === 'ENOENT') return;
-    throw new StateFileError('STATE_WRITE_FAILED', `cannot remove state file ${file}: ${messageOf(cause)}`, { cause, evidence: { file, errno: errnoCode(cause) } });
+    throw new StateFileError('STATE_WRITE_FAILED', `cannot remove state file ${file}: ${messageOf(cause)}`, {
+      cause,
+      evidence: { file, errno: errnoCode(cause) },
+    });
   }
 }

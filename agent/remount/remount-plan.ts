@@ -118,7 +118,11 @@ function onFlag(state: RemountPlanState, at: number, ticket: number, settings: R
   switch (state.phase) {
     case 'idle': {
       const dueAt = at + settings.coalesceMs;
-      return { state: { ...state, phase: 'coalescing', attempt: 0, dueAt, lastTicket, followUpSince: undefined }, actions: [{ type: 'wait-until', at: dueAt }], coalesced: false };
+      return {
+        state: { ...state, phase: 'coalescing', attempt: 0, dueAt, lastTicket, followUpSince: undefined },
+        actions: [{ type: 'wait-until', at: dueAt }],
+        coalesced: false,
+      };
     }
     case 'running':
       if (state.followUpSince === undefined) return { state: { ...state, lastTicket, followUpSince: at }, actions: [], coalesced: false };

@@ -1,5 +1,13 @@
 /** Drives the pure remount planner in time: keeps its state, arms its one timer, and hands on what it asks for. */
-import { INITIAL_REMOUNT_PLAN, planRemount, retryDelay, type RemountPlanAction, type RemountPlanEvent, type RemountPlanSettings, type RemountPlanState } from './remount-plan.ts';
+import {
+  INITIAL_REMOUNT_PLAN,
+  planRemount,
+  retryDelay,
+  type RemountPlanAction,
+  type RemountPlanEvent,
+  type RemountPlanSettings,
+  type RemountPlanState,
+} from './remount-plan.ts';
 
 /** What the planner asks the remounter to do (the timer is the scheduler's own). */
 export interface ScheduledWork {
@@ -56,10 +64,13 @@ export class RemountScheduler {
     switch (action.type) {
       case 'wait-until':
         clearTimeout(this.#timer);
-        this.#timer = setTimeout(() => {
-          this.#timer = undefined;
-          this.apply({ type: 'due', at: this.#now() });
-        }, Math.max(0, action.at - this.#now()));
+        this.#timer = setTimeout(
+          () => {
+            this.#timer = undefined;
+            this.apply({ type: 'due', at: this.#now() });
+          },
+          Math.max(0, action.at - this.#now()),
+        );
         return;
       case 'start-attempt':
         this.#work.startAttempt(action.run, action.attempt, action.coversUpTo);

@@ -8,10 +8,7 @@ import { PersistedFlag } from './persisted-flag.ts';
 import { errorReport, runTrustedCommand, verificationError } from './remount-attempt.ts';
 import { remountArgv } from './remount-command.ts';
 import { RemountError } from './remount-errors.ts';
-import {
-  ZERO_REMOUNT_COUNTERS,
-  type RemountCounters, type RemountEvent, type RemountOutcome, type RemountVerifier,
-} from './remount-events.ts';
+import { ZERO_REMOUNT_COUNTERS, type RemountCounters, type RemountEvent, type RemountOutcome, type RemountVerifier } from './remount-events.ts';
 import type { RemountNeeded } from './remount-needed.ts';
 import type { RemountPlanState } from './remount-plan.ts';
 import type { RemountRequest } from './remount-request.ts';
@@ -162,7 +159,9 @@ export class Remounter extends EventEmitter<RemounterEventMap> {
       const { run, attempt } = this.#scheduler.state;
       const error = { code: 'REMOUNT_CANCELLED', message: 'the agent stopped before this remount finished; the flag is kept and the next start remounts' };
       const reasons = this.#flag.current?.reasons ?? [];
-      this.#waiters.answerAll(runOutcome(this.#run, { status: 'cancelled', run, attempts: attempt, requests: this.#waiters.size, error, reasons, finishedAt: this.#now() }));
+      this.#waiters.answerAll(
+        runOutcome(this.#run, { status: 'cancelled', run, attempts: attempt, requests: this.#waiters.size, error, reasons, finishedAt: this.#now() }),
+      );
     })();
     return this.#closing;
   }
@@ -234,7 +233,15 @@ export class Remounter extends EventEmitter<RemounterEventMap> {
       const error = this.#run.error ?? { code: 'REMOUNT_COMMAND_FAILED', message: 'the remount failed' };
       this.#emit({ type: 'remount-gave-up', run, attempts, error, requests });
     }
-    const outcome = runOutcome(this.#run, { status: ok ? 'remounted' : 'failed', run, attempts, requests, error: ok ? undefined : this.#run.error, reasons, finishedAt: this.#now() });
+    const outcome = runOutcome(this.#run, {
+      status: ok ? 'remounted' : 'failed',
+      run,
+      attempts,
+      requests,
+      error: ok ? undefined : this.#run.error,
+      reasons,
+      finishedAt: this.#now(),
+    });
     this.#lastOutcome = outcome;
     this.#waiters.answer(coversUpTo, outcome);
   }

@@ -10,14 +10,20 @@ import type { RemountRequest } from './remount-request.ts';
  * Resolves with the verification, or with RemountError REMOUNT_VERIFY_FAILED
  * (threw, or timed out). Never rejects; clears its timer and listener.
  */
-export async function runVerifier(verifier: RemountVerifier, requests: readonly RemountRequest[], options: { readonly timeoutMs: number; readonly signal: AbortSignal }): Promise<RemountVerification | RemountError> {
+export async function runVerifier(
+  verifier: RemountVerifier,
+  requests: readonly RemountRequest[],
+  options: { readonly timeoutMs: number; readonly signal: AbortSignal },
+): Promise<RemountVerification | RemountError> {
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(options.signal.reason);
   options.signal.addEventListener('abort', onAbort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const error = new RemountError('REMOUNT_VERIFY_FAILED', `the check after the remount did not finish within ${options.timeoutMs} ms`, { evidence: { timeoutMs: options.timeoutMs } });
+      const error = new RemountError('REMOUNT_VERIFY_FAILED', `the check after the remount did not finish within ${options.timeoutMs} ms`, {
+        evidence: { timeoutMs: options.timeoutMs },
+      });
       controller.abort(error);
       reject(error);
     }, options.timeoutMs);

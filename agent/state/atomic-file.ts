@@ -58,7 +58,11 @@ export function readStateFile(file: string): string | undefined {
     return readFileSync(file, 'utf8');
   } catch (cause) {
     if (errnoCode(cause) === 'ENOENT') return undefined;
-    throw new StateFileError('STATE_READ_FAILED', `cannot read state file ${file}: ${messageOf(cause)}`, { cause, evidence: { file }, hint: 'check its permissions' });
+    throw new StateFileError('STATE_READ_FAILED', `cannot read state file ${file}: ${messageOf(cause)}`, {
+      cause,
+      evidence: { file },
+      hint: 'check its permissions',
+    });
   }
 }
 
@@ -74,8 +78,16 @@ export function readJsonStateFile<T>(file: string, validate: (value: unknown) =>
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new StateFileError('STATE_CORRUPT', `state file ${file} is not valid JSON`, { cause, evidence: { file }, hint: `move it aside; overlay-warden starts afresh without it` });
+    throw new StateFileError('STATE_CORRUPT', `state file ${file} is not valid JSON`, {
+      cause,
+      evidence: { file },
+      hint: `move it aside; overlay-warden starts afresh without it`,
+    });
   }
-  if (!validate(value)) throw new StateFileError('STATE_CORRUPT', `state file ${file} does not have the expected shape`, { evidence: { file }, hint: 'move it aside; overlay-warden starts afresh without it' });
+  if (!validate(value))
+    throw new StateFileError('STATE_CORRUPT', `state file ${file} does not have the expected shape`, {
+      evidence: { file },
+      hint: 'move it aside; overlay-warden starts afresh without it',
+    });
   return value;
 }

@@ -1,14 +1,74 @@
 export { percentDecode, percentEncode, PercentEncodingError, type PercentEncodingErrorCode } from './percent-encoding.ts';
 export { STORE_URL_ERROR_CODES, StoreUrlError, type StoreUrlErrorCode } from './store-url-error.ts';
 export { STORE_PARAMS, type StoreUrlKind, type ParamType } from './store-url-params.ts';
-export { parseStoreUrl, formatStoreUrl, MAX_LOWER_STORE_DEPTH, type ParsedStoreUrl, type StoreUrlCommon, type LocalStoreUrl, type AutoStoreUrl, type DaemonStoreUrl, type LocalOverlayStoreUrl } from './store-url.ts';
-export { resolveStoreLayout, resolveLowerStoreLayout, nixDefaults, NIX_DEFAULT_STORE_DIR, NIX_DEFAULT_STATE_DIR, StoreLayoutError, type StoreLayoutErrorCode, type NixEnv } from './resolve-store-layout.ts';
+export {
+  parseStoreUrl,
+  formatStoreUrl,
+  MAX_LOWER_STORE_DEPTH,
+  type ParsedStoreUrl,
+  type StoreUrlCommon,
+  type LocalStoreUrl,
+  type AutoStoreUrl,
+  type DaemonStoreUrl,
+  type LocalOverlayStoreUrl,
+} from './store-url.ts';
+export {
+  resolveStoreLayout,
+  resolveLowerStoreLayout,
+  nixDefaults,
+  NIX_DEFAULT_STORE_DIR,
+  NIX_DEFAULT_STATE_DIR,
+  StoreLayoutError,
+  type StoreLayoutErrorCode,
+  type NixEnv,
+} from './resolve-store-layout.ts';
 export type { StoreLayout, LowerStoreLayout } from './store-layout.ts';
-export { parseNixConf, readNixConf, readNixConfStoreSetting, lastNixConfSetting, MAX_INCLUDE_DEPTH, NixConfError, type NixConfErrorCode, type NixConfEntry, type NixConfLocation, type NixConfSetting, type NixConf, type SkippedInclude, type ReadTextFile } from './nix-conf.ts';
-export { NIX_BASE32_ALPHABET, encodeNixBase32, decodeNixBase32, nixBase32Length, isNixBase32Char, NixBase32Error, type NixBase32ErrorCode } from './nix-base32.ts';
-export { parseStorePathName, isValidStorePathName, parseStorePath, baseNameIn, STORE_PATH_HASH_LENGTH, STORE_PATH_NAME_MAX_LENGTH, StorePathError, type StorePathErrorCode, type StorePathName, type ParsedStorePath } from './store-path.ts';
+export {
+  parseNixConf,
+  readNixConf,
+  readNixConfStoreSetting,
+  lastNixConfSetting,
+  MAX_INCLUDE_DEPTH,
+  NixConfError,
+  type NixConfErrorCode,
+  type NixConfEntry,
+  type NixConfLocation,
+  type NixConfSetting,
+  type NixConf,
+  type SkippedInclude,
+  type ReadTextFile,
+} from './nix-conf.ts';
+export {
+  NIX_BASE32_ALPHABET,
+  encodeNixBase32,
+  decodeNixBase32,
+  nixBase32Length,
+  isNixBase32Char,
+  NixBase32Error,
+  type NixBase32ErrorCode,
+} from './nix-base32.ts';
+export {
+  parseStorePathName,
+  isValidStorePathName,
+  parseStorePath,
+  baseNameIn,
+  STORE_PATH_HASH_LENGTH,
+  STORE_PATH_NAME_MAX_LENGTH,
+  StorePathError,
+  type StorePathErrorCode,
+  type StorePathName,
+  type ParsedStorePath,
+} from './store-path.ts';
 export { writeStorePathKey, hashPartOfKey, compareStorePathKeys, STORE_PATH_KEY_BYTES } from './store-path-key.ts';
-export { parseNarHash, formatNarHash, NAR_HASH_FORMS, SHA256_BYTES, NarHashStringError, type NarHashStringErrorCode, type NarHashForm } from './nar-hash-string.ts';
+export {
+  parseNarHash,
+  formatNarHash,
+  NAR_HASH_FORMS,
+  SHA256_BYTES,
+  NarHashStringError,
+  type NarHashStringErrorCode,
+  type NarHashForm,
+} from './nar-hash-string.ts';
 export { narHashOfPathSync, type NarHashResult } from './nar.ts';
 export { NarError, type NarErrorCode, type UnsupportedFileType } from './nar-error.ts';
 export { openNixDb, emptyNixDb, type NixDb, type NixDbOptions } from './nix-db.ts';

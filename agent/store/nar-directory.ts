@@ -7,8 +7,7 @@ import fs from 'node:fs';
  * is a Buffer): then prefix and names are bytes.
  */
 export type NarDirectory =
-  | { readonly prefix: string; readonly entries: fs.Dirent<string>[] }
-  | { readonly prefix: Buffer; readonly entries: fs.Dirent<Buffer>[] };
+  { readonly prefix: string; readonly entries: fs.Dirent<string>[] } | { readonly prefix: Buffer; readonly entries: fs.Dirent<Buffer>[] };
 
 /**
  * Reads and sorts a directory's entries as Nix's dumpPath orders them (std::map<std::string>: bytewise).

@@ -37,6 +37,16 @@ export function unsupportedFileError(path: string | Buffer, st: fs.Stats): NarEr
       hint: 'a whiteout in an OverlayFS upper layer hides a lower entry; hash the path through the merged store dir instead',
     });
   }
-  const fileType: UnsupportedFileType = st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character-device' : st.isBlockDevice() ? 'block-device' : 'unknown';
-  return new NarError('NAR_UNSUPPORTED_FILE_TYPE', `'${where}' is a ${fileType}, which a NAR cannot hold`, { evidence: { path: where, fileType, mode: st.mode } });
+  const fileType: UnsupportedFileType = st.isFIFO()
+    ? 'fifo'
+    : st.isSocket()
+      ? 'socket'
+      : st.isCharacterDevice()
+        ? 'character-device'
+        : st.isBlockDevice()
+          ? 'block-device'
+          : 'unknown';
+  return new NarError('NAR_UNSUPPORTED_FILE_TYPE', `'${where}' is a ${fileType}, which a NAR cannot hold`, {
+    evidence: { path: where, fileType, mode: st.mode },
+  });
 }

@@ -12,11 +12,7 @@ export const SHA256_BYTES = 32;
 export const NAR_HASH_FORMS = ['base16', 'nix32', 'sri', 'base64'] as const;
 export type NarHashForm = (typeof NAR_HASH_FORMS)[number];
 
-export type NarHashStringErrorCode =
-  | 'NAR_HASH_NO_ALGORITHM'
-  | 'NAR_HASH_UNSUPPORTED_ALGORITHM'
-  | 'NAR_HASH_BAD_LENGTH'
-  | 'NAR_HASH_BAD_ENCODING';
+export type NarHashStringErrorCode = 'NAR_HASH_NO_ALGORITHM' | 'NAR_HASH_UNSUPPORTED_ALGORITHM' | 'NAR_HASH_BAD_LENGTH' | 'NAR_HASH_BAD_ENCODING';
 
 /** A string that is not a SHA-256 hash in one of the accepted forms; `evidence.value` holds it. */
 export class NarHashStringError extends WardenError<NarHashStringErrorCode> {}
@@ -44,7 +40,11 @@ export function parseNarHash(value: string): Buffer {
   }
   if (algorithm !== 'sha256') {
     const known = KNOWN_ALGORITHMS.has(algorithm);
-    throw new NarHashStringError('NAR_HASH_UNSUPPORTED_ALGORITHM', `'${value}' is a ${known ? '' : 'hash of unknown type '}${algorithm} hash; a narHash is sha256`, { evidence: { value, algorithm } });
+    throw new NarHashStringError(
+      'NAR_HASH_UNSUPPORTED_ALGORITHM',
+      `'${value}' is a ${known ? '' : 'hash of unknown type '}${algorithm} hash; a narHash is sha256`,
+      { evidence: { value, algorithm } },
+    );
   }
   const digest = value.slice(separator + 1);
   if (isSri || digest.length === 44) return decodeBase64(value, digest);
@@ -59,9 +59,13 @@ export function parseNarHash(value: string): Buffer {
       throw badEncoding(value, 'Nix base-32', cause);
     }
   }
-  throw new NarHashStringError('NAR_HASH_BAD_LENGTH', `'${value}' has ${digest.length} chars after 'sha256:': expected 64 (base-16), 52 (Nix base-32) or 44 (base64)`, {
-    evidence: { value, digestLength: digest.length },
-  });
+  throw new NarHashStringError(
+    'NAR_HASH_BAD_LENGTH',
+    `'${value}' has ${digest.length} chars after 'sha256:': expected 64 (base-16), 52 (Nix base-32) or 44 (base64)`,
+    {
+      evidence: { value, digestLength: digest.length },
+    },
+  );
 }
 
 /** Formats a 32-byte SHA-256 digest in one of NAR_HASH_FORMS (default `base16`, the DB's form). */
@@ -69,16 +73,22 @@ export function formatNarHash(hash: Uint8Array, form: NarHashForm = 'base16'): s
   if (hash.length !== SHA256_BYTES) throw new RangeError(`a SHA-256 digest has ${SHA256_BYTES} bytes, got ${hash.length}`);
   const bytes = Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength);
   switch (form) {
-    case 'base16': return `sha256:${bytes.toString('hex')}`;
-    case 'nix32': return `sha256:${encodeNixBase32(bytes)}`;
-    case 'sri': return `sha256-${bytes.toString('base64')}`;
-    case 'base64': return `sha256:${bytes.toString('base64')}`;
+    case 'base16':
+      return `sha256:${bytes.toString('hex')}`;
+    case 'nix32':
+      return `sha256:${encodeNixBase32(bytes)}`;
+    case 'sri':
+      return `sha256-${bytes.toString('base64')}`;
+    case 'base64':
+      return `sha256:${bytes.toString('base64')}`;
   }
 }
 
 function decodeBase64(value: string, digest: string): Buffer {
   if (digest.length !== 44) {
-    throw new NarHashStringError('NAR_HASH_BAD_LENGTH', `'${value}' has ${digest.length} base64 chars, a SHA-256 digest has 44`, { evidence: { value, digestLength: digest.length } });
+    throw new NarHashStringError('NAR_HASH_BAD_LENGTH', `'${value}' has ${digest.length} base64 chars, a SHA-256 digest has 44`, {
+      evidence: { value, digestLength: digest.length },
+    });
   }
   if (!BASE64.test(digest)) throw badEncoding(value, 'base64');
   return Buffer.from(digest, 'base64');

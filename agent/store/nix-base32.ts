@@ -56,9 +56,13 @@ export function encodeNixBase32(bytes: Uint8Array): string {
 export function decodeNixBase32(s: string, byteLength?: number): Uint8Array {
   const size = byteLength ?? Math.floor((s.length * 5) / 8);
   if (nixBase32Length(size) !== s.length) {
-    throw new NixBase32Error('NIX_BASE32_INVALID_LENGTH', `'${s}' has ${s.length} chars: not the Nix base-32 length of ${byteLength === undefined ? 'any byte string' : `${byteLength} bytes (${nixBase32Length(byteLength)})`}`, {
-      evidence: { value: s, length: s.length, ...(byteLength === undefined ? {} : { expectedLength: nixBase32Length(byteLength) }) },
-    });
+    throw new NixBase32Error(
+      'NIX_BASE32_INVALID_LENGTH',
+      `'${s}' has ${s.length} chars: not the Nix base-32 length of ${byteLength === undefined ? 'any byte string' : `${byteLength} bytes (${nixBase32Length(byteLength)})`}`,
+      {
+        evidence: { value: s, length: s.length, ...(byteLength === undefined ? {} : { expectedLength: nixBase32Length(byteLength) }) },
+      },
+    );
   }
   const bytes = new Uint8Array(size);
   for (let n = 0; n < s.length; n++) {

@@ -136,10 +136,14 @@ export function readNixConf(file: string, readFile: ReadTextFile = (f) => readFi
         });
       }
       if (chain.length + 1 > MAX_INCLUDE_DEPTH) {
-        throw new NixConfError('NIX_CONF_INCLUDE_TOO_DEEP', `${entry.file}:${entry.line}: includes nested more than ${MAX_INCLUDE_DEPTH} deep (a cycle through symlinks?)`, {
-          evidence: { file: entry.file, line: entry.line, path: entry.path, depth: chain.length + 1 },
-          hint: 'flatten the include chain',
-        });
+        throw new NixConfError(
+          'NIX_CONF_INCLUDE_TOO_DEEP',
+          `${entry.file}:${entry.line}: includes nested more than ${MAX_INCLUDE_DEPTH} deep (a cycle through symlinks?)`,
+          {
+            evidence: { file: entry.file, line: entry.line, path: entry.path, depth: chain.length + 1 },
+            hint: 'flatten the include chain',
+          },
+        );
       }
       let included: string;
       try {

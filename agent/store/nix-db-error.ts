@@ -62,7 +62,11 @@ export function toNixDbError(error: unknown, file: string, action: string): NixD
     case SQLITE_RESULT.BUSY:
     case SQLITE_RESULT.LOCKED:
     case SQLITE_RESULT.PROTOCOL:
-      return make('NIX_DB_LOCKED', `Nix DB ${file} is locked by another process`, 'Wait for the Nix command holding the lock to finish, or raise busyTimeoutMs.');
+      return make(
+        'NIX_DB_LOCKED',
+        `Nix DB ${file} is locked by another process`,
+        'Wait for the Nix command holding the lock to finish, or raise busyTimeoutMs.',
+      );
     case SQLITE_RESULT.NOTADB:
       return make('NIX_DB_NOT_SQLITE', `${file} is not an SQLite database`, 'Point the store settings at the Nix DB, STATE/db/db.sqlite.');
     case SQLITE_RESULT.CORRUPT:

@@ -32,7 +32,9 @@ export interface NixDbTables {
 
 /** The SQLite `file:` URI of absolute `file` with query parameters, the path %-escaped as Nix does (pure). */
 export function sqliteFileUri(file: string, params: Readonly<Record<string, string>>): string {
-  const query = Object.entries(params).map(([key, value]) => `${key}=${value}`).join('&');
+  const query = Object.entries(params)
+    .map(([key, value]) => `${key}=${value}`)
+    .join('&');
   return `file:${percentEncode(file, '/')}${query === '' ? '' : `?${query}`}`;
 }
 
@@ -112,7 +114,12 @@ export function checkNixTables(db: DatabaseSync, file: string): NixDbTables {
   try {
     const rows = db.prepare("select name from sqlite_master where type = 'table'").all();
     tables = new Set(rows.map((row) => String(row['name'])));
-    columns = new Set(db.prepare('select name from pragma_table_info(?)').all('ValidPaths').map((row) => String(row['name'])));
+    columns = new Set(
+      db
+        .prepare('select name from pragma_table_info(?)')
+        .all('ValidPaths')
+        .map((row) => String(row['name'])),
+    );
   } catch (error) {
     throw toNixDbError(error, file, 'reading the table list');
   }
@@ -146,10 +153,17 @@ function checkDbFile(file: string): void {
         cause,
       });
     }
-    throw new NixDbError('NIX_DB_UNREADABLE', `cannot stat Nix DB ${file} (${errno ?? messageOf(cause)})`, { evidence: { file, errno }, hint: 'Run overlay-warden as a user who can read the DB and its directory.', cause });
+    throw new NixDbError('NIX_DB_UNREADABLE', `cannot stat Nix DB ${file} (${errno ?? messageOf(cause)})`, {
+      evidence: { file, errno },
+      hint: 'Run overlay-warden as a user who can read the DB and its directory.',
+      cause,
+    });
   }
   if (!stats.isFile()) {
-    throw new NixDbError('NIX_DB_NOT_SQLITE', `Nix DB ${file} is not a regular file`, { evidence: { file }, hint: 'Point the store settings at the Nix DB, STATE/db/db.sqlite.' });
+    throw new NixDbError('NIX_DB_NOT_SQLITE', `Nix DB ${file} is not a regular file`, {
+      evidence: { file },
+      hint: 'Point the store settings at the Nix DB, STATE/db/db.sqlite.',
+    });
   }
   try {
     fs.accessSync(file, fs.constants.R_OK);

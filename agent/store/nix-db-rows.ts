@@ -62,9 +62,11 @@ export function decodeValidPathRow(row: readonly unknown[], file: string): Valid
   if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw badRow(file, id, 'id', id, 'an integer');
   if (typeof path !== 'string' || path === '') throw badRow(file, id, 'path', path, 'a non-empty text');
   if (typeof hash !== 'string') throw badRow(file, id, 'hash', hash, 'a text');
-  if (typeof registrationTime !== 'number' || !Number.isSafeInteger(registrationTime)) throw badRow(file, id, 'registrationTime', registrationTime, 'an integer');
+  if (typeof registrationTime !== 'number' || !Number.isSafeInteger(registrationTime))
+    throw badRow(file, id, 'registrationTime', registrationTime, 'an integer');
   if (deriver !== null && typeof deriver !== 'string') throw badRow(file, id, 'deriver', deriver, 'a text or NULL');
-  if (narSize !== null && (typeof narSize !== 'number' || !Number.isSafeInteger(narSize) || narSize < 0)) throw badRow(file, id, 'narSize', narSize, 'a non-negative integer or NULL');
+  if (narSize !== null && (typeof narSize !== 'number' || !Number.isSafeInteger(narSize) || narSize < 0))
+    throw badRow(file, id, 'narSize', narSize, 'a non-negative integer or NULL');
   if (ultimate !== null && typeof ultimate !== 'number') throw badRow(file, id, 'ultimate', ultimate, 'an integer or NULL');
   if (sigs !== null && typeof sigs !== 'string') throw badRow(file, id, 'sigs', sigs, 'a text or NULL');
   if (ca !== null && typeof ca !== 'string') throw badRow(file, id, 'ca', ca, 'a text or NULL');

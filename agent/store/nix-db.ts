@@ -3,7 +3,16 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { NixDbError } from './nix-db-error.ts';
 import { checkNixTables, openSqliteReadOnly, readSchemaVersion, schemaFileOf, type NixDbOpenMode, type NixDbTables } from './nix-db-open.ts';
-import { VALID_PATH_SELECT, decodePathColumn, decodeValidPathRow, splitSpaces, type PathInfo, type Realisation, type ReferenceEdge, type ValidPathRow } from './nix-db-rows.ts';
+import {
+  VALID_PATH_SELECT,
+  decodePathColumn,
+  decodeValidPathRow,
+  splitSpaces,
+  type PathInfo,
+  type Realisation,
+  type ReferenceEdge,
+  type ValidPathRow,
+} from './nix-db-rows.ts';
 import { isNixBase32Char } from './nix-base32.ts';
 import { STORE_PATH_HASH_LENGTH } from './store-path.ts';
 import { NIX_DB_SCHEMA_SQL, NIX_SCHEMA_VERSION } from './nix-db-schema.ts';
@@ -98,7 +107,13 @@ export function emptyNixDb(file: string, storeDir = '/nix/store'): NixDb {
   const db = new DatabaseSync(':memory:');
   db.exec(NIX_DB_SCHEMA_SQL);
   db.exec('PRAGMA query_only = true');
-  return new NixDbReader(db, { file, mode: 'absent', schemaVersion: NIX_SCHEMA_VERSION, storeDir: path.posix.normalize(storeDir).replace(/(.)\/$/, '$1'), tables: checkNixTables(db, file) });
+  return new NixDbReader(db, {
+    file,
+    mode: 'absent',
+    schemaVersion: NIX_SCHEMA_VERSION,
+    storeDir: path.posix.normalize(storeDir).replace(/(.)\/$/, '$1'),
+    tables: checkNixTables(db, file),
+  });
 }
 
 /** The NixDb behind openNixDb and emptyNixDb: Nix's queries, run through NixDbStatements. */
@@ -135,17 +150,24 @@ class NixDbReader implements NixDb {
     const row = this.#sql.get(`${VALID_PATH_SELECT} where path = ?`, [storePath], 'querying path info');
     if (row === undefined) return undefined;
     const info = decodeValidPathRow(row, this.file);
-    return { ...info, references: this.#sql.paths('select path from Refs join ValidPaths on reference = id where referrer = ?', info.id, 'querying references') };
+    return {
+      ...info,
+      references: this.#sql.paths('select path from Refs join ValidPaths on reference = id where referrer = ?', info.id, 'querying references'),
+    };
   }
 
   queryReferences(storePath: string): string[] | undefined {
     const id = this.#idOf(storePath);
-    return id === undefined ? undefined : this.#sql.paths('select path from Refs join ValidPaths on reference = id where referrer = ?', id, 'querying references');
+    return id === undefined
+      ? undefined
+      : this.#sql.paths('select path from Refs join ValidPaths on reference = id where referrer = ?', id, 'querying references');
   }
 
   queryReferrers(storePath: string): string[] | undefined {
     const id = this.#idOf(storePath);
-    return id === undefined ? undefined : this.#sql.paths('select path from Refs join ValidPaths on referrer = id where reference = ?', id, 'querying referrers');
+    return id === undefined
+      ? undefined
+      : this.#sql.paths('select path from Refs join ValidPaths on referrer = id where reference = ?', id, 'querying referrers');
   }
 
   queryPathFromHashPart(hashPart: string): string | undefined {
@@ -164,13 +186,15 @@ class NixDbReader implements NixDb {
 
   queryRealisations(): Realisation[] {
     const realisations: Realisation[] = [];
-    const decode = (table: Realisation['table']) => (row: unknown[]): Realisation => ({
-      table,
-      drvPath: decodePathColumn(row[0], this.file, `${table}.drvPath`),
-      outputName: decodePathColumn(row[1], this.file, `${table}.outputName`),
-      outputPath: decodePathColumn(row[2], this.file, `${table}.outputPath`),
-      signatures: splitSpaces(typeof row[3] === 'string' ? row[3] : null),
-    });
+    const decode =
+      (table: Realisation['table']) =>
+      (row: unknown[]): Realisation => ({
+        table,
+        drvPath: decodePathColumn(row[0], this.file, `${table}.drvPath`),
+        outputName: decodePathColumn(row[1], this.file, `${table}.outputName`),
+        outputPath: decodePathColumn(row[2], this.file, `${table}.outputPath`),
+        signatures: splitSpaces(typeof row[3] === 'string' ? row[3] : null),
+      });
     if (this.tables.realisations) {
       const sql = 'select r.drvPath, r.outputName, v.path, r.signatures from Realisations r join ValidPaths v on v.id = r.outputPath order by r.id';
       realisations.push(...this.#sql.rows(sql, [], 'reading Realisations', decode('Realisations')));

@@ -30,9 +30,13 @@ export function percentDecode(text: string): string {
     while (text[i] === '%') {
       const hex = text.slice(i + 1, i + 3);
       if (!HEX_PAIR.test(hex)) {
-        throw new PercentEncodingError('PERCENT_BAD_ESCAPE', `malformed %-escape '${text.slice(i, i + 3)}' at offset ${i}: '%' must be followed by two hex digits (write '%25' for a literal '%')`, {
-          evidence: { text, offset: i, escape: text.slice(i, i + 3) },
-        });
+        throw new PercentEncodingError(
+          'PERCENT_BAD_ESCAPE',
+          `malformed %-escape '${text.slice(i, i + 3)}' at offset ${i}: '%' must be followed by two hex digits (write '%25' for a literal '%')`,
+          {
+            evidence: { text, offset: i, escape: text.slice(i, i + 3) },
+          },
+        );
       }
       bytes.push(Number.parseInt(hex, 16));
       i += 3;

@@ -35,10 +35,14 @@ export const NIX_DEFAULT_STATE_DIR = '/nix/var/nix';
  */
 export function resolveStoreLayout(url: ParsedStoreUrl, env: NixEnv = {}): StoreLayout {
   if (url.kind !== 'local-overlay') {
-    throw new StoreLayoutError('STORE_LAYOUT_NOT_OVERLAY', `store URL '${url.url}' is a ${url.kind} store, not a local-overlay store; overlay-warden supervises local-overlay stores only`, {
-      evidence: { url: url.url, kind: url.kind, expected: 'local-overlay' },
-      hint: 'use a local-overlay://?lower-store=…&upper-layer=… URL (the lower store can be this one)',
-    });
+    throw new StoreLayoutError(
+      'STORE_LAYOUT_NOT_OVERLAY',
+      `store URL '${url.url}' is a ${url.kind} store, not a local-overlay store; overlay-warden supervises local-overlay stores only`,
+      {
+        evidence: { url: url.url, kind: url.kind, expected: 'local-overlay' },
+        hint: 'use a local-overlay://?lower-store=…&upper-layer=… URL (the lower store can be this one)',
+      },
+    );
   }
   const dirs = localFsDirs(url, env);
   const stateDir = dirs.stateDir ?? nixDefaults(env).stateDir;

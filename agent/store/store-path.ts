@@ -49,11 +49,19 @@ function problemOf(baseName: string): { code: StorePathErrorCode; message: strin
   const dash = baseName.indexOf('-');
   if (dash !== STORE_PATH_HASH_LENGTH) {
     const hashLength = dash < 0 ? baseName.length : dash;
-    return { code: 'STORE_PATH_HASH_LENGTH', message: `hash part has ${hashLength} chars before the first '-', expected ${STORE_PATH_HASH_LENGTH}`, evidence: { hashLength } };
+    return {
+      code: 'STORE_PATH_HASH_LENGTH',
+      message: `hash part has ${hashLength} chars before the first '-', expected ${STORE_PATH_HASH_LENGTH}`,
+      evidence: { hashLength },
+    };
   }
   for (let i = 0; i < STORE_PATH_HASH_LENGTH; i++) {
     if (!isNixBase32Char(baseName.charCodeAt(i))) {
-      return { code: 'STORE_PATH_HASH_CHAR', message: `hash part has ${JSON.stringify(baseName[i])} at index ${i}, not a Nix base-32 digit`, evidence: { char: baseName[i], index: i } };
+      return {
+        code: 'STORE_PATH_HASH_CHAR',
+        message: `hash part has ${JSON.stringify(baseName[i])} at index ${i}, not a Nix base-32 digit`,
+        evidence: { char: baseName[i], index: i },
+      };
     }
   }
   const nameLength = baseName.length - STORE_PATH_HASH_LENGTH - 1;
@@ -65,7 +73,11 @@ function problemOf(baseName: string): { code: StorePathErrorCode; message: strin
   for (let i = STORE_PATH_HASH_LENGTH + 1; i < baseName.length; i++) {
     const code = baseName.charCodeAt(i);
     if (code >= 128 || NAME_CHAR[code] === 0) {
-      return { code: 'STORE_PATH_NAME_CHAR', message: `name has ${JSON.stringify(baseName[i])} at index ${i}, allowed are [A-Za-z0-9+-._?=]`, evidence: { char: baseName[i], index: i } };
+      return {
+        code: 'STORE_PATH_NAME_CHAR',
+        message: `name has ${JSON.stringify(baseName[i])} at index ${i}, allowed are [A-Za-z0-9+-._?=]`,
+        evidence: { char: baseName[i], index: i },
+      };
     }
   }
   return undefined;
@@ -91,7 +103,9 @@ export function isValidStorePathName(baseName: string): boolean {
 export function parseStorePathName(baseName: string): StorePathName {
   const problem = problemOf(baseName);
   if (problem !== undefined) {
-    throw new StorePathError(problem.code, `'${baseName}' is not a valid store path name: ${problem.message}`, { evidence: { value: baseName, ...problem.evidence } });
+    throw new StorePathError(problem.code, `'${baseName}' is not a valid store path name: ${problem.message}`, {
+      evidence: { value: baseName, ...problem.evidence },
+    });
   }
   return { hashPart: baseName.slice(0, STORE_PATH_HASH_LENGTH), name: baseName.slice(STORE_PATH_HASH_LENGTH + 1) };
 }
@@ -111,7 +125,9 @@ export function parseStorePath(storeDir: string, fullPath: string): ParsedStoreP
   }
   const slash = canonical.lastIndexOf('/');
   if ((slash === 0 ? '/' : canonical.slice(0, slash)) !== dir || slash === canonical.length - 1) {
-    throw new StorePathError('STORE_PATH_OUTSIDE_STORE', `'${fullPath}' is not directly in the store dir '${storeDir}'`, { evidence: { value: fullPath, storeDir } });
+    throw new StorePathError('STORE_PATH_OUTSIDE_STORE', `'${fullPath}' is not directly in the store dir '${storeDir}'`, {
+      evidence: { value: fullPath, storeDir },
+    });
   }
   const baseName = canonical.slice(slash + 1);
   return { ...parseStorePathName(baseName), baseName };

@@ -15,7 +15,14 @@ export type ParamType = 'path' | 'optional-path' | 'bool' | 'int' | 'uint' | 'st
 // Settings are the union over Nix 2.20 to 2.3x and master (src/libstore:
 // store-api.hh, local-fs-store.hh, local-store.hh, remote-store.hh,
 // local-overlay-store.hh), so a URL valid for any of them is accepted.
-const ANY_STORE = { store: 'path', 'path-info-cache-size': 'int', trusted: 'bool', priority: 'int', 'want-mass-query': 'bool', 'system-features': 'string' } as const;
+const ANY_STORE = {
+  store: 'path',
+  'path-info-cache-size': 'int',
+  trusted: 'bool',
+  priority: 'int',
+  'want-mass-query': 'bool',
+  'system-features': 'string',
+} as const;
 const LOCAL_FS = { root: 'optional-path', state: 'path', log: 'path', real: 'path' } as const;
 const LOCAL = {
   ...ANY_STORE,

@@ -115,11 +115,19 @@ export function formatStoreUrl(url: ParsedStoreUrl, overrides: Readonly<Record<s
 function parseAt(text: string, within: readonly string[]): ParsedStoreUrl {
   const ctx: Context = { url: text, within };
   if (within.length > MAX_LOWER_STORE_DEPTH) {
-    fail('STORE_URL_NESTED_TOO_DEEP', ctx, `lower stores nested ${within.length} deep; at most ${MAX_LOWER_STORE_DEPTH} are followed`, { depth: within.length });
+    fail('STORE_URL_NESTED_TOO_DEEP', ctx, `lower stores nested ${within.length} deep; at most ${MAX_LOWER_STORE_DEPTH} are followed`, {
+      depth: within.length,
+    });
   }
   const hash = text.indexOf('#');
   if (hash >= 0) {
-    fail('STORE_URL_SYNTAX', ctx, `unexpected '#' at offset ${hash}: Nix reads it as the start of a fragment (and nix.conf as a comment)`, { offset: hash }, "write '%23' for a literal '#'");
+    fail(
+      'STORE_URL_SYNTAX',
+      ctx,
+      `unexpected '#' at offset ${hash}: Nix reads it as the start of a fragment (and nix.conf as a comment)`,
+      { offset: hash },
+      "write '%23' for a literal '#'",
+    );
   }
   const q = text.indexOf('?');
   const base = q < 0 ? text : text.slice(0, q);
@@ -134,15 +142,32 @@ function parseAt(text: string, within: readonly string[]): ParsedStoreUrl {
     if (type === 'store-url') continue;
     const read = readParamValue(type, raw);
     if (!read.ok) {
-      const code: StoreUrlErrorCode = { 'relative-path': 'STORE_URL_RELATIVE_PATH', 'empty-path': 'STORE_URL_EMPTY_PATH', 'bad-boolean': 'STORE_URL_BAD_BOOLEAN', 'bad-integer': 'STORE_URL_BAD_INTEGER' }[read.problem] as StoreUrlErrorCode;
-      fail(code, ctx, `parameter '${name}' has value '${raw}'; expected ${PARAM_EXPECTED[type]}`, { param: name, value: raw, expected: PARAM_EXPECTED[type] }, type === 'bool' ? `write ${name}=true or ${name}=false` : undefined);
+      const code: StoreUrlErrorCode = {
+        'relative-path': 'STORE_URL_RELATIVE_PATH',
+        'empty-path': 'STORE_URL_EMPTY_PATH',
+        'bad-boolean': 'STORE_URL_BAD_BOOLEAN',
+        'bad-integer': 'STORE_URL_BAD_INTEGER',
+      }[read.problem] as StoreUrlErrorCode;
+      fail(
+        code,
+        ctx,
+        `parameter '${name}' has value '${raw}'; expected ${PARAM_EXPECTED[type]}`,
+        { param: name, value: raw, expected: PARAM_EXPECTED[type] },
+        type === 'bool' ? `write ${name}=true or ${name}=false` : undefined,
+      );
     }
     values.set(name, read.value);
   }
 
   const rootParam = values.get('root') as string | undefined;
   if (pathRoot !== undefined && params.has('root') && rootParam !== pathRoot) {
-    fail('STORE_URL_CONFLICTING_ROOT', ctx, `parameter 'root' ('${params.get('root')}') contradicts the root '${pathRoot}' before '?'`, { param: 'root', value: params.get('root'), pathRoot, expected: 'one root' }, "give the root once (Nix versions disagree on which one wins)");
+    fail(
+      'STORE_URL_CONFLICTING_ROOT',
+      ctx,
+      `parameter 'root' ('${params.get('root')}') contradicts the root '${pathRoot}' before '?'`,
+      { param: 'root', value: params.get('root'), pathRoot, expected: 'one root' },
+      'give the root once (Nix versions disagree on which one wins)',
+    );
   }
   const common: StoreUrlCommon = {
     url: text,
@@ -163,7 +188,13 @@ function parseAt(text: string, within: readonly string[]): ParsedStoreUrl {
     case 'local-overlay': {
       const upperLayer = values.get('upper-layer') as string | undefined;
       if (upperLayer === undefined) {
-        fail('STORE_URL_MISSING_PARAM', ctx, "the local-overlay store needs the 'upper-layer' parameter (the OverlayFS upperdir)", { param: 'upper-layer', expected: PARAM_EXPECTED.path }, 'add &upper-layer=/path/to/upper to the URL');
+        fail(
+          'STORE_URL_MISSING_PARAM',
+          ctx,
+          "the local-overlay store needs the 'upper-layer' parameter (the OverlayFS upperdir)",
+          { param: 'upper-layer', expected: PARAM_EXPECTED.path },
+          'add &upper-layer=/path/to/upper to the URL',
+        );
       }
       return Object.freeze({
         ...common,
@@ -201,18 +232,36 @@ function classifyBase(base: string, ctx: Context): { kind: StoreUrlKind; pathRoo
         return { kind: 'daemon', socket: urlPath(authorityPath, 'socket path', ctx) };
       case 'local-overlay':
         if (authorityPath !== '') {
-          fail('STORE_URL_PATH_NOT_ALLOWED', ctx, `'local-overlay://' takes no path (got '${authorityPath}'); the overlay store is described by its parameters only`, { value: authorityPath, expected: 'local-overlay://?…' }, 'write local-overlay://?root=PATH&… for a store under PATH');
+          fail(
+            'STORE_URL_PATH_NOT_ALLOWED',
+            ctx,
+            `'local-overlay://' takes no path (got '${authorityPath}'); the overlay store is described by its parameters only`,
+            { value: authorityPath, expected: 'local-overlay://?…' },
+            'write local-overlay://?root=PATH&… for a store under PATH',
+          );
         }
         return { kind: 'local-overlay' };
     }
     const remote = REMOTE_SCHEMES.has(name);
-    fail('STORE_URL_UNSUPPORTED_TYPE', ctx, remote ? `'${name}://' stores have no store dir on this machine's file system` : `unknown store type '${name}:'`, { scheme: name, expected: SUPPORTED_FORMS }, `use one of: ${SUPPORTED_FORMS}`);
+    fail(
+      'STORE_URL_UNSUPPORTED_TYPE',
+      ctx,
+      remote ? `'${name}://' stores have no store dir on this machine's file system` : `unknown store type '${name}:'`,
+      { scheme: name, expected: SUPPORTED_FORMS },
+      `use one of: ${SUPPORTED_FORMS}`,
+    );
   }
   if (base.includes('/')) {
     // Nix's "non-URI path" form: a local store rooted there. Taken literally (no %-decoding), as Nix does.
     const root = canonAbsolutePath(base);
     if (root === undefined) {
-      fail('STORE_URL_RELATIVE_PATH', ctx, `store path '${base}' is relative; Nix would resolve it against its working directory`, { value: base, expected: PARAM_EXPECTED.path }, 'write the absolute path');
+      fail(
+        'STORE_URL_RELATIVE_PATH',
+        ctx,
+        `store path '${base}' is relative; Nix would resolve it against its working directory`,
+        { value: base, expected: PARAM_EXPECTED.path },
+        'write the absolute path',
+      );
     }
     return { kind: 'local', pathRoot: root };
   }
@@ -225,7 +274,13 @@ function urlPath(authorityPath: string, what: string, ctx: Context): string | un
   const decoded = decode(authorityPath, what, ctx);
   const path = canonAbsolutePath(decoded);
   if (path === undefined) {
-    fail('STORE_URL_RELATIVE_PATH', ctx, `${what} '${decoded}' is not absolute (after '://' comes a host, so an absolute path needs three slashes)`, { value: decoded, expected: PARAM_EXPECTED.path }, `write ${ctx.url.slice(0, ctx.url.indexOf(':'))}:///absolute/path`);
+    fail(
+      'STORE_URL_RELATIVE_PATH',
+      ctx,
+      `${what} '${decoded}' is not absolute (after '://' comes a host, so an absolute path needs three slashes)`,
+      { value: decoded, expected: PARAM_EXPECTED.path },
+      `write ${ctx.url.slice(0, ctx.url.indexOf(':'))}:///absolute/path`,
+    );
   }
   return path;
 }
@@ -237,13 +292,25 @@ function parseQuery(query: string, ctx: Context): Map<string, string> {
     if (item === '') continue; // `a=b&` or `?&a=b`: nothing there (Nix ignores it too)
     const eq = item.indexOf('=');
     if (eq < 0) {
-      fail('STORE_URL_PARAM_WITHOUT_VALUE', ctx, `query item '${item}' has no '='`, { param: item, expected: 'name=value' }, `write ${item}=VALUE, or '%26' for a literal '&' inside a value`);
+      fail(
+        'STORE_URL_PARAM_WITHOUT_VALUE',
+        ctx,
+        `query item '${item}' has no '='`,
+        { param: item, expected: 'name=value' },
+        `write ${item}=VALUE, or '%26' for a literal '&' inside a value`,
+      );
     }
     const name = decode(item.slice(0, eq), 'the parameter name', ctx);
     const value = decode(item.slice(eq + 1), `the value of parameter '${name}'`, ctx);
     const first = params.get(name);
     if (first !== undefined) {
-      fail('STORE_URL_DUPLICATE_PARAM', ctx, `parameter '${name}' is given twice ('${first}' and '${value}')`, { param: name, value: [first, value], expected: 'each parameter once' }, 'remove one (Nix silently keeps the first)');
+      fail(
+        'STORE_URL_DUPLICATE_PARAM',
+        ctx,
+        `parameter '${name}' is given twice ('${first}' and '${value}')`,
+        { param: name, value: [first, value], expected: 'each parameter once' },
+        'remove one (Nix silently keeps the first)',
+      );
     }
     params.set(name, value);
   }
@@ -255,7 +322,14 @@ function decode(raw: string, what: string, ctx: Context): string {
     return percentDecode(raw);
   } catch (cause) {
     const evidence = (cause as { evidence?: Evidence }).evidence ?? {};
-    fail('STORE_URL_BAD_ESCAPE', ctx, `${what} '${raw}': ${messageOf(cause)}`, { value: raw, escape: evidence['escape'], expected: "'%' followed by two hex digits, encoding UTF-8" }, "write '%25' for a literal '%'", cause);
+    fail(
+      'STORE_URL_BAD_ESCAPE',
+      ctx,
+      `${what} '${raw}': ${messageOf(cause)}`,
+      { value: raw, escape: evidence['escape'], expected: "'%' followed by two hex digits, encoding UTF-8" },
+      "write '%25' for a literal '%'",
+      cause,
+    );
   }
 }
 
@@ -264,10 +338,18 @@ function unknownParam(kind: StoreUrlKind, name: string, raw: string, ctx: Contex
   const owners = (Object.keys(STORE_PARAMS) as StoreUrlKind[]).filter((k) => k !== 'auto' && STORE_PARAMS[k][name] !== undefined);
   const near = allowed.filter((a) => editDistance(a, name.toLowerCase().replaceAll('_', '-')) <= 2);
   const hint =
-    owners.length > 0 ? `'${name}' is a parameter of ${owners.join(' and ')} stores, not of ${kind} stores`
-    : near.length > 0 ? `did you mean ${near.map((n) => `'${n}'`).join(' or ')}?`
-    : `a ${kind} store takes: ${allowed.join(', ')}`;
-  fail('STORE_URL_UNKNOWN_PARAM', ctx, `unknown parameter '${name}' (value '${raw}') for a ${kind} store`, { param: name, value: raw, kind, expected: allowed }, hint);
+    owners.length > 0
+      ? `'${name}' is a parameter of ${owners.join(' and ')} stores, not of ${kind} stores`
+      : near.length > 0
+        ? `did you mean ${near.map((n) => `'${n}'`).join(' or ')}?`
+        : `a ${kind} store takes: ${allowed.join(', ')}`;
+  fail(
+    'STORE_URL_UNKNOWN_PARAM',
+    ctx,
+    `unknown parameter '${name}' (value '${raw}') for a ${kind} store`,
+    { param: name, value: raw, kind, expected: allowed },
+    hint,
+  );
 }
 
 /** Levenshtein distance, for "did you mean" on short parameter names. */

@@ -73,12 +73,22 @@ export class LowerDbWatcher extends DriftEmitter {
     watcher.on('all', (event, file) => {
       // chokidar stops watching a directory that was removed, and does not come back when it is made again.
       if (event === 'unlinkDir' && file === dir) {
-        this.emitError(new WatchError('WATCH_DIR_GONE', `the lower DB's directory ${dir} was deleted; changes of the DB are no longer seen`, { evidence: { dir }, hint: 'restart overlay-warden once the directory is back' }));
+        this.emitError(
+          new WatchError('WATCH_DIR_GONE', `the lower DB's directory ${dir} was deleted; changes of the DB are no longer seen`, {
+            evidence: { dir },
+            hint: 'restart overlay-warden once the directory is back',
+          }),
+        );
       }
       this.#schedule();
     });
     watcher.on('error', (cause) => {
-      this.emitError(new WatchError('WATCH_DB_FAILED', `watching the lower DB ${this.#options.db} failed: ${errnoCode(cause) ?? messageOf(cause)}`, { cause, evidence: { file: this.#options.db, errno: errnoCode(cause) } }));
+      this.emitError(
+        new WatchError('WATCH_DB_FAILED', `watching the lower DB ${this.#options.db} failed: ${errnoCode(cause) ?? messageOf(cause)}`, {
+          cause,
+          evidence: { file: this.#options.db, errno: errnoCode(cause) },
+        }),
+      );
     });
     await new Promise<void>((resolve) => watcher.once('ready', resolve));
     this.#checkDir(dir);
@@ -92,7 +102,12 @@ export class LowerDbWatcher extends DriftEmitter {
     try {
       after = this.#options.readIdentity(this.#options.db);
     } catch (cause) {
-      this.emitError(new WatchError('WATCH_DB_FAILED', `cannot stat the lower DB ${this.#options.db}: ${errnoCode(cause) ?? messageOf(cause)}`, { cause, evidence: { file: this.#options.db, errno: errnoCode(cause) } }));
+      this.emitError(
+        new WatchError('WATCH_DB_FAILED', `cannot stat the lower DB ${this.#options.db}: ${errnoCode(cause) ?? messageOf(cause)}`, {
+          cause,
+          evidence: { file: this.#options.db, errno: errnoCode(cause) },
+        }),
+      );
       return;
     }
     const event = lowerDbEvent(this.#identity, after, 'live', 'watch', this.#options.now().toISOString());
@@ -127,7 +142,11 @@ export class LowerDbWatcher extends DriftEmitter {
       errno = errnoCode(cause) ?? messageOf(cause);
     }
     if (errno === undefined) return;
-    this.emitError(new WatchError('WATCH_DIR_FAILED', `cannot watch the lower DB ${this.#options.db}: its directory ${dir} is missing or not a directory (${errno})`, { evidence: { dir, errno } }));
+    this.emitError(
+      new WatchError('WATCH_DIR_FAILED', `cannot watch the lower DB ${this.#options.db}: its directory ${dir} is missing or not a directory (${errno})`, {
+        evidence: { dir, errno },
+      }),
+    );
   }
 
   #schedule(): void {

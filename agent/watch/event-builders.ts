@@ -33,17 +33,27 @@ export function lowerShrankEvent(names: readonly string[], ctx: ShrinkContext): 
     const broken = ctx.closures.brokenClosures(unheld.map((name) => `${ctx.storeDir}/${name}`));
     return { event: { type: 'lower-shrank', source: ctx.source, at: ctx.at, paths, brokenUpperClosures: broken }, error: undefined };
   } catch (cause) {
-    const error = new WatchError('WATCH_UPPER_DB_UNREADABLE', `cannot read the upper DB ${ctx.upperDb} to find the closures ${paths.length} vanished lower path(s) break: ${messageOf(cause)}`, {
-      cause,
-      evidence: { file: ctx.upperDb, vanished: paths.length },
-      hint: 'run `overlay-warden audit` once the upper DB is readable: it lists broken closures',
-    });
+    const error = new WatchError(
+      'WATCH_UPPER_DB_UNREADABLE',
+      `cannot read the upper DB ${ctx.upperDb} to find the closures ${paths.length} vanished lower path(s) break: ${messageOf(cause)}`,
+      {
+        cause,
+        evidence: { file: ctx.upperDb, vanished: paths.length },
+        hint: 'run `overlay-warden audit` once the upper DB is readable: it lists broken closures',
+      },
+    );
     return { event: { type: 'lower-shrank', source: ctx.source, at: ctx.at, paths, brokenUpperClosures: null }, error };
   }
 }
 
 /** The event for a DB identity change, or undefined when it did not change (see compareDbIdentity for `scope`). Pure. */
-export function lowerDbEvent(before: LowerDbIdentity | null, after: LowerDbIdentity | null, scope: 'live' | 'restart', source: DriftSource, at: string): DriftEvent | undefined {
+export function lowerDbEvent(
+  before: LowerDbIdentity | null,
+  after: LowerDbIdentity | null,
+  scope: 'live' | 'restart',
+  source: DriftSource,
+  at: string,
+): DriftEvent | undefined {
   const change = compareDbIdentity(before, after, scope);
   if (change === 'unchanged') return undefined;
   if (change === 'modified') return { type: 'lower-db-modified', source, at, before: before as LowerDbIdentity, after: after as LowerDbIdentity };

@@ -1,16 +1,38 @@
 /** Drift detection: the start-up diff against the baseline, the live layer, DB and mount watchers, typed events. */
 export { DRIFT_EVENT_TYPES, isDriftEvent, pathsOfDriftEvent } from './drift-events.ts';
 export type {
-  DriftEvent, DriftEventBody, DriftEventType, DriftEventOf, DriftSource, BrokenUpperClosure, LowerPathChange, MountChangeKind,
-  LowerGrewEvent, LowerShrankEvent, LowerPathModifiedEvent, LowerDbReplacedEvent, LowerDbModifiedEvent,
-  UpperPathAddedEvent, UpperPathDeletedEvent, UpperWhiteoutAddedEvent, MountChangedEvent,
+  DriftEvent,
+  DriftEventBody,
+  DriftEventType,
+  DriftEventOf,
+  DriftSource,
+  BrokenUpperClosure,
+  LowerPathChange,
+  MountChangeKind,
+  LowerGrewEvent,
+  LowerShrankEvent,
+  LowerPathModifiedEvent,
+  LowerDbReplacedEvent,
+  LowerDbModifiedEvent,
+  UpperPathAddedEvent,
+  UpperPathDeletedEvent,
+  UpperWhiteoutAddedEvent,
+  MountChangedEvent,
 } from './drift-events.ts';
 export { DriftEmitter, type DriftEmitterEvents } from './drift-emitter.ts';
 export { WatchError, WATCH_ERROR_CODES, type WatchErrorCode } from './watch-errors.ts';
 export { startupDrift, type DriftLayout, type StartupDriftOptions, type StartupDriftResult } from './startup-drift.ts';
 export { upperDbClosureLookup, type UpperClosureLookup } from './broken-closures.ts';
 export { lowerShrankEvent, lowerDbEvent, type ShrinkContext } from './event-builders.ts';
-export { classifyLowerChanges, classifyUpperChanges, type LowerObservation, type LowerChanges, type UpperObservation, type UpperChange, type UpperState } from './layer-changes.ts';
+export {
+  classifyLowerChanges,
+  classifyUpperChanges,
+  type LowerObservation,
+  type LowerChanges,
+  type UpperObservation,
+  type UpperChange,
+  type UpperState,
+} from './layer-changes.ts';
 export { layerEntry, layerEntryState, type LayerEntry } from './layer-entry.ts';
 export { LiveEntryIndex } from './live-entry-index.ts';
 export { TopLevelWatcher, type TopLevelWatcherOptions, type DirBatch, type NameChange } from './top-level-watcher.ts';

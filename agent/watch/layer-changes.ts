@@ -32,7 +32,8 @@ export function classifyLowerChanges(observations: Iterable<LowerObservation>): 
   for (const o of observations) {
     if (!o.before && o.now) grew.push(o.name);
     else if (o.before && !o.now) shrank.push(o.name);
-    else if (o.before && o.now && (o.rename || o.change)) modified.push({ name: o.name, detail: o.directory ? 'changed-or-replaced' : o.rename ? 'replaced' : 'changed' });
+    else if (o.before && o.now && (o.rename || o.change))
+      modified.push({ name: o.name, detail: o.directory ? 'changed-or-replaced' : o.rename ? 'replaced' : 'changed' });
   }
   grew.sort();
   shrank.sort();

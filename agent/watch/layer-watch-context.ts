@@ -73,7 +73,12 @@ export class LayerWatchContext {
     try {
       return layerEntry(dir, name);
     } catch (cause) {
-      this.#o.onError(new WatchError('WATCH_STAT_FAILED', `cannot stat ${dir}/${name}: ${errnoCode(cause) ?? messageOf(cause)}`, { cause, evidence: { path: `${dir}/${name}`, errno: errnoCode(cause) } }));
+      this.#o.onError(
+        new WatchError('WATCH_STAT_FAILED', `cannot stat ${dir}/${name}: ${errnoCode(cause) ?? messageOf(cause)}`, {
+          cause,
+          evidence: { path: `${dir}/${name}`, errno: errnoCode(cause) },
+        }),
+      );
       return undefined;
     }
   }

@@ -34,7 +34,10 @@ export interface LayerWatcherOptions {
 }
 
 /** Options for a LayerWatcher from a configuration (its `layout` and `watch` settings) and the current baseline. */
-export function layerWatcherOptionsOf(config: { readonly layout: DriftLayout; readonly watch: { readonly debounceMs: number } }, baseline: LowerBaseline): LayerWatcherOptions {
+export function layerWatcherOptionsOf(
+  config: { readonly layout: DriftLayout; readonly watch: { readonly debounceMs: number } },
+  baseline: LowerBaseline,
+): LayerWatcherOptions {
   const { layout } = config;
   return {
     storeDir: layout.storeDir,
@@ -79,9 +82,18 @@ export class LayerWatcher extends DriftEmitter {
       now: options.now ?? (() => new Date()),
     });
     const { storeDir, lowerStoreDir, upperLayer, upperDb, closures, baseline, debounceMs, maxBatchNames, persistent, now } = this.#o;
-    this.#queue = new SerialQueue((cause) => this.emitError(cause instanceof WatchError ? cause : new WatchError('WATCH_SCAN_FAILED', `processing changes failed: ${messageOf(cause)}`, { cause })));
+    this.#queue = new SerialQueue((cause) =>
+      this.emitError(cause instanceof WatchError ? cause : new WatchError('WATCH_SCAN_FAILED', `processing changes failed: ${messageOf(cause)}`, { cause })),
+    );
     const context = new LayerWatchContext({
-      storeDir, queue: this.#queue, debounceMs, maxBatchNames, persistent, now, onDrift: (event) => this.emitDrift(event), onError: (error) => this.emitError(error),
+      storeDir,
+      queue: this.#queue,
+      debounceMs,
+      maxBatchNames,
+      persistent,
+      now,
+      onDrift: (event) => this.emitDrift(event),
+      onError: (error) => this.emitError(error),
     });
     this.#lower = new LowerDirWatcher(context, { lowerStoreDir, entries: baseline.entries, dirStamp: baseline.dirStamp, upperLayer, upperDb, closures });
     this.#upper = new UpperLayerWatcher(context, { upperLayer, lowerStoreDir });
@@ -133,7 +145,13 @@ export class LayerWatcher extends DriftEmitter {
    * (changes may be pending), so a watcher started from it resynchronises with one full listing.
    */
   currentBaseline(): LowerBaseline {
-    return { realStoreDir: this.#o.lowerStoreDir, createdAt: this.#o.now().toISOString(), db: this.#db === undefined ? this.#o.baseline.db : this.#db.identity, entries: this.#lower.snapshot(), dirStamp: null };
+    return {
+      realStoreDir: this.#o.lowerStoreDir,
+      createdAt: this.#o.now().toISOString(),
+      db: this.#db === undefined ? this.#o.baseline.db : this.#db.identity,
+      entries: this.#lower.snapshot(),
+      dirStamp: null,
+    };
   }
 
   /** Stops every watch; batches being processed finish first. Idempotent. */

@@ -82,7 +82,14 @@ export class LowerDirWatcher {
       if (!isValidStorePathName(name)) continue;
       const now = this.#context.entryOf(this.#o.lowerStoreDir, name);
       if (now === undefined) continue;
-      observations.push({ name, before: this.#index.has(name), now: now.state === 'object', directory: now.directory, rename: seen.rename, change: seen.change });
+      observations.push({
+        name,
+        before: this.#index.has(name),
+        now: now.state === 'object',
+        directory: now.directory,
+        rename: seen.rename,
+        change: seen.change,
+      });
       if (++n % STAT_CHUNK === 0) await yieldToEventLoop();
     }
     const { grew, shrank, modified } = classifyLowerChanges(observations);
@@ -106,7 +113,14 @@ export class LowerDirWatcher {
     }
     if (shrank.length > 0) {
       const { upperLayer, upperDb, closures } = this.#o;
-      const { event, error } = lowerShrankEvent(shrank, { storeDir: this.#context.storeDir, upperLayer, upperDb, closures, source: 'watch', at: this.#context.at() });
+      const { event, error } = lowerShrankEvent(shrank, {
+        storeDir: this.#context.storeDir,
+        upperLayer,
+        upperDb,
+        closures,
+        source: 'watch',
+        at: this.#context.at(),
+      });
       if (error !== undefined) this.#context.emitError(error);
       this.#context.emitDrift(event);
     }

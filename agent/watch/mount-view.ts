@@ -82,7 +82,14 @@ export function diffMountViews(before: MountView, after: MountView): MountChange
     if (b.mountId !== a.mountId) add('remounted');
     else if (!sameList(b.mountOptions, a.mountOptions) || !sameList(b.superOptions, a.superOptions)) add('options-changed');
   }
-  if (a !== null && !sameList(before.above.map((m) => String(m.mountId)), after.above.map((m) => String(m.mountId)))) add(after.above.length > 0 ? 'stacked' : 'unstacked');
+  if (
+    a !== null &&
+    !sameList(
+      before.above.map((m) => String(m.mountId)),
+      after.above.map((m) => String(m.mountId)),
+    )
+  )
+    add(after.above.length > 0 ? 'stacked' : 'unstacked');
   return changes;
 }
 

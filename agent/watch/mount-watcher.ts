@@ -21,7 +21,11 @@ export interface MountWatcherOptions {
 }
 
 /** Options for a MountWatcher from a configuration (`mountinfo`, `watch.mountPollMs`, the layout's merged store dir). */
-export function mountWatcherOptionsOf(config: { readonly mountinfo: string; readonly layout: { readonly mergedStoreDir: string }; readonly watch: { readonly mountPollMs: number } }): MountWatcherOptions {
+export function mountWatcherOptionsOf(config: {
+  readonly mountinfo: string;
+  readonly layout: { readonly mergedStoreDir: string };
+  readonly watch: { readonly mountPollMs: number };
+}): MountWatcherOptions {
   return { mountinfo: config.mountinfo, mergedStoreDir: config.layout.mergedStoreDir, pollMs: config.watch.mountPollMs };
 }
 

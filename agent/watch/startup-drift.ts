@@ -47,7 +47,11 @@ export interface StartupDriftResult {
  * @throws BaselineError BASELINE_SCAN_FAILED or BASELINE_DB_UNREADABLE when the lower store cannot be read; rejects
  *   with `signal.reason` when aborted.
  */
-export async function startupDrift(config: { readonly layout: DriftLayout }, baseline: LowerBaseline | undefined, options: StartupDriftOptions = {}): Promise<StartupDriftResult> {
+export async function startupDrift(
+  config: { readonly layout: DriftLayout },
+  baseline: LowerBaseline | undefined,
+  options: StartupDriftOptions = {},
+): Promise<StartupDriftResult> {
   const { layout } = config;
   const { baseline: current, listed } = await refreshLowerBaseline(layout.lower, baseline, {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -61,7 +65,14 @@ export async function startupDrift(config: { readonly layout: DriftLayout }, bas
   if (drift.added.length > 0) events.push({ type: 'lower-grew', source: 'startup', at, paths: drift.added.map((name) => `${layout.storeDir}/${name}`).sort() });
   if (drift.removed.length > 0) {
     const closures = options.closures ?? upperDbClosureLookup(layout.upperDb, layout.storeDir);
-    const { event, error } = lowerShrankEvent(drift.removed, { storeDir: layout.storeDir, upperLayer: layout.upperLayer, upperDb: layout.upperDb, closures, source: 'startup', at });
+    const { event, error } = lowerShrankEvent(drift.removed, {
+      storeDir: layout.storeDir,
+      upperLayer: layout.upperLayer,
+      upperDb: layout.upperDb,
+      closures,
+      source: 'startup',
+      at,
+    });
     events.push(event);
     if (error !== undefined) errors.push(error);
   }

@@ -66,17 +66,27 @@ export class TopLevelWatcher {
     if (this.#watcher !== undefined) return;
     try {
       this.#ino = fs.statSync(this.dir, { bigint: true }).ino;
-      this.#watcher = fs.watch(this.dir, { persistent: this.#options.persistent, recursive: false, encoding: 'utf8' }, (event, name) => this.#onEvent(event, name));
+      this.#watcher = fs.watch(this.dir, { persistent: this.#options.persistent, recursive: false, encoding: 'utf8' }, (event, name) =>
+        this.#onEvent(event, name),
+      );
     } catch (cause) {
       const errno = errnoCode(cause);
       throw new WatchError('WATCH_DIR_FAILED', `cannot watch ${this.dir}: ${errno ?? messageOf(cause)}`, {
         cause,
         evidence: { dir: this.dir, errno },
-        hint: errno === 'ENOSPC' ? 'raise fs.inotify.max_user_watches (sysctl), or stop other recursive watchers' : 'check that the directory exists and is readable',
+        hint:
+          errno === 'ENOSPC'
+            ? 'raise fs.inotify.max_user_watches (sysctl), or stop other recursive watchers'
+            : 'check that the directory exists and is readable',
       });
     }
     this.#watcher.on('error', (cause) => {
-      this.#options.onError(new WatchError('WATCH_DIR_FAILED', `watching ${this.dir} failed: ${errnoCode(cause) ?? messageOf(cause)}`, { cause, evidence: { dir: this.dir, errno: errnoCode(cause) } }));
+      this.#options.onError(
+        new WatchError('WATCH_DIR_FAILED', `watching ${this.dir} failed: ${errnoCode(cause) ?? messageOf(cause)}`, {
+          cause,
+          evidence: { dir: this.dir, errno: errnoCode(cause) },
+        }),
+      );
     });
   }
 

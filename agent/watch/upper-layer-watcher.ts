@@ -79,10 +79,13 @@ export class UpperLayerWatcher {
       const diff = diffEntrySets(this.#objects.snapshot(), scan.entries);
       const added = new Set(diff.added);
       const removed = new Set(diff.removed);
-      for (const name of added) observations.push({ name, before: this.#whiteouts.has(name) ? 'whiteout' : 'absent', now: 'object', inLower: this.#inLower(name) });
+      for (const name of added)
+        observations.push({ name, before: this.#whiteouts.has(name) ? 'whiteout' : 'absent', now: 'object', inLower: this.#inLower(name) });
       for (const name of removed) observations.push({ name, before: 'object', now: whiteouts.has(name) ? 'whiteout' : 'absent', inLower: this.#inLower(name) });
-      for (const name of whiteouts) if (!this.#whiteouts.has(name) && !removed.has(name)) observations.push({ name, before: 'absent', now: 'whiteout', inLower: this.#inLower(name) });
-      for (const name of this.#whiteouts) if (!whiteouts.has(name) && !added.has(name)) observations.push({ name, before: 'whiteout', now: 'absent', inLower: this.#inLower(name) });
+      for (const name of whiteouts)
+        if (!this.#whiteouts.has(name) && !removed.has(name)) observations.push({ name, before: 'absent', now: 'whiteout', inLower: this.#inLower(name) });
+      for (const name of this.#whiteouts)
+        if (!whiteouts.has(name) && !added.has(name)) observations.push({ name, before: 'whiteout', now: 'absent', inLower: this.#inLower(name) });
       this.#emit(classifyUpperChanges(observations));
     }
     this.#objects.reset(scan.entries);

@@ -33,7 +33,13 @@ export function auditProgressState(progress: AuditProgress, elapsedMs: number): 
 
 /** Where an audit looked, for the report header and the JSON. */
 export function auditSources(layout: StoreLayout): Record<string, string | undefined> {
-  return { mergedStoreDir: layout.mergedStoreDir, upperLayer: layout.upperLayer, upperDb: layout.upperDb, lowerStoreDir: layout.lower.realStoreDir, lowerDb: layout.lower.db };
+  return {
+    mergedStoreDir: layout.mergedStoreDir,
+    upperLayer: layout.upperLayer,
+    upperDb: layout.upperDb,
+    lowerStoreDir: layout.lower.realStoreDir,
+    lowerDb: layout.lower.db,
+  };
 }
 
 /** The human report of an audit. */
@@ -60,7 +66,7 @@ export const auditCommand: Command = {
   },
   optionHelp: [
     ['--hash-duplicates', 'also hash both copies of each duplicate (in the worker pool) and say whether they are the same'],
-    ['--no-references', 'do not compare the references both DBs record (skips reading the lower DB\'s Refs)'],
+    ['--no-references', "do not compare the references both DBs record (skips reading the lower DB's Refs)"],
     ['--threads N', 'worker threads for --hash-duplicates (default: pool.size, auto = 2 per core)'],
   ],
   async run({ io, json, loadConfig, signal, values }) {
@@ -91,7 +97,14 @@ export const auditCommand: Command = {
       await pool?.close();
     }
     bar.clear();
-    if (json) printJson(io, { findings: report.findings, partial: report.partial, interruptedIn: report.interruptedIn ?? null, stats: report.stats, sources: auditSources(config.layout) });
+    if (json)
+      printJson(io, {
+        findings: report.findings,
+        partial: report.partial,
+        interruptedIn: report.interruptedIn ?? null,
+        stats: report.stats,
+        sources: auditSources(config.layout),
+      });
     else io.stdout.write(formatAuditReport(io, config.layout, report));
     if (report.partial) return interruptedExitCode(signal);
     return hasErrors(report.findings) ? EXIT.findings : EXIT.ok;

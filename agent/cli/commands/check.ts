@@ -37,7 +37,13 @@ export function mountSummary(facts: MountFacts, layout: StoreLayout): MountSumma
  * The human report: findings grouped by severity (errors first), each with its message, and for errors and
  * warnings the evidence and the hint; then a one-line summary with the checks' count and time.
  */
-export function formatCheckReport(io: CliIo, layout: StoreLayout, mountinfoFile: string, findings: readonly Finding[], checks: readonly CheckOutcome[]): string {
+export function formatCheckReport(
+  io: CliIo,
+  layout: StoreLayout,
+  mountinfoFile: string,
+  findings: readonly Finding[],
+  checks: readonly CheckOutcome[],
+): string {
   const ms = checks.reduce((sum, o) => sum + o.durationMs, 0);
   const failed = checks.filter((o) => !o.ok).length;
   return formatFindingsReport(io, {

@@ -33,7 +33,10 @@ interface DemoStep {
 export function demoSteps(configFile: string): DemoStep[] {
   return [
     { say: 'What overlay-warden resolved from the store URL: where each part of the store lives.', argv: ['layout', '--config', configFile] },
-    { say: 'The mount check: is the merged store dir really this overlay, with these layers, usable? (Nix\'s own check-mount is compared too.)', argv: ['check', '--config', configFile] },
+    {
+      say: "The mount check: is the merged store dir really this overlay, with these layers, usable? (Nix's own check-mount is compared too.)",
+      argv: ['check', '--config', configFile],
+    },
   ];
 }
 
@@ -67,8 +70,13 @@ async function runOutside(context: CommandContext): Promise<number> {
   try {
     say(io, `Building a demo lower store and upper layer with Nix's on-disk formats in ${dir} …`);
     const store = await buildDemoStore(join(dir, 'store'), { lowerPaths, upperPaths, duplicates: Math.min(3, lowerPaths), signal: context.signal });
-    io.stdout.write(`  lower store: ${store.lower.paths.length} paths in ${store.lower.realStoreDir}\n  upper layer: ${store.upper.paths.length} paths in ${store.upper.layer} (+${store.upper.duplicates.length} duplicates of lower paths)\n  built in ${store.seconds.toFixed(2)} s\n`);
-    const plan: DemoPlan = { dir, store: { storeUrl: store.storeUrl, mergedStoreDir: store.mergedStoreDir, storeDir: store.storeDir, lower: store.lower, upper: store.upper } };
+    io.stdout.write(
+      `  lower store: ${store.lower.paths.length} paths in ${store.lower.realStoreDir}\n  upper layer: ${store.upper.paths.length} paths in ${store.upper.layer} (+${store.upper.duplicates.length} duplicates of lower paths)\n  built in ${store.seconds.toFixed(2)} s\n`,
+    );
+    const plan: DemoPlan = {
+      dir,
+      store: { storeUrl: store.storeUrl, mergedStoreDir: store.mergedStoreDir, storeDir: store.storeDir, lower: store.lower, upper: store.upper },
+    };
     writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan));
     const isRoot = process.getuid?.() === 0;
     say(io, `Entering a private mount namespace${isRoot ? '' : ' inside a user namespace (no root needed)'}, so nothing mounted here leaks out.`);
@@ -84,7 +92,10 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
   const { io } = context;
   const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')) as DemoPlan;
   const { store } = plan;
-  await mountOverlay({ lowerDirs: [store.lower.realStoreDir], upperDir: store.upper.layer, workDir: store.upper.workDir, mergedDir: store.mergedStoreDir }, context.signal);
+  await mountOverlay(
+    { lowerDirs: [store.lower.realStoreDir], upperDir: store.upper.layer, workDir: store.upper.workDir, mergedDir: store.mergedStoreDir },
+    context.signal,
+  );
   say(io, `Mounted the overlay at ${store.mergedStoreDir}:\n  lowerdir=${store.lower.realStoreDir}\n  upperdir=${store.upper.layer}`);
   const configFile = join(dir, 'overlay-warden.yaml');
   writeFileSync(

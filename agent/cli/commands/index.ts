@@ -11,12 +11,44 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
-  { name: 'run', summary: 'run the agent: check the mount, diff the lower store against its baseline, watch, remount when stale', load: async () => (await import('./run.ts')).runCommand },
-  { name: 'check', summary: 'check once that the store is mounted as its URL says and both layers are usable', load: async () => (await import('./check.ts')).checkCommand },
-  { name: 'audit', summary: 'the store fsck: dangling, broken closures, duplicates, masked, strays, diverged metadata', load: async () => (await import('./audit.ts')).auditCommand },
-  { name: 'verify', summary: "NAR-hash store paths in the worker pool and compare with the DBs' narHash", load: async () => (await import('./verify.ts')).verifyCommand },
-  { name: 'remount', summary: 'remount through the running agent (serialised, checked afterwards), or --direct without one', load: async () => (await import('./remount.ts')).remountCommand },
-  { name: 'status', summary: "the running agent's view: mount valid, drift seen, remount state, recent events", load: async () => (await import('./status.ts')).statusCommand },
-  { name: 'layout', summary: 'print the store layout resolved from the configuration (merged dir, layers, DBs, hook)', load: async () => (await import('./layout.ts')).layoutCommand },
-  { name: 'demo', summary: 'build a demo overlay store in a temporary directory, mount it privately, and show what overlay-warden does', load: async () => (await import('./demo.ts')).demoCommand },
+  {
+    name: 'run',
+    summary: 'run the agent: check the mount, diff the lower store against its baseline, watch, remount when stale',
+    load: async () => (await import('./run.ts')).runCommand,
+  },
+  {
+    name: 'check',
+    summary: 'check once that the store is mounted as its URL says and both layers are usable',
+    load: async () => (await import('./check.ts')).checkCommand,
+  },
+  {
+    name: 'audit',
+    summary: 'the store fsck: dangling, broken closures, duplicates, masked, strays, diverged metadata',
+    load: async () => (await import('./audit.ts')).auditCommand,
+  },
+  {
+    name: 'verify',
+    summary: "NAR-hash store paths in the worker pool and compare with the DBs' narHash",
+    load: async () => (await import('./verify.ts')).verifyCommand,
+  },
+  {
+    name: 'remount',
+    summary: 'remount through the running agent (serialised, checked afterwards), or --direct without one',
+    load: async () => (await import('./remount.ts')).remountCommand,
+  },
+  {
+    name: 'status',
+    summary: "the running agent's view: mount valid, drift seen, remount state, recent events",
+    load: async () => (await import('./status.ts')).statusCommand,
+  },
+  {
+    name: 'layout',
+    summary: 'print the store layout resolved from the configuration (merged dir, layers, DBs, hook)',
+    load: async () => (await import('./layout.ts')).layoutCommand,
+  },
+  {
+    name: 'demo',
+    summary: 'build a demo overlay store in a temporary directory, mount it privately, and show what overlay-warden does',
+    load: async () => (await import('./demo.ts')).demoCommand,
+  },
 ];

@@ -32,7 +32,9 @@ export const layoutCommand: Command = {
     if (json) {
       printJson(io, { layout: config.layout, source: config.storeSource, configFile: config.file ?? null, stateDir: config.stateDir });
     } else {
-      io.stdout.write(`${formatRows([...layoutRows(config.layout), ['described by', config.storeSource], ['config file', config.file ?? 'none (defaults)'], ['agent state dir', config.stateDir]])}\n`);
+      io.stdout.write(
+        `${formatRows([...layoutRows(config.layout), ['described by', config.storeSource], ['config file', config.file ?? 'none (defaults)'], ['agent state dir', config.stateDir]])}\n`,
+      );
     }
     return EXIT.ok;
   },

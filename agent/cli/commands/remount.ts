@@ -34,7 +34,10 @@ export function formatRemountOutcome(io: CliIo, outcome: RemountOutcome, via: 'a
   ];
   if (outcome.lastAttempt !== undefined) {
     const a = outcome.lastAttempt;
-    rows.push(['command', `${a.argv.join(' ')} → ${a.timedOut ? 'timed out' : a.exitCode === undefined ? `killed by ${a.signal ?? 'a signal'}` : `exit ${a.exitCode}`} in ${a.durationMs} ms`]);
+    rows.push([
+      'command',
+      `${a.argv.join(' ')} → ${a.timedOut ? 'timed out' : a.exitCode === undefined ? `killed by ${a.signal ?? 'a signal'}` : `exit ${a.exitCode}`} in ${a.durationMs} ms`,
+    ]);
   }
   const lines = [headline, formatRows(rows)];
   if (outcome.error !== undefined) {
@@ -75,7 +78,10 @@ async function remountThroughAgent(context: CommandContext, config: Config): Pro
     { timeoutMs: wait ? remountWaitMs(config.remount) : 10_000, signal: context.signal },
   );
   if (!response.ok) {
-    throw new ControlError('CONTROL_HANDLER_FAILED', `the agent refused: ${response.error.message}`, { evidence: { code: response.error.code, ...response.error.evidence }, ...(response.error.hint === undefined ? {} : { hint: response.error.hint }) });
+    throw new ControlError('CONTROL_HANDLER_FAILED', `the agent refused: ${response.error.message}`, {
+      evidence: { code: response.error.code, ...response.error.evidence },
+      ...(response.error.hint === undefined ? {} : { hint: response.error.hint }),
+    });
   }
   if (!wait) {
     if (json) printJson(io, { via: 'agent', queued: true });

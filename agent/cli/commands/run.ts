@@ -32,7 +32,10 @@ export const runCommand: Command = {
     // Reloads run one after another, and only once the first start is over (the handler is installed before it, so
     // an early SIGHUP waits instead of killing the process).
     const first = Agent.start({ config, logger, env: io.env });
-    let reloading: Promise<void> = first.then(() => undefined, () => undefined);
+    let reloading: Promise<void> = first.then(
+      () => undefined,
+      () => undefined,
+    );
     const reload = async (): Promise<void> => {
       if (signal.aborted || failed || agent === undefined) return;
       let next: Config;

@@ -18,15 +18,27 @@ export const statusCommand: Command = {
     if (json) {
       printJson(io, status);
     } else {
-      const drift = Object.entries(status.drift).filter(([, n]) => n > 0).map(([type, n]) => `${type} ×${n}`);
+      const drift = Object.entries(status.drift)
+        .filter(([, n]) => n > 0)
+        .map(([type, n]) => `${type} ×${n}`);
       const pending = status.remount.pending;
-      io.stdout.write(`${formatRows([
-        ['merged store dir', status.mergedStoreDir],
-        ['agent started', status.startedAt],
-        ['mount', status.mountValid ? paint(io, 'stdout', 'green', 'valid') : paint(io, 'stdout', 'red', `invalid (${status.lastCheck?.errors ?? '?'} errors)`)],
-        ['drift seen', drift.length === 0 ? 'none' : drift.join(', ')],
-        ['remount', pending === undefined ? `not needed (${status.remount.counters.remounted} done)` : `needed since ${pending.firstFlaggedAt} (${pending.requests} requests, ${pending.attempts} attempts)`],
-      ])}\n`);
+      io.stdout.write(
+        `${formatRows([
+          ['merged store dir', status.mergedStoreDir],
+          ['agent started', status.startedAt],
+          [
+            'mount',
+            status.mountValid ? paint(io, 'stdout', 'green', 'valid') : paint(io, 'stdout', 'red', `invalid (${status.lastCheck?.errors ?? '?'} errors)`),
+          ],
+          ['drift seen', drift.length === 0 ? 'none' : drift.join(', ')],
+          [
+            'remount',
+            pending === undefined
+              ? `not needed (${status.remount.counters.remounted} done)`
+              : `needed since ${pending.firstFlaggedAt} (${pending.requests} requests, ${pending.attempts} attempts)`,
+          ],
+        ])}\n`,
+      );
       for (const event of status.lastEvents.slice(-5)) io.stdout.write(`  ${event.at} ${event.type}\n`);
     }
     return status.mountValid ? EXIT.ok : EXIT.findings;

@@ -31,7 +31,9 @@ export function verifyScope(values: CommandContext['values'], paths: readonly st
   const scope = oneOfOptions(values, ['upper', 'lower', 'all']);
   if (paths.length === 0) return scope ?? 'upper';
   if (scope !== undefined) {
-    throw new UsageError('USAGE_CONFLICT', `--${scope} and store paths exclude each other: give one or the other`, { evidence: { options: [`--${scope}`], arguments: paths } });
+    throw new UsageError('USAGE_CONFLICT', `--${scope} and store paths exclude each other: give one or the other`, {
+      evidence: { options: [`--${scope}`], arguments: paths },
+    });
   }
   return undefined;
 }
@@ -52,7 +54,11 @@ function checkStorePathArguments(layout: StoreLayout, paths: readonly string[]):
 
 /** An audit's refusal of a store path given as an argument (not one, or registered in no DB), as the usage error it is. */
 function argumentError(error: AuditError): UsageError {
-  return new UsageError('USAGE_BAD_ARGUMENT', error.message, { cause: error, evidence: { expected: 'a store path either DB registers', ...error.evidence, auditError: error.code }, hint: error.hint });
+  return new UsageError('USAGE_BAD_ARGUMENT', error.message, {
+    cause: error,
+    evidence: { expected: 'a store path either DB registers', ...error.evidence, auditError: error.code },
+    hint: error.hint,
+  });
 }
 
 /** The progress line of a verify run (pure). */
@@ -137,7 +143,17 @@ export const verifyCommand: Command = {
       await Promise.all([pool.close(), ioPool?.close()]);
     }
     bar.clear();
-    if (json) printJson(io, { findings: report.findings, partial: report.partial, scope: report.scope, total: report.total, checked: report.checked, bytes: report.bytes, seconds: report.seconds, threads });
+    if (json)
+      printJson(io, {
+        findings: report.findings,
+        partial: report.partial,
+        scope: report.scope,
+        total: report.total,
+        checked: report.checked,
+        bytes: report.bytes,
+        seconds: report.seconds,
+        threads,
+      });
     else io.stdout.write(formatVerifyReport(io, config.layout, report, threads));
     if (report.partial) return interruptedExitCode(signal);
     return hasErrors(report.findings) ? EXIT.findings : EXIT.ok;
