@@ -4,10 +4,7 @@ export { escapeMountinfoPath, escapeMountinfoOptionValue, unescapeMountinfo } fr
 export { MountTable, mountTableOf, findVisibleMount, findMountContaining, mountsStackedOn, normalizeMountPath } from './visible-mount.ts';
 export {
   parseOverlayOptions,
-  formatLowerdir,
-  escapeOverlayPath,
   type OverlayOptions,
-  type OverlayLowerLayer,
   type OtherOverlayOption,
   type RedirectDirMode,
   type XinoMode,
@@ -15,6 +12,7 @@ export {
   type VerityMode,
   type FsyncMode,
 } from './overlay-options.ts';
+export { splitLowerdir, formatLowerdir, escapeOverlayPath, type OverlayLowerLayer } from './lowerdir-syntax.ts';
 export {
   MountinfoParseError,
   OverlayOptionsError,

@@ -1,7 +1,7 @@
 /** Builds OverlayFS mount options for a store (pure) and mounts them with `mount(8)` (I/O, used by the demo and `mount`). */
 import { execa } from 'execa';
 import { WardenError } from '../errors/index.ts';
-import { escapeOverlayPath, formatLowerdir } from './overlay-options.ts';
+import { escapeOverlayPath, formatLowerdir } from './lowerdir-syntax.ts';
 
 export interface OverlaySpec {
   /** Lower layers, top first; the lower store's real store dir is normally the only one. */

@@ -1,17 +1,8 @@
 export { percentDecode, percentEncode, PercentEncodingError, type PercentEncodingErrorCode } from './percent-encoding.ts';
 export { STORE_URL_ERROR_CODES, StoreUrlError, type StoreUrlErrorCode } from './store-url-error.ts';
 export { STORE_PARAMS, type StoreUrlKind, type ParamType } from './store-url-params.ts';
-export {
-  parseStoreUrl,
-  formatStoreUrl,
-  MAX_LOWER_STORE_DEPTH,
-  type ParsedStoreUrl,
-  type StoreUrlCommon,
-  type LocalStoreUrl,
-  type AutoStoreUrl,
-  type DaemonStoreUrl,
-  type LocalOverlayStoreUrl,
-} from './store-url.ts';
+export { parseStoreUrl, formatStoreUrl, MAX_LOWER_STORE_DEPTH } from './store-url.ts';
+export type { ParsedStoreUrl, StoreUrlCommon, LocalStoreUrl, AutoStoreUrl, DaemonStoreUrl, LocalOverlayStoreUrl } from './parsed-store-url.ts';
 export {
   resolveStoreLayout,
   resolveLowerStoreLayout,

@@ -2,7 +2,7 @@
 import { WardenError } from '../errors/index.ts';
 import { canonAbsolutePath, joinCanonPath } from '../mount/index.ts';
 import type { LowerStoreLayout, StoreLayout } from './store-layout.ts';
-import type { ParsedStoreUrl } from './store-url.ts';
+import type { ParsedStoreUrl } from './parsed-store-url.ts';
 
 export type StoreLayoutErrorCode = 'STORE_LAYOUT_NOT_OVERLAY' | 'STORE_LAYOUT_BAD_ENV';
 

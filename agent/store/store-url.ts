@@ -1,64 +1,10 @@
 /** Parses the Nix store URLs whose store dir is on this machine (lower stores included, recursively) into typed settings. */
-import { messageOf, type Evidence } from '../errors/index.ts';
 import { canonAbsolutePath } from '../mount/index.ts';
-import { percentDecode, percentEncode } from './percent-encoding.ts';
-import { StoreUrlError, type StoreUrlErrorCode } from './store-url-error.ts';
+import { percentEncode } from './percent-encoding.ts';
+import type { StoreUrlErrorCode } from './store-url-error.ts';
 import { PARAM_EXPECTED, STORE_PARAMS, readParamValue, type StoreUrlKind } from './store-url-params.ts';
-
-/** Settings every parsed URL carries (Nix's StoreConfig and LocalFSStoreConfig). */
-export interface StoreUrlCommon {
-  /** The URL as given; for a lower store, the %-decoded value of `lower-store`. */
-  readonly url: string;
-  /** The part before `?`, as written: `local-overlay://`, `local-overlay`, `/mnt/cacache`, `daemon`, `unix:///x.sock`, `` (auto)… */
-  readonly base: string;
-  /** Every query parameter, %-decoded, in the order written (values before canonicalisation). */
-  readonly params: Readonly<Record<string, string>>;
-  /** `store`: the logical store dir, canonical; undefined for Nix's default. */
-  readonly storeDir: string | undefined;
-  /** `root`, or the path of the `/path` and `local:///path` forms; canonical. */
-  readonly root: string | undefined;
-  /** `state`, canonical. */
-  readonly state: string | undefined;
-  /** `real`, canonical. */
-  readonly real: string | undefined;
-}
-
-/** `local`, `local://…`, `local:///root`, or a plain absolute path (a local store with that root). */
-export interface LocalStoreUrl extends StoreUrlCommon {
-  readonly kind: 'local';
-  /** `read-only` (default false): Nix opens the DB with SQLite's `immutable=1`. */
-  readonly readOnly: boolean;
-}
-
-/** `auto` or the empty URL: Nix picks a local store when it may write the state dir, else the daemon. */
-export interface AutoStoreUrl extends StoreUrlCommon {
-  readonly kind: 'auto';
-  readonly readOnly: boolean;
-}
-
-/** `daemon`, `unix://…`, `unix:///path/to.sock`: a store reached through nix-daemon's socket. */
-export interface DaemonStoreUrl extends StoreUrlCommon {
-  readonly kind: 'daemon';
-  /** The socket path of `unix:///path`; undefined for the default (STATE/daemon-socket/socket). */
-  readonly socket: string | undefined;
-}
-
-/** `local-overlay://?…` or `local-overlay?…`. */
-export interface LocalOverlayStoreUrl extends StoreUrlCommon {
-  readonly kind: 'local-overlay';
-  /** `read-only` of the overlay store itself (its upper DB). */
-  readonly readOnly: boolean;
-  /** `lower-store`, parsed; Nix's default (absent or empty) is `auto`. */
-  readonly lowerStore: ParsedStoreUrl;
-  /** `upper-layer` (required), canonical. */
-  readonly upperLayer: string;
-  /** `check-mount` (default true). */
-  readonly checkMount: boolean;
-  /** `remount-hook`, canonical; empty or absent means none. */
-  readonly remountHook: string | undefined;
-}
-
-export type ParsedStoreUrl = LocalStoreUrl | AutoStoreUrl | DaemonStoreUrl | LocalOverlayStoreUrl;
+import { decode, fail, parseQuery, unknownParam, type Context } from './store-url-query.ts';
+import type { AutoStoreUrl, DaemonStoreUrl, LocalOverlayStoreUrl, LocalStoreUrl, ParsedStoreUrl, StoreUrlCommon } from './parsed-store-url.ts';
 
 /** Deepest chain of overlay stores as lower stores that is followed (a guard against runaway nesting). */
 export const MAX_LOWER_STORE_DEPTH = 8;
@@ -66,11 +12,6 @@ export const MAX_LOWER_STORE_DEPTH = 8;
 /** Schemes Nix knows whose stores have no store dir on this machine: named in the error, not "unknown". */
 const REMOTE_SCHEMES = new Set(['ssh', 'ssh-ng', 'mounted-ssh-ng', 'http', 'https', 's3', 'file', 'dummy']);
 const SUPPORTED_FORMS = 'local-overlay://?…, local-overlay?…, local, local://?…, an absolute path, daemon, unix://…, or auto';
-
-interface Context {
-  readonly url: string;
-  readonly within: readonly string[];
-}
 
 /**
  * Parses a Nix store URL of a type overlay-warden can read: `local-overlay://?…`
@@ -283,89 +224,4 @@ function urlPath(authorityPath: string, what: string, ctx: Context): string | un
     );
   }
   return path;
-}
-
-/** Splits the query at `&` and each item at its first `=`, decoding both sides; rejects items without `=` and repeats. */
-function parseQuery(query: string, ctx: Context): Map<string, string> {
-  const params = new Map<string, string>();
-  for (const item of query.split('&')) {
-    if (item === '') continue; // `a=b&` or `?&a=b`: nothing there (Nix ignores it too)
-    const eq = item.indexOf('=');
-    if (eq < 0) {
-      fail(
-        'STORE_URL_PARAM_WITHOUT_VALUE',
-        ctx,
-        `query item '${item}' has no '='`,
-        { param: item, expected: 'name=value' },
-        `write ${item}=VALUE, or '%26' for a literal '&' inside a value`,
-      );
-    }
-    const name = decode(item.slice(0, eq), 'the parameter name', ctx);
-    const value = decode(item.slice(eq + 1), `the value of parameter '${name}'`, ctx);
-    const first = params.get(name);
-    if (first !== undefined) {
-      fail(
-        'STORE_URL_DUPLICATE_PARAM',
-        ctx,
-        `parameter '${name}' is given twice ('${first}' and '${value}')`,
-        { param: name, value: [first, value], expected: 'each parameter once' },
-        'remove one (Nix silently keeps the first)',
-      );
-    }
-    params.set(name, value);
-  }
-  return params;
-}
-
-function decode(raw: string, what: string, ctx: Context): string {
-  try {
-    return percentDecode(raw);
-  } catch (cause) {
-    const evidence = (cause as { evidence?: Evidence }).evidence ?? {};
-    fail(
-      'STORE_URL_BAD_ESCAPE',
-      ctx,
-      `${what} '${raw}': ${messageOf(cause)}`,
-      { value: raw, escape: evidence['escape'], expected: "'%' followed by two hex digits, encoding UTF-8" },
-      "write '%25' for a literal '%'",
-      cause,
-    );
-  }
-}
-
-function unknownParam(kind: StoreUrlKind, name: string, raw: string, ctx: Context): never {
-  const allowed = Object.keys(STORE_PARAMS[kind]);
-  const owners = (Object.keys(STORE_PARAMS) as StoreUrlKind[]).filter((k) => k !== 'auto' && STORE_PARAMS[k][name] !== undefined);
-  const near = allowed.filter((a) => editDistance(a, name.toLowerCase().replaceAll('_', '-')) <= 2);
-  const hint =
-    owners.length > 0
-      ? `'${name}' is a parameter of ${owners.join(' and ')} stores, not of ${kind} stores`
-      : near.length > 0
-        ? `did you mean ${near.map((n) => `'${n}'`).join(' or ')}?`
-        : `a ${kind} store takes: ${allowed.join(', ')}`;
-  fail(
-    'STORE_URL_UNKNOWN_PARAM',
-    ctx,
-    `unknown parameter '${name}' (value '${raw}') for a ${kind} store`,
-    { param: name, value: raw, kind, expected: allowed },
-    hint,
-  );
-}
-
-/** Levenshtein distance, for "did you mean" on short parameter names. */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length] as number;
-}
-
-function fail(code: StoreUrlErrorCode, ctx: Context, what: string, facts: Evidence, hint?: string, cause?: unknown): never {
-  const where = ctx.within.length === 0 ? `store URL '${ctx.url}'` : `lower store URL '${ctx.url}' (${ctx.within.join(' of the ')} of the overlay store)`;
-  throw new StoreUrlError(code, `${where}: ${what}`, { evidence: { url: ctx.url, within: ctx.within, ...facts }, hint, cause });
 }
