@@ -7,9 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { AgentScenario, driftLine, remountLine, type AgentChild } from '../support/agent-child.ts';
-import { requireMountScenario } from '../support/mount-scenario.ts';
-import { parseAssignments } from '../support/nix-overlay-fixture.ts';
-import { requireCommand } from '../support/requirements.ts';
+import { parseAssignments, requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
 describe('agent: the upper copy of a duplicated path deleted directly', function () {
   let s: AgentScenario | undefined;
@@ -18,8 +16,7 @@ describe('agent: the upper copy of a duplicated path deleted directly', function
   let name: string;
 
   before(async function () {
-    requireMountScenario(this);
-    requireCommand(this, 'nsenter');
+    requireNixOverlayFixture(this);
     s = await AgentScenario.create();
     const made = parseAssignments(
       s.ns.bash(`
