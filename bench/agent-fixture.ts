@@ -4,6 +4,7 @@ import { randomFillSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeNixBase32 } from '../agent/store/nix-base32.ts';
+import { nixEnv } from '../test/support/nix-kit.ts';
 
 /** ext4 allows 65,000 links per inode: each template file takes at most this many. */
 const LINKS_PER_TEMPLATE = 60_000;
@@ -52,7 +53,7 @@ export function makeAgentFixture(dir: string, entries: number, log: (line: strin
   for (const d of [fixture.lowerStoreDir, fixture.upperLayer, fixture.mergedStoreDir, path.join(dir, 'templates')]) fs.mkdirSync(d, { recursive: true });
   // Real Nix DBs when Nix is here: the lower DB's identity and the upper DB's referrer queries are then real work.
   fs.writeFileSync(path.join(dir, 'seed.txt'), 'seed\n');
-  for (const root of [lowerRoot, upperRoot]) spawnSync('nix-store', ['--store', root, '--add', path.join(dir, 'seed.txt'), '--option', 'substituters', ''], { stdio: 'ignore' });
+  for (const root of [lowerRoot, upperRoot]) spawnSync('nix-store', ['--store', root, '--add', path.join(dir, 'seed.txt')], { stdio: 'ignore', env: nixEnv() });
   const started = performance.now();
   for (let t = 0; t * LINKS_PER_TEMPLATE < entries; t++) fs.writeFileSync(path.join(dir, 'templates', String(t)), '');
   for (let i = 0; i < entries; i++) {

@@ -12,6 +12,7 @@ import { nixCheckMountOnTable } from '../agent/mount/nix-check-mount.ts';
 import { MountTable } from '../agent/mount/visible-mount.ts';
 import { percentEncode } from '../agent/store/percent-encoding.ts';
 import { BUSY_TABLE_STORE, makeBusyMountTable } from './mountinfo-fixture.ts';
+import { nixEnv } from '../test/support/nix-kit.ts';
 
 const TARGET_MS = 50;
 const { values: args } = parseArgs({ options: { mounts: { type: 'string', default: '10000' }, runs: { type: 'string', default: '300' } } });
@@ -35,7 +36,7 @@ fs.writeFileSync(path.join(lowerRoot, 'nix/var/nix/db/db.sqlite'), '');
 // A real upper DB when Nix is here (opened read-only by the upper-db check on every run).
 const upperRoot = path.join(base, 'upper-root');
 fs.writeFileSync(path.join(base, 'f'), 'bench\n');
-const nix = spawnSync('nix-store', ['--store', upperRoot, '--add', path.join(base, 'f')], { encoding: 'utf8' });
+const nix = spawnSync('nix-store', ['--store', upperRoot, '--add', path.join(base, 'f')], { encoding: 'utf8', env: nixEnv() });
 const upperDb = nix.status === 0 ? 'a real Nix DB' : 'absent (nix-store not found)';
 
 const store = `local-overlay://?real=${moved(BUSY_TABLE_STORE.mergedDir)}&state=${upperRoot}/nix/var/nix`

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { narHashOfPathSync } from '../agent/store/nar.ts';
 import { parseNarHash } from '../agent/store/nar-hash-string.ts';
 import { contentPool, prng } from './fixture-random.ts';
+import { nixEnv } from '../test/support/nix-kit.ts';
 
 /** Bump when the generated tree changes: the cache is keyed by it. */
 const FIXTURE_VERSION = 'nar-bench-v1';
@@ -114,7 +115,7 @@ function buildStore(): void {
 }
 
 function run(command: string, argv: string[]): void {
-  const result = spawnSync(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * MiB });
+  const result = spawnSync(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * MiB, env: nixEnv() });
   if (result.error !== undefined) throw result.error;
   if (result.status !== 0) throw new Error(`${command} ${argv.slice(0, 4).join(' ')} … exited ${result.status}: ${result.stderr.toString().slice(-2000)}`);
 }
@@ -152,7 +153,7 @@ function timeOurs(paths: readonly ValidPath[]): Timing & { mismatches: number } 
 function timeNix(): Timing {
   const started = performance.now();
   const script = 'nix-store --store "$1" --verify --check-contents >/dev/null || exit 1; times';
-  const result = spawnSync('sh', ['-c', script, 'sh', root], { encoding: 'utf8' });
+  const result = spawnSync('sh', ['-c', script, 'sh', root], { encoding: 'utf8', env: nixEnv() });
   const wall = (performance.now() - started) / 1000;
   if (result.status !== 0) throw new Error(`nix-store --verify failed: ${result.stderr.slice(-2000)}`);
   // `times`: line 1 the shell's user and system time, line 2 its children's, as `0m1.230000s 0m0.450000s`.

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { hashingThreads } from '../agent/audit/pool-threads.ts';
 import { benchCliMain, describeCli } from './built-cli.ts';
 import { contentPool, prng } from './fixture-random.ts';
+import { nixEnv } from '../test/support/nix-kit.ts';
 
 /** Bump when the generated store changes: the cache is keyed by it. */
 const FIXTURE_VERSION = 'verify-bench-v2';
@@ -128,7 +129,7 @@ function buildStore(): void {
 }
 
 function run(command: string, argv: readonly string[]): string {
-  const result = spawnSync(command, argv, { encoding: 'utf8', maxBuffer: 64 * MiB, env: { ...process.env, NIX_CONFIG: 'substituters =' } });
+  const result = spawnSync(command, argv, { encoding: 'utf8', maxBuffer: 64 * MiB, env: nixEnv() });
   if (result.error !== undefined) throw result.error;
   if (result.status !== 0) throw new Error(`${command} ${argv.slice(0, 4).join(' ')} … exited ${result.status}: ${result.stderr.slice(-2000)}`);
   return result.stdout;

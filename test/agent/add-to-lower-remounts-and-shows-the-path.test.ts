@@ -5,9 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { AgentScenario, driftLine, remountLine, type AgentChild } from '../support/agent-child.ts';
-import { requireMountScenario } from '../support/mount-scenario.ts';
-import { requireCommand } from '../support/requirements.ts';
-import { parseAssignments } from '../support/nix-overlay-fixture.ts';
+import { parseAssignments, requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
 describe('agent: a path added to the lower store under the live overlay', function () {
   let s: AgentScenario | undefined;
@@ -15,9 +13,7 @@ describe('agent: a path added to the lower store under the live overlay', functi
   let paths: Record<string, string>;
 
   before(async function () {
-    requireMountScenario(this);
-    requireCommand(this, 'nsenter');
-    requireCommand(this, 'nix-instantiate');
+    requireNixOverlayFixture(this);
     // As Nix's initLowerStore: something added, and something built, in the lower store.
     s = await AgentScenario.create(`
       nix-store --store "$A" --add "$EXPR" >/dev/null

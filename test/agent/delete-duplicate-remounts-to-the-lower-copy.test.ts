@@ -7,9 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { AgentScenario, driftLine, remountLine, type AgentChild } from '../support/agent-child.ts';
-import { requireMountScenario } from '../support/mount-scenario.ts';
-import { parseAssignments } from '../support/nix-overlay-fixture.ts';
-import { requireCommand } from '../support/requirements.ts';
+import { parseAssignments, requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { addToBothLayers } from './duplicated-store-path.ts';
 
 describe('agent: the upper copy of a duplicated path deleted directly', function () {
@@ -19,8 +17,7 @@ describe('agent: the upper copy of a duplicated path deleted directly', function
   let name: string;
 
   before(async function () {
-    requireMountScenario(this);
-    requireCommand(this, 'nsenter');
+    requireNixOverlayFixture(this);
     s = await AgentScenario.create();
     dup = addToBothLayers(s, 'duplicate-file', 'in both layers');
     name = dup.slice('/nix/store/'.length);

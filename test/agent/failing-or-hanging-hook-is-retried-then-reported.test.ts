@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { remountNeededPath, type RemountOutcome } from '../../agent/remount/index.ts';
-import { AgentScenario, driftLine, processAlive, remountLine, runCli, waitFor, type AgentChild } from '../support/agent-child.ts';
-import { requireMountScenario } from '../support/mount-scenario.ts';
-import { requireCommand } from '../support/requirements.ts';
+import { AgentScenario, driftLine, remountLine, runCli, type AgentChild } from '../support/agent-child.ts';
+import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
+import { processAlive } from '../support/proc.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { writeHook, type TestHook } from '../remount/hook-fixture.ts';
 
 describe('agent: a remount command that fails or hangs', function () {
@@ -16,8 +17,7 @@ describe('agent: a remount command that fails or hangs', function () {
   let hooks: string;
 
   before(async function () {
-    requireMountScenario(this);
-    requireCommand(this, 'nsenter');
+    requireNixOverlayFixture(this);
     s = await AgentScenario.create();
     hooks = path.join(s.fixture.dir, 'hooks');
     fs.mkdirSync(hooks, { mode: 0o755 });

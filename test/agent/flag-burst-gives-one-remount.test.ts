@@ -11,8 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { requestControl } from '../../agent/control/index.ts';
 import { defaultRemountHook } from '../../agent/remount/index.ts';
 import { AgentScenario, remountLine, type AgentChild } from '../support/agent-child.ts';
-import { requireMountScenario } from '../support/mount-scenario.ts';
-import { requireCommand } from '../support/requirements.ts';
+import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { writeHook, type TestHook } from '../remount/hook-fixture.ts';
 
 const NIX_REMOUNT_HOOK = fileURLToPath(new URL('../../hooks/nix-remount-hook', import.meta.url));
@@ -28,8 +27,7 @@ describe('agent: a burst of 1,000 remount flags', function () {
   let nixHook: { status: number | null; stdout: string; stderr: string };
 
   before(async function () {
-    requireMountScenario(this);
-    requireCommand(this, 'nsenter');
+    requireNixOverlayFixture(this);
     s = await AgentScenario.create();
     const hooks = path.join(s.fixture.dir, 'hooks');
     fs.mkdirSync(hooks, { mode: 0o755 });

@@ -10,9 +10,7 @@ import type { BrokenUpperClosure, LowerGrewEvent, LowerShrankEvent } from '../..
 import { baselineFileOf } from '../../agent/baseline/index.ts';
 import { isValidStorePathName } from '../../agent/store/store-path.ts';
 import { AgentScenario, driftLine, remountLine, type AgentChild } from '../support/agent-child.ts';
-import { requireMountScenario } from '../support/mount-scenario.ts';
-import { COPY_UP, parseAssignments } from '../support/nix-overlay-fixture.ts';
-import { requireCommand } from '../support/requirements.ts';
+import { COPY_UP, parseAssignments, requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
 describe('agent: restarted after the lower store changed while it was down', function () {
   let s: AgentScenario | undefined;
@@ -26,8 +24,7 @@ describe('agent: restarted after the lower store changed while it was down', fun
   const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '');
 
   before(async function () {
-    requireMountScenario(this);
-    for (const command of ['nsenter', 'nix-instantiate', 'nix-build']) requireCommand(this, command);
+    requireNixOverlayFixture(this);
     // The lower store: a build (seed 1) and an added file nothing references.
     s = await AgentScenario.create(`
       nix-store --store "$A" --add "$EXPR" >/dev/null
@@ -50,7 +47,7 @@ describe('agent: restarted after the lower store changed while it was down', fun
     first = await agent.stop('SIGTERM', 5000);
 
     // Down time: the overlay is unmounted, the lower store is garbage-collected and gets new paths.
-    s.ns.unmount();
+    s.unmountOverlay();
     const before = listLower();
     s.fixture.unmounted(`
       nix-store --store "$A" --gc >/dev/null 2>&1
@@ -63,7 +60,7 @@ describe('agent: restarted after the lower store changed while it was down', fun
     assert.equal(added.length, 2);
     const upperDrvRefs = lines(s.ns.bash(`nix-store --store "$B" -q --references ${p['upperDrv']}`));
     assert.ok(upperDrvRefs.some((r) => removed.includes(r)), 'the GC removed a lower path the upper build references');
-    s.ns.mount();
+    s.mountOverlay();
     second = await s.startAgent();
   });
   after(async () => s?.close());

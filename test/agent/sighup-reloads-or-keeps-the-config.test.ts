@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { requestControl } from '../../agent/control/index.ts';
 import { AgentScenario, remountLine, type AgentChild } from '../support/agent-child.ts';
-import { requireMountScenario } from '../support/mount-scenario.ts';
-import { requireCommand } from '../support/requirements.ts';
+import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
 describe('agent: SIGHUP reloads the configuration', function () {
   let s: AgentScenario | undefined;
@@ -17,8 +16,7 @@ describe('agent: SIGHUP reloads the configuration', function () {
   let clientConfig: string;
 
   before(async function () {
-    requireMountScenario(this);
-    requireCommand(this, 'nsenter');
+    requireNixOverlayFixture(this);
     s = await AgentScenario.create();
     s.writeConfig({ log: { level: 'info' } });
     clientConfig = s.writeConfig({}, `${s.configFile}.client`);

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import type { Finding } from '../../agent/findings/index.ts';
 import { parseNarHash } from '../../agent/store/nar-hash-string.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
-import { createNixOverlayFixture, parseAssignments, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
+import { requireCommand } from '../support/requirements.ts';
 
 describe('a path in both layers (added to the upper store, then to the lower one) is a duplicate', function () {
   this.timeout(120_000);
@@ -13,8 +13,8 @@ describe('a path in both layers (added to the upper store, then to the lower one
   let dup: string;
 
   before(function () {
-    requireRoot(this);
-    for (const command of ['nix-store', 'unshare', 'mount', 'du']) requireCommand(this, command);
+    requireNixOverlayFixture(this);
+    requireCommand(this, 'du');
     f = createNixOverlayFixture();
     const made = parseAssignments(
       f.mounted(`

@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import type { Finding } from '../../agent/findings/index.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
-import { createNixOverlayFixture, parseAssignments, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
 describe('a leftover directory in the upper layer is a stray', function () {
   this.timeout(120_000);
@@ -12,8 +11,7 @@ describe('a leftover directory in the upper layer is a stray', function () {
   const leftover = '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-failed-build';
 
   before(function () {
-    requireRoot(this);
-    for (const command of ['nix-store', 'unshare', 'mount']) requireCommand(this, command);
+    requireNixOverlayFixture(this);
     f = createNixOverlayFixture();
     p = parseAssignments(
       f.mounted(`

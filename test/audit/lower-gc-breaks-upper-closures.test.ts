@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Finding } from '../../agent/findings/index.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
-import { COPY_UP, createNixOverlayFixture, parseAssignments, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
 describe('lower store garbage-collected under the overlay: broken closures with the upper roots they break', function () {
   this.timeout(300_000);
@@ -20,8 +19,7 @@ describe('lower store garbage-collected under the overlay: broken closures with 
   const lines = (text: string): string[] => text.split('\n').filter((line) => line !== '');
 
   before(async function () {
-    requireRoot(this);
-    for (const command of ['nix-store', 'nix-instantiate', 'nix-build', 'unshare', 'mount']) requireCommand(this, command);
+    requireNixOverlayFixture(this);
     f = createNixOverlayFixture();
     p = parseAssignments(
       f.unmounted(`

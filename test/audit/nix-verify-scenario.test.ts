@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import type { Finding } from '../../agent/findings/index.ts';
 import { parseNarHash } from '../../agent/store/nar-hash-string.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
-import { COPY_UP, createNixOverlayFixture, parseAssignments, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
 interface Report {
   readonly findings: readonly Finding[];
@@ -37,8 +36,7 @@ describe('Nix verify scenario on a real overlay: deleted lower input, truncated 
   const about = (report: Report, id: string, path: string): Finding[] => report.findings.filter((x) => x.id === id && x.evidence['path'] === path);
 
   before(function () {
-    requireRoot(this);
-    for (const command of ['nix-store', 'nix-instantiate', 'nix-hash', 'unshare', 'mount']) requireCommand(this, command);
+    requireNixOverlayFixture(this);
     f = createNixOverlayFixture();
     p = parseAssignments(
       f.unmounted(`

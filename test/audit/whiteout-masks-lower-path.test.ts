@@ -6,8 +6,8 @@ import type { Finding } from '../../agent/findings/index.ts';
 import { resolveStoreLayout } from '../../agent/store/resolve-store-layout.ts';
 import { parseStoreUrl } from '../../agent/store/store-url.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
-import { COPY_UP, createNixOverlayFixture, parseAssignments, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
+import { requireCommand } from '../support/requirements.ts';
 
 describe('a whiteout or opaque dir over a valid lower path is masked', function () {
   this.timeout(120_000);
@@ -15,8 +15,8 @@ describe('a whiteout or opaque dir over a valid lower path is masked', function 
   let p: Record<string, string>;
 
   before(function () {
-    requireRoot(this);
-    for (const command of ['nix-store', 'unshare', 'mount', 'getfattr']) requireCommand(this, command);
+    requireNixOverlayFixture(this);
+    requireCommand(this, 'getfattr');
     f = createNixOverlayFixture();
     p = parseAssignments(
       f.unmounted(`

@@ -1,27 +1,15 @@
 /** The xattr form of a whiteout (an empty file marked `trusted.overlay.whiteout`, Linux ≥ 6.7) in the upper layer hides a valid lower path. */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { kindAt, listLayer } from '../../agent/audit/layer-listing.ts';
 import { applyOverlayMarks } from '../../agent/audit/layer-marks.ts';
 import type { Finding } from '../../agent/findings/index.ts';
-import { unshareArgv } from '../../agent/mount/mount-namespace.ts';
 import { writeStorePathKey, STORE_PATH_KEY_BYTES } from '../../agent/store/store-path-key.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
-import { COPY_UP, createNixOverlayFixture, parseAssignments, scriptEnv, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
-
-/**
- * Runs a bash script with the fixture's overlay mounted in a private mount namespace made with unshareArgv (a local
- * stand-in until the test kit has one namespace holder); returns stdout.
- */
-function withOverlayMounted(f: NixOverlayFixture, script: string): string {
-  const [file, ...args] = [...unshareArgv(true), 'bash', '-c', `set -euo pipefail\nmount -t overlay overlay -o "lowerdir=$A/nix/store,upperdir=$U,workdir=$W" "$B/nix/store"\n${script}`];
-  const run = spawnSync(file!, args, { env: scriptEnv(f), encoding: 'utf8', timeout: 60_000 });
-  assert.equal(run.status, 0, run.stderr);
-  return run.stdout;
-}
+import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
+import { requireCommand } from '../support/requirements.ts';
 
 describe('an xattr whiteout over a valid lower path is masked', function () {
   this.timeout(120_000);
@@ -31,8 +19,8 @@ describe('an xattr whiteout over a valid lower path is masked', function () {
   const baseName = (storePath: string): string => path.posix.basename(storePath);
 
   before(function () {
-    requireRoot(this);
-    for (const command of ['nix-store', 'unshare', 'mount', 'setfattr', 'getfattr']) requireCommand(this, command);
+    requireNixOverlayFixture(this);
+    for (const command of ['setfattr', 'getfattr']) requireCommand(this, command);
     f = createNixOverlayFixture();
     p = parseAssignments(
       f.unmounted(`
@@ -45,7 +33,7 @@ describe('an xattr whiteout over a valid lower path is masked', function () {
     execFileSync('setfattr', ['-n', 'trusted.overlay.whiteout', '-v', '', marker]);
     // The overlay store had used the hidden path (its metadata was copied up), as a store in use would have.
     merged = parseAssignments(
-      withOverlayMounted(f, `${COPY_UP}
+      f.mounted(`${COPY_UP}
         copy_up ${p['hidden']}
         for name in hidden=${baseName(p['hidden']!)} kept=${baseName(p['kept']!)}; do
           if [ -e "$B/nix/store/\${name#*=}" ]; then echo "\${name%%=*}=present"; else echo "\${name%%=*}=absent"; fi

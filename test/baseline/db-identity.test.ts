@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { compareDbIdentity, readLowerDbIdentity, type LowerDbIdentity } from '../../agent/baseline/index.ts';
-import { NIX_OFFLINE, runNix } from '../support/nix-fixture-store.ts';
+import { runNix } from '../support/nix-kit.ts';
 import { requireCommand } from '../support/requirements.ts';
 
 const base: LowerDbIdentity = { file: '/db', dev: '1', ino: '10', size: 100, mtimeNs: '5', walSize: 0, walMtimeNs: null, validPaths: { count: 3, maxId: 3 } };
@@ -39,7 +39,7 @@ describe('baseline/db-identity', () => {
       requireCommand(this, 'nix-store');
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-dbid-'));
       for (const n of ['a', 'b']) fs.writeFileSync(path.join(dir, n), `${n}\n`);
-      runNix('nix-store', ['--store', path.join(dir, 'root'), '--add', path.join(dir, 'a'), ...NIX_OFFLINE]);
+      runNix('nix-store', ['--store', path.join(dir, 'root'), '--add', path.join(dir, 'a')]);
       db = path.join(dir, 'root/nix/var/nix/db/db.sqlite');
     });
     after(() => dir !== '' && fs.rmSync(dir, { recursive: true, force: true }));
@@ -56,7 +56,7 @@ describe('baseline/db-identity', () => {
 
     it('sees nix-store --add as a modification and a copy renamed over the DB as a replacement', () => {
       const first = readLowerDbIdentity(db);
-      runNix('nix-store', ['--store', path.join(dir, 'root'), '--add', path.join(dir, 'b'), ...NIX_OFFLINE]);
+      runNix('nix-store', ['--store', path.join(dir, 'root'), '--add', path.join(dir, 'b')]);
       const second = readLowerDbIdentity(db);
       assert.equal(second?.validPaths?.count, 2);
       assert.equal(compareDbIdentity(first, second, 'live'), 'modified');

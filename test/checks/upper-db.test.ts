@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { decideUpperDb, probeUpperDb } from '../../agent/checks/upper-db.ts';
-import { runNix } from '../support/nix-fixture-store.ts';
+import { runNix } from '../support/nix-kit.ts';
 import { requireCommand } from '../support/requirements.ts';
 import { ids } from './literal-facts.ts';
 

@@ -3,27 +3,25 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { remountHandler, startControlServer } from '../../agent/control/index.ts';
 import { Remounter } from '../../agent/remount/index.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { builtAgentDir, ROOT } from '../support/built-dist.ts';
 
 /**
- * What ships must run where Node refuses type stripping (under node_modules):
- * build to JavaScript, install it as a package under node_modules, and run
- * the CLI and the Nix hook from there. Any .ts file still imported would fail to load.
+ * What ships must run where Node refuses type stripping (under node_modules): the JavaScript tsc emitted into
+ * dist/ (built by `npm test` before the tests), installed as a package under node_modules, and the CLI and the
+ * Nix hook run from there. Any .ts file still imported would fail to load.
  */
 describe('the built package', function () {
   let dir: string;
   let main: string;
   let pkg: string;
   before(function () {
+    const built = builtAgentDir();
     dir = mkdtempSync(join(tmpdir(), 'ow-package-'));
     pkg = join(dir, 'node_modules', 'overlay-warden');
     mkdirSync(pkg, { recursive: true });
-    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')], { encoding: 'utf8' });
-    assert.equal(tsc.status, 0, `tsc failed:\n${tsc.stdout}${tsc.stderr}`);
+    cpSync(built, join(pkg, 'dist', 'agent'), { recursive: true });
     // The sources too, as `npm pack` ships them: the hook must still run the built JavaScript here.
     for (const part of ['package.json', 'config', 'hooks', 'agent']) cpSync(join(ROOT, part), join(pkg, part), { recursive: true });
     // The package's dependencies, as npm would install them beside it.
@@ -32,7 +30,7 @@ describe('the built package', function () {
     }
     main = join(pkg, 'dist', 'agent', 'cli', 'main.js');
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => dir !== undefined && rmSync(dir, { recursive: true, force: true }));
 
   it('emits JavaScript only, with no .ts import left', () => {
     const files = readdirSync(join(dir, 'node_modules/overlay-warden/dist'), { recursive: true }).map(String);

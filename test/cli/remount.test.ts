@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { remountHandler, startControlServer, type ControlServer } from '../../agent/control/index.ts';
 import { Remounter } from '../../agent/remount/index.ts';
 import { runCliCaptured, runCliProcess } from '../support/cli-run.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { inFreshNamespace } from '../support/mount-namespace.ts';
+import { runNix } from '../support/nix-kit.ts';
+import { requireMountNamespaces, requireNix } from '../support/requirements.ts';
 import { writeHook } from '../remount/hook-fixture.ts';
 
 describe('overlay-warden remount', function () {
@@ -103,16 +104,14 @@ describe('overlay-warden remount', function () {
   });
 
   it('--direct on a real overlay of a Nix-built lower store: remounts with hooks/remount and the mount check passes', function () {
-    requireRoot(this);
-    requireCommand(this, 'unshare');
-    requireCommand(this, 'nix-store');
+    requireMountNamespaces(this);
+    requireNix(this);
     mkdirSync(join(dir, 'src'));
     writeFileSync(join(dir, 'src', 'f'), 'hello\n');
-    const add = spawnSync('nix-store', ['--store', join(dir, 'lower'), '--add', join(dir, 'src')], { encoding: 'utf8' });
-    assert.equal(add.status, 0, add.stderr);
+    runNix('nix-store', ['--store', join(dir, 'lower'), '--add', join(dir, 'src')]);
     for (const d of ['upper', 'work', 'merged/nix/store']) mkdirSync(join(dir, d), { recursive: true });
     const mount = `mount -t overlay overlay -o lowerdir=${dir}/lower/nix/store,upperdir=${dir}/upper,workdir=${dir}/work ${dir}/merged/nix/store && exec "$0" "$@"`;
-    const run = runCliProcess(['remount', '--direct', '--json', '--config', config(), '--store', store(dir)], { prefix: ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', mount] });
+    const run = runCliProcess(['remount', '--direct', '--json', '--config', config(), '--store', store(dir)], { prefix: inFreshNamespace(['sh', '-c', mount]) });
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     const { outcome } = JSON.parse(run.stdout);
     assert.deepEqual([outcome.status, outcome.fresh], ['remounted', true]);

@@ -11,14 +11,14 @@ import { openNixDb } from '../../agent/store/nix-db.ts';
 import { isValidStorePathName } from '../../agent/store/store-path.ts';
 import { parseStoreUrl } from '../../agent/store/store-url.ts';
 import { resolveStoreLayout } from '../../agent/store/resolve-store-layout.ts';
-import { NIX_OFFLINE, nixQuery, runNix } from '../support/nix-fixture-store.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { nixQuery } from '../support/nix-fixture-store.ts';
+import { nixEnv, runNix } from '../support/nix-kit.ts';
+import { runInFreshNamespace } from '../support/mount-namespace.ts';
+import { requireMountNamespaces, requireNix } from '../support/requirements.ts';
 
 /** `nix-store --verify --check-contents` on `store` (a root or a store URL): exit code and complaints (stderr minus progress lines). */
-function nixVerify(store: string, prefix: readonly string[] = []): { status: number | null; complaints: string[] } {
-  const args = ['nix-store', '--store', store, '--verify', '--check-contents', ...NIX_OFFLINE];
-  const [command, ...rest] = [...prefix, ...args];
-  const result = spawnSync(command as string, rest, { encoding: 'utf8' });
+function nixVerify(store: string): { status: number | null; complaints: string[] } {
+  const result = spawnSync('nix-store', ['--store', store, '--verify', '--check-contents'], { encoding: 'utf8', env: nixEnv() });
   const progress = /^(reading the Nix store|checking path existence|checking link hashes|checking store hashes)\.\.\.$/;
   return { status: result.status, complaints: result.stderr.split('\n').filter((line) => line !== '' && !progress.test(line)) };
 }
@@ -152,7 +152,7 @@ describe('demo store builder', function () {
   describe('accepted by real Nix', function () {
     let copy: string;
     before(function () {
-      requireCommand(this, 'nix-store');
+      requireNix(this);
       copy = copyOf(store, path.join(tmp, 'nix-copy'));
     });
 
@@ -171,14 +171,13 @@ describe('demo store builder', function () {
     });
 
     it('nix-store --verify --check-contents passes through the mounted overlay with the upper DB', function () {
-      requireRoot(this);
-      requireCommand(this, 'unshare');
+      requireMountNamespaces(this);
       const merged = path.join(copy, 'merged', 'nix', 'store');
       const options = `lowerdir=${path.join(copy, 'lower', 'nix', 'store')},upperdir=${path.join(copy, 'upper', 'store')},workdir=${path.join(copy, 'upper', 'work')}`;
       const storeUrl = `local?root=${path.join(copy, 'merged')}&state=${path.join(copy, 'upper', 'state')}`;
       // One private mount namespace: mount, list, verify; the mount dies with it.
-      const script = 'mount -t overlay overlay -o "$1" "$2" && ls "$2" | wc -l >&2 && exec nix-store --store "$3" --verify --check-contents --option substituters ""';
-      const result = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', options, merged, storeUrl], { encoding: 'utf8' });
+      const script = 'mount -t overlay overlay -o "$1" "$2" && ls "$2" | wc -l >&2 && exec nix-store --store "$3" --verify --check-contents';
+      const result = runInFreshNamespace(['sh', '-c', script, 'sh', options, merged, storeUrl], { env: nixEnv() });
       const lines = result.stderr.split('\n').filter((line) => line !== '');
       assert.equal(lines[0], String(store.lower.paths.length + store.upper.paths.length), 'merged view holds both layers');
       assert.deepEqual(lines.slice(1).filter((line) => !/^(reading the Nix store|checking .*)\.\.\.$/.test(line)), []);
@@ -216,13 +215,12 @@ describe('demo store builder', function () {
   });
 
   it('mostly-files: 95 % single files, still valid for Nix', async function () {
+    requireNix(this);
     const s = await buildDemoStore(path.join(tmp, 'files'), { seed: 5, lowerPaths: 400, upperPaths: 100, contents: 'mostly-files' });
     const files = fs.readdirSync(s.lower.realStoreDir).filter((name) => fs.lstatSync(path.join(s.lower.realStoreDir, name)).isFile()).length;
     assert.ok(files >= 360 && files < 400, `${files} of 400 are single files`);
-    if (spawnSync('sh', ['-c', 'command -v nix-store']).status === 0) {
-      const copy = copyOf(s, path.join(tmp, 'files-copy'));
-      assert.deepEqual(nixVerify(path.join(copy, 'lower')), { status: 0, complaints: [] });
-    }
+    const copy = copyOf(s, path.join(tmp, 'files-copy'));
+    assert.deepEqual(nixVerify(path.join(copy, 'lower')), { status: 0, complaints: [] });
   });
 
   it('reports progress and stops when aborted', async function () {
@@ -261,11 +259,12 @@ describe('demo store builder', function () {
     assert.equal(fs.existsSync(path.join(tmp, 'bad')), false, 'bad options are rejected before anything is written');
   });
 
-  it('can name paths under another store dir', async function () {
+  it('can name paths under another store dir, valid for Nix', async function () {
+    requireNix(this);
     const s = await buildDemoStore(path.join(tmp, 'other-store'), { lowerPaths: 5, upperPaths: 2, storeDir: '/gnu/store' });
     assert.ok(s.lower.paths.every((p) => p.startsWith('/gnu/store/')));
     assert.equal(s.lower.realStoreDir, path.join(s.lower.root, 'gnu', 'store'));
     assert.equal(fs.readdirSync(s.lower.realStoreDir).length, 5);
-    if (spawnSync('sh', ['-c', 'command -v nix-store']).status === 0) runNix('nix-store', ['--store', `local?root=${copyOf(s, path.join(tmp, 'gnu-copy'))}/lower&store=/gnu/store`, '--verify', '--check-contents', ...NIX_OFFLINE]);
+    runNix('nix-store', ['--store', `local?root=${copyOf(s, path.join(tmp, 'gnu-copy'))}/lower&store=/gnu/store`, '--verify', '--check-contents']);
   });
 });

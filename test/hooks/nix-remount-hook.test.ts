@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { remountHandler, startControlServer, type ControlServer } from '../../agent/control/index.ts';
 import { Remounter } from '../../agent/remount/index.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
-import { StaleOverlay } from '../support/stale-overlay.ts';
+import { requireMountNamespaces } from '../support/requirements.ts';
+import { createStaleOverlay, type StaleOverlay } from '../support/stale-overlay.ts';
 
 const HOOKS = fileURLToPath(new URL('../../hooks/', import.meta.url));
 describe('hooks/nix-remount-hook', function () {
@@ -19,22 +19,20 @@ describe('hooks/nix-remount-hook', function () {
   let remounter: Remounter | undefined;
 
   before(function () {
-    requireRoot(this);
-    requireCommand(this, 'unshare');
-    requireCommand(this, 'nsenter');
+    requireMountNamespaces(this);
     root = mkdtempSync(join(tmpdir(), 'ow-nix-hook-'));
   });
   after(() => root !== undefined && rmSync(root, { recursive: true, force: true }));
   beforeEach(async () => {
     dir = join(root, String(++n));
     mkdirSync(dir, { mode: 0o700 });
-    overlay = await StaleOverlay.create(dir);
+    overlay = await createStaleOverlay(dir);
     assert.equal(overlay.served(), 'upper', 'the view should be stale before the hook runs (see DOMAIN.md)');
   });
   afterEach(async () => {
     await server?.close();
     await remounter?.close();
-    overlay?.close();
+    await overlay?.ns.close();
     server = remounter = overlay = undefined;
   });
 
@@ -68,7 +66,7 @@ describe('hooks/nix-remount-hook', function () {
   }
 
   it('with an agent: asks it to remount, waits, and reports the checked result', async () => {
-    const socketPath = await startAgent([...overlay!.nsenter, join(HOOKS, 'remount')]);
+    const socketPath = await startAgent([...overlay!.ns.nsenter, join(HOOKS, 'remount')]);
     const run = await runHook(join(HOOKS, 'nix-remount-hook'), [overlay!.merged], hookEnv(socketPath));
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /the agent remounted .*merged \(run 1, 1 attempt\); the view is fresh/);
@@ -85,7 +83,7 @@ describe('hooks/nix-remount-hook', function () {
   });
 
   it('without an agent (no socket): remounts directly with hooks/remount', () => {
-    const run = overlay!.inside([join(HOOKS, 'nix-remount-hook'), overlay!.merged], hookEnv(join(dir, 'run', 'control.sock')));
+    const run = overlay!.ns.inside([join(HOOKS, 'nix-remount-hook'), overlay!.merged], { env: hookEnv(join(dir, 'run', 'control.sock')) });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /no agent \(no control socket at .*\); remounting .* directly/);
     assert.equal(overlay!.served(), 'lower');
@@ -94,7 +92,7 @@ describe('hooks/nix-remount-hook', function () {
   it('with a stale socket nobody answers on: remounts directly', () => {
     const socketPath = join(dir, 'stale.sock');
     spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`]);
-    const run = overlay!.inside([join(HOOKS, 'nix-remount-hook'), overlay!.merged], hookEnv(socketPath));
+    const run = overlay!.ns.inside([join(HOOKS, 'nix-remount-hook'), overlay!.merged], { env: hookEnv(socketPath) });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /no agent answers on .*ECONNREFUSED[\s\S]*no agent answered for this store; remounting/);
     assert.equal(overlay!.served(), 'lower');
@@ -104,7 +102,7 @@ describe('hooks/nix-remount-hook', function () {
     mkdirSync(join(dir, 'other'));
     const socketPath = await startAgent(['/bin/false'], join(dir, 'other'));
     // Inside the namespace (to remount its overlay) but talking to the agent's socket on the shared file system.
-    const hook = spawn(overlay!.nsenter[0]!, [...overlay!.nsenter.slice(1), join(HOOKS, 'nix-remount-hook'), overlay!.merged], { env: hookEnv(socketPath) });
+    const hook = spawn(overlay!.ns.nsenter[0]!, [...overlay!.ns.nsenter.slice(1), join(HOOKS, 'nix-remount-hook'), overlay!.merged], { env: hookEnv(socketPath) });
     let stderr = '';
     hook.stderr.on('data', (d) => (stderr += d));
     const status = await new Promise((resolve) => hook.on('close', resolve));
@@ -135,7 +133,7 @@ describe('hooks/nix-remount-hook', function () {
   it('with no Node of its installation to ask the agent with: remounts directly', () => {
     // The sources are there, but no node_modules, none on PATH, and no agent's node link.
     const { hook, env } = isolatedInstallation(['agent']);
-    const run = overlay!.inside([hook, overlay!.merged], env);
+    const run = overlay!.ns.inside([hook, overlay!.merged], { env });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /no Node.js >= 24 of this installation found to ask the agent with/);
     assert.equal(overlay!.served(), 'lower');
@@ -143,7 +141,7 @@ describe('hooks/nix-remount-hook', function () {
 
   it('in an installation without the request program (no sources, nothing built): remounts directly', () => {
     const { hook, env } = isolatedInstallation([]);
-    const run = overlay!.inside([hook, overlay!.merged], env);
+    const run = overlay!.ns.inside([hook, overlay!.merged], { env });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /this installation has no agent\/control\/remount-request-main to ask the agent with/);
     assert.equal(overlay!.served(), 'lower');

@@ -4,13 +4,14 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { runInFreshNamespace } from '../support/mount-namespace.ts';
+import { requireMountNamespaces } from '../support/requirements.ts';
 
 const HOOK = fileURLToPath(new URL('../../hooks/remount', import.meta.url));
 
-/** Runs `script` (sh, `$1` = a fresh dir) in a private mount namespace; mounts vanish with it. */
+/** Runs `script` (sh, `$1` = a fresh dir, `$2` = the hook) in a fresh private mount namespace; mounts vanish with it. */
 function inNamespace(script: string, dir: string, env: NodeJS.ProcessEnv = process.env) {
-  return spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', dir, HOOK], { encoding: 'utf8', env, timeout: 60_000 });
+  return runInFreshNamespace(['sh', '-c', script, 'sh', dir, HOOK], { env, timeout: 60_000 });
 }
 
 /** Sets up lower/upper/work and an overlay at "$1/m erged" (a space, to exercise mountinfo escaping), with p in both layers. */
@@ -39,8 +40,7 @@ describe('hooks/remount', function () {
 
   describe('on a real overlay (root, private mount namespace)', function () {
     before(function () {
-      requireRoot(this);
-      requireCommand(this, 'unshare');
+      requireMountNamespaces(this);
     });
 
     it('makes the merged dir serve the lower copy after the upper copy was deleted directly', () => {

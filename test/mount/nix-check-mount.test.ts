@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMountinfo } from '../../agent/mount/mountinfo.ts';
 import { nixCheckMount, nixCheckMountOnTable, procMountsLine, procMountsText } from '../../agent/mount/nix-check-mount.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { runInFreshNamespace } from '../support/mount-namespace.ts';
+import { requireMountNamespaces } from '../support/requirements.ts';
 import { FIXTURE_NAMES, fixtureMounts } from './fixtures.ts';
 
 const input = { realStoreDir: '/m/nix/store', lowerRealStoreDir: '/l/nix/store', upperLayer: '/u' };
@@ -84,8 +84,7 @@ describe("Nix's check-mount, emulated", () => {
   describe('against the kernel', function () {
     let dir = '';
     before(function () {
-      requireRoot(this);
-      requireCommand(this, 'unshare');
+      requireMountNamespaces(this);
       dir = mkdtempSync(join(tmpdir(), 'ow-procmounts-'));
     });
     after(() => {
@@ -107,7 +106,7 @@ describe("Nix's check-mount, emulated", () => {
         cat /proc/self/mountinfo
         echo ----
         cat /proc/self/mounts`;
-      const run = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir], { encoding: 'utf8' });
+      const run = runInFreshNamespace(['sh', '-c', script, 'sh', dir]);
       assert.equal(run.status, 0, run.stderr);
       const [mountinfo, mounts] = run.stdout.split('----\n');
       const { mounts: entries, errors } = parseMountinfo(mountinfo!);

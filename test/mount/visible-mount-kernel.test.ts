@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MountTable, parseMountinfo } from '../../agent/mount/index.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { runInFreshNamespace } from '../support/mount-namespace.ts';
+import { requireMountNamespaces } from '../support/requirements.ts';
 
 // The kernel is the oracle: in a private mount namespace, stack and hide real mounts, then compare the device
 // that stat(2) reports for each path with the device of the mount our table says holds that path. Every tmpfs
@@ -13,8 +13,7 @@ describe('visible-mount against the kernel', function () {
   let dir = '';
 
   before(function () {
-    requireRoot(this);
-    requireCommand(this, 'unshare');
+    requireMountNamespaces(this);
     dir = mkdtempSync(join(tmpdir(), 'ow-visible-'));
   });
 
@@ -41,7 +40,7 @@ describe('visible-mount against the kernel', function () {
       echo ---
       for p in . s s/x a a/b "sp ace" l u; do stat -c '%Hd:%Ld %n' "$1/$p"; done
     `;
-    const run = spawnSync('unshare', ['-m', '--propagation', 'private', 'bash', '-c', script, 'bash', dir], { encoding: 'utf8' });
+    const run = runInFreshNamespace(['bash', '-c', script, 'bash', dir]);
     assert.equal(run.status, 0, run.stderr);
     const [mountinfo = '', stats = ''] = run.stdout.split('---\n');
     const { mounts, errors } = parseMountinfo(mountinfo);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { judgeView, type ObjectState, type Verdict } from '../../agent/probe/index.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { runInFreshNamespace } from '../support/mount-namespace.ts';
+import { requireCommand, requireMountNamespaces } from '../support/requirements.ts';
 
 const present = (o: Partial<Extract<ObjectState, { kind: 'present' }>> = {}): ObjectState => ({ kind: 'present', type: 'directory', perm: 0o555, size: 4096, mtimeNs: '1000000000', nlink: 2, ...o });
 const ABSENT: ObjectState = { kind: 'absent' };
@@ -61,12 +61,11 @@ describe('probe/stale-probe', () => {
     };
 
     before(function () {
-      requireRoot(this);
-      requireCommand(this, 'unshare');
+      requireMountNamespaces(this);
       requireCommand(this, 'setfattr');
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-probe-'));
       const child = path.join(import.meta.dirname, 'fixtures', 'stale-probe-child.ts');
-      const run = spawnSync('unshare', ['-m', '--propagation', 'private', process.execPath, child, dir], { encoding: 'utf8', timeout: 60_000 });
+      const run = runInFreshNamespace([process.execPath, child, dir]);
       assert.equal(run.status, 0, run.stderr);
       result = JSON.parse(run.stdout) as typeof result;
     });

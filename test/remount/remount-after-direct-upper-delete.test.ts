@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultRemountHook, remountNeededPath, Remounter, type RemountEvent } from '../../agent/remount/index.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
-import { StaleOverlay } from '../support/stale-overlay.ts';
+import { requireMountNamespaces } from '../support/requirements.ts';
+import { createStaleOverlay, type StaleOverlay } from '../support/stale-overlay.ts';
 
 // Nix's "delete duplicate" scenario: the upper copy of a path the lower also holds is deleted directly, the merged
 // view goes stale, the watcher flags it, and the Remounter runs the real hooks/remount and checks the view after.
@@ -13,15 +13,13 @@ describe('remount after a direct upper delete', function () {
   let overlay: StaleOverlay | undefined;
   let remounter: Remounter | undefined;
   before(async function () {
-    requireRoot(this);
-    requireCommand(this, 'unshare');
-    requireCommand(this, 'nsenter');
+    requireMountNamespaces(this);
     dir = mkdtempSync(join(tmpdir(), 'ow-direct-delete-'));
-    overlay = await StaleOverlay.create(dir);
+    overlay = await createStaleOverlay(dir);
   });
   after(async () => {
     await remounter?.close();
-    overlay?.close();
+    await overlay?.ns.close();
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
@@ -33,7 +31,7 @@ describe('remount after a direct upper delete', function () {
       mergedStoreDir: o.merged,
       stateDir: join(dir, 'state'),
       // The default command (hooks/remount), entered into the overlay's mount namespace.
-      settings: { command: [...o.nsenter, defaultRemountHook()], timeoutSeconds: 30, attempts: 2, backoffSeconds: 0.1, coalesceMs: 100 },
+      settings: { command: [...o.ns.nsenter, defaultRemountHook()], timeoutSeconds: 30, attempts: 2, backoffSeconds: 0.1, coalesceMs: 100 },
       verifyAfterRemount: async () => ({ fresh: o.served() === 'lower', findings: [] }),
     });
     remounter.on('event', (e) => events.push(e.type));

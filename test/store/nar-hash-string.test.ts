@@ -3,11 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { NAR_HASH_FORMS, NarHashStringError, formatNarHash, parseNarHash } from '../../agent/store/nar-hash-string.ts';
+import { nixEnv } from '../support/nix-kit.ts';
 import { requireCommand } from '../support/requirements.ts';
 
 /** `nix hash to-base16` of each argument (Nix 2.8 parses all four forms), or undefined when Nix rejects one. */
 function nixToBase16(...hashes: string[]): string[] | undefined {
-  const result = spawnSync('nix', ['--extra-experimental-features', 'nix-command', 'hash', 'to-base16', ...hashes], { encoding: 'utf8' });
+  const result = spawnSync('nix', ['--extra-experimental-features', 'nix-command', 'hash', 'to-base16', ...hashes], { encoding: 'utf8', env: nixEnv() });
   return result.status === 0 ? result.stdout.trim().split('\n') : undefined;
 }
 
@@ -53,7 +54,7 @@ describe('nar-hash-string', () => {
     it('parses what Nix prints with to-sri, to-base32 and to-base64', () => {
       const hex = randomBytes(32).toString('hex');
       for (const [command, prefix] of [['to-sri', ''], ['to-base32', 'sha256:'], ['to-base64', 'sha256:']] as const) {
-        const out = spawnSync('nix', ['--extra-experimental-features', 'nix-command', 'hash', command, '--type', 'sha256', hex], { encoding: 'utf8' });
+        const out = spawnSync('nix', ['--extra-experimental-features', 'nix-command', 'hash', command, '--type', 'sha256', hex], { encoding: 'utf8', env: nixEnv() });
         assert.equal(out.status, 0, out.stderr);
         assert.equal(parseNarHash(prefix + out.stdout.trim()).toString('hex'), hex);
       }

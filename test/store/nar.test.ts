@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { NarError } from '../../agent/store/nar-error.ts';
 import { narHashOfPathSync } from '../../agent/store/nar.ts';
 import { parseNarHash } from '../../agent/store/nar-hash-string.ts';
+import { nixEnv } from '../support/nix-kit.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
 
 /** Deterministic bytes (AES-CTR keystream) so failures reproduce. */
@@ -18,14 +19,14 @@ function bytes(size: number, seed: number): Buffer {
 }
 
 function nixDump(target: string): Buffer {
-  const result = spawnSync('nix-store', ['--dump', target], { maxBuffer: 256 << 20 });
+  const result = spawnSync('nix-store', ['--dump', target], { maxBuffer: 256 << 20, env: nixEnv() });
   assert.equal(result.status, 0, result.stderr?.toString());
   return result.stdout;
 }
 
 /** `nix-hash --type sha256 --base32` of a path, as 32 bytes. */
 function nixHash(target: string): Buffer {
-  const result = spawnSync('nix-hash', ['--type', 'sha256', '--base32', target], { encoding: 'utf8' });
+  const result = spawnSync('nix-hash', ['--type', 'sha256', '--base32', target], { encoding: 'utf8', env: nixEnv() });
   assert.equal(result.status, 0, result.stderr);
   return parseNarHash(`sha256:${result.stdout.trim()}`);
 }
@@ -144,7 +145,7 @@ describe('nar', function () {
       const { dir, bad } = inDir('fifo', (p) => assert.equal(spawnSync('mkfifo', [p]).status, 0));
       assertNarError(dir, 'NAR_UNSUPPORTED_FILE_TYPE', 'fifo', bad);
       assertNarError(bad, 'NAR_UNSUPPORTED_FILE_TYPE', 'fifo', bad);
-      assert.notEqual(spawnSync('nix-store', ['--dump', dir], { stdio: 'ignore' }).status, 0);
+      assert.notEqual(spawnSync('nix-store', ['--dump', dir], { stdio: 'ignore', env: nixEnv() }).status, 0);
     });
 
     it('rejects a unix socket', async () => {
@@ -166,7 +167,7 @@ describe('nar', function () {
       assertNarError(whiteout.dir, 'NAR_WHITEOUT', 'whiteout', whiteout.bad);
       const device = inDir('null', (p) => assert.equal(spawnSync('mknod', [p, 'c', '1', '3']).status, 0));
       assertNarError(device.dir, 'NAR_UNSUPPORTED_FILE_TYPE', 'character-device', device.bad);
-      assert.notEqual(spawnSync('nix-store', ['--dump', whiteout.dir], { stdio: 'ignore' }).status, 0);
+      assert.notEqual(spawnSync('nix-store', ['--dump', whiteout.dir], { stdio: 'ignore', env: nixEnv() }).status, 0);
     });
 
     it('closes every file it opened when the walk ends in an error', () => {
@@ -221,7 +222,7 @@ describe('nar', function () {
         fc.property(tree, (node) => {
           const target = path.join(tmp, `random-${run++}`);
           write(target, node);
-          const reference = spawnSync('sh', ['-c', 'nix-store --dump "$1" | openssl dgst -sha256 -r', 'sh', target], { encoding: 'utf8' });
+          const reference = spawnSync('sh', ['-c', 'nix-store --dump "$1" | openssl dgst -sha256 -r', 'sh', target], { encoding: 'utf8', env: nixEnv() });
           assert.equal(reference.status, 0, reference.stderr);
           assert.equal(narHashOfPathSync(target).hash.toString('hex'), reference.stdout.split(' ')[0]);
           fs.rmSync(target, { recursive: true, force: true });

@@ -3,11 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { NIX_BASE32_ALPHABET, NixBase32Error, decodeNixBase32, encodeNixBase32, nixBase32Length } from '../../agent/store/nix-base32.ts';
+import { nixEnv } from '../support/nix-kit.ts';
 import { requireCommand } from '../support/requirements.ts';
 
 /** Runs nix-hash with `args` and returns its output lines. */
 function nixHash(args: string[]): { ok: boolean; lines: string[] } {
-  const result = spawnSync('nix-hash', args, { encoding: 'utf8' });
+  const result = spawnSync('nix-hash', args, { encoding: 'utf8', env: nixEnv() });
   return { ok: result.status === 0, lines: result.stdout.trim().split('\n') };
 }
 

@@ -14,6 +14,7 @@ import {
   type NixConfErrorCode,
   type ReadTextFile,
 } from '../../agent/store/index.ts';
+import { nixEnv } from '../support/nix-kit.ts';
 import { requireCommand } from '../support/requirements.ts';
 
 /** A ReadTextFile over an in-memory tree; missing files fail with ENOENT like fs.readFileSync. */
@@ -189,7 +190,8 @@ describe('nix-conf', () => {
 
       /** Nix's `store` value for NIX_CONF_DIR=confDir, or an Error when Nix refuses the config. */
       function nixStore(confDir: string): string | Error {
-        const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, NIX_CONF_DIR: confDir, NIX_USER_CONF_FILES: join(dir, 'none.conf') };
+        // The kit's environment with this case's conf dir instead of the kit's (no user conf, no NIX_CONFIG).
+        const env = nixEnv({ HOME: dir, NIX_CONF_DIR: confDir });
         const result = spawnSync('nix', ['--extra-experimental-features', 'nix-command', 'show-config'], { env, encoding: 'utf8' });
         if (result.status !== 0) return new Error(result.stderr);
         const line = result.stdout.split('\n').find((l) => l.startsWith('store = '));

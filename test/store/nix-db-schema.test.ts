@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { NIX_DB_SCHEMA_SQL, NIX_SCHEMA_VERSION, VALID_PATHS_COLUMNS } from '../../agent/store/nix-db-schema.ts';
-import { NIX_OFFLINE, runNix } from '../support/nix-fixture-store.ts';
+import { runNix } from '../support/nix-kit.ts';
 import { requireCommand } from '../support/requirements.ts';
 
 /** Everything about a DB's schema that SQLite and Nix act on, without the SQL text's spelling. */
@@ -40,7 +40,7 @@ describe('nix-db-schema', function () {
 
   it('creates the same tables, columns, keys, indexes and trigger as Nix 2.8, and Nix writes the same version', function () {
     fs.writeFileSync(path.join(tmp, 'file'), 'x\n');
-    runNix('nix-store', ['--store', path.join(tmp, 'root'), '--add', path.join(tmp, 'file'), ...NIX_OFFLINE]);
+    runNix('nix-store', ['--store', path.join(tmp, 'root'), '--add', path.join(tmp, 'file')]);
     const dbDir = path.join(tmp, 'root', 'nix', 'var', 'nix', 'db');
     assert.equal(fs.readFileSync(path.join(dbDir, 'schema'), 'utf8'), String(NIX_SCHEMA_VERSION));
     const nix = new DatabaseSync(`file:${path.join(dbDir, 'db.sqlite')}?immutable=1`, { readOnly: true });

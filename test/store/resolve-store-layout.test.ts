@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { parseStoreUrl, resolveLowerStoreLayout, resolveStoreLayout, StoreLayoutError, type StoreLayout, type StoreLayoutErrorCode } from '../../agent/store/index.ts';
+import { nixEnv } from '../support/nix-kit.ts';
 import { requireCommand } from '../support/requirements.ts';
 
 const layoutOf = (text: string, env?: Record<string, string | undefined>): StoreLayout => resolveStoreLayout(parseStoreUrl(text), env);
@@ -187,7 +188,7 @@ describe('resolveStoreLayout', () => {
 
     /** Adds `content` to the store `url` with nix-store; returns the printed store path. */
     function nixAdd(url: string): string {
-      const result = spawnSync('nix-store', ['--store', url, '--add', content], { encoding: 'utf8' });
+      const result = spawnSync('nix-store', ['--store', url, '--add', content], { encoding: 'utf8', env: nixEnv() });
       assert.equal(result.status, 0, result.stderr);
       return result.stdout.trim();
     }

@@ -1,18 +1,17 @@
 /**
  * The agent as a child process, for end-to-end scenarios: real Nix stores (nix-overlay-fixture), their overlay
- * mounted in a private mount namespace kept alive by a holder process, `overlay-warden run --config FILE` entered
- * into that namespace, its JSON log lines (stderr) parsed as they come, and `overlay-warden status --json` asked
- * over the control socket. Waits poll for a condition with a generous limit; nothing asserts on elapsed time.
+ * mounted in a private mount namespace (mount-namespace.ts), `overlay-warden run --config FILE` entered into that
+ * namespace, its JSON log lines (stderr) parsed as they come, and `overlay-warden status --json` asked over the
+ * control socket. Waits poll for a condition with a generous limit; nothing asserts on elapsed time.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentStatus } from '../../agent/agent.ts';
 import { CLI_MAIN } from './cli-run.ts';
-import { createNixOverlayFixture, scriptEnv, type NixOverlayFixture } from './nix-overlay-fixture.ts';
-
-/** Absolute, so the agent's PATH need not have it. */
-const NSENTER = spawnSync('sh', ['-c', 'command -v nsenter'], { encoding: 'utf8' }).stdout.trim() || 'nsenter';
+import { MountNamespace } from './mount-namespace.ts';
+import { createNixOverlayFixture, MOUNT_OVERLAY, scriptEnv, type NixOverlayFixture } from './nix-overlay-fixture.ts';
+import { REACTION_TIMEOUT_MS, waitFor } from './wait-for.ts';
 
 /** One line of the agent's JSON log (winston: level, message, timestamp, then the line's fields). */
 export interface LogLine {
@@ -27,92 +26,6 @@ export interface Exit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
 }
-
-/** The default wait for anything the agent does in reaction to a change. */
-export const REACTION_TIMEOUT_MS = 30_000;
-
-/**
- * Polls `probe` until it returns something other than undefined (or false); rejects naming `what` after
- * `timeoutMs`. `describe` adds context to the timeout message (e.g. the agent's log).
- */
-export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, options: { timeoutMs?: number; intervalMs?: number; describe?: () => string } = {}): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? REACTION_TIMEOUT_MS);
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${options.describe === undefined ? '' : `\n${options.describe()}`}`);
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
-  }
-}
-
-/** True while a process with this pid exists (a zombie counts as gone). */
-export function processAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z /.test(stat);
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The fixture's overlay ($B/nix/store over $A/nix/store and $U), mounted in a private mount namespace that a
- * sleeping holder process keeps alive; commands enter it with nsenter.
- */
-export class OverlayNamespace {
-  readonly #env: NodeJS.ProcessEnv;
-  readonly #holder: ChildProcess;
-  readonly #exited: Promise<void>;
-
-  private constructor(env: NodeJS.ProcessEnv, holder: ChildProcess) {
-    this.#env = env;
-    this.#holder = holder;
-    this.#exited = new Promise((resolve) => (holder.exitCode !== null || holder.signalCode !== null ? resolve() : holder.once('exit', () => resolve())));
-  }
-
-  static async create(fixture: NixOverlayFixture): Promise<OverlayNamespace> {
-    const env = scriptEnv(fixture);
-    const script = `set -eu\n${MOUNT}\necho ready\nexec sleep 3600`;
-    const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    holder.stderr!.on('data', (chunk: Buffer) => (stderr += String(chunk)));
-    await new Promise<void>((resolve, reject) => {
-      holder.stdout!.on('data', (chunk: Buffer) => String(chunk).includes('ready') && resolve());
-      holder.once('exit', (code) => reject(new Error(`the mount namespace holder exited with ${String(code)}: ${stderr}`)));
-    });
-    return new OverlayNamespace(env, holder);
-  }
-
-  /** The argv prefix that runs a command inside the namespace. */
-  get nsenter(): string[] {
-    return [NSENTER, `--mount=/proc/${this.#holder.pid}/ns/mnt`];
-  }
-
-  /** Runs a bash script (set -euo pipefail) inside the namespace with the fixture's variables; returns stdout, throws on failure. */
-  bash(script: string): string {
-    const [file, ...args] = [...this.nsenter, 'bash', '-c', `set -euo pipefail\n${script}`];
-    const result = spawnSync(file!, args, { env: this.#env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
-    if (result.status !== 0) throw new Error(`script in the namespace failed (${result.status ?? result.signal}):\n${script}\n--- stderr ---\n${result.stderr}`);
-    return result.stdout;
-  }
-
-  /** Unmounts the overlay (as a shutdown would); `mount()` mounts it again. */
-  unmount(): void {
-    this.bash('umount "$B/nix/store"');
-  }
-
-  mount(): void {
-    this.bash(MOUNT);
-  }
-
-  /** Ends the namespace (and the overlay with it). */
-  async close(): Promise<void> {
-    this.#holder.kill('SIGKILL');
-    await this.#exited;
-  }
-}
-
-const MOUNT = 'mount -t overlay overlay -o "lowerdir=$A/nix/store,upperdir=$U,workdir=$W" "$B/nix/store"';
 
 /** `overlay-warden run` as a child process, its log collected line by line. */
 export class AgentChild {
@@ -159,8 +72,11 @@ export class AgentChild {
     }, what, { ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }), describe: () => this.describe() });
   }
 
-  /** Sends `signal` and waits at most `timeoutMs` for the exit; SIGKILLs and rejects when it does not come. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<Exit> {
+  /**
+   * Sends `signal` and waits for the exit. `timeoutMs` is a safety net far above any expected stop, not a
+   * measure: when it passes, the agent is SIGKILLed and this rejects.
+   */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = REACTION_TIMEOUT_MS): Promise<Exit> {
     if (!this.running) return this.exited;
     this.child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
@@ -225,7 +141,7 @@ export class AgentScenario {
   readonly stateDir: string;
   readonly socket: string;
   readonly configFile: string;
-  #ns: OverlayNamespace | undefined;
+  #ns: MountNamespace | undefined;
   readonly #agents: AgentChild[] = [];
 
   private constructor(fixture: NixOverlayFixture) {
@@ -241,7 +157,7 @@ export class AgentScenario {
     const scenario = new AgentScenario(createNixOverlayFixture());
     try {
       scenario.fixture.unmounted(lowerSetup);
-      scenario.#ns = await OverlayNamespace.create(scenario.fixture);
+      scenario.#ns = await MountNamespace.open({ setup: MOUNT_OVERLAY, env: scriptEnv(scenario.fixture) });
       return scenario;
     } catch (error) {
       await scenario.close();
@@ -249,8 +165,18 @@ export class AgentScenario {
     }
   }
 
-  get ns(): OverlayNamespace {
+  /** The namespace holding the fixture's overlay; its `bash` scripts see the fixture's variables (scriptEnv). */
+  get ns(): MountNamespace {
     return this.#ns!;
+  }
+
+  /** Unmounts the overlay in the namespace (as a shutdown would); `mountOverlay()` mounts it again. */
+  unmountOverlay(): void {
+    this.ns.bash('umount "$B/nix/store"');
+  }
+
+  mountOverlay(): void {
+    this.ns.bash(MOUNT_OVERLAY);
   }
 
   /** Writes the config (JSON is YAML): the fixture's store URL, this state dir and socket, JSON logs, no HTTP; `over` is merged in. */

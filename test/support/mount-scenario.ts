@@ -1,6 +1,5 @@
 /** Real-mount scenarios for `overlay-warden check`: temp dirs, a lower store made by real Nix, mounts in a private namespace, and the comparison with Nix's own check. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,8 +9,9 @@ import type { Finding } from '../../agent/findings/index.ts';
 import { nixCheckMount, type NixCheckMountVerdict } from '../../agent/mount/nix-check-mount.ts';
 import type { StoreLayout } from '../../agent/store/store-layout.ts';
 import { CLI_MAIN } from './cli-run.ts';
-import { runNix } from './nix-fixture-store.ts';
-import { requireCommand, requireRoot } from './requirements.ts';
+import { runInFreshNamespace } from './mount-namespace.ts';
+import { runNix } from './nix-kit.ts';
+import { requireMountNamespaces, requireNix } from './requirements.ts';
 
 /** What `check --json` prints. */
 export interface CheckJson {
@@ -29,12 +29,10 @@ export interface CheckRun {
   readonly procMounts: string;
 }
 
-/** Skips (or fails under CI) unless root with unshare, mount and nix-store. */
+/** Skips (or fails under CI) unless private mount namespaces with real mounts and Nix can be had. */
 export function requireMountScenario(ctx: Mocha.Context): void {
-  requireRoot(ctx);
-  requireCommand(ctx, 'unshare');
-  requireCommand(ctx, 'mount');
-  requireCommand(ctx, 'nix-store');
+  requireMountNamespaces(ctx);
+  requireNix(ctx);
 }
 
 /** A fresh directory under the temp dir, realpath'd (so mount tables show the same path). */
@@ -62,8 +60,7 @@ export function shQuote(text: string): string {
 export function checkInNamespace(mountScript: string, args: readonly string[], options: { cwd?: string } = {}): CheckRun {
   const mountsOut = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ow-mounts-')), 'mounts');
   const script = `set -e\n${mountScript}\ncat /proc/self/mounts > "$OW_MOUNTS_OUT"\nexec "$@"`;
-  const result = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, CLI_MAIN, 'check', '--json', ...args], {
-    encoding: 'utf8',
+  const result = runInFreshNamespace(['sh', '-c', script, 'sh', process.execPath, CLI_MAIN, 'check', '--json', ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: { PATH: process.env['PATH'], NO_COLOR: '1', OW_MOUNTS_OUT: mountsOut },
     timeout: 60_000,

@@ -1,18 +1,8 @@
 /** Real Nix (Debian's nix-bin 2.8) as a test oracle: building fixture stores and asking Nix about them. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-
-/** Options that keep Nix off the network and quiet about it. */
-export const NIX_OFFLINE = ['--option', 'substituters', ''];
-
-/** Runs a Nix command, asserts it succeeded, and returns its stdout. */
-export function runNix(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', env, maxBuffer: 256 << 20 });
-  assert.equal(result.status, 0, `${command} ${args.join(' ')} failed (${String(result.status)}):\n${result.stderr}`);
-  return result.stdout;
-}
+import { busyboxPath, runNix } from './nix-kit.ts';
 
 /** `nix path-info --json --all` of a store root, keyed by path (Nix 2.8's array form). */
 export interface NixPathInfo {
@@ -28,14 +18,14 @@ export interface NixPathInfo {
 }
 
 export function nixPathInfos(storeRoot: string): Map<string, NixPathInfo> {
-  const out = runNix('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--store', storeRoot, '--json', '--all', ...NIX_OFFLINE]);
+  const out = runNix('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--store', storeRoot, '--json', '--all']);
   const infos = JSON.parse(out) as NixPathInfo[];
   return new Map(infos.map((info) => [info.path, info]));
 }
 
 /** Non-empty lines of `nix-store --store ROOT --query FLAG PATH`. */
 export function nixQuery(storeRoot: string, flag: string, storePath: string): string[] {
-  return runNix('nix-store', ['--store', storeRoot, '--query', flag, storePath, ...NIX_OFFLINE]).split('\n').filter((line) => line !== '');
+  return runNix('nix-store', ['--store', storeRoot, '--query', flag, storePath]).split('\n').filter((line) => line !== '');
 }
 
 /** The store paths a fixture build produced. */
@@ -49,25 +39,25 @@ export interface NixFixtureStore {
 
 /**
  * Builds a real store at `root` with Nix 2.8: `nix-store --add` of a small tree, then `nix-build` of three
- * derivations whose builder is busybox (copied into the store from `busybox`), with references between outputs and
- * one self-reference. `work` is a scratch dir for the sources. Needs nix-store, nix-build and a static busybox.
+ * derivations whose builder is the kit's busybox (copied into the store), with references between outputs and one
+ * self-reference. `work` is a scratch dir for the sources.
  */
-export function buildNixFixtureStore(root: string, work: string, busybox: string): NixFixtureStore {
+export function buildNixFixtureStore(root: string, work: string): NixFixtureStore {
   const src = path.join(work, 'src');
   fs.mkdirSync(path.join(src, 'sub', 'deeper'), { recursive: true });
   fs.writeFileSync(path.join(src, 'sub', 'deeper', 'file.txt'), 'nested\n');
   fs.writeFileSync(path.join(src, 'empty'), '');
   fs.writeFileSync(path.join(src, 'run.sh'), '#!/bin/sh\necho run\n', { mode: 0o755 });
   fs.symlinkSync('sub/deeper/file.txt', path.join(src, 'link'));
-  const added = runNix('nix-store', ['--store', root, '--add', src, ...NIX_OFFLINE]).trim();
+  const added = runNix('nix-store', ['--store', root, '--add', src]).trim();
 
   const bbdir = path.join(work, 'bbdir');
   fs.mkdirSync(bbdir);
-  fs.copyFileSync(busybox, path.join(bbdir, 'busybox'));
+  fs.copyFileSync(busyboxPath(), path.join(bbdir, 'busybox'));
   fs.chmodSync(path.join(bbdir, 'busybox'), 0o755);
   const expression = path.join(work, 'fixture.nix');
   fs.writeFileSync(expression, FIXTURE_NIX);
-  const built = runNix('nix-build', ['--store', root, expression, '--no-out-link', ...NIX_OFFLINE]).trim().split('\n');
+  const built = runNix('nix-build', ['--store', root, expression, '--no-out-link']).trim().split('\n');
   const byName = (suffix: string): string => {
     const found = built.find((p) => p.endsWith(suffix));
     assert.ok(found, `nix-build printed no ${suffix} output: ${built.join(', ')}`);

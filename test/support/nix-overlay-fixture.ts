@@ -6,10 +6,13 @@
  * do), and "copying a lower path's metadata up" is `nix-store --dump-db` of the lower store piped into
  * `--load-db` of B, which registers without touching the files, as the overlay store does.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { inFreshNamespace } from './mount-namespace.ts';
+import { busyboxPath, nixEnv } from './nix-kit.ts';
+import { requireCommand, requireMountNamespaces, requireNix } from './requirements.ts';
 
 /** A small derivation set built with a static busybox: three inputs, one depending on another, and a final output. */
 const NIX_EXPRESSION = `{ seed ? 1 }:
@@ -22,8 +25,8 @@ let
 in step "chain" "read a < \${first}; read b < \${third}; echo \${first} \${third} $a $b > $out"
 `;
 
-/** Settings every Nix call gets: no network, no build users (tests run as root), local builds only. */
-const NIX_CONFIG = ['substituters =', 'build-users-group =', 'sandbox = false', 'warn-dirty = false'].join('\n');
+/** Bash that mounts the fixture's overlay: $B/nix/store over $A/nix/store, upper layer $U. */
+export const MOUNT_OVERLAY = 'mount -t overlay overlay -o "lowerdir=$A/nix/store,upperdir=$U,workdir=$W" "$B/nix/store"';
 
 export interface NixOverlayFixture {
   readonly dir: string;
@@ -46,19 +49,24 @@ export interface NixOverlayFixture {
   remove(): void;
 }
 
-/** The environment scripts see: A (lower root), B (merged root), U (upper layer), W (workdir), EXPR, NIX_CONFIG. */
+/** The environment scripts see: the Nix kit's (nix-kit.ts), and A (lower root), B (merged root), U (upper layer), W (workdir), EXPR. */
 export function scriptEnv(f: Omit<NixOverlayFixture, 'mounted' | 'unmounted' | 'remove'>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, A: f.lowerRoot, B: f.mergedRoot, U: f.upperLayer, W: f.workDir, EXPR: f.exprFile, NIX_CONFIG };
-  // Each command names its store with --store; the default store must not leak in.
-  for (const name of ['NIX_REMOTE', 'NIX_STORE_DIR', 'NIX_STATE_DIR', 'NIX_PATH']) delete env[name];
-  return env;
+  return nixEnv({ A: f.lowerRoot, B: f.mergedRoot, U: f.upperLayer, W: f.workDir, EXPR: f.exprFile });
 }
 
-function runBash(script: string, env: NodeJS.ProcessEnv, prefix: readonly string[]): string {
-  const [file, ...args] = [...prefix, 'bash', '-c', `set -euo pipefail\n${script}`];
+function runBash(script: string, env: NodeJS.ProcessEnv, inNamespace: boolean): string {
+  const argv = ['bash', '-c', `set -euo pipefail\n${script}`];
+  const [file, ...args] = inNamespace ? inFreshNamespace(argv) : argv;
   const result = spawnSync(file!, args, { env, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 });
   if (result.status !== 0) throw new Error(`fixture script failed (${result.status ?? result.signal}):\n${script}\n--- stderr ---\n${result.stderr}`);
   return result.stdout;
+}
+
+/** Skips (or fails under CI) unless the fixture can be made and mounted: private mount namespaces, Nix, busybox. */
+export function requireNixOverlayFixture(ctx: Mocha.Context): void {
+  requireMountNamespaces(ctx);
+  requireNix(ctx);
+  requireCommand(ctx, 'busybox');
 }
 
 /** Creates the directories, the expression and its busybox; the stores themselves are made by the test's scripts. */
@@ -86,19 +94,12 @@ export function createNixOverlayFixture(): NixOverlayFixture {
     exprFile,
   };
   const env = scriptEnv(facts);
-  const mount = `mount -t overlay overlay -o "lowerdir=$A/nix/store,upperdir=$U,workdir=$W" "$B/nix/store"\n`;
   return {
     ...facts,
-    mounted: (script) => runBash(mount + script, env, ['unshare', '-m']),
-    unmounted: (script) => runBash(script, env, []),
+    mounted: (script) => runBash(`${MOUNT_OVERLAY}\n${script}`, env, true),
+    unmounted: (script) => runBash(script, env, false),
     remove: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
-}
-
-/** The static busybox Debian's busybox-static installs. */
-export function busyboxPath(): string {
-  for (const candidate of ['/bin/busybox', '/usr/bin/busybox']) if (fs.existsSync(candidate)) return candidate;
-  return execFileSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).trim();
 }
 
 /** Parses `KEY=VALUE` lines a script printed (its way of naming the store paths it made). */

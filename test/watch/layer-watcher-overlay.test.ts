@@ -1,22 +1,21 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DriftEvent } from '../../agent/watch/index.ts';
 import type { Verdict } from '../../agent/probe/index.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { runInFreshNamespace } from '../support/mount-namespace.ts';
+import { requireMountNamespaces } from '../support/requirements.ts';
 
 describe('watch/layer-watcher on the layers of a real overlay (private mount namespace)', () => {
   let dir = '';
   let result: { names: Record<string, string>; steps: Record<string, DriftEvent[]>; probe: { name: string; verdict: Verdict }[] };
 
   before(function () {
-    requireRoot(this);
-    requireCommand(this, 'unshare');
+    requireMountNamespaces(this);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-overlay-watch-'));
     const child = path.join(import.meta.dirname, 'fixtures', 'overlay-watch-child.ts');
-    const run = spawnSync('unshare', ['-m', '--propagation', 'private', process.execPath, child, dir], { encoding: 'utf8', timeout: 120_000 });
+    const run = runInFreshNamespace([process.execPath, child, dir]);
     assert.equal(run.status, 0, run.stderr);
     result = JSON.parse(run.stdout) as typeof result;
   });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { captureLowerBaseline, type LowerBaseline } from '../../agent/baseline/index.ts';
 import { LayerWatcher, WatchError, type BrokenUpperClosure, type DriftEvent, type DriftEventOf, type DriftEventType, type UpperClosureLookup } from '../../agent/watch/index.ts';
-import { NIX_OFFLINE, runNix } from '../support/nix-fixture-store.ts';
+import { runNix } from '../support/nix-kit.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
 
 const STORE = '/nix/store';
@@ -25,7 +25,7 @@ function makeLayout(): Layout {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-layerwatch-'));
   const root = path.join(dir, 'lower');
   fs.writeFileSync(path.join(dir, 'seed'), 'seed\n');
-  runNix('nix-store', ['--store', root, '--add', path.join(dir, 'seed'), ...NIX_OFFLINE]);
+  runNix('nix-store', ['--store', root, '--add', path.join(dir, 'seed')]);
   const upper = path.join(dir, 'upper');
   fs.mkdirSync(upper);
   return { dir, lower: path.join(root, 'nix/store'), lowerDb: path.join(root, 'nix/var/nix/db/db.sqlite'), upper };
@@ -163,7 +163,7 @@ describe('watch/layer-watcher on real directories', function () {
     assert.equal(replaced.after?.ino, String(fs.statSync(layout.lowerDb).ino));
 
     fs.writeFileSync(path.join(layout.dir, 'more'), 'more\n');
-    const added = runNix('nix-store', ['--store', path.dirname(path.dirname(layout.lower)), '--add', path.join(layout.dir, 'more'), ...NIX_OFFLINE]).trim();
+    const added = runNix('nix-store', ['--store', path.dirname(path.dirname(layout.lower)), '--add', path.join(layout.dir, 'more')]).trim();
     const modified = await rec.until('lower-db-modified');
     assert.equal(modified.after.validPaths?.count, 2);
     assert.deepEqual((await rec.until('lower-grew')).paths, [added]);
@@ -208,8 +208,8 @@ describe('watch/layer-watcher on real directories', function () {
     fs.writeFileSync(path.join(layout.lower, `${h('m')}-out.lock`), '');
     fs.mkdirSync(path.join(layout.lower, '.tmp-not-a-store-path'));
     fs.writeFileSync(path.join(layout.upper, `${h('m')}-out.lock`), '');
+    // inotify reports in order: once the sentinel's event is out, every name before it was looked at too.
     const sentinel = `${h('n')}-sentinel`;
-    await new Promise((r) => setTimeout(r, 200));
     fs.mkdirSync(path.join(layout.lower, sentinel));
     await rec.until('lower-grew', (e) => e.paths.includes(`${STORE}/${sentinel}`));
     await watcher!.flush();

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MountWatcher, WatchError, type DriftEvent } from '../../agent/watch/index.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { runInFreshNamespace } from '../support/mount-namespace.ts';
+import { requireMountNamespaces } from '../support/requirements.ts';
 
 const ROOT = '22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n';
 const OVERLAY = '65 22 0:39 / /m/merged rw,relatime - overlay overlay rw,lowerdir=/m/lower,upperdir=/m/upper,workdir=/m/work\n';
@@ -67,15 +67,14 @@ describe('watch/mount-watcher', () => {
   describe('on the real mount table (private mount namespace)', () => {
     let dir = '';
     before(function () {
-      requireRoot(this);
-      requireCommand(this, 'unshare');
+      requireMountNamespaces(this);
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-mountwatch-'));
     });
     after(() => dir !== '' && fs.rmSync(dir, { recursive: true, force: true }));
 
     it('sees a remount with other options, a mount stacked on top and removed, an unmount and a new mount', () => {
       const child = path.join(import.meta.dirname, 'fixtures', 'mount-watch-child.ts');
-      const run = spawnSync('unshare', ['-m', '--propagation', 'private', process.execPath, child, dir], { encoding: 'utf8', timeout: 60_000 });
+      const run = runInFreshNamespace([process.execPath, child, dir]);
       assert.equal(run.status, 0, run.stderr);
       const result = JSON.parse(run.stdout) as { seen: { step: string; what: string[] }[]; lastAfterOverlay: string };
       assert.deepEqual(result.seen, [

@@ -6,9 +6,8 @@ import { BaselineError, baselineFileOf, captureLowerBaseline, loadBaseline, save
 import { buildDemoStore, type DemoStore } from '../../agent/demo/store-builder.ts';
 import { layerWatcherOptionsOf, mountWatcherOptionsOf, startupDrift, type DriftEventOf, type DriftLayout, type StartupDriftResult } from '../../agent/watch/index.ts';
 import { loadConfig } from '../../agent/config/index.ts';
-import { COPY_UP, createNixOverlayFixture, parseAssignments, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
-import { NIX_OFFLINE, runNix } from '../support/nix-fixture-store.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
+import { runNix } from '../support/nix-kit.ts';
 
 const lines = (text: string): string[] => text.split('\n').filter((line) => line !== '');
 const eventOf = <T extends StartupDriftResult['events'][number]['type']>(r: StartupDriftResult, type: T) => r.events.find((e) => e.type === type) as DriftEventOf<T> | undefined;
@@ -102,8 +101,7 @@ describe('watch/startup-drift', function () {
     let added = '';
 
     before(async function () {
-      requireRoot(this);
-      for (const command of ['nix-store', 'nix-instantiate', 'nix-build', 'unshare', 'mount']) requireCommand(this, command);
+      requireNixOverlayFixture(this);
       f = createNixOverlayFixture();
       layout = {
         storeDir: '/nix/store',
@@ -126,7 +124,7 @@ describe('watch/startup-drift', function () {
       const lowerBefore = new Set(fs.readdirSync(f.lowerStoreDir));
       f.unmounted('nix-store --store "$A" --gc >/dev/null 2>&1');
       fs.writeFileSync(path.join(f.dir, 'late.txt'), 'late\n');
-      added = runNix('nix-store', ['--store', f.lowerRoot, '--add', path.join(f.dir, 'late.txt'), ...NIX_OFFLINE]).trim();
+      added = runNix('nix-store', ['--store', f.lowerRoot, '--add', path.join(f.dir, 'late.txt')]).trim();
       const lowerAfter = new Set(fs.readdirSync(f.lowerStoreDir));
       vanished = [...lowerBefore].filter((n) => !lowerAfter.has(n) && !n.startsWith('.')).map((n) => `/nix/store/${n}`).sort();
       assert.ok(vanished.length > 0);
