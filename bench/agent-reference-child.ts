@@ -15,7 +15,15 @@ if (mode === 'set') {
   const watcher = watch(dir, { depth: 0, ignoreInitial: true });
   watcher.on('error', (e) => void (errors[String((e as NodeJS.ErrnoException).code)] = (errors[String((e as NodeJS.ErrnoException).code)] ?? 0) + 1));
   const timer = setTimeout(() => {
-    console.log(JSON.stringify({ timedOut: true, ms: performance.now() - started, maxRssMb: process.resourceUsage().maxRSS / 1024, inotifyWatches: inotifyWatches(), errors }));
+    console.log(
+      JSON.stringify({
+        timedOut: true,
+        ms: performance.now() - started,
+        maxRssMb: process.resourceUsage().maxRSS / 1024,
+        inotifyWatches: inotifyWatches(),
+        errors,
+      }),
+    );
     process.exit(0);
   }, timeoutMs);
   watcher.once('ready', () => {
@@ -26,7 +34,16 @@ if (mode === 'set') {
       const eventMs = performance.now() - t0;
       clearTimeout(timer);
       fs.rmdirSync(`${dir}/${name}`);
-      console.log(JSON.stringify({ readyMs, eventMs, rssMb: process.memoryUsage().rss / 1e6, maxRssMb: process.resourceUsage().maxRSS / 1024, inotifyWatches: inotifyWatches(), errors }));
+      console.log(
+        JSON.stringify({
+          readyMs,
+          eventMs,
+          rssMb: process.memoryUsage().rss / 1e6,
+          maxRssMb: process.resourceUsage().maxRSS / 1024,
+          inotifyWatches: inotifyWatches(),
+          errors,
+        }),
+      );
       void watcher.close().then(() => process.exit(0));
     });
     fs.mkdirSync(`${dir}/${name}`);

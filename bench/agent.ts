@@ -39,7 +39,12 @@ const log = (line: string): void => console.log(line);
 
 const cacheDir = path.join(process.env['OVERLAY_WARDEN_BENCH_DIR'] ?? '/var/tmp/overlay-warden-bench', `agent-${entries}`);
 if (args.rebuild) fs.rmSync(cacheDir, { recursive: true, force: true });
-log(`machine: ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, kernel ${os.release()}, Node ${process.version}`);
+log(
+  `machine: ${os.availableParallelism()} cores, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}, kernel ${os.release()}, Node ${process.version}`,
+);
 log(`fixture: ${entries} lower store entries in ${cacheDir}`);
 const fixture = makeAgentFixture(cacheDir, entries, log);
 const layout: DriftLayout = {
@@ -89,7 +94,10 @@ function cpuSeconds(pid: number): number {
 }
 
 function rssMb(pid: number): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = fs
+    .readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
 }
 
@@ -100,10 +108,15 @@ const latencyDirs: string[] = [];
 try {
   // 1. The first start: no baseline yet, so the start-up work is a capture and a save.
   const first = startupRun(path.join(stateDir, 'none.bin'), baseline0);
-  log(`first start (capture + save, no baseline): ${first.ms.toFixed(0)} ms, peak RSS ${first.maxRssMb.toFixed(0)} MB, baseline file ${(fs.statSync(baseline0).size / 1e6).toFixed(1)} MB`);
+  log(
+    `first start (capture + save, no baseline): ${first.ms.toFixed(0)} ms, peak RSS ${first.maxRssMb.toFixed(0)} MB, baseline file ${(fs.statSync(baseline0).size / 1e6).toFixed(1)} MB`,
+  );
 
   // 2. Drift while the agent is down: some paths garbage-collected, some added.
-  const victims = fs.readdirSync(fixture.lowerStoreDir).filter((n) => !n.startsWith('.')).slice(0, driftCount);
+  const victims = fs
+    .readdirSync(fixture.lowerStoreDir)
+    .filter((n) => !n.startsWith('.'))
+    .slice(0, driftCount);
   for (const name of victims) {
     const p = path.join(fixture.lowerStoreDir, name);
     const dir = fs.lstatSync(p).isDirectory();
@@ -127,7 +140,11 @@ try {
         `then save ${s.saveMs.toFixed(0)} ms; peak RSS ${s.maxRssMb.toFixed(0)} MB (${s.rssBeforeMb.toFixed(0)} MB before any work); events ${JSON.stringify(s.events)}${s.errors.length > 0 ? `, errors ${s.errors.join(',')}` : ''}`,
     );
   }
-  const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
+  const median = (xs: number[]): number =>
+    percentile(
+      [...xs].sort((a, b) => a - b),
+      50,
+    );
   const worstMs = Math.max(...startups.map((s) => s.eventsMs));
   const worstRss = Math.max(...startups.map((s) => s.maxRssMb));
   results.push({
@@ -137,21 +154,43 @@ try {
     ok: worstMs < TARGETS.startupMs,
   });
   results.push({ name: 'then saving the new baseline (median, fsync included)', value: `${median(startups.map((s) => s.saveMs)).toFixed(0)} ms` });
-  results.push({ name: 'start-up diff peak RSS, save included (worst)', value: `${worstRss.toFixed(0)} MB (${median(startups.map((s) => s.rssBeforeMb)).toFixed(0)} MB of it before any work)`, target: `< ${TARGETS.startupRssMb} MB`, ok: worstRss < TARGETS.startupRssMb });
+  results.push({
+    name: 'start-up diff peak RSS, save included (worst)',
+    value: `${worstRss.toFixed(0)} MB (${median(startups.map((s) => s.rssBeforeMb)).toFixed(0)} MB of it before any work)`,
+    target: `< ${TARGETS.startupRssMb} MB`,
+    ok: worstRss < TARGETS.startupRssMb,
+  });
   const expectEvents = startups[0]!.events;
-  if (expectEvents['lower-grew'] !== driftCount || expectEvents['lower-shrank'] !== driftCount) throw new Error(`the start-up diff missed drift: ${JSON.stringify(expectEvents)}`);
+  if (expectEvents['lower-grew'] !== driftCount || expectEvents['lower-shrank'] !== driftCount)
+    throw new Error(`the start-up diff missed drift: ${JSON.stringify(expectEvents)}`);
 
   // 3b. A start with nothing changed since the last baseline: the store dir's stamp proves it, no listing.
   const quiet = startupRun(baseline1, path.join(stateDir, 'baseline-2.bin'));
   log(`start-up with nothing changed: events after ${quiet.eventsMs.toFixed(0)} ms, listed: ${quiet.listed}, peak RSS ${quiet.maxRssMb.toFixed(0)} MB`);
-  results.push({ name: 'start-up, nothing changed (stamp check, no listing)', value: `${quiet.eventsMs.toFixed(0)} ms${quiet.listed ? ' (listed: the stamp was not settled)' : ''}, peak RSS ${quiet.maxRssMb.toFixed(0)} MB` });
+  results.push({
+    name: 'start-up, nothing changed (stamp check, no listing)',
+    value: `${quiet.eventsMs.toFixed(0)} ms${quiet.listed ? ' (listed: the stamp was not settled)' : ''}, peak RSS ${quiet.maxRssMb.toFixed(0)} MB`,
+  });
 
   // 4. The watchers on the 1M store: latency samples, then idle.
-  const child = fork(path.join(here, 'agent-watch-child.ts'), [JSON.stringify({ baselineFile: baseline1, layout, mergedStoreDir: fixture.mergedStoreDir, debounceMs: defaults.debounceMs, mountPollMs: defaults.mountPollMs })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = <T>(): Promise<T> => new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve(m as T));
-    child.once('exit', (code) => reject(new Error(`watch child exited with ${code}`)));
-  });
+  const child = fork(
+    path.join(here, 'agent-watch-child.ts'),
+    [
+      JSON.stringify({
+        baselineFile: baseline1,
+        layout,
+        mergedStoreDir: fixture.mergedStoreDir,
+        debounceMs: defaults.debounceMs,
+        mountPollMs: defaults.mountPollMs,
+      }),
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  const next = <T>(): Promise<T> =>
+    new Promise((resolve, reject) => {
+      child.once('message', (m) => resolve(m as T));
+      child.once('exit', (code) => reject(new Error(`watch child exited with ${code}`)));
+    });
   const ready = await next<{ startMs: number; rssMb: number; inotifyWatches: number }>();
   log(`watchers started on ${entries} entries in ${ready.startMs.toFixed(0)} ms, RSS ${ready.rssMb.toFixed(0)} MB, ${ready.inotifyWatches} inotify watches`);
   results.push({ name: 'inotify watches held by the watchers', value: String(ready.inotifyWatches) });
@@ -160,9 +199,16 @@ try {
   latencyDirs.push(...latency.created);
   const missed = latency.ms.filter((ms) => Number.isNaN(ms)).length;
   const sorted = latency.ms.filter((ms) => !Number.isNaN(ms)).sort((a, b) => a - b);
-  log(`latency (debounce ${defaults.debounceMs} ms): ${samples} samples, min ${sorted[0]?.toFixed(0)} ms, median ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms, max ${sorted.at(-1)?.toFixed(0)} ms, missed ${missed}${errors.length > 0 ? `, errors ${errors.join(',')}` : ''}`);
+  log(
+    `latency (debounce ${defaults.debounceMs} ms): ${samples} samples, min ${sorted[0]?.toFixed(0)} ms, median ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms, max ${sorted.at(-1)?.toFixed(0)} ms, missed ${missed}${errors.length > 0 ? `, errors ${errors.join(',')}` : ''}`,
+  );
   results.push({ name: `change-to-event latency median (debounce ${defaults.debounceMs} ms)`, value: `${percentile(sorted, 50).toFixed(0)} ms` });
-  results.push({ name: 'change-to-event latency p99', value: `${percentile(sorted, 99).toFixed(0)} ms${missed > 0 ? ` (${missed} missed)` : ''}`, target: `< ${TARGETS.p99Ms} ms`, ok: missed === 0 && percentile(sorted, 99) < TARGETS.p99Ms });
+  results.push({
+    name: 'change-to-event latency p99',
+    value: `${percentile(sorted, 99).toFixed(0)} ms${missed > 0 ? ` (${missed} missed)` : ''}`,
+    target: `< ${TARGETS.p99Ms} ms`,
+    ok: missed === 0 && percentile(sorted, 99) < TARGETS.p99Ms,
+  });
 
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const pid = child.pid!;
@@ -175,8 +221,15 @@ try {
   }
   const idleCpu = ((cpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
   const rssSorted = [...rss].sort((a, b) => a - b);
-  log(`idle ${idleSeconds} s: CPU ${idleCpu.toFixed(3)} % of a core, RSS median ${percentile(rssSorted, 50).toFixed(0)} MB, max ${rssSorted.at(-1)?.toFixed(0)} MB`);
-  results.push({ name: `idle CPU over ${idleSeconds} s, watching ${entries} entries`, value: `${idleCpu.toFixed(3)} %`, target: `< ${TARGETS.idleCpuPercent} %`, ok: idleCpu < TARGETS.idleCpuPercent });
+  log(
+    `idle ${idleSeconds} s: CPU ${idleCpu.toFixed(3)} % of a core, RSS median ${percentile(rssSorted, 50).toFixed(0)} MB, max ${rssSorted.at(-1)?.toFixed(0)} MB`,
+  );
+  results.push({
+    name: `idle CPU over ${idleSeconds} s, watching ${entries} entries`,
+    value: `${idleCpu.toFixed(3)} %`,
+    target: `< ${TARGETS.idleCpuPercent} %`,
+    ok: idleCpu < TARGETS.idleCpuPercent,
+  });
   results.push({ name: 'idle RSS (median / max)', value: `${percentile(rssSorted, 50).toFixed(0)} / ${rssSorted.at(-1)?.toFixed(0)} MB` });
   child.send({ cmd: 'quit' });
   await new Promise((resolve) => child.once('exit', resolve));
@@ -186,12 +239,22 @@ try {
     const set = spawnSync(process.execPath, [path.join(here, 'agent-reference-child.ts'), 'set', fixture.lowerStoreDir], { encoding: 'utf8' });
     if (set.status === 0) {
       const r = JSON.parse(set.stdout) as { ms: number; heapMb: number; maxRssMb: number };
-      results.push({ name: 'reference: readdir into a Set of names', value: `${r.ms.toFixed(0)} ms, heap ${r.heapMb.toFixed(0)} MB, peak RSS ${r.maxRssMb.toFixed(0)} MB` });
+      results.push({
+        name: 'reference: readdir into a Set of names',
+        value: `${r.ms.toFixed(0)} ms, heap ${r.heapMb.toFixed(0)} MB, peak RSS ${r.maxRssMb.toFixed(0)} MB`,
+      });
     }
     log('reference: chokidar watch(lowerStoreDir, { depth: 0, ignoreInitial: true }) (up to 5 minutes)…');
     const chok = spawnSync(process.execPath, [path.join(here, 'agent-reference-child.ts'), 'chokidar', fixture.lowerStoreDir, '300000'], { encoding: 'utf8' });
     if (chok.status === 0) {
-      const r = JSON.parse(chok.stdout) as { timedOut?: boolean; readyMs?: number; eventMs?: number; maxRssMb: number; inotifyWatches: number; errors: Record<string, number> };
+      const r = JSON.parse(chok.stdout) as {
+        timedOut?: boolean;
+        readyMs?: number;
+        eventMs?: number;
+        maxRssMb: number;
+        inotifyWatches: number;
+        errors: Record<string, number>;
+      };
       results.push({
         name: 'reference: chokidar, depth 0',
         value:
@@ -218,5 +281,10 @@ log('');
 log(`| measurement | result | target |`);
 log(`| --- | --- | --- |`);
 for (const r of results) log(`| ${r.name} | ${r.value} | ${r.target === undefined ? '' : `${r.target} ${r.ok === true ? '✔' : '✘'}`} |`);
-log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+log(
+  `load average at the end: ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 if (results.some((r) => r.ok === false)) process.exitCode = 1;

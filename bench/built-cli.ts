@@ -14,7 +14,11 @@ const BUILT = path.join(PROJECT, 'node_modules/.cache/overlay-warden-bench-dist'
  */
 export function benchCliMain(sources: boolean): string {
   if (sources) return path.join(PROJECT, 'agent/cli/main.ts');
-  const tsc = spawnSync(process.execPath, [path.join(PROJECT, 'node_modules/typescript/bin/tsc'), '-p', path.join(PROJECT, 'tsconfig.build.json'), '--outDir', BUILT, '--sourceMap', 'false'], { encoding: 'utf8' });
+  const tsc = spawnSync(
+    process.execPath,
+    [path.join(PROJECT, 'node_modules/typescript/bin/tsc'), '-p', path.join(PROJECT, 'tsconfig.build.json'), '--outDir', BUILT, '--sourceMap', 'false'],
+    { encoding: 'utf8' },
+  );
   if (tsc.status !== 0) throw new Error(`compiling the CLI failed:\n${tsc.stdout}${tsc.stderr}`);
   return path.join(BUILT, 'agent/cli/main.js');
 }

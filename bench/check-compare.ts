@@ -9,16 +9,41 @@ import { COMPARE_ENV, type ComparisonRow } from '../test/support/mount-scenario.
 
 const root = path.resolve(import.meta.dirname, '..');
 const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ow-compare-')), 'rows.jsonl');
-const files = fs.readdirSync(path.join(root, 'test/checks')).filter((f) => f.endsWith('.test.ts')).map((f) => path.join('test/checks', f));
-const mocha = spawnSync(process.execPath, [path.join(root, 'node_modules/mocha/bin/mocha.js'), '--no-config', '--timeout', '120000', '--extension', 'ts',
-  '--node-option', 'disable-warning=ExperimentalWarning', '--reporter', 'dot', ...files], {
-  cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true', [COMPARE_ENV]: out },
-});
+const files = fs
+  .readdirSync(path.join(root, 'test/checks'))
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => path.join('test/checks', f));
+const mocha = spawnSync(
+  process.execPath,
+  [
+    path.join(root, 'node_modules/mocha/bin/mocha.js'),
+    '--no-config',
+    '--timeout',
+    '120000',
+    '--extension',
+    'ts',
+    '--node-option',
+    'disable-warning=ExperimentalWarning',
+    '--reporter',
+    'dot',
+    ...files,
+  ],
+  {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', [COMPARE_ENV]: out },
+  },
+);
 if (mocha.status !== 0) {
   process.stderr.write(`${mocha.stdout}\n${mocha.stderr}\nthe scenario tests failed; no table\n`);
   process.exit(1);
 }
-const rows = fs.readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as ComparisonRow).sort((a, b) => a.order - b.order);
+const rows = fs
+  .readFileSync(out, 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => JSON.parse(line) as ComparisonRow)
+  .sort((a, b) => a.order - b.order);
 fs.rmSync(path.dirname(out), { recursive: true, force: true });
 
 const code = (text: string): string => `\`${text.replaceAll('|', '\\|')}\``;

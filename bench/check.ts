@@ -23,11 +23,20 @@ const runs = Number(args.runs);
 // so the layer checks do their real work (stat, statfs, readdir, opening a real Nix DB).
 const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ow-bench-check-')));
 const moved = (p: string): string => `${base}${p}`;
-const text = makeBusyMountTable(mounts).replaceAll(' /mnt', ` ${base}/mnt`).replaceAll('=/mnt/', `=${base}/mnt/`).replaceAll(':/mnt/', `:${base}/mnt/`)
+const text = makeBusyMountTable(mounts)
+  .replaceAll(' /mnt', ` ${base}/mnt`)
+  .replaceAll('=/mnt/', `=${base}/mnt/`)
+  .replaceAll(':/mnt/', `:${base}/mnt/`)
   .replaceAll(` ${BUSY_TABLE_STORE.mergedDir} `, ` ${moved(BUSY_TABLE_STORE.mergedDir)} `);
 const mountinfo = path.join(base, 'mountinfo');
 fs.writeFileSync(mountinfo, text);
-for (const dir of [BUSY_TABLE_STORE.lowerStoreDir, ...BUSY_TABLE_STORE.extraLowerDirs, BUSY_TABLE_STORE.upperdir, BUSY_TABLE_STORE.workdir, BUSY_TABLE_STORE.mergedDir]) {
+for (const dir of [
+  BUSY_TABLE_STORE.lowerStoreDir,
+  ...BUSY_TABLE_STORE.extraLowerDirs,
+  BUSY_TABLE_STORE.upperdir,
+  BUSY_TABLE_STORE.workdir,
+  BUSY_TABLE_STORE.mergedDir,
+]) {
   fs.mkdirSync(moved(dir), { recursive: true });
 }
 const lowerRoot = moved('/mnt/cacache');
@@ -39,8 +48,9 @@ fs.writeFileSync(path.join(base, 'f'), 'bench\n');
 const nix = spawnSync('nix-store', ['--store', upperRoot, '--add', path.join(base, 'f')], { encoding: 'utf8', env: nixEnv() });
 const upperDb = nix.status === 0 ? 'a real Nix DB' : 'absent (nix-store not found)';
 
-const store = `local-overlay://?real=${moved(BUSY_TABLE_STORE.mergedDir)}&state=${upperRoot}/nix/var/nix`
-  + `&lower-store=${percentEncode(`${lowerRoot}?read-only=true`)}&upper-layer=${moved(BUSY_TABLE_STORE.upperdir)}`;
+const store =
+  `local-overlay://?real=${moved(BUSY_TABLE_STORE.mergedDir)}&state=${upperRoot}/nix/var/nix` +
+  `&lower-store=${percentEncode(`${lowerRoot}?read-only=true`)}&upper-layer=${moved(BUSY_TABLE_STORE.upperdir)}`;
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -59,7 +69,9 @@ async function oneCheck(): Promise<{ ms: number; ids: string[] }> {
 
 try {
   const first = await oneCheck();
-  console.log(`table: ${mounts} mounts (${(text.length / 1e6).toFixed(2)} MB), store overlay at line ${text.split('\n').findIndex((l) => l.includes(` ${moved(BUSY_TABLE_STORE.mergedDir)} `)) + 1}; upper DB: ${upperDb}`);
+  console.log(
+    `table: ${mounts} mounts (${(text.length / 1e6).toFixed(2)} MB), store overlay at line ${text.split('\n').findIndex((l) => l.includes(` ${moved(BUSY_TABLE_STORE.mergedDir)} `)) + 1}; upper DB: ${upperDb}`,
+  );
   console.log(`findings: ${first.ids.join(', ')}`);
   // check-mount is left on so the run includes Nix's check (which refuses two lowerdirs); the mount itself must pass.
   if (!first.ids.includes('info:mount.ok')) {
@@ -83,8 +95,13 @@ try {
     nixCheckMountOnTable(entries, { realStoreDir: layout.mergedStoreDir, lowerRealStoreDir: layout.lower.realStoreDir, upperLayer: layout.upperLayer });
     nixEmulated.push(performance.now() - t);
   }
-  const median = percentile([...whole].sort((a, b) => a - b), 50);
-  console.log(`whole check (config + gather + all checks), ${runs} runs: ${summary(whole)}  [target < ${TARGET_MS} ms: ${median < TARGET_MS ? 'met' : 'MISSED'}]`);
+  const median = percentile(
+    [...whole].sort((a, b) => a - b),
+    50,
+  );
+  console.log(
+    `whole check (config + gather + all checks), ${runs} runs: ${summary(whole)}  [target < ${TARGET_MS} ms: ${median < TARGET_MS ? 'met' : 'MISSED'}]`,
+  );
   console.log(`  read + parse + index + visible-mount lookup: ${summary(parse)}`);
   console.log(`  Nix's check-mount regex (emulated, on the derived /proc/self/mounts): ${summary(nixEmulated)}`);
   if (median >= TARGET_MS) process.exitCode = 1;

@@ -35,8 +35,17 @@ export function makeBusyMountTable(n = 10_000): string {
   let nextMinor = 20;
   let nextPeer = 1;
   let nextSnapshot = 1;
-  const add = (parent: number, dev: string, root: string, point: string, mountOpts: string, optional: string,
-    fsType: string, source: string, superOpts: string): number => {
+  const add = (
+    parent: number,
+    dev: string,
+    root: string,
+    point: string,
+    mountOpts: string,
+    optional: string,
+    fsType: string,
+    source: string,
+    superOpts: string,
+  ): number => {
     const id = nextId++;
     const fields = [String(id), String(parent), dev, escapeMountinfoPath(root), escapeMountinfoPath(point), mountOpts];
     if (optional !== '') fields.push(optional);
@@ -69,22 +78,54 @@ export function makeBusyMountTable(n = 10_000): string {
     add(mnt, '253:1', '/', '/mnt/nixmodules', 'ro,relatime', shared(), 'squashfs', '/dev/loop7', 'ro,errors=continue');
     add(mnt, '253:2', '/', '/mnt/nix', 'rw,relatime', shared(), 'ext4', '/dev/mapper/upper', 'rw');
     const lowerdir = [s.lowerStoreDir, ...s.extraLowerDirs].map(escapeMountinfoOptionValue).join(':');
-    add(root, anon(), '/', s.mergedDir, 'rw,relatime', shared(), 'overlay', 'overlay',
-      `rw,lowerdir=${lowerdir},upperdir=${escapeMountinfoOptionValue(s.upperdir)},workdir=${escapeMountinfoOptionValue(s.workdir)},uuid=on,xino=off`);
+    add(
+      root,
+      anon(),
+      '/',
+      s.mergedDir,
+      'rw,relatime',
+      shared(),
+      'overlay',
+      'overlay',
+      `rw,lowerdir=${lowerdir},upperdir=${escapeMountinfoOptionValue(s.upperdir)},workdir=${escapeMountinfoOptionValue(s.workdir)},uuid=on,xino=off`,
+    );
   };
 
   const half = Math.floor(n / 2);
   let storeDone = false;
   while (lines.length < n + 8) {
-    if (!storeDone && lines.length >= half - 4) { storeLines(); storeDone = true; }
+    if (!storeDone && lines.length >= half - 4) {
+      storeLines();
+      storeDone = true;
+    }
     // One pod: a sandbox (pause) container and 1–4 app containers.
     const podUid = uuid();
     const sandbox = hex(64);
     add(run, anon(), '/', `${SANDBOXES}/${sandbox}/shm`, 'rw,nosuid,nodev,noexec,relatime', shared(), 'tmpfs', 'shm', 'rw,size=65536k,inode64');
     add(run, '0:4', `net:[${4026532000 + int(0, 99999)}]`, `/run/netns/cni-${uuid()}`, 'rw', shared(), 'nsfs', 'nsfs', 'rw');
-    add(root, anon(), '/', `${PODS}/${podUid}/volumes/kubernetes.io~projected/kube-api-access-${hex(5)}`, 'rw,relatime', shared(), 'tmpfs', 'tmpfs', `rw,size=${int(100, 400) * 1024}k,inode64,noswap`);
+    add(
+      root,
+      anon(),
+      '/',
+      `${PODS}/${podUid}/volumes/kubernetes.io~projected/kube-api-access-${hex(5)}`,
+      'rw,relatime',
+      shared(),
+      'tmpfs',
+      'tmpfs',
+      `rw,size=${int(100, 400) * 1024}k,inode64,noswap`,
+    );
     if (rand() < 0.4) {
-      add(root, anon(), '/', `${PODS}/${podUid}/volumes/kubernetes.io~secret/${rand() < 0.2 ? 'tls certs' : 'tls-certs'}`, 'rw,relatime', shared(), 'tmpfs', 'tmpfs', 'rw,size=65536k,inode64,noswap');
+      add(
+        root,
+        anon(),
+        '/',
+        `${PODS}/${podUid}/volumes/kubernetes.io~secret/${rand() < 0.2 ? 'tls certs' : 'tls-certs'}`,
+        'rw,relatime',
+        shared(),
+        'tmpfs',
+        'tmpfs',
+        'rw,size=65536k,inode64,noswap',
+      );
     }
     for (let c = 0, containers = int(1, 4); c <= containers; c++) {
       // Image layer counts skew low (most images have 5–15), up to 40: about what fits the 4096-byte option page.
@@ -94,8 +135,17 @@ export function makeBusyMountTable(n = 10_000): string {
       const lower = [...chosen].map((k) => `${SNAPSHOTS}/${k}/fs`);
       const snap = nextSnapshot++ + 1000;
       const id = c === 0 ? sandbox : hex(64);
-      add(run, anon(), '/', `${TASKS}/${id}/rootfs`, 'rw,relatime', shared(), 'overlay', 'overlay',
-        `rw,lowerdir=${lower.join(':')},upperdir=${SNAPSHOTS}/${snap}/fs,workdir=${SNAPSHOTS}/${snap}/work,uuid=on`);
+      add(
+        run,
+        anon(),
+        '/',
+        `${TASKS}/${id}/rootfs`,
+        'rw,relatime',
+        shared(),
+        'overlay',
+        'overlay',
+        `rw,lowerdir=${lower.join(':')},upperdir=${SNAPSHOTS}/${snap}/fs,workdir=${SNAPSHOTS}/${snap}/work,uuid=on`,
+      );
     }
   }
   // Cut at n lines: parents always precede their children, so no kept line loses its parent.

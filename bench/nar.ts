@@ -25,7 +25,12 @@ const cacheDir = path.join(process.env.OVERLAY_WARDEN_BENCH_DIR ?? '/var/tmp/ove
 const root = path.join(cacheDir, 'root');
 const marker = path.join(cacheDir, 'complete.json');
 
-interface TreeCounts { files: number; symlinks: number; dirs: number; bytes: number }
+interface TreeCounts {
+  files: number;
+  symlinks: number;
+  dirs: number;
+  bytes: number;
+}
 
 /** One package-like tree: nested dirs, many small files (log-uniform 0-16 KiB), executables, symlinks, odd names. */
 function generatePackage(dir: string, index: number, pool: Buffer, bigFile: number | undefined, counts: TreeCounts): void {
@@ -76,7 +81,12 @@ function generatePackage(dir: string, index: number, pool: Buffer, bigFile: numb
   for (let l = 0; l < nLinks; l++) {
     const from = path.join(dirs[pick(dirs.length)]!, `link${l}`);
     const kind = l % 3;
-    const target = kind === 0 ? path.relative(path.dirname(from), files[pick(files.length)]!) : kind === 1 ? `/nix/store/00000000000000000000000000000000-dep-${l}/bin/tool` : `dangling-${l}`;
+    const target =
+      kind === 0
+        ? path.relative(path.dirname(from), files[pick(files.length)]!)
+        : kind === 1
+          ? `/nix/store/00000000000000000000000000000000-dep-${l}/bin/tool`
+          : `dangling-${l}`;
     fs.symlinkSync(target, from);
     counts.symlinks++;
   }
@@ -107,7 +117,9 @@ function buildStore(): void {
   fs.symlinkSync('/nix/store/00000000000000000000000000000000-nowhere', path.join(src, 'top-symlink'));
   sources.push(path.join(src, 'top-symlink'));
   const generated = performance.now();
-  console.log(`generated ${counts.files} files, ${counts.symlinks} symlinks, ${counts.dirs} dirs, ${(counts.bytes / MiB).toFixed(0)} MiB in ${((generated - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `generated ${counts.files} files, ${counts.symlinks} symlinks, ${counts.dirs} dirs, ${(counts.bytes / MiB).toFixed(0)} MiB in ${((generated - started) / 1000).toFixed(1)} s`,
+  );
   run('nix-store', ['--store', root, '--add', ...sources]);
   console.log(`nix-store --add took ${((performance.now() - generated) / 1000).toFixed(1)} s`);
   fs.rmSync(src, { recursive: true, force: true });
@@ -120,7 +132,11 @@ function run(command: string, argv: string[]): void {
   if (result.status !== 0) throw new Error(`${command} ${argv.slice(0, 4).join(' ')} … exited ${result.status}: ${result.stderr.toString().slice(-2000)}`);
 }
 
-interface ValidPath { path: string; hash: Buffer; narSize: number }
+interface ValidPath {
+  path: string;
+  hash: Buffer;
+  narSize: number;
+}
 
 function readValidPaths(): ValidPath[] {
   const db = new DatabaseSync(path.join(root, 'nix/var/nix/db/db.sqlite'), { readOnly: true });
@@ -133,7 +149,10 @@ function readValidPaths(): ValidPath[] {
 }
 
 /** Wall-clock and CPU (user + system) seconds of one pass. */
-interface Timing { wall: number; cpu: number }
+interface Timing {
+  wall: number;
+  cpu: number;
+}
 
 /** Hashes every path, counts hash or size mismatches against the DB. */
 function timeOurs(paths: readonly ValidPath[]): Timing & { mismatches: number } {
@@ -175,7 +194,8 @@ const fixture = JSON.parse(fs.readFileSync(marker, 'utf8')) as TreeCounts;
 const paths = readValidPaths();
 const narBytes = paths.reduce((sum, p) => sum + p.narSize, 0);
 console.log(`store ${root}: ${paths.length} valid paths, ${fixture.files} files, ${fixture.symlinks} symlinks, NAR total ${(narBytes / MiB).toFixed(0)} MiB`);
-if (narBytes < MIN_NAR_BYTES || fixture.files < MIN_FILES) console.warn('warning: the fixture is smaller than the target (1 GiB of NAR, 100k files); rerun with --rebuild');
+if (narBytes < MIN_NAR_BYTES || fixture.files < MIN_FILES)
+  console.warn('warning: the fixture is smaller than the target (1 GiB of NAR, 100k files); rerun with --rebuild');
 
 const warm = timeOurs(paths); // reads everything once: a warm page cache for both sides
 console.log(`warm-up pass: ${warm.wall.toFixed(2)} s, ${warm.mismatches} mismatches`);
@@ -190,7 +210,10 @@ for (let r = 0; r < rounds; r++) {
 }
 
 const mbps = (seconds: number): string => `${(narBytes / 1e6 / seconds).toFixed(0)} MB/s`;
-const summary = (timings: Timing[], key: keyof Timing): { median: number; best: number } => ({ median: median(timings.map((t) => t[key])), best: Math.min(...timings.map((t) => t[key])) });
+const summary = (timings: Timing[], key: keyof Timing): { median: number; best: number } => ({
+  median: median(timings.map((t) => t[key])),
+  best: Math.min(...timings.map((t) => t[key])),
+});
 const line = (label: string, timings: Timing[]): string => {
   const wall = summary(timings, 'wall');
   const cpu = summary(timings, 'cpu');

@@ -27,7 +27,6 @@ const SINGLE_FILES = 200;
 const MIN_NAR_BYTES = 1 << 30;
 const MIN_PATHS = 2000;
 
-
 const { values: args } = parseArgs({
   options: {
     rebuild: { type: 'boolean', default: false },
@@ -40,7 +39,10 @@ const { values: args } = parseArgs({
 });
 const rounds = Number(args.rounds);
 const coldRounds = Number(args['cold-rounds']);
-for (const [flag, n, given] of [['--rounds', rounds, args.rounds], ['--cold-rounds', coldRounds, args['cold-rounds']]] as const) {
+for (const [flag, n, given] of [
+  ['--rounds', rounds, args.rounds],
+  ['--cold-rounds', coldRounds, args['cold-rounds']],
+] as const) {
   if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a positive whole number, got '${given}'`);
 }
 const cores = os.availableParallelism();
@@ -117,7 +119,9 @@ function buildStore(): void {
     sources.push(file);
   }
   const generated = performance.now();
-  console.log(`generated ${sources.length} paths, ${counts.files} files, ${(counts.bytes / MiB).toFixed(0)} MiB in ${((generated - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `generated ${sources.length} paths, ${counts.files} files, ${(counts.bytes / MiB).toFixed(0)} MiB in ${((generated - started) / 1000).toFixed(1)} s`,
+  );
   for (let i = 0; i < sources.length; i += 250) run('nix-store', ['--store', lowerRoot, '--add', ...sources.slice(i, i + 250)]);
   console.log(`nix-store --add took ${((performance.now() - generated) / 1000).toFixed(1)} s`);
   fs.rmSync(src, { recursive: true, force: true });
@@ -157,7 +161,15 @@ const CLI_MAIN = benchCliMain(args.sources);
 /** Our verify of every lower-DB path, as a user runs it (a child process, start-up included). */
 function timeOurs(threads: number | 'auto'): number {
   const started = performance.now();
-  const out = run(process.execPath, [CLI_MAIN, 'verify', '--lower', '--json', ...(threads === 'auto' ? [] : ['--threads', String(threads)]), '--store', storeUrl]);
+  const out = run(process.execPath, [
+    CLI_MAIN,
+    'verify',
+    '--lower',
+    '--json',
+    ...(threads === 'auto' ? [] : ['--threads', String(threads)]),
+    '--store',
+    storeUrl,
+  ]);
   const seconds = (performance.now() - started) / 1000;
   const report = JSON.parse(out) as { findings: unknown[]; checked: number; total: number };
   if (report.findings.length > 0 || report.checked !== report.total) throw new Error(`our verify found problems in a healthy store: ${out.slice(0, 2000)}`);
@@ -172,7 +184,10 @@ function timeNix(): number {
 function sha256Limit(processes: number): number {
   const out = run('openssl', ['speed', '-evp', 'sha256', '-multi', String(processes), '-seconds', '2', '-bytes', String(MiB)]);
   // The result table's last line: `sha256   <k bytes/s for each block size>` (here one size); "k" = 1000 bytes.
-  const line = out.split('\n').reverse().find((l) => /^sha256\s/.test(l));
+  const line = out
+    .split('\n')
+    .reverse()
+    .find((l) => /^sha256\s/.test(l));
   const value = Number(line?.trim().split(/\s+/).at(-1)?.replace(/k$/, ''));
   if (!Number.isFinite(value)) throw new Error(`cannot read openssl speed's output:\n${out}`);
   return value * 1000;
@@ -212,8 +227,11 @@ if (args.rebuild || !fs.existsSync(marker)) {
   buildStore();
 }
 const totals = narTotals();
-console.log(`store ${lowerRoot}: ${totals.paths} valid paths, NAR total ${(totals.bytes / MiB).toFixed(0)} MiB; ${cores} cores; overlay-warden threads ${threadCounts.join(', ')} (auto = ${defaultThreads}); CLI ${describeCli(CLI_MAIN)}`);
-if (totals.bytes < MIN_NAR_BYTES || totals.paths < MIN_PATHS) console.warn('warning: the store is smaller than the target (1 GiB of NAR, 2000 paths); rerun with --rebuild');
+console.log(
+  `store ${lowerRoot}: ${totals.paths} valid paths, NAR total ${(totals.bytes / MiB).toFixed(0)} MiB; ${cores} cores; overlay-warden threads ${threadCounts.join(', ')} (auto = ${defaultThreads}); CLI ${describeCli(CLI_MAIN)}`,
+);
+if (totals.bytes < MIN_NAR_BYTES || totals.paths < MIN_PATHS)
+  console.warn('warning: the store is smaller than the target (1 GiB of NAR, 2000 paths); rerun with --rebuild');
 
 const rate = (seconds: number): string => `${(totals.bytes / MiB / seconds).toFixed(0).padStart(5)} MiB/s`;
 // The machine's limit, measured before and after the runs (the higher counts: other work can only lower it).
@@ -241,7 +259,9 @@ function report(title: string, nix: Times, ours: readonly Times[]): void {
     const [b, m] = [best(row.seconds), median(row.seconds)];
     const [bNix, mNix] = [best(nix.seconds), median(nix.seconds)];
     const share = row === nix ? '' : `, ${((totals.bytes / b / limit) * 100).toFixed(0)}% of the SHA-256 limit`;
-    console.log(`  ${row.label.padEnd(42)}  ${b.toFixed(2).padStart(6)} s  ${rate(b)}  ${(bNix / b).toFixed(2)}x  |  ${m.toFixed(2).padStart(6)} s  ${(mNix / m).toFixed(2)}x${share}`);
+    console.log(
+      `  ${row.label.padEnd(42)}  ${b.toFixed(2).padStart(6)} s  ${rate(b)}  ${(bNix / b).toFixed(2)}x  |  ${m.toFixed(2).padStart(6)} s  ${(mNix / m).toFixed(2)}x${share}`,
+    );
   }
 }
 
@@ -263,7 +283,8 @@ function alternate(rounds: number, prepare: () => void): { nix: Times; ours: Tim
   return { nix, ours };
 }
 
-const label = (t: number | 'auto'): string => (t === 'auto' ? `overlay-warden verify (auto: <=${defaultThreads} threads)` : `overlay-warden verify --threads ${t}`);
+const label = (t: number | 'auto'): string =>
+  t === 'auto' ? `overlay-warden verify (auto: <=${defaultThreads} threads)` : `overlay-warden verify --threads ${t}`;
 
 // Warm: one untimed pass of each (start-up caches, the DBs), then the rounds, each run after reading the store into
 // the page cache.

@@ -58,7 +58,14 @@ describe('agent: a path added to the lower store under the live overlay', functi
     assert.ok(status.remount.lastOutcome!.reasons.includes('lower store grew by 1 path'), JSON.stringify(status.remount.lastOutcome!.reasons));
     assert.equal(status.remount.pending, undefined, 'the remount-needed flag is cleared');
     assert.ok(status.drift['lower-grew'] >= 1);
-    assert.equal(agent.lines(driftLine('lower-grew')).flatMap((l) => l['paths'] as string[]).includes(paths['overlay']!), false, 'the overlay-store path is not lower drift');
+    assert.equal(
+      agent
+        .lines(driftLine('lower-grew'))
+        .flatMap((l) => l['paths'] as string[])
+        .includes(paths['overlay']!),
+      false,
+      'the overlay-store path is not lower drift',
+    );
   });
 
   it('the lower path is visible through the merged dir, with the lower contents', () => {

@@ -43,7 +43,10 @@ describe('agent: the upper copy of a duplicated path deleted directly', function
     assert.equal(verified['fresh'], true, agent.describe());
     const status = await s!.waitForStatus((st) => st.remount.lastOutcome !== undefined && st.remount.phase === 'idle', 'the remount outcome in status', agent);
     assert.equal(status.remount.lastOutcome!.status, 'remounted');
-    assert.ok(status.remount.lastOutcome!.reasons.some((r) => r.startsWith('watcher:') && r.includes(dup)), JSON.stringify(status.remount.lastOutcome!.reasons));
+    assert.ok(
+      status.remount.lastOutcome!.reasons.some((r) => r.startsWith('watcher:') && r.includes(dup)),
+      JSON.stringify(status.remount.lastOutcome!.reasons),
+    );
     assert.equal(status.remount.pending, undefined);
     assert.equal(status.drift['upper-path-deleted'], 1);
   });

@@ -63,7 +63,8 @@ describe('agent: a remount command that fails or hangs', function () {
     assert.equal(outcome.error?.code, 'REMOUNT_COMMAND_FAILED');
     assert.match(outcome.error?.message ?? '', /exited with status 1: no luck/);
     assert.equal(hook.calls().length, 3, 'the hook ran once per attempt');
-    for (const call of hook.calls()) assert.equal(call, `always 1 ${s!.fixture.mergedStoreDir}`, 'LIBMOUNT_FORCE_MOUNT2=always, the merged store dir as the only argument');
+    for (const call of hook.calls())
+      assert.equal(call, `always 1 ${s!.fixture.mergedStoreDir}`, 'LIBMOUNT_FORCE_MOUNT2=always, the merged store dir as the only argument');
     await assertReportedAndAlive(agent, 3);
   });
 

@@ -38,7 +38,9 @@ describe('agent: a burst of 1,000 remount flags', function () {
     agent = await s.startAgent();
 
     // Nix's hook, in the overlay's namespace, joins the burst and waits for the shared result.
-    const nix = spawn(s.ns.nsenter[0]!, [...s.ns.nsenter.slice(1), NIX_REMOUNT_HOOK, s.fixture.mergedStoreDir], { env: { PATH: process.env['PATH'], OVERLAY_WARDEN_SOCKET: s.socket } });
+    const nix = spawn(s.ns.nsenter[0]!, [...s.ns.nsenter.slice(1), NIX_REMOUNT_HOOK, s.fixture.mergedStoreDir], {
+      env: { PATH: process.env['PATH'], OVERLAY_WARDEN_SOCKET: s.socket },
+    });
     const nixDone = new Promise<typeof nixHook>((resolve) => {
       let stdout = '';
       let stderr = '';

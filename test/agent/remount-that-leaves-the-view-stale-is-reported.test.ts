@@ -50,7 +50,10 @@ describe('agent: a remount command that leaves the view stale', function () {
     const outcome = status.remount.lastOutcome!;
     assert.equal(outcome.status, 'failed');
     const stale = outcome.findings.filter((f) => f.id === 'remount.still-stale');
-    assert.deepEqual(stale.map((f) => [f.severity, f.message]), [['error', `still stale after the remount: ${name}`]]);
+    assert.deepEqual(
+      stale.map((f) => [f.severity, f.message]),
+      [['error', `still stale after the remount: ${name}`]],
+    );
     assert.equal(status.mountValid, true, 'the mount check itself found the mount right');
     assert.ok(fs.existsSync(remountNeededPath(s!.stateDir)), 'the flag stays set');
   });

@@ -20,7 +20,13 @@ describe('agent: restarted after the lower store changed while it was down', fun
   let first: { code: number | null; signal: NodeJS.Signals | null };
   let second: AgentChild;
 
-  const listLower = (): Set<string> => new Set(fs.readdirSync(s!.fixture.lowerStoreDir).filter(isValidStorePathName).map((n) => `/nix/store/${n}`));
+  const listLower = (): Set<string> =>
+    new Set(
+      fs
+        .readdirSync(s!.fixture.lowerStoreDir)
+        .filter(isValidStorePathName)
+        .map((n) => `/nix/store/${n}`),
+    );
   const lines = (text: string): string[] => text.split('\n').filter((l) => l !== '');
 
   before(async function () {
@@ -59,7 +65,10 @@ describe('agent: restarted after the lower store changed while it was down', fun
     removed = [...before].filter((x) => !now.has(x)).sort();
     assert.equal(added.length, 2);
     const upperDrvRefs = lines(s.ns.bash(`nix-store --store "$B" -q --references ${p['upperDrv']}`));
-    assert.ok(upperDrvRefs.some((r) => removed.includes(r)), 'the GC removed a lower path the upper build references');
+    assert.ok(
+      upperDrvRefs.some((r) => removed.includes(r)),
+      'the GC removed a lower path the upper build references',
+    );
     s.mountOverlay();
     second = await s.startAgent();
   });
@@ -106,7 +115,9 @@ describe('agent: restarted after the lower store changed while it was down', fun
       if (fs.existsSync(`${s!.fixture.upperLayer}/${path.slice('/nix/store/'.length)}`)) continue;
       const valid = s!.ns.bash(`nix-store --store "$B" --check-validity ${path} >/dev/null 2>&1 && echo yes || echo no`).trim() === 'yes';
       if (!valid) continue;
-      const referrers = lines(s!.ns.bash(`nix-store --store "$B" -q --referrers ${path}`)).filter((r) => r !== path).sort();
+      const referrers = lines(s!.ns.bash(`nix-store --store "$B" -q --referrers ${path}`))
+        .filter((r) => r !== path)
+        .sort();
       expected.push({ path, registeredInUpper: true, referrers });
     }
     assert.ok(expected.length > 0);

@@ -53,7 +53,9 @@ describe('agent: SIGHUP reloads the configuration', function () {
   });
 
   it('a broken configuration is rejected with an error, and the running one is kept', async () => {
-    fs.writeFileSync(s!.configFile, '{"store": {"url": "local-overlay://?root=/nowhere"}, "remount": {"attempts": 0}, "log": {"level": "loud"}}\n', { mode: 0o600 });
+    fs.writeFileSync(s!.configFile, '{"store": {"url": "local-overlay://?root=/nowhere"}, "remount": {"attempts": 0}, "log": {"level": "loud"}}\n', {
+      mode: 0o600,
+    });
     const mark = agent.log.length;
     agent.child.kill('SIGHUP');
     const rejected = await agent.waitForLog((l) => /^configuration reload rejected/.test(l.message), 'the rejection', { from: mark });
@@ -76,7 +78,9 @@ describe('agent: SIGHUP reloads the configuration', function () {
     s!.writeConfig({ log: { level: 'debug' }, control: { socket: `${unsafe}/control.sock` } });
     const mark = agent.log.length;
     agent.child.kill('SIGHUP');
-    const refused = await agent.waitForLog((l) => /^the agent could not start with the reloaded configuration/.test(l.message), 'the failed start', { from: mark });
+    const refused = await agent.waitForLog((l) => /^the agent could not start with the reloaded configuration/.test(l.message), 'the failed start', {
+      from: mark,
+    });
     assert.equal(refused['code'], 'CONTROL_DIR_UNSAFE');
     const status = await s!.waitForStatus((st) => st.startedAt !== startedAt, 'the agent restarted with the previous configuration', agent, clientConfig);
     startedAt = status.startedAt;

@@ -40,7 +40,10 @@ describe('SIGTERM during long work', function () {
     fs.writeFileSync(huge, '');
     fs.truncateSync(huge, 1024 ** 4);
 
-    const child = spawn(process.execPath, [CLI_MAIN, 'verify', '--lower', '--json', '--threads', '2', '--store', s!.fixture.storeUrl], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'], NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [CLI_MAIN, 'verify', '--lower', '--json', '--threads', '2', '--store', s!.fixture.storeUrl], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'], NO_COLOR: '1' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
@@ -82,7 +85,10 @@ describe('SIGTERM during long work', function () {
     assert.ok(agent.lines((l) => l.message === 'overlay-warden agent stopped').length === 1);
     await waitFor(() => hookPids.every((pid) => !processAlive(pid)), 'the remount command and its child to be gone');
     const flag = JSON.parse(fs.readFileSync(remountNeededPath(s!.stateDir), 'utf8')) as { reasons: Array<{ request: { by?: string } }> };
-    assert.ok(flag.reasons.some((r) => r.request.by === 'sigterm test'), 'the persisted flag names the request');
+    assert.ok(
+      flag.reasons.some((r) => r.request.by === 'sigterm test'),
+      'the persisted flag names the request',
+    );
 
     // Restarted with a command that works: the kept flag is remounted for, and cleared once the view is fresh.
     const counting = writeHook(hooks, 'works', `exec '${defaultRemountHook()}' "$@"`);
@@ -94,7 +100,10 @@ describe('SIGTERM during long work', function () {
     await waitFor(() => !fs.existsSync(remountNeededPath(s!.stateDir)), 'the flag to be cleared');
     assert.equal(counting.calls().length, 1);
     const status = await s!.status();
-    assert.ok(status.remount.lastOutcome?.reasons.some((r) => r.includes('sigterm test')), JSON.stringify(status.remount.lastOutcome));
+    assert.ok(
+      status.remount.lastOutcome?.reasons.some((r) => r.includes('sigterm test')),
+      JSON.stringify(status.remount.lastOutcome),
+    );
     assert.deepEqual(await next.stop('SIGTERM'), { code: 0, signal: null });
   });
 });

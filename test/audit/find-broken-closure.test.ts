@@ -44,7 +44,12 @@ describe('findBrokenClosures', () => {
   });
 
   it('a path hidden by a whiteout breaks closures too, with reason masked', () => {
-    const [finding] = broken({ upperDb: [{ label: 'dep' }, { label: 'user', refs: ['dep'] }], lowerDb: [{ label: 'dep' }], upperLayer: { dep: 'xattr-whiteout', user: 'file' }, lowerLayer: ['dep'] });
+    const [finding] = broken({
+      upperDb: [{ label: 'dep' }, { label: 'user', refs: ['dep'] }],
+      lowerDb: [{ label: 'dep' }],
+      upperLayer: { dep: 'xattr-whiteout', user: 'file' },
+      lowerLayer: ['dep'],
+    });
     assert.equal(finding?.evidence['reason'], 'masked');
     assert.deepEqual(finding?.evidence['roots'], [pathOf('user')]);
     assert.deepEqual(finding?.evidence['chains'], [[pathOf('user'), pathOf('dep')]]);

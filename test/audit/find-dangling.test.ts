@@ -22,10 +22,13 @@ describe('findDangling', () => {
   it('says whether the lower DB still registers the missing path', () => {
     const facts = literalFacts({ upperDb: [{ label: 'a' }, { label: 'b' }], lowerDb: [{ label: 'a' }], upperLayer: {}, lowerLayer: [] });
     const findings = findDangling(facts, locateRows(facts.upperDb, facts.upperListing, facts.lowerEntries));
-    assert.deepEqual(findings.map((f) => [f.evidence['path'], f.evidence['registeredInLowerDb'], f.severity]), [
-      [pathOf('a'), true, 'error'],
-      [pathOf('b'), false, 'error'],
-    ]);
+    assert.deepEqual(
+      findings.map((f) => [f.evidence['path'], f.evidence['registeredInLowerDb'], f.severity]),
+      [
+        [pathOf('a'), true, 'error'],
+        [pathOf('b'), false, 'error'],
+      ],
+    );
   });
 
   it('leaves a path hidden by a whiteout to the masked decider, but a whiteout over nothing is dangling', () => {

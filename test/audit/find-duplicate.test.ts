@@ -31,7 +31,10 @@ describe('findDuplicates', () => {
       lowerDb: [{ label: 'same' }, { label: 'differs' }],
       upperLayer: { same: 'file', differs: 'file' },
       lowerLayer: ['same', 'differs'],
-      pairs: { same: { equal: true, upperHash: 'sha256:aa', lowerHash: 'sha256:aa' }, differs: { equal: false, upperHash: 'sha256:aa', lowerHash: 'sha256:bb' } },
+      pairs: {
+        same: { equal: true, upperHash: 'sha256:aa', lowerHash: 'sha256:aa' },
+        differs: { equal: false, upperHash: 'sha256:aa', lowerHash: 'sha256:bb' },
+      },
     });
     const bySeverity = Object.fromEntries(findDuplicates(facts).map((f) => [f.evidence['path'] as string, [f.severity, f.evidence['sameNarHash']]]));
     assert.deepEqual(bySeverity, { [pathOf('same')]: ['info', true], [pathOf('differs')]: ['warning', false] });

@@ -35,7 +35,10 @@ describe('findMasked', () => {
 
   it('without xattrs, says once that opaque dirs were not checked (device whiteouts still are)', () => {
     const findings = findMasked(literalFacts({ ...base, xattrsUnreadable: true }));
-    assert.deepEqual(findings.map((f) => f.severity), ['error', 'info']);
+    assert.deepEqual(
+      findings.map((f) => f.severity),
+      ['error', 'info'],
+    );
     assert.equal(findings[1]!.evidence['checked'], false);
     assert.equal(findings[1]!.evidence['candidates'], 2);
   });

@@ -3,7 +3,7 @@ import { findStrays, isNixOwnEntry } from '../../agent/audit/find-stray.ts';
 import { literalFacts, pathOf } from './support/literal-facts.ts';
 
 describe('findStrays', () => {
-  it('reports unregistered upper entries, not registered ones, whiteouts over lower entries or Nix\'s own files', () => {
+  it("reports unregistered upper entries, not registered ones, whiteouts over lower entries or Nix's own files", () => {
     const facts = literalFacts({
       upperDb: [{ label: 'registered' }],
       lowerDb: [{ label: 'lower-valid' }],
@@ -28,7 +28,7 @@ describe('findStrays', () => {
     ]);
   });
 
-  it('knows Nix\'s own entries', () => {
+  it("knows Nix's own entries", () => {
     assert.equal(isNixOwnEntry('.links', 'directory'), true);
     assert.equal(isNixOwnEntry('abc.lock', 'file'), true);
     assert.equal(isNixOwnEntry('abc.lock', 'directory'), false);

@@ -37,7 +37,10 @@ describe('a fresh overlay without an upper DB', function () {
 
   it('audit finds nothing wrong (nothing is registered yet) and writes nothing', async () => {
     const report = await runAudit({ layout: resolveStoreLayout(parseStoreUrl(store.storeUrl)), signal: new AbortController().signal });
-    assert.deepEqual(report.findings.filter((f) => f.severity !== 'info').map((f) => f.id), []);
+    assert.deepEqual(
+      report.findings.filter((f) => f.severity !== 'info').map((f) => f.id),
+      [],
+    );
     assert.equal(report.stats.upperRegistrations, 0);
     assert.equal(report.stats.lowerRegistrations, 40);
     assert.equal(fs.existsSync(store.upper.stateDir), false);
@@ -47,7 +50,10 @@ describe('a fresh overlay without an upper DB', function () {
     const run = await runCliCaptured(['verify', '--lower', '--json', '--store', store.storeUrl]);
     assert.equal(run.code, 0, run.stderr);
     const out = JSON.parse(run.stdout);
-    assert.deepEqual(out.findings.filter((f: { severity: string }) => f.severity === 'error'), []);
+    assert.deepEqual(
+      out.findings.filter((f: { severity: string }) => f.severity === 'error'),
+      [],
+    );
     assert.equal(out.checked, 40);
     assert.equal(fs.existsSync(store.upper.stateDir), false);
   });

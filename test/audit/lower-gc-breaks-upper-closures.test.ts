@@ -54,7 +54,8 @@ describe('lower store garbage-collected under the overlay: broken closures with 
   it('every registered path the GC deleted is dangling', () => {
     const dangling = findings.filter((x) => x.id === 'store.dangling').map((x) => x.evidence['path'] as string);
     for (const path of gone) assert.ok(dangling.includes(path), `${path} is reported dangling`);
-    for (const path of dangling) assert.ok(!fs.existsSync(`${f.lowerStoreDir}/${path.slice(11)}`) && !fs.existsSync(`${f.upperLayer}/${path.slice(11)}`), `${path} really is gone`);
+    for (const path of dangling)
+      assert.ok(!fs.existsSync(`${f.lowerStoreDir}/${path.slice(11)}`) && !fs.existsSync(`${f.upperLayer}/${path.slice(11)}`), `${path} really is gone`);
   });
 
   it('each gone path that others reference is a broken closure listing exactly its referrers and roots, as Nix sees them', () => {

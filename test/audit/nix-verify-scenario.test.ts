@@ -120,7 +120,10 @@ describe('Nix verify scenario on a real overlay: deleted lower input, truncated 
     assert.equal(corrupt?.evidence['expectedNarHash'], base16(modified[1]!));
     assert.equal(corrupt?.evidence['actualNarHash'], base16(modified[2]!));
     const nixModified = [...nix.matchAll(/path '([^']+)' was modified/g)].map((m) => m[1]).sort();
-    const ours = report.findings.filter((x) => x.id === 'store.corrupt' && x.evidence['problem'] !== 'vanished').map((x) => x.evidence['path']).sort();
+    const ours = report.findings
+      .filter((x) => x.id === 'store.corrupt' && x.evidence['problem'] !== 'vanished')
+      .map((x) => x.evidence['path'])
+      .sort();
     assert.deepEqual(ours, nixModified);
   });
 
@@ -131,21 +134,32 @@ describe('Nix verify scenario on a real overlay: deleted lower input, truncated 
     assert.equal(lowerOnly?.evidence['expectedNarHash'], lowerOnlyExpected);
     assert.equal(lowerOnly?.evidence['actualNarHash'], lowerOnlyActual);
     assert.equal(lowerOnly?.evidence['db'], 'lower');
-    assert.deepEqual(about(report, 'store.corrupt', p['dummy']!).map((x) => x.evidence['db']), ['lower']);
+    assert.deepEqual(
+      about(report, 'store.corrupt', p['dummy']!).map((x) => x.evidence['db']),
+      ['lower'],
+    );
     assert.equal(about(report, 'store.corrupt', p['input1drv']!)[0]?.evidence['problem'], 'vanished');
   });
 
   it('verify --all hashes the shared lower copy once and checks it against both DBs', async () => {
     const { code, report } = await run('verify', '--all');
     assert.equal(code, 1);
-    assert.deepEqual(about(report, 'store.corrupt', p['dummy']!).map((x) => x.evidence['db']).sort(), ['lower', 'upper']);
+    assert.deepEqual(
+      about(report, 'store.corrupt', p['dummy']!)
+        .map((x) => x.evidence['db'])
+        .sort(),
+      ['lower', 'upper'],
+    );
     assert.equal(about(report, 'store.corrupt', p['lowerOnly']!).length, 1);
   });
 
   it('verify PATH checks just that path; an unregistered path is a usage error', async () => {
     const { code, report } = await run('verify', p['lowerOnly']!);
     assert.equal(code, 1);
-    assert.deepEqual(report.findings.map((x) => x.evidence['path']), [p['lowerOnly']]);
+    assert.deepEqual(
+      report.findings.map((x) => x.evidence['path']),
+      [p['lowerOnly']],
+    );
     const healthy = await run('verify', p['out']!);
     assert.equal(healthy.code, 0, JSON.stringify(healthy.report));
     const unknown = await runCliCaptured(['verify', '--json', '--store', f.storeUrl, '/nix/store/00000000000000000000000000000000-nothing']);

@@ -23,7 +23,10 @@ describe('runAudit on a demo store', function () {
   it('a healthy store: only its duplicates, each with the bytes removing the upper copy frees', async () => {
     const report = await audit();
     assert.equal(report.partial, false);
-    assert.deepEqual(report.findings.map((f) => f.id).filter((id) => id !== 'store.duplicate'), []);
+    assert.deepEqual(
+      report.findings.map((f) => f.id).filter((id) => id !== 'store.duplicate'),
+      [],
+    );
     assert.deepEqual(report.findings.map((f) => f.evidence['path']).sort(), [...store.upper.duplicates].sort());
     for (const f of report.findings) assert.ok((f.evidence['upperBytes'] as number) > 0);
     assert.equal(report.stats.upperRegistrations, store.upper.paths.length + store.upper.copiedUp.length);

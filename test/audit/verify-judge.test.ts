@@ -18,7 +18,12 @@ const ioError = (errno: string, path: string): NarHashBatchEntry => ({
   ok: false,
   error: { name: 'Error', code: 'POOL_TASK_IO_ERROR', message: `${errno}: lstat '${path}'`, evidence: { errno, syscall: 'lstat', path } },
 });
-const answered = (items: VerifyItem[], results: NarHashBatchEntry[]): HashedBatch => ({ ok: true, index: 0, item: items, value: { type: 'nar-hash-batch', results } });
+const answered = (items: VerifyItem[], results: NarHashBatchEntry[]): HashedBatch => ({
+  ok: true,
+  index: 0,
+  item: items,
+  value: { type: 'nar-hash-batch', results },
+});
 const taskFailed = (items: VerifyItem[], error: ErrorReport): HashedBatch => ({ ok: false, index: 0, item: items, error });
 
 /** A finding in a line: the path's name, then what is wrong (with the DB, or the error's code and the file that failed). */
@@ -88,7 +93,10 @@ describe('audit/verify-judge (pure)', () => {
   for (const c of cases) {
     it(c.name, () => {
       const judged = judgeBatch(c.outcome);
-      assert.deepEqual({ findings: judged.findings.map(line), failed: judged.failed, bytes: judged.bytes }, { findings: c.findings, failed: c.failed, bytes: c.bytes });
+      assert.deepEqual(
+        { findings: judged.findings.map(line), failed: judged.failed, bytes: judged.bytes },
+        { findings: c.findings, failed: c.failed, bytes: c.bytes },
+      );
       for (const f of judged.findings) assert.deepEqual([f.id, f.severity], ['store.corrupt', 'error']);
     });
   }

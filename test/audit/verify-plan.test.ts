@@ -54,20 +54,33 @@ describe('audit/verify-plan (pure)', () => {
     }> = [
       {
         name: 'upper: an upper copy is hashed in the upper layer, a missing one in the lower, a whiteout is vanished and not hashed',
-        upperDb: [{ label: 'a', hash: 1, size: 10 }, { label: 'b', hash: 2, size: 20 }, { label: 'c', hash: 3, size: 30 }],
+        upperDb: [
+          { label: 'a', hash: 1, size: 10 },
+          { label: 'b', hash: 2, size: 20 },
+          { label: 'c', hash: 3, size: 30 },
+        ],
         upperLayer: { a: 'directory', c: 'device-whiteout' },
         expected: { items: ['a@upper: upper=01/10', 'b@lower: upper=02/20'], findings: [vanishedUnderWhiteout('c')], total: 2, totalBytes: 30 },
       },
       {
         name: 'lower: every lower row in the lower layer against the lower DB, whatever the upper layer holds',
-        lowerDb: [{ label: 'x', hash: 4, size: 40 }, { label: 'y', hash: 5, size: 50 }],
+        lowerDb: [
+          { label: 'x', hash: 4, size: 40 },
+          { label: 'y', hash: 5, size: 50 },
+        ],
         upperLayer: { x: 'directory', y: 'xattr-whiteout' },
         expected: { items: ['x@lower: lower=04/40', 'y@lower: lower=05/50'], findings: [], total: 2, totalBytes: 90 },
       },
       {
         name: 'all: a path both DBs register is one item against both when only the lower copy exists, two items when the upper has one',
-        upperDb: [{ label: 's', hash: 6, size: 60 }, { label: 't', hash: 7, size: 70 }],
-        lowerDb: [{ label: 's', hash: 6, size: 60 }, { label: 't', hash: 8, size: 80 }],
+        upperDb: [
+          { label: 's', hash: 6, size: 60 },
+          { label: 't', hash: 7, size: 70 },
+        ],
+        lowerDb: [
+          { label: 's', hash: 6, size: 60 },
+          { label: 't', hash: 8, size: 80 },
+        ],
         upperLayer: { t: 'file' },
         expected: { items: ['s@lower: lower=06/60 upper=06/60', 't@lower: lower=08/80', 't@upper: upper=07/70'], findings: [], total: 3, totalBytes: 210 },
       },
@@ -80,7 +93,10 @@ describe('audit/verify-plan (pure)', () => {
       },
       {
         name: 'lower rows the index lacks (registered after it was read, or not a store path) are left out; an unreadable narHash expects nothing',
-        lowerDb: [{ label: 'x', hash: 4, size: 40 }, { label: 'y', hash: 5, size: 50 }],
+        lowerDb: [
+          { label: 'x', hash: 4, size: 40 },
+          { label: 'y', hash: 5, size: 50 },
+        ],
         upperLayer: {},
         lowerRows: [
           narRow({ label: 'x', hash: 4, size: 40 }),
@@ -121,7 +137,12 @@ describe('audit/verify-plan (pure)', () => {
   describe('planPaths', () => {
     const a = (hash: number, size: number) => narRow({ label: 'a', hash, size });
     const request = (label: string, upper?: NarRow, lower?: NarRow): PathRequest => ({ baseName: nameOf(label), upper, lower });
-    const cases: ReadonlyArray<{ name: string; requests: PathRequest[]; upperLayer: Record<string, OverlayEntryKind>; expected: ReturnType<typeof described> }> = [
+    const cases: ReadonlyArray<{
+      name: string;
+      requests: PathRequest[];
+      upperLayer: Record<string, OverlayEntryKind>;
+      expected: ReturnType<typeof described>;
+    }> = [
       {
         name: 'registered in the upper DB, with an upper copy: that copy against the upper DB',
         requests: [request('a', a(1, 10))],

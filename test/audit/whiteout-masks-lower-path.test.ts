@@ -64,7 +64,13 @@ describe('a whiteout or opaque dir over a valid lower path is masked', function 
     const layout = resolveStoreLayout(parseStoreUrl(f.storeUrl));
     const report = await runAudit({ layout, signal: new AbortController().signal, getfattr: '/nonexistent/getfattr' });
     const masked = report.findings.filter((x) => x.id === 'store.masked');
-    assert.ok(masked.some((x) => x.severity === 'info' && x.evidence['checked'] === false), JSON.stringify(masked));
-    assert.ok(masked.some((x) => x.evidence['path'] === p['hidden'] && x.severity === 'error'), 'the device whiteout needs no xattrs');
+    assert.ok(
+      masked.some((x) => x.severity === 'info' && x.evidence['checked'] === false),
+      JSON.stringify(masked),
+    );
+    assert.ok(
+      masked.some((x) => x.evidence['path'] === p['hidden'] && x.severity === 'error'),
+      'the device whiteout needs no xattrs',
+    );
   });
 });

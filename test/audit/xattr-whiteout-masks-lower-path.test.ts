@@ -75,6 +75,9 @@ describe('an xattr whiteout over a valid lower path is masked', function () {
     const run = await runCliCaptured(['verify', '--json', '--store', f.storeUrl]);
     assert.equal(run.code, 1, run.stdout);
     const corrupt = (JSON.parse(run.stdout) as { findings: Finding[] }).findings.filter((x) => x.id === 'store.corrupt');
-    assert.deepEqual(corrupt.map((x) => [x.evidence['path'], x.evidence['why']]), [[p['hidden'], 'whiteout']]);
+    assert.deepEqual(
+      corrupt.map((x) => [x.evidence['path'], x.evidence['why']]),
+      [[p['hidden'], 'whiteout']],
+    );
   });
 });

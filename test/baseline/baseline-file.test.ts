@@ -3,7 +3,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { BaselineError, EntrySet, baselineFileOf, decodeBaseline, encodeBaseline, loadBaseline, saveBaseline, type LowerBaseline } from '../../agent/baseline/index.ts';
+import {
+  BaselineError,
+  EntrySet,
+  baselineFileOf,
+  decodeBaseline,
+  encodeBaseline,
+  loadBaseline,
+  saveBaseline,
+  type LowerBaseline,
+} from '../../agent/baseline/index.ts';
 import { encodeNixBase32 } from '../../agent/store/nix-base32.ts';
 
 const nameOf = (i: number): string => `${encodeNixBase32(Uint8Array.from({ length: 20 }, (_, j) => (i * 97 + j * 31 + 5) & 0xff))}-pkg-${i}`;
@@ -12,7 +21,16 @@ function sample(count: number): LowerBaseline {
   return {
     realStoreDir: '/mnt/lower/nix/store',
     createdAt: '2025-01-02T03:04:05.000Z',
-    db: { file: '/mnt/lower/nix/var/nix/db/db.sqlite', dev: '2049', ino: '123456789012345678', size: 8192, mtimeNs: '1700000000123456789', walSize: 0, walMtimeNs: null, validPaths: { count: count, maxId: count + 3 } },
+    db: {
+      file: '/mnt/lower/nix/var/nix/db/db.sqlite',
+      dev: '2049',
+      ino: '123456789012345678',
+      size: 8192,
+      mtimeNs: '1700000000123456789',
+      walSize: 0,
+      walMtimeNs: null,
+      validPaths: { count: count, maxId: count + 3 },
+    },
     entries: EntrySet.fromNames(Array.from({ length: count }, (_, i) => nameOf(i))),
     dirStamp: { dev: '2049', ino: '77', mtimeNs: '1700000000000000001', ctimeNs: '1700000000000000002', size: 4096, nlink: 9, readAtNs: '1700000100000000000' },
   };

@@ -8,9 +8,9 @@ const hashPart = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((bytes) => 
 const namePart = fc.stringMatching(/^[A-Za-z0-9+\-_?=][A-Za-z0-9+\-._?=]{0,40}$/);
 const baseName = fc.tuple(hashPart, namePart).map(([h, n]) => `${h}-${n}`);
 /** Names that share hash parts (a few of them), so ties on the first 20 key bytes happen. */
-const names = fc.tuple(fc.array(hashPart, { minLength: 1, maxLength: 4 }), fc.array(fc.tuple(fc.nat(), namePart), { maxLength: 60 })).map(([hashes, items]) =>
-  items.map(([i, n]) => `${hashes[i % hashes.length]}-${n}`),
-);
+const names = fc
+  .tuple(fc.array(hashPart, { minLength: 1, maxLength: 4 }), fc.array(fc.tuple(fc.nat(), namePart), { maxLength: 60 }))
+  .map(([hashes, items]) => items.map(([i, n]) => `${hashes[i % hashes.length]}-${n}`));
 const mixed = fc.tuple(fc.array(baseName, { maxLength: 40 }), names).map(([a, b]) => [...a, ...b]);
 
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
@@ -42,16 +42,19 @@ describe('baseline/entry-set', () => {
     const keyArrays = fc.oneof(
       fc.array(fc.uint8Array({ minLength: 24, maxLength: 24 }), { maxLength: 200 }),
       // Skewed: every key in one or two first-two-byte buckets, more than the insertion-sort limit.
-      fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ minLength: 22, maxLength: 22 })), { minLength: 33, maxLength: 200 }).map((items) =>
-        items.map(([b, rest]) => Uint8Array.from([0, b ? 1 : 0, ...rest])),
-      ),
+      fc
+        .array(fc.tuple(fc.boolean(), fc.uint8Array({ minLength: 22, maxLength: 22 })), { minLength: 33, maxLength: 200 })
+        .map((items) => items.map(([b, rest]) => Uint8Array.from([0, b ? 1 : 0, ...rest]))),
     );
     fc.assert(
       fc.property(keyArrays, (keys) => {
         const flat = new Uint8Array(keys.length * 24);
         keys.forEach((k, i) => flat.set(k, i * 24));
         const order = sortKeyOrder(flat, keys.length);
-        const expected = keys.map((k, i) => ({ k, i })).sort((a, b) => Buffer.compare(a.k, b.k) || a.i - b.i).map((x) => x.i);
+        const expected = keys
+          .map((k, i) => ({ k, i }))
+          .sort((a, b) => Buffer.compare(a.k, b.k) || a.i - b.i)
+          .map((x) => x.i);
         assert.deepEqual(Array.from(order), expected);
       }),
     );
@@ -71,16 +74,22 @@ describe('baseline/entry-set', () => {
   it('withChanges equals building the changed set from scratch', () => {
     fc.assert(
       fc.property(
-        mixed.chain((base) => fc.tuple(fc.constant(base), fc.tuple(fc.subarray(base), mixed).map(([a, b]) => [...a, ...b]), fc.tuple(fc.subarray(base), mixed).map(([a, b]) => [...a, ...b]))),
+        mixed.chain((base) =>
+          fc.tuple(
+            fc.constant(base),
+            fc.tuple(fc.subarray(base), mixed).map(([a, b]) => [...a, ...b]),
+            fc.tuple(fc.subarray(base), mixed).map(([a, b]) => [...a, ...b]),
+          ),
+        ),
         ([base, added, removed]) => {
-        const set = EntrySet.fromNames(base);
-        const changed = set.withChanges(added, removed);
-        const expected = new Set(base);
-        for (const name of removed) expected.delete(name);
-        for (const name of added) expected.add(name);
-        // Removal applies to the base, then additions: a name both added and removed ends up present.
-        assert.deepEqual(sorted(changed.names()), sorted(expected));
-        assert.deepEqual(Buffer.from(changed.keys), Buffer.from(EntrySet.fromNames(expected).keys));
+          const set = EntrySet.fromNames(base);
+          const changed = set.withChanges(added, removed);
+          const expected = new Set(base);
+          for (const name of removed) expected.delete(name);
+          for (const name of added) expected.add(name);
+          // Removal applies to the base, then additions: a name both added and removed ends up present.
+          assert.deepEqual(sorted(changed.names()), sorted(expected));
+          assert.deepEqual(Buffer.from(changed.keys), Buffer.from(EntrySet.fromNames(expected).keys));
         },
       ),
     );

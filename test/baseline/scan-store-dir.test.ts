@@ -3,7 +3,16 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BaselineError, captureLowerBaseline, diffLowerBaselines, dirStampsEqual, dirUnchangedSince, readDirStamp, refreshLowerBaseline, scanStoreDir } from '../../agent/baseline/index.ts';
+import {
+  BaselineError,
+  captureLowerBaseline,
+  diffLowerBaselines,
+  dirStampsEqual,
+  dirUnchangedSince,
+  readDirStamp,
+  refreshLowerBaseline,
+  scanStoreDir,
+} from '../../agent/baseline/index.ts';
 import { requireRoot } from '../support/requirements.ts';
 
 const h = (c: string): string => c.repeat(32);

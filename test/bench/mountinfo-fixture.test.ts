@@ -24,7 +24,10 @@ describe('bench/mountinfo-fixture', () => {
     assert.ok(Math.abs(store.lineNumber - n / 2) < 20, `store overlay on line ${store.lineNumber}`);
     assert.deepEqual(table.mountsStackedOn(store), []);
     const o = parseOverlayOptions(store.superOptions);
-    assert.deepEqual(o.lowerLayers.map((l) => l.path), [BUSY_TABLE_STORE.lowerStoreDir, ...BUSY_TABLE_STORE.extraLowerDirs]);
+    assert.deepEqual(
+      o.lowerLayers.map((l) => l.path),
+      [BUSY_TABLE_STORE.lowerStoreDir, ...BUSY_TABLE_STORE.extraLowerDirs],
+    );
     assert.deepEqual([o.upperdir, o.workdir], [BUSY_TABLE_STORE.upperdir, BUSY_TABLE_STORE.workdir]);
     assert.equal(table.findMountContaining(BUSY_TABLE_STORE.upperdir), table.findMountContaining(BUSY_TABLE_STORE.workdir));
     const lowerFs = table.findMountContaining(BUSY_TABLE_STORE.lowerStoreDir);
@@ -43,7 +46,14 @@ describe('bench/mountinfo-fixture', () => {
       assert.ok(Buffer.byteLength(m.superOptionsRaw) < 4096, 'options over one page');
     }
     assert.ok(longest >= 30, `longest lowerdir list: ${longest}`);
-    for (const fsType of ['tmpfs', 'nsfs', 'proc', 'cgroup2', 'ext4']) assert.ok(mounts.some((m) => m.fsType === fsType), fsType);
-    assert.ok(mounts.some((m) => m.mountPoint.includes(' ')), 'no escaped path');
+    for (const fsType of ['tmpfs', 'nsfs', 'proc', 'cgroup2', 'ext4'])
+      assert.ok(
+        mounts.some((m) => m.fsType === fsType),
+        fsType,
+      );
+    assert.ok(
+      mounts.some((m) => m.mountPoint.includes(' ')),
+      'no escaped path',
+    );
   });
 });

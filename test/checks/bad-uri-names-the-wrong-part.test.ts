@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  checkInNamespace, findingOf, idsAt, makeLowerStore, makeScenarioDir, nixVerdictOf, recordComparison, requireMountScenario, shQuote, type CheckRun,
+  checkInNamespace,
+  findingOf,
+  idsAt,
+  makeLowerStore,
+  makeScenarioDir,
+  nixVerdictOf,
+  recordComparison,
+  requireMountScenario,
+  shQuote,
+  type CheckRun,
 } from '../support/mount-scenario.ts';
 
 // Nix's tests/functional/local-overlay-store/bad-uris.sh: one correct overlay, then store URLs whose root, lower

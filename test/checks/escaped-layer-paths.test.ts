@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { percentEncode } from '../../agent/store/index.ts';
-import { checkInNamespace, idsAt, makeLowerStore, makeScenarioDir, nixVerdictOf, recordComparison, requireMountScenario, shQuote } from '../support/mount-scenario.ts';
+import {
+  checkInNamespace,
+  idsAt,
+  makeLowerStore,
+  makeScenarioDir,
+  nixVerdictOf,
+  recordComparison,
+  requireMountScenario,
+  shQuote,
+} from '../support/mount-scenario.ts';
 
 // The merged dir has a space (mountinfo shows \040), the lower store's root a colon (escaped as \: in lowerdir=),
 // the upper layer a backslash (\\ in upperdir=, shown as \134\134). Nix pastes the paths into its regexes

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { cwdBySuffix, LEXICAL_VIEW, normalizeRelative, resolveAbsolute, resolveMountedPaths, suffixMatches, type RealpathView } from '../../agent/checks/layer-paths.ts';
+import {
+  cwdBySuffix,
+  LEXICAL_VIEW,
+  normalizeRelative,
+  resolveAbsolute,
+  resolveMountedPaths,
+  suffixMatches,
+  type RealpathView,
+} from '../../agent/checks/layer-paths.ts';
 
 describe('layer paths', () => {
   it('normalizes relative paths, counting leading ..', () => {
@@ -24,16 +32,25 @@ describe('layer paths', () => {
   });
 
   it('resolves every relative path of one mount against the one inferred directory', () => {
-    const { paths, cwd } = resolveMountedPaths([
-      { given: 'modules' , expected: '/srv/l/nix/store' },
-      { given: 'l/nix/store', expected: '/srv/l/nix/store' },
-      { given: '../other/u', expected: '/elsewhere/u' },
-      { given: '/abs/work' },
-    ], LEXICAL_VIEW);
+    const { paths, cwd } = resolveMountedPaths(
+      [
+        { given: 'modules', expected: '/srv/l/nix/store' },
+        { given: 'l/nix/store', expected: '/srv/l/nix/store' },
+        { given: '../other/u', expected: '/elsewhere/u' },
+        { given: '/abs/work' },
+      ],
+      LEXICAL_VIEW,
+    );
     assert.equal(cwd?.path, '/srv');
-    assert.deepEqual(paths.map((p) => [p.path, p.how]), [
-      ['/srv/modules', 'relative-resolved'], ['/srv/l/nix/store', 'relative-resolved'], ['/other/u', 'relative-resolved'], ['/abs/work', 'lexical'],
-    ]);
+    assert.deepEqual(
+      paths.map((p) => [p.path, p.how]),
+      [
+        ['/srv/modules', 'relative-resolved'],
+        ['/srv/l/nix/store', 'relative-resolved'],
+        ['/other/u', 'relative-resolved'],
+        ['/abs/work', 'lexical'],
+      ],
+    );
   });
 
   it('appends the subdirectory a bind mount of the overlay shows', () => {
@@ -42,10 +59,12 @@ describe('layer paths', () => {
   });
 
   it('a resolved absolute path is canonical: no . or .. components, no double or trailing slash', () => {
-    fc.assert(fc.property(fc.array(fc.constantFrom('a', 'b', '.', '..', ''), { maxLength: 8 }), (parts) => {
-      const { path } = resolveAbsolute(`/${parts.join('/')}`, LEXICAL_VIEW);
-      assert.ok(path === '/' || (!path.endsWith('/') && !path.includes('//')));
-      assert.ok(!path.split('/').some((p) => p === '.' || p === '..'));
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', 'b', '.', '..', ''), { maxLength: 8 }), (parts) => {
+        const { path } = resolveAbsolute(`/${parts.join('/')}`, LEXICAL_VIEW);
+        assert.ok(path === '/' || (!path.endsWith('/') && !path.includes('//')));
+        assert.ok(!path.split('/').some((p) => p === '.' || p === '..'));
+      }),
+    );
   });
 });

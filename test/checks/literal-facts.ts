@@ -18,7 +18,13 @@ export function factsOf(text: string, url: string, moduleDefaults?: OverlayModul
 
 /** Facts of a captured fixture (test/fixtures/mountinfo/NAME.txt) for `url`. */
 export function fixtureFacts(name: string, url: string, moduleDefaults?: OverlayModuleDefaults): ReadMountFacts {
-  return mountFactsFromTable({ mountinfoFile: `${name}.txt`, parsed: parseMountinfo(fixtureText(name)), layout: layoutOf(url), view: LEXICAL_VIEW, moduleDefaults });
+  return mountFactsFromTable({
+    mountinfoFile: `${name}.txt`,
+    parsed: parseMountinfo(fixtureText(name)),
+    layout: layoutOf(url),
+    view: LEXICAL_VIEW,
+    moduleDefaults,
+  });
 }
 
 /** The fixture scenario dir capture.sh used for NAME. */

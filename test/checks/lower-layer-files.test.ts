@@ -9,7 +9,13 @@ import { ids, layoutOf } from './literal-facts.ts';
 
 const LOWER = layoutOf('local-overlay://?root=/x/m&lower-store=/x/lower&upper-layer=/x/upper').lower;
 const FS_RO = { mountPoint: '/x/lower', device: '8:1', fsType: 'ext4', readOnly: true, line: '30 1 8:1 / /x/lower ro - ext4 /dev/sdb ro' };
-const ok: LowerLayerFacts = { storeDir: '/x/lower/nix/store', storeDirState: { kind: 'ok' }, db: '/x/lower/nix/var/nix/db/db.sqlite', dbState: { kind: 'ok' }, fs: FS_RO };
+const ok: LowerLayerFacts = {
+  storeDir: '/x/lower/nix/store',
+  storeDirState: { kind: 'ok' },
+  db: '/x/lower/nix/var/nix/db/db.sqlite',
+  dbState: { kind: 'ok' },
+  fs: FS_RO,
+};
 
 describe('check layer.lower', () => {
   describe('deciding (pure)', () => {

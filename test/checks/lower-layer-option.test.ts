@@ -11,15 +11,25 @@ describe('check mount.lower (pure)', () => {
     const found = decideLowerLayers(fixtureFacts('three-lowerdirs', fixtureUrl('three-lowerdirs')));
     assert.deepEqual(ids(found), ['mount.extra-lower-layers']);
     assert.equal(found[0]?.severity, 'info');
-    assert.deepEqual((found[0]?.evidence['extraLayers'] as Layer[]).map((l) => [l.position, l.path]), [[2, `${b}/modules/nix/store`], [3, `${b}/base/nix/store`]]);
+    assert.deepEqual(
+      (found[0]?.evidence['extraLayers'] as Layer[]).map((l) => [l.position, l.path]),
+      [
+        [2, `${b}/modules/nix/store`],
+        [3, `${b}/base/nix/store`],
+      ],
+    );
   });
 
   it("reads Replit's line (nouserxattr, from another kernel) the same way", () => {
-    const line = '80 70 0:90 / /nix/store rw,relatime - overlay overlay rw,lowerdir=/mnt/cacache/nix/store:/mnt/nixmodules/nix/store:/nix/store,upperdir=/mnt/nix/store,workdir=/mnt/nix/work/store,xino=off,nouserxattr';
+    const line =
+      '80 70 0:90 / /nix/store rw,relatime - overlay overlay rw,lowerdir=/mnt/cacache/nix/store:/mnt/nixmodules/nix/store:/nix/store,upperdir=/mnt/nix/store,workdir=/mnt/nix/work/store,xino=off,nouserxattr';
     const url = `local-overlay?lower-store=${percentEncode('/mnt/cacache?read-only=true')}&upper-layer=/mnt/nix/store&check-mount=false`;
     const found = decideLowerLayers(factsOf(`70 70 254:0 / / rw - ext4 /dev/vda rw\n${line}\n`, url));
     assert.deepEqual(ids(found), ['mount.extra-lower-layers']);
-    assert.deepEqual((found[0]?.evidence['extraLayers'] as Layer[]).map((l) => l.path), ['/mnt/nixmodules/nix/store', '/nix/store']);
+    assert.deepEqual(
+      (found[0]?.evidence['extraLayers'] as Layer[]).map((l) => l.path),
+      ['/mnt/nixmodules/nix/store', '/nix/store'],
+    );
   });
 
   it('mount.lower-not-first (warning) naming the layer above it (captured)', () => {
@@ -27,7 +37,10 @@ describe('check mount.lower (pure)', () => {
     const found = decideLowerLayers(fixtureFacts('lower-second', fixtureUrl('lower-second')));
     assert.deepEqual(ids(found), ['mount.lower-not-first', 'mount.extra-lower-layers']);
     assert.equal(found[0]?.severity, 'warning');
-    assert.deepEqual((found[0]?.evidence['layersAbove'] as Layer[]).map((l) => l.path), [`${b}/extra/nix/store`]);
+    assert.deepEqual(
+      (found[0]?.evidence['layersAbove'] as Layer[]).map((l) => l.path),
+      [`${b}/extra/nix/store`],
+    );
     assert.match(found[0]?.hint ?? '', new RegExp(`lowerdir=${b}/lower/nix/store:${b}/extra/nix/store`));
   });
 
@@ -54,18 +67,28 @@ describe('check mount.lower (pure)', () => {
     const found = decideLowerLayers(fixtureFacts('data-only-layers', fixtureUrl('data-only-layers', { lower })));
     assert.equal(found[0]?.id, 'mount.lower-data-only');
     assert.equal(found[0]?.severity, 'error');
-    assert.deepEqual(found[0]?.evidence['lowerLayer'], { position: 3, option: 'lowerdir', dataOnly: true, given: `${b}/data1`, path: `${b}/data1`, how: 'lexical' });
+    assert.deepEqual(found[0]?.evidence['lowerLayer'], {
+      position: 3,
+      option: 'lowerdir',
+      dataOnly: true,
+      given: `${b}/data1`,
+      path: `${b}/data1`,
+      how: 'lexical',
+    });
   });
 
   it('finds the lower store among lowerdir+= layers and lists the datadir+= ones as data-only (captured)', () => {
     const b = fx('lowerdir-plus');
     const found = decideLowerLayers(fixtureFacts('lowerdir-plus', fixtureUrl('lowerdir-plus')));
     assert.deepEqual(ids(found), ['mount.extra-lower-layers']);
-    assert.deepEqual((found[0]?.evidence['extraLayers'] as Layer[]).map((l) => [l.option, l.path, l.dataOnly]), [
-      ['lowerdir+', `${b}/odd:dir name`, false],
-      ['datadir+', `${b}/data1`, true],
-      ['datadir+', `${b}/data2`, true],
-    ]);
+    assert.deepEqual(
+      (found[0]?.evidence['extraLayers'] as Layer[]).map((l) => [l.option, l.path, l.dataOnly]),
+      [
+        ['lowerdir+', `${b}/odd:dir name`, false],
+        ['datadir+', `${b}/data1`, true],
+        ['datadir+', `${b}/data2`, true],
+      ],
+    );
   });
 
   it('unescapes the captured escaped paths: the colon dir is found as layer 2', () => {
@@ -73,7 +96,10 @@ describe('check mount.lower (pure)', () => {
     const url = `local-overlay://?real=${percentEncode(`${b}/merged dir\\1`)}&lower-store=${percentEncode(`local?real=${b}/col:on`)}&upper-layer=${percentEncode(`${b}/up per,x\\y`)}`;
     const found = decideLowerLayers(fixtureFacts('escaped-paths', url));
     assert.deepEqual(ids(found), ['mount.lower-not-first', 'mount.extra-lower-layers']);
-    assert.deepEqual((found[0]?.evidence['layersAbove'] as Layer[]).map((l) => l.path), [`${b}/lower with space`]);
+    assert.deepEqual(
+      (found[0]?.evidence['layersAbove'] as Layer[]).map((l) => l.path),
+      [`${b}/lower with space`],
+    );
   });
 
   it('says nothing without an overlay (mount.merged reports that)', () => {

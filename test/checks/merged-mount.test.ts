@@ -95,9 +95,10 @@ describe('check mount.merged (pure)', () => {
     assert.equal(f?.id, 'mount.relative-layer-paths');
     assert.equal(f?.severity, 'info');
     assert.equal(f?.evidence['mounterCwd'], b);
-    assert.deepEqual((f?.evidence['relativePaths'] as Array<{ resolved: string }>).map((p) => p.resolved), [
-      `${b}/lower/nix/store`, `${b}/modules/nix/store`, `${b}/base/nix/store`, `${b}/upper/store`, `${b}/upper/work`,
-    ]);
+    assert.deepEqual(
+      (f?.evidence['relativePaths'] as Array<{ resolved: string }>).map((p) => p.resolved),
+      [`${b}/lower/nix/store`, `${b}/modules/nix/store`, `${b}/base/nix/store`, `${b}/upper/store`, `${b}/upper/work`],
+    );
   });
 
   it('mount.relative-layer-paths says when no working directory can be inferred', () => {

@@ -12,17 +12,30 @@ describe('mount facts', () => {
   it('finds the overlay under a stack, what is above it, and its layers (captured)', () => {
     const facts = fixtureFacts('stacked', fixtureUrl('stacked'));
     assert.equal(facts.visible?.mountId, 68);
-    assert.deepEqual(facts.stack.map((e) => e.mountId), [65, 67, 68]);
+    assert.deepEqual(
+      facts.stack.map((e) => e.mountId),
+      [65, 67, 68],
+    );
     assert.equal(facts.overlay?.mountId, 65);
-    assert.deepEqual(facts.above.map((e) => e.mountId), [67, 68]);
-    assert.deepEqual(facts.lowers.map((l) => l.path), [`${fx('stacked')}/lower/nix/store`]);
+    assert.deepEqual(
+      facts.above.map((e) => e.mountId),
+      [67, 68],
+    );
+    assert.deepEqual(
+      facts.lowers.map((l) => l.path),
+      [`${fx('stacked')}/lower/nix/store`],
+    );
     assert.equal(facts.upper?.path, `${fx('stacked')}/upper/store`);
   });
 
   it('maps the layers of a bind-mounted subdirectory of an overlay to the same subdirectory', () => {
-    const text = '1 0 254:0 / / rw - ext4 /dev/vda rw\n20 1 0:40 /nix/store /x/m/nix/store rw - overlay overlay rw,lowerdir=/x/lower,upperdir=/x/upper,workdir=/x/work\n';
+    const text =
+      '1 0 254:0 / / rw - ext4 /dev/vda rw\n20 1 0:40 /nix/store /x/m/nix/store rw - overlay overlay rw,lowerdir=/x/lower,upperdir=/x/upper,workdir=/x/work\n';
     const facts = factsOf(text, 'local-overlay://?root=/x/m&lower-store=/x/lower&upper-layer=/x/upper/nix/store');
-    assert.deepEqual(facts.lowers.map((l) => l.path), ['/x/lower/nix/store']);
+    assert.deepEqual(
+      facts.lowers.map((l) => l.path),
+      ['/x/lower/nix/store'],
+    );
     assert.equal(facts.upper?.path, '/x/upper/nix/store');
     assert.equal(facts.work?.path, '/x/work');
   });
@@ -60,7 +73,10 @@ describe('mount facts', () => {
     it('resolves a symlinked configured path with realpath', async () => {
       fs.mkdirSync(path.join(dir, 'real'));
       fs.symlinkSync('real', path.join(dir, 'link'));
-      const config = loadConfig({ flags: { store: `local-overlay://?root=/r&lower-store=/l&upper-layer=${dir}/link`, mountinfo: path.join(FIXTURE_DIR, 'stacked.txt') }, env: {} });
+      const config = loadConfig({
+        flags: { store: `local-overlay://?root=/r&lower-store=/l&upper-layer=${dir}/link`, mountinfo: path.join(FIXTURE_DIR, 'stacked.txt') },
+        env: {},
+      });
       const facts = await gatherMountFacts(config);
       assert.deepEqual([facts.expected.upperLayer.path, facts.expected.upperLayer.how], [`${dir}/real`, 'realpath']);
     });
@@ -69,7 +85,12 @@ describe('mount facts', () => {
       fs.mkdirSync(path.join(dir, 'params'));
       fs.writeFileSync(path.join(dir, 'params/index'), 'Y\n');
       fs.writeFileSync(path.join(dir, 'params/metacopy'), 'N\n');
-      assert.deepEqual(readOverlayModuleDefaults(path.join(dir, 'params')), { index: true, metacopy: false, redirectDir: undefined, source: path.join(dir, 'params') });
+      assert.deepEqual(readOverlayModuleDefaults(path.join(dir, 'params')), {
+        index: true,
+        metacopy: false,
+        redirectDir: undefined,
+        source: path.join(dir, 'params'),
+      });
     });
   });
 });

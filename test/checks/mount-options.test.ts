@@ -62,7 +62,10 @@ describe('check mount.options (pure)', () => {
   });
 
   it('mount.option-metacopy (with the redirect_dir=on it implies) for metacopy=on (captured)', () => {
-    assert.deepEqual(ids(decideMountOptions(fixtureFacts('overlay-options', optionsUrl('metacopy')), false)), ['mount.option-metacopy', 'mount.option-redirect-dir']);
+    assert.deepEqual(ids(decideMountOptions(fixtureFacts('overlay-options', optionsUrl('metacopy')), false)), [
+      'mount.option-metacopy',
+      'mount.option-redirect-dir',
+    ]);
   });
 
   it('mount.option-userxattr is info', () => {
@@ -71,12 +74,14 @@ describe('check mount.options (pure)', () => {
   });
 
   it('nothing for fsync=strict, uuid=off, default_permissions, xino=on (captured)', () => {
-    for (const name of ['strict', 'uuid', 'perms']) assert.deepEqual(decideMountOptions(fixtureFacts('overlay-options', optionsUrl(name), NO_DEFAULTS), false), [], name);
+    for (const name of ['strict', 'uuid', 'perms'])
+      assert.deepEqual(decideMountOptions(fixtureFacts('overlay-options', optionsUrl(name), NO_DEFAULTS), false), [], name);
     assert.deepEqual(decideMountOptions(fixtureFacts('overlay-options', optionsUrl('xino', `${fx('overlay-options')}/tmp/u-xino`), NO_DEFAULTS), false), []);
   });
 
   it("applies the kernel module's defaults to options a live table leaves out", () => {
-    const text = '1 0 254:0 / / rw - ext4 /dev/vda rw\n20 1 0:40 / /x/m/nix/store rw,relatime - overlay overlay rw,lowerdir=/x/lower/nix/store,upperdir=/x/upper,workdir=/x/work\n';
+    const text =
+      '1 0 254:0 / / rw - ext4 /dev/vda rw\n20 1 0:40 / /x/m/nix/store rw,relatime - overlay overlay rw,lowerdir=/x/lower/nix/store,upperdir=/x/upper,workdir=/x/work\n';
     const url = 'local-overlay://?root=/x/m&lower-store=/x/lower&upper-layer=/x/upper';
     assert.deepEqual(decideMountOptions(factsOf(text, url), false), [], 'a saved table: unknown defaults, no finding');
     const found = decideMountOptions(factsOf(text, url, { index: true, metacopy: false, redirectDir: true, source: '/sys/module/overlay/parameters' }), false);

@@ -8,7 +8,8 @@ import { decideNixConfAgreement, nixConfAgreementCheck, readNixConfStore } from 
 import { loadConfig } from '../../agent/config/index.ts';
 import { factsOf, layoutOf } from './literal-facts.ts';
 
-const TABLE = '1 0 254:0 / / rw - ext4 /dev/vda rw\n20 1 0:40 / /x/m/nix/store rw - overlay overlay rw,lowerdir=/x/lower/nix/store,upperdir=/x/upper,workdir=/x/work\n';
+const TABLE =
+  '1 0 254:0 / / rw - ext4 /dev/vda rw\n20 1 0:40 / /x/m/nix/store rw - overlay overlay rw,lowerdir=/x/lower/nix/store,upperdir=/x/upper,workdir=/x/work\n';
 const GOOD = 'local-overlay://?root=/x/m&lower-store=/x/lower&upper-layer=/x/upper';
 
 describe('check mount.nix-conf', () => {
@@ -61,7 +62,10 @@ describe('check mount.nix-conf', () => {
     const both = loadConfig({ flags: { config: configFile }, env: {}, trustAnyFile: true });
     const facts = factsOf(TABLE, GOOD);
     const found = await nixConfAgreementCheck.run({ config: both, env: {}, mount: facts }, new AbortController().signal);
-    assert.deepEqual(found.map((f) => f.id), ['mount.nix-conf-mismatch']);
+    assert.deepEqual(
+      found.map((f) => f.id),
+      ['mount.nix-conf-mismatch'],
+    );
     const urlOnly = loadConfig({ flags: { store: GOOD }, env: {} });
     assert.deepEqual(await nixConfAgreementCheck.run({ config: urlOnly, env: {}, mount: facts }, new AbortController().signal), []);
   });

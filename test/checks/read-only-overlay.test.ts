@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkInNamespace, findingOf, idsAt, makeLowerStore, makeScenarioDir, nixVerdictOf, recordComparison, requireMountScenario, shQuote } from '../support/mount-scenario.ts';
+import {
+  checkInNamespace,
+  findingOf,
+  idsAt,
+  makeLowerStore,
+  makeScenarioDir,
+  nixVerdictOf,
+  recordComparison,
+  requireMountScenario,
+  shQuote,
+} from '../support/mount-scenario.ts';
 
 describe('check: a read-only overlay', function () {
   let dir = '';
@@ -44,7 +54,12 @@ describe('check: a read-only overlay', function () {
   it('passes when the configuration expects a read-only store', () => {
     const config = path.join(dir, 'read-only.yaml');
     fs.writeFileSync(config, 'checks:\n  expectReadOnly: true\n', { mode: 0o600 });
-    const run = checkInNamespace(`mount -t overlay overlay -o ${shQuote(`ro,${overlay}`)} ${shQuote(`${dir}/merged/nix/store`)}`, ['--config', config, '--store', url]);
+    const run = checkInNamespace(`mount -t overlay overlay -o ${shQuote(`ro,${overlay}`)} ${shQuote(`${dir}/merged/nix/store`)}`, [
+      '--config',
+      config,
+      '--store',
+      url,
+    ]);
     assert.equal(run.code, 0, JSON.stringify(run.report.findings, null, 2));
     assert.deepEqual(idsAt(run, 'error'), []);
     assert.ok(idsAt(run, 'info').includes('mount.ok'));

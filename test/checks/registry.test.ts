@@ -15,13 +15,27 @@ describe('mount check registry and run', () => {
   it('lists every check once, mount checks before layer checks, in CHECK_IDS order', () => {
     const ids = MOUNT_CHECKS.map((c) => c.id);
     assert.equal(new Set(ids).size, ids.length);
-    assert.deepEqual(ids, ['mount.merged', 'mount.lower', 'mount.upper', 'mount.options', 'mount.nix-check-mount', 'mount.nix-conf', 'mount.summary', 'layer.lower', 'layer.upper', 'layer.upper-db']);
+    assert.deepEqual(ids, [
+      'mount.merged',
+      'mount.lower',
+      'mount.upper',
+      'mount.options',
+      'mount.nix-check-mount',
+      'mount.nix-conf',
+      'mount.summary',
+      'layer.lower',
+      'layer.upper',
+      'layer.upper-db',
+    ]);
     assert.deepEqual(ids, CHECK_IDS);
   });
 
   it('runs every check unless checks.disable lists it', () => {
     assert.deepEqual(enabledChecks([]), MOUNT_CHECKS);
-    assert.deepEqual(enabledChecks(['mount.nix-conf', 'layer.upper-db']).map((c) => c.id), CHECK_IDS.filter((id) => id !== 'mount.nix-conf' && id !== 'layer.upper-db'));
+    assert.deepEqual(
+      enabledChecks(['mount.nix-conf', 'layer.upper-db']).map((c) => c.id),
+      CHECK_IDS.filter((id) => id !== 'mount.nix-conf' && id !== 'layer.upper-db'),
+    );
   });
 
   it('leaves out the checks the configuration disables, their findings and their outcomes', async () => {
@@ -32,31 +46,52 @@ describe('mount check registry and run', () => {
       fs.writeFileSync(file, 'checks:\n  disable: [mount.lower, layer.upper-db]\n', { mode: 0o600 });
       const all = await runMountCheck(loadConfig({ flags, env: {} }), {}, new AbortController().signal);
       const some = await runMountCheck(loadConfig({ flags: { ...flags, config: file }, env: {} }), {}, new AbortController().signal);
-      assert.deepEqual(some.checks.map((c) => c.id), CHECK_IDS.filter((id) => id !== 'mount.lower' && id !== 'layer.upper-db'));
+      assert.deepEqual(
+        some.checks.map((c) => c.id),
+        CHECK_IDS.filter((id) => id !== 'mount.lower' && id !== 'layer.upper-db'),
+      );
       const ids = (report: typeof all): string[] => report.findings.map((f) => f.id);
       // mount.lower says where the lower layer is, layer.upper-db that the upper DB is absent; the other checks still run.
       assert.ok(ids(all).includes('mount.lower-not-first') && ids(all).includes('layer.upper-db-absent'));
-      assert.deepEqual(ids(some), ids(all).filter((id) => id !== 'mount.lower-not-first' && id !== 'mount.extra-lower-layers' && id !== 'layer.upper-db-absent'));
+      assert.deepEqual(
+        ids(some),
+        ids(all).filter((id) => id !== 'mount.lower-not-first' && id !== 'mount.extra-lower-layers' && id !== 'layer.upper-db-absent'),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('runs every check on a saved table, one outcome each', async () => {
-    const config = loadConfig({ flags: { store: `${fixtureUrl('lower-second')}&check-mount=false`, mountinfo: path.join(FIXTURE_DIR, 'lower-second.txt') }, env: {} });
+    const config = loadConfig({
+      flags: { store: `${fixtureUrl('lower-second')}&check-mount=false`, mountinfo: path.join(FIXTURE_DIR, 'lower-second.txt') },
+      env: {},
+    });
     const report = await runMountCheck(config, {}, new AbortController().signal);
-    assert.deepEqual(report.checks.map((c) => c.id), MOUNT_CHECKS.map((c) => c.id));
+    assert.deepEqual(
+      report.checks.map((c) => c.id),
+      MOUNT_CHECKS.map((c) => c.id),
+    );
     assert.ok(report.checks.every((c) => c.ok && c.durationMs >= 0));
     assert.ok(report.findings.some((f) => f.id === 'mount.lower-not-first'));
     // Errors come first.
     const severities = report.findings.map((f) => f.severity);
-    assert.deepEqual(severities, [...severities].sort((a, b) => ['error', 'warning', 'info'].indexOf(a) - ['error', 'warning', 'info'].indexOf(b)));
+    assert.deepEqual(
+      severities,
+      [...severities].sort((a, b) => ['error', 'warning', 'info'].indexOf(a) - ['error', 'warning', 'info'].indexOf(b)),
+    );
   });
 
   it('a check that throws becomes check.failed and the others still run', async () => {
     const config = loadConfig({ flags: { store: fixtureUrl('stacked'), mountinfo: path.join(FIXTURE_DIR, 'stacked.txt') }, env: {} });
     const context = await gatherCheckContext(config, {});
-    const broken: Check = { id: 'test.broken', title: 'broken', run: () => { throw new Error('boom'); } };
+    const broken: Check = {
+      id: 'test.broken',
+      title: 'broken',
+      run: () => {
+        throw new Error('boom');
+      },
+    };
     const report = await runChecks([broken, ...MOUNT_CHECKS], context, new AbortController().signal);
     assert.equal(report.checks[0]?.ok, false);
     assert.ok(report.findings.some((f) => f.id === 'check.failed' && /boom/.test(f.message)));

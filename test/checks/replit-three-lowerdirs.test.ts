@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { percentEncode } from '../../agent/store/index.ts';
-import { checkInNamespace, findingOf, idsAt, makeLowerStore, makeScenarioDir, nixVerdictOf, recordComparison, requireMountScenario, shQuote } from '../support/mount-scenario.ts';
+import {
+  checkInNamespace,
+  findingOf,
+  idsAt,
+  makeLowerStore,
+  makeScenarioDir,
+  nixVerdictOf,
+  recordComparison,
+  requireMountScenario,
+  shQuote,
+} from '../support/mount-scenario.ts';
 
 // Replit's public setup (../shared/DOMAIN.md): the lower store /mnt/cacache (read-only), a modules layer, and the
 // image's own /nix/store under the overlay mounted on /nix/store itself; upper and work on their own filesystem;
@@ -15,7 +25,8 @@ describe("check: Replit's mount with three lowerdirs is ok, the extra layers lis
     requireMountScenario(this);
     dir = makeScenarioDir('replit');
     makeLowerStore(path.join(dir, 'mnt/cacache'), path.join(dir, 'src'));
-    for (const d of ['mnt/nixmodules/nix/store/module-x', 'nix/store/from-image', 'mnt/nix', 'nix/var/nix']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+    for (const d of ['mnt/nixmodules/nix/store/module-x', 'nix/store/from-image', 'mnt/nix', 'nix/var/nix'])
+      fs.mkdirSync(path.join(dir, d), { recursive: true });
   });
 
   after(() => {
@@ -38,10 +49,13 @@ describe("check: Replit's mount with three lowerdirs is ok, the extra layers lis
     assert.deepEqual(idsAt(run, 'error'), []);
     assert.deepEqual(idsAt(run, 'warning'), []);
     const extra = findingOf(run, 'mount.extra-lower-layers');
-    assert.deepEqual((extra.evidence['extraLayers'] as Array<{ path: string; position: number }>).map((l) => [l.position, l.path]), [
-      [2, `${dir}/mnt/nixmodules/nix/store`],
-      [3, `${dir}/nix/store`],
-    ]);
+    assert.deepEqual(
+      (extra.evidence['extraLayers'] as Array<{ path: string; position: number }>).map((l) => [l.position, l.path]),
+      [
+        [2, `${dir}/mnt/nixmodules/nix/store`],
+        [3, `${dir}/nix/store`],
+      ],
+    );
     assert.equal(extra.evidence['lowerStoreLayer'], 1);
     assert.ok(idsAt(run, 'info').includes('layer.lower-read-only'));
     assert.ok(idsAt(run, 'info').includes('mount.ok'));

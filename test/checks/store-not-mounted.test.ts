@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkInNamespace, findingOf, idsAt, makeLowerStore, makeScenarioDir, nixVerdictOf, recordComparison, requireMountScenario } from '../support/mount-scenario.ts';
+import {
+  checkInNamespace,
+  findingOf,
+  idsAt,
+  makeLowerStore,
+  makeScenarioDir,
+  nixVerdictOf,
+  recordComparison,
+  requireMountScenario,
+} from '../support/mount-scenario.ts';
 
 describe('check: a store dir with nothing mounted is an error', function () {
   let dir = '';

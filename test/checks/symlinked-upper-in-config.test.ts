@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkInNamespace, idsAt, makeLowerStore, makeScenarioDir, nixVerdictOf, recordComparison, requireMountScenario, shQuote } from '../support/mount-scenario.ts';
+import {
+  checkInNamespace,
+  idsAt,
+  makeLowerStore,
+  makeScenarioDir,
+  nixVerdictOf,
+  recordComparison,
+  requireMountScenario,
+  shQuote,
+} from '../support/mount-scenario.ts';
 
 describe('check: a symlinked upper-layer path in the configuration', function () {
   let dir = '';
@@ -20,8 +29,10 @@ describe('check: a symlinked upper-layer path in the configuration', function ()
 
   it('is the same directory as the mounted upperdir once resolved', () => {
     const options = `lowerdir=${dir}/lower/nix/store,upperdir=${dir}/real-upper,workdir=${dir}/work`;
-    const run = checkInNamespace(`mount -t overlay overlay -o ${shQuote(options)} ${shQuote(`${dir}/merged/nix/store`)}`,
-      ['--store', `local-overlay://?root=${dir}/merged&lower-store=${dir}/lower&upper-layer=${dir}/upper-link&check-mount=false`]);
+    const run = checkInNamespace(`mount -t overlay overlay -o ${shQuote(options)} ${shQuote(`${dir}/merged/nix/store`)}`, [
+      '--store',
+      `local-overlay://?root=${dir}/merged&lower-store=${dir}/lower&upper-layer=${dir}/upper-link&check-mount=false`,
+    ]);
     assert.equal(run.code, 0, JSON.stringify(run.report.findings, null, 2));
     assert.deepEqual(idsAt(run, 'error'), []);
     assert.ok(idsAt(run, 'info').includes('mount.ok'));
@@ -35,8 +46,10 @@ describe('check: a symlinked upper-layer path in the configuration', function ()
   it('still tells a really different upperdir apart', () => {
     fs.mkdirSync(path.join(dir, 'other-upper'), { recursive: true });
     const options = `lowerdir=${dir}/lower/nix/store,upperdir=${dir}/other-upper,workdir=${dir}/work`;
-    const run = checkInNamespace(`mount -t overlay overlay -o ${shQuote(options)} ${shQuote(`${dir}/merged/nix/store`)}`,
-      ['--store', `local-overlay://?root=${dir}/merged&lower-store=${dir}/lower&upper-layer=${dir}/upper-link&check-mount=false`]);
+    const run = checkInNamespace(`mount -t overlay overlay -o ${shQuote(options)} ${shQuote(`${dir}/merged/nix/store`)}`, [
+      '--store',
+      `local-overlay://?root=${dir}/merged&lower-store=${dir}/lower&upper-layer=${dir}/upper-link&check-mount=false`,
+    ]);
     assert.equal(run.code, 1);
     assert.deepEqual(idsAt(run, 'error'), ['mount.upper-mismatch']);
   });

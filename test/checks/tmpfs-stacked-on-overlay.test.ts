@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkInNamespace, findingOf, idsAt, makeLowerStore, makeScenarioDir, nixVerdictOf, recordComparison, requireMountScenario, shQuote } from '../support/mount-scenario.ts';
+import {
+  checkInNamespace,
+  findingOf,
+  idsAt,
+  makeLowerStore,
+  makeScenarioDir,
+  nixVerdictOf,
+  recordComparison,
+  requireMountScenario,
+  shQuote,
+} from '../support/mount-scenario.ts';
 
 describe('check: a tmpfs stacked on the overlay is an error', function () {
   let dir = '';
@@ -20,7 +30,10 @@ describe('check: a tmpfs stacked on the overlay is an error', function () {
   it('reports the stacked tmpfs with both lines, which Nix misses', () => {
     const merged = shQuote(`${dir}/merged/nix/store`);
     const script = `mount -t overlay overlay -o ${shQuote(`lowerdir=${dir}/lower/nix/store,upperdir=${dir}/upper,workdir=${dir}/work`)} ${merged}\nmount -t tmpfs stacked-fs ${merged}`;
-    const run = checkInNamespace(script, ['--store', `local-overlay://?root=${dir}/merged&lower-store=${dir}/lower&upper-layer=${dir}/upper&check-mount=false`]);
+    const run = checkInNamespace(script, [
+      '--store',
+      `local-overlay://?root=${dir}/merged&lower-store=${dir}/lower&upper-layer=${dir}/upper&check-mount=false`,
+    ]);
     assert.equal(run.code, 1);
     assert.deepEqual(idsAt(run, 'error'), ['mount.stacked']);
     const f = findingOf(run, 'mount.stacked');

@@ -14,7 +14,9 @@ describe('check layer.upper-db', () => {
     assert.deepEqual([absent?.id, absent?.severity], ['layer.upper-db-absent', 'info']);
     const [schema] = decideUpperDb({ file: '/s/db.sqlite', state: 'error', code: 'NIX_DB_SCHEMA_UNSUPPORTED', message: 'version 11', evidence: { found: 11 } });
     assert.deepEqual([schema?.id, schema?.severity, schema?.evidence['found']], ['layer.upper-db-schema', 'error', 11]);
-    assert.deepEqual(ids(decideUpperDb({ file: '/s/db.sqlite', state: 'error', code: 'NIX_DB_NOT_SQLITE', message: 'no', evidence: {} })), ['layer.upper-db-unreadable']);
+    assert.deepEqual(ids(decideUpperDb({ file: '/s/db.sqlite', state: 'error', code: 'NIX_DB_NOT_SQLITE', message: 'no', evidence: {} })), [
+      'layer.upper-db-unreadable',
+    ]);
   });
 
   describe('probing a real Nix DB read-only', function () {

@@ -11,7 +11,12 @@ import { ids, layoutOf } from './literal-facts.ts';
 const GiB = 2 ** 30;
 const FS = { mountPoint: '/x', device: '8:1', fsType: 'ext4', readOnly: false, line: '30 1 8:1 / /x rw - ext4 /dev/sdb rw' };
 const healthy: UpperLayerFacts = {
-  path: '/x/upper', state: { kind: 'ok' }, writable: { ok: true, errno: undefined }, fs: FS, userxattr: false, xattrs: 'yes',
+  path: '/x/upper',
+  state: { kind: 'ok' },
+  writable: { ok: true, errno: undefined },
+  fs: FS,
+  userxattr: false,
+  xattrs: 'yes',
   dType: { supported: 'yes', from: 'readdir', sampled: 10, untyped: 0 },
   space: { bsize: 4096, blocks: (100 * GiB) / 4096, bavail: (50 * GiB) / 4096, files: 1_000_000, ffree: 900_000 },
 };
@@ -25,7 +30,9 @@ describe('check layer.upper', () => {
 
     it('layer.upper-missing and layer.upper-not-directory (errors), and nothing else then', () => {
       assert.deepEqual(ids(decideUpperLayerFiles({ ...healthy, state: { kind: 'missing', errno: 'ENOENT' } }, thresholds)), ['layer.upper-missing']);
-      assert.deepEqual(ids(decideUpperLayerFiles({ ...healthy, state: { kind: 'not-directory', errno: undefined } }, thresholds)), ['layer.upper-not-directory']);
+      assert.deepEqual(ids(decideUpperLayerFiles({ ...healthy, state: { kind: 'not-directory', errno: undefined } }, thresholds)), [
+        'layer.upper-not-directory',
+      ]);
     });
 
     it('layer.upper-not-writable (error) for EROFS or a read-only mount, unless the store is meant to be read-only', () => {
@@ -87,7 +94,10 @@ describe('check layer.upper', () => {
       assert.equal(facts.dType.supported, 'yes');
       assert.ok(facts.fs !== undefined);
       assert.ok((facts.space?.blocks ?? 0) > 0 && (facts.space?.bavail ?? 0) < (facts.space?.blocks ?? 0));
-      assert.deepEqual(decideUpperLayerFiles(facts, { ...thresholds, minFreeSpace: parseAmount('100%')! }).map((f) => f.id), ['layer.upper-low-space']);
+      assert.deepEqual(
+        decideUpperLayerFiles(facts, { ...thresholds, minFreeSpace: parseAmount('100%')! }).map((f) => f.id),
+        ['layer.upper-low-space'],
+      );
     });
 
     it('reports a missing upper layer', () => {

@@ -58,10 +58,20 @@ describe('overlay-warden audit', function () {
 
   it('usage errors exit 2; a missing lower DB is reported with its code; a missing upper DB is an empty one', async () => {
     assert.equal((await runCliCaptured(['audit', '--threads', 'many', '--store', store.storeUrl])).code, 2);
-    const noLowerDb = await runCliCaptured(['audit', '--json', '--store', `local-overlay://?root=${store.mergedRoot}&state=${store.upper.stateDir}&lower-store=${encodeURIComponent(`${dir}/none`)}&upper-layer=${store.upper.layer}`]);
+    const noLowerDb = await runCliCaptured([
+      'audit',
+      '--json',
+      '--store',
+      `local-overlay://?root=${store.mergedRoot}&state=${store.upper.stateDir}&lower-store=${encodeURIComponent(`${dir}/none`)}&upper-layer=${store.upper.layer}`,
+    ]);
     assert.equal(noLowerDb.code, 1);
     assert.equal(JSON.parse(noLowerDb.stdout).error.code, 'NIX_DB_MISSING');
-    const noUpperDb = await runCliCaptured(['audit', '--json', '--store', `local-overlay://?root=${dir}/none&lower-store=${encodeURIComponent(store.lower.root)}&upper-layer=${store.upper.layer}`]);
+    const noUpperDb = await runCliCaptured([
+      'audit',
+      '--json',
+      '--store',
+      `local-overlay://?root=${dir}/none&lower-store=${encodeURIComponent(store.lower.root)}&upper-layer=${store.upper.layer}`,
+    ]);
     const strays = (JSON.parse(noUpperDb.stdout) as { findings: Finding[] }).findings.filter((f) => f.id === 'store.stray');
     assert.equal(strays.length, store.upper.paths.length, 'every upper-only object is a stray when no upper DB registers it');
   });

@@ -35,11 +35,17 @@ describe('the built package', function () {
   it('emits JavaScript only, with no .ts import left', () => {
     const files = readdirSync(join(dir, 'node_modules/overlay-warden/dist'), { recursive: true }).map(String);
     assert.ok(files.some((f) => f.endsWith('main.js')));
-    assert.deepEqual(files.filter((f) => f.endsWith('.ts')), []);
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.ts')),
+      [],
+    );
   });
 
   it('runs `layout` from node_modules', () => {
-    const run = spawnSync(process.execPath, [main, 'layout', '--json', '--store', 'local-overlay://?upper-layer=/u&lower-store=%2Fl'], { encoding: 'utf8', cwd: dir });
+    const run = spawnSync(process.execPath, [main, 'layout', '--json', '--store', 'local-overlay://?upper-layer=/u&lower-store=%2Fl'], {
+      encoding: 'utf8',
+      cwd: dir,
+    });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(JSON.parse(run.stdout).layout.lower.realStoreDir, '/l/nix/store');
   });

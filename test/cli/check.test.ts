@@ -34,11 +34,22 @@ describe('overlay-warden check', () => {
   it('--json: exit 0, the documented shape, info only for a correct mount', async () => {
     const run = await runCliCaptured(['check', '--json', '--store', store, '--mountinfo', saved('good.txt')]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    const report = JSON.parse(run.stdout) as { findings: Array<Record<string, unknown>>; checks: Array<{ id: string; ok: boolean }>; layout: { mergedStoreDir: string }; mount: { nixCheckMount: { accepted: boolean } } };
+    const report = JSON.parse(run.stdout) as {
+      findings: Array<Record<string, unknown>>;
+      checks: Array<{ id: string; ok: boolean }>;
+      layout: { mergedStoreDir: string };
+      mount: { nixCheckMount: { accepted: boolean } };
+    };
     assert.deepEqual(Object.keys(report), ['findings', 'checks', 'layout', 'mount']);
-    assert.deepEqual(report.findings.map((f) => f['id']), ['layer.lower-read-only', 'layer.upper-db-absent', 'mount.ok']);
+    assert.deepEqual(
+      report.findings.map((f) => f['id']),
+      ['layer.lower-read-only', 'layer.upper-db-absent', 'mount.ok'],
+    );
     for (const f of report.findings) {
-      assert.deepEqual(Object.keys(f).filter((k) => k !== 'hint'), ['id', 'severity', 'message', 'evidence']);
+      assert.deepEqual(
+        Object.keys(f).filter((k) => k !== 'hint'),
+        ['id', 'severity', 'message', 'evidence'],
+      );
       assert.ok((FINDING_IDS as readonly unknown[]).includes(f['id']));
     }
     assert.ok(report.checks.length >= 9 && report.checks.every((c) => c.ok));
@@ -47,10 +58,20 @@ describe('overlay-warden check', () => {
   });
 
   it('exit 1 with an error-level finding (a tmpfs stacked on the overlay)', async () => {
-    const run = await runCliCaptured(['check', '--json', '--store', store, '--mountinfo', saved('stacked.txt', `22 20 0:42 / ${dir}/merged/nix/store rw - tmpfs stacked-fs rw`)]);
+    const run = await runCliCaptured([
+      'check',
+      '--json',
+      '--store',
+      store,
+      '--mountinfo',
+      saved('stacked.txt', `22 20 0:42 / ${dir}/merged/nix/store rw - tmpfs stacked-fs rw`),
+    ]);
     assert.equal(run.code, 1);
     const report = JSON.parse(run.stdout) as { findings: Array<{ id: string; severity: string }> };
-    assert.deepEqual(report.findings.filter((f) => f.severity === 'error').map((f) => f.id), ['mount.stacked']);
+    assert.deepEqual(
+      report.findings.filter((f) => f.severity === 'error').map((f) => f.id),
+      ['mount.stacked'],
+    );
   });
 
   it('exit 1 with mount.mountinfo-unreadable for a missing table', async () => {
@@ -67,7 +88,13 @@ describe('overlay-warden check', () => {
   });
 
   it('prints a report grouped by severity, with evidence and hints, uncoloured off a TTY', async () => {
-    const run = await runCliCaptured(['check', '--store', store, '--mountinfo', saved('human.txt', `22 20 0:42 / ${dir}/merged/nix/store rw - tmpfs stacked-fs rw`)]);
+    const run = await runCliCaptured([
+      'check',
+      '--store',
+      store,
+      '--mountinfo',
+      saved('human.txt', `22 20 0:42 / ${dir}/merged/nix/store rw - tmpfs stacked-fs rw`),
+    ]);
     assert.equal(run.code, 1);
     const out = run.stdout;
     assert.doesNotMatch(out, /\x1b\[/);
@@ -81,7 +108,11 @@ describe('overlay-warden check', () => {
   it('colours the report on a TTY unless NO_COLOR is set', async () => {
     const capture = async (env: Record<string, string>): Promise<string> => {
       let stdout = '';
-      await runCli(['check', '--store', store, '--mountinfo', saved('tty.txt')], { stdout: { write: (t: string) => (stdout += t), isTTY: true }, stderr: { write: () => true, isTTY: true }, env });
+      await runCli(['check', '--store', store, '--mountinfo', saved('tty.txt')], {
+        stdout: { write: (t: string) => (stdout += t), isTTY: true },
+        stderr: { write: () => true, isTTY: true },
+        env,
+      });
       return stdout;
     };
     assert.match(await capture({}), /\x1b\[/);

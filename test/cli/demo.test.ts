@@ -37,7 +37,10 @@ describe('overlay-warden demo', function () {
 
   it('runs without root in a user namespace', function () {
     requireRoot(this); // to switch to an unprivileged user
-    const run = runCliProcess(['demo', '--lower-paths', '10', '--upper-paths', '3'], { prefix: AS_NOBODY, env: { ...process.env, TMPDIR: '/tmp', HOME: '/tmp' } });
+    const run = runCliProcess(['demo', '--lower-paths', '10', '--upper-paths', '3'], {
+      prefix: AS_NOBODY,
+      env: { ...process.env, TMPDIR: '/tmp', HOME: '/tmp' },
+    });
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stdout, /inside a user namespace \(no root needed\)/);
     assert.match(run.stdout, /merged store dir/);

@@ -10,7 +10,14 @@ describe('overlay-warden layout', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('prints every resolved part of the store as JSON', async () => {
-    const run = await runCliCaptured(['layout', '--json', '--state-dir', '/srv/ow', '--store', 'local-overlay://?root=/merged&lower-store=%2Flower%3Fread-only%3Dtrue&upper-layer=/upper&remount-hook=/bin/true']);
+    const run = await runCliCaptured([
+      'layout',
+      '--json',
+      '--state-dir',
+      '/srv/ow',
+      '--store',
+      'local-overlay://?root=/merged&lower-store=%2Flower%3Fread-only%3Dtrue&upper-layer=/upper&remount-hook=/bin/true',
+    ]);
     assert.equal(run.code, 0, run.stderr);
     const out = JSON.parse(run.stdout);
     assert.deepEqual(
@@ -22,7 +29,15 @@ describe('overlay-warden layout', () => {
         stateDir: '/merged/nix/var/nix',
         upperDb: '/merged/nix/var/nix/db/db.sqlite',
         upperLayer: '/upper',
-        lower: { url: '/lower?read-only=true', kind: 'local', storeDir: '/nix/store', realStoreDir: '/lower/nix/store', stateDir: '/lower/nix/var/nix', db: '/lower/nix/var/nix/db/db.sqlite', readOnly: true },
+        lower: {
+          url: '/lower?read-only=true',
+          kind: 'local',
+          storeDir: '/nix/store',
+          realStoreDir: '/lower/nix/store',
+          stateDir: '/lower/nix/var/nix',
+          db: '/lower/nix/var/nix/db/db.sqlite',
+          readOnly: true,
+        },
         checkMount: true,
         remountHook: '/bin/true',
       },

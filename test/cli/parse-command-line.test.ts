@@ -20,15 +20,21 @@ describe('parseCommandLine', () => {
       [['--', 'p'], false, 'USAGE_BAD_ARGUMENT', { argument: 'p', expected: 'no arguments' }],
     ];
     for (const [args, positionals, code, evidence] of cases) {
-      assert.throws(() => parseCommandLine('x', args, OPTIONS, positionals), (error: unknown) => {
-        assert.ok(error instanceof UsageError, String(error));
-        assert.deepEqual([error.code, error.evidence], [code, evidence], args.join(' '));
-        return true;
-      });
+      assert.throws(
+        () => parseCommandLine('x', args, OPTIONS, positionals),
+        (error: unknown) => {
+          assert.ok(error instanceof UsageError, String(error));
+          assert.deepEqual([error.code, error.evidence], [code, evidence], args.join(' '));
+          return true;
+        },
+      );
     }
   });
 
   it('lets a malformed options table through as the bug it is, not as a usage error', () => {
-    assert.throws(() => parseCommandLine('x', [], { bad: { type: 'number' } } as never, false), (error: unknown) => !(error instanceof UsageError) && error instanceof TypeError);
+    assert.throws(
+      () => parseCommandLine('x', [], { bad: { type: 'number' } } as never, false),
+      (error: unknown) => !(error instanceof UsageError) && error instanceof TypeError,
+    );
   });
 });

@@ -4,7 +4,16 @@ import { formatBytes as formatSize } from '../../agent/config/byte-size.ts';
 
 describe('progress bar', () => {
   it('formats a line with bar, counts, throughput and ETA', () => {
-    const line = formatProgressLine({ label: 'verify', done: 250, total: 1000, unit: 'paths', bytes: 512 * 1024 ** 2, totalBytes: 1024 ** 3, bytesPerSecond: 200 * 1024 ** 2, etaMs: 65_000 });
+    const line = formatProgressLine({
+      label: 'verify',
+      done: 250,
+      total: 1000,
+      unit: 'paths',
+      bytes: 512 * 1024 ** 2,
+      totalBytes: 1024 ** 3,
+      bytesPerSecond: 200 * 1024 ** 2,
+      etaMs: 65_000,
+    });
     assert.equal(line, `verify [${'#'.repeat(10)}${'.'.repeat(10)}]  50%  250/1000 paths  200.0 MiB/s  ETA 1:05`);
     assert.equal(formatProgressLine({ label: 'x', done: 3 }), 'x  3');
     // Short of room, the bar goes first, then the end of the line.

@@ -64,7 +64,7 @@ describe('overlay-warden remount', function () {
     assert.equal(remounter.status().counters.requests, 3);
   });
 
-  it('exits 1 with the agent\'s failure', async () => {
+  it("exits 1 with the agent's failure", async () => {
     remounter = new Remounter({
       mergedStoreDir: `${dir}/merged/nix/store`,
       stateDir: join(dir, 'state'),
@@ -111,7 +111,9 @@ describe('overlay-warden remount', function () {
     runNix('nix-store', ['--store', join(dir, 'lower'), '--add', join(dir, 'src')]);
     for (const d of ['upper', 'work', 'merged/nix/store']) mkdirSync(join(dir, d), { recursive: true });
     const mount = `mount -t overlay overlay -o lowerdir=${dir}/lower/nix/store,upperdir=${dir}/upper,workdir=${dir}/work ${dir}/merged/nix/store && exec "$0" "$@"`;
-    const run = runCliProcess(['remount', '--direct', '--json', '--config', config(), '--store', store(dir)], { prefix: inFreshNamespace(['sh', '-c', mount]) });
+    const run = runCliProcess(['remount', '--direct', '--json', '--config', config(), '--store', store(dir)], {
+      prefix: inFreshNamespace(['sh', '-c', mount]),
+    });
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     const { outcome } = JSON.parse(run.stdout);
     assert.deepEqual([outcome.status, outcome.fresh], ['remounted', true]);

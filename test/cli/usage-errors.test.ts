@@ -37,7 +37,9 @@ interface Exit {
 /** Runs the CLI as a child process without waiting for it, so the cases run side by side. */
 function spawnCli(argv: readonly string[]): Promise<Exit> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [CLI_MAIN, ...argv], { encoding: 'utf8', timeout: 120_000 }, (_error, stdout, stderr) => resolve({ status: child.exitCode, stdout, stderr }));
+    const child = execFile(process.execPath, [CLI_MAIN, ...argv], { encoding: 'utf8', timeout: 120_000 }, (_error, stdout, stderr) =>
+      resolve({ status: child.exitCode, stdout, stderr }),
+    );
   });
 }
 
@@ -57,11 +59,14 @@ describe('usage errors of every command', () => {
     });
   });
 
-  it('points at the command\'s help when the error has no hint of its own; --json puts the error on stdout', () => {
+  it("points at the command's help when the error has no hint of its own; --json puts the error on stdout", () => {
     const run = runCliProcess(['demo', '--json', '--lower-paths', 'x']);
     assert.equal(run.status, 2);
     assert.match(run.stderr, /hint: overlay-warden demo --help/);
     const { error } = JSON.parse(run.stdout) as { error: { code: string; evidence: Record<string, unknown>; hint: string } };
-    assert.deepEqual([error.code, error.evidence['option'], error.evidence['value'], error.hint], ['USAGE_BAD_VALUE', '--lower-paths', 'x', 'overlay-warden demo --help']);
+    assert.deepEqual(
+      [error.code, error.evidence['option'], error.evidence['value'], error.hint],
+      ['USAGE_BAD_VALUE', '--lower-paths', 'x', 'overlay-warden demo --help'],
+    );
   });
 });

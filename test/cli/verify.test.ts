@@ -55,7 +55,10 @@ describe('overlay-warden verify', function () {
     const { code, out } = await verify(victim);
     assert.equal(code, 1);
     assert.equal(out.scope, 'paths');
-    assert.deepEqual(out.findings.map((f) => [f.id, f.evidence['path'], f.evidence['db'], f.evidence['layer']]), [['store.corrupt', victim, 'upper', 'upper']]);
+    assert.deepEqual(
+      out.findings.map((f) => [f.id, f.evidence['path'], f.evidence['db'], f.evidence['layer']]),
+      [['store.corrupt', victim, 'upper', 'upper']],
+    );
     assert.notEqual(out.findings[0]!.evidence['expectedNarHash'], out.findings[0]!.evidence['actualNarHash']);
   });
 
@@ -83,7 +86,13 @@ describe('overlay-warden verify', function () {
     assert.equal(verifyScope({}, ['/nix/store/x']), undefined);
     assert.equal(threadsOption({}), undefined);
     assert.equal(threadsOption({ threads: '7' }), 7);
-    assert.throws(() => threadsOption({ threads: '1.5' }), (error: unknown) => error instanceof UsageError && error.code === 'USAGE_BAD_VALUE' && error.evidence['option'] === '--threads');
-    assert.throws(() => verifyScope({ upper: true, all: true }, []), (error: unknown) => error instanceof UsageError && error.code === 'USAGE_CONFLICT');
+    assert.throws(
+      () => threadsOption({ threads: '1.5' }),
+      (error: unknown) => error instanceof UsageError && error.code === 'USAGE_BAD_VALUE' && error.evidence['option'] === '--threads',
+    );
+    assert.throws(
+      () => verifyScope({ upper: true, all: true }, []),
+      (error: unknown) => error instanceof UsageError && error.code === 'USAGE_CONFLICT',
+    );
   });
 });

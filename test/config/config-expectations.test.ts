@@ -34,8 +34,14 @@ describe('expectationOf', () => {
     for (const [schema, input, expected] of cases) assert.equal(messageOf(schema, input), expected, JSON.stringify(input));
   });
 
-  it('leaves a schema\'s own message in place', () => {
-    assert.equal(messageOf(z.string({ error: 'an absolute path' }).refine((s) => s.startsWith('/')), 'rel'), 'an absolute path');
+  it("leaves a schema's own message in place", () => {
+    assert.equal(
+      messageOf(
+        z.string({ error: 'an absolute path' }).refine((s) => s.startsWith('/')),
+        'rel',
+      ),
+      'an absolute path',
+    );
     assert.equal(messageOf(z.number({ error: 'a port' }), 'x'), 'a port');
   });
 });

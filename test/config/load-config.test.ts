@@ -78,7 +78,10 @@ describe('loadConfig', () => {
   });
 
   it('names every bad key with its value, the expectation and the line', () => {
-    const file = write('c.yaml', `store:\n  url: "${REPLIT}"\nremount:\n  attempts: 0\n  timeoutSeconds: soon\nhttp:\n  address: "not an address"\nstateDri: /x\n`);
+    const file = write(
+      'c.yaml',
+      `store:\n  url: "${REPLIT}"\nremount:\n  attempts: 0\n  timeoutSeconds: soon\nhttp:\n  address: "not an address"\nstateDri: /x\n`,
+    );
     const error = configError(() => load({ flags: { config: file } }));
     assert.equal(error.code, 'CONFIG_INVALID');
     const byKey = new Map(error.problems.map((p) => [p.key, p]));
@@ -94,9 +97,15 @@ describe('loadConfig', () => {
   });
 
   it('words each problem as a sentence: the key, where it was set, what it takes, what it got', () => {
-    const file = write('c.yaml', `store:\n  url: "${REPLIT}"\nremount:\n  timeoutSeconds: abc\n  atempts: 3\nlog:\n  level: loud\nchecks: 5\npool:\n  size: 300\n`);
+    const file = write(
+      'c.yaml',
+      `store:\n  url: "${REPLIT}"\nremount:\n  timeoutSeconds: abc\n  atempts: 3\nlog:\n  level: loud\nchecks: 5\npool:\n  size: 300\n`,
+    );
     const error = configError(() => load({ flags: { config: file } }));
-    const lines = error.message.split('\n').slice(1).map((line) => line.trim());
+    const lines = error.message
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim());
     assert.deepEqual(lines.sort(), [
       `checks (${file}:8): expected a section (indented \`key: value\` lines), got 5`,
       `log.level (${file}:7): expected one of "error", "warn", "info", "debug", got "loud"`,
@@ -104,7 +113,10 @@ describe('loadConfig', () => {
       `remount.atempts (${file}:5): no such setting; expected one of the keys command, timeoutSeconds, attempts, backoffSeconds, coalesceMs`,
       `remount.timeoutSeconds (${file}:4): expected a number, got "abc"`,
     ]);
-    assert.deepEqual(error.problems.filter((p) => p.unknownKey === true).map((p) => [p.key, p.value]), [['remount.atempts', 3]]);
+    assert.deepEqual(
+      error.problems.filter((p) => p.unknownKey === true).map((p) => [p.key, p.value]),
+      [['remount.atempts', 3]],
+    );
   });
 
   it('takes checks.disable as a list of check ids, and names an unknown id with the known ones', () => {
@@ -113,13 +125,19 @@ describe('loadConfig', () => {
     assert.deepEqual(load({ flags: { store: REPLIT } }).checks.disable, []);
     const bad = write('bad.yaml', `store:\n  url: "${REPLIT}"\nchecks:\n  disable: [mount.nix-conf, mount.nixconf]\n`);
     const error = configError(() => load({ flags: { config: bad } }));
-    assert.deepEqual(error.problems.map((p) => [p.key, p.value, p.source]), [['checks.disable.1', 'mount.nixconf', `${bad}:4`]]);
+    assert.deepEqual(
+      error.problems.map((p) => [p.key, p.value, p.source]),
+      [['checks.disable.1', 'mount.nixconf', `${bad}:4`]],
+    );
     assert.match(error.problems[0]!.expected, /mount\.nix-conf/);
   });
 
   it('names the environment variable a bad value came from', () => {
     const error = configError(() => load({ flags: { store: REPLIT }, env: { OVERLAY_WARDEN_LOG_LEVEL: 'loud' } }));
-    assert.deepEqual(error.problems.map((p) => [p.key, p.value, p.source]), [['log.level', 'loud', 'env OVERLAY_WARDEN_LOG_LEVEL']]);
+    assert.deepEqual(
+      error.problems.map((p) => [p.key, p.value, p.source]),
+      [['log.level', 'loud', 'env OVERLAY_WARDEN_LOG_LEVEL']],
+    );
     assert.match(error.message, /log\.level \(env OVERLAY_WARDEN_LOG_LEVEL\): expected one of "error", "warn", "info", "debug", got "loud"/);
   });
 

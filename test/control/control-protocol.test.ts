@@ -23,7 +23,11 @@ describe('control protocol', () => {
   });
 
   it('keeps a WardenError code in the error response, and wraps anything else', () => {
-    assert.deepEqual(errorResponseFor(1, new WardenError('X_CODE', 'went wrong', { hint: 'fix it', evidence: { a: 1 } })), { id: 1, ok: false, error: { code: 'X_CODE', message: 'went wrong', hint: 'fix it', evidence: { a: 1 } } });
+    assert.deepEqual(errorResponseFor(1, new WardenError('X_CODE', 'went wrong', { hint: 'fix it', evidence: { a: 1 } })), {
+      id: 1,
+      ok: false,
+      error: { code: 'X_CODE', message: 'went wrong', hint: 'fix it', evidence: { a: 1 } },
+    });
     const wrapped = errorResponseFor(2, new TypeError('boom'));
     assert.equal(!wrapped.ok && wrapped.error.code, 'CONTROL_HANDLER_FAILED');
   });

@@ -59,7 +59,11 @@ describe('control socket', () => {
     server = await startControlServer({ socketPath, handlers: { echo } });
     assert.equal(statSync(socketPath).mode & 0o777, 0o600);
     assert.equal(readlinkSync(join(dir, 'node')), process.execPath);
-    assert.deepEqual(await requestControl(socketPath, { id: 'x', action: 'echo', value: 42 }, { timeoutMs: 5000 }), { id: 'x', ok: true, result: { echoed: 42 } });
+    assert.deepEqual(await requestControl(socketPath, { id: 'x', action: 'echo', value: 42 }, { timeoutMs: 5000 }), {
+      id: 'x',
+      ok: true,
+      result: { echoed: 42 },
+    });
     await Promise.all([server.close(), server.close()]);
     assert.equal(existsSync(socketPath), false);
     assert.equal(existsSync(join(dir, 'node')), false);
@@ -82,7 +86,11 @@ describe('control socket', () => {
   it('does not steal a live socket, which keeps answering', async () => {
     server = await startControlServer({ socketPath, handlers: { echo } });
     await assert.rejects(startControlServer({ socketPath, handlers: {} }), { code: 'CONTROL_SOCKET_IN_USE' });
-    assert.deepEqual(await requestControl(socketPath, { id: 1, action: 'echo', value: 'first agent' }, { timeoutMs: 5000 }), { id: 1, ok: true, result: { echoed: 'first agent' } });
+    assert.deepEqual(await requestControl(socketPath, { id: 1, action: 'echo', value: 'first agent' }, { timeoutMs: 5000 }), {
+      id: 1,
+      ok: true,
+      result: { echoed: 'first agent' },
+    });
     assert.equal(readlinkSync(join(dir, 'node')), process.execPath);
   });
 
@@ -101,8 +109,22 @@ describe('control socket', () => {
   });
 
   it('answers several requests on one connection in order, and bad ones with an error', async () => {
-    server = await startControlServer({ socketPath, handlers: { echo, fail: () => Promise.reject(new WardenError('SOME_CODE', 'it broke', { hint: 'mend it' })) } });
-    const lines = await rawExchange(socketPath, ['{"id":1,"action":"echo","value":"a"}', 'not json', '{"id":2,"action":"nope"}', '{"id":3,"action":"fail"}', '{"id":4,"action":"echo","value":"b"}', ''].join('\n'), 5);
+    server = await startControlServer({
+      socketPath,
+      handlers: { echo, fail: () => Promise.reject(new WardenError('SOME_CODE', 'it broke', { hint: 'mend it' })) },
+    });
+    const lines = await rawExchange(
+      socketPath,
+      [
+        '{"id":1,"action":"echo","value":"a"}',
+        'not json',
+        '{"id":2,"action":"nope"}',
+        '{"id":3,"action":"fail"}',
+        '{"id":4,"action":"echo","value":"b"}',
+        '',
+      ].join('\n'),
+      5,
+    );
     const responses = lines.map((l) => JSON.parse(l));
     assert.deepEqual(responses[0], { id: 1, ok: true, result: { echoed: 'a' } });
     assert.equal(responses[1].error.code, 'CONTROL_BAD_REQUEST');
@@ -119,7 +141,8 @@ describe('control socket', () => {
 
   it('bounds a request in time: a slow handler is answered with CONTROL_HANDLER_TIMEOUT and its signal aborts', async () => {
     let sawAbort = false;
-    const slow: ControlHandler = (_request, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => ((sawAbort = true), reject(signal.reason))));
+    const slow: ControlHandler = (_request, signal) =>
+      new Promise((_, reject) => signal.addEventListener('abort', () => ((sawAbort = true), reject(signal.reason))));
     server = await startControlServer({ socketPath, handlers: { slow }, requestTimeoutMs: 200 });
     const response = await requestControl(socketPath, { action: 'slow' }, { timeoutMs: 10_000 });
     assert.equal(!response.ok && response.error.code, 'CONTROL_HANDLER_TIMEOUT');
@@ -139,7 +162,10 @@ describe('control socket', () => {
   it('close() answers a running request with CONTROL_CLOSING within its grace', async () => {
     let started: () => void = () => {};
     const running = new Promise<void>((resolve) => (started = resolve));
-    server = await startControlServer({ socketPath, handlers: { wait: (_r, signal) => (started(), new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))) } });
+    server = await startControlServer({
+      socketPath,
+      handlers: { wait: (_r, signal) => (started(), new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))) },
+    });
     const pending = requestControl(socketPath, { action: 'wait' }, { timeoutMs: 10_000 });
     await running;
     await server.close(2000);

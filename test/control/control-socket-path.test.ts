@@ -169,11 +169,33 @@ describe('control/control-socket-path', () => {
       { name: 'writable by others only (0702)', setUp: (d) => mk(d, 'run', 0o702), uid: ROOT, result: 'CONTROL_DIR_UNSAFE', evidenceMode: '702' },
       { name: 'world-writable (0777)', setUp: (d) => mk(d, 'run', 0o777), uid: ROOT, result: 'CONTROL_DIR_UNSAFE', evidenceMode: '777' },
       { name: 'world-writable and sticky, as /tmp (1777)', setUp: (d) => mk(d, 'run', 0o1777), uid: ROOT, result: 'CONTROL_DIR_UNSAFE', evidenceMode: '1777' },
-      { name: 'owned by another user, even at 0700', setUp: (d) => chown(mk(d, 'run', 0o700), 1234), uid: ROOT, result: 'CONTROL_DIR_UNSAFE', evidenceMode: '700' },
-      { name: 'a symlink to a world-writable directory (the target counts)', setUp: (d) => link(d, mk(d, 'open', 0o777)), uid: ROOT, result: 'CONTROL_DIR_UNSAFE', evidenceMode: '777' },
+      {
+        name: 'owned by another user, even at 0700',
+        setUp: (d) => chown(mk(d, 'run', 0o700), 1234),
+        uid: ROOT,
+        result: 'CONTROL_DIR_UNSAFE',
+        evidenceMode: '700',
+      },
+      {
+        name: 'a symlink to a world-writable directory (the target counts)',
+        setUp: (d) => link(d, mk(d, 'open', 0o777)),
+        uid: ROOT,
+        result: 'CONTROL_DIR_UNSAFE',
+        evidenceMode: '777',
+      },
       { name: 'a symlink to a private directory', setUp: (d) => link(d, mk(d, 'private', 0o700)), uid: ROOT, result: 'ok' },
-      { name: 'a regular file where the directory should be', setUp: (d) => (fs.writeFileSync(path.join(d, 'run'), ''), 'run'), uid: ROOT, result: 'CONTROL_LISTEN_FAILED' },
-      { name: 'a regular file on the way to it', setUp: (d) => (fs.writeFileSync(path.join(d, 'run'), ''), 'run/overlay-warden'), uid: ROOT, result: 'CONTROL_LISTEN_FAILED' },
+      {
+        name: 'a regular file where the directory should be',
+        setUp: (d) => (fs.writeFileSync(path.join(d, 'run'), ''), 'run'),
+        uid: ROOT,
+        result: 'CONTROL_LISTEN_FAILED',
+      },
+      {
+        name: 'a regular file on the way to it',
+        setUp: (d) => (fs.writeFileSync(path.join(d, 'run'), ''), 'run/overlay-warden'),
+        uid: ROOT,
+        result: 'CONTROL_LISTEN_FAILED',
+      },
     ];
     function mk(d: string, name: string, mode: number): string {
       fs.mkdirSync(path.join(d, name));
@@ -196,8 +218,12 @@ describe('control/control-socket-path', () => {
         if (row.result === 'ok') assertSocketDirSafe(socketPath, row.uid);
         else {
           const error = await controlError(() => assertSocketDirSafe(socketPath, row.uid), row.result);
-          assert.ok(error.message.startsWith(`refusing to listen on ${socketPath}: `) || error.message.startsWith(`cannot listen on ${socketPath}: `), error.message);
-          if (row.evidenceMode !== undefined) assert.deepEqual(error.evidence, { dir: path.dirname(socketPath), uid: fs.statSync(path.dirname(socketPath)).uid, mode: row.evidenceMode });
+          assert.ok(
+            error.message.startsWith(`refusing to listen on ${socketPath}: `) || error.message.startsWith(`cannot listen on ${socketPath}: `),
+            error.message,
+          );
+          if (row.evidenceMode !== undefined)
+            assert.deepEqual(error.evidence, { dir: path.dirname(socketPath), uid: fs.statSync(path.dirname(socketPath)).uid, mode: row.evidenceMode });
           else assert.ok(['EEXIST', 'ENOTDIR'].includes(String(error.evidence['errno'])), String(error.evidence['errno']));
         }
         assert.deepEqual(fs.readdirSync(dir).sort(), entries, 'nothing created or removed');
@@ -208,7 +234,8 @@ describe('control/control-socket-path', () => {
       it(`creates a missing directory${parts.length > 1 ? ' and its missing parent' : ''} with mode 0700, then accepts it`, () => {
         const socketPath = path.join(dir, ...parts, 'control.sock');
         assertSocketDirSafe(socketPath, ROOT);
-        for (let i = 1; i <= parts.length; i++) assert.equal(fs.statSync(path.join(dir, ...parts.slice(0, i))).mode & 0o077, 0, 'private: no access for group or others');
+        for (let i = 1; i <= parts.length; i++)
+          assert.equal(fs.statSync(path.join(dir, ...parts.slice(0, i))).mode & 0o077, 0, 'private: no access for group or others');
         assert.equal(fs.existsSync(socketPath), false, 'the socket itself is not created');
       });
     }
@@ -216,7 +243,10 @@ describe('control/control-socket-path', () => {
     it('the hint names the fix for an unsafe directory', async () => {
       const socketPath = path.join(dir, mk(dir, 'run', 0o777), 'control.sock');
       const error = await controlError(() => assertSocketDirSafe(socketPath, ROOT), 'CONTROL_DIR_UNSAFE');
-      assert.equal(error.hint, `use a directory only root can write (the default is /run/overlay-warden), or: chown root ${path.dirname(socketPath)} && chmod 0700 ${path.dirname(socketPath)}`);
+      assert.equal(
+        error.hint,
+        `use a directory only root can write (the default is /run/overlay-warden), or: chown root ${path.dirname(socketPath)} && chmod 0700 ${path.dirname(socketPath)}`,
+      );
     });
   });
 });

@@ -5,12 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlError, startControlServer, type ControlResponse } from '../../agent/control/index.ts';
-import { judgeRemountAnswer, parseRemountRequestArgs, REMOUNT_REQUEST_EXIT, requestRemount, type RemountRequestArgs } from '../../agent/control/remount-request.ts';
+import {
+  judgeRemountAnswer,
+  parseRemountRequestArgs,
+  REMOUNT_REQUEST_EXIT,
+  requestRemount,
+  type RemountRequestArgs,
+} from '../../agent/control/remount-request.ts';
 
 const MAIN = fileURLToPath(new URL('../../agent/control/remount-request-main.ts', import.meta.url));
 const args: RemountRequestArgs = { socketPath: '/run/ow/control.sock', mergedStoreDir: '/nix/store', timeoutMs: 900_000 };
 const ok = (result: unknown): { response: ControlResponse } => ({ response: { id: 1, ok: true, result } });
-const refused = (code: string, message: string, hint?: string): { response: ControlResponse } => ({ response: { id: 1, ok: false, error: { code, message, ...(hint === undefined ? {} : { hint }) } } });
+const refused = (code: string, message: string, hint?: string): { response: ControlResponse } => ({
+  response: { id: 1, ok: false, error: { code, message, ...(hint === undefined ? {} : { hint }) } },
+});
 const outcome = { run: 3, status: 'remounted', fresh: true, attempts: 1, requests: 1 };
 
 describe('control/remount-request (the Nix hook asking the agent)', () => {
@@ -35,14 +43,45 @@ describe('control/remount-request (the Nix hook asking the agent)', () => {
     const cases: ReadonlyArray<readonly [string, Parameters<typeof judgeRemountAnswer>[1], number, RegExp]> = [
       ['a fresh remount: 0, on stdout', ok(outcome), 0, /^the agent remounted \/nix\/store \(run 3, 1 attempt\); the view is fresh$/],
       ['a coalesced fresh remount says so', ok({ ...outcome, attempts: 2, requests: 3 }), 0, /\(run 3, 2 attempts, together with 2 other requests\)/],
-      ['a failed remount: 1, with its error and hint', ok({ ...outcome, status: 'failed', fresh: false, attempts: 3, error: { code: 'REMOUNT_COMMAND_FAILED', message: 'mount exited 32', hint: 'see dmesg' } }), 1, /^the agent's remount failed after 3 attempts: mount exited 32\nhint: see dmesg$/],
+      [
+        'a failed remount: 1, with its error and hint',
+        ok({
+          ...outcome,
+          status: 'failed',
+          fresh: false,
+          attempts: 3,
+          error: { code: 'REMOUNT_COMMAND_FAILED', message: 'mount exited 32', hint: 'see dmesg' },
+        }),
+        1,
+        /^the agent's remount failed after 3 attempts: mount exited 32\nhint: see dmesg$/,
+      ],
       ['a remount not checked fresh: 1', ok({ ...outcome, fresh: false }), 1, /^the agent's remount remounted after 1 attempt: no details$/],
       ['an answer without an outcome: 1', ok(null), 1, /^the agent's remount failed after \? attempts/],
-      ['another store: 69, so the hook remounts directly', refused('CONTROL_WRONG_STORE', 'this agent supervises /a, not /b'), 69, /supervises another store \(this agent supervises \/a, not \/b\)/],
-      ['a refusal: 1, with its code and hint', refused('CONTROL_BAD_REQUEST', 'bad field', 'fix it'), 1, /^the agent refused: bad field \[CONTROL_BAD_REQUEST\]\nhint: fix it$/],
-      ['no agent: 69', { error: new ControlError('CONTROL_NO_AGENT', 'no agent answers on /run/ow/control.sock (ECONNREFUSED)') }, 69, /no agent answers on .* \(ECONNREFUSED\)/],
+      [
+        'another store: 69, so the hook remounts directly',
+        refused('CONTROL_WRONG_STORE', 'this agent supervises /a, not /b'),
+        69,
+        /supervises another store \(this agent supervises \/a, not \/b\)/,
+      ],
+      [
+        'a refusal: 1, with its code and hint',
+        refused('CONTROL_BAD_REQUEST', 'bad field', 'fix it'),
+        1,
+        /^the agent refused: bad field \[CONTROL_BAD_REQUEST\]\nhint: fix it$/,
+      ],
+      [
+        'no agent: 69',
+        { error: new ControlError('CONTROL_NO_AGENT', 'no agent answers on /run/ow/control.sock (ECONNREFUSED)') },
+        69,
+        /no agent answers on .* \(ECONNREFUSED\)/,
+      ],
       ['no answer in time: 75', { error: new ControlError('CONTROL_TIMEOUT', 'the agent did not answer') }, 75, /did not answer/],
-      ['not allowed on the socket: 1, with the hint', { error: new ControlError('CONTROL_PERMISSION_DENIED', 'not allowed', { hint: 'run as root' }) }, 1, /^cannot talk to the agent on \/run\/ow\/control.sock: not allowed \[CONTROL_PERMISSION_DENIED\]\nhint: run as root$/],
+      [
+        'not allowed on the socket: 1, with the hint',
+        { error: new ControlError('CONTROL_PERMISSION_DENIED', 'not allowed', { hint: 'run as root' }) },
+        1,
+        /^cannot talk to the agent on \/run\/ow\/control.sock: not allowed \[CONTROL_PERMISSION_DENIED\]\nhint: run as root$/,
+      ],
       ['anything else thrown: 1', { error: new TypeError('boom') }, 1, /^cannot talk to the agent on \/run\/ow\/control.sock: boom$/],
     ];
     for (const [what, answer, status, text] of cases) {
@@ -67,7 +106,10 @@ describe('control/remount-request (the Nix hook asking the agent)', () => {
       try {
         const result = await requestRemount({ socketPath, mergedStoreDir: '/m/nix/store', timeoutMs: 60_000 });
         assert.deepEqual(result, { status: REMOUNT_REQUEST_EXIT.fresh, stdout: 'the agent remounted /m/nix/store (run 3, 1 attempt); the view is fresh' });
-        assert.deepEqual(received.map((r) => ({ ...(r as object), id: undefined })), [{ action: 'remount', source: 'nix-hook', mergedStoreDir: '/m/nix/store', id: undefined }]);
+        assert.deepEqual(
+          received.map((r) => ({ ...(r as object), id: undefined })),
+          [{ action: 'remount', source: 'nix-hook', mergedStoreDir: '/m/nix/store', id: undefined }],
+        );
       } finally {
         await server.close();
       }

@@ -16,9 +16,21 @@ const MANY = Array.from({ length: 1000 }, (_, i) => p(`${String(i).padStart(32, 
 const watched = (body: DriftEventBody): DriftEvent => ({ ...body, source: 'watch', at: AT }) as DriftEvent;
 const atStartup = (body: DriftEventBody): DriftEvent => ({ ...body, source: 'startup', at: AT }) as DriftEvent;
 
-const DB: LowerDbIdentity = { file: '/srv/lower/nix/var/nix/db/db.sqlite', dev: '2049', ino: '1001', size: 8192, mtimeNs: '1700000000000000000', walSize: 0, walMtimeNs: null, validPaths: { count: 3, maxId: 3 } };
+const DB: LowerDbIdentity = {
+  file: '/srv/lower/nix/var/nix/db/db.sqlite',
+  dev: '2049',
+  ino: '1001',
+  size: 8192,
+  mtimeNs: '1700000000000000000',
+  walSize: 0,
+  walMtimeNs: null,
+  validPaths: { count: 3, maxId: 3 },
+};
 const OVERLAY_LINE = '65 22 0:39 / /nix/store rw,relatime - overlay overlay rw,lowerdir=/srv/lower/nix/store,upperdir=/srv/upper/store,workdir=/srv/upper/work';
-const MOUNTED: MountView = { overlay: { mountId: 65, parentId: 22, fsType: 'overlay', source: 'overlay', mountOptions: ['rw', 'relatime'], superOptions: ['rw'], line: OVERLAY_LINE }, above: [] };
+const MOUNTED: MountView = {
+  overlay: { mountId: 65, parentId: 22, fsType: 'overlay', source: 'overlay', mountOptions: ['rw', 'relatime'], superOptions: ['rw'], line: OVERLAY_LINE },
+  above: [],
+};
 const UNMOUNTED: MountView = { overlay: null, above: [] };
 
 const REFRESH: AgentAction = { kind: 'refresh-baseline' };
@@ -74,7 +86,11 @@ const EVENT_ROWS: readonly EventRow[] = [
   },
   {
     name: 'lower-shrank, one upper registration broken',
-    event: watched({ type: 'lower-shrank', paths: [p(HELLO), p(LIBC)], brokenUpperClosures: [{ path: p(LIBC), registeredInUpper: true, referrers: [p(HELLO)] }] }),
+    event: watched({
+      type: 'lower-shrank',
+      paths: [p(HELLO), p(LIBC)],
+      brokenUpperClosures: [{ path: p(LIBC), registeredInUpper: true, referrers: [p(HELLO)] }],
+    }),
     actions: [probe(p(HELLO), p(LIBC)), REFRESH],
     level: 'error',
     line: 'drift: the lower store lost 2 paths; 1 upper registration broken',
@@ -147,7 +163,13 @@ const EVENT_ROWS: readonly EventRow[] = [
   {
     name: 'upper-path-deleted, an object the lower also has (stale view)',
     event: watched({ type: 'upper-path-deleted', path: p(HELLO), alsoInLower: true, entry: 'object' }),
-    actions: [{ kind: 'remount', request: { source: 'watcher', storePath: p(HELLO), upperPath: `/srv/upper/store/${HELLO}`, lowerPath: `/srv/lower/nix/store/${HELLO}` } }, probe(p(HELLO))],
+    actions: [
+      {
+        kind: 'remount',
+        request: { source: 'watcher', storePath: p(HELLO), upperPath: `/srv/upper/store/${HELLO}`, lowerPath: `/srv/lower/nix/store/${HELLO}` },
+      },
+      probe(p(HELLO)),
+    ],
     level: 'warn',
     line: `stale view: the upper copy of ${p(HELLO)} was deleted directly while the lower store has it`,
   },
@@ -193,12 +215,38 @@ const EVENT_ROWS: readonly EventRow[] = [
     [
       ['mounted', UNMOUNTED, MOUNTED, 'mount: the merged store dir was mounted'],
       ['unmounted', MOUNTED, UNMOUNTED, 'mount: the merged store dir was unmounted'],
-      ['remounted', MOUNTED, { ...MOUNTED, overlay: { ...MOUNTED.overlay!, mountId: 70 } }, 'mount: the merged store dir was remounted (another overlay mount replaced it)'],
-      ['options-changed', MOUNTED, { ...MOUNTED, overlay: { ...MOUNTED.overlay!, mountOptions: ['ro', 'relatime'] } }, "mount: the merged store dir's mount options changed"],
-      ['stacked', MOUNTED, { ...MOUNTED, above: [{ ...MOUNTED.overlay!, mountId: 71, parentId: 65, fsType: 'tmpfs', source: 'cover' }] }, 'mount: another mount now covers the merged store dir'],
-      ['unstacked', { ...MOUNTED, above: [{ ...MOUNTED.overlay!, mountId: 71, parentId: 65, fsType: 'tmpfs', source: 'cover' }] }, MOUNTED, 'mount: nothing covers the merged store dir any more'],
+      [
+        'remounted',
+        MOUNTED,
+        { ...MOUNTED, overlay: { ...MOUNTED.overlay!, mountId: 70 } },
+        'mount: the merged store dir was remounted (another overlay mount replaced it)',
+      ],
+      [
+        'options-changed',
+        MOUNTED,
+        { ...MOUNTED, overlay: { ...MOUNTED.overlay!, mountOptions: ['ro', 'relatime'] } },
+        "mount: the merged store dir's mount options changed",
+      ],
+      [
+        'stacked',
+        MOUNTED,
+        { ...MOUNTED, above: [{ ...MOUNTED.overlay!, mountId: 71, parentId: 65, fsType: 'tmpfs', source: 'cover' }] },
+        'mount: another mount now covers the merged store dir',
+      ],
+      [
+        'unstacked',
+        { ...MOUNTED, above: [{ ...MOUNTED.overlay!, mountId: 71, parentId: 65, fsType: 'tmpfs', source: 'cover' }] },
+        MOUNTED,
+        'mount: nothing covers the merged store dir any more',
+      ],
     ] as const
-  ).map(([what, before, after, line]) => ({ name: `mount-changed (${what})`, event: watched({ type: 'mount-changed', what, before, after }), actions: [RECHECK], level: 'warn' as const, line })),
+  ).map(([what, before, after, line]) => ({
+    name: `mount-changed (${what})`,
+    event: watched({ type: 'mount-changed', what, before, after }),
+    actions: [RECHECK],
+    level: 'warn' as const,
+    line,
+  })),
 ];
 
 describe('decide/drift-decisions', () => {
@@ -216,7 +264,15 @@ describe('decide/drift-decisions', () => {
     it('names the layer copies from the base name, whatever the form of the layout dirs and the event path', () => {
       const layout: DecisionLayout = { upperLayer: '/srv/upper/store/', lower: { realStoreDir: '/srv/lower/./nix/store' } };
       const [remount] = decideOnDrift(watched({ type: 'upper-path-deleted', path: `/custom/store/${HELLO}/`, alsoInLower: true, entry: 'object' }), layout);
-      assert.deepEqual(remount, { kind: 'remount', request: { source: 'watcher', storePath: `/custom/store/${HELLO}/`, upperPath: `/srv/upper/store/${HELLO}`, lowerPath: `/srv/lower/nix/store/${HELLO}` } });
+      assert.deepEqual(remount, {
+        kind: 'remount',
+        request: {
+          source: 'watcher',
+          storePath: `/custom/store/${HELLO}/`,
+          upperPath: `/srv/upper/store/${HELLO}`,
+          lowerPath: `/srv/lower/nix/store/${HELLO}`,
+        },
+      });
     });
 
     it('decides on the event alone: the source (startup or watch) changes no action', () => {
@@ -232,7 +288,8 @@ describe('decide/drift-decisions', () => {
   });
 
   describe('describeDrift', () => {
-    for (const row of EVENT_ROWS) it(`${row.name}: "${row.line.length > 60 ? `${row.line.slice(0, 60)}…` : row.line}"`, () => assert.equal(describeDrift(row.event), row.line));
+    for (const row of EVENT_ROWS)
+      it(`${row.name}: "${row.line.length > 60 ? `${row.line.slice(0, 60)}…` : row.line}"`, () => assert.equal(describeDrift(row.event), row.line));
 
     it('says "since the agent last ran" only for start-up events, and only for the lower store dir', () => {
       for (const row of EVENT_ROWS) {
@@ -252,19 +309,51 @@ describe('decide/drift-decisions', () => {
 type LayerStates = Omit<ProbeResult['view'], 'name'>;
 
 /** lstat results for the literal probe reports. */
-const file = (over: Partial<Extract<ObjectState, { kind: 'present' }>> = {}): ObjectState => ({ kind: 'present', type: 'file', perm: 0o444, size: 5, mtimeNs: '1', nlink: 1, ...over });
+const file = (over: Partial<Extract<ObjectState, { kind: 'present' }>> = {}): ObjectState => ({
+  kind: 'present',
+  type: 'file',
+  perm: 0o444,
+  size: 5,
+  mtimeNs: '1',
+  nlink: 1,
+  ...over,
+});
 const ABSENT: ObjectState = { kind: 'absent' };
 const WHITEOUT: ObjectState = { kind: 'whiteout' };
 const errno = (code: string): ObjectState => ({ kind: 'error', errno: code });
 
 /** One probe result per stale reason: the view it comes from, the verdict, and the symptom the request names. */
 const STALE_ROWS: Readonly<Record<StaleReason, { readonly view: LayerStates; readonly verdict: Verdict; readonly symptom: ProbeSymptom }>> = {
-  estale: { view: { merged: errno('ESTALE'), upper: ABSENT, lower: file() }, verdict: { state: 'stale', expected: 'lower', reason: 'estale' }, symptom: 'estale' },
-  'deleted-object-served': { view: { merged: file({ nlink: 0 }), upper: ABSENT, lower: file() }, verdict: { state: 'stale', expected: 'lower', reason: 'deleted-object-served' }, symptom: 'serves-deleted' },
-  'served-but-absent-from-layers': { view: { merged: file(), upper: ABSENT, lower: ABSENT }, verdict: { state: 'stale', expected: 'none', reason: 'served-but-absent-from-layers' }, symptom: 'serves-deleted' },
-  'whiteout-ignored': { view: { merged: file(), upper: WHITEOUT, lower: file() }, verdict: { state: 'stale', expected: 'none', reason: 'whiteout-ignored' }, symptom: 'content-mismatch' },
-  'lower-path-invisible': { view: { merged: ABSENT, upper: ABSENT, lower: file() }, verdict: { state: 'stale', expected: 'lower', reason: 'lower-path-invisible' }, symptom: 'missing-lower' },
-  'upper-path-invisible': { view: { merged: ABSENT, upper: file(), lower: ABSENT }, verdict: { state: 'stale', expected: 'upper', reason: 'upper-path-invisible' }, symptom: 'content-mismatch' },
+  estale: {
+    view: { merged: errno('ESTALE'), upper: ABSENT, lower: file() },
+    verdict: { state: 'stale', expected: 'lower', reason: 'estale' },
+    symptom: 'estale',
+  },
+  'deleted-object-served': {
+    view: { merged: file({ nlink: 0 }), upper: ABSENT, lower: file() },
+    verdict: { state: 'stale', expected: 'lower', reason: 'deleted-object-served' },
+    symptom: 'serves-deleted',
+  },
+  'served-but-absent-from-layers': {
+    view: { merged: file(), upper: ABSENT, lower: ABSENT },
+    verdict: { state: 'stale', expected: 'none', reason: 'served-but-absent-from-layers' },
+    symptom: 'serves-deleted',
+  },
+  'whiteout-ignored': {
+    view: { merged: file(), upper: WHITEOUT, lower: file() },
+    verdict: { state: 'stale', expected: 'none', reason: 'whiteout-ignored' },
+    symptom: 'content-mismatch',
+  },
+  'lower-path-invisible': {
+    view: { merged: ABSENT, upper: ABSENT, lower: file() },
+    verdict: { state: 'stale', expected: 'lower', reason: 'lower-path-invisible' },
+    symptom: 'missing-lower',
+  },
+  'upper-path-invisible': {
+    view: { merged: ABSENT, upper: file(), lower: ABSENT },
+    verdict: { state: 'stale', expected: 'upper', reason: 'upper-path-invisible' },
+    symptom: 'content-mismatch',
+  },
   'attributes-differ': {
     view: { merged: file({ size: 0, mtimeNs: '2' }), upper: ABSENT, lower: file() },
     verdict: { state: 'stale', expected: 'lower', reason: 'attributes-differ', differences: ['size 0 ≠ 5', 'mtime 2 ≠ 1 ns'] },
@@ -276,12 +365,20 @@ const STALE_ROWS: Readonly<Record<StaleReason, { readonly view: LayerStates; rea
 const NOT_STALE_ROWS: readonly { readonly name: string; readonly view: LayerStates; readonly verdict: Verdict }[] = [
   { name: 'fresh (served by the lower)', view: { merged: file(), upper: ABSENT, lower: file() }, verdict: { state: 'fresh', expected: 'lower' } },
   { name: 'fresh (hidden by a whiteout)', view: { merged: ABSENT, upper: WHITEOUT, lower: file() }, verdict: { state: 'fresh', expected: 'none' } },
-  { name: 'inconclusive (stat failed)', view: { merged: errno('EACCES'), upper: ABSENT, lower: file() }, verdict: { state: 'inconclusive', reason: 'stat-failed', errno: 'EACCES' } },
+  {
+    name: 'inconclusive (stat failed)',
+    view: { merged: errno('EACCES'), upper: ABSENT, lower: file() },
+    verdict: { state: 'inconclusive', reason: 'stat-failed', errno: 'EACCES' },
+  },
 ];
 
 const result = (name: string, view: LayerStates, verdict: Verdict): ProbeResult => ({ name, verdict, view: { name, ...view } });
 /** A report as probeStaleView makes it: `stale` holds the results whose verdict is stale. */
-const reportOf = (results: readonly ProbeResult[], skipped: readonly string[] = []): ProbeReport => ({ results, stale: results.filter((r) => r.verdict.state === 'stale'), skipped });
+const reportOf = (results: readonly ProbeResult[], skipped: readonly string[] = []): ProbeReport => ({
+  results,
+  stale: results.filter((r) => r.verdict.state === 'stale'),
+  skipped,
+});
 
 describe('decide/drift-decisions: decideOnProbe', () => {
   it('the literal views are ones the probe judges that way (judgeView agrees with every row)', () => {
@@ -313,17 +410,28 @@ describe('decide/drift-decisions: decideOnProbe', () => {
   it('one request per stale result, in the order of the report, fresh ones left out (1,000 results)', () => {
     const rows = Object.values(STALE_ROWS);
     const names = MANY.map((m) => m.slice('/nix/store/'.length));
-    const results = names.map((name, i) => (i % 3 === 2 ? result(name, NOT_STALE_ROWS[0]!.view, NOT_STALE_ROWS[0]!.verdict) : result(name, rows[i % rows.length]!.view, rows[i % rows.length]!.verdict)));
+    const results = names.map((name, i) =>
+      i % 3 === 2
+        ? result(name, NOT_STALE_ROWS[0]!.view, NOT_STALE_ROWS[0]!.verdict)
+        : result(name, rows[i % rows.length]!.view, rows[i % rows.length]!.verdict),
+    );
     const actions = decideOnProbe(reportOf(results), '/nix/store');
     const expected = results.filter((r) => r.verdict.state === 'stale').map((r) => p(r.name));
     assert.equal(actions.length, expected.length);
-    assert.deepEqual(actions.map((a) => (a.kind === 'remount' && a.request.source === 'probe' ? a.request.path : a.kind)), expected);
+    assert.deepEqual(
+      actions.map((a) => (a.kind === 'remount' && a.request.source === 'probe' ? a.request.path : a.kind)),
+      expected,
+    );
   });
 
   it('joins the name onto the store dir it is given (a custom dir, a trailing slash)', () => {
     const row = STALE_ROWS.estale;
     const report = reportOf([result(HELLO, row.view, row.verdict)]);
-    for (const [storeDir, path] of [['/nix/store/', p(HELLO)], ['/gnu/store', `/gnu/store/${HELLO}`], ['/nix//store', p(HELLO)]] as const) {
+    for (const [storeDir, path] of [
+      ['/nix/store/', p(HELLO)],
+      ['/gnu/store', `/gnu/store/${HELLO}`],
+      ['/nix//store', p(HELLO)],
+    ] as const) {
       const [action] = decideOnProbe(report, storeDir);
       assert.equal(action?.kind === 'remount' && action.request.source === 'probe' ? action.request.path : undefined, path, storeDir);
     }
@@ -331,6 +439,8 @@ describe('decide/drift-decisions: decideOnProbe', () => {
 
   it('trusts `stale` as given: a non-stale verdict put there (no probe does) is a content mismatch naming its state', () => {
     const odd = result(HELLO, NOT_STALE_ROWS[2]!.view, NOT_STALE_ROWS[2]!.verdict);
-    assert.deepEqual(decideOnProbe({ results: [odd], stale: [odd], skipped: [] }, '/nix/store'), [{ kind: 'remount', request: { source: 'probe', path: p(HELLO), symptom: 'content-mismatch', detail: 'inconclusive' } }]);
+    assert.deepEqual(decideOnProbe({ results: [odd], stale: [odd], skipped: [] }, '/nix/store'), [
+      { kind: 'remount', request: { source: 'probe', path: p(HELLO), symptom: 'content-mismatch', detail: 'inconclusive' } },
+    ]);
   });
 });

@@ -10,8 +10,16 @@ describe('decide/probePathsAfterRemount', () => {
       requests: [{ source: 'watcher', storePath: '/nix/store/aaa-hello', upperPath: '/u/aaa-hello', lowerPath: '/l/aaa-hello' }],
       paths: ['/nix/store/aaa-hello'],
     },
-    { name: 'a probe request: the path it saw stale', requests: [{ source: 'probe', path: '/nix/store/bbb-x', symptom: 'estale' }], paths: ['/nix/store/bbb-x'] },
-    { name: 'a small lower growth: every new path', requests: [{ source: 'lower-grew', paths: ['/nix/store/c1', '/nix/store/c2'] }], paths: ['/nix/store/c1', '/nix/store/c2'] },
+    {
+      name: 'a probe request: the path it saw stale',
+      requests: [{ source: 'probe', path: '/nix/store/bbb-x', symptom: 'estale' }],
+      paths: ['/nix/store/bbb-x'],
+    },
+    {
+      name: 'a small lower growth: every new path',
+      requests: [{ source: 'lower-grew', paths: ['/nix/store/c1', '/nix/store/c2'] }],
+      paths: ['/nix/store/c1', '/nix/store/c2'],
+    },
     { name: "Nix's hook names no path", requests: [{ source: 'nix-hook', mergedStoreDir: '/nix/store' }], paths: [] },
     { name: 'a manual request names no path', requests: [{ source: 'manual', by: 'root', note: 'after GC' }], paths: [] },
     {
@@ -30,7 +38,10 @@ describe('decide/probePathsAfterRemount', () => {
   }
 
   it('a big lower growth: only its first 100 paths, each growth on its own', () => {
-    const grew = (prefix: string, n: number): RemountRequest => ({ source: 'lower-grew', paths: Array.from({ length: n }, (_, i) => `/nix/store/${prefix}${i}`) });
+    const grew = (prefix: string, n: number): RemountRequest => ({
+      source: 'lower-grew',
+      paths: Array.from({ length: n }, (_, i) => `/nix/store/${prefix}${i}`),
+    });
     const paths = probePathsAfterRemount([grew('f', 250), grew('g', 3)]);
     assert.equal(paths.length, 103);
     assert.equal(paths[0], '/nix/store/f0');

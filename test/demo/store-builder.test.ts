@@ -94,11 +94,26 @@ describe('demo store builder', function () {
     }
     const entries = walk(store.lower.realStoreDir);
     const tops = entries.filter((e) => !e.rel.includes('/'));
-    assert.ok(tops.some((e) => e.stats.isFile() && e.stats.size > 0 && (e.stats.mode & 0o111) === 0), 'a single-file path');
-    assert.ok(tops.some((e) => e.stats.isFile() && (e.stats.mode & 0o111) !== 0), 'an executable path');
-    assert.ok(entries.some((e) => e.stats.isFile() && e.stats.size === 0), 'an empty file');
-    assert.ok(entries.some((e) => e.stats.isDirectory() && fs.readdirSync(path.join(store.lower.realStoreDir, e.rel)).length === 0), 'an empty dir');
-    assert.ok(entries.some((e) => e.rel.split('/').length >= 6), 'nested dirs');
+    assert.ok(
+      tops.some((e) => e.stats.isFile() && e.stats.size > 0 && (e.stats.mode & 0o111) === 0),
+      'a single-file path',
+    );
+    assert.ok(
+      tops.some((e) => e.stats.isFile() && (e.stats.mode & 0o111) !== 0),
+      'an executable path',
+    );
+    assert.ok(
+      entries.some((e) => e.stats.isFile() && e.stats.size === 0),
+      'an empty file',
+    );
+    assert.ok(
+      entries.some((e) => e.stats.isDirectory() && fs.readdirSync(path.join(store.lower.realStoreDir, e.rel)).length === 0),
+      'an empty dir',
+    );
+    assert.ok(
+      entries.some((e) => e.rel.split('/').length >= 6),
+      'nested dirs',
+    );
     const links = entries.filter((e) => e.stats.isSymbolicLink());
     assert.ok(links.length > 0, 'symlinks');
     for (const link of links) {
@@ -114,7 +129,10 @@ describe('demo store builder', function () {
     const lower = openNixDb(store.lower.db, { immutable: true });
     const upper = openNixDb(store.upper.db, { immutable: true });
     try {
-      assert.deepEqual([...lower.iterateValidPaths()].map((r) => r.path), store.lower.paths);
+      assert.deepEqual(
+        [...lower.iterateValidPaths()].map((r) => r.path),
+        store.lower.paths,
+      );
       const upperRows = [...upper.iterateValidPaths()];
       assert.deepEqual(upperRows.map((r) => r.path).sort(), [...store.upper.copiedUp, ...store.upper.paths].sort());
       for (const row of upperRows) {
@@ -126,14 +144,18 @@ describe('demo store builder', function () {
         assert.deepEqual(upper.queryPathInfo(row.path)?.references, store.references(row.path));
         // The upper DB is closed under references: what it registers, it registers the closure of.
         for (const reference of store.references(row.path) ?? []) assert.ok(upper.isValidPath(reference), `${row.path} -> ${reference}`);
-        if (store.lower.paths.includes(row.path)) assert.deepEqual(lower.queryPathInfo(row.path), { ...upper.queryPathInfo(row.path), id: lower.queryPathInfo(row.path)?.id });
+        if (store.lower.paths.includes(row.path))
+          assert.deepEqual(lower.queryPathInfo(row.path), { ...upper.queryPathInfo(row.path), id: lower.queryPathInfo(row.path)?.id });
       }
       for (const p of store.lower.paths) assert.deepEqual(lower.queryReferences(p), store.references(p));
       // Upper closures do reach into the lower store, and some paths reference themselves.
       assert.ok(store.upper.paths.some((p) => store.references(p)?.some((r) => store.lower.paths.includes(r))));
       assert.ok([...store.lower.paths, ...store.upper.paths].some((p) => store.references(p)?.includes(p)));
       const referenced = new Set(store.upper.paths.flatMap((p) => (store.references(p) ?? []).filter((r) => r !== p)));
-      assert.deepEqual(store.upper.paths.filter((p) => !referenced.has(p)), store.upper.roots.filter((p) => store.upper.paths.includes(p)));
+      assert.deepEqual(
+        store.upper.paths.filter((p) => !referenced.has(p)),
+        store.upper.roots.filter((p) => store.upper.paths.includes(p)),
+      );
     } finally {
       lower.close();
       upper.close();
@@ -180,20 +202,32 @@ describe('demo store builder', function () {
       const result = runInFreshNamespace(['sh', '-c', script, 'sh', options, merged, storeUrl], { env: nixEnv() });
       const lines = result.stderr.split('\n').filter((line) => line !== '');
       assert.equal(lines[0], String(store.lower.paths.length + store.upper.paths.length), 'merged view holds both layers');
-      assert.deepEqual(lines.slice(1).filter((line) => !/^(reading the Nix store|checking .*)\.\.\.$/.test(line)), []);
+      assert.deepEqual(
+        lines.slice(1).filter((line) => !/^(reading the Nix store|checking .*)\.\.\.$/.test(line)),
+        [],
+      );
       assert.equal(result.status, 0, result.stderr);
       // Outside the namespace the mount point shows no store object (Nix's own .links dir may be there).
-      assert.deepEqual(fs.readdirSync(merged).filter((name) => !name.startsWith('.')), [], 'the mount stayed in its namespace');
+      assert.deepEqual(
+        fs.readdirSync(merged).filter((name) => !name.startsWith('.')),
+        [],
+        'the mount stayed in its namespace',
+      );
     });
 
     it('Nix notices a corrupted object (the check can fail)', function () {
-      const victim = store.lower.paths.map((p) => path.join(copy, 'lower', 'nix', 'store', path.basename(p))).find((p) => fs.lstatSync(p).isFile() && fs.statSync(p).size > 0);
+      const victim = store.lower.paths
+        .map((p) => path.join(copy, 'lower', 'nix', 'store', path.basename(p)))
+        .find((p) => fs.lstatSync(p).isFile() && fs.statSync(p).size > 0);
       assert.ok(victim);
       fs.chmodSync(victim, 0o644);
       fs.appendFileSync(victim, 'corrupted');
       const result = nixVerify(path.join(copy, 'lower'));
       assert.notEqual(result.status, 0);
-      assert.ok(result.complaints.some((line) => line.includes(path.basename(victim)) && line.includes('was modified')), result.complaints.join('\n'));
+      assert.ok(
+        result.complaints.some((line) => line.includes(path.basename(victim)) && line.includes('was modified')),
+        result.complaints.join('\n'),
+      );
     });
   });
 
@@ -242,7 +276,10 @@ describe('demo store builder', function () {
   });
 
   it('DEMO_STORE_DIR_NOT_EMPTY and DEMO_STORE_BAD_OPTION naming the option', async function () {
-    await assert.rejects(buildDemoStore(store.dir), (error: unknown) => error instanceof DemoStoreError && error.code === 'DEMO_STORE_DIR_NOT_EMPTY' && error.evidence['path'] === store.dir);
+    await assert.rejects(
+      buildDemoStore(store.dir),
+      (error: unknown) => error instanceof DemoStoreError && error.code === 'DEMO_STORE_DIR_NOT_EMPTY' && error.evidence['path'] === store.dir,
+    );
     const bad: [Record<string, unknown>, string][] = [
       [{ lowerPaths: -1 }, 'lowerPaths'],
       [{ upperPaths: 1.5 }, 'upperPaths'],
@@ -254,7 +291,11 @@ describe('demo store builder', function () {
       [{ maxReferences: 1000 }, 'maxReferences'],
     ];
     for (const [options, option] of bad) {
-      await assert.rejects(buildDemoStore(path.join(tmp, 'bad'), options), (error: unknown) => error instanceof DemoStoreError && error.code === 'DEMO_STORE_BAD_OPTION' && error.evidence['option'] === option, option);
+      await assert.rejects(
+        buildDemoStore(path.join(tmp, 'bad'), options),
+        (error: unknown) => error instanceof DemoStoreError && error.code === 'DEMO_STORE_BAD_OPTION' && error.evidence['option'] === option,
+        option,
+      );
     }
     assert.equal(fs.existsSync(path.join(tmp, 'bad')), false, 'bad options are rejected before anything is written');
   });

@@ -74,7 +74,7 @@ describe('hooks/nix-remount-hook', function () {
     assert.deepEqual(remounter!.status().lastOutcome?.reasons, [`Nix's remount-hook for ${overlay!.merged}`]);
   });
 
-  it('with an agent whose remount fails: exits 1 with the agent\'s error', async () => {
+  it("with an agent whose remount fails: exits 1 with the agent's error", async () => {
     const socketPath = await startAgent(['/bin/false']);
     const run = await runHook(join(HOOKS, 'nix-remount-hook'), [overlay!.merged], hookEnv(socketPath));
     assert.equal(run.status, 1);
@@ -102,7 +102,9 @@ describe('hooks/nix-remount-hook', function () {
     mkdirSync(join(dir, 'other'));
     const socketPath = await startAgent(['/bin/false'], join(dir, 'other'));
     // Inside the namespace (to remount its overlay) but talking to the agent's socket on the shared file system.
-    const hook = spawn(overlay!.ns.nsenter[0]!, [...overlay!.ns.nsenter.slice(1), join(HOOKS, 'nix-remount-hook'), overlay!.merged], { env: hookEnv(socketPath) });
+    const hook = spawn(overlay!.ns.nsenter[0]!, [...overlay!.ns.nsenter.slice(1), join(HOOKS, 'nix-remount-hook'), overlay!.merged], {
+      env: hookEnv(socketPath),
+    });
     let stderr = '';
     hook.stderr.on('data', (d) => (stderr += d));
     const status = await new Promise((resolve) => hook.on('close', resolve));
@@ -124,7 +126,8 @@ describe('hooks/nix-remount-hook', function () {
     mkdirSync(bin);
     for (const file of ['remount', 'nix-remount-hook']) copyFileSync(join(HOOKS, file), join(hooks, file));
     for (const part of parts) symlinkSync(join(HOOKS, '..', part), join(install, part));
-    for (const tool of ['dirname', 'findmnt', 'tail', 'mount']) symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), join(bin, tool));
+    for (const tool of ['dirname', 'findmnt', 'tail', 'mount'])
+      symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), join(bin, tool));
     const socketPath = join(dir, 'stale.sock');
     spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`]);
     return { hook: join(hooks, 'nix-remount-hook'), env: { PATH: bin, OVERLAY_WARDEN_SOCKET: socketPath } };

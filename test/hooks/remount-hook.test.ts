@@ -23,7 +23,11 @@ const SETUP = `
   echo "first=$(cat "$1/m erged/p")"
 `;
 
-const field = (stdout: string, name: string): string | undefined => stdout.split('\n').find((l) => l.startsWith(`${name}=`))?.slice(name.length + 1);
+const field = (stdout: string, name: string): string | undefined =>
+  stdout
+    .split('\n')
+    .find((l) => l.startsWith(`${name}=`))
+    ?.slice(name.length + 1);
 
 describe('hooks/remount', function () {
   let root: string;
@@ -56,7 +60,11 @@ describe('hooks/remount', function () {
       assert.equal(field(run.stdout, 'first'), 'upper', run.stderr);
       // This kernel keeps serving the deleted upper file (DOMAIN.md); others answer ESTALE. Either way the view is
       // stale, which is what makes the remount's effect visible.
-      assert.match(field(run.stdout, 'before') ?? '', /^upper$|Stale file handle/, 'the view was not stale before the remount: this kernel does not reproduce the scenario');
+      assert.match(
+        field(run.stdout, 'before') ?? '',
+        /^upper$|Stale file handle/,
+        'the view was not stale before the remount: this kernel does not reproduce the scenario',
+      );
       assert.equal(field(run.stdout, 'status'), '0', run.stderr);
       assert.match(run.stdout, /remount: remounted .*\/m erged/);
       assert.equal(field(run.stdout, 'after'), 'lower');
@@ -69,7 +77,10 @@ describe('hooks/remount', function () {
       mkdirSync(bin);
       for (const tool of ['awk', 'tail']) symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), join(bin, tool));
       // A mount(8) that records what it was given, then does the real remount.
-      writeFileSync(join(bin, 'mount'), `#!/bin/sh\necho "LIBMOUNT_FORCE_MOUNT2=$LIBMOUNT_FORCE_MOUNT2 args=$*" > '${join(dir, 'mount.log')}'\nexec /usr/bin/mount "$@"\n`);
+      writeFileSync(
+        join(bin, 'mount'),
+        `#!/bin/sh\necho "LIBMOUNT_FORCE_MOUNT2=$LIBMOUNT_FORCE_MOUNT2 args=$*" > '${join(dir, 'mount.log')}'\nexec /usr/bin/mount "$@"\n`,
+      );
       chmodSync(join(bin, 'mount'), 0o755);
       const run = inNamespace(
         `${SETUP}

@@ -13,7 +13,10 @@ describe('canon-path', () => {
   });
 
   it('agrees with path.posix.resolve on absolute paths', () => {
-    const component = fc.oneof(fc.constantFrom('', '.', '..', 'nix', 'store'), fc.string({ unit: 'binary', maxLength: 5 }).filter((s) => !s.includes('/')));
+    const component = fc.oneof(
+      fc.constantFrom('', '.', '..', 'nix', 'store'),
+      fc.string({ unit: 'binary', maxLength: 5 }).filter((s) => !s.includes('/')),
+    );
     fc.assert(
       fc.property(fc.array(component, { maxLength: 8 }), (parts) => {
         const path = `/${parts.join('/')}`;

@@ -2,8 +2,16 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import {
-  MOUNTINFO_LINE_PROBLEMS, MountinfoParseError, escapeMountinfoOptionValue, escapeMountinfoPath, mountAccess,
-  parseMountinfo, parseMountinfoLine, readMountinfo, unescapeMountinfo, type MountinfoEntry,
+  MOUNTINFO_LINE_PROBLEMS,
+  MountinfoParseError,
+  escapeMountinfoOptionValue,
+  escapeMountinfoPath,
+  mountAccess,
+  parseMountinfo,
+  parseMountinfoLine,
+  readMountinfo,
+  unescapeMountinfo,
+  type MountinfoEntry,
 } from '../../agent/mount/index.ts';
 import { isWardenError } from '../../agent/errors/index.ts';
 import { FIXTURE_DIR, FIXTURE_NAMES, FIXTURE_ROOT, entryAt, fixtureMounts, fixtureText } from './fixtures.ts';
@@ -11,10 +19,20 @@ import { FIXTURE_DIR, FIXTURE_NAMES, FIXTURE_ROOT, entryAt, fixtureMounts, fixtu
 /** Reads every field, lazy ones included, as plain data. */
 function plain(entry: MountinfoEntry): Record<string, unknown> {
   return {
-    mountId: entry.mountId, parentId: entry.parentId, major: entry.major, minor: entry.minor, root: entry.root,
-    mountPoint: entry.mountPoint, mountOptions: [...entry.mountOptions], optionalFields: [...entry.optionalFields],
-    fsType: entry.fsType, source: entry.source, superOptions: [...entry.superOptions],
-    superOptionsRaw: entry.superOptionsRaw, lineNumber: entry.lineNumber, line: entry.line,
+    mountId: entry.mountId,
+    parentId: entry.parentId,
+    major: entry.major,
+    minor: entry.minor,
+    root: entry.root,
+    mountPoint: entry.mountPoint,
+    mountOptions: [...entry.mountOptions],
+    optionalFields: [...entry.optionalFields],
+    fsType: entry.fsType,
+    source: entry.source,
+    superOptions: [...entry.superOptions],
+    superOptionsRaw: entry.superOptionsRaw,
+    lineNumber: entry.lineNumber,
+    line: entry.line,
   };
 }
 
@@ -27,8 +45,16 @@ describe('mountinfo', () => {
         const lines = text.split('\n').slice(0, -1);
         const { mounts, errors } = parseMountinfo(text);
         assert.deepEqual(errors, [], name);
-        assert.deepEqual(mounts.map((m) => m.line), lines, name);
-        assert.deepEqual(mounts.map((m) => m.lineNumber), lines.map((_, i) => i + 1), name);
+        assert.deepEqual(
+          mounts.map((m) => m.line),
+          lines,
+          name,
+        );
+        assert.deepEqual(
+          mounts.map((m) => m.lineNumber),
+          lines.map((_, i) => i + 1),
+          name,
+        );
       }
     });
 
@@ -39,9 +65,16 @@ describe('mountinfo', () => {
       const overlay = entryAt(mounts, `${B}/merged dir\\1`);
       const root = entryAt(mounts, '/');
       assert.deepEqual(plain(overlay), {
-        mountId: 70, parentId: root.mountId, major: 0, minor: 39, root: '/',
-        mountPoint: `${B}/merged dir\\1`, mountOptions: ['rw', 'relatime'], optionalFields: [],
-        fsType: 'overlay', source: 'overlay',
+        mountId: 70,
+        parentId: root.mountId,
+        major: 0,
+        minor: 39,
+        root: '/',
+        mountPoint: `${B}/merged dir\\1`,
+        mountOptions: ['rw', 'relatime'],
+        optionalFields: [],
+        fsType: 'overlay',
+        source: 'overlay',
         // The kernel shows the options as the mounter wrote them (its own \: \\ \, escapes kept), octal-escaped.
         superOptions: [
           'rw',
@@ -128,7 +161,10 @@ describe('mountinfo', () => {
       const { mounts, errors } = parseMountinfo(`${lines.join('\n')}\n`);
       assert.equal(mounts.length, problems.length);
       assert.ok(mounts.every((m) => m.line === good && m.mountPoint === '/mnt2' && m.lineNumber % 2 === 1));
-      assert.deepEqual(errors.map((e) => [e.problem, e.lineNumber, e.line]), problems.map((p, i) => [p, 2 * i + 2, bad[p]]));
+      assert.deepEqual(
+        errors.map((e) => [e.problem, e.lineNumber, e.line]),
+        problems.map((p, i) => [p, 2 * i + 2, bad[p]]),
+      );
       for (const e of errors) {
         assert.ok(e instanceof MountinfoParseError && isWardenError(e, 'MOUNTINFO_MALFORMED_LINE'));
         assert.deepEqual(e.evidence, { lineNumber: e.lineNumber, line: e.line, problem: e.problem });
@@ -157,7 +193,10 @@ describe('mountinfo', () => {
       assert.equal(parseMountinfo(`${good}\n`).mounts.length, 1);
       const { mounts, errors } = parseMountinfo(`${good}\n\n${good}\n`);
       assert.equal(mounts.length, 2);
-      assert.deepEqual(errors.map((e) => [e.lineNumber, e.problem]), [[2, 'too-few-fields']]);
+      assert.deepEqual(
+        errors.map((e) => [e.lineNumber, e.problem]),
+        [[2, 'too-few-fields']],
+      );
       // A CR is data (the kernel does not escape it), so a CRLF file keeps it in the last field.
       assert.deepEqual(parseMountinfo(`${good}\r\n`).mounts[0]?.superOptions, ['rw', 'errors=continue\r']);
     });
@@ -173,22 +212,31 @@ describe('mountinfo', () => {
     });
 
     it('round-trips any string through escapeMountinfoPath', () => {
-      fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => {
-        const escaped = escapeMountinfoPath(s);
-        assert.ok(!/[ \t\n]/.test(escaped));
-        assert.equal(unescapeMountinfo(escaped), s);
-      }), { numRuns: 3000 });
-      fc.assert(fc.property(fc.string({ unit: fc.constantFrom('\\', '0', '4', '1', '3', ' ', '\t', '\n', 'a') }), (s) => {
-        assert.equal(unescapeMountinfo(escapeMountinfoPath(s)), s);
-      }), { numRuns: 3000 });
+      fc.assert(
+        fc.property(fc.string({ unit: 'binary' }), (s) => {
+          const escaped = escapeMountinfoPath(s);
+          assert.ok(!/[ \t\n]/.test(escaped));
+          assert.equal(unescapeMountinfo(escaped), s);
+        }),
+        { numRuns: 3000 },
+      );
+      fc.assert(
+        fc.property(fc.string({ unit: fc.constantFrom('\\', '0', '4', '1', '3', ' ', '\t', '\n', 'a') }), (s) => {
+          assert.equal(unescapeMountinfo(escapeMountinfoPath(s)), s);
+        }),
+        { numRuns: 3000 },
+      );
     });
 
     it('round-trips any string through escapeMountinfoOptionValue, leaving no comma', () => {
-      fc.assert(fc.property(fc.string({ unit: fc.constantFrom('\\', '0', '5', '4', ',', ' ', ':', 'a') }), (s) => {
-        const escaped = escapeMountinfoOptionValue(s);
-        assert.ok(!/[, \t\n]/.test(escaped));
-        assert.equal(unescapeMountinfo(escaped), s);
-      }), { numRuns: 3000 });
+      fc.assert(
+        fc.property(fc.string({ unit: fc.constantFrom('\\', '0', '5', '4', ',', ' ', ':', 'a') }), (s) => {
+          const escaped = escapeMountinfoOptionValue(s);
+          assert.ok(!/[, \t\n]/.test(escaped));
+          assert.equal(unescapeMountinfo(escaped), s);
+        }),
+        { numRuns: 3000 },
+      );
     });
   });
 
@@ -198,57 +246,96 @@ describe('mountinfo', () => {
     const word = fc.stringMatching(/^[a-z0-9_.]{1,12}$/);
 
     it('reads back every field of a line built from arbitrary values', () => {
-      fc.assert(fc.property(
-        fc.nat(), fc.nat(), fc.nat({ max: 4095 }), fc.nat({ max: 1 << 20 }), field, text,
-        fc.array(word, { minLength: 1, maxLength: 4 }), fc.array(fc.stringMatching(/^(shared|master):\d{1,4}$/), { maxLength: 2 }),
-        word, text, fc.array(text, { minLength: 1, maxLength: 4 }),
-        (id, parent, major, minor, root, point, mountOpts, optional, fsType, source, superOpts) => {
-          const line = [id, parent, `${major}:${minor}`, escapeMountinfoPath(root), escapeMountinfoPath(`/${point}`),
-            mountOpts.join(','), ...optional, '-', fsType, escapeMountinfoPath(source),
-            superOpts.map(escapeMountinfoOptionValue).join(',')].join(' ');
-          const e = parseMountinfoLine(line, 7);
-          if (e instanceof MountinfoParseError) {
-            // Only an all-empty super options field is refused.
-            assert.equal(e.problem, 'empty-super-options');
-            assert.deepEqual(superOpts, ['']);
-            return;
-          }
-          assert.deepEqual(plain(e), {
-            mountId: id, parentId: parent, major, minor, root, mountPoint: `/${point}`, mountOptions: mountOpts,
-            optionalFields: optional, fsType, source, superOptions: superOpts,
-            superOptionsRaw: superOpts.map(escapeMountinfoOptionValue).join(','), lineNumber: 7, line,
-          });
-        },
-      ), { numRuns: 2000 });
+      fc.assert(
+        fc.property(
+          fc.nat(),
+          fc.nat(),
+          fc.nat({ max: 4095 }),
+          fc.nat({ max: 1 << 20 }),
+          field,
+          text,
+          fc.array(word, { minLength: 1, maxLength: 4 }),
+          fc.array(fc.stringMatching(/^(shared|master):\d{1,4}$/), { maxLength: 2 }),
+          word,
+          text,
+          fc.array(text, { minLength: 1, maxLength: 4 }),
+          (id, parent, major, minor, root, point, mountOpts, optional, fsType, source, superOpts) => {
+            const line = [
+              id,
+              parent,
+              `${major}:${minor}`,
+              escapeMountinfoPath(root),
+              escapeMountinfoPath(`/${point}`),
+              mountOpts.join(','),
+              ...optional,
+              '-',
+              fsType,
+              escapeMountinfoPath(source),
+              superOpts.map(escapeMountinfoOptionValue).join(','),
+            ].join(' ');
+            const e = parseMountinfoLine(line, 7);
+            if (e instanceof MountinfoParseError) {
+              // Only an all-empty super options field is refused.
+              assert.equal(e.problem, 'empty-super-options');
+              assert.deepEqual(superOpts, ['']);
+              return;
+            }
+            assert.deepEqual(plain(e), {
+              mountId: id,
+              parentId: parent,
+              major,
+              minor,
+              root,
+              mountPoint: `/${point}`,
+              mountOptions: mountOpts,
+              optionalFields: optional,
+              fsType,
+              source,
+              superOptions: superOpts,
+              superOptionsRaw: superOpts.map(escapeMountinfoOptionValue).join(','),
+              lineNumber: 7,
+              line,
+            });
+          },
+        ),
+        { numRuns: 2000 },
+      );
     });
 
     it('never throws on arbitrary text, and accounts for every line', () => {
       const noisy = fc.string({ unit: fc.constantFrom(' ', '-', '1', ':', '/', 'a', '\\', '\n', ',', '0', '\r') });
-      fc.assert(fc.property(fc.oneof(text, noisy), (s) => {
-        const { mounts, errors } = parseMountinfo(s);
-        const lines = s.split('\n');
-        if (lines.at(-1) === '') lines.pop();
-        assert.equal(mounts.length + errors.length, lines.length);
-        for (const m of mounts) JSON.stringify(m);
-      }), { numRuns: 3000 });
+      fc.assert(
+        fc.property(fc.oneof(text, noisy), (s) => {
+          const { mounts, errors } = parseMountinfo(s);
+          const lines = s.split('\n');
+          if (lines.at(-1) === '') lines.pop();
+          assert.equal(mounts.length + errors.length, lines.length);
+          for (const m of mounts) JSON.stringify(m);
+        }),
+        { numRuns: 3000 },
+      );
     });
 
     it('never throws on mutated fixture lines', () => {
       const lines = FIXTURE_NAMES.flatMap((n) => fixtureText(n).split('\n').slice(0, -1));
       const mutation = fc.record({
         line: fc.constantFrom(...lines),
-        at: fc.nat(), length: fc.nat({ max: 40 }),
+        at: fc.nat(),
+        length: fc.nat({ max: 40 }),
         insert: fc.string({ unit: fc.constantFrom(' ', '-', '\\', ':', ',', '=', '0', '9', 'x', ' - '), maxLength: 6 }),
       });
-      fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 8 }), (mutations) => {
-        const mutated = mutations.map(({ line, at, length, insert }) => {
-          const i = at % (line.length + 1);
-          return line.slice(0, i) + insert + line.slice(i + length);
-        });
-        const { mounts, errors } = parseMountinfo(mutated.join('\n'));
-        assert.equal(mounts.length + errors.length, mutated.filter((l, i) => !(l === '' && i === mutated.length - 1)).length);
-        for (const m of mounts) JSON.stringify(m);
-      }), { numRuns: 3000 });
+      fc.assert(
+        fc.property(fc.array(mutation, { minLength: 1, maxLength: 8 }), (mutations) => {
+          const mutated = mutations.map(({ line, at, length, insert }) => {
+            const i = at % (line.length + 1);
+            return line.slice(0, i) + insert + line.slice(i + length);
+          });
+          const { mounts, errors } = parseMountinfo(mutated.join('\n'));
+          assert.equal(mounts.length + errors.length, mutated.filter((l, i) => !(l === '' && i === mutated.length - 1)).length);
+          for (const m of mounts) JSON.stringify(m);
+        }),
+        { numRuns: 3000 },
+      );
     });
   });
 
@@ -261,7 +348,10 @@ describe('mountinfo', () => {
 
     it('reads a saved table, and rejects with the system error for a missing file', async () => {
       const { mounts } = await readMountinfo(join(FIXTURE_DIR, 'stacked.txt'));
-      assert.deepEqual(mounts.map((m) => m.line), fixtureText('stacked').split('\n').slice(0, -1));
+      assert.deepEqual(
+        mounts.map((m) => m.line),
+        fixtureText('stacked').split('\n').slice(0, -1),
+      );
       await assert.rejects(readMountinfo(join(FIXTURE_DIR, 'absent.txt')), { code: 'ENOENT' });
     });
   });

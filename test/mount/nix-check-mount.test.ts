@@ -63,7 +63,9 @@ describe("Nix's check-mount, emulated", () => {
 
   it('judges the captured stacked overlay as Nix would: accepted, the stack unseen', () => {
     const verdict = nixCheckMountOnTable(fixtureMounts('stacked'), {
-      realStoreDir: '/tmp/owfx/stacked/merged/nix/store', lowerRealStoreDir: '/tmp/owfx/stacked/lower/nix/store', upperLayer: '/tmp/owfx/stacked/upper/store',
+      realStoreDir: '/tmp/owfx/stacked/merged/nix/store',
+      lowerRealStoreDir: '/tmp/owfx/stacked/lower/nix/store',
+      upperLayer: '/tmp/owfx/stacked/upper/store',
     });
     assert.equal(verdict.accepted, true);
   });
@@ -72,13 +74,29 @@ describe("Nix's check-mount, emulated", () => {
     const tables = FIXTURE_NAMES.map((name) => fixtureMounts(name));
     const points = [...new Set(tables.flat().map((e) => e.mountPoint))];
     const layers = ['/tmp/owfx/stacked/lower/nix/store', '/tmp/owfx/three-lowerdirs/upper/store', '/x'];
-    const mutate = fc.constantFrom((p: string) => p, (p: string) => p.replace(/o/, '.'), (p: string) => p.replace(/\//, '\\s'),
-      (p: string) => `${p} overlay`, (p: string) => p.replace(/x/, '[x]'), (p: string) => p.replace(/ /, '\\040'), (p: string) => `${p}.*`);
-    fc.assert(fc.property(fc.constantFrom(...tables), fc.constantFrom(...points), mutate, fc.constantFrom(...layers), fc.constantFrom(...layers),
-      (entries, point, change, lower, upper) => {
-        const input = { realStoreDir: change(point), lowerRealStoreDir: lower, upperLayer: upper };
-        assert.deepEqual(nixCheckMountOnTable(entries, input), nixCheckMount(procMountsText(entries), input));
-      }), { numRuns: 500 });
+    const mutate = fc.constantFrom(
+      (p: string) => p,
+      (p: string) => p.replace(/o/, '.'),
+      (p: string) => p.replace(/\//, '\\s'),
+      (p: string) => `${p} overlay`,
+      (p: string) => p.replace(/x/, '[x]'),
+      (p: string) => p.replace(/ /, '\\040'),
+      (p: string) => `${p}.*`,
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...tables),
+        fc.constantFrom(...points),
+        mutate,
+        fc.constantFrom(...layers),
+        fc.constantFrom(...layers),
+        (entries, point, change, lower, upper) => {
+          const input = { realStoreDir: change(point), lowerRealStoreDir: lower, upperLayer: upper };
+          assert.deepEqual(nixCheckMountOnTable(entries, input), nixCheckMount(procMountsText(entries), input));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   describe('against the kernel', function () {

@@ -43,15 +43,17 @@ describe('mount/overlay-entry', () => {
 
   it('says whose kind the xattrs can change: directories and empty (or unmeasured) files', () => {
     assert.deepEqual(
-      [stat('directory'), stat('file', { size: 0 }), stat('file'), stat('file', { size: 5 }), stat('symlink'), stat('character-device', { rdev: 0 })].map(marksMatter),
+      [stat('directory'), stat('file', { size: 0 }), stat('file'), stat('file', { size: 5 }), stat('symlink'), stat('character-device', { rdev: 0 })].map(
+        marksMatter,
+      ),
       [true, true, true, false, false, false],
     );
   });
 
   it('counts both whiteout forms as whiteouts, nothing else', () => {
-    assert.deepEqual(
-      (['directory', 'opaque-directory', 'file', 'symlink', 'device-whiteout', 'xattr-whiteout', 'other'] as const).filter(isWhiteout),
-      ['device-whiteout', 'xattr-whiteout'],
-    );
+    assert.deepEqual((['directory', 'opaque-directory', 'file', 'symlink', 'device-whiteout', 'xattr-whiteout', 'other'] as const).filter(isWhiteout), [
+      'device-whiteout',
+      'xattr-whiteout',
+    ]);
   });
 });

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  OverlayOptionsError, escapeMountinfoOptionValue, formatLowerdir, parseOverlayOptions,
-  type OverlayLowerLayer, type OverlayOptions, type OverlayOptionsErrorCode,
+  OverlayOptionsError,
+  escapeMountinfoOptionValue,
+  formatLowerdir,
+  parseOverlayOptions,
+  type OverlayLowerLayer,
+  type OverlayOptions,
+  type OverlayOptionsErrorCode,
 } from '../../agent/mount/index.ts';
 import { WardenError } from '../../agent/errors/index.ts';
 import { FIXTURE_ROOT, entryAt, fixtureMounts } from './fixtures.ts';
@@ -41,15 +46,19 @@ describe('overlay-options', () => {
     it('the lower store as second lowerdir', () => {
       const B = `${FIXTURE_ROOT}/lower-second`;
       const o = fixtureOptions('lower-second', 'merged/nix/store');
-      assert.deepEqual(o.lowerLayers.map((l) => l.path), [`${B}/extra/nix/store`, `${B}/lower/nix/store`]);
+      assert.deepEqual(
+        o.lowerLayers.map((l) => l.path),
+        [`${B}/extra/nix/store`, `${B}/lower/nix/store`],
+      );
     });
 
     it('paths with space, colon, backslash, comma, tab and = come back as they are on disk', () => {
       const B = `${FIXTURE_ROOT}/escaped-paths`;
       const o = fixtureOptions('escaped-paths', 'merged dir\\1');
-      assert.deepEqual(o.lowerLayers.map((l) => l.path), [
-        `${B}/lower with space`, `${B}/col:on`, `${B}/back\\slash`, `${B}/com,ma`, `${B}/tab\tx`, `${B}/eq=ual`,
-      ]);
+      assert.deepEqual(
+        o.lowerLayers.map((l) => l.path),
+        [`${B}/lower with space`, `${B}/col:on`, `${B}/back\\slash`, `${B}/com,ma`, `${B}/tab\tx`, `${B}/eq=ual`],
+      );
       assert.ok(o.lowerLayers.every((l) => !l.dataOnly && l.option === 'lowerdir'));
       assert.equal(o.upperdir, `${B}/up per,x\\y`);
       assert.equal(o.workdir, `${B}/work`);
@@ -57,7 +66,10 @@ describe('overlay-options', () => {
 
     it('relative layer paths stay as the mounter gave them', () => {
       const o = fixtureOptions('relative-lowerdir', 'merged/nix/store');
-      assert.deepEqual(o.lowerLayers.map((l) => l.path), ['lower/nix/store', './modules/nix/store', '../relative-lowerdir/base/nix/store']);
+      assert.deepEqual(
+        o.lowerLayers.map((l) => l.path),
+        ['lower/nix/store', './modules/nix/store', '../relative-lowerdir/base/nix/store'],
+      );
       assert.equal(o.upperdir, 'upper/store');
       assert.equal(o.workdir, 'upper/work');
     });
@@ -67,8 +79,10 @@ describe('overlay-options', () => {
       const o = fixtureOptions('lowerdir-plus', 'merged/nix/store');
       assert.equal(o.lowerSyntax, 'lowerdir+');
       assert.deepEqual(o.lowerLayers, [
-        regular(`${B}/lower/nix/store`, 'lowerdir+'), regular(`${B}/odd:dir name`, 'lowerdir+'),
-        data(`${B}/data1`, 'datadir+'), data(`${B}/data2`, 'datadir+'),
+        regular(`${B}/lower/nix/store`, 'lowerdir+'),
+        regular(`${B}/odd:dir name`, 'lowerdir+'),
+        data(`${B}/data1`, 'datadir+'),
+        data(`${B}/data2`, 'datadir+'),
       ]);
       assert.equal(o.metacopy, true);
       assert.equal(o.redirectDir, 'on');
@@ -95,7 +109,10 @@ describe('overlay-options', () => {
       assert.equal(o('m-perms').defaultPermissions, true);
       assert.equal(o('m-metacopy').metacopy, true);
       const plain = o('m-perms');
-      assert.deepEqual([plain.index, plain.metacopy, plain.volatile, plain.userxattr, plain.xino, plain.fsync], [undefined, undefined, false, undefined, undefined, undefined]);
+      assert.deepEqual(
+        [plain.index, plain.metacopy, plain.volatile, plain.userxattr, plain.xino, plain.fsync],
+        [undefined, undefined, false, undefined, undefined, undefined],
+      );
     });
 
     it('read-only overlays', () => {
@@ -117,18 +134,26 @@ describe('overlay-options', () => {
   describe('hand-written options', () => {
     it('splits lowerdir at unescaped colons, with \\: a colon and :: data-only layers', () => {
       // Already split and unescaped (MountinfoEntry.superOptions), so the comma is inside the option.
-      assert.deepEqual(parseOverlayOptions(['lowerdir=/a\\:b:/c\\\\::/d::/e\\,f']).lowerLayers,
-        [regular('/a:b'), regular('/c\\'), data('/d'), data('/e,f')]);
+      assert.deepEqual(parseOverlayOptions(['lowerdir=/a\\:b:/c\\\\::/d::/e\\,f']).lowerLayers, [regular('/a:b'), regular('/c\\'), data('/d'), data('/e,f')]);
       // The same, octal-escaped as mountinfo prints it.
-      assert.deepEqual(parseOverlayOptions('lowerdir=/a\\134:b:/c\\134\\134::/d::/e\\134\\054f').lowerLayers,
-        [regular('/a:b'), regular('/c\\'), data('/d'), data('/e,f')]);
+      assert.deepEqual(parseOverlayOptions('lowerdir=/a\\134:b:/c\\134\\134::/d::/e\\134\\054f').lowerLayers, [
+        regular('/a:b'),
+        regular('/c\\'),
+        data('/d'),
+        data('/e,f'),
+      ]);
       // A lone final backslash is dropped, as the kernel does.
       assert.deepEqual(parseOverlayOptions('lowerdir=/a:/b\\').lowerLayers, [regular('/a'), regular('/b')]);
     });
 
     it("reads Replit's mount (DOMAIN.md), nouserxattr included", () => {
-      const o = parseOverlayOptions('rw,relatime,lowerdir=/mnt/cacache/nix/store:/mnt/nixmodules/nix/store:/nix/store,upperdir=/mnt/nix/store,workdir=/mnt/nix/work/store,xino=off,nouserxattr');
-      assert.deepEqual(o.lowerLayers.map((l) => l.path), ['/mnt/cacache/nix/store', '/mnt/nixmodules/nix/store', '/nix/store']);
+      const o = parseOverlayOptions(
+        'rw,relatime,lowerdir=/mnt/cacache/nix/store:/mnt/nixmodules/nix/store:/nix/store,upperdir=/mnt/nix/store,workdir=/mnt/nix/work/store,xino=off,nouserxattr',
+      );
+      assert.deepEqual(
+        o.lowerLayers.map((l) => l.path),
+        ['/mnt/cacache/nix/store', '/mnt/nixmodules/nix/store', '/nix/store'],
+      );
       assert.deepEqual([o.upperdir, o.workdir, o.xino, o.userxattr], ['/mnt/nix/store', '/mnt/nix/work/store', 'off', false]);
       assert.deepEqual(o.other, [{ key: 'relatime', value: undefined }]);
     });
@@ -136,7 +161,10 @@ describe('overlay-options', () => {
     it('reads the older volatile flag and keeps unknown options in order', () => {
       const o = parseOverlayOptions('rw,lowerdir=/l,upperdir=/u,workdir=/w,volatile,casefold=on,future_flag,verity=require');
       assert.deepEqual([o.volatile, o.fsync, o.verity], [true, undefined, 'require']);
-      assert.deepEqual(o.other, [{ key: 'casefold', value: 'on' }, { key: 'future_flag', value: undefined }]);
+      assert.deepEqual(o.other, [
+        { key: 'casefold', value: 'on' },
+        { key: 'future_flag', value: undefined },
+      ]);
     });
 
     it('refuses what the kernel could not have printed, with a typed error naming the option', () => {
@@ -164,48 +192,65 @@ describe('overlay-options', () => {
         ['ro,rw,lowerdir=/a', 'OVERLAY_OPTION_DUPLICATE', 'rw'],
       ];
       for (const [options, code, option] of cases) {
-        assert.throws(() => parseOverlayOptions(options), (e: unknown) => {
-          assert.ok(e instanceof OverlayOptionsError && e instanceof WardenError, options);
-          assert.equal(e.code, code, options);
-          assert.equal(e.option, option, options);
-          assert.equal(e.evidence['option'], option);
-          return true;
-        });
+        assert.throws(
+          () => parseOverlayOptions(options),
+          (e: unknown) => {
+            assert.ok(e instanceof OverlayOptionsError && e instanceof WardenError, options);
+            assert.equal(e.code, code, options);
+            assert.equal(e.option, option, options);
+            assert.equal(e.evidence['option'], option);
+            return true;
+          },
+        );
       }
     });
   });
 
   describe('properties', () => {
     const path = fc.string({ unit: fc.constantFrom('/', 'a', ':', '\\', ',', ' ', '=', '\t', '\n', '0', '1'), minLength: 1, maxLength: 12 });
-    const layers = fc.tuple(fc.array(path, { minLength: 1, maxLength: 5 }), fc.array(path, { maxLength: 3 }))
+    const layers = fc
+      .tuple(fc.array(path, { minLength: 1, maxLength: 5 }), fc.array(path, { maxLength: 3 }))
       .map(([r, d]) => [...r.map((p) => regular(p)), ...d.map((p) => data(p))]);
 
     it('reads back any layer list formatted with formatLowerdir and printed as the kernel does', () => {
-      fc.assert(fc.property(layers, path, path, (lower, upper, work) => {
-        const printed = ['rw', `lowerdir=${formatLowerdir(lower)}`, `upperdir=${mounterEscape(upper)}`, `workdir=${mounterEscape(work)}`]
-          .map(escapeMountinfoOptionValue).join(',');
-        const o = parseOverlayOptions(printed);
-        assert.deepEqual(o.lowerLayers, lower);
-        assert.deepEqual([o.upperdir, o.workdir], [upper, work]);
-      }), { numRuns: 2000 });
+      fc.assert(
+        fc.property(layers, path, path, (lower, upper, work) => {
+          const printed = ['rw', `lowerdir=${formatLowerdir(lower)}`, `upperdir=${mounterEscape(upper)}`, `workdir=${mounterEscape(work)}`]
+            .map(escapeMountinfoOptionValue)
+            .join(',');
+          const o = parseOverlayOptions(printed);
+          assert.deepEqual(o.lowerLayers, lower);
+          assert.deepEqual([o.upperdir, o.workdir], [upper, work]);
+        }),
+        { numRuns: 2000 },
+      );
     });
 
     it('takes lowerdir+= and datadir+= paths literally, colons and backslashes included', () => {
-      fc.assert(fc.property(fc.array(path, { minLength: 1, maxLength: 4 }), fc.array(path, { maxLength: 3 }), (r, d) => {
-        const printed = [...r.map((p) => `lowerdir+=${p}`), ...d.map((p) => `datadir+=${p}`)].map(escapeMountinfoOptionValue).join(',');
-        assert.deepEqual(parseOverlayOptions(printed).lowerLayers, [...r.map((p) => regular(p, 'lowerdir+')), ...d.map((p) => data(p, 'datadir+'))]);
-      }), { numRuns: 1000 });
+      fc.assert(
+        fc.property(fc.array(path, { minLength: 1, maxLength: 4 }), fc.array(path, { maxLength: 3 }), (r, d) => {
+          const printed = [...r.map((p) => `lowerdir+=${p}`), ...d.map((p) => `datadir+=${p}`)].map(escapeMountinfoOptionValue).join(',');
+          assert.deepEqual(parseOverlayOptions(printed).lowerLayers, [...r.map((p) => regular(p, 'lowerdir+')), ...d.map((p) => data(p, 'datadir+'))]);
+        }),
+        { numRuns: 1000 },
+      );
     });
 
     it('either parses or throws an OverlayOptionsError, on any input', () => {
-      const noisy = fc.string({ unit: fc.constantFrom(',', ':', '=', '\\', 'lowerdir', 'lowerdir+', 'datadir+', 'upperdir', 'index', 'on', '/a', 'ro', 'rw'), maxLength: 20 });
-      fc.assert(fc.property(fc.oneof(fc.string({ unit: 'binary' }), noisy), (s) => {
-        try {
-          parseOverlayOptions(s);
-        } catch (e) {
-          assert.ok(e instanceof OverlayOptionsError, String(e));
-        }
-      }), { numRuns: 1500 });
+      const noisy = fc.string({
+        unit: fc.constantFrom(',', ':', '=', '\\', 'lowerdir', 'lowerdir+', 'datadir+', 'upperdir', 'index', 'on', '/a', 'ro', 'rw'),
+        maxLength: 20,
+      });
+      fc.assert(
+        fc.property(fc.oneof(fc.string({ unit: 'binary' }), noisy), (s) => {
+          try {
+            parseOverlayOptions(s);
+          } catch (e) {
+            assert.ok(e instanceof OverlayOptionsError, String(e));
+          }
+        }),
+        { numRuns: 1500 },
+      );
     });
   });
 });

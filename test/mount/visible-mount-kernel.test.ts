@@ -47,10 +47,13 @@ describe('visible-mount against the kernel', function () {
     assert.deepEqual(errors, []);
     const table = new MountTable(mounts);
 
-    const probes = stats.trim().split('\n').map((line) => {
-      const space = line.indexOf(' ');
-      return { device: line.slice(0, space), path: line.slice(space + 1).replace(/\/\.$/, '') };
-    });
+    const probes = stats
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const space = line.indexOf(' ');
+        return { device: line.slice(0, space), path: line.slice(space + 1).replace(/\/\.$/, '') };
+      });
     assert.equal(probes.length, 8);
     for (const { device, path } of probes) {
       const holder = table.findMountContaining(path);
@@ -58,7 +61,10 @@ describe('visible-mount against the kernel', function () {
     }
 
     assert.equal(table.findVisibleMount(join(dir, 's'))?.source, 'stacked-s');
-    assert.deepEqual(table.stackAt(join(dir, 's')).map((m) => m.source), ['overlay', 'stacked-s']);
+    assert.deepEqual(
+      table.stackAt(join(dir, 's')).map((m) => m.source),
+      ['overlay', 'stacked-s'],
+    );
     assert.equal(table.findVisibleMount(join(dir, 's/sub')), undefined);
     assert.equal(table.findVisibleMount(join(dir, 'a'))?.source, 'cover-a');
     assert.equal(table.findVisibleMount(join(dir, 'a/b')), undefined);

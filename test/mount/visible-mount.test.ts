@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  MountPathError, MountTable, escapeMountinfoPath, findMountContaining, findVisibleMount, mountTableOf,
-  mountsStackedOn, parseMountinfo, type MountinfoEntry,
+  MountPathError,
+  MountTable,
+  escapeMountinfoPath,
+  findMountContaining,
+  findVisibleMount,
+  mountTableOf,
+  mountsStackedOn,
+  parseMountinfo,
+  type MountinfoEntry,
 } from '../../agent/mount/index.ts';
 import { FIXTURE_ROOT, entryAt, fixtureMounts } from './fixtures.ts';
 
@@ -10,8 +17,9 @@ type Row = readonly [id: number, parent: number, mountPoint: string, fsType?: st
 
 /** A mount table from rows, through the real parser (device 0:id, source named after the id). */
 function table(rows: readonly Row[]): readonly MountinfoEntry[] {
-  const text = rows.map(([id, parent, point, fsType = 'tmpfs']) =>
-    `${id} ${parent} 0:${id} / ${escapeMountinfoPath(point)} rw,relatime - ${fsType} src${id} rw`).join('\n');
+  const text = rows
+    .map(([id, parent, point, fsType = 'tmpfs']) => `${id} ${parent} 0:${id} / ${escapeMountinfoPath(point)} rw,relatime - ${fsType} src${id} rw`)
+    .join('\n');
   const { mounts, errors } = parseMountinfo(text);
   assert.deepEqual(errors, []);
   return mounts;
@@ -22,7 +30,12 @@ const ids = (entries: readonly MountinfoEntry[]): number[] => entries.map((e) =>
 describe('visible-mount', () => {
   describe('hand-written tables', () => {
     // 1 is the namespace root (its parent 0 is not in the table, as in every real table).
-    const simple: Row[] = [[1, 0, '/', 'ext4'], [2, 1, '/nix'], [3, 2, '/nix/store', 'overlay'], [4, 1, '/mnt']];
+    const simple: Row[] = [
+      [1, 0, '/', 'ext4'],
+      [2, 1, '/nix'],
+      [3, 2, '/nix/store', 'overlay'],
+      [4, 1, '/mnt'],
+    ];
 
     it('finds the mount at a mount point, and the mount holding any path', () => {
       const t = new MountTable(table(simple));
@@ -55,31 +68,54 @@ describe('visible-mount', () => {
 
     it('does not depend on line order or on ids growing up the stack', () => {
       // Bottom 30, then 12 on it, then 25 on 12 (ids reused out of order); a sibling 7 elsewhere.
-      const rows: Row[] = [[1, 0, '/', 'ext4'], [30, 1, '/x', 'overlay'], [12, 30, '/x'], [25, 12, '/x'], [7, 1, '/x/y'], [8, 25, '/x/z']];
-      fc.assert(fc.property(fc.shuffledSubarray(rows, { minLength: rows.length, maxLength: rows.length }), (shuffled) => {
-        const t = new MountTable(table(shuffled));
-        assert.equal(t.findVisibleMount('/x')?.mountId, 25);
-        assert.deepEqual(ids(t.stackAt('/x')), [30, 12, 25]);
-        // 7 hangs off the root at /x/y, but /x is covered, so a lookup of /x/y never reaches it.
-        assert.equal(t.findVisibleMount('/x/y'), undefined);
-        assert.equal(t.findMountContaining('/x/y')?.mountId, 25);
-        assert.equal(t.findVisibleMount('/x/z')?.mountId, 8);
-      }), { numRuns: 200 });
+      const rows: Row[] = [
+        [1, 0, '/', 'ext4'],
+        [30, 1, '/x', 'overlay'],
+        [12, 30, '/x'],
+        [25, 12, '/x'],
+        [7, 1, '/x/y'],
+        [8, 25, '/x/z'],
+      ];
+      fc.assert(
+        fc.property(fc.shuffledSubarray(rows, { minLength: rows.length, maxLength: rows.length }), (shuffled) => {
+          const t = new MountTable(table(shuffled));
+          assert.equal(t.findVisibleMount('/x')?.mountId, 25);
+          assert.deepEqual(ids(t.stackAt('/x')), [30, 12, 25]);
+          // 7 hangs off the root at /x/y, but /x is covered, so a lookup of /x/y never reaches it.
+          assert.equal(t.findVisibleMount('/x/y'), undefined);
+          assert.equal(t.findMountContaining('/x/y')?.mountId, 25);
+          assert.equal(t.findVisibleMount('/x/z')?.mountId, 8);
+        }),
+        { numRuns: 200 },
+      );
     });
 
     it('hides a mount under a later mount at the same point, and one placed beneath a stack', () => {
       // A (10) at /m; B (11) mounted on it later; C (20) slid beneath A later (move_mount beneath): A's parent is C.
-      const t = new MountTable(table([[1, 0, '/', 'ext4'], [10, 20, '/m'], [11, 10, '/m'], [20, 1, '/m']]));
+      const t = new MountTable(
+        table([
+          [1, 0, '/', 'ext4'],
+          [10, 20, '/m'],
+          [11, 10, '/m'],
+          [20, 1, '/m'],
+        ]),
+      );
       assert.equal(t.findVisibleMount('/m')?.mountId, 11);
       assert.deepEqual(ids(t.stackAt('/m')), [20, 10, 11]);
       assert.deepEqual(ids(t.mountsStackedOn(t.byId(20) as MountinfoEntry)), [10, 11]);
     });
 
     it('hides a mount whose mount point lies under a later mount on an ancestor, and the children of a covered mount', () => {
-      const t = new MountTable(table([
-        [1, 0, '/', 'ext4'], [2, 1, '/a/b'], [3, 1, '/a'],
-        [4, 1, '/s', 'overlay'], [5, 4, '/s/sub'], [6, 4, '/s'],
-      ]));
+      const t = new MountTable(
+        table([
+          [1, 0, '/', 'ext4'],
+          [2, 1, '/a/b'],
+          [3, 1, '/a'],
+          [4, 1, '/s', 'overlay'],
+          [5, 4, '/s/sub'],
+          [6, 4, '/s'],
+        ]),
+      );
       assert.equal(t.findVisibleMount('/a/b'), undefined);
       assert.equal(t.findMountContaining('/a/b/c')?.mountId, 3);
       assert.equal(t.isVisible(t.byId(2) as MountinfoEntry), false);
@@ -96,18 +132,37 @@ describe('visible-mount', () => {
       assert.equal(alone.findMountContaining('/nix/store/x')?.mountId, 68);
       assert.equal(alone.findMountContaining('/etc'), undefined);
       // With the root: an attached mount wins over an orphan at the same point.
-      const both = new MountTable(table([[1, 0, '/', 'ext4'], [9, 999, '/m'], [2, 1, '/m']]));
+      const both = new MountTable(
+        table([
+          [1, 0, '/', 'ext4'],
+          [9, 999, '/m'],
+          [2, 1, '/m'],
+        ]),
+      );
       assert.equal(both.findVisibleMount('/m')?.mountId, 2);
     });
 
     it('treats a mount that is its own parent as a root', () => {
-      const t = new MountTable(table([[1, 1, '/', 'rootfs'], [2, 1, '/', 'ext4'], [3, 2, '/nix/store', 'overlay']]));
+      const t = new MountTable(
+        table([
+          [1, 1, '/', 'rootfs'],
+          [2, 1, '/', 'ext4'],
+          [3, 2, '/nix/store', 'overlay'],
+        ]),
+      );
       assert.equal(t.findVisibleMount('/')?.mountId, 2);
       assert.equal(t.findVisibleMount('/nix/store')?.mountId, 3);
     });
 
     it('stops on a parent cycle', () => {
-      const t = new MountTable(table([[1, 0, '/', 'ext4'], [5, 6, '/c'], [6, 5, '/c'], [7, 1, '/c']]));
+      const t = new MountTable(
+        table([
+          [1, 0, '/', 'ext4'],
+          [5, 6, '/c'],
+          [6, 5, '/c'],
+          [7, 1, '/c'],
+        ]),
+      );
       assert.equal(t.findVisibleMount('/c')?.mountId, 7);
       assert.deepEqual(ids(t.mountsStackedOn(t.byId(5) as MountinfoEntry)), [6]);
     });
@@ -139,7 +194,14 @@ describe('visible-mount', () => {
       const t = new MountTable(mounts);
       const stack = t.stackAt(`${B}/merged/nix/store`);
       // Mount order: overlay, tmpfs stacked-fs, bind of elsewhere.
-      assert.deepEqual(stack.map((e) => [e.fsType, e.source]), [['overlay', 'overlay'], ['tmpfs', 'stacked-fs'], ['ext4', entryAt(mounts, '/').source]]);
+      assert.deepEqual(
+        stack.map((e) => [e.fsType, e.source]),
+        [
+          ['overlay', 'overlay'],
+          ['tmpfs', 'stacked-fs'],
+          ['ext4', entryAt(mounts, '/').source],
+        ],
+      );
       assert.equal(t.findVisibleMount(`${B}/merged/nix/store`), stack[2]);
       assert.deepEqual(t.mountsStackedOn(stack[0] as MountinfoEntry), stack.slice(1));
       assert.equal(t.findVisibleMount(`${B}/merged/nix/store/sub`), undefined);

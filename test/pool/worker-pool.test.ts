@@ -128,7 +128,10 @@ describe('pool/worker-pool', function () {
       const fifo = path.join(dir, 'a-fifo');
       assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
       const missing = path.join(dir, 'no-such-object');
-      const bad = new Map<string, string>([[missing, 'NAR_IO_ERROR'], [fifo, 'NAR_UNSUPPORTED_FILE_TYPE']]);
+      const bad = new Map<string, string>([
+        [missing, 'NAR_IO_ERROR'],
+        [fifo, 'NAR_UNSUPPORTED_FILE_TYPE'],
+      ]);
       const items = [...objects, ...bad.keys(), ...objects];
       const outcomes = await collect(pool.map(items, narHash, { signal: never(), concurrency: 3 }));
       assert.equal(outcomes.length, items.length);
@@ -252,7 +255,10 @@ describe('pool/worker-pool', function () {
         await withSafetyNet(hashing.exited, 'the thread that ran the aborted task to exit');
         assert.deepEqual(openFileOffsets('self', huge), [], 'the file it was reading is closed');
         assert.deepEqual(await pool.run(narHash(objects[0]!), never()), { type: 'nar-hash', ...directHex(objects[0]!) });
-        assert.ok(threads.threads.some((t) => t.threadId !== hashing.threadId), 'a replacement thread ran it');
+        assert.ok(
+          threads.threads.some((t) => t.threadId !== hashing.threadId),
+          'a replacement thread ran it',
+        );
       } finally {
         threads.stop();
         await pool.close();
@@ -267,7 +273,12 @@ describe('pool/worker-pool', function () {
         const items = Array.from({ length: 60 }, (_, i) => objects[i % objects.length]!);
         let queuedPeak = 0;
         const outcomes = await collect(
-          pool.map(items, narHash, { signal: never(), concurrency: 3, progressIntervalMs: 0, onProgress: () => (queuedPeak = Math.max(queuedPeak, pool.stats().queued)) }),
+          pool.map(items, narHash, {
+            signal: never(),
+            concurrency: 3,
+            progressIntervalMs: 0,
+            onProgress: () => (queuedPeak = Math.max(queuedPeak, pool.stats().queued)),
+          }),
         );
         assert.equal(outcomes.length, 60);
         assert.equal(pool.stats().peakInFlight, 3);
@@ -280,7 +291,13 @@ describe('pool/worker-pool', function () {
     it('map defaults to twice the pool size in flight', async () => {
       const pool = new WorkerPool({ maxThreads: 2 });
       try {
-        await collect(pool.map(Array.from({ length: 30 }, () => objects[0]!), narHash, { signal: never() }));
+        await collect(
+          pool.map(
+            Array.from({ length: 30 }, () => objects[0]!),
+            narHash,
+            { signal: never() },
+          ),
+        );
         assert.equal(pool.stats().peakInFlight, 4);
       } finally {
         await pool.close();
@@ -319,7 +336,10 @@ describe('pool/worker-pool', function () {
         const accepted = [0, 1, 2].map(() => pool.run(narHash(objects[0]!), never()));
         await assert.rejects(pool.run(narHash(objects[0]!), never()), PoolQueueFullError);
         await Promise.all(accepted);
-        assert.throws(() => pool.map([], narHash, { signal: never(), concurrency: 4 }), (e: unknown) => e instanceof PoolOptionsError && e.field === 'concurrency');
+        assert.throws(
+          () => pool.map([], narHash, { signal: never(), concurrency: 4 }),
+          (e: unknown) => e instanceof PoolOptionsError && e.field === 'concurrency',
+        );
       } finally {
         await pool.close();
       }

@@ -6,7 +6,15 @@ import { judgeView, type ObjectState, type Verdict } from '../../agent/probe/ind
 import { runInFreshNamespace } from '../support/mount-namespace.ts';
 import { requireCommand, requireMountNamespaces } from '../support/requirements.ts';
 
-const present = (o: Partial<Extract<ObjectState, { kind: 'present' }>> = {}): ObjectState => ({ kind: 'present', type: 'directory', perm: 0o555, size: 4096, mtimeNs: '1000000000', nlink: 2, ...o });
+const present = (o: Partial<Extract<ObjectState, { kind: 'present' }>> = {}): ObjectState => ({
+  kind: 'present',
+  type: 'directory',
+  perm: 0o555,
+  size: 4096,
+  mtimeNs: '1000000000',
+  nlink: 2,
+  ...o,
+});
 const ABSENT: ObjectState = { kind: 'absent' };
 const WHITEOUT: ObjectState = { kind: 'whiteout' };
 const judge = (merged: ObjectState, upper: ObjectState, lower: ObjectState): Verdict => judgeView({ name: 'x', merged, upper, lower });

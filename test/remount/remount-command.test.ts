@@ -24,11 +24,20 @@ describe('the remount command', () => {
     const hook = writeHook(bin, 'my-remount', 'exit 0');
     assert.equal(resolveExecutable('my-remount', `/nonexistent:${bin}`), hook.path);
     assert.deepEqual(trustedRemountArgv(['my-remount', '-x'], bin), [hook.path, '-x']);
-    assert.throws(() => trustedRemountArgv(['absent-remount'], bin), (e) => isWardenError(e, 'REMOUNT_COMMAND_NOT_FOUND'));
-    assert.throws(() => trustedRemountArgv(['relative/hook'], bin), (e) => isWardenError(e, 'REMOUNT_COMMAND_NOT_FOUND'));
+    assert.throws(
+      () => trustedRemountArgv(['absent-remount'], bin),
+      (e) => isWardenError(e, 'REMOUNT_COMMAND_NOT_FOUND'),
+    );
+    assert.throws(
+      () => trustedRemountArgv(['relative/hook'], bin),
+      (e) => isWardenError(e, 'REMOUNT_COMMAND_NOT_FOUND'),
+    );
     chmodSync(bin, 0o777);
     try {
-      assert.throws(() => trustedRemountArgv([hook.path], bin), (e) => isWardenError(e, 'REMOUNT_COMMAND_UNTRUSTED') && /writable by group or others/.test(e.message));
+      assert.throws(
+        () => trustedRemountArgv([hook.path], bin),
+        (e) => isWardenError(e, 'REMOUNT_COMMAND_UNTRUSTED') && /writable by group or others/.test(e.message),
+      );
     } finally {
       chmodSync(bin, 0o755);
     }

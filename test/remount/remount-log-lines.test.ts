@@ -1,10 +1,23 @@
 import assert from 'node:assert/strict';
 import { finding } from '../../agent/findings/index.ts';
-import { remountLogLine, remountRequestLogLine, restoredRemountLogLine, type AttemptReport, type RemountEvent, type RemountNeeded } from '../../agent/remount/index.ts';
+import {
+  remountLogLine,
+  remountRequestLogLine,
+  restoredRemountLogLine,
+  type AttemptReport,
+  type RemountEvent,
+  type RemountNeeded,
+} from '../../agent/remount/index.ts';
 
 const report = (stderr: string): AttemptReport => ({
-  attempt: 1, argv: ['/hooks/remount', '/nix/store'], exitCode: 1, signal: undefined, timedOut: false, durationMs: 42,
-  stdout: { text: '', droppedBytes: 0 }, stderr: { text: stderr, droppedBytes: 0 },
+  attempt: 1,
+  argv: ['/hooks/remount', '/nix/store'],
+  exitCode: 1,
+  signal: undefined,
+  timedOut: false,
+  durationMs: 42,
+  stdout: { text: '', droppedBytes: 0 },
+  stderr: { text: stderr, droppedBytes: 0 },
 });
 
 describe('remount/remountLogLine', () => {
@@ -34,13 +47,27 @@ describe('remount/remountLogLine', () => {
       fields: { remount: 'remount-succeeded', run: 1, attempt: 1 },
     },
     {
-      event: { type: 'remount-failed', run: 1, attempt: 1, error: { code: 'REMOUNT_COMMAND_FAILED', message: 'it exited 1' }, retryInMs: 2000, report: report('no such mount\n') },
+      event: {
+        type: 'remount-failed',
+        run: 1,
+        attempt: 1,
+        error: { code: 'REMOUNT_COMMAND_FAILED', message: 'it exited 1' },
+        retryInMs: 2000,
+        report: report('no such mount\n'),
+      },
       level: 'error',
       message: 'remount attempt 1 failed: it exited 1; retrying in 2000 ms',
       fields: { remount: 'remount-failed', run: 1, attempt: 1, retryInMs: 2000, code: 'REMOUNT_COMMAND_FAILED', hint: undefined, stderr: 'no such mount\n' },
     },
     {
-      event: { type: 'remount-failed', run: 1, attempt: 3, error: { code: 'REMOUNT_COMMAND_UNTRUSTED', message: 'others can write it', hint: 'chmod go-w' }, retryInMs: undefined, report: undefined },
+      event: {
+        type: 'remount-failed',
+        run: 1,
+        attempt: 3,
+        error: { code: 'REMOUNT_COMMAND_UNTRUSTED', message: 'others can write it', hint: 'chmod go-w' },
+        retryInMs: undefined,
+        report: undefined,
+      },
       level: 'error',
       message: 'remount attempt 3 failed: others can write it',
       fields: { remount: 'remount-failed', run: 1, attempt: 3, retryInMs: undefined, code: 'REMOUNT_COMMAND_UNTRUSTED', hint: 'chmod go-w', stderr: undefined },
@@ -53,8 +80,14 @@ describe('remount/remountLogLine', () => {
     },
     {
       event: {
-        type: 'remount-verified', run: 2, attempt: 1, fresh: false,
-        findings: [finding('mount.option-index', 'warning', 'index=on', {}), finding('remount.still-stale', 'error', 'still stale after the remount: abc-x', {})],
+        type: 'remount-verified',
+        run: 2,
+        attempt: 1,
+        fresh: false,
+        findings: [
+          finding('mount.option-index', 'warning', 'index=on', {}),
+          finding('remount.still-stale', 'error', 'still stale after the remount: abc-x', {}),
+        ],
       },
       level: 'warn',
       message: 'after the remount the view is still not fresh',
@@ -71,9 +104,16 @@ describe('remount/remountLogLine', () => {
     it(`${c.event.type}: ${c.message}`, () => assert.deepEqual(remountLogLine(c.event), { level: c.level, message: c.message, fields: c.fields }));
   }
 
-  it('keeps only the last 500 characters of a failed command\'s stderr', () => {
+  it("keeps only the last 500 characters of a failed command's stderr", () => {
     const stderr = `${'x'.repeat(1000)}the last words`;
-    const line = remountLogLine({ type: 'remount-failed', run: 1, attempt: 1, error: { code: 'REMOUNT_COMMAND_FAILED', message: 'failed' }, retryInMs: undefined, report: report(stderr) });
+    const line = remountLogLine({
+      type: 'remount-failed',
+      run: 1,
+      attempt: 1,
+      error: { code: 'REMOUNT_COMMAND_FAILED', message: 'failed' },
+      retryInMs: undefined,
+      report: report(stderr),
+    });
     assert.equal(line.fields['stderr'], stderr.slice(-500));
   });
 });
@@ -81,7 +121,12 @@ describe('remount/remountLogLine', () => {
 describe('remount/restoredRemountLogLine', () => {
   it('warns with when the flag was first set, its request count and the reasons kept', () => {
     const flag: RemountNeeded = {
-      version: 1, firstFlaggedAt: '2025-01-01T00:00:00.000Z', requests: 7, attempts: 2, lastAttemptAt: null, lastError: null,
+      version: 1,
+      firstFlaggedAt: '2025-01-01T00:00:00.000Z',
+      requests: 7,
+      attempts: 2,
+      lastAttemptAt: null,
+      lastError: null,
       reasons: [{ at: '2025-01-01T00:00:00.000Z', request: { source: 'nix-hook', mergedStoreDir: '/nix/store' } }],
     };
     assert.deepEqual(restoredRemountLogLine(flag), {
@@ -94,6 +139,10 @@ describe('remount/restoredRemountLogLine', () => {
 
 describe('remount/remountRequestLogLine', () => {
   it('says at info what the agent asked for', () => {
-    assert.deepEqual(remountRequestLogLine({ source: 'probe', path: '/nix/store/abc-x', symptom: 'estale' }), { level: 'info', message: 'remount requested: probe: estale at /nix/store/abc-x', fields: {} });
+    assert.deepEqual(remountRequestLogLine({ source: 'probe', path: '/nix/store/abc-x', symptom: 'estale' }), {
+      level: 'info',
+      message: 'remount requested: probe: estale at /nix/store/abc-x',
+      fields: {},
+    });
   });
 });

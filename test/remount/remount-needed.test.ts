@@ -3,7 +3,15 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  addFlagReason, clearFlagThrough, clearRemountNeeded, MAX_KEPT_REASONS, readRemountNeeded, recordFlagAttempt, recordFlagError, remountNeededPath, writeRemountNeeded,
+  addFlagReason,
+  clearFlagThrough,
+  clearRemountNeeded,
+  MAX_KEPT_REASONS,
+  readRemountNeeded,
+  recordFlagAttempt,
+  recordFlagError,
+  remountNeededPath,
+  writeRemountNeeded,
 } from '../../agent/remount/index.ts';
 import { isWardenError } from '../../agent/errors/index.ts';
 
@@ -16,7 +24,15 @@ describe('the remount-needed flag', () => {
 
   it('starts with the first request and counts the rest, keeping only the latest reasons', () => {
     let flag = addFlagReason(undefined, { source: 'manual', by: 'test' }, T0, 1);
-    assert.deepEqual(flag, { version: 1, firstFlaggedAt: '2025-01-02T03:04:05.000Z', requests: 1, reasons: [{ at: '2025-01-02T03:04:05.000Z', request: { source: 'manual', by: 'test' }, ticket: 1 }], attempts: 0, lastAttemptAt: null, lastError: null });
+    assert.deepEqual(flag, {
+      version: 1,
+      firstFlaggedAt: '2025-01-02T03:04:05.000Z',
+      requests: 1,
+      reasons: [{ at: '2025-01-02T03:04:05.000Z', request: { source: 'manual', by: 'test' }, ticket: 1 }],
+      attempts: 0,
+      lastAttemptAt: null,
+      lastError: null,
+    });
     for (let i = 2; i <= 100; i++) flag = addFlagReason(flag, { source: 'lower-grew', paths: [`p${i}`] }, T0 + i, i);
     assert.equal(flag.requests, 100);
     assert.equal(flag.reasons.length, MAX_KEPT_REASONS);
@@ -25,7 +41,11 @@ describe('the remount-needed flag', () => {
   });
 
   it('records attempts and the last error', () => {
-    const flag = recordFlagError(recordFlagAttempt(addFlagReason(undefined, { source: 'manual', by: 't' }, T0, 1), T0 + 10), { code: 'REMOUNT_COMMAND_FAILED', message: 'exit 1' }, T0 + 20);
+    const flag = recordFlagError(
+      recordFlagAttempt(addFlagReason(undefined, { source: 'manual', by: 't' }, T0, 1), T0 + 10),
+      { code: 'REMOUNT_COMMAND_FAILED', message: 'exit 1' },
+      T0 + 20,
+    );
     assert.equal(flag.attempts, 1);
     assert.equal(flag.lastAttemptAt, '2025-01-02T03:04:05.010Z');
     assert.deepEqual(flag.lastError, { code: 'REMOUNT_COMMAND_FAILED', message: 'exit 1', at: '2025-01-02T03:04:05.020Z' });
@@ -38,7 +58,15 @@ describe('the remount-needed flag', () => {
     flag = addFlagReason(flag, { source: 'manual', by: 'c' }, T0 + 3, 3);
     assert.equal(clearFlagThrough(flag, 3, 3, T0 + 9), undefined);
     const left = clearFlagThrough(flag, 2, 3, T0 + 9);
-    assert.deepEqual(left, { version: 1, firstFlaggedAt: '2025-01-02T03:04:05.003Z', requests: 1, reasons: [{ at: '2025-01-02T03:04:05.003Z', request: { source: 'manual', by: 'c' }, ticket: 3 }], attempts: 0, lastAttemptAt: null, lastError: null });
+    assert.deepEqual(left, {
+      version: 1,
+      firstFlaggedAt: '2025-01-02T03:04:05.003Z',
+      requests: 1,
+      reasons: [{ at: '2025-01-02T03:04:05.003Z', request: { source: 'manual', by: 'c' }, ticket: 3 }],
+      attempts: 0,
+      lastAttemptAt: null,
+      lastError: null,
+    });
   });
 
   it('round-trips through its file (mode 0600, tickets not written) and clears it', () => {
@@ -57,8 +85,14 @@ describe('the remount-needed flag', () => {
   it('reports a file that is not a flag as STATE_CORRUPT', () => {
     const file = join(dir, 'bad.json');
     writeFileSync(file, '{"version":1,"reasons":[{"at":"x","request":{"source":"nope"}}]}');
-    assert.throws(() => readRemountNeeded(file), (e) => isWardenError(e, 'STATE_CORRUPT'));
+    assert.throws(
+      () => readRemountNeeded(file),
+      (e) => isWardenError(e, 'STATE_CORRUPT'),
+    );
     writeFileSync(file, '{ half');
-    assert.throws(() => readRemountNeeded(file), (e) => isWardenError(e, 'STATE_CORRUPT'));
+    assert.throws(
+      () => readRemountNeeded(file),
+      (e) => isWardenError(e, 'STATE_CORRUPT'),
+    );
   });
 });

@@ -1,14 +1,24 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  backoffDelay, INITIAL_REMOUNT_PLAN, MAX_BACKOFF_MS, planRemount,
-  type RemountPlanAction, type RemountPlanEvent, type RemountPlanSettings, type RemountPlanState,
+  backoffDelay,
+  INITIAL_REMOUNT_PLAN,
+  MAX_BACKOFF_MS,
+  planRemount,
+  type RemountPlanAction,
+  type RemountPlanEvent,
+  type RemountPlanSettings,
+  type RemountPlanState,
 } from '../../agent/remount/index.ts';
 
 const SETTINGS: RemountPlanSettings = { coalesceMs: 1000, attempts: 3, backoffMs: 2000 };
 
 /** Feeds events in order; returns the final state and every action, in order. */
-function feed(events: readonly RemountPlanEvent[], settings = SETTINGS, from: RemountPlanState = INITIAL_REMOUNT_PLAN): { state: RemountPlanState; actions: RemountPlanAction[]; coalesced: number } {
+function feed(
+  events: readonly RemountPlanEvent[],
+  settings = SETTINGS,
+  from: RemountPlanState = INITIAL_REMOUNT_PLAN,
+): { state: RemountPlanState; actions: RemountPlanAction[]; coalesced: number } {
   let state = from;
   const actions: RemountPlanAction[] = [];
   let coalesced = 0;
@@ -32,7 +42,10 @@ describe('planRemount', () => {
     // Flags at t = 0…999 ms; the window opened by the first closes at 0 + 1000.
     const { state, actions, coalesced } = feed([...flags(1000, 0, 1), { type: 'due', at: 1000 }]);
     assert.deepEqual(starts(actions), [{ type: 'start-attempt', run: 1, attempt: 1, coversUpTo: 1000 }]);
-    assert.deepEqual(actions.filter((a) => a.type === 'wait-until'), [{ type: 'wait-until', at: 1000 }]);
+    assert.deepEqual(
+      actions.filter((a) => a.type === 'wait-until'),
+      [{ type: 'wait-until', at: 1000 }],
+    );
     assert.equal(coalesced, 999);
     assert.equal(state.phase, 'running');
   });
@@ -40,12 +53,21 @@ describe('planRemount', () => {
   it('measures the window from the first flag, so a steady stream of flags cannot postpone the remount', () => {
     // Flags every 300 ms: a sliding window would move to 900 + 1000; a fixed one stays at 0 + 1000.
     const { actions } = feed([...flags(4, 0, 1, 300), { type: 'due', at: 1000 }]);
-    assert.deepEqual(actions, [{ type: 'wait-until', at: 1000 }, { type: 'start-attempt', run: 1, attempt: 1, coversUpTo: 4 }]);
+    assert.deepEqual(actions, [
+      { type: 'wait-until', at: 1000 },
+      { type: 'start-attempt', run: 1, attempt: 1, coversUpTo: 4 },
+    ]);
   });
 
   it('re-arms a timer that fired early instead of starting', () => {
-    const { state, actions } = feed([{ type: 'flag', at: 0, ticket: 1 }, { type: 'due', at: 999 }]);
-    assert.deepEqual(actions, [{ type: 'wait-until', at: 1000 }, { type: 'wait-until', at: 1000 }]);
+    const { state, actions } = feed([
+      { type: 'flag', at: 0, ticket: 1 },
+      { type: 'due', at: 999 },
+    ]);
+    assert.deepEqual(actions, [
+      { type: 'wait-until', at: 1000 },
+      { type: 'wait-until', at: 1000 },
+    ]);
     assert.equal(state.phase, 'coalescing');
   });
 
@@ -73,7 +95,12 @@ describe('planRemount', () => {
   });
 
   it('starts the follow-up at once when its window closed during the run', () => {
-    const { actions } = feed([{ type: 'flag', at: 0, ticket: 1 }, { type: 'due', at: 1000 }, { type: 'flag', at: 1100, ticket: 2 }, { type: 'attempt-ended', at: 9000, ok: true, retryable: true }]);
+    const { actions } = feed([
+      { type: 'flag', at: 0, ticket: 1 },
+      { type: 'due', at: 1000 },
+      { type: 'flag', at: 1100, ticket: 2 },
+      { type: 'attempt-ended', at: 9000, ok: true, retryable: true },
+    ]);
     assert.deepEqual(actions.at(-1), { type: 'wait-until', at: 9000 });
   });
 
@@ -100,14 +127,29 @@ describe('planRemount', () => {
   });
 
   it('starts afresh (attempt 1 of a new run) on a flag after giving up', () => {
-    const gaveUp = feed([{ type: 'flag', at: 0, ticket: 1 }, { type: 'due', at: 1000 }, { type: 'attempt-ended', at: 1100, ok: false, retryable: false }]);
+    const gaveUp = feed([
+      { type: 'flag', at: 0, ticket: 1 },
+      { type: 'due', at: 1000 },
+      { type: 'attempt-ended', at: 1100, ok: false, retryable: false },
+    ]);
     assert.deepEqual(finishes(gaveUp.actions), [{ type: 'finish-run', run: 1, ok: false, attempts: 1, coversUpTo: 1 }]);
-    const again = feed([{ type: 'flag', at: 5000, ticket: 2 }, { type: 'due', at: 6000 }], SETTINGS, gaveUp.state);
+    const again = feed(
+      [
+        { type: 'flag', at: 5000, ticket: 2 },
+        { type: 'due', at: 6000 },
+      ],
+      SETTINGS,
+      gaveUp.state,
+    );
     assert.deepEqual(starts(again.actions), [{ type: 'start-attempt', run: 2, attempt: 1, coversUpTo: 2 }]);
   });
 
   it('does not retry what cannot be retried (a refused command)', () => {
-    const { actions } = feed([{ type: 'flag', at: 0, ticket: 1 }, { type: 'due', at: 1000 }, { type: 'attempt-ended', at: 1001, ok: false, retryable: false }]);
+    const { actions } = feed([
+      { type: 'flag', at: 0, ticket: 1 },
+      { type: 'due', at: 1000 },
+      { type: 'attempt-ended', at: 1001, ok: false, retryable: false },
+    ]);
     assert.equal(starts(actions).length, 1);
     assert.deepEqual(finishes(actions), [{ type: 'finish-run', run: 1, ok: false, attempts: 1, coversUpTo: 1 }]);
   });
@@ -129,7 +171,13 @@ describe('planRemount', () => {
 
   it('gives flags that arrived during the last failed attempt a fresh run', () => {
     const { actions } = feed(
-      [{ type: 'flag', at: 0, ticket: 1 }, { type: 'due', at: 1000 }, { type: 'flag', at: 1050, ticket: 2 }, { type: 'attempt-ended', at: 1100, ok: false, retryable: true }, { type: 'due', at: 2050 }],
+      [
+        { type: 'flag', at: 0, ticket: 1 },
+        { type: 'due', at: 1000 },
+        { type: 'flag', at: 1050, ticket: 2 },
+        { type: 'attempt-ended', at: 1100, ok: false, retryable: true },
+        { type: 'due', at: 2050 },
+      ],
       { ...SETTINGS, attempts: 1 },
     );
     assert.deepEqual(finishes(actions), [{ type: 'finish-run', run: 1, ok: false, attempts: 1, coversUpTo: 1 }]);
@@ -145,12 +193,19 @@ describe('planRemount', () => {
   });
 
   it('covers a flag restored from the state file (ticket 0) with the first run', () => {
-    const { actions } = feed([{ type: 'flag', at: 0, ticket: 0 }, { type: 'due', at: 1000 }, { type: 'attempt-ended', at: 1200, ok: true, retryable: true }]);
+    const { actions } = feed([
+      { type: 'flag', at: 0, ticket: 0 },
+      { type: 'due', at: 1000 },
+      { type: 'attempt-ended', at: 1200, ok: true, retryable: true },
+    ]);
     assert.deepEqual(finishes(actions), [{ type: 'finish-run', run: 1, ok: true, attempts: 1, coversUpTo: 0 }]);
   });
 
   it('doubles the backoff per failed attempt and caps it', () => {
-    assert.deepEqual([1, 2, 3, 4].map((n) => backoffDelay(n, 2000)), [2000, 4000, 8000, 16000]);
+    assert.deepEqual(
+      [1, 2, 3, 4].map((n) => backoffDelay(n, 2000)),
+      [2000, 4000, 8000, 16000],
+    );
     assert.equal(backoffDelay(20, 2000), MAX_BACKOFF_MS);
     assert.equal(backoffDelay(3, 0), 0);
   });
@@ -162,7 +217,11 @@ describe('planRemount', () => {
       fc.record({ kind: fc.constant('tick' as const), gap: fc.integer({ min: 0, max: 5000 }) }),
       fc.record({ kind: fc.constant('end' as const), ok: fc.boolean(), retryable: fc.boolean(), gap: fc.integer({ min: 0, max: 2000 }) }),
     );
-    const settings = fc.record({ coalesceMs: fc.integer({ min: 0, max: 2000 }), attempts: fc.integer({ min: 1, max: 4 }), backoffMs: fc.integer({ min: 0, max: 3000 }) });
+    const settings = fc.record({
+      coalesceMs: fc.integer({ min: 0, max: 2000 }),
+      attempts: fc.integer({ min: 1, max: 4 }),
+      backoffMs: fc.integer({ min: 0, max: 3000 }),
+    });
     fc.assert(
       fc.property(settings, fc.array(step, { maxLength: 80 }), (s, steps) => {
         let state = INITIAL_REMOUNT_PLAN;

@@ -5,8 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  readRemountNeeded, remountNeededPath, Remounter,
-  type RemountEvent, type RemounterOptions, type RemountRequest, type RemountSettings, type RemountVerification,
+  readRemountNeeded,
+  remountNeededPath,
+  Remounter,
+  type RemountEvent,
+  type RemounterOptions,
+  type RemountRequest,
+  type RemountSettings,
+  type RemountVerification,
 } from '../../agent/remount/index.ts';
 import { finding } from '../../agent/findings/index.ts';
 import { writeHook, type TestHook } from './hook-fixture.ts';
@@ -58,7 +64,10 @@ describe('Remounter with real commands', function () {
     assert.equal(outcome.fresh, true);
     assert.equal(outcome.lastAttempt?.stdout.text, 'remounted\n');
     assert.equal(existsSync(remountNeededPath(join(dir, 'state'))), false);
-    assert.deepEqual(events.map((e) => e.type), ['remount-requested', 'remount-started', 'remount-succeeded', 'remount-verified']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['remount-requested', 'remount-started', 'remount-succeeded', 'remount-verified'],
+    );
   });
 
   it('retries a hook that exits 1 `attempts` times with growing backoff, reports it, and stays alive', async () => {
@@ -71,7 +80,10 @@ describe('Remounter with real commands', function () {
     assert.equal(outcome.attempts, 3);
     assert.equal(outcome.error?.code, 'REMOUNT_COMMAND_FAILED');
     assert.match(outcome.error?.message ?? '', /exited with status 1: no such mount/);
-    assert.deepEqual(ofType('remount-failed').map((e) => e.retryInMs), [50, 100, undefined]);
+    assert.deepEqual(
+      ofType('remount-failed').map((e) => e.retryInMs),
+      [50, 100, undefined],
+    );
     assert.equal(ofType('remount-gave-up').length, 1);
     // The flag stays persisted with what went wrong, so a restart tries again.
     const flag = readRemountNeeded(remountNeededPath(join(dir, 'state')));
@@ -109,7 +121,9 @@ describe('Remounter with real commands', function () {
   it('turns 1,000 requests within the window into exactly one run', async () => {
     const hook = writeHook(dir, 'ok', 'exit 0');
     const r = make(hook, { settings: { coalesceMs: 500 } });
-    const outcomes = await Promise.all(Array.from({ length: 1000 }, (_, i) => r.request({ source: 'watcher', storePath: `p${i}`, upperPath: `/u/p${i}`, lowerPath: `/l/p${i}` })));
+    const outcomes = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => r.request({ source: 'watcher', storePath: `p${i}`, upperPath: `/u/p${i}`, lowerPath: `/l/p${i}` })),
+    );
     assert.equal(hook.calls().length, 1);
     assert.ok(outcomes.every((o) => o === outcomes[0]));
     assert.equal(outcomes[0]?.requests, 1000);
@@ -120,7 +134,11 @@ describe('Remounter with real commands', function () {
   it('makes exactly one follow-up run for any number of requests during a run', async () => {
     const gate = join(dir, 'gate');
     // The first call waits until the test has sent its requests (the gate file appears); later calls pass.
-    const hook = writeHook(dir, 'slow', `n=$(wc -l < '${join(dir, 'slow.calls')}'); if [ "$n" -eq 1 ]; then while [ ! -e '${gate}' ]; do sleep 0.02; done; fi; exit 0`);
+    const hook = writeHook(
+      dir,
+      'slow',
+      `n=$(wc -l < '${join(dir, 'slow.calls')}'); if [ "$n" -eq 1 ]; then while [ ! -e '${gate}' ]; do sleep 0.02; done; fi; exit 0`,
+    );
     const r = make(hook);
     const started = new Promise<void>((resolve) => r.on('event', (e) => e.type === 'remount-started' && resolve()));
     const first = r.request({ source: 'nix-hook', mergedStoreDir: join(dir, 'merged') });
@@ -137,7 +155,11 @@ describe('Remounter with real commands', function () {
   it('hands the verifier the requests its run answers, not those that arrived while the command ran', async () => {
     const gate = join(dir, 'gate');
     // The first call waits until the test has sent its second request (the gate file appears); later calls pass.
-    const hook = writeHook(dir, 'slow', `n=$(wc -l < '${join(dir, 'slow.calls')}'); if [ "$n" -eq 1 ]; then while [ ! -e '${gate}' ]; do sleep 0.02; done; fi; exit 0`);
+    const hook = writeHook(
+      dir,
+      'slow',
+      `n=$(wc -l < '${join(dir, 'slow.calls')}'); if [ "$n" -eq 1 ]; then while [ ! -e '${gate}' ]; do sleep 0.02; done; fi; exit 0`,
+    );
     const verified: RemountRequest[][] = [];
     const r = make(hook, { verifyAfterRemount: async (requests) => (verified.push([...requests]), FRESH) });
     const started = new Promise<void>((resolve) => r.on('event', (e) => e.type === 'remount-started' && resolve()));
@@ -148,7 +170,10 @@ describe('Remounter with real commands', function () {
     const second = r.request(during);
     writeFileSync(gate, '');
     const outcomes = await Promise.all([first, second]);
-    assert.deepEqual(outcomes.map((o) => o.run), [1, 2]);
+    assert.deepEqual(
+      outcomes.map((o) => o.run),
+      [1, 2],
+    );
     assert.deepEqual(verified, [[before], [during]]);
   });
 
@@ -172,7 +197,10 @@ describe('Remounter with real commands', function () {
     assert.equal(hook.calls().length, 3);
     assert.equal(outcome.error?.code, 'REMOUNT_STILL_STALE');
     assert.deepEqual(outcome.findings, [stale]);
-    assert.deepEqual(ofType('remount-verified').map((e) => e.fresh), [false, false, false]);
+    assert.deepEqual(
+      ofType('remount-verified').map((e) => e.fresh),
+      [false, false, false],
+    );
     assert.equal(r.counters.verifiedStale, 3);
     assert.ok(existsSync(remountNeededPath(join(dir, 'state'))));
   });
@@ -252,11 +280,17 @@ describe('Remounter with real commands', function () {
       r.on('event', (e) => { if (e.type === 'remount-started') process.kill(process.pid, 'SIGKILL'); });
       r.request({ source: 'lower-grew', paths: ['/l/abc-new'] });
     `;
-    const crashed = spawnSync(process.execPath, ['--input-type=module', '--disable-warning=ExperimentalWarning', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    const crashed = spawnSync(process.execPath, ['--input-type=module', '--disable-warning=ExperimentalWarning', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
     const left = readRemountNeeded(remountNeededPath(stateDir));
     assert.equal(left?.attempts, 1);
-    assert.deepEqual(left?.reasons.map((r) => r.request), [{ source: 'lower-grew', paths: ['/l/abc-new'] }]);
+    assert.deepEqual(
+      left?.reasons.map((r) => r.request),
+      [{ source: 'lower-grew', paths: ['/l/abc-new'] }],
+    );
 
     const ok = writeHook(dir, 'ok', 'exit 0');
     const r = make(ok);

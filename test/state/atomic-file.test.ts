@@ -42,7 +42,11 @@ describe('state/atomic-file', () => {
       { name: 'a string, as UTF-8', data: () => '{"v":1,"note":"é € 😀"}\n', bytes: Buffer.from('{"v":1,"note":"é € 😀"}\n') },
       { name: 'an empty string (an empty file, not no file)', data: () => '', bytes: Buffer.alloc(0) },
       { name: 'bytes', data: () => new Uint8Array([0, 1, 2, 255]), bytes: Buffer.from([0, 1, 2, 255]) },
-      { name: 'chunks in an array, in order', data: () => [Buffer.from('one,'), new Uint8Array(), Buffer.from('two,'), Buffer.from('three')], bytes: Buffer.from('one,two,three') },
+      {
+        name: 'chunks in an array, in order',
+        data: () => [Buffer.from('one,'), new Uint8Array(), Buffer.from('two,'), Buffer.from('three')],
+        bytes: Buffer.from('one,two,three'),
+      },
       {
         name: 'chunks from a generator',
         data: function* () {
@@ -73,13 +77,16 @@ describe('state/atomic-file', () => {
       const file = path.join(dir, 'state.json');
       writeFileAtomic(file, 'old');
       const seen: string[] = [];
-      writeFileAtomic(file, (function* () {
-        for (const part of ['n', 'e', 'w']) {
+      writeFileAtomic(
+        file,
+        (function* () {
+          for (const part of ['n', 'e', 'w']) {
+            seen.push(fs.readFileSync(file, 'utf8'));
+            yield Buffer.from(part);
+          }
           seen.push(fs.readFileSync(file, 'utf8'));
-          yield Buffer.from(part);
-        }
-        seen.push(fs.readFileSync(file, 'utf8'));
-      })());
+        })(),
+      );
       assert.deepEqual(seen, ['old', 'old', 'old', 'old']);
       assert.equal(fs.readFileSync(file, 'utf8'), 'new');
     });
@@ -154,7 +161,12 @@ describe('state/atomic-file', () => {
   });
 
   describe('writeFileAtomic: failures keep the previous contents and leave no temp file', () => {
-    const rows: readonly { name: string; setUp: (dir: string) => { file: string; data?: string | Iterable<Uint8Array> }; errno: string | undefined; kept: Record<string, string> }[] = [
+    const rows: readonly {
+      name: string;
+      setUp: (dir: string) => { file: string; data?: string | Iterable<Uint8Array> };
+      errno: string | undefined;
+      kept: Record<string, string>;
+    }[] = [
       {
         name: 'the target is an empty directory (EISDIR)',
         setUp: (d) => (fs.mkdirSync(path.join(d, 'state.json')), { file: path.join(d, 'state.json') }),
@@ -163,7 +175,11 @@ describe('state/atomic-file', () => {
       },
       {
         name: 'the target is a directory with files in it (EISDIR)',
-        setUp: (d) => (fs.mkdirSync(path.join(d, 'state.json')), fs.writeFileSync(path.join(d, 'state.json', 'inside'), 'kept'), { file: path.join(d, 'state.json') }),
+        setUp: (d) => (
+          fs.mkdirSync(path.join(d, 'state.json')),
+          fs.writeFileSync(path.join(d, 'state.json', 'inside'), 'kept'),
+          { file: path.join(d, 'state.json') }
+        ),
         errno: 'EISDIR',
         kept: { 'state.json/inside': 'kept' },
       },
@@ -195,7 +211,11 @@ describe('state/atomic-file', () => {
       {
         // A full disk: the temp file's name is made to lead to /dev/full, where every write fails with ENOSPC.
         name: 'the disk is full (ENOSPC)',
-        setUp: (d) => (fs.writeFileSync(path.join(d, 'state.json'), 'previous'), fs.symlinkSync('/dev/full', tempOf(path.join(d, 'state.json'))), { file: path.join(d, 'state.json') }),
+        setUp: (d) => (
+          fs.writeFileSync(path.join(d, 'state.json'), 'previous'),
+          fs.symlinkSync('/dev/full', tempOf(path.join(d, 'state.json'))),
+          { file: path.join(d, 'state.json') }
+        ),
         errno: 'ENOSPC',
         kept: { 'state.json': 'previous' },
       },
@@ -208,7 +228,11 @@ describe('state/atomic-file', () => {
         assert.deepEqual(error.evidence, { file, errno: row.errno });
         assert.ok(error.cause !== undefined);
         assert.match(error.message, new RegExp(`^cannot write state file ${file}: `));
-        assert.deepEqual(entries(dir), before.filter((e) => e !== path.basename(tempOf(file))), 'only the temp file went');
+        assert.deepEqual(
+          entries(dir),
+          before.filter((e) => e !== path.basename(tempOf(file))),
+          'only the temp file went',
+        );
         for (const [name, text] of Object.entries(row.kept)) assert.equal(fs.readFileSync(path.join(dir, name), 'utf8'), text, name);
       });
     }
@@ -216,7 +240,10 @@ describe('state/atomic-file', () => {
     it('names free space as the fix for ENOSPC, the directory’s permissions otherwise', () => {
       const full = path.join(dir, 'full.json');
       fs.symlinkSync('/dev/full', tempOf(full));
-      assert.match(stateError(() => writeFileAtomic(full, 'x'), 'STATE_WRITE_FAILED').hint ?? '', /^free space on the filesystem of .*; the previous state is kept$/);
+      assert.match(
+        stateError(() => writeFileAtomic(full, 'x'), 'STATE_WRITE_FAILED').hint ?? '',
+        /^free space on the filesystem of .*; the previous state is kept$/,
+      );
       fs.mkdirSync(path.join(dir, 'dir.json'));
       assert.equal(stateError(() => writeFileAtomic(path.join(dir, 'dir.json'), 'x'), 'STATE_WRITE_FAILED').hint, `check that ${dir} is writable by the agent`);
       assert.equal(fs.statSync('/dev/full').isCharacterDevice(), true);
@@ -250,7 +277,8 @@ describe('state/atomic-file', () => {
   });
 
   describe('readJsonStateFile', () => {
-    const isVersioned = (v: unknown): v is { version: number } => typeof v === 'object' && v !== null && typeof (v as { version?: unknown }).version === 'number';
+    const isVersioned = (v: unknown): v is { version: number } =>
+      typeof v === 'object' && v !== null && typeof (v as { version?: unknown }).version === 'number';
 
     it('round-trips what writeFileAtomic wrote; undefined when absent', () => {
       const file = path.join(dir, 'flag.json');

@@ -13,7 +13,10 @@ function nixToBase16(...hashes: string[]): string[] | undefined {
 }
 
 function assertCode(value: string, code: string): void {
-  assert.throws(() => parseNarHash(value), (error: unknown) => error instanceof NarHashStringError && error.code === code && error.evidence['value'] === value);
+  assert.throws(
+    () => parseNarHash(value),
+    (error: unknown) => error instanceof NarHashStringError && error.code === code && error.evidence['value'] === value,
+  );
 }
 
 describe('nar-hash-string', () => {
@@ -48,13 +51,23 @@ describe('nar-hash-string', () => {
       const digests = Array.from({ length: 10 }, () => randomBytes(32));
       const texts = digests.flatMap((d) => NAR_HASH_FORMS.map((form) => formatNarHash(d, form)));
       const hex = nixToBase16(...texts);
-      assert.deepEqual(hex, digests.flatMap((d) => NAR_HASH_FORMS.map(() => d.toString('hex'))));
+      assert.deepEqual(
+        hex,
+        digests.flatMap((d) => NAR_HASH_FORMS.map(() => d.toString('hex'))),
+      );
     });
 
     it('parses what Nix prints with to-sri, to-base32 and to-base64', () => {
       const hex = randomBytes(32).toString('hex');
-      for (const [command, prefix] of [['to-sri', ''], ['to-base32', 'sha256:'], ['to-base64', 'sha256:']] as const) {
-        const out = spawnSync('nix', ['--extra-experimental-features', 'nix-command', 'hash', command, '--type', 'sha256', hex], { encoding: 'utf8', env: nixEnv() });
+      for (const [command, prefix] of [
+        ['to-sri', ''],
+        ['to-base32', 'sha256:'],
+        ['to-base64', 'sha256:'],
+      ] as const) {
+        const out = spawnSync('nix', ['--extra-experimental-features', 'nix-command', 'hash', command, '--type', 'sha256', hex], {
+          encoding: 'utf8',
+          env: nixEnv(),
+        });
         assert.equal(out.status, 0, out.stderr);
         assert.equal(parseNarHash(prefix + out.stdout.trim()).toString('hex'), hex);
       }
@@ -83,6 +96,9 @@ describe('nar-hash-string', () => {
   });
 
   it('names an unknown algorithm', () => {
-    assert.throws(() => parseNarHash('blake9:abc'), (error: unknown) => error instanceof NarHashStringError && error.code === 'NAR_HASH_UNSUPPORTED_ALGORITHM' && error.evidence['algorithm'] === 'blake9');
+    assert.throws(
+      () => parseNarHash('blake9:abc'),
+      (error: unknown) => error instanceof NarHashStringError && error.code === 'NAR_HASH_UNSUPPORTED_ALGORITHM' && error.evidence['algorithm'] === 'blake9',
+    );
   });
 });

@@ -55,7 +55,12 @@ function buildFixture(root: string): void {
   // but before them in UTF-16, the one place the string comparison needs its correction.
   fs.mkdirSync(path.join(root, 'astral'));
   for (const name of ['\u{1F600}', '\uFF21', '\uE000', 'z', '\u{10000}']) fs.writeFileSync(path.join(root, 'astral', name), `${name}\n`);
-  for (const [name, mode] of [['exe', 0o755], ['owner-x-only', 0o744], ['group-x-only', 0o654], ['other-x-only', 0o641]] as const) {
+  for (const [name, mode] of [
+    ['exe', 0o755],
+    ['owner-x-only', 0o744],
+    ['group-x-only', 0o654],
+    ['other-x-only', 0o641],
+  ] as const) {
     fs.writeFileSync(path.join(root, name), `#!/bin/sh\necho ${name}\n`);
     fs.chmodSync(path.join(root, name), mode);
   }
@@ -96,7 +101,10 @@ describe('nar', function () {
   it('uses names whose bytewise and locale orders differ', () => {
     const asStrings = TRICKY_NAMES.filter((n): n is string => typeof n === 'string');
     const bytewise = [...asStrings].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
-    assert.notDeepEqual(bytewise, [...asStrings].sort((x, y) => x.localeCompare(y)));
+    assert.notDeepEqual(
+      bytewise,
+      [...asStrings].sort((x, y) => x.localeCompare(y)),
+    );
   });
 
   it('hashes the bytes nix-store --dump writes for a tree of every supported kind', () => {
@@ -180,7 +188,11 @@ describe('nar', function () {
 
     it('reports a missing path as an I/O error with its errno', () => {
       const missing = path.join(tmp, 'missing');
-      assert.throws(() => narHashOfPathSync(missing), (error: unknown) => error instanceof NarError && error.code === 'NAR_IO_ERROR' && error.evidence['errno'] === 'ENOENT' && error.evidence['path'] === missing);
+      assert.throws(
+        () => narHashOfPathSync(missing),
+        (error: unknown) =>
+          error instanceof NarError && error.code === 'NAR_IO_ERROR' && error.evidence['errno'] === 'ENOENT' && error.evidence['path'] === missing,
+      );
     });
   });
 
@@ -192,11 +204,17 @@ describe('nar', function () {
     type Tree = { kind: 'file'; content: Uint8Array; executable: boolean } | { kind: 'link'; target: string } | { kind: 'dir'; entries: [string, Tree][] };
 
     const nameArb = fc
-      .oneof(fc.constantFrom(...TRICKY_NAMES.filter((n): n is string => typeof n === 'string')), fc.string({ unit: fc.constantFrom(...'aBz09._-é日 '), minLength: 1, maxLength: 12 }))
+      .oneof(
+        fc.constantFrom(...TRICKY_NAMES.filter((n): n is string => typeof n === 'string')),
+        fc.string({ unit: fc.constantFrom(...'aBz09._-é日 '), minLength: 1, maxLength: 12 }),
+      )
       .filter((n) => n !== '.' && n !== '..');
     const contentArb = fc.oneof(
       { weight: 10, arbitrary: fc.uint8Array({ maxLength: 3000 }) },
-      { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1 << 20, max: (1 << 20) + 9000 }), fc.nat(255)).map(([size, seed]) => new Uint8Array(bytes(size, seed))) },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(fc.integer({ min: 1 << 20, max: (1 << 20) + 9000 }), fc.nat(255)).map(([size, seed]) => new Uint8Array(bytes(size, seed))),
+      },
     );
     const { tree } = fc.letrec<{ tree: Tree; file: Tree; link: Tree; dir: Tree }>((tie) => ({
       tree: fc.oneof({ depthSize: 'small', maxDepth: 4 }, tie('file'), tie('link'), tie('dir')),

@@ -46,14 +46,25 @@ describe('nix-base32', () => {
       requireCommand(this, 'nix-hash');
     });
 
-    for (const [type, size] of [['sha256', 32], ['sha1', 20], ['md5', 16], ['sha512', 64]] as const) {
+    for (const [type, size] of [
+      ['sha256', 32],
+      ['sha1', 20],
+      ['md5', 16],
+      ['sha512', 64],
+    ] as const) {
       it(`encodes random ${type} hashes as nix-hash --to-base32 does, and decodes them as --to-base16 does`, () => {
         const hashes = Array.from({ length: 40 }, () => randomBytes(size));
         const base32 = nixHash(['--type', type, '--to-base32', ...hashes.map((h) => h.toString('hex'))]);
         assert.ok(base32.ok);
-        assert.deepEqual(hashes.map((h) => encodeNixBase32(h)), base32.lines);
+        assert.deepEqual(
+          hashes.map((h) => encodeNixBase32(h)),
+          base32.lines,
+        );
         const base16 = nixHash(['--type', type, '--to-base16', ...base32.lines]);
-        assert.deepEqual(base32.lines.map((s) => Buffer.from(decodeNixBase32(s)).toString('hex')), base16.lines);
+        assert.deepEqual(
+          base32.lines.map((s) => Buffer.from(decodeNixBase32(s)).toString('hex')),
+          base16.lines,
+        );
       });
     }
 
@@ -75,7 +86,10 @@ describe('nix-base32', () => {
     const valid = encodeNixBase32(new Uint8Array(32).fill(0x5a));
     for (const bad of ['e', 'o', 't', 'u', 'A', '-', ' ', 'é']) {
       const text = `${valid.slice(0, 10)}${bad}${valid.slice(11)}`;
-      assert.throws(() => decodeNixBase32(text), (error: unknown) => error instanceof NixBase32Error && error.code === 'NIX_BASE32_INVALID_CHAR' && error.evidence['index'] === 10);
+      assert.throws(
+        () => decodeNixBase32(text),
+        (error: unknown) => error instanceof NixBase32Error && error.code === 'NIX_BASE32_INVALID_CHAR' && error.evidence['index'] === 10,
+      );
     }
   });
 

@@ -73,11 +73,24 @@ describe('nix-conf', () => {
     });
 
     it('reads an empty value, and extra-store as a setting of its own', () => {
-      assert.deepEqual(parseNixConf('store =\nextra-store = x\n', '/n.conf').map((e) => e.kind === 'setting' && [e.name, e.value]), [['store', ''], ['extra-store', 'x']]);
+      assert.deepEqual(
+        parseNixConf('store =\nextra-store = x\n', '/n.conf').map((e) => e.kind === 'setting' && [e.name, e.value]),
+        [
+          ['store', ''],
+          ['extra-store', 'x'],
+        ],
+      );
     });
 
     it('rejects the lines Nix rejects, naming file and line', () => {
-      for (const [text, line] of [['store=x\n', 1], ['ok = 1\nstore =x\n', 2], ['store\n', 1], ['include a b\n', 1], ['include\n', 1], ['\n\n!include\n', 3]] as const) {
+      for (const [text, line] of [
+        ['store=x\n', 1],
+        ['ok = 1\nstore =x\n', 2],
+        ['store\n', 1],
+        ['include a b\n', 1],
+        ['include\n', 1],
+        ['\n\n!include\n', 3],
+      ] as const) {
         const error = confError(() => parseNixConf(text, '/etc/nix/nix.conf'), 'NIX_CONF_SYNTAX');
         assert.equal(error.evidence['file'], '/etc/nix/nix.conf');
         assert.equal(error.evidence['line'], line, text);
@@ -137,7 +150,10 @@ describe('nix-conf', () => {
     });
 
     it('fails on a missing include, naming the including file and line', () => {
-      const error = confError(() => readNixConf('/etc/nix/nix.conf', memoryFs({ '/etc/nix/nix.conf': 'store = x\ninclude extra.conf\n' })), 'NIX_CONF_INCLUDE_MISSING');
+      const error = confError(
+        () => readNixConf('/etc/nix/nix.conf', memoryFs({ '/etc/nix/nix.conf': 'store = x\ninclude extra.conf\n' })),
+        'NIX_CONF_INCLUDE_MISSING',
+      );
       assert.deepEqual([error.evidence['file'], error.evidence['line'], error.evidence['path']], ['/etc/nix/nix.conf', 2, '/etc/nix/extra.conf']);
     });
 
@@ -158,7 +174,10 @@ describe('nix-conf', () => {
 
     it('reads a file included twice without a cycle (both applied, in order)', () => {
       const files = { '/n.conf': 'include s.conf\nstore = mid\ninclude s.conf\n', '/s.conf': 'store = shared\n' };
-      assert.deepEqual(readNixConf('/n.conf', memoryFs(files)).settings.map((s) => s.value), ['shared', 'mid', 'shared']);
+      assert.deepEqual(
+        readNixConf('/n.conf', memoryFs(files)).settings.map((s) => s.value),
+        ['shared', 'mid', 'shared'],
+      );
     });
 
     it('stops at include chains deeper than the limit (cycles through names it cannot see as equal)', () => {
@@ -213,7 +232,9 @@ describe('nix-conf', () => {
       const cases: Record<string, readonly [Record<string, string>, NixConfErrorCode?]> = {
         replit: [{ 'nix.conf': REPLIT_NIX_CONF }],
         'comments and later wins': [{ 'nix.conf': '# c\nstore = daemon # c\n\n  store   =   local?root=/x#y   \nsubstituters = \n' }],
-        'include chain': [{ 'nix.conf': 'store = first\ninclude conf.d/a.conf\n', 'conf.d/a.conf': '!include b.conf\nstore = from-a\n', 'conf.d/b.conf': 'store = from-b\n' }],
+        'include chain': [
+          { 'nix.conf': 'store = first\ninclude conf.d/a.conf\n', 'conf.d/a.conf': '!include b.conf\nstore = from-a\n', 'conf.d/b.conf': 'store = from-b\n' },
+        ],
         'setting after include': [{ 'nix.conf': 'include extra.conf\nstore = last\n', 'extra.conf': 'store = included\n' }],
         'missing !include': [{ 'nix.conf': '!include missing.conf\nstore = daemon\n' }],
         'missing include': [{ 'nix.conf': 'include missing.conf\nstore = daemon\n' }, 'NIX_CONF_INCLUDE_MISSING'],

@@ -28,8 +28,14 @@ describe('nix-db-open', function () {
     const sqliteError = (errcode: number): Error => Object.assign(new Error(`sqlite ${errcode}`), { code: 'ERR_SQLITE_ERROR', errcode });
     it('maps SQLite result codes (primary and extended) to reader codes, keeping the cause', function () {
       const cases: [number, string][] = [
-        [5, 'NIX_DB_LOCKED'], [517, 'NIX_DB_LOCKED'], [6, 'NIX_DB_LOCKED'], [15, 'NIX_DB_LOCKED'],
-        [26, 'NIX_DB_NOT_SQLITE'], [11, 'NIX_DB_CORRUPT'], [14, 'NIX_DB_UNREADABLE'], [1544, 'NIX_DB_UNREADABLE'],
+        [5, 'NIX_DB_LOCKED'],
+        [517, 'NIX_DB_LOCKED'],
+        [6, 'NIX_DB_LOCKED'],
+        [15, 'NIX_DB_LOCKED'],
+        [26, 'NIX_DB_NOT_SQLITE'],
+        [11, 'NIX_DB_CORRUPT'],
+        [14, 'NIX_DB_UNREADABLE'],
+        [1544, 'NIX_DB_UNREADABLE'],
         [1, 'NIX_DB_QUERY_FAILED'],
       ];
       for (const [errcode, code] of cases) {

@@ -17,11 +17,14 @@ function structureOf(db: DatabaseSync): unknown {
       table,
       columns: db.prepare('select * from pragma_table_xinfo(?)').all(table),
       foreignKeys: db.prepare('select "table", "from", "to", on_update, on_delete from pragma_foreign_key_list(?) order by id, seq').all(table),
-      indexes: db.prepare('select name, "unique", origin, partial from pragma_index_list(?) order by name').all(table).map((index) => ({
-        ...index,
-        name: String(index['name']).startsWith('sqlite_autoindex') ? 'autoindex' : index['name'],
-        columns: db.prepare('select seqno, name from pragma_index_info(?)').all(String(index['name'])),
-      })),
+      indexes: db
+        .prepare('select name, "unique", origin, partial from pragma_index_list(?) order by name')
+        .all(table)
+        .map((index) => ({
+          ...index,
+          name: String(index['name']).startsWith('sqlite_autoindex') ? 'autoindex' : index['name'],
+          columns: db.prepare('select seqno, name from pragma_index_info(?)').all(String(index['name'])),
+        })),
     })),
   };
 }
@@ -49,7 +52,10 @@ describe('nix-db-schema', function () {
     try {
       assert.deepEqual(structureOf(ours), structureOf(nix));
       assert.deepEqual(
-        nix.prepare("select name from pragma_table_info('ValidPaths') order by cid").all().map((row) => row['name']),
+        nix
+          .prepare("select name from pragma_table_info('ValidPaths') order by cid")
+          .all()
+          .map((row) => row['name']),
         [...VALID_PATHS_COLUMNS],
       );
     } finally {
@@ -58,7 +64,7 @@ describe('nix-db-schema', function () {
     }
   });
 
-  it('deletes self-references with the path, as Nix\'s trigger does', function () {
+  it("deletes self-references with the path, as Nix's trigger does", function () {
     const db = new DatabaseSync(':memory:');
     db.exec(NIX_DB_SCHEMA_SQL);
     db.exec("insert into ValidPaths (path, hash, registrationTime) values ('/nix/store/a', 'sha256:00', 1); insert into Refs values (1, 1);");

@@ -217,16 +217,22 @@ describe('nix-db', function () {
       const work = path.join(tmp, 'ca-work');
       fs.mkdirSync(path.join(work, 'bbdir'), { recursive: true });
       fs.copyFileSync(busyboxPath(), path.join(work, 'bbdir', 'busybox'));
-      fs.writeFileSync(path.join(work, 'ca.nix'), `
+      fs.writeFileSync(
+        path.join(work, 'ca.nix'),
+        `
         let bb = builtins.path { path = ./bbdir; name = "busybox"; };
         in derivation {
           name = "ca-out"; system = builtins.currentSystem; builder = "\${bb}/busybox";
           args = [ "sh" "-c" "echo hello > $out" ];
           __contentAddressed = true; outputHashMode = "recursive"; outputHashAlgo = "sha256";
-        }`);
+        }`,
+      );
       const features = ['--extra-experimental-features', 'nix-command ca-derivations'];
       const output = runNix('nix-build', [...features, '--store', root, path.join(work, 'ca.nix'), '--no-out-link']).trim();
-      const nixInfo = JSON.parse(runNix('nix', [...features, 'realisation', 'info', '--store', root, '--json', '-f', path.join(work, 'ca.nix')])) as { id: string; outPath: string }[];
+      const nixInfo = JSON.parse(runNix('nix', [...features, 'realisation', 'info', '--store', root, '--json', '-f', path.join(work, 'ca.nix')])) as {
+        id: string;
+        outPath: string;
+      }[];
       const db = openNixDb(path.join(root, 'nix', 'var', 'nix', 'db', 'db.sqlite'), { immutable: true });
       try {
         assert.equal(db.tables.realisations, true);
@@ -252,7 +258,9 @@ describe('nix-db', function () {
       const db = openNixDb(file);
       try {
         assert.deepEqual(db.tables, { realisations: false, buildTrace: true });
-        assert.deepEqual(db.queryRealisations(), [{ table: 'BuildTraceV3', drvPath: 'aaaa-x.drv', outputName: 'out', outputPath: 'bbbb-x', signatures: ['k1:s1', 'k2:s2'] }]);
+        assert.deepEqual(db.queryRealisations(), [
+          { table: 'BuildTraceV3', drvPath: 'aaaa-x.drv', outputName: 'out', outputPath: 'bbbb-x', signatures: ['k1:s1', 'k2:s2'] },
+        ]);
       } finally {
         db.close();
       }
@@ -325,7 +333,10 @@ describe('nix-db', function () {
         assert.equal(db.countValidPaths(), infos.size);
         db.close();
       }
-      assert.deepEqual(fs.readdirSync(tmp).filter((name) => name.startsWith('odd')), ['odd dir ?#%20 é']);
+      assert.deepEqual(
+        fs.readdirSync(tmp).filter((name) => name.startsWith('odd')),
+        ['odd dir ?#%20 é'],
+      );
     });
   });
 
@@ -382,7 +393,9 @@ describe('nix-db', function () {
         db.exec('rollback');
         db.close();
         process.exitCode = waiting ? 0 : 3;`;
-      const holder = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const holder = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       const exited = new Promise((resolve) => holder.once('exit', resolve));
       try {
         await new Promise<void>((resolve, reject) => {

@@ -3,7 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { parseStoreUrl, resolveLowerStoreLayout, resolveStoreLayout, StoreLayoutError, type StoreLayout, type StoreLayoutErrorCode } from '../../agent/store/index.ts';
+import {
+  parseStoreUrl,
+  resolveLowerStoreLayout,
+  resolveStoreLayout,
+  StoreLayoutError,
+  type StoreLayout,
+  type StoreLayoutErrorCode,
+} from '../../agent/store/index.ts';
 import { nixEnv } from '../support/nix-kit.ts';
 import { requireCommand } from '../support/requirements.ts';
 
@@ -105,7 +112,7 @@ describe('resolveStoreLayout', () => {
     }
   });
 
-  it("takes `real` over ROOT/nix/store, `state` over ROOT/nix/var/nix, and ignores `store` for the real dir when root is set (as Nix does)", () => {
+  it('takes `real` over ROOT/nix/store, `state` over ROOT/nix/var/nix, and ignores `store` for the real dir when root is set (as Nix does)', () => {
     assert.equal(layoutOf('local-overlay://?root=/r&real=/merged&upper-layer=/u').mergedStoreDir, '/merged');
     const state = layoutOf('local-overlay://?root=/r&state=/st&upper-layer=/u');
     assert.equal(state.stateDir, '/st');
@@ -155,14 +162,28 @@ describe('resolveStoreLayout', () => {
     });
   });
 
-  it("resolves a stacked overlay lower store to its merged dir and upper DB", () => {
+  it('resolves a stacked overlay lower store to its merged dir and upper DB', () => {
     const inner = 'local-overlay://?root=/mid&upper-layer=/mid-upper&lower-store=/base&read-only=true';
     const lower = layoutOf(`local-overlay://?upper-layer=/top&lower-store=${encodeURIComponent(inner)}`).lower;
-    assert.deepEqual(lower, { url: inner, kind: 'local-overlay', storeDir: '/nix/store', realStoreDir: '/mid/nix/store', stateDir: '/mid/nix/var/nix', db: '/mid/nix/var/nix/db/db.sqlite', readOnly: true });
+    assert.deepEqual(lower, {
+      url: inner,
+      kind: 'local-overlay',
+      storeDir: '/nix/store',
+      realStoreDir: '/mid/nix/store',
+      stateDir: '/mid/nix/var/nix',
+      db: '/mid/nix/var/nix/db/db.sqlite',
+      readOnly: true,
+    });
   });
 
   it('refuses URLs of other store types, naming the type', () => {
-    for (const [text, kind] of [['local', 'local'], ['/mnt/cacache?read-only=true', 'local'], ['daemon', 'daemon'], ['auto', 'auto'], ['', 'auto']] as const) {
+    for (const [text, kind] of [
+      ['local', 'local'],
+      ['/mnt/cacache?read-only=true', 'local'],
+      ['daemon', 'daemon'],
+      ['auto', 'auto'],
+      ['', 'auto'],
+    ] as const) {
       const error = layoutError(text, 'STORE_LAYOUT_NOT_OVERLAY');
       assert.equal(error.evidence['kind'], kind);
       assert.ok(error.hint?.includes('local-overlay://'));

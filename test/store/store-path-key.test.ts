@@ -51,7 +51,15 @@ describe('store/store-path-key', () => {
 
   it('rejects what is not a store path name, writing nothing', () => {
     const key = Buffer.alloc(STORE_PATH_KEY_BYTES, 7);
-    for (const bad of ['.links', 'trash', 'x', `${'e'.repeat(32)}-bad-hash-char`, `${'1'.repeat(32)}-.hidden`, `${'1'.repeat(31)}-short`, `${'1'.repeat(32)}-`]) {
+    for (const bad of [
+      '.links',
+      'trash',
+      'x',
+      `${'e'.repeat(32)}-bad-hash-char`,
+      `${'1'.repeat(32)}-.hidden`,
+      `${'1'.repeat(31)}-short`,
+      `${'1'.repeat(32)}-`,
+    ]) {
       assert.equal(writeStorePathKey(bad, key, 0), false, bad);
     }
     assert.ok(key.every((b) => b === 7));

@@ -63,11 +63,9 @@ describe('store-path', () => {
     it('isValidStorePathName agrees with parseStorePathName on arbitrary strings', () => {
       const hashChar = fc.constantFrom(...'0123456789abcdfghijklmnpqrsvwxyzeotuA');
       const nameChar = fc.constantFrom(...'aZ09+-._?= /@é\u0000');
-      const candidate = fc.tuple(
-        fc.array(hashChar, { minLength: 30, maxLength: 34 }),
-        fc.constantFrom('-', '_', ''),
-        fc.array(nameChar, { maxLength: 215 }),
-      ).map(([hash, dash, name]) => hash.join('') + dash + name.join(''));
+      const candidate = fc
+        .tuple(fc.array(hashChar, { minLength: 30, maxLength: 34 }), fc.constantFrom('-', '_', ''), fc.array(nameChar, { maxLength: 215 }))
+        .map(([hash, dash, name]) => hash.join('') + dash + name.join(''));
       fc.assert(
         fc.property(fc.oneof(candidate, fc.string()), (s) => {
           let parsed = true;
@@ -102,8 +100,14 @@ describe('store-path', () => {
     });
 
     it('rejects relative paths, naming the field', () => {
-      assert.throws(() => parseStorePath('/nix/store', `${HASH}-hello`), (e: unknown) => e instanceof StorePathError && e.code === 'STORE_PATH_NOT_ABSOLUTE' && e.evidence['field'] === 'path');
-      assert.throws(() => parseStorePath('nix/store', `/nix/store/${HASH}-hello`), (e: unknown) => e instanceof StorePathError && e.code === 'STORE_PATH_NOT_ABSOLUTE' && e.evidence['field'] === 'storeDir');
+      assert.throws(
+        () => parseStorePath('/nix/store', `${HASH}-hello`),
+        (e: unknown) => e instanceof StorePathError && e.code === 'STORE_PATH_NOT_ABSOLUTE' && e.evidence['field'] === 'path',
+      );
+      assert.throws(
+        () => parseStorePath('nix/store', `/nix/store/${HASH}-hello`),
+        (e: unknown) => e instanceof StorePathError && e.code === 'STORE_PATH_NOT_ABSOLUTE' && e.evidence['field'] === 'storeDir',
+      );
     });
 
     it('reports a bad base name with the base name rule', () => {

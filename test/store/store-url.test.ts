@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { WardenError } from '../../agent/errors/index.ts';
-import { formatStoreUrl, parseStoreUrl, percentEncode, StoreUrlError, MAX_LOWER_STORE_DEPTH, type ParsedStoreUrl, type StoreUrlErrorCode } from '../../agent/store/index.ts';
+import {
+  formatStoreUrl,
+  parseStoreUrl,
+  percentEncode,
+  StoreUrlError,
+  MAX_LOWER_STORE_DEPTH,
+  type ParsedStoreUrl,
+  type StoreUrlErrorCode,
+} from '../../agent/store/index.ts';
 
 /** Parses `text` and asserts it is of `kind`, for access to the kind's fields. */
 function parseAs<K extends ParsedStoreUrl['kind']>(text: string, kind: K): Extract<ParsedStoreUrl, { kind: K }> {
@@ -104,7 +112,14 @@ describe('parseStoreUrl', () => {
     });
 
     it("accepts all of Nix's boolean words", () => {
-      for (const [word, value] of [['true', true], ['yes', true], ['1', true], ['false', false], ['no', false], ['0', false]] as const) {
+      for (const [word, value] of [
+        ['true', true],
+        ['yes', true],
+        ['1', true],
+        ['false', false],
+        ['no', false],
+        ['0', false],
+      ] as const) {
         assert.equal(parseAs(`local-overlay://?upper-layer=/u&check-mount=${word}`, 'local-overlay').checkMount, value, word);
       }
     });
@@ -207,7 +222,17 @@ describe('parseStoreUrl', () => {
     }
 
     it('rejects stores without a store dir on this machine, and unknown types', () => {
-      for (const text of ['ssh://builder', 'ssh-ng://builder', 'https://cache.nixos.org', 'file:///var/cache', 's3://bucket', 'ssh-ng', 'overlay', ' local', 'LOCAL-OVERLAY://?upper-layer=/u']) {
+      for (const text of [
+        'ssh://builder',
+        'ssh-ng://builder',
+        'https://cache.nixos.org',
+        'file:///var/cache',
+        's3://bucket',
+        'ssh-ng',
+        'overlay',
+        ' local',
+        'LOCAL-OVERLAY://?upper-layer=/u',
+      ]) {
         const error = parseError(text, 'STORE_URL_UNSUPPORTED_TYPE');
         assert.ok(error.hint?.includes('local-overlay'), error.hint);
       }
@@ -230,13 +255,17 @@ describe('parseStoreUrl', () => {
       assert.equal(error.evidence['param'], 'read-only');
       assert.equal(error.evidence['value'], 'maybe');
       assert.match(error.message, /lower-store/);
-      const missing = parseError(`local-overlay://?upper-layer=/u&lower-store=${encodeURIComponent('local-overlay://?lower-store=/x')}`, 'STORE_URL_MISSING_PARAM');
+      const missing = parseError(
+        `local-overlay://?upper-layer=/u&lower-store=${encodeURIComponent('local-overlay://?lower-store=/x')}`,
+        'STORE_URL_MISSING_PARAM',
+      );
       assert.deepEqual(missing.evidence['within'], ['lower-store']);
       parseError(`local-overlay://?upper-layer=/u&lower-store=${encodeURIComponent('local-overlay://?upper-layer=/v&state=rel')}`, 'STORE_URL_RELATIVE_PATH');
     });
 
     it('stops following lower stores nested too deep', () => {
-      const nest = (depth: number): string => (depth === 0 ? '/base' : `local-overlay://?upper-layer=/u${depth}&lower-store=${encodeURIComponent(nest(depth - 1))}`);
+      const nest = (depth: number): string =>
+        depth === 0 ? '/base' : `local-overlay://?upper-layer=/u${depth}&lower-store=${encodeURIComponent(nest(depth - 1))}`;
       assert.equal(parseStoreUrl(nest(MAX_LOWER_STORE_DEPTH)).kind, 'local-overlay');
       const error = parseError(nest(MAX_LOWER_STORE_DEPTH + 1), 'STORE_URL_NESTED_TOO_DEEP');
       assert.equal((error.evidence['within'] as string[]).length, MAX_LOWER_STORE_DEPTH + 1);
@@ -247,7 +276,28 @@ describe('parseStoreUrl', () => {
     const urlish = fc
       .array(
         fc.oneof(
-          fc.constantFrom('local-overlay', 'local', 'unix', 'daemon', 'auto', '://', ':', '/', '?', '&', '=', '%', '%2F', '%3F', '%3D', '%26', '%25', '#', '..', '.'),
+          fc.constantFrom(
+            'local-overlay',
+            'local',
+            'unix',
+            'daemon',
+            'auto',
+            '://',
+            ':',
+            '/',
+            '?',
+            '&',
+            '=',
+            '%',
+            '%2F',
+            '%3F',
+            '%3D',
+            '%26',
+            '%25',
+            '#',
+            '..',
+            '.',
+          ),
           fc.constantFrom('lower-store', 'upper-layer', 'check-mount', 'read-only', 'root', 'state', 'real', 'store', 'remount-hook', 'true', 'maybe', '/mnt'),
           fc.string({ maxLength: 4, unit: 'binary' }),
         ),
@@ -273,9 +323,21 @@ describe('parseStoreUrl', () => {
     const segment = fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }).filter((s) => !/[/?#]/.test(s) && s !== '.' && s !== '..' && s.isWellFormed());
     const absPath = fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => `/${parts.join('/')}`);
     const lowerUrl = fc
-      .record({ root: absPath, readOnly: fc.boolean(), state: fc.option(absPath, { nil: undefined }), features: fc.option(fc.string({ unit: 'binary' }).filter((s) => s.isWellFormed()), { nil: undefined }) })
+      .record({
+        root: absPath,
+        readOnly: fc.boolean(),
+        state: fc.option(absPath, { nil: undefined }),
+        features: fc.option(
+          fc.string({ unit: 'binary' }).filter((s) => s.isWellFormed()),
+          { nil: undefined },
+        ),
+      })
       .map(({ root, readOnly, state, features }) =>
-        [`${root}?read-only=${readOnly}`, state === undefined ? '' : `&state=${percentEncode(state)}`, features === undefined ? '' : `&system-features=${percentEncode(features)}`].join(''),
+        [
+          `${root}?read-only=${readOnly}`,
+          state === undefined ? '' : `&state=${percentEncode(state)}`,
+          features === undefined ? '' : `&system-features=${percentEncode(features)}`,
+        ].join(''),
       );
 
     it('decodes a %-encoded lower store URL back to the same URL and the same settings', () => {

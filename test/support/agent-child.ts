@@ -64,12 +64,16 @@ export class AgentChild {
 
   /** Resolves with the first log line (from the start of the log, or after line `from`) that matches; rejects if the agent exits first. */
   async waitForLog(match: (line: LogLine) => boolean, what: string, options: { from?: number; timeoutMs?: number } = {}): Promise<LogLine> {
-    return waitFor(() => {
-      const found = this.log.slice(options.from ?? 0).find(match);
-      if (found !== undefined) return found;
-      if (!this.running) throw new Error(`the agent exited (${String(this.child.exitCode ?? this.child.signalCode)}) before ${what}\n${this.describe()}`);
-      return undefined;
-    }, what, { ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }), describe: () => this.describe() });
+    return waitFor(
+      () => {
+        const found = this.log.slice(options.from ?? 0).find(match);
+        if (found !== undefined) return found;
+        if (!this.running) throw new Error(`the agent exited (${String(this.child.exitCode ?? this.child.signalCode)}) before ${what}\n${this.describe()}`);
+        return undefined;
+      },
+      what,
+      { ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }), describe: () => this.describe() },
+    );
   }
 
   /**
@@ -116,10 +120,16 @@ export class AgentChild {
 export const WATCHING = /^watching the lower store/;
 
 /** A remount log line of the given RemountEvent type (`remount-started`, `remount-verified`…). */
-export const remountLine = (type: string) => (line: LogLine): boolean => line['remount'] === type;
+export const remountLine =
+  (type: string) =>
+  (line: LogLine): boolean =>
+    line['remount'] === type;
 
 /** A drift log line of the given DriftEvent type. */
-export const driftLine = (type: string) => (line: LogLine): boolean => line['event'] === type;
+export const driftLine =
+  (type: string) =>
+  (line: LogLine): boolean =>
+    line['event'] === type;
 
 type Settings = Record<string, unknown>;
 
@@ -127,7 +137,10 @@ function merge(base: Settings, over: Settings): Settings {
   const out: Settings = { ...base };
   for (const [key, value] of Object.entries(over)) {
     const prior = out[key];
-    out[key] = typeof value === 'object' && value !== null && !Array.isArray(value) && typeof prior === 'object' && prior !== null && !Array.isArray(prior) ? merge(prior as Settings, value as Settings) : value;
+    out[key] =
+      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof prior === 'object' && prior !== null && !Array.isArray(prior)
+        ? merge(prior as Settings, value as Settings)
+        : value;
   }
   return out;
 }
@@ -221,10 +234,14 @@ export class AgentScenario {
   /** Polls `status` until `match` holds for it; resolves with that status. */
   async waitForStatus(match: (status: AgentStatus) => boolean, what: string, agent?: AgentChild, configFile = this.configFile): Promise<AgentStatus> {
     let last: AgentStatus | undefined;
-    return waitFor(async () => {
-      last = await this.status(configFile).catch(() => undefined);
-      return last !== undefined && match(last) ? last : undefined;
-    }, what, { intervalMs: 100, describe: () => `last status: ${JSON.stringify(last)?.slice(0, 2000)}\n${agent?.describe() ?? ''}` });
+    return waitFor(
+      async () => {
+        last = await this.status(configFile).catch(() => undefined);
+        return last !== undefined && match(last) ? last : undefined;
+      },
+      what,
+      { intervalMs: 100, describe: () => `last status: ${JSON.stringify(last)?.slice(0, 2000)}\n${agent?.describe() ?? ''}` },
+    );
   }
 
   async close(): Promise<void> {
@@ -237,7 +254,11 @@ export class AgentScenario {
 }
 
 /** Runs the CLI as a child process without blocking this process's event loop. */
-export function runCli(argv: readonly string[], env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], NO_COLOR: '1' }, prefix: readonly string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], NO_COLOR: '1' },
+  prefix: readonly string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const [file, ...args] = [...prefix, process.execPath, CLI_MAIN, ...argv];
     const child = spawn(file!, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

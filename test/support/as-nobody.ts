@@ -7,5 +7,8 @@ export const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-
 /** Runs `script` (an ES module's text, .ts imports allowed) with this Node as nobody, from `/`. */
 export function runScriptAsNobody(script: string): SpawnSyncReturns<string> {
   const [command, ...args] = AS_NOBODY;
-  return spawnSync(command, [...args, process.execPath, '--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: '/' });
+  return spawnSync(command, [...args, process.execPath, '--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    cwd: '/',
+  });
 }

@@ -15,12 +15,21 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
  */
 export function builtAgentDir(): string {
   const dist = path.join(ROOT, 'dist', 'agent');
-  const sources = fs.readdirSync(path.join(ROOT, 'agent'), { recursive: true }).map(String).filter((file) => file.endsWith('.ts'));
+  const sources = fs
+    .readdirSync(path.join(ROOT, 'agent'), { recursive: true })
+    .map(String)
+    .filter((file) => file.endsWith('.ts'));
   for (const source of sources) {
     const built = path.join(dist, source.replace(/\.ts$/, '.js'));
-    const stale = !fs.existsSync(built) ? 'is missing' : fs.statSync(built).mtimeMs < fs.statSync(path.join(ROOT, 'agent', source)).mtimeMs ? 'is older than its source' : '';
+    const stale = !fs.existsSync(built)
+      ? 'is missing'
+      : fs.statSync(built).mtimeMs < fs.statSync(path.join(ROOT, 'agent', source)).mtimeMs
+        ? 'is older than its source'
+        : '';
     if (stale === '') continue;
-    throw new Error(`${path.relative(ROOT, built)} ${stale}: \`npm test\` compiles dist/ before the tests; to run test files alone, run \`npx tsc -p tsconfig.json\` first`);
+    throw new Error(
+      `${path.relative(ROOT, built)} ${stale}: \`npm test\` compiles dist/ before the tests; to run test files alone, run \`npx tsc -p tsconfig.json\` first`,
+    );
   }
   return dist;
 }

@@ -21,7 +21,10 @@ export async function runCliCaptured(argv: readonly string[], env: Record<string
 }
 
 /** Runs the CLI as a child process (`node main.ts ARGV`), optionally behind a command prefix (mount-namespace.ts's `inFreshNamespace`, setpriv). */
-export function runCliProcess(argv: readonly string[], options: { prefix?: readonly string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+export function runCliProcess(
+  argv: readonly string[],
+  options: { prefix?: readonly string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): SpawnSyncReturns<string> {
   const [file, ...args] = [...(options.prefix ?? []), process.execPath, CLI_MAIN, ...argv];
   return spawnSync(file!, args, { encoding: 'utf8', env: options.env ?? process.env, timeout: options.timeoutMs ?? 120_000 });
 }

@@ -77,7 +77,8 @@ export class MountNamespace {
   /** Runs a bash script (`set -euo pipefail`) inside the namespace; returns its stdout, throws with its stderr on failure. */
   bash(script: string): string {
     const result = this.inside(['bash', '-c', `set -euo pipefail\n${script}`]);
-    if (result.status !== 0) throw new Error(`script in the namespace failed (${String(result.status ?? result.signal)}):\n${script}\n--- stderr ---\n${result.stderr}`);
+    if (result.status !== 0)
+      throw new Error(`script in the namespace failed (${String(result.status ?? result.signal)}):\n${script}\n--- stderr ---\n${result.stderr}`);
     return result.stdout;
   }
 

@@ -66,7 +66,10 @@ export function checkInNamespace(mountScript: string, args: readonly string[], o
     timeout: 60_000,
   });
   try {
-    assert.ok(result.status === 0 || result.status === 1, `check exited ${String(result.status)} (${result.signal ?? ''}):\n${result.stdout}\n${result.stderr}`);
+    assert.ok(
+      result.status === 0 || result.status === 1,
+      `check exited ${String(result.status)} (${result.signal ?? ''}):\n${result.stdout}\n${result.stderr}`,
+    );
     return { code: result.status, report: JSON.parse(result.stdout) as CheckJson, stderr: result.stderr, procMounts: fs.readFileSync(mountsOut, 'utf8') };
   } finally {
     fs.rmSync(path.dirname(mountsOut), { recursive: true, force: true });
@@ -75,7 +78,10 @@ export function checkInNamespace(mountScript: string, args: readonly string[], o
 
 /** Ids of the findings at `severity`, sorted. */
 export function idsAt(run: CheckRun, severity: Finding['severity']): string[] {
-  return run.report.findings.filter((f) => f.severity === severity).map((f) => f.id).sort();
+  return run.report.findings
+    .filter((f) => f.severity === severity)
+    .map((f) => f.id)
+    .sort();
 }
 
 /** The one finding with `id` (fails the test when there is not exactly one). */
@@ -91,8 +97,16 @@ export function findingOf(run: CheckRun, id: string): Finding {
  */
 export function nixVerdictOf(run: CheckRun): NixCheckMountVerdict {
   const layout = run.report.layout;
-  const verdict = nixCheckMount(run.procMounts, { realStoreDir: layout.mergedStoreDir, lowerRealStoreDir: layout.lower.realStoreDir, upperLayer: layout.upperLayer });
-  assert.deepEqual(JSON.parse(JSON.stringify(verdict)), run.report.mount.nixCheckMount, 'Nix verdict from /proc/self/mounts differs from the one derived from mountinfo');
+  const verdict = nixCheckMount(run.procMounts, {
+    realStoreDir: layout.mergedStoreDir,
+    lowerRealStoreDir: layout.lower.realStoreDir,
+    upperLayer: layout.upperLayer,
+  });
+  assert.deepEqual(
+    JSON.parse(JSON.stringify(verdict)),
+    run.report.mount.nixCheckMount,
+    'Nix verdict from /proc/self/mounts differs from the one derived from mountinfo',
+  );
   return verdict;
 }
 
@@ -121,7 +135,8 @@ export function recordComparison(order: number, scenario: string, run: CheckRun)
         ? 'no matching overlay line'
         : [verdict.lowerdirMatched ? '' : 'lowerdir', verdict.upperdirMatched ? '' : 'upperdir'].filter((s) => s !== '').join(' and ') + ' not matched';
   const row: ComparisonRow = {
-    order, scenario,
+    order,
+    scenario,
     mountLine: verdict.matchedLine ?? run.report.mount.overlayLine ?? run.report.mount.visibleLine,
     nix: { accepted: verdict.accepted, why },
     ours: { exitCode: run.code, errors: idsAt(run, 'error'), warnings: idsAt(run, 'warning'), info: idsAt(run, 'info') },

@@ -25,7 +25,9 @@ export function nixPathInfos(storeRoot: string): Map<string, NixPathInfo> {
 
 /** Non-empty lines of `nix-store --store ROOT --query FLAG PATH`. */
 export function nixQuery(storeRoot: string, flag: string, storePath: string): string[] {
-  return runNix('nix-store', ['--store', storeRoot, '--query', flag, storePath]).split('\n').filter((line) => line !== '');
+  return runNix('nix-store', ['--store', storeRoot, '--query', flag, storePath])
+    .split('\n')
+    .filter((line) => line !== '');
 }
 
 /** The store paths a fixture build produced. */

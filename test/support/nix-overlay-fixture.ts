@@ -77,7 +77,8 @@ export function createNixOverlayFixture(): NixOverlayFixture {
   const upperLayer = path.join(dir, 'upper');
   const workDir = path.join(dir, 'work');
   const exprDir = path.join(dir, 'expr');
-  for (const d of [path.join(lowerRoot, 'nix/store'), path.join(mergedRoot, 'nix/store'), upperLayer, workDir, path.join(exprDir, 'tools')]) fs.mkdirSync(d, { recursive: true });
+  for (const d of [path.join(lowerRoot, 'nix/store'), path.join(mergedRoot, 'nix/store'), upperLayer, workDir, path.join(exprDir, 'tools')])
+    fs.mkdirSync(d, { recursive: true });
   fs.copyFileSync(busyboxPath(), path.join(exprDir, 'tools', 'busybox'));
   fs.chmodSync(path.join(exprDir, 'tools', 'busybox'), 0o755);
   const exprFile = path.join(exprDir, 'chain.nix');

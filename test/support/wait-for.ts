@@ -7,7 +7,11 @@ export const REACTION_TIMEOUT_MS = 30_000;
  * Polls `probe` until it returns something other than undefined (or false) and resolves with it; rejects naming
  * `what` after `timeoutMs`. `describe` adds context to the timeout message (e.g. the agent's log).
  */
-export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, options: { timeoutMs?: number; intervalMs?: number; describe?: () => string } = {}): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  options: { timeoutMs?: number; intervalMs?: number; describe?: () => string } = {},
+): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? REACTION_TIMEOUT_MS);
   for (;;) {
     const value = await probe();
@@ -24,7 +28,10 @@ export async function waitFor<T>(probe: () => T | undefined | false | Promise<T 
 export async function withSafetyNet<T>(promise: Promise<T>, what: string, options: { timeoutMs?: number; describe?: () => string } = {}): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}${options.describe === undefined ? '' : `\n${options.describe()}`}`)), options.timeoutMs ?? REACTION_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${what}${options.describe === undefined ? '' : `\n${options.describe()}`}`)),
+      options.timeoutMs ?? REACTION_TIMEOUT_MS,
+    );
   });
   try {
     return await Promise.race([promise, late]);

@@ -46,7 +46,11 @@ function nextDrift<T extends DriftEventType>(watcher: LowerDbWatcher, type: T, m
     };
     const timer = setTimeout(() => {
       stop();
-      reject(new assert.AssertionError({ message: `no matching ${type} within ${WAIT_MS} ms; saw ${JSON.stringify(seen)}; last error: ${watcher.lastError?.message ?? 'none'}` }));
+      reject(
+        new assert.AssertionError({
+          message: `no matching ${type} within ${WAIT_MS} ms; saw ${JSON.stringify(seen)}; last error: ${watcher.lastError?.message ?? 'none'}`,
+        }),
+      );
     }, WAIT_MS);
     const stop = (): void => {
       clearTimeout(timer);
@@ -71,7 +75,10 @@ describe('watch/db-watcher on real files', () => {
   let n = 0;
   const watchers: LowerDbWatcher[] = [];
   /** A started watcher of `db` (or `file`), stamped with NOW, with what it emitted while starting; closed after each test. */
-  async function started(initial: LowerDbIdentity | null, options: { debounceMs?: number; file?: string } = {}): Promise<{ watcher: LowerDbWatcher; atStart: DriftEvent[]; errorsAtStart: WatchError[] }> {
+  async function started(
+    initial: LowerDbIdentity | null,
+    options: { debounceMs?: number; file?: string } = {},
+  ): Promise<{ watcher: LowerDbWatcher; atStart: DriftEvent[]; errorsAtStart: WatchError[] }> {
     const watcher = new LowerDbWatcher({ db: options.file ?? db, debounceMs: options.debounceMs ?? 20, initial, now: () => NOW });
     watchers.push(watcher);
     const atStart: DriftEvent[] = [];
@@ -102,17 +109,23 @@ describe('watch/db-watcher on real files', () => {
       {
         name: 'no DB then, one now → lower-db-replaced (appeared)',
         setUp: () => (registerPaths(db, 1), null),
-        expected: () => [{ type: 'lower-db-replaced', source: 'watch', at: NOW.toISOString(), change: 'appeared', before: null, after: readLowerDbIdentity(db) }],
+        expected: () => [
+          { type: 'lower-db-replaced', source: 'watch', at: NOW.toISOString(), change: 'appeared', before: null, after: readLowerDbIdentity(db) },
+        ],
       },
       {
         name: 'another inode → lower-db-replaced (replaced)',
         setUp: () => (registerPaths(db, 1), { ...readLowerDbIdentity(db)!, ino: '1' }),
-        expected: (before) => [{ type: 'lower-db-replaced', source: 'watch', at: NOW.toISOString(), change: 'replaced', before, after: readLowerDbIdentity(db) }],
+        expected: (before) => [
+          { type: 'lower-db-replaced', source: 'watch', at: NOW.toISOString(), change: 'replaced', before, after: readLowerDbIdentity(db) },
+        ],
       },
       {
         name: 'another device (the same inode number on another disk is another file) → lower-db-replaced (replaced)',
         setUp: () => (registerPaths(db, 1), { ...readLowerDbIdentity(db)!, dev: '1' }),
-        expected: (before) => [{ type: 'lower-db-replaced', source: 'watch', at: NOW.toISOString(), change: 'replaced', before, after: readLowerDbIdentity(db) }],
+        expected: (before) => [
+          { type: 'lower-db-replaced', source: 'watch', at: NOW.toISOString(), change: 'replaced', before, after: readLowerDbIdentity(db) },
+        ],
       },
       {
         name: 'fewer paths registered then → lower-db-modified',
@@ -245,7 +258,10 @@ describe('watch/db-watcher on real files', () => {
         const dirFailed = errorsAtStart.find((e) => e.code === 'WATCH_DIR_FAILED');
         assert.deepEqual(dirFailed?.evidence, { dir: path.dirname(file), errno }, JSON.stringify(errorsAtStart.map((e) => e.message)));
         // Reading the DB through a file fails too (WATCH_DB_FAILED, same errno); nothing else is reported.
-        assert.deepEqual(errorsAtStart.filter((e) => e !== dirFailed).map((e) => [e.code, e.evidence['errno']]), errno === 'ENOTDIR' ? [['WATCH_DB_FAILED', 'ENOTDIR']] : []);
+        assert.deepEqual(
+          errorsAtStart.filter((e) => e !== dirFailed).map((e) => [e.code, e.evidence['errno']]),
+          errno === 'ENOTDIR' ? [['WATCH_DB_FAILED', 'ENOTDIR']] : [],
+        );
       });
     }
 

@@ -20,8 +20,14 @@ describe('watch/layer-watch-context', () => {
     drifts = [];
     errors = [];
     context = new LayerWatchContext({
-      storeDir: '/nix/store', queue: new SerialQueue(() => {}), debounceMs: 10, maxBatchNames: 100, persistent: false, now: () => NOW,
-      onDrift: (event) => drifts.push(event), onError: (error) => errors.push(error),
+      storeDir: '/nix/store',
+      queue: new SerialQueue(() => {}),
+      debounceMs: 10,
+      maxBatchNames: 100,
+      persistent: false,
+      now: () => NOW,
+      onDrift: (event) => drifts.push(event),
+      onError: (error) => errors.push(error),
     });
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -38,7 +44,10 @@ describe('watch/layer-watch-context', () => {
     assert.equal(errors.length, 0);
     const tooLong = `${h('d')}-${'x'.repeat(300)}`;
     assert.equal(context.stateOf(dir, tooLong), undefined);
-    assert.deepEqual(errors.map((e) => [e.code, e.evidence['errno'], e.evidence['path']]), [['WATCH_STAT_FAILED', 'ENAMETOOLONG', `${dir}/${tooLong}`]]);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.evidence['errno'], e.evidence['path']]),
+      [['WATCH_STAT_FAILED', 'ENAMETOOLONG', `${dir}/${tooLong}`]],
+    );
   });
 
   it('a listing to resynchronise that fails is WATCH_SCAN_FAILED naming what could not be listed', async () => {

@@ -34,13 +34,18 @@ describe('watch/layer-watcher on the layers of a real overlay (private mount nam
   });
 
   it('sees a lower path deleted through the merged view as a whiteout masking it (no stale view)', () => {
-    assert.deepEqual(shape(result.steps['delete a lower path through the merged view']!), [{ type: 'upper-whiteout-added', path: `/nix/store/${result.names['lowerOnly']}`, masksLower: true }]);
+    assert.deepEqual(shape(result.steps['delete a lower path through the merged view']!), [
+      { type: 'upper-whiteout-added', path: `/nix/store/${result.names['lowerOnly']}`, masksLower: true },
+    ]);
   });
 
   it('sees a duplicate deleted directly in the upper layer, with alsoInLower, and the probe confirms the stale view', () => {
     assert.deepEqual(shape(result.steps['delete a duplicate directly in the upper layer']!), [
       { type: 'upper-path-deleted', path: `/nix/store/${result.names['duplicate']}`, alsoInLower: true, entry: 'object' },
     ]);
-    assert.deepEqual(result.probe.map((r) => [r.name, r.verdict.state]), [[result.names['duplicate'], 'stale']]);
+    assert.deepEqual(
+      result.probe.map((r) => [r.name, r.verdict.state]),
+      [[result.names['duplicate'], 'stale']],
+    );
   });
 });

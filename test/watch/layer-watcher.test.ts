@@ -4,7 +4,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { captureLowerBaseline, type LowerBaseline } from '../../agent/baseline/index.ts';
-import { LayerWatcher, WatchError, type BrokenUpperClosure, type DriftEvent, type DriftEventOf, type DriftEventType, type UpperClosureLookup } from '../../agent/watch/index.ts';
+import {
+  LayerWatcher,
+  WatchError,
+  type BrokenUpperClosure,
+  type DriftEvent,
+  type DriftEventOf,
+  type DriftEventType,
+  type UpperClosureLookup,
+} from '../../agent/watch/index.ts';
 import { runNix } from '../support/nix-kit.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
 
@@ -62,7 +70,10 @@ class Recorder {
       const found = this.events.find((e): e is DriftEventOf<T> => e.type === type && match(e as DriftEventOf<T>));
       if (found !== undefined) return found;
       const left = deadline - Date.now();
-      if (left <= 0) assert.fail(`no ${type} event within ${WAIT_MS} ms; got ${JSON.stringify(this.events.map((e) => e.type))}, errors ${this.errors.map((e) => e.message).join('; ')}`);
+      if (left <= 0)
+        assert.fail(
+          `no ${type} event within ${WAIT_MS} ms; got ${JSON.stringify(this.events.map((e) => e.type))}, errors ${this.errors.map((e) => e.message).join('; ')}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.#waiters.push(() => (clearTimeout(timer), resolve()));
@@ -213,7 +224,10 @@ describe('watch/layer-watcher on real directories', function () {
     fs.mkdirSync(path.join(layout.lower, sentinel));
     await rec.until('lower-grew', (e) => e.paths.includes(`${STORE}/${sentinel}`));
     await watcher!.flush();
-    assert.deepEqual(rec.events.map((e) => e.type), ['lower-grew']);
+    assert.deepEqual(
+      rec.events.map((e) => e.type),
+      ['lower-grew'],
+    );
     assert.deepEqual(rec.events[0]?.type === 'lower-grew' && rec.events[0].paths, [`${STORE}/${sentinel}`]);
   });
 
@@ -254,6 +268,9 @@ describe('watch/layer-watcher on real directories', function () {
   it('fails to start with WATCH_DIR_FAILED when a directory is missing', async () => {
     const baseline = await captureLowerBaseline({ realStoreDir: layout.lower, db: layout.lowerDb });
     fs.rmSync(layout.upper, { recursive: true });
-    await assert.rejects(start({ baseline }), (error: unknown) => error instanceof WatchError && error.code === 'WATCH_DIR_FAILED' && error.evidence['errno'] === 'ENOENT');
+    await assert.rejects(
+      start({ baseline }),
+      (error: unknown) => error instanceof WatchError && error.code === 'WATCH_DIR_FAILED' && error.evidence['errno'] === 'ENOENT',
+    );
   });
 });

@@ -20,7 +20,10 @@ describe('watch/mount-view', () => {
     assert.deepEqual(plain.above, []);
     const covered = view(ROOT, OVERLAY, TMPFS_ON_TOP);
     assert.equal(covered.overlay?.mountId, 65);
-    assert.deepEqual(covered.above.map((m) => m.fsType), ['tmpfs']);
+    assert.deepEqual(
+      covered.above.map((m) => m.fsType),
+      ['tmpfs'],
+    );
     assert.equal(view(ROOT).overlay, null);
   });
 

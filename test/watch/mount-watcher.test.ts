@@ -23,10 +23,13 @@ describe('watch/mount-watcher', () => {
     text = ROOT + OVERLAY.replace('65 22', '80 22');
     await watcher.poll();
     await watcher.close();
-    assert.deepEqual(events.map((e) => e.type === 'mount-changed' && [e.what, e.before.overlay?.mountId ?? null, e.after.overlay?.mountId ?? null]), [
-      ['unmounted', 65, null],
-      ['mounted', null, 80],
-    ]);
+    assert.deepEqual(
+      events.map((e) => e.type === 'mount-changed' && [e.what, e.before.overlay?.mountId ?? null, e.after.overlay?.mountId ?? null]),
+      [
+        ['unmounted', 65, null],
+        ['mounted', null, 80],
+      ],
+    );
     assert.ok(events.every((e) => e.source === 'watch'));
   });
 
@@ -51,14 +54,23 @@ describe('watch/mount-watcher', () => {
     fail = true;
     await watcher.poll();
     await watcher.close();
-    assert.deepEqual(errors.map((e) => [e.code, e.evidence['errno']]), [
-      ['WATCH_MOUNTINFO_UNREADABLE', 'ENOENT'],
-      ['WATCH_MOUNTINFO_UNREADABLE', 'ENOENT'],
-    ]);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.evidence['errno']]),
+      [
+        ['WATCH_MOUNTINFO_UNREADABLE', 'ENOENT'],
+        ['WATCH_MOUNTINFO_UNREADABLE', 'ENOENT'],
+      ],
+    );
   });
 
   it('keeps an error without listeners instead of throwing', async () => {
-    const watcher = new MountWatcher({ mountinfo: '/x', mergedStoreDir: '/m/merged', pollMs: 600_000, persistent: false, readText: () => Promise.reject(new Error('boom')) });
+    const watcher = new MountWatcher({
+      mountinfo: '/x',
+      mergedStoreDir: '/m/merged',
+      pollMs: 600_000,
+      persistent: false,
+      readText: () => Promise.reject(new Error('boom')),
+    });
     await watcher.start();
     await watcher.close();
     assert.equal(watcher.lastError?.code, 'WATCH_MOUNTINFO_UNREADABLE');

@@ -4,13 +4,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { BaselineError, baselineFileOf, captureLowerBaseline, loadBaseline, saveBaseline } from '../../agent/baseline/index.ts';
 import { buildDemoStore, type DemoStore } from '../../agent/demo/store-builder.ts';
-import { layerWatcherOptionsOf, mountWatcherOptionsOf, startupDrift, type DriftEventOf, type DriftLayout, type StartupDriftResult } from '../../agent/watch/index.ts';
+import {
+  layerWatcherOptionsOf,
+  mountWatcherOptionsOf,
+  startupDrift,
+  type DriftEventOf,
+  type DriftLayout,
+  type StartupDriftResult,
+} from '../../agent/watch/index.ts';
 import { loadConfig } from '../../agent/config/index.ts';
 import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { runNix } from '../support/nix-kit.ts';
 
 const lines = (text: string): string[] => text.split('\n').filter((line) => line !== '');
-const eventOf = <T extends StartupDriftResult['events'][number]['type']>(r: StartupDriftResult, type: T) => r.events.find((e) => e.type === type) as DriftEventOf<T> | undefined;
+const eventOf = <T extends StartupDriftResult['events'][number]['type']>(r: StartupDriftResult, type: T) =>
+  r.events.find((e) => e.type === type) as DriftEventOf<T> | undefined;
 
 describe('watch/startup-drift', function () {
   this.timeout(300_000);
@@ -22,7 +30,12 @@ describe('watch/startup-drift', function () {
     before(async () => {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-startup-'));
       demo = await buildDemoStore(path.join(tmp, 'demo'), { seed: 11, lowerPaths: 80, upperPaths: 30, duplicates: 4 });
-      layout = { storeDir: demo.storeDir, upperLayer: demo.upper.layer, upperDb: demo.upper.db, lower: { realStoreDir: demo.lower.realStoreDir, db: demo.lower.db } };
+      layout = {
+        storeDir: demo.storeDir,
+        upperLayer: demo.upper.layer,
+        upperDb: demo.upper.db,
+        lower: { realStoreDir: demo.lower.realStoreDir, db: demo.lower.db },
+      };
     });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -61,7 +74,10 @@ describe('watch/startup-drift', function () {
         .sort()
         .map((p) => ({ path: p, registeredInUpper: true, referrers: inUpperDb.filter((r) => r !== p && demo.references(r)?.includes(p)).sort() }));
       assert.deepEqual(shrank?.brokenUpperClosures, expected);
-      assert.ok(expected.some((c) => c.referrers.length > 0), 'the fixture exercises referrers');
+      assert.ok(
+        expected.some((c) => c.referrers.length > 0),
+        'the fixture exercises referrers',
+      );
       assert.equal(eventOf(result, 'lower-db-modified') ?? eventOf(result, 'lower-db-replaced'), undefined, 'the lower DB was not touched');
     });
 
@@ -72,7 +88,10 @@ describe('watch/startup-drift', function () {
       fs.rmSync(path.join(layout.lower.realStoreDir, victim), { recursive: true });
       const result = await startupDrift({ layout: { ...layout, upperDb: path.join(tmp, 'no-such', 'db.sqlite') } }, before);
       assert.equal(eventOf(result, 'lower-shrank')?.brokenUpperClosures, null);
-      assert.deepEqual(result.errors.map((e) => e.code), ['WATCH_UPPER_DB_UNREADABLE']);
+      assert.deepEqual(
+        result.errors.map((e) => e.code),
+        ['WATCH_UPPER_DB_UNREADABLE'],
+      );
     });
 
     it('takes a loaded Config as it is (its layout), as do the watcher option helpers', async () => {
@@ -81,14 +100,20 @@ describe('watch/startup-drift', function () {
       const result = await startupDrift(config, undefined);
       assert.equal(result.current.realStoreDir, demo.lower.realStoreDir);
       const options = layerWatcherOptionsOf(config, result.current);
-      assert.deepEqual([options.lowerStoreDir, options.upperLayer, options.upperDb, options.lowerDb, options.debounceMs], [demo.lower.realStoreDir, demo.upper.layer, demo.upper.db, demo.lower.db, config.watch.debounceMs]);
+      assert.deepEqual(
+        [options.lowerStoreDir, options.upperLayer, options.upperDb, options.lowerDb, options.debounceMs],
+        [demo.lower.realStoreDir, demo.upper.layer, demo.upper.db, demo.lower.db, config.watch.debounceMs],
+      );
       assert.deepEqual(mountWatcherOptionsOf(config), { mountinfo: config.mountinfo, mergedStoreDir: demo.mergedStoreDir, pollMs: config.watch.mountPollMs });
     });
 
     it('after a corrupt baseline the agent starts afresh: loading fails with a typed error, a first run follows', async () => {
       const file = path.join(tmp, 'corrupt.bin');
       fs.writeFileSync(file, 'garbage');
-      assert.throws(() => loadBaseline(file), (e: unknown) => e instanceof BaselineError && e.code === 'BASELINE_CORRUPT');
+      assert.throws(
+        () => loadBaseline(file),
+        (e: unknown) => e instanceof BaselineError && e.code === 'BASELINE_CORRUPT',
+      );
       assert.equal((await startupDrift({ layout }, undefined)).firstRun, true);
     });
   });
@@ -126,7 +151,10 @@ describe('watch/startup-drift', function () {
       fs.writeFileSync(path.join(f.dir, 'late.txt'), 'late\n');
       added = runNix('nix-store', ['--store', f.lowerRoot, '--add', path.join(f.dir, 'late.txt')]).trim();
       const lowerAfter = new Set(fs.readdirSync(f.lowerStoreDir));
-      vanished = [...lowerBefore].filter((n) => !lowerAfter.has(n) && !n.startsWith('.')).map((n) => `/nix/store/${n}`).sort();
+      vanished = [...lowerBefore]
+        .filter((n) => !lowerAfter.has(n) && !n.startsWith('.'))
+        .map((n) => `/nix/store/${n}`)
+        .sort();
       assert.ok(vanished.length > 0);
       result = await startupDrift({ layout }, baseline);
     });
@@ -140,7 +168,9 @@ describe('watch/startup-drift', function () {
     it('names, for each vanished path the upper DB registers, its referrers there as Nix 2.8 reports them', () => {
       const broken = eventOf(result, 'lower-shrank')?.brokenUpperClosures;
       assert.ok(broken !== null && broken !== undefined && broken.length > 0);
-      const registered = new Set(lines(f.mounted(`for v in ${vanished.join(' ')}; do nix-store --store "$B" -q --hash $v >/dev/null 2>&1 && echo $v || true; done`)));
+      const registered = new Set(
+        lines(f.mounted(`for v in ${vanished.join(' ')}; do nix-store --store "$B" -q --hash $v >/dev/null 2>&1 && echo $v || true; done`)),
+      );
       for (const closure of broken) {
         assert.equal(closure.registeredInUpper, true);
         const referrers = lines(f.mounted(`nix-store --store "$B" -q --referrers ${closure.path}`)).filter((r) => r !== closure.path);
@@ -149,9 +179,16 @@ describe('watch/startup-drift', function () {
       for (const path of vanished) {
         const heldByUpper = fs.existsSync(`${f.upperLayer}/${path.slice('/nix/store/'.length)}`);
         const expected = registered.has(path) && !heldByUpper;
-        assert.equal(broken.some((c) => c.path === path), expected, `${path}: listed iff the upper DB registers it and the upper layer lacks it`);
+        assert.equal(
+          broken.some((c) => c.path === path),
+          expected,
+          `${path}: listed iff the upper DB registers it and the upper layer lacks it`,
+        );
       }
-      assert.ok(broken.some((c) => c.referrers.length > 0), 'the upper build references vanished lower paths');
+      assert.ok(
+        broken.some((c) => c.referrers.length > 0),
+        'the upper build references vanished lower paths',
+      );
     });
 
     it('sees the lower DB changed in place (the GC and the add rewrote it)', () => {

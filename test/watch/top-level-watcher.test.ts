@@ -40,7 +40,11 @@ describe('watch/top-level-watcher', () => {
     });
     assert.equal(batch.overflow, false);
     // A chmod of a directory arrives as a rename: inotify adds IN_ISDIR, which libuv counts as a rename.
-    assert.deepEqual(Object.fromEntries(batch.names), { new: { rename: true, change: false }, existing: { rename: true, change: false }, file: { rename: false, change: true } });
+    assert.deepEqual(Object.fromEntries(batch.names), {
+      new: { rename: true, change: false },
+      existing: { rename: true, change: false },
+      file: { rename: false, change: true },
+    });
   });
 
   it('marks a batch with more names than maxNames as overflow, without keeping them', async () => {

@@ -133,7 +133,13 @@ export function literalFacts(store: LiteralStore): AuditFacts {
   const upperDb = literalDbIndex(store.upperDb, '/state/db/db.sqlite');
   const lowerDb = literalDbIndex(store.lowerDb, '/lower/nix/var/nix/db/db.sqlite', upperDb);
   const upperListing = literalListing('/upper', Object.entries(store.upperLayer), true);
-  const lowerEntries = literalKeySet(literalListing('/lower/nix/store', store.lowerLayer.map((label) => [label, 'directory'] as const), false));
+  const lowerEntries = literalKeySet(
+    literalListing(
+      '/lower/nix/store',
+      store.lowerLayer.map((label) => [label, 'directory'] as const),
+      false,
+    ),
+  );
   const xattrs: AuditFacts['xattrs'] = store.xattrsUnreadable === true ? { available: false, reason: 'getfattr is not installed' } : { available: true };
   const byId = <T>(record: Readonly<Record<string, T>> | undefined): Map<number, T> =>
     new Map(Object.entries(record ?? {}).map(([label, value]) => [upperListing.keys.find(keyOf(label)), value]));
