@@ -17,6 +17,11 @@ import { isWardenError } from '../../agent/errors/index.ts';
 
 const T0 = Date.parse('2025-01-02T03:04:05.000Z');
 
+/** The flag file's contents after one request (`request`, ticket `ticket`) at `at` and no attempt yet. */
+function flagOfOneRequest(at: string, request: object, ticket: number): object {
+  return { version: 1, firstFlaggedAt: at, requests: 1, reasons: [{ at, request, ticket }], attempts: 0, lastAttemptAt: null, lastError: null };
+}
+
 describe('the remount-needed flag', () => {
   let dir: string;
   before(() => (dir = mkdtempSync(join(tmpdir(), 'ow-flag-'))));
@@ -24,15 +29,7 @@ describe('the remount-needed flag', () => {
 
   it('starts with the first request and counts the rest, keeping only the latest reasons', () => {
     let flag = addFlagReason(undefined, { source: 'manual', by: 'test' }, T0, 1);
-    assert.deepEqual(flag, {
-      version: 1,
-      firstFlaggedAt: '2025-01-02T03:04:05.000Z',
-      requests: 1,
-      reasons: [{ at: '2025-01-02T03:04:05.000Z', request: { source: 'manual', by: 'test' }, ticket: 1 }],
-      attempts: 0,
-      lastAttemptAt: null,
-      lastError: null,
-    });
+    assert.deepEqual(flag, flagOfOneRequest('2025-01-02T03:04:05.000Z', { source: 'manual', by: 'test' }, 1));
     for (let i = 2; i <= 100; i++) flag = addFlagReason(flag, { source: 'lower-grew', paths: [`p${i}`] }, T0 + i, i);
     assert.equal(flag.requests, 100);
     assert.equal(flag.reasons.length, MAX_KEPT_REASONS);
@@ -58,15 +55,7 @@ describe('the remount-needed flag', () => {
     flag = addFlagReason(flag, { source: 'manual', by: 'c' }, T0 + 3, 3);
     assert.equal(clearFlagThrough(flag, 3, 3, T0 + 9), undefined);
     const left = clearFlagThrough(flag, 2, 3, T0 + 9);
-    assert.deepEqual(left, {
-      version: 1,
-      firstFlaggedAt: '2025-01-02T03:04:05.003Z',
-      requests: 1,
-      reasons: [{ at: '2025-01-02T03:04:05.003Z', request: { source: 'manual', by: 'c' }, ticket: 3 }],
-      attempts: 0,
-      lastAttemptAt: null,
-      lastError: null,
-    });
+    assert.deepEqual(left, flagOfOneRequest('2025-01-02T03:04:05.003Z', { source: 'manual', by: 'c' }, 3));
   });
 
   it('round-trips through its file (mode 0600, tickets not written) and clears it', () => {
