@@ -27,8 +27,12 @@ export interface CommandContext {
 
 export type CommandOptions = NonNullable<ParseArgsConfig['options']>;
 
-/** Exit codes shared by every command: 0 fine, 1 error-level findings or failure, 2 bad usage or configuration. */
-export const EXIT = { ok: 0, findings: 1, usage: 2 } as const;
+/**
+ * Exit codes shared by every command: 0 fine, 1 error-level findings or failure, 2 bad usage or configuration, 3 no
+ * agent answers on the control socket (`status`, `remount`: start one; distinct from 1, which for `status` means the
+ * agent runs and finds the mount invalid). A command stopped by a signal exits 128 + its number (interruptedExitCode).
+ */
+export const EXIT = { ok: 0, findings: 1, usage: 2, noAgent: 3 } as const;
 
 export interface Command {
   readonly name: string;

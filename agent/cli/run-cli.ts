@@ -6,6 +6,7 @@ import { EXIT, type CliIo, type Command, type CommandOptions } from './command.t
 import { formatRows, printError } from './output.ts';
 import { parseCommandLine, type CommandLine } from './parse-command-line.ts';
 import { UsageError } from './usage-error.ts';
+import { isWardenError } from '../errors/index.ts';
 
 /** Flags every command accepts. */
 export const COMMON_OPTIONS = {
@@ -93,16 +94,21 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
 
 /**
  * Prints what stopped a command and picks the exit code by the error's type: 2 for a bad command line (UsageError,
- * given the command's help as hint when it has none) or configuration (ConfigError), 1 for anything else.
+ * given the command's help as hint when it has none) or configuration (ConfigError), 3 when no agent answers on the
+ * control socket, 1 for anything else.
  */
 function fail(io: CliIo, json: boolean, command: Command, error: unknown): number {
   if (error instanceof UsageError) {
     const hint = error.hint ?? `overlay-warden ${command.name} --help`;
-    printError(io, json, new UsageError(error.code, error.message, { evidence: error.evidence, hint, cause: error.cause }));
+    printError(io, json, new UsageError(error.code, error.message, { evidence: error.evidence, hint, cause: error.cause }), {
+      command: command.name,
+      exitCode: EXIT.usage,
+    });
     return EXIT.usage;
   }
-  printError(io, json, error);
-  return error instanceof ConfigError ? EXIT.usage : EXIT.findings;
+  const exitCode = error instanceof ConfigError ? EXIT.usage : isWardenError(error, 'CONTROL_NO_AGENT') ? EXIT.noAgent : EXIT.findings;
+  printError(io, json, error, { command: command.name, exitCode });
+  return exitCode;
 }
 
 function generalHelp(): string {
@@ -116,7 +122,7 @@ function generalHelp(): string {
     'options every command takes:',
     formatRows(COMMON_HELP.map(([k, v]) => [`  ${k}`, v])),
     '',
-    'exit codes: 0 ok, 1 error-level findings or a failed action, 2 bad usage or configuration',
+    'exit codes: 0 ok, 1 error-level findings or a failed action, 2 bad usage or configuration, 3 no agent answers (status, remount)',
     '',
   ].join('\n');
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { remountHandler, startControlServer } from '../../agent/control/index.ts';
 import { Remounter } from '../../agent/remount/index.ts';
 import { builtAgentDir, ROOT } from '../support/built-dist.ts';
+import { reportOf } from '../support/json-output.ts';
 
 /**
  * What ships must run where Node refuses type stripping (under node_modules): the JavaScript tsc emitted into
@@ -47,7 +48,7 @@ describe('the built package', function () {
       cwd: dir,
     });
     assert.equal(run.status, 0, run.stderr);
-    assert.equal(JSON.parse(run.stdout).layout.lower.realStoreDir, '/l/nix/store');
+    assert.equal(reportOf(run.stdout, 'layout').layout.lower.realStoreDir, '/l/nix/store');
   });
 
   it("runs the Nix hook's request to the agent as JavaScript, where Node refuses the TypeScript source", async () => {
