@@ -4,6 +4,7 @@ import type { Config } from '../../config/index.ts';
 import { messageOf } from '../../errors/index.ts';
 import { createLogger } from '../../log/index.ts';
 import { type Command, EXIT } from '../command.ts';
+import { requireRootFor } from '../needs-root.ts';
 
 type RunLogger = ReturnType<typeof createLogger>;
 
@@ -20,6 +21,7 @@ export const runCommand: Command = {
   usage: '[--config FILE]',
   options: {},
   async run({ io, loadConfig, signal }) {
+    requireRootFor('run', 'it mounts and remounts the overlay');
     let config: Config = loadConfig();
     let logger = loggerFor(config);
     let agent: Agent | undefined;
