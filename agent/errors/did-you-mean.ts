@@ -15,7 +15,8 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidates `given` is most likely a misspelling of, in the candidates' order; [] when none is near. Case is
- * ignored. Near means within 2 edits, and within 1 for names of up to 5 characters (so `ls` suggests nothing and
+ * ignored; a candidate equal to `given` (as the caller's normalisation may make it: `upper_layer` → `upper-layer`) is the
+ * nearest of all. Near means within 2 edits, and within 1 for names of up to 5 characters (so `ls` suggests nothing and
  * `chek` suggests `check`); only the candidates at the smallest distance are returned. When none is near, a
  * candidate that begins with `given` or that `given` begins with is one, the shorter of the two being 3 characters
  * or more (`stat` → `status`, `warning` → `warn`). Pure.
@@ -27,14 +28,14 @@ export function nearestNames(given: string, candidates: readonly string[]): stri
   let nearest: string[] = [];
   for (const candidate of candidates) {
     const distance = editDistance(word, candidate.toLowerCase());
-    if (distance > best || candidate === given) continue;
+    if (distance > best) continue;
     if (distance < best || nearest.length === 0) [best, nearest] = [distance, [candidate]];
     else nearest.push(candidate);
   }
   if (nearest.length > 0) return nearest;
   return candidates.filter((candidate) => {
     const name = candidate.toLowerCase();
-    return candidate !== given && ((word.length >= 3 && name.startsWith(word)) || (name.length >= 3 && word.startsWith(name)));
+    return (word.length >= 3 && name.startsWith(word)) || (name.length >= 3 && word.startsWith(name));
   });
 }
 

@@ -38,6 +38,8 @@ describe('did you mean', () => {
       // Case aside: the key as written in the schema.
       ['UPPERLAYER', ['upperLayer'], ['upperLayer']],
       ['lowerstore', ['lower-store', 'upper-layer'], ['lower-store']],
+      // The caller's normalisation (`upper_layer` → `upper-layer`) may make it one of them.
+      ['upper-layer', ['lower-store', 'upper-layer'], ['upper-layer']],
       // Only the nearest, and all that are as near.
       ['rool', ['root', 'real', 'rook'], ['root', 'rook']],
       ['frobnicate', COMMANDS, []],
