@@ -46,7 +46,7 @@ export interface Command {
   run(context: CommandContext): Promise<number>;
 }
 
-/** Why the command's signal was aborted when a process signal stopped it (main.ts passes one of these). */
+/** Why the command's signal was aborted when a process signal stopped it (cli-process.ts passes one of these). */
 export class Interrupted extends Error {
   readonly signalName: NodeJS.Signals;
   constructor(signalName: NodeJS.Signals) {

@@ -3,6 +3,7 @@ import { ControlError, requestControl, socketAnswers } from '../../control/index
 import type { Config } from '../../config/index.ts';
 import { backoffDelay, mountCheckVerifier, Remounter, type RemountOutcome, type RemountSettings } from '../../remount/index.ts';
 import { EXIT, type CliIo, type Command, type CommandContext } from '../command.ts';
+import { requireRootFor } from '../needs-root.ts';
 import { oneOfOptions } from '../option-values.ts';
 import { formatRows, paint, quantity } from '../output.ts';
 import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
@@ -65,6 +66,7 @@ export const remountCommand: Command = {
   ],
   async run(context) {
     const how = oneOfOptions(context.values, ['direct', 'no-wait'], '--direct runs the remount here, and waits for it');
+    if (how === 'direct') requireRootFor('remount --direct', 'it remounts the overlay itself');
     const config = context.loadConfig();
     return how === 'direct' ? remountDirectly(context, config) : remountThroughAgent(context, config);
   },

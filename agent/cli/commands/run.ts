@@ -6,6 +6,7 @@ import { createLogger } from '../../log/index.ts';
 import { type Command, EXIT } from '../command.ts';
 import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 import type { Finding } from '../../findings/index.ts';
+import { requireRootFor } from '../needs-root.ts';
 
 type RunLogger = ReturnType<typeof createLogger>;
 
@@ -25,6 +26,7 @@ export const runCommand: Command = {
   options: {},
   optionHelp: [['--json', 'log JSON lines on stderr (whatever log.format says); on exit, the JSON envelope on stdout']],
   async run({ io, json, loadConfig, signal }) {
+    requireRootFor('run', 'it mounts and remounts the overlay');
     let config: Config = loadConfig();
     let logger = loggerFor(config, json);
     let agent: Agent | undefined;
