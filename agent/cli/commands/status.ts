@@ -7,7 +7,7 @@ import { WardenError } from '../../errors/index.ts';
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: "the running agent's view: mount valid, drift seen, remount state, recent events",
+  summary: "the running agent's view: mount valid, watchers up, drift seen, remount state, recent events",
   usage: '[--json]',
   options: {},
   async run({ io, json, loadConfig, signal }) {
@@ -22,6 +22,9 @@ export const statusCommand: Command = {
         .filter(([, n]) => n > 0)
         .map(([type, n]) => `${type} ×${n}`);
       const pending = status.remount.pending;
+      const down = status.watchers.flatMap((w) =>
+        w.state === 'down' ? [`${w.watcher} down since ${w.since}: ${w.reason}${w.detail === undefined ? '' : ` (${w.detail})`}`] : [],
+      );
       io.stdout.write(
         `${formatRows([
           ['merged store dir', status.mergedStoreDir],
@@ -29,6 +32,12 @@ export const statusCommand: Command = {
           [
             'mount',
             status.mountValid ? paint(io, 'stdout', 'green', 'valid') : paint(io, 'stdout', 'red', `invalid (${status.lastCheck?.errors ?? '?'} errors)`),
+          ],
+          [
+            'watchers',
+            down.length === 0
+              ? `${status.watchers.filter((w) => w.state === 'up').length} of ${status.watchers.length} up`
+              : paint(io, 'stdout', 'red', down.join('; ')),
           ],
           ['drift seen', drift.length === 0 ? 'none' : drift.join(', ')],
           [
@@ -41,6 +50,7 @@ export const statusCommand: Command = {
       );
       for (const event of status.lastEvents.slice(-5)) io.stdout.write(`  ${event.at} ${event.type}\n`);
     }
-    return status.mountValid ? EXIT.ok : EXIT.findings;
+    // A watcher down is not all well either: changes in what it watches go unseen until it is back.
+    return status.mountValid && status.watchers.every((w) => w.state === 'up') ? EXIT.ok : EXIT.findings;
   },
 };
