@@ -8,13 +8,32 @@ import { baselineFileOf, loadBaseline, saveBaseline, type LowerBaseline } from '
 import { runMountCheck, type CheckReport } from './checks/index.ts';
 import type { Config } from './config/index.ts';
 import { remountHandler, startControlServer, type ControlServer } from './control/index.ts';
-import { decideOnDrift, decideOnProbe, driftLogLine, probePathsAfterRemount, type AgentAction } from './decide/index.ts';
+import {
+  decideOnDrift,
+  decideOnProbe,
+  decideOnWatcherHealth,
+  driftLogLine,
+  probeLogLine,
+  probePathsAfterRemount,
+  watcherHealthLogLine,
+  type AgentAction,
+} from './decide/index.ts';
 import { WardenError, messageOf } from './errors/index.ts';
 import { findingLogLine, hasErrors, type Finding } from './findings/index.ts';
 import { writeLogLine, type Logger } from './log/index.ts';
 import { probeLayoutOf, probeStaleView } from './probe/index.ts';
 import { Remounter, remountLogLine, remountRequestLogLine, restoredRemountLogLine, staleViewVerifier, type RemountEvent } from './remount/index.ts';
-import { DRIFT_EVENT_TYPES, LayerWatcher, layerWatcherOptionsOf, MountWatcher, startupDrift, type DriftEvent, type DriftEventType } from './watch/index.ts';
+import {
+  DRIFT_EVENT_TYPES,
+  LayerWatcher,
+  layerWatcherOptionsOf,
+  MountWatcher,
+  startupDrift,
+  type DriftEvent,
+  type DriftEventType,
+  type WatcherHealth,
+  type WatcherHealthEvent,
+} from './watch/index.ts';
 
 export interface AgentOptions {
   readonly config: Config;
@@ -33,12 +52,15 @@ export interface AgentStatus {
   readonly lastCheck: { readonly at: string; readonly errors: number; readonly warnings: number; readonly findings: readonly Finding[] } | undefined;
   readonly drift: Readonly<Record<DriftEventType, number>>;
   readonly lastEvents: readonly DriftEvent[];
+  /** Each watcher and whether it sees its target now (`down`: which, since when, why); empty until they start. */
+  readonly watchers: readonly WatcherHealth[];
   readonly remount: ReturnType<Remounter['status']>;
 }
 
 /** What the agent emits, for the demo, tests and (later) alert sinks: every drift event and every remount event. */
 export interface AgentEventMap {
   drift: [DriftEvent];
+  health: [WatcherHealthEvent];
   remount: [RemountEvent];
 }
 
@@ -139,9 +161,11 @@ export class Agent extends EventEmitter<AgentEventMap> {
 
     this.#layers = new LayerWatcher(layerWatcherOptionsOf(config, drift.current));
     this.#layers.on('drift', (event) => this.#onDrift(event));
+    this.#layers.on('health', (event) => this.#onHealth(event));
     this.#layers.on('error', (error) => this.#logError(error));
     this.#mount = new MountWatcher({ mountinfo: config.mountinfo, mergedStoreDir: config.layout.mergedStoreDir, pollMs: config.watch.mountPollMs });
     this.#mount.on('drift', (event) => this.#onDrift(event));
+    this.#mount.on('health', (event) => this.#onHealth(event));
     this.#mount.on('error', (error) => this.#logError(error));
     await Promise.all([this.#layers.start(), this.#mount.start()]);
     this.#log.info('watching the lower store, its DB, the upper layer and the mount', {
@@ -159,6 +183,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
       lastCheck: this.#lastCheck,
       drift: { ...this.#driftCounts },
       lastEvents: [...this.#recent],
+      watchers: [...(this.#layers?.health() ?? []), ...(this.#mount === undefined ? [] : [this.#mount.health])],
       remount: this.#remounter.status(),
     };
   }
@@ -188,11 +213,17 @@ export class Agent extends EventEmitter<AgentEventMap> {
     this.emit('drift', event);
   }
 
+  #onHealth(event: WatcherHealthEvent): void {
+    writeLogLine(this.#log, watcherHealthLogLine(event));
+    for (const action of decideOnWatcherHealth(event)) this.#enqueue(action);
+    this.emit('health', event);
+  }
+
   /** Runs actions one after another, so a re-check or a baseline save never races another. */
-  #enqueue(action: AgentAction): void {
+  #enqueue(action: AgentAction, logRequest = true): void {
     if (action.kind === 'remount') {
       // Requests go straight in: the remounter coalesces and serialises them itself.
-      writeLogLine(this.#log, remountRequestLogLine(action.request));
+      if (logRequest) writeLogLine(this.#log, remountRequestLogLine(action.request));
       void this.#remounter.request(action.request);
       return;
     }
@@ -209,8 +240,10 @@ export class Agent extends EventEmitter<AgentEventMap> {
     switch (action.kind) {
       case 'probe': {
         const report = await probeStaleView(probeLayoutOf(config.layout), action.paths, { signal: this.#abort.signal });
-        for (const result of report.stale) this.#log.warn(`stale view confirmed by the probe at ${result.name}`, { verdict: result.verdict });
-        for (const next of decideOnProbe(report, config.layout.storeDir)) this.#enqueue(next);
+        const line = probeLogLine(report);
+        if (line !== undefined) writeLogLine(this.#log, line);
+        // That one line says a remount was requested: not one more per stale path.
+        for (const next of decideOnProbe(report, config.layout.storeDir)) this.#enqueue(next, false);
         return;
       }
       case 'recheck-mount':

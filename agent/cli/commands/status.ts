@@ -52,6 +52,15 @@ export function eventLines(event: DriftEvent): string[] {
   return lines;
 }
 
+/** `N of M up`, or each watcher that is down, since when and why. */
+function watcherSummary(io: CliIo, status: AgentStatus): string {
+  const down = status.watchers.flatMap((w) =>
+    w.state === 'down' ? [`${w.watcher} down since ${w.since}: ${w.reason}${w.detail === undefined ? '' : ` (${w.detail})`}`] : [],
+  );
+  if (down.length === 0) return `${status.watchers.filter((w) => w.state === 'up').length} of ${status.watchers.length} up`;
+  return paint(io, 'stdout', 'red', down.join('; '));
+}
+
 /** The text report (pure apart from `io`'s colour settings). */
 export function formatStatus(io: CliIo, status: AgentStatus, socket: string): string {
   const drift = Object.entries(status.drift)
@@ -70,6 +79,7 @@ export function formatStatus(io: CliIo, status: AgentStatus, socket: string): st
     ['agent started', status.startedAt],
     ['control socket', socket],
     ['mount', mount],
+    ['watchers', watcherSummary(io, status)],
     ['drift seen', drift.length === 0 ? 'none' : drift.join(', ')],
     [
       'remount',
@@ -92,7 +102,7 @@ export function formatStatus(io: CliIo, status: AgentStatus, socket: string): st
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: "the running agent's view: mount valid, drift seen, remount state, recent events",
+  summary: "the running agent's view: mount valid, watchers up, drift seen, remount state, recent events",
   usage: '[--socket PATH] [--json]',
   options: { socket: { type: 'string' } },
   optionHelp: [['--socket PATH', `the agent's control socket (default: env ${SOCKET_ENV}, else control.socket of the configuration)`]],
@@ -112,7 +122,8 @@ export const statusCommand: Command = {
     }
     if (!response.ok) throw new WardenError(response.error.code, response.error.message, { evidence: response.error.evidence, hint: response.error.hint });
     const status = response.result as AgentStatus;
-    const exitCode = status.mountValid ? EXIT.ok : EXIT.findings;
+    // A watcher down is not all well either: changes in what it watches go unseen until it is back.
+    const exitCode = status.mountValid && status.watchers.every((w) => w.state === 'up') ? EXIT.ok : EXIT.findings;
     if (json) {
       const { lastCheck, ...rest } = status;
       const check = lastCheck === undefined ? null : { at: lastCheck.at, errors: lastCheck.errors, warnings: lastCheck.warnings };
