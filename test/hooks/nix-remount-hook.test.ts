@@ -173,9 +173,9 @@ describe('hooks/nix-remount-hook', function () {
 
   for (const [what, spoil, reason] of [
     ['owned by uid 65534', (run: string) => chownSync(run, 65534, 65534), /run is owned by uid 65534, not by root or uid 0/],
-    ['on the way there writable by others', (run: string) => chmodSync(dirname(run), 0o777), /\/\d+ can be written by others \(mode drwxrwxrwx\)/],
+    ['under a directory others can write (not sticky)', (run: string) => chmodSync(dirname(run), 0o777), /\/\d+ can be written by others \(mode drwxrwxrwx\)/],
   ] as const) {
-    it(`does not ask an agent whose socket directory (or one ${what}) is not trusted: remounts directly`, async () => {
+    it(`does not ask an agent when its socket directory is ${what}: remounts directly`, async () => {
       const socketPath = await startAgent(['/bin/false']);
       spoil(dirname(socketPath));
       const run = await runHookInNamespace(join(HOOKS, 'nix-remount-hook'), hookEnv(socketPath));
