@@ -123,7 +123,7 @@ export const statusCommand: Command = {
     if (!response.ok) throw new WardenError(response.error.code, response.error.message, { evidence: response.error.evidence, hint: response.error.hint });
     const status = response.result as AgentStatus;
     // A watcher down is not all well either: changes in what it watches go unseen until it is back.
-    const exitCode = status.mountValid && status.watchers.every((w) => w.state === 'up') ? EXIT.ok : EXIT.findings;
+    const exitCode = status.mountValid && status.watchers.every((w) => w.state !== 'down') ? EXIT.ok : EXIT.findings;
     if (json) {
       const { lastCheck, ...rest } = status;
       const check = lastCheck === undefined ? null : { at: lastCheck.at, errors: lastCheck.errors, warnings: lastCheck.warnings };
