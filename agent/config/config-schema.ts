@@ -46,7 +46,7 @@ export const storeSchema = z
         code: 'custom',
         path: [key],
         input: store[key],
-        message: 'store.url or store.nixConf, not both (each gives the whole store URL): keep one',
+        message: 'only one of store.url and store.nixConf, as each gives the whole store URL (to compare a nix.conf with store.url, name it in checks.nixConf)',
       });
     }
   });
@@ -59,6 +59,9 @@ export const configSchema = z
     checks: z
       .object({
         expectReadOnly: z.boolean().default(false).describe('The merged store is meant to be mounted read-only'),
+        nixConf: absolutePath
+          .optional()
+          .describe('A nix.conf whose store must be the store checked (mount.nix-conf); default: store.nixConf, when the store comes from one'),
         upperMinFreeSpace: amount.default(parseAmount('5%')!),
         upperMinFreeInodes: amount.default(parseAmount('5%')!),
         disable: z.array(z.enum(CHECK_IDS)).default([]).describe('Ids of checks not to run (every check runs by default)'),

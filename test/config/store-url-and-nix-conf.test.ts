@@ -32,7 +32,7 @@ describe('config: store.url and store.nixConf together', () => {
         ['store.nixConf', nixConf, `${file}:3`],
       ],
     );
-    assert.match(error.message, /store\.url or store\.nixConf, not both/);
+    assert.match(error.message, /only one of store\.url and store\.nixConf.*checks\.nixConf/);
   });
 
   it("either alone is fine, and a flag still replaces the file's whole store section", () => {
