@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import type { Finding } from '../../agent/findings/index.ts';
-import { parseNarHash } from '../../agent/store/nar-hash-string.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
+import { sha256Base16 } from '../support/nix-kit.ts';
 import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { requireCommand } from '../support/requirements.ts';
 
@@ -15,10 +15,6 @@ interface Report {
   readonly findings: readonly Finding[];
   readonly total: number;
   readonly checked: number;
-}
-
-function base16(hash: string): string {
-  return `sha256:${parseNarHash(hash).toString('hex')}`;
 }
 
 describe('verify judges every path by the copy the merged view serves', function () {
@@ -54,7 +50,7 @@ describe('verify judges every path by the copy the merged view serves', function
       `),
     );
     const labels = ['file', 'dir', 'touched', 'pruned', 'meta', 'hidden', 'hiddenUp', 'fine'];
-    for (const label of labels) registered[label] = base16(f.unmounted(`nix-store --store "$A" -q --hash ${p[label]}`).trim());
+    for (const label of labels) registered[label] = sha256Base16(f.unmounted(`nix-store --store "$A" -q --hash ${p[label]}`).trim());
     const merged = (label: string): string => `"$B${p[label]}"`;
     // Writes through the merged store dir, as a user (or a tool) would: the kernel copies up what is written.
     f.mounted(`${COPY_UP}
@@ -76,7 +72,7 @@ describe('verify judges every path by the copy the merged view serves', function
         ${['file', 'dir', 'touched', 'pruned', 'meta', 'fine'].map((label) => `echo ${label}=$(nix-hash --type sha256 ${merged(label)})`).join('\n')}
       `),
     );
-    for (const [label, hash] of Object.entries(hashes)) served[label] = base16(`sha256:${hash}`);
+    for (const [label, hash] of Object.entries(hashes)) served[label] = sha256Base16(`sha256:${hash}`);
     assert.equal(f.unmounted(`stat -c %F "$U${p['hidden']!.slice('/nix/store'.length)}"`).trim(), 'character special file', 'rm made a whiteout');
   });
   after(() => f?.remove());
