@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { baselineFileOf, loadBaseline, saveBaseline, type LowerBaseline } from './baseline/index.ts';
 import { runMountCheck, type CheckReport } from './checks/index.ts';
-import type { Config } from './config/index.ts';
+import { unbuiltSettings, type Config } from './config/index.ts';
 import { remountHandler, startControlServer, type ControlServer } from './control/index.ts';
 import {
   decideOnDrift,
@@ -126,6 +126,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
       lowerStoreDir: config.layout.lower.realStoreDir,
       stateDir: config.stateDir,
     });
+    for (const unbuilt of unbuiltSettings(config)) this.#log.info(unbuilt.message, { setting: unbuilt.key, value: unbuilt.value });
     await this.#check('start');
 
     const baselineFile = baselineFileOf(config.stateDir);

@@ -98,7 +98,7 @@ export function findBrokenClosures(facts: AuditFacts, locations: Uint8Array, lim
           rootsComplete: complete,
           chains: roots.slice(0, limits.chains).map((root) => search.chain(root).map(pathOf)),
         },
-        'restore the missing path (nix-store --realise it, or substitute it with --repair) before the roots are used; if the lower store was garbage-collected under the overlay, restore or pin its roots',
+        'restore the missing path (nix-store --realise PATH, or nix-store --repair-path PATH to substitute it again) before the roots are used; if the lower store was garbage-collected under the overlay, restore or pin its roots',
       ),
     );
   }

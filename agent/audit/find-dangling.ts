@@ -22,7 +22,7 @@ export function findDangling(facts: AuditFacts, locations: Uint8Array): Finding[
         { path, upperDb: upperDb.file, upperLayer: facts.upperLayer, lowerStoreDir: facts.lowerStoreDir, registeredInLowerDb: inLowerDb },
         inLowerDb
           ? 'the lower store lost the object but not its registration: restore the lower store, or substitute the path again (nix-store --verify --check-contents --repair)'
-          : 'the lower store was garbage-collected or changed under the overlay: re-fetch the path (nix-store --realise or --repair), or remove its registration with nix-store --delete once nothing needs it',
+          : 'the lower store was garbage-collected or changed under the overlay: re-fetch the path (nix-store --realise PATH, or nix-store --repair-path PATH), or remove its registration with nix-store --delete once nothing needs it',
       ),
     );
   }

@@ -16,6 +16,35 @@ export function duplicateIds(facts: Pick<AuditFacts, 'upperListing' | 'lowerEntr
   return ids;
 }
 
+/** What a duplicate's two copies are known to be, and which DBs register the path. */
+interface DuplicateFacts {
+  readonly differs: boolean;
+  readonly sameHash: boolean;
+  readonly registeredInLowerDb: boolean;
+  readonly registeredInUpperDb: boolean;
+}
+
+/**
+ * What to do about a duplicate, with commands that exist (pure). Copies that differ: `verify PATH` says which one
+ * matches the DB (it hashes what the merged view serves and the lower copy). A dedupe candidate: Nix's optimise
+ * through the overlay store deletes the upper copy of every path the upper DB registers and the lower store holds
+ * valid (directly in the upper layer, then its remount-hook); any other upper copy is deleted by hand while unmounted.
+ */
+export function duplicateHint(path: string, facts: DuplicateFacts): string | undefined {
+  if (facts.differs) {
+    return facts.registeredInLowerDb || facts.registeredInUpperDb
+      ? `the copies differ: overlay-warden verify ${path} says which copy matches the DB (it hashes what the merged view serves and the lower copy) before you remove either`
+      : 'the copies differ and no DB registers the path, so nothing says which is right: keep the one the merged view serves (the upper copy) unless you know better';
+  }
+  if (!facts.registeredInLowerDb) return undefined;
+  const check = facts.sameHash
+    ? ''
+    : '; check first that both copies hash the same (overlay-warden audit --hash-duplicates), or what the merged view serves changes';
+  return facts.registeredInUpperDb
+    ? `a dedupe candidate: nix-store --optimise through the overlay store deletes the upper copy of every path the upper DB registers and the lower store holds valid, then runs the store's remount-hook (without one, run overlay-warden remount)${check}`
+    : `a dedupe candidate: delete the upper copy from the upper layer while the overlay is unmounted, then mount again (Nix's optimise skips it: the upper DB does not register the path)${check}`;
+}
+
 /**
  * One finding per duplicate. Info when the lower DB registers the path (a dedupe candidate, as Nix's optimise
  * would remove it), warning when the two copies were hashed and differ (the merged view shows the upper one, so
@@ -52,11 +81,7 @@ export function findDuplicates(facts: AuditFacts): Finding[] {
           ...(pair === undefined ? {} : { upperNarHash: pair.upperHash, lowerNarHash: pair.lowerHash }),
           ...(error === undefined ? {} : { error }),
         },
-        differs
-          ? 'the copies differ: find out which is right (overlay-warden verify --all) before removing either'
-          : registeredInLowerDb
-            ? 'overlay-warden dedupe --apply removes upper copies the lower store holds with the same NAR hash (then remounts)'
-            : undefined,
+        duplicateHint(path, { differs, sameHash: pair?.equal === true, registeredInLowerDb, registeredInUpperDb }),
       ),
     );
   }

@@ -1,6 +1,6 @@
 /** `store.masked`: a whiteout or opaque dir in the upper layer hiding a path the lower DB says is valid (pure). */
 import { finding, type Finding } from '../findings/index.ts';
-import { isWhiteout } from '../mount/index.ts';
+import { isWhiteout, type OverlayEntryKind } from '../mount/index.ts';
 import type { AuditFacts } from './audit-facts.ts';
 import { kindAt } from './layer-listing.ts';
 
@@ -25,16 +25,7 @@ export function findMasked(facts: AuditFacts): Finding[] {
     const upperPath = `${upperListing.dir}/${baseName}`;
     const registeredInUpperDb = upperDb.keys.find(key) >= 0;
     if (isWhiteout(kind)) {
-      const form = kind === 'device-whiteout' ? 'character device 0/0' : 'overlay.whiteout xattr';
-      findings.push(
-        finding(
-          'store.masked',
-          'error',
-          `${path} is valid in the lower DB but a whiteout in the upper layer hides it: the merged store shows nothing there${registeredInUpperDb ? ', though the upper DB registers it too' : ''}`,
-          { path, upperPath, marker: 'whiteout', form, registeredInLowerDb: true, registeredInUpperDb },
-          'remove the whiteout from the upper layer while the overlay is unmounted (or re-add the path through the merged store), then remount',
-        ),
-      );
+      findings.push(maskedByWhiteout({ path, upperPath, kind, registeredInLowerDb: true, registeredInUpperDb }));
       continue;
     }
     if (kind === 'opaque-directory') {
@@ -44,7 +35,7 @@ export function findMasked(facts: AuditFacts): Finding[] {
           'warning',
           `${path} is valid in the lower DB but an opaque directory in the upper layer replaces its contents in the merged store`,
           { path, upperPath, marker: 'opaque', registeredInLowerDb: true, registeredInUpperDb },
-          'compare both copies (overlay-warden audit --hash-duplicates); if they differ, the merged view is not what the lower DB describes',
+          `overlay-warden verify ${path} hashes what the merged view serves (the upper directory alone) and the lower copy, and says which matches the DB`,
         ),
       );
     }
@@ -61,4 +52,33 @@ export function findMasked(facts: AuditFacts): Finding[] {
     );
   }
   return findings;
+}
+
+/** A registered store path a whiteout in the upper layer hides, and which DBs register it (at least one). */
+export interface WhiteoutOverPath {
+  readonly path: string;
+  readonly upperPath: string;
+  readonly kind: Extract<OverlayEntryKind, 'device-whiteout' | 'xattr-whiteout'>;
+  readonly registeredInLowerDb: boolean;
+  readonly registeredInUpperDb: boolean;
+}
+
+/**
+ * The `store.masked` error for a whiteout over a registered path (pure): Nix thinks the path valid (the upper DB
+ * answers for it, or the lower DB does) while the merged view shows nothing there. Audit and verify report it alike.
+ */
+export function maskedByWhiteout(w: WhiteoutOverPath): Finding {
+  const form = w.kind === 'device-whiteout' ? 'character device 0/0' : 'overlay.whiteout xattr';
+  const valid = w.registeredInLowerDb
+    ? `is valid in the lower DB${w.registeredInUpperDb ? ' (and the upper DB registers it too)' : ''}`
+    : 'is registered in the upper DB';
+  return finding(
+    'store.masked',
+    'error',
+    `${w.path} ${valid} but a whiteout in the upper layer hides it: the merged store shows nothing there`,
+    { path: w.path, upperPath: w.upperPath, marker: 'whiteout', form, registeredInLowerDb: w.registeredInLowerDb, registeredInUpperDb: w.registeredInUpperDb },
+    w.registeredInLowerDb
+      ? 'remove the whiteout from the upper layer while the overlay is unmounted (or re-add the path through the merged store), then remount'
+      : 'repair it through the overlay store (nix-store --repair-path PATH substitutes or rebuilds it over the whiteout), or remove its registration once nothing references it',
+  );
 }

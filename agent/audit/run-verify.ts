@@ -4,13 +4,14 @@ import { compareFindings, type Finding } from '../findings/index.ts';
 import type { MapProgress, WorkerPool } from '../pool/index.ts';
 import type { StoreLayout } from '../store/index.ts';
 import { readDbIndex } from './db-index.ts';
-import { idsOfKind, listLayer } from './layer-listing.ts';
+import { idsOfKind, listLayer, type LayerListing } from './layer-listing.ts';
 import { applyOverlayMarks } from './layer-marks.ts';
 import { openAuditDbs, type AuditDbs } from './open-dbs.ts';
 import { verifyBatches } from './verify-batches.ts';
 import { judgeBatch } from './verify-judge.ts';
 import { userPathBaseName } from './verify-paths.ts';
-import { planPaths, planScope, type PathRequest, type VerifyPlan } from './verify-plan.ts';
+import { planPaths, type PathRequest } from './verify-plan-paths.ts';
+import { idsToLookUp, planScope, type Registrations, type VerifyPlan } from './verify-plan.ts';
 import { hashBatches, type HashRun } from './verify-scheduler.ts';
 
 /** `upper`: every upper-DB registration (what Nix's verify of the overlay store checks); `lower`: every lower-DB one; `all`: both. */
@@ -46,17 +47,20 @@ export interface VerifyReport {
   /** Objects to hash, and how many were (successfully or not). */
   readonly total: number;
   readonly checked: number;
-  /** NAR bytes hashed. */
+  /** NAR bytes of the served objects hashed (lower copies hashed beside them are not counted). */
   readonly bytes: number;
   readonly seconds: number;
 }
 
 /**
- * Verifies content. Each object is hashed where the merged view takes it from: an upper-DB path in the upper layer
- * when the upper layer has it, else in the lower layer; a lower-DB path in the lower layer. A path both DBs
- * register whose only copy is the lower one is hashed once and checked against both (see verify-plan.ts). Reads
- * the layers directly, so the overlay need not be mounted, and a stale merged view cannot hide anything.
- * Interrupting it (`signal`) resolves with `partial: true` and the findings so far.
+ * Verifies content, judging every path by what the merged view serves for it: the upper layer's object (merged over
+ * the lower copy where OverlayFS merges: a directory that is not opaque, a metacopy file) when the upper layer has
+ * one, else the lower layer's; a path a whiteout hides is `store.masked`. Where the upper layer shadows a lower copy,
+ * that copy is hashed too, so a report says which copy matches the DB. The served object is computed from the layers
+ * (see narHashOfMergedSync), not read through the merged store dir: verify then works where the overlay is not
+ * mounted or not visible (another mount namespace, a saved pair of layers), and a stale view, which can serve what
+ * the layers no longer hold until a remount, cannot hide a difference. See planScope and planPaths for what is
+ * judged against which DB. Interrupting it (`signal`) resolves with `partial: true` and the findings so far.
  * @throws AuditError AUDIT_NO_LOWER_DB, AUDIT_LAYER_UNREADABLE, AUDIT_BAD_PATH, AUDIT_UNKNOWN_PATH; NixDbError.
  */
 export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
@@ -102,7 +106,21 @@ async function readPlan(options: VerifyOptions, dbs: AuditDbs): Promise<VerifyPl
   const lower = options.scope !== 'upper' ? await readDbIndex(dbs.lower, { sizes: true, signal }) : undefined;
   // Read again only as the items are pulled, once hashing starts.
   const lowerRows = { [Symbol.iterator]: () => dbs.lower.iterateValidPaths() };
-  return planScope({ places: layout, upperListing, upper, lower, lowerRows });
+  const registrations = lookUpRegistrations(idsToLookUp(upperListing, upper, lower), upperListing, dbs);
+  return planScope({ places: layout, upperListing, upper, lower, lowerRows, registrations, dbFiles: { upper: dbs.upper.file, lower: dbs.lower.file } });
+}
+
+/** Both DBs' rows for the given upper-layer entries (few: see idsToLookUp), one indexed query each. */
+function lookUpRegistrations(ids: readonly number[], listing: LayerListing, dbs: AuditDbs): Map<number, Registrations> {
+  const registrations = new Map<number, Registrations>();
+  for (const id of ids) {
+    const baseName = listing.names?.get(id) ?? '';
+    registrations.set(id, {
+      upper: dbs.upper.queryPathInfo(`${dbs.upper.storeDir}/${baseName}`),
+      lower: dbs.lower.queryPathInfo(`${dbs.lower.storeDir}/${baseName}`),
+    });
+  }
+  return registrations;
 }
 
 /** Each given path's registrations in both DBs, looked up one path at a time as planning asks for it. */

@@ -2,9 +2,9 @@
 import type { Finding } from '../findings/index.ts';
 import { isWhiteout } from '../mount/index.ts';
 import { type ValidPathRow, type StoreLayout, baseNameIn, STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/index.ts';
-import { AuditError } from './audit-error.ts';
-import { joinIndexes, pathResolver, type DbIndex } from './db-index.ts';
-import { vanished, type Expectation, type VerifyItem } from './find-corrupt.ts';
+import { joinIndexes, type DbIndex } from './db-index.ts';
+import type { Expectation, VerifyItem } from './find-corrupt.ts';
+import { maskedByWhiteout } from './find-masked.ts';
 import { kindAt, type LayerListing } from './layer-listing.ts';
 import { narHashBytes } from './verify-paths.ts';
 
@@ -14,7 +14,7 @@ export interface VerifyPlan {
   readonly items: Iterable<VerifyItem>;
   readonly total: number;
   readonly totalBytes: number | undefined;
-  /** `store.corrupt` (vanished): registrations a whiteout in the upper layer hides, so there is nothing to hash. */
+  /** `store.masked`: registered paths a whiteout in the upper layer hides, so there is nothing to hash. */
   readonly findings: readonly Finding[];
 }
 
@@ -24,9 +24,15 @@ export type VerifyPlaces = Pick<StoreLayout, 'storeDir' | 'upperLayer'> & { read
 /** A registration as far as verify needs it. */
 export type NarRow = Pick<ValidPathRow, 'path' | 'narHash' | 'narSize'>;
 
+/** What each DB registers for one store path (looked up one path at a time). */
+export interface Registrations {
+  readonly upper: NarRow | undefined;
+  readonly lower: NarRow | undefined;
+}
+
 export interface ScopeFacts {
   readonly places: VerifyPlaces;
-  /** The upper layer's top level (kinds tell whiteouts apart). */
+  /** The upper layer's top level (kinds tell whiteouts apart), with names. */
   readonly upperListing: LayerListing;
   /** The upper DB's index, with names, hashes and sizes; undefined when the scope leaves the upper DB out. */
   readonly upper: DbIndex | undefined;
@@ -37,133 +43,156 @@ export interface ScopeFacts {
    * would not fit); rows not in `lower` (registered after it was read) are left out.
    */
   readonly lowerRows: Iterable<NarRow>;
+  /** Both DBs' rows for the upper-listing ids idsToLookUp returned. */
+  readonly registrations: ReadonlyMap<number, Registrations>;
+  readonly dbFiles: { readonly upper: string; readonly lower: string };
 }
 
 /**
- * Plans a scope's verification (pure). Each object is hashed where the merged view takes it from: an upper-DB path
- * in the upper layer when the upper layer has it, else in the lower layer; a lower-DB path in the lower layer. A
- * path both DBs register whose only copy is the lower one is one item checked against both. An upper-DB path a
- * whiteout hides is no item but a vanished finding. Items come lower DB first, each DB in row order.
+ * The upper-layer entries whose registrations planScope needs looked up in the DBs, as upper-listing ids (pure):
+ * every whiteout (which DBs register the path it hides); with the upper index alone, the entries it lacks (copies
+ * of lower-only paths, found in the lower DB); with the lower index alone, the entries it has (whether the upper DB
+ * describes the upper copy instead). These are few in a store: copies in both layers, and whiteouts.
+ */
+export function idsToLookUp(listing: LayerListing, upper: DbIndex | undefined, lower: DbIndex | undefined): number[] {
+  const ids: number[] = [];
+  for (let id = 0; id < listing.keys.size; id++) {
+    const key = listing.keys.keyAt(id);
+    if (isWhiteout(kindAt(listing, id))) ids.push(id);
+    else if (lower === undefined && upper !== undefined && upper.keys.find(key) < 0) ids.push(id);
+    else if (upper === undefined && lower !== undefined && lower.keys.find(key) >= 0) ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * Plans a scope's verification (pure). Every path is judged by the object the merged view serves for it: the
+ * upper layer's (merged over the lower copy where OverlayFS merges, and the lower copy hashed on its own too, to tell
+ * which copy matches) when the upper layer has one, else the lower layer's. The served object is judged against the
+ * DB Nix's overlay store describes it by: the upper DB when it registers the path, else the lower DB; a lower copy
+ * the merged view serves is judged against the lower DB too, and a lower copy under an upper one is judged against
+ * the lower DB when the scope holds the lower DB. A path a whiteout hides is no item but a `store.masked` finding.
+ * The scopes: the upper index alone covers every upper-DB path and every upper-layer copy of a lower-DB path (what
+ * the overlay serves from its upper side); the lower index alone every lower-DB path; both, each path once. Items
+ * come lower DB first, each DB in row order, then the copies of lower-only paths.
  */
 export function planScope(facts: ScopeFacts): VerifyPlan {
-  const { places, upperListing, upper } = facts;
+  const { upperListing: listing, upper, registrations } = facts;
   const lower = facts.lower === undefined || upper === undefined ? facts.lower : joinIndexes(facts.lower, upper);
-  const findings: Finding[] = [];
-  // Per upper row: 0 to hash in the upper phase, 1 hashed by the lower phase (one lower copy, both DBs), 2 settled.
-  const covered = new Uint8Array(upper?.count ?? 0);
+  const findings = maskedFindings(facts);
+  const hiddenAt = (key: Uint8Array): boolean => {
+    const id = listing.keys.find(key);
+    return id >= 0 && isWhiteout(kindAt(listing, id));
+  };
   let total = 0;
   let totalBytes = 0;
   if (lower !== undefined) {
-    total += lower.count;
     for (let row = 0; row < lower.count; row++) {
+      if (hiddenAt(lower.keys.keyAt(row))) continue;
+      total++;
       totalBytes += lower.narSizes?.[row] ?? 0;
-      const upperRow = lower.joined?.joinIndex[row] ?? -1;
-      if (upperRow >= 0 && upperListing.keys.find(lower.keys.keyAt(row)) < 0) covered[upperRow] = 1;
     }
   }
   if (upper !== undefined) {
-    const pathOf = pathResolver(upper, undefined);
     for (let row = 0; row < upper.count; row++) {
-      if (covered[row] === 1) continue;
-      const id = upperListing.keys.find(upper.keys.keyAt(row));
-      if (id >= 0 && isWhiteout(kindAt(upperListing, id))) {
-        findings.push(vanished(pathOf(row), `${places.upperLayer}/${upper.names?.get(row) ?? ''}`, 'upper', ['upper'], 'whiteout'));
-        covered[row] = 2;
-        continue;
-      }
+      if (lower?.joined?.present[row] === 1 || hiddenAt(upper.keys.keyAt(row))) continue;
       total++;
       totalBytes += upper.narSizes?.[row] ?? 0;
     }
   }
+  const copies = lower === undefined ? copiesOfLowerOnlyPaths(facts) : [];
+  total += copies.length;
+  for (const copy of copies) totalBytes += copy.expected[0]?.narSize ?? 0;
   const items = (function* (): Generator<VerifyItem> {
-    if (lower !== undefined) yield* lowerItems(places, facts.lowerRows, lower, upper, upperListing);
-    if (upper !== undefined) yield* upperItems(places, upper, upperListing, covered);
+    if (lower !== undefined) yield* lowerItems(facts, lower, upper);
+    if (upper !== undefined) yield* upperItems(facts, upper, lower);
+    yield* copies;
   })();
   return { items, total, totalBytes, findings };
 }
 
-/** One path named on the command line, with what each DB registers for it. */
-export interface PathRequest {
-  /** Its base name (see userPathBaseName). */
-  readonly baseName: string;
-  readonly upper: NarRow | undefined;
-  readonly lower: NarRow | undefined;
-}
-
-export interface PathFacts {
-  readonly places: VerifyPlaces;
-  readonly upperListing: LayerListing;
-  /** The DB files, for expectations and evidence. */
-  readonly upperDb: string;
-  readonly lowerDb: string;
-}
-
-/**
- * Plans the verification of given paths (pure), in their order: the upper copy (when the upper layer has one)
- * against the upper DB, the lower copy against the lower DB, and a lower copy alone against both DBs. A path the
- * upper DB registers but a whiteout hides becomes a vanished finding. `requests` is read one at a time, so an
- * error is thrown for the first path that has one.
- * @throws AuditError AUDIT_UNKNOWN_PATH when a path is registered in neither DB.
- */
-export function planPaths(requests: Iterable<PathRequest>, facts: PathFacts): VerifyPlan {
-  const { places, upperListing, upperDb, lowerDb } = facts;
-  const items: VerifyItem[] = [];
+/** `store.masked` for each whiteout over a path a DB of the scope registers (without the upper index, the lower DB's only). */
+function maskedFindings(facts: ScopeFacts): Finding[] {
+  const { places, upperListing: listing, registrations } = facts;
   const findings: Finding[] = [];
-  const key = Buffer.alloc(STORE_PATH_KEY_BYTES);
-  for (const { baseName, upper, lower } of requests) {
-    const path = `${places.storeDir}/${baseName}`;
-    if (upper === undefined && lower === undefined) {
-      throw new AuditError('AUDIT_UNKNOWN_PATH', `${path} is registered in neither the upper nor the lower DB`, {
-        evidence: { path, upperDb, lowerDb },
-        hint: 'nothing to verify: check the path (nix-store -q --hash PATH)',
-      });
-    }
-    const id = writeStorePathKey(baseName, key, 0) ? upperListing.keys.find(key) : -1;
-    const upperFile = `${places.upperLayer}/${baseName}`;
-    const lowerFile = `${places.lower.realStoreDir}/${baseName}`;
-    const fromUpper = expectationOf('upper', upper, upperDb);
-    const fromLower = expectationOf('lower', lower, lowerDb);
-    if (id >= 0 && !isWhiteout(kindAt(upperListing, id))) {
-      if (upper !== undefined) items.push({ path, file: upperFile, layer: 'upper', expected: fromUpper });
-      if (lower !== undefined) items.push({ path, file: lowerFile, layer: 'lower', expected: fromLower });
-    } else if (id >= 0) {
-      if (upper !== undefined) findings.push(vanished(path, upperFile, 'upper', ['upper'], 'whiteout'));
-      if (lower !== undefined) items.push({ path, file: lowerFile, layer: 'lower', expected: fromLower });
-    } else {
-      items.push({ path, file: lowerFile, layer: 'lower', expected: [...fromUpper, ...fromLower] });
-    }
+  for (const [id, rows] of registrations) {
+    const kind = kindAt(listing, id);
+    if (!isWhiteout(kind)) continue;
+    const inScope = facts.upper === undefined ? rows.lower !== undefined : rows.upper !== undefined || rows.lower !== undefined;
+    if (!inScope) continue;
+    const baseName = listing.names?.get(id) ?? '';
+    findings.push(
+      maskedByWhiteout({
+        path: `${places.storeDir}/${baseName}`,
+        upperPath: `${places.upperLayer}/${baseName}`,
+        kind,
+        registeredInLowerDb: rows.lower !== undefined,
+        registeredInUpperDb: rows.upper !== undefined,
+      }),
+    );
   }
-  return { items, total: items.length, totalBytes: items.reduce((sum, item) => sum + (item.expected[0]?.narSize ?? 0), 0), findings };
+  return findings;
 }
 
-/** Upper-DB rows not covered by the lower phase, each hashed in the layer the merged view takes it from. */
-function* upperItems(places: VerifyPlaces, upper: DbIndex, listing: LayerListing, covered: Uint8Array): Generator<VerifyItem> {
-  for (let row = 0; row < upper.count; row++) {
-    if (covered[row] !== 0) continue;
-    const baseName = upper.names?.get(row) ?? '';
-    const inUpper = listing.keys.find(upper.keys.keyAt(row)) >= 0;
-    yield {
-      path: `${upper.storeDir}/${baseName}`,
-      file: `${inUpper ? places.upperLayer : places.lower.realStoreDir}/${baseName}`,
-      layer: inUpper ? 'upper' : 'lower',
-      expected: [upperExpectation(upper, row)],
-    };
-  }
-}
-
-/** Every lower-DB row still in the index, hashed in the lower layer; against the upper DB too when it is the only copy. */
-function* lowerItems(places: VerifyPlaces, rows: Iterable<NarRow>, lower: DbIndex, upper: DbIndex | undefined, listing: LayerListing): Generator<VerifyItem> {
+/** Every lower-DB row still in the index and not hidden, where the merged view takes it from. */
+function* lowerItems(facts: ScopeFacts, lower: DbIndex, upper: DbIndex | undefined): Generator<VerifyItem> {
+  const { places, upperListing: listing, registrations } = facts;
   const scratch = Buffer.alloc(STORE_PATH_KEY_BYTES);
-  for (const row of rows) {
+  for (const row of facts.lowerRows) {
     const baseName = baseNameIn(lower.storeDir, row.path);
     if (baseName === undefined || !writeStorePathKey(baseName, scratch, 0)) continue;
     const lowerRow = lower.keys.find(scratch);
     if (lowerRow < 0) continue; // registered after the index was read
-    const expected = expectationOf('lower', row, lower.file);
+    const id = listing.keys.find(scratch);
+    if (id >= 0 && isWhiteout(kindAt(listing, id))) continue;
+    const fromLower = expectationOf('lower', row, lower.file);
     const upperRow = lower.joined?.joinIndex[lowerRow] ?? -1;
-    if (upper !== undefined && upperRow >= 0 && listing.keys.find(scratch) < 0) expected.push(upperExpectation(upper, upperRow));
-    yield { path: row.path, file: `${places.lower.realStoreDir}/${baseName}`, layer: 'lower', expected };
+    const fromUpper = upper !== undefined && upperRow >= 0 ? [upperExpectation(upper, upperRow)] : [];
+    const path = `${places.storeDir}/${baseName}`;
+    if (id < 0) {
+      yield { path, file: `${places.lower.realStoreDir}/${baseName}`, layer: 'lower', expected: [...fromLower, ...fromUpper] };
+      continue;
+    }
+    // Without the upper index, an upper copy the upper DB registers is its to judge (the upper scope), not ours.
+    const served = upper !== undefined ? (upperRow >= 0 ? fromUpper : fromLower) : registrations.get(id)?.upper !== undefined ? [] : fromLower;
+    yield upperCopy(places, baseName, served, fromLower);
   }
+}
+
+/** Upper-DB rows the lower phase did not cover and no whiteout hides, where the merged view takes them from. */
+function* upperItems(facts: ScopeFacts, upper: DbIndex, lower: DbIndex | undefined): Generator<VerifyItem> {
+  const { places, upperListing: listing } = facts;
+  for (let row = 0; row < upper.count; row++) {
+    if (lower?.joined?.present[row] === 1) continue;
+    const id = listing.keys.find(upper.keys.keyAt(row));
+    if (id >= 0 && isWhiteout(kindAt(listing, id))) continue;
+    const baseName = upper.names?.get(row) ?? '';
+    const expected = [upperExpectation(upper, row)];
+    if (id >= 0) yield upperCopy(places, baseName, expected, []);
+    else yield { path: `${places.storeDir}/${baseName}`, file: `${places.lower.realStoreDir}/${baseName}`, layer: 'lower', expected };
+  }
+}
+
+/** With the upper index alone: the upper layer's copies of paths only the lower DB registers, against the lower DB. */
+function copiesOfLowerOnlyPaths(facts: ScopeFacts): VerifyItem[] {
+  const { places, upperListing: listing, registrations } = facts;
+  const items: VerifyItem[] = [];
+  for (const [id, rows] of registrations) {
+    if (isWhiteout(kindAt(listing, id)) || rows.upper !== undefined || rows.lower === undefined) continue;
+    items.push(upperCopy(places, listing.names?.get(id) ?? '', expectationOf('lower', rows.lower, facts.dbFiles.lower), []));
+  }
+  return items;
+}
+
+/** An item served from the upper layer, with the lower copy under it hashed too. */
+export function upperCopy(places: VerifyPlaces, baseName: string, expected: readonly Expectation[], lowerExpected: readonly Expectation[]): VerifyItem {
+  return {
+    path: `${places.storeDir}/${baseName}`,
+    file: `${places.upperLayer}/${baseName}`,
+    layer: 'upper',
+    expected,
+    lowerCopy: { file: `${places.lower.realStoreDir}/${baseName}`, expected: lowerExpected },
+  };
 }
 
 function upperExpectation(upper: DbIndex, row: number): Expectation {
@@ -172,7 +201,7 @@ function upperExpectation(upper: DbIndex, row: number): Expectation {
 }
 
 /** What `row` makes `db` expect: nothing when the DB has no row, or a narHash that is none of Nix's forms. */
-function expectationOf(db: 'upper' | 'lower', row: NarRow | undefined, dbFile: string): Expectation[] {
+export function expectationOf(db: 'upper' | 'lower', row: NarRow | undefined, dbFile: string): Expectation[] {
   const hash = row === undefined ? undefined : narHashBytes(row.narHash);
   return row === undefined || hash === undefined ? [] : [{ db, dbFile, narHash: hash, narSize: row.narSize }];
 }

@@ -10,7 +10,7 @@ import {
   type ProgressCounts,
   type ProgressTotals,
 } from '../pool/index.ts';
-import type { VerifyItem } from './find-corrupt.ts';
+import { hashSource, type VerifyItem } from './find-corrupt.ts';
 import { Gate, nextConcurrency, workerThreadsWaitingOnDisk, type ConcurrencyBounds } from './hashing-concurrency.ts';
 import type { HashedBatch } from './verify-judge.ts';
 
@@ -40,7 +40,8 @@ export interface HashRun {
 }
 
 /**
- * Hashes each batch in a `nar-hash-batch` task and hands every outcome, as it comes, to `settle`. With adaptive
+ * Hashes each batch in a `nar-hash-batch` task (each item's hashSource) and hands every outcome, as it comes, to
+ * `settle`. With adaptive
  * concurrency and an `ioPool`, tasks beyond two per `pool` thread go to `ioPool`, and the number in flight follows
  * how many threads wait on the disk. Progress counts objects (not batches), at most every PROGRESS_INTERVAL_MS,
  * and a final event once every batch is settled. Aborting `signal` resolves with `partial: true` and the counts so far.
@@ -74,7 +75,7 @@ export async function hashBatches(
       const primary = ioPool === undefined || primaryInFlight < primaryCap;
       if (primary) primaryInFlight++;
       try {
-        return await (primary ? pool : ioPool).run({ type: 'nar-hash-batch', paths: batch.map((item) => item.file) }, batchSignal);
+        return await (primary ? pool : ioPool).run({ type: 'nar-hash-batch', paths: batch.map(hashSource) }, batchSignal);
       } finally {
         if (primary) primaryInFlight--;
         gate.leave();

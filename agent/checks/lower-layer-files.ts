@@ -113,12 +113,28 @@ export function decideLowerLayerFiles(facts: LowerLayerFacts, lower: LowerStoreL
           'warning',
           `the lower store ${facts.storeDir} is on a writable mount (${facts.fs.mountPoint}): nothing stops it from changing under the live overlay, which OverlayFS leaves undefined and which can break the upper store's closures`,
           evidence,
-          `mount the lower store read-only (mount -o remount,bind,ro '${facts.fs.mountPoint}', or a read-only bind mount of ${facts.storeDir}); overlay-warden's drift detection watches it meanwhile`,
+          readOnlyHint(facts.storeDir, facts.fs.mountPoint),
         ),
       );
     }
   }
   return out;
+}
+
+/**
+ * How to make the lower store dir read-only without touching anything else (pure): remounting the filesystem it sits
+ * on would make that whole filesystem read-only (the host's root, when the store is on `/`), so the store dir becomes
+ * a read-only bind mount of itself, unless it is a mount point of its own.
+ */
+export function readOnlyHint(storeDir: string, mountPoint: string): string {
+  const dir = shQuote(storeDir);
+  const command = mountPoint === storeDir ? `mount -o remount,bind,ro ${dir}` : `mount --bind ${dir} ${dir} && mount -o remount,bind,ro ${dir}`;
+  return `make the lower store dir read-only, and only it: ${command} (at once; to keep it after a reboot, do it where the overlay is mounted, before it: the same unit or fstab); overlay-warden's drift detection watches it meanwhile`;
+}
+
+/** `'…'` for sh, with embedded single quotes handled. */
+function shQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 export const lowerLayerFilesCheck: Check = {

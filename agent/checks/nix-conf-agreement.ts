@@ -99,7 +99,8 @@ export const nixConfAgreementCheck: Check = {
   id: 'mount.nix-conf',
   title: "nix.conf's store agrees with the mount",
   run(context) {
-    const file = context.config.store.nixConf;
+    // An explicit nix.conf to compare with, else the one the store comes from (the schema refuses it beside store.url).
+    const file = context.config.checks.nixConf ?? context.config.store.nixConf;
     if (file === undefined) return [];
     return decideNixConfAgreement(context.mount.expected, context.config.layout, readNixConfStore(file, context.env), context.mount);
   },

@@ -214,7 +214,7 @@ export function decideUpperLayerFiles(facts: UpperLayerFacts, thresholds: UpperL
           'warning',
           `the upper layer's filesystem has ${(free / GiB).toFixed(2)} GiB available of ${(total / GiB).toFixed(2)} GiB, below the threshold of ${(min / GiB).toFixed(2)} GiB: builds and substitutions into the store will fail when it fills`,
           { path, availableBytes: free, totalBytes: total, thresholdBytes: min, threshold: thresholds.minFreeSpace },
-          'free space (nix-collect-garbage, or overlay-warden dedupe for paths the lower store already has), grow the filesystem, or lower checks.upperMinFreeSpace',
+          "free space: collect garbage through the overlay store (nix-collect-garbage), and drop upper copies of paths the lower store already has (overlay-warden audit --hash-duplicates lists them as store.duplicate; nix-store --optimise through the overlay store deletes those the upper DB registers, whether or not the copies are the same, then runs the store's remount-hook); or grow the filesystem, or lower checks.upperMinFreeSpace",
         ),
       );
     }

@@ -129,7 +129,8 @@ function fail(io: CliIo, json: boolean, command: Command, error: unknown): numbe
 
 function generalHelp(): string {
   return [
-    'overlay-warden: supervises a Nix local-overlay store (mount, layers, drift, remounts, audit, alerts)',
+    'overlay-warden: supervises a Nix local-overlay store (mount, layers, drift, remounts, audit, verify)',
+    'not built yet: alert sinks, metrics and the HTTP endpoints (the agent reports through its log, `status` and exit codes)',
     '',
     'usage: overlay-warden COMMAND [options]',
     '       overlay-warden --version, -v',

@@ -5,3 +5,4 @@ export { assertTrustedFile, untrustedReason, TrustError } from './trusted-file.t
 export { parseAmount, resolveAmount, formatBytes, type Amount } from './byte-size.ts';
 export { packageRoot } from './package-root.ts';
 export { configJsonSchema } from './config-json-schema.ts';
+export { unbuiltSettings, type UnbuiltSetting } from './not-built-yet.ts';

@@ -32,6 +32,14 @@ export {
   type OverlayMarks,
   type EntryType,
 } from './overlay-entry.ts';
-export { readOverlayMarks, parseOverlayMarks, type XattrProbe, type ReadMarksOptions } from './overlay-xattrs.ts';
+export {
+  readOverlayMarks,
+  readOverlayMarksTreeSync,
+  treeMarksKey,
+  parseOverlayMarks,
+  type TreeMarks,
+  type XattrProbe,
+  type ReadMarksOptions,
+} from './overlay-xattrs.ts';
 export { nixCheckMountOnTable, type NixCheckMountVerdict } from './nix-check-mount.ts';
 export { canonAbsolutePath, joinCanonPath } from './canon-path.ts';

@@ -19,6 +19,10 @@ export interface OverlayMarks {
   readonly opaque: boolean;
   /** `overlay.whiteout` is set, to any value. */
   readonly whiteout: boolean;
+  /** `overlay.metacopy` is set: a regular file whose data is the lower layer's (`metacopy=on` copy-ups of metadata). */
+  readonly metacopy?: boolean;
+  /** `overlay.redirect` is set: a directory (`redirect_dir=on`) or metacopy file whose lower object is found elsewhere. */
+  readonly redirect?: boolean;
 }
 
 /**
@@ -53,6 +57,6 @@ export function marksMatter(entry: EntryType): boolean {
 }
 
 /** True for either form of whiteout. */
-export function isWhiteout(kind: OverlayEntryKind): boolean {
+export function isWhiteout(kind: OverlayEntryKind): kind is 'device-whiteout' | 'xattr-whiteout' {
   return kind === 'device-whiteout' || kind === 'xattr-whiteout';
 }

@@ -4,7 +4,7 @@
  * entries whose kind the marks can change (marksMatter), so the cost stays small. Without `getfattr` (Debian:
  * package `attr`) the probe says so, and callers report what they could not check.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { errnoCode } from '../errors/index.ts';
 import type { OverlayMarks } from './overlay-entry.ts';
 
@@ -47,6 +47,8 @@ export function parseOverlayMarks(text: string, onlyPath?: string): Map<string, 
     const previous = marks.get(current) ?? { opaque: false, whiteout: false };
     if (name.endsWith('.overlay.opaque')) marks.set(current, { ...previous, opaque: previous.opaque || value.toLowerCase() === '0x79' });
     else if (name.endsWith('.overlay.whiteout')) marks.set(current, { ...previous, whiteout: true });
+    else if (name.endsWith('.overlay.metacopy')) marks.set(current, { ...previous, metacopy: true });
+    else if (name.endsWith('.overlay.redirect')) marks.set(current, { ...previous, redirect: true });
   }
   return marks;
 }
@@ -86,4 +88,44 @@ function run(file: string, args: string[], signal: AbortSignal | undefined): Pro
       else reject(error);
     });
   });
+}
+
+/** The marks of every entry under some roots, by path bytes (see readOverlayMarksTreeSync). */
+export type TreeMarks =
+  | { readonly available: true; readonly marks: ReadonlyMap<string, OverlayMarks> }
+  | { readonly available: false; readonly reason: string; readonly marks: ReadonlyMap<string, OverlayMarks> };
+
+/** Every xattr that changes what the merged view serves from an upper-layer tree, in both namespaces. */
+const TREE_PATTERN = '^(trusted|user)\\.overlay\\.(opaque|whiteout|metacopy|redirect)$';
+
+/** The key of `path` in TreeMarks.marks: its bytes, one char per byte (latin1), so any name is found exactly. */
+export function treeMarksKey(path: string | Buffer): string {
+  return (typeof path === 'string' ? Buffer.from(path) : path).toString('latin1');
+}
+
+/**
+ * Reads, with one `getfattr -R` (symlinks not followed), the overlay xattrs that decide what the merged view serves
+ * (opaque dirs, xattr whiteouts, metacopy files, redirects) of every entry under `roots` (absolute paths). Keys are
+ * treeMarksKey of each path. Synchronous, for worker threads; a walk of a tree that does not hold many entries.
+ * `available: false` (and no marks) when getfattr is not installed or cannot run.
+ */
+export function readOverlayMarksTreeSync(roots: readonly string[], getfattr = 'getfattr'): TreeMarks {
+  if (roots.length === 0) return { available: true, marks: new Map() };
+  const result = spawnSync(getfattr, ['-R', '-d', '-h', '-e', 'hex', '--absolute-names', '-m', TREE_PATTERN, '--', ...roots], { maxBuffer: 64 << 20 });
+  if (result.error !== undefined || (result.status !== 0 && result.status !== 1)) {
+    const why =
+      errnoCode(result.error) === 'ENOENT'
+        ? `${getfattr} is not installed (Debian package: attr)`
+        : `${getfattr} failed (status ${result.status ?? result.signal})`;
+    return { available: false, reason: why, marks: new Map() };
+  }
+  // Bytes as latin1 chars, and getfattr's octal escapes (\012, \134) undone, give each path's bytes exactly.
+  const marks = new Map<string, OverlayMarks>();
+  for (const [header, mark] of parseOverlayMarks(result.stdout.toString('latin1'))) {
+    marks.set(
+      header.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))),
+      mark,
+    );
+  }
+  return { available: true, marks };
 }

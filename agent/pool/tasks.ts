@@ -12,15 +12,30 @@ export interface NarHashTask {
 }
 
 /**
- * NAR-hash several paths one after another on one thread, so that many small objects pay one message round trip
- * (about 100 µs, and a thread idle meanwhile) instead of one each. A path that fails does not stop the others.
+ * What one entry of a batch hashes: a path, or an upper-layer object as OverlayFS serves it over the lower layer's
+ * object of the same name (`narHashOfMergedSync`: a directory merged with the lower one, a metacopy file's data),
+ * and that lower object on its own, so that a caller can tell which copy matches when they differ.
+ */
+export type NarSource = string | { readonly upper: string; readonly lower: string };
+
+/** The path a source is named by in messages: the path, or the upper object. */
+export function sourcePath(source: NarSource): string {
+  return typeof source === 'string' ? source : source.upper;
+}
+
+/**
+ * NAR-hash several sources one after another on one thread, so that many small objects pay one message round trip
+ * (about 100 µs, and a thread idle meanwhile) instead of one each. A source that fails does not stop the others.
  */
 export interface NarHashBatchTask {
   readonly type: 'nar-hash-batch';
-  readonly paths: readonly string[];
+  readonly paths: readonly NarSource[];
 }
 
-/** Hash both copies of a path present in two layers, and measure what removing the upper copy frees. */
+/**
+ * Hash both copies of a path present in two layers (the upper one as the merged view serves it, merged over the
+ * lower one where OverlayFS merges), and measure what removing the upper copy frees.
+ */
 export interface ComparePairTask {
   readonly type: 'compare-pair';
   readonly upperPath: string;
@@ -33,14 +48,29 @@ export type PoolTask = NarHashTask | NarHashBatchTask | ComparePairTask;
 export interface NarDigest {
   readonly hash: string;
   readonly narSize: number;
+  /** Of a merged source: whether the lower object contributed (see MergedNarResult). */
+  readonly merged?: boolean;
+  /**
+   * Of a merged source over an existing lower object: why the overlay xattrs could not be read (getfattr missing),
+   * so that opaque dirs, xattr whiteouts and metacopy files counted as plain ones.
+   */
+  readonly xattrsUnread?: string;
 }
 
 export interface NarHashTaskResult extends NarDigest {
   readonly type: 'nar-hash';
 }
 
-/** One path of a batch: its digest, or why it could not be hashed (the worker-side error as data). */
-export type NarHashBatchEntry = ({ readonly ok: true } & NarDigest) | { readonly ok: false; readonly error: SerialisedError };
+/** The lower object of a merged source, hashed on its own: its digest, nothing there, or why it could not be hashed. */
+export type LowerObjectDigest =
+  ({ readonly kind: 'hashed' } & NarDigest) | { readonly kind: 'absent' } | { readonly kind: 'failed'; readonly error: SerialisedError };
+
+/**
+ * One source of a batch: its digest (with, for a merged source, its lower object's), or why it could not be hashed
+ * (the worker-side error as data).
+ */
+export type NarHashBatchEntry =
+  ({ readonly ok: true; readonly lower?: LowerObjectDigest } & NarDigest) | { readonly ok: false; readonly error: SerialisedError };
 
 export interface NarHashBatchTaskResult {
   readonly type: 'nar-hash-batch';
@@ -75,7 +105,7 @@ export function taskSubject(task: PoolTask): string {
     case 'nar-hash':
       return task.path;
     case 'nar-hash-batch':
-      return task.paths[0] ?? '';
+      return task.paths[0] === undefined ? '' : sourcePath(task.paths[0]);
     case 'compare-pair':
       return task.upperPath;
   }
@@ -89,7 +119,7 @@ export function describeTask(task: PoolTask): string {
     case 'nar-hash':
       return `nar-hash ${task.path}`;
     case 'nar-hash-batch':
-      return `nar-hash-batch ${task.paths[0] ?? '(no paths)'} (+${Math.max(task.paths.length - 1, 0)} more)`;
+      return `nar-hash-batch ${task.paths[0] === undefined ? '(no paths)' : sourcePath(task.paths[0])} (+${Math.max(task.paths.length - 1, 0)} more)`;
     case 'compare-pair':
       return `compare-pair ${task.upperPath} vs ${task.lowerPath}`;
   }

@@ -61,6 +61,7 @@ export {
   type NarHashForm,
 } from './nar-hash-string.ts';
 export { narHashOfPathSync, type NarHashResult } from './nar.ts';
+export { narHashOfMergedSync, type MarksOf, type MergedNarResult } from './nar-merge.ts';
 export { NarError, type NarErrorCode, type UnsupportedFileType } from './nar-error.ts';
 export { openNixDb, emptyNixDb, type NixDb, type NixDbOptions } from './nix-db.ts';
 export { NixDbError, toNixDbError, type NixDbErrorCode } from './nix-db-error.ts';

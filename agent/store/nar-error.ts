@@ -3,7 +3,7 @@ import type fs from 'node:fs';
 import { WardenError, errnoCode, messageOf } from '../errors/index.ts';
 import { classifyOverlayEntry } from '../mount/index.ts';
 
-export type NarErrorCode = 'NAR_UNSUPPORTED_FILE_TYPE' | 'NAR_WHITEOUT' | 'NAR_FILE_CHANGED' | 'NAR_IO_ERROR';
+export type NarErrorCode = 'NAR_UNSUPPORTED_FILE_TYPE' | 'NAR_WHITEOUT' | 'NAR_FILE_CHANGED' | 'NAR_IO_ERROR' | 'NAR_OVERLAY_REDIRECT';
 
 /** File types a NAR cannot hold. `whiteout` is OverlayFS's character device 0/0. */
 export type UnsupportedFileType = 'fifo' | 'socket' | 'character-device' | 'block-device' | 'whiteout' | 'unknown';
@@ -11,6 +11,7 @@ export type UnsupportedFileType = 'fifo' | 'socket' | 'character-device' | 'bloc
 /**
  * Why a path could not be serialised. Evidence: `path` (the file, not the root), plus `fileType` for
  * NAR_UNSUPPORTED_FILE_TYPE and NAR_WHITEOUT, `errno` and `syscall` for NAR_IO_ERROR, sizes for NAR_FILE_CHANGED.
+ * NAR_OVERLAY_REDIRECT: a merged view (nar-merge.ts) whose lower object an OverlayFS redirect or metacopy puts elsewhere.
  */
 export class NarError extends WardenError<NarErrorCode> {}
 

@@ -1,8 +1,10 @@
 /** NAR serialisation of a file system object, streamed through one reused buffer, and its SHA-256 (Nix's narHash). */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import { readNarDirectory, type NarDirectory } from './nar-directory.ts';
-import { NarError, narIoError, unsupportedFileError } from './nar-error.ts';
+import { narIoError, unsupportedFileError } from './nar-error.ts';
+import { NarStage, STAGE_BYTES, type FsPath } from './nar-stage.ts';
+import { CLOSE, CONTENTS, ENTRY_NAME, MAGIC, NODE, OPEN_DIRECTORY, OPEN_EXECUTABLE, OPEN_REGULAR, OPEN_SYMLINK } from './nar-tokens.ts';
 
 /** The narHash and narSize of a path, as Nix records them in ValidPaths. */
 export interface NarHashResult {
@@ -12,10 +14,6 @@ export interface NarHashResult {
   readonly narSize: number;
 }
 
-/** Receives NAR bytes in order. The chunk is a view of a reused buffer: copy it to keep it past the call. */
-type NarSink = (chunk: Uint8Array) => void;
-
-const STAGE_BYTES = 1 << 20;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IXUSR = 0o100;
@@ -27,75 +25,94 @@ const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constant
  */
 const O_NOATIME: number = fs.constants.O_NOATIME ?? 0;
 
-/** NAR strings: u64 little-endian length, bytes, zero padding to a multiple of 8. */
-function narStrings(...tokens: string[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const token of tokens) {
-    const bytes = Buffer.from(token);
-    const head = Buffer.alloc(8);
-    head.writeUInt32LE(bytes.length, 0);
-    parts.push(head, bytes, Buffer.alloc((8 - (bytes.length % 8)) % 8));
-  }
-  return Buffer.concat(parts);
-}
-
-const MAGIC = narStrings('nix-archive-1');
-const OPEN_DIRECTORY = narStrings('(', 'type', 'directory');
-const OPEN_REGULAR = narStrings('(', 'type', 'regular');
-const OPEN_EXECUTABLE = narStrings('(', 'type', 'regular', 'executable', '');
-const CONTENTS = narStrings('contents');
-const OPEN_SYMLINK = narStrings('(', 'type', 'symlink', 'target');
-const CLOSE = narStrings(')');
-const ENTRY_NAME = narStrings('entry', '(', 'name');
-const NODE = narStrings('node');
-
-/** A path: a string unless it, or a name in it, is not valid UTF-8 (see readNarDirectory). */
-type FsPath = string | Buffer;
-
 type DirFrame = NarDirectory & { index: number };
 
 /**
- * Walks one file system object depth-first without following symlinks and writes its NAR into a reused buffer
- * that is handed to `emit` when full. Differs from Nix's dumpPath in reading each directory's entry types from
- * readdir (one lstat less per directory and symlink) and stat'ing regular files through their open descriptor.
+ * Walks one file system object depth-first without following symlinks and writes its NAR through its NarStage.
+ * Differs from Nix's dumpPath in reading each directory's entry types from readdir (one lstat less per directory
+ * and symlink) and stat'ing regular files through their open descriptor. Besides `walk`, it composes a NAR whose
+ * directories are not one directory on disk (an OverlayFS merge, see nar-merge.ts): `magic`, then a node
+ * (`subtree`, `regularFrom`, or `openDirectory`, `entry`…, `closeDirectory`), then `finish`.
  */
-class NarWalker {
-  readonly #emit: NarSink;
-  readonly #stage: Buffer;
-  #pos = 0;
-  #narSize = 0;
+export class NarWalker extends NarStage {
   readonly #stack: DirFrame[] = [];
   /** OPEN_FLAGS, with O_NOATIME until an open is refused it. */
   #openFlags = OPEN_FLAGS | O_NOATIME;
 
-  constructor(emit: NarSink, stage: Buffer) {
-    this.#emit = emit;
-    this.#stage = stage;
-  }
-
-  get narSize(): number {
-    return this.#narSize;
-  }
-
-  /** Serialises `root` whole, then hands the last bytes to `emit`. */
+  /** Serialises `root` whole, then hands the last bytes on. */
   walk(root: FsPath): void {
-    this.#put(MAGIC);
-    this.#node(root, lstat(root));
+    this.magic();
+    this.subtree(root);
+    this.finish();
+  }
+
+  /** The NAR's header; once, first. */
+  magic(): void {
+    this.put(MAGIC);
+  }
+
+  /** Hands the bytes still staged on; once, last. */
+  finish(): void {
+    this.flush();
+  }
+
+  /** One node where the NAR expects one (after `magic`, or inside `entry`): the object at `path` and all below it. */
+  subtree(path: FsPath): void {
+    // The stack is empty between nodes (composing callers keep their own directories), so this node is its bottom.
+    this.#node(path, lstat(path));
     for (let frame = this.#stack.at(-1); frame !== undefined; frame = this.#stack.at(-1)) {
       const entry = frame.entries[frame.index++];
       if (entry === undefined) {
         this.#stack.pop();
-        this.#put(CLOSE);
-        if (this.#stack.length > 0) this.#put(CLOSE);
+        this.put(CLOSE);
+        if (this.#stack.length > 0) this.put(CLOSE);
         continue;
       }
-      this.#put(ENTRY_NAME);
-      this.#putName(entry.name);
-      this.#put(NODE);
+      this.put(ENTRY_NAME);
+      this.putName(entry.name);
+      this.put(NODE);
       // The prefix is a string exactly when the names are (NarDirectory).
       this.#node(typeof entry.name === 'string' ? (frame.prefix as string) + entry.name : Buffer.concat([frame.prefix as Buffer, entry.name]), entry);
     }
-    this.#flush();
+  }
+
+  /** A directory node whose entries the caller writes (`entry`, in bytewise name order), then `closeDirectory`. */
+  openDirectory(): void {
+    this.put(OPEN_DIRECTORY);
+  }
+
+  closeDirectory(): void {
+    this.put(CLOSE);
+  }
+
+  /** One directory entry named `name`; `node` writes its node. */
+  entry(name: Buffer, node: () => void): void {
+    this.put(ENTRY_NAME);
+    this.putString(name);
+    this.put(NODE);
+    node();
+    this.put(CLOSE);
+  }
+
+  /**
+   * A regular file node whose executable bit is `executable` and whose contents are those of the regular file
+   * `dataPath` (an OverlayFS metacopy: metadata in the upper layer, data in the lower one).
+   * @throws NarError NAR_IO_ERROR when `dataPath` cannot be read; NAR_UNSUPPORTED_FILE_TYPE when it is no regular file.
+   */
+  regularFrom(executable: boolean, dataPath: FsPath): void {
+    let fd: number;
+    try {
+      fd = this.#open(dataPath);
+    } catch (error) {
+      throw narIoError(dataPath, error);
+    }
+    try {
+      const st = fstat(dataPath, fd);
+      if ((st.mode & S_IFMT) !== S_IFREG) throw unsupportedFileError(dataPath, st);
+      this.#contents(dataPath, fd, st.size, executable);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /** Starts one node, typed by lstat/fstat or by readdir's d_type (lstat'ed when d_type is unknown or unsupported). */
@@ -114,7 +131,7 @@ class NarWalker {
     } catch (error) {
       throw narIoError(path, error);
     }
-    this.#put(OPEN_DIRECTORY);
+    this.put(OPEN_DIRECTORY);
     this.#stack.push({ ...listing, index: 0 });
   }
 
@@ -136,8 +153,8 @@ class NarWalker {
     } catch (error) {
       throw narIoError(path, error);
     }
-    this.#put(OPEN_SYMLINK);
-    this.#putString(target);
+    this.put(OPEN_SYMLINK);
+    this.putString(target);
     this.#closeNode();
   }
 
@@ -154,106 +171,39 @@ class NarWalker {
       return;
     }
     try {
-      let st: fs.Stats;
-      try {
-        st = fs.fstatSync(fd);
-      } catch (error) {
-        throw narIoError(path, error);
-      }
+      const st = fstat(path, fd);
       if ((st.mode & S_IFMT) !== S_IFREG) {
         this.#node(path, st);
         return;
       }
-      this.#put((st.mode & S_IXUSR) !== 0 ? OPEN_EXECUTABLE : OPEN_REGULAR);
-      this.#put(CONTENTS);
-      this.#putU64(st.size);
-      this.#readContents(path, fd, st.size);
-      this.#pad(st.size);
-      this.#closeNode();
+      this.#contents(path, fd, st.size, (st.mode & S_IXUSR) !== 0);
     } finally {
       fs.closeSync(fd);
     }
   }
 
-  /** Reads the `size` bytes of the open file straight into the stage. */
-  #readContents(path: FsPath, fd: number, size: number): void {
-    let remaining = size;
-    while (remaining > 0) {
-      if (this.#pos === STAGE_BYTES) this.#flush();
-      let got: number;
-      try {
-        got = fs.readSync(fd, this.#stage, this.#pos, Math.min(remaining, STAGE_BYTES - this.#pos), null);
-      } catch (error) {
-        throw narIoError(path, error);
-      }
-      if (got === 0) {
-        throw new NarError('NAR_FILE_CHANGED', `'${path.toString()}' shrank while being read: ${size - remaining} of ${size} bytes`, {
-          evidence: { path: path.toString(), expectedSize: size, readSize: size - remaining },
-        });
-      }
-      this.#pos += got;
-      this.#narSize += got;
-      remaining -= got;
-    }
+  /** A regular file node: its header, the `size` bytes of the open file, padding, and the closing tokens. */
+  #contents(path: FsPath, fd: number, size: number, executable: boolean): void {
+    this.put(executable ? OPEN_EXECUTABLE : OPEN_REGULAR);
+    this.put(CONTENTS);
+    this.putU64(size);
+    this.readContents(path, fd, size);
+    this.pad(size);
+    this.#closeNode();
   }
 
-  /** Closes a non-directory node, and its directory entry unless it is the root. */
+  /** Closes a non-directory node, and its directory entry unless it is the node `subtree` was given. */
   #closeNode(): void {
-    this.#put(CLOSE);
-    if (this.#stack.length > 0) this.#put(CLOSE);
+    this.put(CLOSE);
+    if (this.#stack.length > 0) this.put(CLOSE);
   }
+}
 
-  #flush(): void {
-    if (this.#pos === 0) return;
-    this.#emit(this.#stage.subarray(0, this.#pos));
-    this.#pos = 0;
-  }
-
-  #put(bytes: Buffer): void {
-    if (this.#pos + bytes.length > STAGE_BYTES) this.#flush();
-    bytes.copy(this.#stage, this.#pos);
-    this.#pos += bytes.length;
-    this.#narSize += bytes.length;
-  }
-
-  #putU64(n: number): void {
-    if (this.#pos + 8 > STAGE_BYTES) this.#flush();
-    const stage = this.#stage;
-    stage.writeUInt32LE(n >>> 0, this.#pos);
-    stage.writeUInt32LE(Math.floor(n / 0x1_0000_0000), this.#pos + 4);
-    this.#pos += 8;
-    this.#narSize += 8;
-  }
-
-  #pad(length: number): void {
-    const padding = (8 - (length % 8)) % 8;
-    if (padding === 0) return;
-    if (this.#pos + padding > STAGE_BYTES) this.#flush();
-    this.#stage.fill(0, this.#pos, this.#pos + padding);
-    this.#pos += padding;
-    this.#narSize += padding;
-  }
-
-  /** A NAR string; names and link targets are far smaller than the stage. */
-  #putString(bytes: Buffer): void {
-    this.#putU64(bytes.length);
-    this.#put(bytes);
-    this.#pad(bytes.length);
-  }
-
-  /** An entry name as a NAR string, encoding a string name straight into the stage. */
-  #putName(name: FsPath): void {
-    if (typeof name !== 'string') {
-      this.#putString(name);
-      return;
-    }
-    // At most 3 UTF-8 bytes per UTF-16 code unit, plus length and padding.
-    if (this.#pos + 3 * name.length + 16 > STAGE_BYTES) this.#flush();
-    const length = this.#stage.write(name, this.#pos + 8, 'utf8');
-    this.#putU64(length);
-    this.#pos += length;
-    this.#narSize += length;
-    this.#pad(length);
+function fstat(path: FsPath, fd: number): fs.Stats {
+  try {
+    return fs.fstatSync(fd);
+  } catch (error) {
+    throw narIoError(path, error);
   }
 }
 
@@ -268,6 +218,11 @@ function lstat(path: FsPath): fs.Stats {
 /** One staging buffer per thread, reused by every call. */
 let stage: Buffer | undefined;
 
+/** A walker that feeds `hash`, on this thread's staging buffer (so one NAR at a time per thread). */
+export function hashingWalker(hash: Hash): NarWalker {
+  return new NarWalker((chunk) => hash.update(chunk), (stage ??= Buffer.allocUnsafe(STAGE_BYTES)));
+}
+
 /**
  * SHA-256 and size of the NAR of `path` (a regular file, symlink or directory; symlinks are not followed): the NAR
  * is byte for byte what `nix-store --dump` writes, so the hash is Nix's narHash. Synchronous, the fastest form: run
@@ -277,7 +232,7 @@ let stage: Buffer | undefined;
  */
 export function narHashOfPathSync(path: string | Buffer): NarHashResult {
   const hash = createHash('sha256');
-  const walker = new NarWalker((chunk) => hash.update(chunk), (stage ??= Buffer.allocUnsafe(STAGE_BYTES)));
+  const walker = hashingWalker(hash);
   walker.walk(path);
   return { hash: hash.digest(), narSize: walker.narSize };
 }

@@ -19,7 +19,10 @@ describe('findDuplicates', () => {
     assert.equal(dup.evidence['upperBytes'], 8192);
     assert.equal(dup.evidence['registeredInLowerDb'], true);
     assert.match(dup.message, /frees 8\.00 KiB/);
-    assert.match(dup.hint ?? '', /dedupe/);
+    assert.match(
+      dup.hint ?? '',
+      /^a dedupe candidate: nix-store --optimise through the overlay store .*; check first .*overlay-warden audit --hash-duplicates/,
+    );
     const stray = findings.find((f) => f.evidence['path'] === pathOf('unregistered-dup'))!;
     assert.equal(stray.evidence['registeredInLowerDb'], false);
     assert.equal(stray.hint, undefined, 'not a dedupe candidate when the lower DB does not register it');
@@ -38,6 +41,29 @@ describe('findDuplicates', () => {
     });
     const bySeverity = Object.fromEntries(findDuplicates(facts).map((f) => [f.evidence['path'] as string, [f.severity, f.evidence['sameNarHash']]]));
     assert.deepEqual(bySeverity, { [pathOf('same')]: ['info', true], [pathOf('differs')]: ['warning', false] });
+  });
+
+  it('hints: copies that differ go to verify of that path; a candidate only the lower DB registers is removed by hand', () => {
+    const facts = literalFacts({
+      upperDb: [{ label: 'same' }],
+      lowerDb: [{ label: 'same' }, { label: 'differs' }, { label: 'copied-up' }],
+      upperLayer: { same: 'file', differs: 'file', 'copied-up': 'directory', nowhere: 'file' },
+      lowerLayer: ['same', 'differs', 'copied-up', 'nowhere'],
+      pairs: {
+        same: { equal: true, upperHash: 'sha256:aa', lowerHash: 'sha256:aa' },
+        differs: { equal: false, upperHash: 'sha256:aa', lowerHash: 'sha256:bb' },
+        nowhere: { equal: false, upperHash: 'sha256:aa', lowerHash: 'sha256:bb' },
+      },
+    });
+    const hints = Object.fromEntries(findDuplicates(facts).map((f) => [f.evidence['path'] as string, f.hint]));
+    assert.equal(
+      hints[pathOf('differs')],
+      `the copies differ: overlay-warden verify ${pathOf('differs')} says which copy matches the DB (it hashes what the merged view serves and the lower copy) before you remove either`,
+    );
+    assert.match(hints[pathOf('nowhere')] ?? '', /no DB registers the path/);
+    assert.match(hints[pathOf('same')] ?? '', /nix-store --optimise/);
+    assert.doesNotMatch(hints[pathOf('same')] ?? '', /check first/, 'hashed the same: nothing to check');
+    assert.match(hints[pathOf('copied-up')] ?? '', /delete the upper copy from the upper layer while the overlay is unmounted/);
   });
 
   it('formats sizes in binary units', () => {

@@ -5,19 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import type { Finding } from '../../agent/findings/index.ts';
-import { parseNarHash } from '../../agent/store/nar-hash-string.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
 import { reportOf } from '../support/json-output.ts';
+import { sha256Base16 } from '../support/nix-kit.ts';
 import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
 interface Report {
   readonly findings: readonly Finding[];
   readonly partial: boolean;
-}
-
-/** `sha256:<hex>` of any Nix hash form, so hashes from Nix and from overlay-warden compare. */
-function base16(hash: string): string {
-  return `sha256:${parseNarHash(hash).toString('hex')}`;
 }
 
 describe('Nix verify scenario on a real overlay: deleted lower input, truncated lower files', function () {
@@ -63,8 +58,8 @@ describe('Nix verify scenario on a real overlay: deleted lower input, truncated 
       ),
     );
     for (const key of ['dummy', 'drv', 'out', 'input1drv', 'lowerOnly']) assert.match(p[key] ?? '', /^\/nix\/store\/[0-9a-z]{32}-/, `fixture path ${key}`);
-    dummyExpected = base16(f.unmounted(`nix-store --store "$A" -q --hash ${p['dummy']}`).trim());
-    lowerOnlyExpected = base16(f.unmounted(`nix-store --store "$A" -q --hash ${p['lowerOnly']}`).trim());
+    dummyExpected = sha256Base16(f.unmounted(`nix-store --store "$A" -q --hash ${p['dummy']}`).trim());
+    lowerOnlyExpected = sha256Base16(f.unmounted(`nix-store --store "$A" -q --hash ${p['lowerOnly']}`).trim());
     // Corrupt the lower store under the overlay, as the scenario does.
     const lower = (storePath: string): string => `"$A${storePath}"`;
     f.unmounted(`
@@ -72,8 +67,8 @@ describe('Nix verify scenario on a real overlay: deleted lower input, truncated 
       truncate -s 0 ${lower(p['dummy']!)}
       truncate -s 0 ${lower(p['lowerOnly']!)}
     `);
-    dummyActual = base16(`sha256:${f.unmounted(`nix-hash --type sha256 ${lower(p['dummy']!)}`).trim()}`);
-    lowerOnlyActual = base16(`sha256:${f.unmounted(`nix-hash --type sha256 ${lower(p['lowerOnly']!)}`).trim()}`);
+    dummyActual = sha256Base16(`sha256:${f.unmounted(`nix-hash --type sha256 ${lower(p['dummy']!)}`).trim()}`);
+    lowerOnlyActual = sha256Base16(`sha256:${f.unmounted(`nix-hash --type sha256 ${lower(p['lowerOnly']!)}`).trim()}`);
     assert.notEqual(dummyActual, dummyExpected);
   });
   after(() => f?.remove());
@@ -118,8 +113,8 @@ describe('Nix verify scenario on a real overlay: deleted lower input, truncated 
     const modified = new RegExp(`path '${p['dummy']}' was modified! expected hash '([^']+)', got '([^']+)'`).exec(nix);
     assert.ok(modified, nix);
     const [corrupt] = about(report, 'store.corrupt', p['dummy']!);
-    assert.equal(corrupt?.evidence['expectedNarHash'], base16(modified[1]!));
-    assert.equal(corrupt?.evidence['actualNarHash'], base16(modified[2]!));
+    assert.equal(corrupt?.evidence['expectedNarHash'], sha256Base16(modified[1]!));
+    assert.equal(corrupt?.evidence['actualNarHash'], sha256Base16(modified[2]!));
     const nixModified = [...nix.matchAll(/path '([^']+)' was modified/g)].map((m) => m[1]).sort();
     const ours = report.findings
       .filter((x) => x.id === 'store.corrupt' && x.evidence['problem'] !== 'vanished')

@@ -52,12 +52,19 @@ describe('a whiteout or opaque dir over a valid lower path is masked', function 
     assert.equal(masked.length, 2);
   });
 
-  it('verify: the upper-DB path the whiteout hides has vanished from the merged view', async () => {
+  it('verify: the path the whiteout hides is masked; the opaque dir serves other content than the lower DB registers, and the lower copy is intact', async () => {
     const run = await runCliCaptured(['verify', '--json', '--store', f.storeUrl]);
     assert.equal(run.code, 1);
-    const [corrupt] = (JSON.parse(run.stdout) as { findings: Finding[] }).findings.filter((x) => x.id === 'store.corrupt');
-    assert.equal(corrupt?.evidence['path'], p['hidden']);
-    assert.equal(corrupt?.evidence['why'], 'whiteout');
+    const { findings } = JSON.parse(run.stdout) as { findings: Finding[] };
+    const served = f.mounted(`nix-hash --type sha256 "$B${p['opaque']}"`).trim();
+    assert.deepEqual(
+      findings.map((x) => [x.id, x.evidence['path'], x.evidence['servedFrom'], x.evidence['lowerCopy']]),
+      [
+        ['store.corrupt', p['opaque'], 'upper', 'matches'],
+        ['store.masked', p['hidden'], undefined, undefined],
+      ],
+    );
+    assert.equal(findings[0]?.evidence['actualNarHash'], `sha256:${served}`, 'the hash of what the merged view serves');
   });
 
   it('without getfattr, opaque dirs are not checked and an info finding says so', async () => {

@@ -71,13 +71,13 @@ describe('an xattr whiteout over a valid lower path is masked', function () {
     assert.equal(findings.filter((x) => x.evidence['path'] === p['kept']).length, 0);
   });
 
-  it('verify: the upper-DB path it hides has vanished from the merged view (the empty file is not hashed as its content)', async () => {
-    const run = await runCliCaptured(['verify', '--json', '--store', f.storeUrl]);
+  it('verify: the path it hides is masked, not hashed (the empty file is not taken for its content)', async () => {
+    const run = await runCliCaptured(['verify', '--all', '--json', '--store', f.storeUrl]);
     assert.equal(run.code, 1, run.stdout);
-    const corrupt = (JSON.parse(run.stdout) as { findings: Finding[] }).findings.filter((x) => x.id === 'store.corrupt');
+    const { findings } = JSON.parse(run.stdout) as { findings: Finding[] };
     assert.deepEqual(
-      corrupt.map((x) => [x.evidence['path'], x.evidence['why']]),
-      [[p['hidden'], 'whiteout']],
+      findings.map((x) => [x.id, x.evidence['path'], x.evidence['form'], x.evidence['registeredInUpperDb']]),
+      [['store.masked', p['hidden'], 'overlay.whiteout xattr', true]],
     );
   });
 });

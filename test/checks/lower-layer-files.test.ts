@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decideLowerLayerFiles, probeLowerLayer, probePath, type LowerLayerFacts } from '../../agent/checks/lower-layer-files.ts';
+import { decideLowerLayerFiles, probeLowerLayer, probePath, readOnlyHint, type LowerLayerFacts } from '../../agent/checks/lower-layer-files.ts';
 import { FS_VIEW, mountFactsFromTable } from '../../agent/checks/mount-facts.ts';
 import { parseMountinfo } from '../../agent/mount/mountinfo.ts';
 import { ids, layoutOf } from './literal-facts.ts';
@@ -29,7 +29,19 @@ describe('check layer.lower', () => {
       const [f] = decideLowerLayerFiles({ ...ok, fs: { ...FS_RO, readOnly: false } }, LOWER);
       assert.equal(f?.id, 'layer.lower-writable');
       assert.equal(f?.severity, 'warning');
-      assert.match(f?.hint ?? '', /mount -o remount,bind,ro '\/x\/lower'/);
+      assert.match(f?.hint ?? '', /mount --bind '\/x\/lower\/nix\/store' '\/x\/lower\/nix\/store' && mount -o remount,bind,ro '\/x\/lower\/nix\/store'/);
+      assert.doesNotMatch(f?.hint ?? '', /'\/x\/lower'/, 'never the whole filesystem the store sits on');
+    });
+
+    it('layer.lower-writable on the root filesystem: the hint never makes / read-only', () => {
+      const [f] = decideLowerLayerFiles({ ...ok, fs: { ...FS_RO, mountPoint: '/', readOnly: false } }, LOWER);
+      assert.doesNotMatch(f?.hint ?? '', /'\/'|remount,bind,ro \/ /);
+      assert.match(f?.hint ?? '', /mount -o remount,bind,ro '\/x\/lower\/nix\/store'/);
+    });
+
+    it('readOnlyHint: a store dir that is its own mount point is remounted alone; odd paths are quoted for sh', () => {
+      assert.match(readOnlyHint('/s/nix/store', '/s/nix/store'), /: mount -o remount,bind,ro '\/s\/nix\/store' \(/);
+      assert.match(readOnlyHint("/it's here", '/'), /mount --bind '\/it'\\''s here' '\/it'\\''s here'/);
     });
 
     it('layer.lower-store-missing (error), which stands for the DB too', () => {

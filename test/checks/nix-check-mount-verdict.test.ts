@@ -16,7 +16,19 @@ describe('check mount.nix-check-mount (pure)', () => {
     assert.equal(found[0]?.evidence['lowerdirMatched'], false);
     assert.equal(found[0]?.evidence['upperdirMatched'], true);
     assert.match(found[0]?.message ?? '', /mounted incorrectly/);
+    assert.equal(found[0]?.evidence['mountAsConfigured'], true);
     assert.match(found[0]?.hint ?? '', /check-mount=false/);
+  });
+
+  it('when the mount is not the one the URL describes, the hint sends to that fault and keeps check-mount on', () => {
+    const typo = 'local-overlay://?root=/x/m&lower-store=/x/lowr&upper-layer=/x/upper';
+    const facts = factsOf(`${ROOT}\n${line('/x/lower/nix/store')}\n`, typo);
+    const [f] = decideNixCheckMount(facts, layoutOf(typo), nixVerdictFor(facts, layoutOf(typo)));
+    assert.equal(f?.id, 'mount.nix-check-mount-refuses');
+    assert.equal(f?.evidence['mountAsConfigured'], false);
+    assert.deepEqual(f?.evidence['mountErrors'], ['mount.lower-missing']);
+    assert.doesNotMatch(f?.hint ?? '', /check-mount=false/);
+    assert.match(f?.hint ?? '', /fix the store URL \(`lower-store`\) or the mount first, as the mount.lower-missing finding says/);
   });
 
   it('nothing when check-mount is off, when Nix accepts, or when nothing is mounted', () => {

@@ -54,11 +54,11 @@ describe('check mount.nix-conf', () => {
     assert.equal(daemon?.evidence['code'], 'STORE_LAYOUT_NOT_OVERLAY');
   });
 
-  it('the check runs only when the configuration names a nix.conf', async () => {
+  it('the check runs only when the configuration names a nix.conf (checks.nixConf beside a store URL)', async () => {
     const nixConf = path.join(dir, 'for-check.conf');
     fs.writeFileSync(nixConf, 'store = local-overlay://?root=/x/m&lower-store=/x/lower&upper-layer=/elsewhere\n');
     const configFile = path.join(dir, 'config.yaml');
-    fs.writeFileSync(configFile, `store:\n  url: "${GOOD}"\n  nixConf: ${nixConf}\n`);
+    fs.writeFileSync(configFile, `store:\n  url: "${GOOD}"\nchecks:\n  nixConf: ${nixConf}\n`);
     const both = loadConfig({ flags: { config: configFile }, env: {}, trustAnyFile: true });
     const facts = factsOf(TABLE, GOOD);
     const found = await nixConfAgreementCheck.run({ config: both, env: {}, mount: facts }, new AbortController().signal);

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseOverlayMarks, readOverlayMarks } from '../../agent/mount/overlay-xattrs.ts';
+import { parseOverlayMarks, readOverlayMarks, readOverlayMarksTreeSync, treeMarksKey } from '../../agent/mount/overlay-xattrs.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
 
 describe('mount/overlay-xattrs', () => {
@@ -64,6 +64,34 @@ describe('mount/overlay-xattrs', () => {
       const probe = await readOverlayMarks(odd);
       assert.ok(probe.available);
       assert.deepEqual(new Map(probe.marks), new Map(odd.map((p) => [p, { opaque: false, whiteout: true }])));
+    });
+
+    it('reads a whole tree in one go, every path keyed by its bytes (escaped or not UTF-8), all four marks', () => {
+      const root = path.join(dir, 'tree');
+      const names = ['new\nline', 'back\\slash', 'ünïcode'];
+      fs.mkdirSync(path.join(root, 'sub'), { recursive: true });
+      for (const name of names) fs.writeFileSync(path.join(root, 'sub', name), '');
+      const notUtf8 = Buffer.concat([Buffer.from(path.join(root, 'sub/')), Buffer.from([0x61, 0xff])]);
+      fs.writeFileSync(notUtf8, 'x');
+      fs.writeFileSync(path.join(root, 'plain'), 'unmarked');
+      const set = (name: string, value: string, target: string) => execFileSync('setfattr', ['-n', name, '-v', value, target]);
+      set('trusted.overlay.opaque', 'y', root);
+      set('trusted.overlay.redirect', '/elsewhere', path.join(root, 'sub'));
+      for (const name of names) set('user.overlay.whiteout', '', path.join(root, 'sub', name));
+      // An argument string would reach setfattr as UTF-8: bash makes the 0xff byte.
+      execFileSync('bash', ['-c', `setfattr -n trusted.overlay.metacopy -v '' "$1"$'a\\xff'`, '_', path.join(root, 'sub/')]);
+      const tree = readOverlayMarksTreeSync([root]);
+      assert.ok(tree.available);
+      assert.deepEqual(
+        new Map(tree.marks),
+        new Map([
+          [treeMarksKey(root), { opaque: true, whiteout: false }],
+          [treeMarksKey(path.join(root, 'sub')), { opaque: false, whiteout: false, redirect: true }],
+          ...names.map((name) => [treeMarksKey(path.join(root, 'sub', name)), { opaque: false, whiteout: true }] as const),
+          [treeMarksKey(notUtf8), { opaque: false, whiteout: false, metacopy: true }],
+        ]),
+      );
+      assert.equal(readOverlayMarksTreeSync([root], '/nonexistent/getfattr').available, false);
     });
 
     it('says when getfattr is missing', async () => {

@@ -53,6 +53,30 @@ describe('pool/nar-hash-batch', () => {
     }
   });
 
+  it('a merged source: what OverlayFS serves for the upper object over the lower one, and the lower one alone', () => {
+    const upper = path.join(dir, 'upper/ccc-tree');
+    const lower = path.join(dir, 'lower/ccc-tree');
+    fs.mkdirSync(upper, { recursive: true });
+    fs.cpSync(path.join(dir, 'bbb-tree'), lower, { recursive: true, verbatimSymlinks: true });
+    fs.writeFileSync(path.join(upper, 'added'), 'upper only\n');
+    const served = path.join(dir, 'served');
+    fs.cpSync(lower, served, { recursive: true, verbatimSymlinks: true });
+    fs.writeFileSync(path.join(served, 'added'), 'upper only\n');
+    const nowhere = path.join(dir, 'lower/nothing-here');
+    const { results } = runNarHashBatch({
+      type: 'nar-hash-batch',
+      paths: [
+        { upper, lower },
+        { upper: paths[0]!, lower: nowhere },
+      ],
+    });
+    const { ok, ...lowerDigest } = direct(lower);
+    assert.equal(ok, true);
+    assert.deepEqual(results[0], { ...direct(served), merged: true, lower: { kind: 'hashed', ...lowerDigest } });
+    assert.deepEqual(results[1], { ...direct(paths[0]!), merged: false, lower: { kind: 'absent' } });
+    assert.equal(taskSubject({ type: 'nar-hash-batch', paths: [{ upper, lower }] }), upper);
+  });
+
   it('is named by its first path in messages', () => {
     const task = { type: 'nar-hash-batch', paths } as const;
     assert.equal(taskSubject(task), paths[0]);

@@ -83,14 +83,14 @@ describe('pool/worker-pool', function () {
       }
     });
 
-    it('compare-pair hashes both copies, flags equality and measures the upper copy', async () => {
+    it('compare-pair hashes the upper copy as served (merged over the lower one) and the lower copy, flags equality and measures the upper copy', async () => {
       const lower = path.join(dir, 'lower');
       fs.cpSync(layer, lower, { recursive: true, verbatimSymlinks: true });
       fs.appendFileSync(path.join(lower, 'aaa-text'), 'changed\n');
       const same = await pool.run({ type: 'compare-pair', upperPath: path.join(layer, 'ccc-tree'), lowerPath: path.join(lower, 'ccc-tree') }, never());
       assert.deepEqual(same, {
         type: 'compare-pair',
-        upper: directHex(path.join(layer, 'ccc-tree')),
+        upper: { ...directHex(path.join(layer, 'ccc-tree')), merged: true },
         lower: directHex(path.join(lower, 'ccc-tree')),
         equal: true,
         upperBytes: allocatedBytesFreedByRemovalSync(path.join(layer, 'ccc-tree')),

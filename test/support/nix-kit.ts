@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseNarHash } from '../../agent/store/nar-hash-string.ts';
 
 /**
  * The kit's nix.conf. Tests run as root, and Debian's Nix then defaults to building as the members of a `nixbld`
@@ -59,4 +60,9 @@ export function busyboxPath(): string {
   const found = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
   if (found === '') throw new Error('busybox is not on PATH (Debian: apt-get install busybox-static)');
   return found;
+}
+
+/** `sha256:<hex>` of a hash in any of Nix's forms (SRI, base-32, base-16), as overlay-warden's findings print it. */
+export function sha256Base16(hash: string): string {
+  return `sha256:${parseNarHash(hash).toString('hex')}`;
 }

@@ -161,9 +161,9 @@ export const verifyCommand: Command = {
     threads: { type: 'string' },
   },
   optionHelp: [
-    ['--upper', "every path the upper DB registers, where the merged view takes it from (default; what Nix's verify checks)"],
-    ['--lower', 'every path the lower DB registers, in the lower layer (Nix never checks these)'],
-    ['--all', 'both; a lower copy registered in both DBs is hashed once'],
+    ['--upper', "every path the upper DB registers, and every upper-layer copy of a lower path (default; Nix's verify checks the former)"],
+    ['--lower', 'every path the lower DB registers, and the lower copies under upper ones (Nix never checks these)'],
+    ['--all', 'both, each path once'],
     ['STORE_PATH…', 'just these paths (in the store dir or the merged dir)'],
     ['--threads N', 'worker threads, all used (default: pool.size; auto = one per core, up to 4 per core while reads keep them waiting)'],
   ],
