@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { posix } from 'node:path';
-import { READ_FLAGS, assertReadableType, fileTypeOf, readOpenedSync } from './bounded-read.ts';
+import { READ_FLAGS, fileTypeOf, readOpenedSync } from './bounded-read.ts';
 import { TrustError, type TrustRole } from './trust-error.ts';
 import { modeText, trustPolicy, untrustedAncestorReason, untrustedReason, untrustedSymlinkReason, type TrustPolicy } from './trust-policy.ts';
 
@@ -103,15 +103,16 @@ export function openTrusted(file: string, kind: TrustedKind, options: TrustOptio
   }
 
   function openLast(dir: Dir, name: string, at: string, entry: fs.Stats): TrustedHandle {
-    // The type is checked before opening, so a device is never opened (some act on open).
-    if (kind === 'directory' ? !entry.isDirectory() : kind === 'path' ? !entry.isFile() : !entry.isFile() && !entry.isDirectory()) {
-      throw wrongType(file, options.what, at, entry, kind === 'directory' ? 'directory' : 'regular file');
-    }
+    // A directory read as a file fails with EISDIR, as a plain read does; other types are refused.
+    const wanted = (stat: fs.Stats): boolean =>
+      kind === 'directory' ? stat.isDirectory() : kind === 'path' ? stat.isFile() : stat.isFile() || stat.isDirectory();
+    // The type is checked before opening, so a device is never opened (some act on open), and again on what was opened.
+    if (!wanted(entry)) throw wrongType(file, options.what, at, entry, kind === 'directory' ? 'directory' : 'regular file');
     const flags = kind === 'directory' ? O_RDONLY | O_DIRECTORY | O_NOFOLLOW : kind === 'path' ? O_PATH | O_NOFOLLOW : READ_FLAGS | O_NOFOLLOW;
     const fd = named(at, () => fs.openSync(inDirectory(dir.fd, name), flags));
     try {
       const stat = fs.fstatSync(fd);
-      if (kind === 'read') assertReadableType(stat, file, options.what);
+      if (!wanted(stat)) throw wrongType(file, options.what, at, stat, kind === 'directory' ? 'directory' : 'regular file');
       const what = kind === 'directory' ? `the directory ${at}` : `the file ${at}`;
       refuse(untrustedReason(stat, policy, what), 'target', at, stat);
       if (options.secret === true && (stat.mode & 0o044) !== 0)
