@@ -49,7 +49,7 @@ export function resolveExecutable(file: string, path: string | undefined): strin
  * target's directories included, is owned by root or the agent's user and
  * writable by nobody else, so nobody else can change what it leads to between
  * this check and the exec; and the check is made again for every attempt,
- * right before it runs. Running /proc/self/fd/N would work for a binary, but a
+ * once its lock is held, right before it runs. Running /proc/self/fd/N would work for a binary, but a
  * `#!` script is then read by its interpreter through that path, so the
  * descriptor would have to stay open, without close-on-exec, in the hook and
  * every process it starts; `$0` would become /proc/self/fd/N (hooks/remount
