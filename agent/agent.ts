@@ -22,6 +22,7 @@ import { WardenError, messageOf } from './errors/index.ts';
 import { findingLogLine, hasErrors, type Finding } from './findings/index.ts';
 import { writeLogLine, type Logger } from './log/index.ts';
 import { probeLayoutOf, probeStaleView } from './probe/index.ts';
+import { prepareStateDir } from './state/index.ts';
 import { Remounter, remountLogLine, remountRequestLogLine, restoredRemountLogLine, staleViewVerifier, type RemountEvent } from './remount/index.ts';
 import {
   DRIFT_EVENT_TYPES,
@@ -127,6 +128,8 @@ export class Agent extends EventEmitter<AgentEventMap> {
       stateDir: config.stateDir,
     });
     for (const unbuilt of unbuiltSettings(config)) this.#log.info(unbuilt.message, { setting: unbuilt.key, value: unbuilt.value });
+    // A state dir that is a file, that others could write or that cannot be written stops the start (exit 1).
+    prepareStateDir(config.stateDir);
     await this.#check('start');
 
     const baselineFile = baselineFileOf(config.stateDir);

@@ -1,9 +1,8 @@
 /** The baseline state file: a small binary format (header, JSON metadata, sorted keys, name parts, CRC-32), and its I/O. */
-import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { errnoCode, messageOf } from '../errors/index.ts';
-import { StateFileError, writeFileAtomic } from '../state/index.ts';
+import { StateFileError, readStateBytes, writeFileAtomic } from '../state/index.ts';
 import { BaselineError } from './baseline-errors.ts';
 import { isLowerDbIdentity } from './db-identity.ts';
 import { isDirStamp } from './dir-stamp.ts';
@@ -13,6 +12,8 @@ import type { LowerBaseline } from './lower-baseline.ts';
 
 /** The file name of the baseline inside the agent's state dir. */
 export const BASELINE_FILE_NAME = 'lower-baseline.bin';
+/** The most bytes of a baseline read: 34 MB hold 1M entries, so this is room for about 15M. */
+export const BASELINE_MAX_BYTES = 512 * 1024 * 1024;
 /** Format version written; any other is BASELINE_UNSUPPORTED_VERSION. */
 export const BASELINE_FORMAT_VERSION = 1;
 
@@ -117,17 +118,19 @@ export function decodeBaseline(bytes: Uint8Array, file: string): LowerBaseline {
  *   BASELINE_OTHER_STORE (evidence: expected, found). For all four the agent should start afresh.
  */
 export function loadBaseline(file: string, expectRealStoreDir?: string): LowerBaseline | undefined {
-  let bytes: Buffer;
+  let bytes: Buffer | undefined;
   try {
-    bytes = fs.readFileSync(file);
+    bytes = readStateBytes(file, BASELINE_MAX_BYTES);
   } catch (cause) {
-    if (errnoCode(cause) === 'ENOENT') return undefined;
-    throw new BaselineError('BASELINE_UNREADABLE', `cannot read baseline file ${file}: ${errnoCode(cause) ?? messageOf(cause)}`, {
+    // A failed read (EISDIR), a FIFO or a device in its place, or more than BASELINE_MAX_BYTES.
+    const reason = cause instanceof StateFileError ? cause.cause : cause;
+    throw new BaselineError('BASELINE_UNREADABLE', `cannot read baseline file ${file}: ${errnoCode(reason) ?? messageOf(reason)}`, {
       cause,
-      evidence: { file, errno: errnoCode(cause) },
+      evidence: { file, errno: errnoCode(reason) },
       hint: 'check the permissions of the state dir; overlay-warden starts afresh meanwhile',
     });
   }
+  if (bytes === undefined) return undefined;
   const baseline = decodeBaseline(bytes, file);
   if (expectRealStoreDir !== undefined && baseline.realStoreDir !== expectRealStoreDir) {
     throw new BaselineError(

@@ -1,9 +1,9 @@
 /** The mount facts every check reads, gathered once per run: the store dir's mount, what is stacked on it, its overlay layers, canonical paths. */
 import fs from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/index.ts';
 import { errnoCode, messageOf } from '../errors/index.ts';
 import {
+  readMountinfoText,
   parseMountinfo,
   type MountinfoEntry,
   type MountinfoTable,
@@ -256,7 +256,7 @@ export async function gatherMountFacts(config: Config, view: RealpathView = FS_V
   const file = config.mountinfo;
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readMountinfoText(file);
   } catch (error) {
     return unreadableMountFacts(file, config.layout, view, error);
   }

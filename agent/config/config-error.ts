@@ -2,7 +2,7 @@
 import { didYouMean, WardenError, type WardenErrorOptions } from '../errors/index.ts';
 
 export type ConfigErrorCode =
-  'CONFIG_NOT_FOUND' | 'CONFIG_UNREADABLE' | 'CONFIG_SYNTAX' | 'CONFIG_INVALID' | 'CONFIG_INSECURE' | 'CONFIG_NO_STORE' | 'CONFIG_STORE';
+  'CONFIG_NOT_FOUND' | 'CONFIG_UNREADABLE' | 'CONFIG_SYNTAX' | 'CONFIG_INVALID' | 'CONFIG_INSECURE' | 'CONFIG_TOO_LARGE' | 'CONFIG_NO_STORE' | 'CONFIG_STORE';
 
 /** One bad setting: its dotted key, the value given, what was expected, and where it came from. */
 export interface ConfigProblem {

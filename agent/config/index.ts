@@ -1,7 +1,8 @@
-export { loadConfig, DEFAULT_CONFIG_FILE, type Config, type ConfigFlags, type ConfigSources } from './load-config.ts';
+export { loadConfig, DEFAULT_CONFIG_FILE, MAX_REPORTED_PROBLEMS, type Config, type ConfigFlags, type ConfigSources } from './load-config.ts';
+export { CONFIG_MAX_BYTES, CONFIG_MAX_ALIAS_COUNT } from './config-file.ts';
+export { checkTokenFile, readTokenFile, TOKEN_FILE_MAX_BYTES } from './token-file.ts';
 export { ConfigError, describeProblem, type ConfigProblem, type ConfigErrorCode } from './config-error.ts';
 export { configSchema, type ConfigInput, type ConfigSettings, type StoreSettings } from './config-schema.ts';
-export { assertTrustedFile, untrustedReason, TrustError } from './trusted-file.ts';
 export { parseAmount, resolveAmount, formatBytes, type Amount } from './byte-size.ts';
 export { packageRoot } from './package-root.ts';
 export { configJsonSchema } from './config-json-schema.ts';

@@ -1,15 +1,14 @@
 /** Loads the configuration: YAML file, then environment, then command-line flags; validates once; freezes. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from './package-root.ts';
-import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { errnoCode, messageOf } from '../errors/index.ts';
 import { ConfigError, describeProblem, type ConfigProblem } from './config-error.ts';
+import { readConfigFile } from './config-file.ts';
 import { configSchema, type ConfigSettings } from './config-schema.ts';
 import { expectationOf, nearestKeys, nearestValues } from './config-expectations.ts';
 import { resolveStoreFromSettings } from './store-from-settings.ts';
-import { assertTrustedFile } from './trusted-file.ts';
+import { checkTokenFile } from './token-file.ts';
 import type { StoreLayout } from '../store/index.ts';
 
 /** The default config file: `config/overlay-warden.yaml` of the project (or of the installed package). */
@@ -29,7 +28,7 @@ export interface ConfigSources {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Used when neither `--config` nor OVERLAY_WARDEN_CONFIG names a file; may be absent. */
   readonly defaultFile?: string;
-  /** Skip the ownership check (tests of files under a temp dir owned by someone else). */
+  /** Skip the ownership checks of the config file (tests of files under a checkout owned by someone else); its type and size are still checked. */
   readonly trustAnyFile?: boolean;
 }
 
@@ -41,6 +40,9 @@ export interface Config extends ConfigSettings {
   /** Where the store description came from (for `layout` and error messages). */
   readonly storeSource: string;
 }
+
+/** Problems listed in a CONFIG_INVALID message and its evidence; the rest are counted (a file of 100,000 unknown keys stays one screen). */
+export const MAX_REPORTED_PROBLEMS = 20;
 
 /** Environment variables and the config key each one sets. */
 const ENV_KEYS: ReadonlyArray<readonly [string, readonly string[]]> = [
@@ -54,15 +56,18 @@ const ENV_KEYS: ReadonlyArray<readonly [string, readonly string[]]> = [
 /**
  * Reads, merges and validates the configuration. Throws ConfigError (code
  * CONFIG_NOT_FOUND, CONFIG_UNREADABLE, CONFIG_SYNTAX, CONFIG_INVALID,
- * CONFIG_INSECURE, CONFIG_NO_STORE or CONFIG_STORE) listing every bad key with
- * its value, what was expected, and the file line, variable or flag it came
- * from. Never returns a half-valid config.
+ * CONFIG_INSECURE, CONFIG_TOO_LARGE, CONFIG_NO_STORE or CONFIG_STORE) listing
+ * the bad keys (the first MAX_REPORTED_PROBLEMS, and how many more) with their
+ * values, what was expected, and the file line, variable or flag each came
+ * from. Every file is read through the trust checks with a cap (readConfigFile,
+ * the nix.conf reader; `http.tokenFile` is checked, not read), so loading never
+ * blocks and never reads without end. Never returns a half-valid config.
  */
 export function loadConfig(sources: ConfigSources): Config {
   const explicit = sources.flags.config ?? sources.env['OVERLAY_WARDEN_CONFIG'];
   const file = explicit ?? (sources.defaultFile !== undefined && existsSync(sources.defaultFile) ? sources.defaultFile : undefined);
   const origin = new Map<string, string>();
-  const { raw, where } = file === undefined ? { raw: {}, where: () => undefined } : readConfigFile(file, sources.trustAnyFile === true);
+  const { raw, where } = file === undefined ? { raw: {}, where: () => undefined } : readConfigFile(file, sources.trustAnyFile !== true);
 
   const set = (path: readonly string[], value: string, source: string): void => {
     let node = raw as Record<string, unknown>;
@@ -93,90 +98,53 @@ export function loadConfig(sources: ConfigSources): Config {
 
   const parsed = configSchema.safeParse(raw, { reportInput: true, error: expectationOf });
   if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => problemsOf(issue, origin, where));
+    const { problems, count } = problemsOf(parsed.error.issues, origin, where);
+    const more = count > problems.length ? `\n  … and ${count - problems.length} more` : '';
     throw new ConfigError(
       'CONFIG_INVALID',
-      `invalid configuration${file === undefined ? '' : ` in ${file}`}:\n  ${problems.map(describeProblem).join('\n  ')}`,
+      `invalid configuration${file === undefined ? '' : ` in ${file}`}:\n  ${problems.map(describeProblem).join('\n  ')}${more}`,
       problems,
       {
-        hint: `fix the key${problems.length > 1 ? 's' : ''} named above; config/overlay-warden.example.yaml documents every setting`,
+        evidence: { file, problemCount: count },
+        hint: `fix the key${count > 1 ? 's' : ''} named above; config/overlay-warden.example.yaml documents every setting`,
       },
     );
   }
   const settings = parsed.data;
   const { layout, source } = resolveStoreFromSettings(settings.store, (key) => origin.get(`store.${key}`) ?? where(['store', key]), sources.env);
+  if (settings.http.tokenFile !== undefined) checkTokenFile(settings.http.tokenFile);
   return deepFreeze({ ...settings, file, layout, storeSource: source });
 }
 
-/** Reads and parses the YAML file; `where(path)` maps a key path to `FILE:LINE`. */
-function readConfigFile(file: string, trustAnyFile: boolean): { raw: unknown; where: (path: readonly PropertyKey[]) => string | undefined } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    const missing = errnoCode(cause) === 'ENOENT';
-    throw new ConfigError(missing ? 'CONFIG_NOT_FOUND' : 'CONFIG_UNREADABLE', `cannot read the configuration file ${file}: ${messageOf(cause)}`, [], {
-      cause,
-      evidence: { file },
-      hint: missing ? 'pass an existing file with --config or OVERLAY_WARDEN_CONFIG, or leave both unset to use the defaults' : 'check its permissions',
-    });
-  }
-  if (!trustAnyFile) {
-    try {
-      assertTrustedFile(file, 'configuration file');
-    } catch (cause) {
-      const error = cause as ConfigError;
-      throw new ConfigError('CONFIG_INSECURE', error.message, [], { cause, evidence: error.evidence, hint: error.hint });
-    }
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    const line = first.linePos?.[0]?.line ?? lineCounter.linePos(first.pos[0]).line;
-    throw new ConfigError('CONFIG_SYNTAX', `${file}:${line}: YAML syntax error: ${first.message.split('\n')[0]}`, [], {
-      evidence: { file, line, errors: doc.errors.map((e) => e.message.split('\n')[0]) },
-      hint: 'fix the YAML syntax at that line',
-    });
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    const problem = { key: '', value: raw, expected: 'a mapping of settings (key: value lines)', source: file };
-    throw new ConfigError('CONFIG_INVALID', `invalid configuration in ${file}: ${describeProblem(problem)}`, [problem]);
-  }
-  return { raw, where: (path) => lineOf(doc, lineCounter, file, path) };
-}
-
-function lineOf(doc: Document, lineCounter: LineCounter, file: string, path: readonly PropertyKey[]): string | undefined {
-  for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    const range = (node as { range?: [number, number, number] } | undefined)?.range;
-    // The nearest node that exists: a missing key points at its parent map.
-    if (range !== undefined) return `${file}:${lineCounter.linePos(range[0]).line}`;
-  }
-  return undefined;
-}
-
-/** The problems of one issue; its message says what the key takes (the schema's own words, or expectationOf's). */
+/**
+ * The first MAX_REPORTED_PROBLEMS problems of the issues, and how many there are in all; each message says what the
+ * key takes (the schema's own words, or expectationOf's). Linear in the number of issues and unknown keys.
+ */
 function problemsOf(
-  issue: z.core.$ZodIssue,
+  issues: readonly z.core.$ZodIssue[],
   origin: ReadonlyMap<string, string>,
   where: (path: readonly PropertyKey[]) => string | undefined,
-): ConfigProblem[] {
-  const path = issue.path.map(String);
+): { problems: ConfigProblem[]; count: number } {
+  const problems: ConfigProblem[] = [];
+  let count = 0;
   const sourceOf = (keys: readonly string[]): string | undefined => origin.get(keys.join('.')) ?? where(keys);
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({
-      key: [...path, key].join('.'),
-      value: issue.input?.[key],
-      expected: issue.message,
-      unknownKey: true,
-      source: sourceOf([...path, key]),
-      suggestions: nearestKeys(configSchema, path, key),
-    }));
+  for (const issue of issues) {
+    const path = issue.path.map(String);
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+    count += keys.length;
+    // Only the problems reported are built (suggestions included): the rest are counted.
+    for (const key of keys.slice(0, MAX_REPORTED_PROBLEMS - problems.length)) {
+      if (key === undefined) {
+        const suggestions = issue.code === 'invalid_value' ? nearestValues(issue.input, issue.values) : [];
+        problems.push({ key: path.join('.'), value: issue.input, expected: issue.message, source: sourceOf(path), suggestions });
+      } else {
+        const value: unknown = (issue.input as Record<string, unknown> | undefined)?.[key];
+        const suggestions = nearestKeys(configSchema, path, key);
+        problems.push({ key: [...path, key].join('.'), value, expected: issue.message, unknownKey: true, source: sourceOf([...path, key]), suggestions });
+      }
+    }
   }
-  const suggestions = issue.code === 'invalid_value' ? nearestValues(issue.input, issue.values) : [];
-  return [{ key: path.join('.'), value: issue.input, expected: issue.message, source: sourceOf(path), suggestions }];
+  return { problems, count };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,9 +1,9 @@
 /** Makes a control socket path safe to listen on: a private directory, and a stale socket removed only if nobody answers. */
-import { lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
-import { untrustedReason } from '../config/index.ts';
 import { errnoCode, messageOf } from '../errors/index.ts';
+import { TrustError, trustPolicy, withTrustedDirectory } from '../trust/index.ts';
 import { ControlError } from './control-errors.ts';
 
 /** How long a probe of an existing socket waits for an answer before calling it live (a busy agent may accept slowly). */
@@ -13,23 +13,26 @@ export const SOCKET_PROBE_TIMEOUT_MS = 1000;
  * Creates the socket's directory if missing (mode 0700) and refuses one that
  * someone other than root or the agent's user can write, even a sticky one:
  * whoever can create entries there could put their own socket in our place
- * and answer the Nix hook. Throws ControlError CONTROL_DIR_UNSAFE, or CONTROL_LISTEN_FAILED when the directory
- * cannot be made (a file in its place or on the way).
+ * and answer the Nix hook. The directories on its way are checked too (owned by
+ * root or the agent's user, writable by nobody else unless sticky; symlinks
+ * followed only when trusted), so none of them can be swapped between this
+ * check and the listen. Throws ControlError CONTROL_DIR_UNSAFE, or
+ * CONTROL_LISTEN_FAILED when the directory cannot be made (a file in its place
+ * or on the way).
  */
 export function assertSocketDirSafe(socketPath: string, uid: number = process.getuid?.() ?? 0): void {
   const dir = dirname(socketPath);
-  let stat;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    stat = statSync(dir);
+    withTrustedDirectory(dir, { what: "the control socket's directory", policy: trustPolicy(uid) }, () => undefined);
   } catch (cause) {
-    throw pathUnusable(socketPath, `cannot make its directory ${dir}`, cause);
-  }
-  const reason = untrustedReason(stat, uid, `the control socket's directory ${dir}`);
-  if (reason !== undefined) {
+    if (!(cause instanceof TrustError)) throw pathUnusable(socketPath, `cannot make its directory ${dir}`, cause);
+    if (cause.code !== 'FILE_UNTRUSTED') throw pathUnusable(socketPath, cause.message, cause);
+    const { at, uid: owner, mode, reason } = cause.evidence as { at: string; uid: number; mode: string; reason: string };
     throw new ControlError('CONTROL_DIR_UNSAFE', `refusing to listen on ${socketPath}: ${reason}`, {
-      evidence: { dir, uid: stat.uid, mode: (stat.mode & 0o7777).toString(8) },
-      hint: `use a directory only root can write (the default is /run/overlay-warden), or: chown root ${dir} && chmod 0700 ${dir}`,
+      cause,
+      evidence: { dir, uid: owner, mode: mode.replace(/^0/, ''), ...(cause.evidence['role'] === 'target' ? {} : { unsafe: at }) },
+      hint: `use a directory only root can write (the default is /run/overlay-warden), or: chown root ${at} && chmod ${cause.evidence['role'] === 'target' ? '0700' : 'go-w'} ${at}`,
     });
   }
 }

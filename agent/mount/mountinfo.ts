@@ -1,5 +1,5 @@
 /** Parses /proc/self/mountinfo into entries, one per line, keeping each raw line as evidence. */
-import { readFile } from 'node:fs/promises';
+import { MIB, readBounded } from '../trust/index.ts';
 import { MountinfoParseError, type MountinfoLineProblem } from './mount-errors.ts';
 import { unescapeMountinfo } from './mountinfo-escape.ts';
 
@@ -186,10 +186,22 @@ export function mountAccess(entry: MountinfoEntry): MountAccess {
   return { mountReadOnly, superblockReadOnly, readOnly: mountReadOnly || superblockReadOnly };
 }
 
+/** The most bytes of a mount table read: 10,000 container mounts take 6 MB. */
+export const MOUNTINFO_MAX_BYTES = 64 * MIB;
+
+/**
+ * The text of a mountinfo file, its type checked first (a regular file, such as the kernel's /proc ones; a FIFO or
+ * a device fails at once) and at most MOUNTINFO_MAX_BYTES read. Rejects with TrustError FILE_WRONG_TYPE or
+ * FILE_TOO_LARGE, or with the Node system error of a failed open or read (ENOENT, EACCES).
+ */
+export async function readMountinfoText(file = '/proc/self/mountinfo'): Promise<string> {
+  return (await readBounded(file, { what: 'mount table', maxBytes: MOUNTINFO_MAX_BYTES })).toString('utf8');
+}
+
 /**
  * Reads and parses a mountinfo file (default: this process's view). Rejects only when the file cannot be
- * read (with the Node system error); malformed lines are reported in `errors` as by `parseMountinfo`.
+ * read, as readMountinfoText; malformed lines are reported in `errors` as by `parseMountinfo`.
  */
 export async function readMountinfo(file = '/proc/self/mountinfo'): Promise<MountinfoTable> {
-  return parseMountinfo(await readFile(file, 'utf8'));
+  return parseMountinfo(await readMountinfoText(file));
 }

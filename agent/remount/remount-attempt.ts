@@ -31,6 +31,11 @@ export async function runTrustedCommand(
 ): Promise<CommandAttempt> {
   let trusted: string[];
   let lock: HeldRemountLock;
+  const refused = (cause: unknown): CommandAttempt => {
+    const error = cause instanceof WardenError ? cause : new RemountError('REMOUNT_COMMAND_NOT_FOUND', messageOf(cause), { cause });
+    const retryable = isWardenError(error, 'REMOUNT_LOCK_TIMED_OUT') || isWardenError(error, 'REMOUNT_CANCELLED');
+    return { report: undefined, error, retryable, lock: undefined };
+  };
   try {
     trusted = trustedRemountArgv(argv, path);
     lock = await acquireRemountLock(options.stateDir, {
@@ -39,9 +44,14 @@ export async function runTrustedCommand(
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
   } catch (cause) {
-    const error = cause instanceof WardenError ? cause : new RemountError('REMOUNT_COMMAND_NOT_FOUND', messageOf(cause), { cause });
-    const retryable = isWardenError(error, 'REMOUNT_LOCK_TIMED_OUT') || isWardenError(error, 'REMOUNT_CANCELLED');
-    return { report: undefined, error, retryable, lock: undefined };
+    return refused(cause);
+  }
+  try {
+    // Checked again now that the lock is held (its wait may be long), so what runs is what was checked just before.
+    trusted = trustedRemountArgv(argv, path);
+  } catch (cause) {
+    lock.release();
+    return refused(cause);
   }
   try {
     const run = await runRemountCommand(trusted, { ...options, launcher: lock.launcher, inheritFds: [lock.fd] });

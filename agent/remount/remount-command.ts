@@ -3,7 +3,8 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa, type Options } from 'execa';
-import { assertTrustedFile, TrustError } from '../config/index.ts';
+import { errnoCode, messageOf } from '../errors/index.ts';
+import { checkTrustedFile, TrustError } from '../trust/index.ts';
 import { OutputTail, type CapturedOutput } from './output-tail.ts';
 import { RemountError } from './remount-errors.ts';
 
@@ -33,32 +34,50 @@ export function resolveExecutable(file: string, path: string | undefined): strin
 }
 
 /**
- * Checks the command's executable before it runs as root: it must exist and be
- * writable only by root or the agent's user (a hook anyone can edit would hand
- * them root). Returns the argv with the executable made absolute. Throws
- * RemountError REMOUNT_COMMAND_NOT_FOUND or REMOUNT_COMMAND_UNTRUSTED.
- * Only argv[0] is checked: an interpreter's script argument is the
- * configuration's responsibility.
+ * Checks the command's executable before it runs as root: a regular file with
+ * an execute bit, owned by root or the agent's user and writable by nobody
+ * else, reached through directories that are the same (writable by others
+ * only when sticky) and through symlinks only when root or the agent's user
+ * own them (a hook anyone can edit, or reach through a directory they can
+ * write, would hand them root). Returns the argv with the executable made
+ * absolute: the path to execute. Throws RemountError REMOUNT_COMMAND_NOT_FOUND
+ * or REMOUNT_COMMAND_UNTRUSTED. Only argv[0] is checked: an interpreter's
+ * script argument is the configuration's responsibility.
+ *
+ * Why the command runs by this path, not from the checked descriptor
+ * (/proc/self/fd/N): every component of the path, each symlink and its
+ * target's directories included, is owned by root or the agent's user and
+ * writable by nobody else, so nobody else can change what it leads to between
+ * this check and the exec; and the check is made again for every attempt,
+ * once its lock is held, right before it runs. Running /proc/self/fd/N would work for a binary, but a
+ * `#!` script is then read by its interpreter through that path, so the
+ * descriptor would have to stay open, without close-on-exec, in the hook and
+ * every process it starts; `$0` would become /proc/self/fd/N (hooks/remount
+ * names itself by it) and a multi-call binary reached through a symlink would
+ * no longer see its name.
  */
 export function trustedRemountArgv(argv: readonly string[], path: string | undefined = process.env['PATH']): string[] {
   const [file, ...args] = argv;
   const resolved = file === undefined ? undefined : resolveExecutable(file, path);
-  if (resolved === undefined) {
-    throw new RemountError(
+  const notFound = (why: string | undefined, cause?: unknown): RemountError =>
+    new RemountError(
       'REMOUNT_COMMAND_NOT_FOUND',
-      `the remount command ${file ?? '(empty)'} is not an executable file${file?.includes('/') === false ? ' on PATH' : ''}`,
+      `the remount command ${file ?? '(empty)'} is not an executable file${file?.includes('/') === false ? ' on PATH' : ''}${why === undefined ? '' : ` (${why})`}`,
       {
-        evidence: { command: argv },
+        cause,
+        evidence: { command: argv, ...(cause instanceof TrustError ? cause.evidence : { errno: errnoCode(cause) }) },
         hint: 'set remount.command to an absolute path of an executable, or leave it unset to use hooks/remount',
       },
     );
-  }
+  if (resolved === undefined) throw notFound(undefined);
+  let mode: number;
   try {
-    assertTrustedFile(resolved, 'remount command');
+    mode = checkTrustedFile(resolved, { what: 'remount command' }).stat.mode;
   } catch (cause) {
-    const trust = cause as TrustError;
-    throw new RemountError('REMOUNT_COMMAND_UNTRUSTED', trust.message, { cause, evidence: { command: argv, ...trust.evidence }, hint: trust.hint });
+    if (!(cause instanceof TrustError) || cause.code !== 'FILE_UNTRUSTED') throw notFound(messageOf(cause), cause);
+    throw new RemountError('REMOUNT_COMMAND_UNTRUSTED', cause.message, { cause, evidence: { command: argv, ...cause.evidence }, hint: cause.hint });
   }
+  if ((mode & 0o111) === 0) throw notFound('no execute bit');
   return [resolved, ...args];
 }
 

@@ -19,7 +19,10 @@ export {
   readNixConf,
   readNixConfStoreSetting,
   lastNixConfSetting,
+  readTrustedNixConf,
   MAX_INCLUDE_DEPTH,
+  NIX_CONF_MAX_BYTES,
+  NIX_CONF_MAX_TOTAL_BYTES,
   NixConfError,
   type NixConfErrorCode,
   type NixConfEntry,
@@ -65,7 +68,7 @@ export { narHashOfMergedSync, type MarksOf, type MergedNarResult } from './nar-m
 export { NarError, type NarErrorCode, type UnsupportedFileType } from './nar-error.ts';
 export { openNixDb, emptyNixDb, type NixDb, type NixDbOptions } from './nix-db.ts';
 export { NixDbError, toNixDbError, type NixDbErrorCode } from './nix-db-error.ts';
-export { sqliteFileUri, parseSchemaVersion, readSchemaVersion, type NixDbOpenMode, type NixDbTables } from './nix-db-open.ts';
+export { sqliteFileUri, parseSchemaVersion, readSchemaVersion, SCHEMA_FILE_MAX_BYTES, type NixDbOpenMode, type NixDbTables } from './nix-db-open.ts';
 export { decodeValidPathRow, type ValidPathRow, type PathInfo, type ReferenceEdge, type Realisation } from './nix-db-rows.ts';
 export { NIX_SCHEMA_VERSION, NIX_DB_SCHEMA_SQL, VALID_PATHS_COLUMNS } from './nix-db-schema.ts';
 export { openSqliteReadOnly } from './nix-db-open.ts';

@@ -1,9 +1,22 @@
 /** Reads nix.conf the way Nix does (comments, `include`/`!include`, later lines win) to find the `store` setting and where it was set. */
-import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { WardenError, errnoCode, messageOf } from '../errors/index.ts';
+import { MIB, TrustError, readTrustedFile } from '../trust/index.ts';
 
-export type NixConfErrorCode = 'NIX_CONF_SYNTAX' | 'NIX_CONF_UNREADABLE' | 'NIX_CONF_INCLUDE_MISSING' | 'NIX_CONF_INCLUDE_CYCLE' | 'NIX_CONF_INCLUDE_TOO_DEEP';
+/**
+ * Nix's own refusals (SYNTAX, INCLUDE_MISSING), and overlay-warden's: the top file unreadable, include cycles and
+ * chains too deep, a file someone else could have written or reached through a directory they can write
+ * (UNTRUSTED), one that is not a regular file (NOT_A_FILE: a FIFO, a device), more bytes than the caps (TOO_LARGE).
+ */
+export type NixConfErrorCode =
+  | 'NIX_CONF_SYNTAX'
+  | 'NIX_CONF_UNREADABLE'
+  | 'NIX_CONF_INCLUDE_MISSING'
+  | 'NIX_CONF_INCLUDE_CYCLE'
+  | 'NIX_CONF_INCLUDE_TOO_DEEP'
+  | 'NIX_CONF_UNTRUSTED'
+  | 'NIX_CONF_NOT_A_FILE'
+  | 'NIX_CONF_TOO_LARGE';
 
 /** A nix.conf Nix itself would refuse, or one overlay-warden cannot follow; `evidence` has `file` and `line`. */
 export class NixConfError extends WardenError<NixConfErrorCode> {}
@@ -42,11 +55,26 @@ export interface NixConf {
   readonly skippedIncludes: readonly SkippedInclude[];
 }
 
-/** Reads a file as UTF-8 text; throws a Node system error (with `code`) when it cannot. */
+/**
+ * Reads a file as UTF-8 text; throws a Node system error (with `code`) when it cannot, or a TrustError when it must
+ * not be read (untrusted, not a regular file, too large).
+ */
 export type ReadTextFile = (file: string) => string;
 
 /** Deepest include nesting followed; beyond it Nix (which has no cycle check) would recurse until it crashes. */
 export const MAX_INCLUDE_DEPTH = 32;
+
+/** The most bytes read of one nix.conf or included file (Nix's own is a few KiB). */
+export const NIX_CONF_MAX_BYTES = MIB;
+/** The most bytes read of a nix.conf and all it includes, a file included twice counted twice. */
+export const NIX_CONF_MAX_TOTAL_BYTES = 8 * MIB;
+
+/**
+ * The default reader: through the trust checks (root's or the agent's user's, through trusted directories, read
+ * from the checked descriptor), at most NIX_CONF_MAX_BYTES. nix.conf names the store whose layers the agent
+ * remounts as root, so a nix.conf others could change would hand them that choice.
+ */
+export const readTrustedNixConf: ReadTextFile = (file) => readTrustedFile(file, { what: 'nix.conf', maxBytes: NIX_CONF_MAX_BYTES }).bytes.toString('utf8');
 
 // Nix's tokenizeString default separators, minus the newline that already split lines.
 const SEPARATORS = /[ \t\r]+/;
@@ -103,17 +131,45 @@ export function parseNixConf(text: string, file: string): NixConfEntry[] {
  * reported in `skippedIncludes`). Unlike Nix: `file` itself must be readable
  * (NIX_CONF_UNREADABLE; Nix treats a missing nix.conf as empty), and include
  * cycles (NIX_CONF_INCLUDE_CYCLE) and nesting deeper than MAX_INCLUDE_DEPTH
- * (NIX_CONF_INCLUDE_TOO_DEEP) are errors where Nix would recurse forever.
- * Also throws NIX_CONF_SYNTAX. `readFile` defaults to reading the file system.
+ * (NIX_CONF_INCLUDE_TOO_DEEP) are errors where Nix would recurse forever; so
+ * are, for the top file and every include, one that is not trusted
+ * (NIX_CONF_UNTRUSTED), not a regular file (NIX_CONF_NOT_A_FILE: Nix would
+ * block on a FIFO or read /dev/zero until memory runs out; a directory is
+ * skipped, as by Nix) or over the caps (NIX_CONF_TOO_LARGE). Also throws
+ * NIX_CONF_SYNTAX. `readFile` defaults to readTrustedNixConf.
  */
-export function readNixConf(file: string, readFile: ReadTextFile = (f) => readFileSync(f, 'utf8')): NixConf {
+export function readNixConf(file: string, readFile: ReadTextFile = readTrustedNixConf): NixConf {
   const settings: NixConfSetting[] = [];
   const skippedIncludes: SkippedInclude[] = [];
   const top = posix.resolve(file);
+  let total = 0;
+  /** Reads one file, counting its bytes against NIX_CONF_MAX_TOTAL_BYTES; TrustErrors become NixConfErrors at `from`. */
+  const read = (path: string, from: NixConfLocation | undefined): string => {
+    let text: string;
+    try {
+      text = readFile(path);
+    } catch (cause) {
+      if (cause instanceof TrustError) throw refused(path, from, cause);
+      throw cause;
+    }
+    total += text.length;
+    if (total > NIX_CONF_MAX_TOTAL_BYTES) {
+      throw refused(
+        path,
+        from,
+        new TrustError('FILE_TOO_LARGE', `nix.conf ${top} and its includes hold more than ${NIX_CONF_MAX_TOTAL_BYTES} bytes`, {
+          evidence: { file: top, maxBytes: NIX_CONF_MAX_TOTAL_BYTES },
+          hint: 'include fewer or smaller files',
+        }),
+      );
+    }
+    return text;
+  };
   let text: string;
   try {
-    text = readFile(top);
+    text = read(top, undefined);
   } catch (cause) {
+    if (cause instanceof NixConfError) throw cause;
     throw new NixConfError('NIX_CONF_UNREADABLE', `cannot read nix.conf ${top}: ${messageOf(cause)}`, {
       cause,
       evidence: { file: top, errno: errnoCode(cause) },
@@ -147,8 +203,9 @@ export function readNixConf(file: string, readFile: ReadTextFile = (f) => readFi
       }
       let included: string;
       try {
-        included = readFile(entry.path);
+        included = read(entry.path, here);
       } catch (cause) {
+        if (cause instanceof NixConfError) throw cause;
         const errno = errnoCode(cause);
         const missing = errno === 'ENOENT' || errno === 'ENOTDIR';
         if (missing && !entry.optional) {
@@ -166,6 +223,17 @@ export function readNixConf(file: string, readFile: ReadTextFile = (f) => readFi
   };
   visit(top, text, []);
   return Object.freeze({ settings: Object.freeze(settings), skippedIncludes: Object.freeze(skippedIncludes) });
+}
+
+/** The NixConfError for a file the trust checks or the caps refused; `from` is the include line that named it. */
+function refused(path: string, from: NixConfLocation | undefined, cause: TrustError): NixConfError {
+  const code = cause.code === 'FILE_UNTRUSTED' ? 'NIX_CONF_UNTRUSTED' : cause.code === 'FILE_WRONG_TYPE' ? 'NIX_CONF_NOT_A_FILE' : 'NIX_CONF_TOO_LARGE';
+  const at = from === undefined ? '' : `${from.file}:${from.line}: `;
+  return new NixConfError(code, `${at}${cause.message}`, {
+    cause,
+    evidence: { ...cause.evidence, path, ...(from === undefined ? { file: path } : { file: from.file, line: from.line }) },
+    hint: cause.hint,
+  });
 }
 
 /** The setting `name` as Nix ends up with it: the last one applied, or undefined. Pure. */

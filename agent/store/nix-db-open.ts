@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { errnoCode, messageOf } from '../errors/index.ts';
+import { KIB, TrustError, readBoundedSync } from '../trust/index.ts';
 import { percentEncode } from './percent-encoding.ts';
 import { NixDbError, SQLITE_RESULT, sqlitePrimaryCode, toNixDbError } from './nix-db-error.ts';
 import { NIX_SCHEMA_VERSION, VALID_PATHS_COLUMNS } from './nix-db-schema.ts';
@@ -44,17 +45,22 @@ export function parseSchemaVersion(text: string): number | undefined {
   return /^[0-9]{1,9}$/.test(trimmed) ? Number(trimmed) : undefined;
 }
 
+/** The most bytes of a `schema` file read: Nix writes a number there. */
+export const SCHEMA_FILE_MAX_BYTES = 4 * KIB;
+
 /**
- * Reads the `schema` file Nix keeps beside its DB and checks the version is NIX_SCHEMA_VERSION.
- * @throws NixDbError NIX_DB_SCHEMA_UNREADABLE (missing or unreadable), NIX_DB_SCHEMA_INVALID (not an integer),
- *   NIX_DB_SCHEMA_UNSUPPORTED (any other version; evidence `found` and `supported`).
+ * Reads the `schema` file Nix keeps beside its DB and checks the version is NIX_SCHEMA_VERSION. Its type is checked
+ * first and at most SCHEMA_FILE_MAX_BYTES are read, so a FIFO or a device in its place fails at once.
+ * @throws NixDbError NIX_DB_SCHEMA_UNREADABLE (missing, unreadable, not a regular file, too large), NIX_DB_SCHEMA_INVALID
+ *   (not an integer), NIX_DB_SCHEMA_UNSUPPORTED (any other version; evidence `found` and `supported`).
  */
 export function readSchemaVersion(schemaFile: string): number {
   let text: string;
   try {
-    text = fs.readFileSync(schemaFile, 'utf8');
+    text = readBoundedSync(schemaFile, { what: 'Nix DB schema file', maxBytes: SCHEMA_FILE_MAX_BYTES }).toString('utf8');
   } catch (cause) {
-    throw new NixDbError('NIX_DB_SCHEMA_UNREADABLE', `cannot read the Nix DB schema file ${schemaFile} (${errnoCode(cause) ?? messageOf(cause)})`, {
+    const why = cause instanceof TrustError ? cause.message : (errnoCode(cause) ?? messageOf(cause));
+    throw new NixDbError('NIX_DB_SCHEMA_UNREADABLE', `cannot read the Nix DB schema file ${schemaFile} (${why})`, {
       evidence: { file: schemaFile, errno: errnoCode(cause) },
       hint: 'Nix writes STATE/db/schema beside db.sqlite; point the store settings at a state dir Nix created.',
       cause,

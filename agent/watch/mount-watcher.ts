@@ -1,7 +1,6 @@
 /** Polls the mount table and reports changes at the merged store dir: unmounted, remounted, options changed, stacked. */
-import { readFile } from 'node:fs/promises';
 import { errnoCode, messageOf } from '../errors/index.ts';
-import { parseMountinfo, MountTable } from '../mount/index.ts';
+import { parseMountinfo, readMountinfoText, MountTable } from '../mount/index.ts';
 import { DriftEmitter } from './drift-emitter.ts';
 import { diffMountViews, mountViewOf, type MountView } from './mount-view.ts';
 import { WatcherHealthState, type WatcherHealth } from './watcher-health.ts';
@@ -15,7 +14,7 @@ export interface MountWatcherOptions {
   readonly pollMs: number;
   /** Keep the process alive while watching (default true). */
   readonly persistent?: boolean;
-  /** Reads the mountinfo file (tests inject fixtures). Default: fs.promises.readFile as UTF-8. */
+  /** Reads the mountinfo file (tests inject fixtures). Default: readMountinfoText (type checked, capped). */
   readonly readText?: (file: string) => Promise<string>;
   readonly now?: () => Date;
 }
@@ -56,7 +55,7 @@ export class MountWatcher extends DriftEmitter {
       mergedStoreDir: options.mergedStoreDir,
       pollMs: options.pollMs,
       persistent: options.persistent ?? true,
-      readText: options.readText ?? ((file: string) => readFile(file, 'utf8')),
+      readText: options.readText ?? readMountinfoText,
       now: options.now ?? (() => new Date()),
     });
     this.#health = new WatcherHealthState('mount-table', options.mountinfo, this.#options.now, (event) => this.emitHealth(event));

@@ -1,12 +1,17 @@
 /**
  * SIGHUP to `overlay-warden run`: a valid new configuration replaces the running one (here: log level debug, another
  * remount window); a broken one is rejected with an error naming the problem, and the agent goes on with the old.
+ * So is one whose nix.conf includes a FIFO nobody writes to or /dev/zero, which once blocked the agent's event loop
+ * forever (no status, SIGTERM ignored) or read until memory ran out.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { requestControl } from '../../agent/control/index.ts';
 import { AgentScenario, remountLine, type AgentChild } from '../support/agent-child.ts';
 import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
+import { requireCommand } from '../support/requirements.ts';
 
 describe('agent: SIGHUP reloads the configuration', function () {
   let s: AgentScenario | undefined;
@@ -86,6 +91,31 @@ describe('agent: SIGHUP reloads the configuration', function () {
     startedAt = status.startedAt;
     assert.ok(agent.running);
     assert.equal(fs.existsSync(`${unsafe}/control.sock`), false);
+  });
+
+  /** Points the agent's configuration at a nix.conf with `include` as its second line, sends SIGHUP, expects the rejection. */
+  async function rejectedInclude(include: string): Promise<void> {
+    const nixConf = path.join(s!.fixture.dir, 'nix.conf');
+    fs.writeFileSync(nixConf, `store = ${s!.fixture.storeUrl}\n${include}\n`, { mode: 0o644 });
+    s!.writeConfig({ store: { url: undefined, nixConf }, log: { level: 'debug' } });
+    const mark = agent.log.length;
+    agent.child.kill('SIGHUP');
+    const rejected = await agent.waitForLog((l) => /^configuration reload rejected/.test(l.message), 'the rejection', { from: mark });
+    assert.equal(rejected['code'], 'CONFIG_STORE');
+    assert.match(rejected.message, new RegExp(`${nixConf}:2: .*not a regular file`));
+    assert.equal((await s!.status(clientConfig)).startedAt, startedAt, 'not restarted');
+    assert.ok(agent.running);
+  }
+
+  it('a nix.conf that !includes a FIFO is rejected at once, and the agent still answers', async function () {
+    requireCommand(this, 'mkfifo');
+    const fifo = path.join(s!.fixture.dir, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    await rejectedInclude(`!include ${fifo}`);
+  });
+
+  it('a nix.conf that includes /dev/zero is rejected at once', async () => {
+    await rejectedInclude('include /dev/zero');
   });
 
   it('YAML that does not parse is rejected too; SIGTERM then stops the agent with exit 0', async () => {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, type ConfigSources } from '../../agent/config/index.ts';
+import { ConfigError, loadConfig, readTokenFile, type ConfigSources } from '../../agent/config/index.ts';
+import { requireRoot } from '../support/requirements.ts';
 
 const REPLIT = 'local-overlay?lower-store=%2Fmnt%2Fcacache%3Fread-only%3Dtrue&upper-layer=/mnt/nix/store&check-mount=false';
 
@@ -181,6 +182,35 @@ describe('loadConfig', () => {
     assert.match(error.message, /writable by group or others/);
   });
 
+  it('refuses a config file root owns in a directory another user owns: they could swap it', function () {
+    requireRoot(this);
+    chmodSync(dir, 0o755);
+    mkdirSync(join(dir, 'theirs'));
+    chownSync(join(dir, 'theirs'), 65534, 65534);
+    const file = write('theirs/c.yaml', `store:\n  url: "${REPLIT}"\n`);
+    const error = configError(() => load({ flags: { config: file } }));
+    assert.equal(error.code, 'CONFIG_INSECURE');
+    assert.equal(
+      error.message,
+      `refusing configuration file ${file}: the directory ${join(dir, 'theirs')} is owned by uid 65534, not by root or the agent's user (uid 0)`,
+    );
+    assert.deepEqual([error.evidence['at'], error.evidence['role']], [join(dir, 'theirs'), 'ancestor']);
+  });
+
+  it('checks http.tokenFile when set: it must exist and be readable and writable by root alone; readTokenFile reads it', function () {
+    requireRoot(this);
+    const withToken = (token: string): string => write('t.yaml', `store:\n  url: "${REPLIT}"\nhttp:\n  tokenFile: ${token}\n`);
+    assert.equal(configError(() => load({ flags: { config: withToken(join(dir, 'none')) } })).code, 'CONFIG_NOT_FOUND');
+    const token = write('token', ' s3cret\n', 0o644);
+    const open = configError(() => load({ flags: { config: withToken(token) } }));
+    assert.equal(open.code, 'CONFIG_INSECURE');
+    assert.match(open.message, /readable by group or others \(mode 0644\)/);
+    chmodSync(token, 0o600);
+    assert.equal(load({ flags: { config: withToken(token) } }).http.tokenFile, token);
+    assert.equal(readTokenFile(token), 's3cret');
+    assert.equal(configError(() => readTokenFile(write('empty', '\n', 0o600))).code, 'CONFIG_INVALID');
+  });
+
   it('says when an explicit config file is missing, and uses defaults when the default one is', () => {
     assert.equal(configError(() => load({ flags: { config: join(dir, 'none.yaml') } })).code, 'CONFIG_NOT_FOUND');
     assert.equal(load({ flags: { store: REPLIT }, defaultFile: join(dir, 'none.yaml') }).file, undefined);
@@ -204,23 +234,5 @@ describe('loadConfig', () => {
   it('accepts every key of the shipped example configuration', () => {
     const config = load({ flags: { config: new URL('../../config/overlay-warden.example.yaml', import.meta.url).pathname }, trustAnyFile: true });
     assert.equal(config.layout.upperLayer, '/mnt/nix/store');
-  });
-});
-
-describe('untrustedReason', () => {
-  it('accepts root and the agent user, refuses others and group/world-writable files', async () => {
-    const { untrustedReason } = await import('../../agent/config/index.ts');
-    assert.equal(untrustedReason({ uid: 0, mode: 0o100755 }, 0, 'f'), undefined);
-    assert.equal(untrustedReason({ uid: 1000, mode: 0o100700 }, 1000, 'f'), undefined);
-    assert.match(untrustedReason({ uid: 1000, mode: 0o100755 }, 0, 'f')!, /owned by uid 1000/);
-    assert.match(untrustedReason({ uid: 0, mode: 0o100775 }, 0, 'f')!, /writable by group or others \(mode 0775\)/);
-    assert.match(untrustedReason({ uid: 0, mode: 0o100757 }, 0, 'f')!, /writable by group or others/);
-  });
-
-  it('accepts the overflow uid only inside a user namespace (where real root shows as it)', async () => {
-    const { untrustedReason } = await import('../../agent/config/index.ts');
-    assert.match(untrustedReason({ uid: 65534, mode: 0o100755 }, 0, 'f')!, /owned by uid 65534/);
-    assert.equal(untrustedReason({ uid: 65534, mode: 0o100755 }, 0, 'f', 65534), undefined);
-    assert.match(untrustedReason({ uid: 65534, mode: 0o100777 }, 0, 'f', 65534)!, /writable by group or others/);
   });
 });

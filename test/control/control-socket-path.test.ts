@@ -240,6 +240,17 @@ describe('control/control-socket-path', () => {
       });
     }
 
+    it('a private directory inside one uid 65534 owns: refused, naming the directory on the way', async () => {
+      const theirs = path.join(dir, mk(dir, 'theirs', 0o755));
+      fs.chownSync(theirs, 65534, 65534);
+      const socketPath = path.join(theirs, 'run', 'control.sock');
+      fs.mkdirSync(path.dirname(socketPath), { mode: 0o700 });
+      const error = await controlError(() => assertSocketDirSafe(socketPath, ROOT), 'CONTROL_DIR_UNSAFE');
+      assert.deepEqual(error.evidence, { dir: path.dirname(socketPath), uid: 65534, mode: '755', unsafe: theirs });
+      assert.match(error.message, new RegExp(`^refusing to listen on ${socketPath}: the directory ${theirs} is owned by uid 65534`));
+      assert.match(error.hint ?? '', new RegExp(`chown root ${theirs} && chmod go-w ${theirs}$`));
+    });
+
     it('the hint names the fix for an unsafe directory', async () => {
       const socketPath = path.join(dir, mk(dir, 'run', 0o777), 'control.sock');
       const error = await controlError(() => assertSocketDirSafe(socketPath, ROOT), 'CONTROL_DIR_UNSAFE');

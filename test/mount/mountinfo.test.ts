@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import {
@@ -14,6 +17,7 @@ import {
   type MountinfoEntry,
 } from '../../agent/mount/index.ts';
 import { isWardenError } from '../../agent/errors/index.ts';
+import { requireCommand } from '../support/requirements.ts';
 import { FIXTURE_DIR, FIXTURE_NAMES, FIXTURE_ROOT, entryAt, fixtureMounts, fixtureText } from './fixtures.ts';
 
 /** Reads every field, lazy ones included, as plain data. */
@@ -353,6 +357,19 @@ describe('mountinfo', () => {
         fixtureText('stacked').split('\n').slice(0, -1),
       );
       await assert.rejects(readMountinfo(join(FIXTURE_DIR, 'absent.txt')), { code: 'ENOENT' });
+    });
+
+    it('rejects at once a FIFO (a read would wait for a writer forever) and a device (a read would never end)', async function () {
+      requireCommand(this, 'mkfifo');
+      const dir = mkdtempSync(join(tmpdir(), 'ow-mountinfo-'));
+      try {
+        const fifo = join(dir, 'fifo');
+        assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+        await assert.rejects(readMountinfo(fifo), { code: 'FILE_WRONG_TYPE', message: `mount table ${fifo} is a FIFO, not a regular file` });
+        await assert.rejects(readMountinfo('/dev/zero'), { code: 'FILE_WRONG_TYPE' });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandRunError, OutputTail, remountArgv, resolveExecutable, runRemountCommand, trustedRemountArgv } from '../../agent/remount/index.ts';
 import { isWardenError } from '../../agent/errors/index.ts';
+import { requireCommand, requireRoot } from '../support/requirements.ts';
 import { writeHook } from './hook-fixture.ts';
 
 const OPTIONS = { timeoutMs: 20_000, killGraceMs: 300, maxOutputBytes: 4096 };
@@ -40,6 +42,46 @@ describe('the remount command', () => {
       );
     } finally {
       chmodSync(bin, 0o755);
+    }
+  });
+
+  it('checks every component: through root’s symlinks it runs; through a directory uid 65534 owns, or their symlink, it is refused', function () {
+    requireRoot(this);
+    const sub = join(dir, 'chain');
+    mkdirSync(join(sub, 'real'), { recursive: true });
+    const hook = writeHook(join(sub, 'real'), 'hook', 'exit 0');
+    symlinkSync(hook.path, join(sub, 'via-root-link'));
+    // The path as found is what runs: every part of it, the symlink included, is root's and unchangeable by others.
+    assert.deepEqual(trustedRemountArgv([join(sub, 'via-root-link'), '-v']), [join(sub, 'via-root-link'), '-v']);
+    mkdirSync(join(sub, 'theirs'));
+    chownSync(join(sub, 'theirs'), 65534, 65534);
+    const theirHook = writeHook(join(sub, 'theirs'), 'hook', 'exit 0');
+    symlinkSync(join(sub, 'real', 'hook'), join(sub, 'their-link'));
+    lchownSync(join(sub, 'their-link'), 65534, 65534);
+    for (const [path, where] of [
+      [theirHook.path, `ancestor ${join(sub, 'theirs')}`],
+      [join(sub, 'their-link'), `symlink ${join(sub, 'their-link')}`],
+    ] as const) {
+      assert.throws(
+        () => trustedRemountArgv([path]),
+        (e) => isWardenError(e, 'REMOUNT_COMMAND_UNTRUSTED') && `${String(e.evidence['role'])} ${String(e.evidence['at'])}` === where,
+      );
+    }
+  });
+
+  it('refuses what is not an executable regular file: a FIFO, a file without an execute bit', function () {
+    requireCommand(this, 'mkfifo');
+    const fifo = join(dir, 'fifo-hook');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    chmodSync(fifo, 0o755);
+    const plain = join(dir, 'plain-hook');
+    writeFileSync(plain, '#!/bin/sh\n');
+    chmodSync(plain, 0o644);
+    for (const file of [fifo, plain]) {
+      assert.throws(
+        () => trustedRemountArgv([file]),
+        (e) => isWardenError(e, 'REMOUNT_COMMAND_NOT_FOUND'),
+      );
     }
   });
 

@@ -3,11 +3,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readJsonStateFile, readStateFile, StateFileError, writeFileAtomic } from '../../agent/state/atomic-file.ts';
+import { requireMountNamespaces } from '../support/requirements.ts';
+import { runInFreshNamespace } from '../support/mount-namespace.ts';
 
 /** This process's umask, read without changing it (process.umask() with no argument is deprecated). */
 const UMASK = Number.parseInt(/^Umask:\s*([0-7]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '022', 8);
-/** The name the module gives its temp file: what a write killed half-way leaves behind. */
-const tempOf = (file: string): string => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+/** The temp file name the module used to give (pid-based, so predictable): what an attacker would plant a symlink at. */
+const predictableTempOf = (file: string): string => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+/** Temp files of writes (`.NAME.<random>.tmp`). */
+const tempFilesIn = (dir: string): string[] => fs.readdirSync(dir).filter((e) => /^\..*\.[0-9a-f]{16}\.tmp$/.test(e));
 const modeOf = (file: string): number => fs.statSync(file).mode & 0o7777;
 const entries = (dir: string): string[] => fs.readdirSync(dir).sort();
 
@@ -134,12 +138,16 @@ describe('state/atomic-file', () => {
       assert.equal(fs.readFileSync(path.join(dir, 'elsewhere'), 'utf8'), 'untouched');
     });
 
-    it('overwrites a temp file a killed write left (same pid), rather than appending to it', () => {
+    it('writes through nothing planted under the old predictable temp name: a leftover file and a symlink stay as they are', () => {
       const file = path.join(dir, 'state.json');
-      fs.writeFileSync(tempOf(file), 'half-written junk that is longer than the new contents');
+      const victim = path.join(root, `victim-${n}`);
+      fs.writeFileSync(victim, 'not to be overwritten');
+      fs.symlinkSync(victim, predictableTempOf(file));
+      fs.writeFileSync(path.join(dir, '.other.json.1.tmp'), 'half-written junk a killed write left');
       writeFileAtomic(file, 'new');
       assert.equal(fs.readFileSync(file, 'utf8'), 'new');
-      assert.deepEqual(entries(dir), ['state.json']);
+      assert.equal(fs.readFileSync(victim, 'utf8'), 'not to be overwritten');
+      assert.deepEqual(entries(dir), ['.other.json.1.tmp', path.basename(predictableTempOf(file)), 'state.json'].sort());
     });
   });
 
@@ -208,17 +216,6 @@ describe('state/atomic-file', () => {
         errno: undefined,
         kept: { 'state.json': 'previous' },
       },
-      {
-        // A full disk: the temp file's name is made to lead to /dev/full, where every write fails with ENOSPC.
-        name: 'the disk is full (ENOSPC)',
-        setUp: (d) => (
-          fs.writeFileSync(path.join(d, 'state.json'), 'previous'),
-          fs.symlinkSync('/dev/full', tempOf(path.join(d, 'state.json'))),
-          { file: path.join(d, 'state.json') }
-        ),
-        errno: 'ENOSPC',
-        kept: { 'state.json': 'previous' },
-      },
     ];
     for (const row of rows) {
       it(`${row.name}: STATE_WRITE_FAILED with the errno`, () => {
@@ -228,25 +225,38 @@ describe('state/atomic-file', () => {
         assert.deepEqual(error.evidence, { file, errno: row.errno });
         assert.ok(error.cause !== undefined);
         assert.match(error.message, new RegExp(`^cannot write state file ${file}: `));
-        assert.deepEqual(
-          entries(dir),
-          before.filter((e) => e !== path.basename(tempOf(file))),
-          'only the temp file went',
-        );
+        assert.deepEqual(entries(dir), before, 'no temp file left');
         for (const [name, text] of Object.entries(row.kept)) assert.equal(fs.readFileSync(path.join(dir, name), 'utf8'), text, name);
       });
     }
 
-    it('names free space as the fix for ENOSPC, the directory’s permissions otherwise', () => {
-      const full = path.join(dir, 'full.json');
-      fs.symlinkSync('/dev/full', tempOf(full));
-      assert.match(
-        stateError(() => writeFileAtomic(full, 'x'), 'STATE_WRITE_FAILED').hint ?? '',
-        /^free space on the filesystem of .*; the previous state is kept$/,
-      );
+    it('the disk is full (ENOSPC, a 64 KiB tmpfs): STATE_WRITE_FAILED with the errno, free space as the fix, the previous contents kept', function () {
+      requireMountNamespaces(this);
+      // The write runs in a private mount namespace holding the tmpfs, and reports what it saw as JSON.
+      const script = `
+        import fs from 'node:fs';
+        import { writeFileAtomic } from ${JSON.stringify(new URL('../../agent/state/atomic-file.ts', import.meta.url).pathname)};
+        const file = process.argv[1] + '/state.json';
+        writeFileAtomic(file, 'previous');
+        let error;
+        try { writeFileAtomic(file, Buffer.alloc(1 << 20, 1)); } catch (e) { error = e; }
+        console.log(JSON.stringify({ code: error?.code, evidence: error?.evidence, hint: error?.hint, message: error?.message,
+          kept: fs.readFileSync(file, 'utf8'), entries: fs.readdirSync(process.argv[1]) }));`;
+      const mountAndRun = 'mount -t tmpfs -o size=64k,mode=0700 ow-full "$1" && exec "$2" --input-type=module -e "$3" "$1"';
+      const run = runInFreshNamespace(['sh', '-c', mountAndRun, 'sh', dir, process.execPath, script]);
+      assert.equal(run.status, 0, run.stderr);
+      const seen = JSON.parse(run.stdout) as { code: string; evidence: object; hint: string; message: string; kept: string; entries: string[] };
+      assert.equal(seen.code, 'STATE_WRITE_FAILED', seen.message);
+      assert.deepEqual(seen.evidence, { file: path.join(dir, 'state.json'), errno: 'ENOSPC' });
+      assert.match(seen.hint, /^free space on the filesystem of .*; the previous state is kept$/);
+      assert.equal(seen.kept, 'previous');
+      assert.deepEqual(seen.entries, ['state.json'], 'no temp file left');
+    });
+
+    it('names the directory’s permissions as the fix otherwise', () => {
       fs.mkdirSync(path.join(dir, 'dir.json'));
       assert.equal(stateError(() => writeFileAtomic(path.join(dir, 'dir.json'), 'x'), 'STATE_WRITE_FAILED').hint, `check that ${dir} is writable by the agent`);
-      assert.equal(fs.statSync('/dev/full').isCharacterDevice(), true);
+      assert.deepEqual(tempFilesIn(dir), []);
     });
   });
 

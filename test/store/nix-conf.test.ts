@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -11,11 +11,13 @@ import {
   readNixConfStoreSetting,
   resolveStoreLayout,
   MAX_INCLUDE_DEPTH,
+  NIX_CONF_MAX_BYTES,
+  NIX_CONF_MAX_TOTAL_BYTES,
   type NixConfErrorCode,
   type ReadTextFile,
 } from '../../agent/store/index.ts';
 import { nixEnv } from '../support/nix-kit.ts';
-import { requireCommand } from '../support/requirements.ts';
+import { requireCommand, requireRoot } from '../support/requirements.ts';
 
 /** A ReadTextFile over an in-memory tree; missing files fail with ENOENT like fs.readFileSync. */
 function memoryFs(files: Record<string, string>): ReadTextFile {
@@ -185,6 +187,55 @@ describe('nix-conf', () => {
       const read: ReadTextFile = (file) => `include ${Number(/(\d+)\.conf$/.exec(file)?.[1] ?? 0) + 1}.conf\n`;
       const error = confError(() => readNixConf('/0.conf', read), 'NIX_CONF_INCLUDE_TOO_DEEP');
       assert.equal(error.evidence['depth'], MAX_INCLUDE_DEPTH + 1);
+    });
+
+    it('stops at NIX_CONF_MAX_TOTAL_BYTES over all files read, a file included again counted again', () => {
+      const chunk = `# ${'x'.repeat(NIX_CONF_MAX_BYTES - 100)}\n`;
+      const includes = Array.from({ length: NIX_CONF_MAX_TOTAL_BYTES / NIX_CONF_MAX_BYTES + 1 }, () => 'include big.conf').join('\n');
+      const error = confError(() => readNixConf('/n.conf', memoryFs({ '/n.conf': `${includes}\n`, '/big.conf': chunk })), 'NIX_CONF_TOO_LARGE');
+      assert.deepEqual([error.evidence['file'], error.evidence['path']], ['/n.conf', '/big.conf']);
+      assert.match(error.message, /^\/n\.conf:\d+: nix\.conf \/n\.conf and its includes hold more than/);
+    });
+
+    describe('trust and types, on real files', () => {
+      let dir: string;
+      before(function () {
+        requireRoot(this);
+        requireCommand(this, 'mkfifo');
+        dir = mkdtempSync(join(tmpdir(), 'ow-nixconf-trust-'));
+        chmodSync(dir, 0o755);
+      });
+      after(() => {
+        if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      });
+
+      const write = (name: string, text: string, uid = 0, mode = 0o644): string => {
+        writeFileSync(join(dir, name), text);
+        chmodSync(join(dir, name), mode);
+        chownSync(join(dir, name), uid, uid);
+        return join(dir, name);
+      };
+
+      const rows: readonly [string, () => string, NixConfErrorCode][] = [
+        ['an include owned by uid 65534', () => `include ${write('theirs.conf', 'store = theirs\n', 65534)}`, 'NIX_CONF_UNTRUSTED'],
+        ['an !include others can write', () => `!include ${write('open.conf', 'store = open\n', 0, 0o666)}`, 'NIX_CONF_UNTRUSTED'],
+        ['an !include of a FIFO', () => (spawnSync('mkfifo', [join(dir, 'fifo')]), `!include ${join(dir, 'fifo')}`), 'NIX_CONF_NOT_A_FILE'],
+        ['an include of /dev/zero', () => 'include /dev/zero', 'NIX_CONF_NOT_A_FILE'],
+        ['an include over the cap', () => `include ${write('big.conf', `# ${'x'.repeat(NIX_CONF_MAX_BYTES)}\n`)}`, 'NIX_CONF_TOO_LARGE'],
+      ];
+      for (const [name, include, code] of rows) {
+        it(`${name}: ${code}, naming the include line (Nix itself would read it, or hang)`, () => {
+          const conf = write(`nix-${code}.conf`, `store = ok\n${include()}\n`);
+          const error = confError(() => readNixConf(conf), code);
+          assert.deepEqual([error.evidence['file'], error.evidence['line']], [conf, 2]);
+          assert.match(error.message, new RegExp(`^${conf}:2: `));
+        });
+      }
+
+      it('a top-level nix.conf owned by uid 65534: NIX_CONF_UNTRUSTED', () => {
+        const conf = write('top-theirs.conf', 'store = theirs\n', 65534);
+        assert.equal(confError(() => readNixConf(conf), 'NIX_CONF_UNTRUSTED').evidence['file'], conf);
+      });
     });
 
     describe('agreeing with real Nix (nix show-config)', () => {

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { parseSchemaVersion, sqliteFileUri } from '../../agent/store/nix-db-open.ts';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseSchemaVersion, readSchemaVersion, sqliteFileUri } from '../../agent/store/nix-db-open.ts';
+import { requireCommand } from '../support/requirements.ts';
 import { NixDbError, toNixDbError } from '../../agent/store/nix-db-error.ts';
 
 describe('nix-db-open', function () {
@@ -11,6 +16,35 @@ describe('nix-db-open', function () {
     });
     it('rejects anything else', function () {
       for (const text of ['', 'ten', '1 0', '-1', '10.0', '0x10', '1e1', '9999999999']) assert.equal(parseSchemaVersion(text), undefined, text);
+    });
+  });
+
+  describe('readSchemaVersion', function () {
+    let dir: string;
+    before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-schema-'))));
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('reads the version Nix wrote', () => {
+      fs.writeFileSync(path.join(dir, 'schema'), '10');
+      assert.equal(readSchemaVersion(path.join(dir, 'schema')), 10);
+    });
+
+    it('fails at once, NIX_DB_SCHEMA_UNREADABLE, for a FIFO or a device in its place, and for a file over the cap', function () {
+      requireCommand(this, 'mkfifo');
+      const fifo = path.join(dir, 'fifo-schema');
+      assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+      const big = path.join(dir, 'big-schema');
+      fs.writeFileSync(big, `10${' '.repeat(8192)}`);
+      for (const [file, why] of [
+        [fifo, /is a FIFO, not a regular file/],
+        ['/dev/zero', /is a character device, not a regular file/],
+        [big, /is 8194 bytes, more than 4 KiB/],
+      ] as const) {
+        assert.throws(
+          () => readSchemaVersion(file),
+          (e) => e instanceof NixDbError && e.code === 'NIX_DB_SCHEMA_UNREADABLE' && why.test(e.message),
+        );
+      }
     });
   });
 
