@@ -5,12 +5,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { baselineFileOf, loadBaseline, saveBaseline, type LowerBaseline } from './baseline/index.ts';
-import { runMountCheck, type CheckReport } from './checks/index.ts';
+import { checkLogLines, runMountCheck, type CheckReason, type CheckReport } from './checks/index.ts';
 import type { Config } from './config/index.ts';
 import { remountHandler, startControlServer, type ControlServer } from './control/index.ts';
 import { decideOnDrift, decideOnProbe, driftLogLine, probePathsAfterRemount, type AgentAction } from './decide/index.ts';
 import { WardenError, messageOf } from './errors/index.ts';
-import { findingLogLine, hasErrors, type Finding } from './findings/index.ts';
+import type { Finding } from './findings/index.ts';
 import { writeLogLine, type Logger } from './log/index.ts';
 import { probeLayoutOf, probeStaleView } from './probe/index.ts';
 import { Remounter, remountLogLine, remountRequestLogLine, restoredRemountLogLine, staleViewVerifier, type RemountEvent } from './remount/index.ts';
@@ -63,6 +63,10 @@ export class Agent extends EventEmitter<AgentEventMap> {
   #lastCheck: AgentStatus['lastCheck'];
   #closing: Promise<void> | undefined;
   #work: Promise<void> = Promise.resolve();
+  #checkSchedule: NodeJS.Timeout | undefined;
+  #scheduledCheckQueued = false;
+  /** The findings the log last reported: a scheduled check logs only what differs from them. */
+  #loggedFindings: readonly Finding[] = [];
 
   private constructor(options: AgentOptions) {
     super();
@@ -144,9 +148,12 @@ export class Agent extends EventEmitter<AgentEventMap> {
     this.#mount.on('drift', (event) => this.#onDrift(event));
     this.#mount.on('error', (error) => this.#logError(error));
     await Promise.all([this.#layers.start(), this.#mount.start()]);
+    // What no watcher sees (the upper layer filling up, a DB that became unreadable) shows on the next scheduled check.
+    this.#checkSchedule = setInterval(() => this.#checkOnSchedule(), config.checks.intervalSeconds * 1000);
     this.#log.info('watching the lower store, its DB, the upper layer and the mount', {
       debounceMs: config.watch.debounceMs,
       mountPollMs: config.watch.mountPollMs,
+      checkIntervalSeconds: config.checks.intervalSeconds,
     });
   }
 
@@ -172,6 +179,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
   close(graceMs = 4000): Promise<void> {
     this.#closing ??= (async () => {
       this.#abort.abort(new Error('agent stopping'));
+      clearInterval(this.#checkSchedule);
       const steps = [this.#layers?.close(), this.#mount?.close(), this.#control?.close(graceMs / 2), this.#remounter.close(graceMs / 2)];
       await Promise.allSettled(steps.filter((step) => step !== undefined));
       this.#log.info('overlay-warden agent stopped');
@@ -196,11 +204,27 @@ export class Agent extends EventEmitter<AgentEventMap> {
       void this.#remounter.request(action.request);
       return;
     }
-    this.#work = this.#work
-      .then(() => this.#act(action))
-      .catch((error: unknown) => {
-        if (!this.#abort.signal.aborted) this.#log.error(`agent action ${action.kind} failed: ${messageOf(error)}`, { code: (error as WardenError).code });
-      });
+    this.#queue(`agent action ${action.kind}`, () => this.#act(action));
+  }
+
+  /** Queues the scheduled mount check behind the actions before it; never twice, so a slow check cannot pile up runs. */
+  #checkOnSchedule(): void {
+    if (this.#scheduledCheckQueued) return;
+    this.#scheduledCheckQueued = true;
+    this.#queue('scheduled mount check', () => {
+      this.#scheduledCheckQueued = false;
+      return this.#check('scheduled');
+    });
+  }
+
+  /** Runs `task` after everything queued before it; a failure is logged (unless stopping), never thrown. */
+  #queue(what: string, task: () => Promise<unknown>): void {
+    this.#work = this.#work.then(task).then(
+      () => undefined,
+      (error: unknown) => {
+        if (!this.#abort.signal.aborted) this.#log.error(`${what} failed: ${messageOf(error)}`, { code: (error as WardenError).code });
+      },
+    );
   }
 
   async #act(action: Exclude<AgentAction, { kind: 'remount' }>): Promise<void> {
@@ -231,11 +255,11 @@ export class Agent extends EventEmitter<AgentEventMap> {
     }
   }
 
-  async #check(why: string): Promise<CheckReport> {
+  async #check(why: CheckReason): Promise<CheckReport> {
     const report = await runMountCheck(this.#o.config, this.#o.env, this.#abort.signal);
-    const { errors, warnings } = this.#recordCheck(report);
-    for (const f of report.findings) writeLogLine(this.#log, findingLogLine(f));
-    this.#log.info(`mount check (${why}): ${hasErrors(report.findings) ? 'errors found' : 'mount valid'}`, { errors, warnings });
+    this.#recordCheck(report);
+    for (const line of checkLogLines(this.#loggedFindings, report.findings, why)) writeLogLine(this.#log, line);
+    this.#loggedFindings = report.findings;
     return report;
   }
 

@@ -1,5 +1,15 @@
 /** The mount model: mountinfo parsing, visible-mount lookup, overlay options, what a layer entry is. Pure, apart from the `read…`, `mount…` and `run…` functions. */
-export { parseMountinfo, parseMountinfoLine, readMountinfo, mountAccess, type MountinfoEntry, type MountinfoTable, type MountAccess } from './mountinfo.ts';
+export {
+  parseMountinfo,
+  parseMountinfoLine,
+  readMountinfo,
+  mountAccess,
+  QUOTED_CR_LINES,
+  type MountinfoEntry,
+  type MountinfoTable,
+  type MountAccess,
+  type TrailingCarriageReturns,
+} from './mountinfo.ts';
 export { escapeMountinfoPath, escapeMountinfoOptionValue, unescapeMountinfo } from './mountinfo-escape.ts';
 export { MountTable, mountTableOf, findVisibleMount, findMountContaining, mountsStackedOn, normalizeMountPath } from './visible-mount.ts';
 export {

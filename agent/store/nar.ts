@@ -1,6 +1,7 @@
 /** NAR serialisation of a file system object, streamed through one reused buffer, and its SHA-256 (Nix's narHash). */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { escapeName } from '../errors/index.ts';
 import { readNarDirectory, type NarDirectory } from './nar-directory.ts';
 import { NarError, narIoError, unsupportedFileError } from './nar-error.ts';
 
@@ -187,8 +188,8 @@ class NarWalker {
         throw narIoError(path, error);
       }
       if (got === 0) {
-        throw new NarError('NAR_FILE_CHANGED', `'${path.toString()}' shrank while being read: ${size - remaining} of ${size} bytes`, {
-          evidence: { path: path.toString(), expectedSize: size, readSize: size - remaining },
+        throw new NarError('NAR_FILE_CHANGED', `'${escapeName(path)}' shrank while being read: ${size - remaining} of ${size} bytes`, {
+          evidence: { path: escapeName(path), expectedSize: size, readSize: size - remaining },
         });
       }
       this.#pos += got;

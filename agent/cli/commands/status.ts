@@ -5,6 +5,21 @@ import { EXIT, type Command } from '../command.ts';
 import { formatRows, paint, printJson } from '../output.ts';
 import { WardenError } from '../../errors/index.ts';
 
+/**
+ * The `mount` row of `status`: `valid`, `valid, with N warning(s): IDS` (a filling upper layer is valid but not
+ * well), or `invalid (N errors: IDS)`, from the latest mount check; ids once each, in the check's order. Pure.
+ */
+export function mountVerdict(status: Pick<AgentStatus, 'mountValid' | 'lastCheck'>): { readonly style: 'green' | 'yellow' | 'red'; readonly text: string } {
+  const ids = (severity: string): string => [...new Set((status.lastCheck?.findings ?? []).filter((f) => f.severity === severity).map((f) => f.id))].join(', ');
+  if (!status.mountValid) {
+    const errors = status.lastCheck?.errors;
+    return { style: 'red', text: errors === undefined ? 'invalid (no check yet)' : `invalid (${errors} error${errors === 1 ? '' : 's'}: ${ids('error')})` };
+  }
+  const warnings = status.lastCheck?.warnings ?? 0;
+  if (warnings === 0) return { style: 'green', text: 'valid' };
+  return { style: 'yellow', text: `valid, with ${warnings} warning${warnings === 1 ? '' : 's'}: ${ids('warning')}` };
+}
+
 export const statusCommand: Command = {
   name: 'status',
   summary: "the running agent's view: mount valid, drift seen, remount state, recent events",
@@ -22,14 +37,12 @@ export const statusCommand: Command = {
         .filter(([, n]) => n > 0)
         .map(([type, n]) => `${type} ×${n}`);
       const pending = status.remount.pending;
+      const mount = mountVerdict(status);
       io.stdout.write(
         `${formatRows([
           ['merged store dir', status.mergedStoreDir],
           ['agent started', status.startedAt],
-          [
-            'mount',
-            status.mountValid ? paint(io, 'stdout', 'green', 'valid') : paint(io, 'stdout', 'red', `invalid (${status.lastCheck?.errors ?? '?'} errors)`),
-          ],
+          ['mount', paint(io, 'stdout', mount.style, mount.text)],
           ['drift seen', drift.length === 0 ? 'none' : drift.join(', ')],
           [
             'remount',
