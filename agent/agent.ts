@@ -5,16 +5,35 @@
  */
 import { EventEmitter } from 'node:events';
 import { baselineFileOf, loadBaseline, saveBaseline, type LowerBaseline } from './baseline/index.ts';
-import { checkLogLines, runMountCheck, type CheckReason, type CheckReport } from './checks/index.ts';
+import { CheckLog, runMountCheck, type CheckReason, type CheckReport } from './checks/index.ts';
 import type { Config } from './config/index.ts';
 import { remountHandler, startControlServer, type ControlServer } from './control/index.ts';
-import { decideOnDrift, decideOnProbe, driftLogLine, probePathsAfterRemount, type AgentAction } from './decide/index.ts';
+import {
+  decideOnDrift,
+  decideOnProbe,
+  decideOnWatcherHealth,
+  driftLogLine,
+  probeLogLine,
+  probePathsAfterRemount,
+  watcherHealthLogLine,
+  type AgentAction,
+} from './decide/index.ts';
 import { WardenError, messageOf } from './errors/index.ts';
 import type { Finding } from './findings/index.ts';
 import { writeLogLine, type Logger } from './log/index.ts';
 import { probeLayoutOf, probeStaleView } from './probe/index.ts';
 import { Remounter, remountLogLine, remountRequestLogLine, restoredRemountLogLine, staleViewVerifier, type RemountEvent } from './remount/index.ts';
-import { DRIFT_EVENT_TYPES, LayerWatcher, layerWatcherOptionsOf, MountWatcher, startupDrift, type DriftEvent, type DriftEventType } from './watch/index.ts';
+import {
+  DRIFT_EVENT_TYPES,
+  LayerWatcher,
+  layerWatcherOptionsOf,
+  MountWatcher,
+  startupDrift,
+  type DriftEvent,
+  type DriftEventType,
+  type WatcherHealth,
+  type WatcherHealthEvent,
+} from './watch/index.ts';
 
 export interface AgentOptions {
   readonly config: Config;
@@ -33,12 +52,15 @@ export interface AgentStatus {
   readonly lastCheck: { readonly at: string; readonly errors: number; readonly warnings: number; readonly findings: readonly Finding[] } | undefined;
   readonly drift: Readonly<Record<DriftEventType, number>>;
   readonly lastEvents: readonly DriftEvent[];
+  /** Each watcher and whether it sees its target now (`down`: which, since when, why); empty until they start. */
+  readonly watchers: readonly WatcherHealth[];
   readonly remount: ReturnType<Remounter['status']>;
 }
 
 /** What the agent emits, for the demo, tests and (later) alert sinks: every drift event and every remount event. */
 export interface AgentEventMap {
   drift: [DriftEvent];
+  health: [WatcherHealthEvent];
   remount: [RemountEvent];
 }
 
@@ -63,10 +85,8 @@ export class Agent extends EventEmitter<AgentEventMap> {
   #lastCheck: AgentStatus['lastCheck'];
   #closing: Promise<void> | undefined;
   #work: Promise<void> = Promise.resolve();
-  #checkSchedule: NodeJS.Timeout | undefined;
-  #scheduledCheckQueued = false;
-  /** The findings the log last reported: a scheduled check logs only what differs from them. */
-  #loggedFindings: readonly Finding[] = [];
+  #checkTimer: NodeJS.Timeout | undefined;
+  readonly #checkLog = new CheckLog();
 
   private constructor(options: AgentOptions) {
     super();
@@ -143,13 +163,14 @@ export class Agent extends EventEmitter<AgentEventMap> {
 
     this.#layers = new LayerWatcher(layerWatcherOptionsOf(config, drift.current));
     this.#layers.on('drift', (event) => this.#onDrift(event));
+    this.#layers.on('health', (event) => this.#onHealth(event));
     this.#layers.on('error', (error) => this.#logError(error));
     this.#mount = new MountWatcher({ mountinfo: config.mountinfo, mergedStoreDir: config.layout.mergedStoreDir, pollMs: config.watch.mountPollMs });
     this.#mount.on('drift', (event) => this.#onDrift(event));
+    this.#mount.on('health', (event) => this.#onHealth(event));
     this.#mount.on('error', (error) => this.#logError(error));
     await Promise.all([this.#layers.start(), this.#mount.start()]);
-    // What no watcher sees (the upper layer filling up, a DB that became unreadable) shows on the next scheduled check.
-    this.#checkSchedule = setInterval(() => this.#checkOnSchedule(), config.checks.intervalSeconds * 1000);
+    this.#scheduleCheck();
     this.#log.info('watching the lower store, its DB, the upper layer and the mount', {
       debounceMs: config.watch.debounceMs,
       mountPollMs: config.watch.mountPollMs,
@@ -166,6 +187,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
       lastCheck: this.#lastCheck,
       drift: { ...this.#driftCounts },
       lastEvents: [...this.#recent],
+      watchers: [...(this.#layers?.health() ?? []), ...(this.#mount === undefined ? [] : [this.#mount.health])],
       remount: this.#remounter.status(),
     };
   }
@@ -179,7 +201,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
   close(graceMs = 4000): Promise<void> {
     this.#closing ??= (async () => {
       this.#abort.abort(new Error('agent stopping'));
-      clearInterval(this.#checkSchedule);
+      clearTimeout(this.#checkTimer);
       const steps = [this.#layers?.close(), this.#mount?.close(), this.#control?.close(graceMs / 2), this.#remounter.close(graceMs / 2)];
       await Promise.allSettled(steps.filter((step) => step !== undefined));
       this.#log.info('overlay-warden agent stopped');
@@ -196,35 +218,33 @@ export class Agent extends EventEmitter<AgentEventMap> {
     this.emit('drift', event);
   }
 
+  #onHealth(event: WatcherHealthEvent): void {
+    writeLogLine(this.#log, watcherHealthLogLine(event));
+    for (const action of decideOnWatcherHealth(event)) this.#enqueue(action);
+    this.emit('health', event);
+  }
+
   /** Runs actions one after another, so a re-check or a baseline save never races another. */
-  #enqueue(action: AgentAction): void {
+  #enqueue(action: AgentAction, logRequest = true): void {
     if (action.kind === 'remount') {
       // Requests go straight in: the remounter coalesces and serialises them itself.
-      writeLogLine(this.#log, remountRequestLogLine(action.request));
+      if (logRequest) writeLogLine(this.#log, remountRequestLogLine(action.request));
       void this.#remounter.request(action.request);
       return;
     }
-    this.#queue(`agent action ${action.kind}`, () => this.#act(action));
+    this.#work = this.#work
+      .then(() => this.#act(action))
+      .catch((error: unknown) => {
+        if (!this.#abort.signal.aborted) this.#log.error(`agent action ${action.kind} failed: ${messageOf(error)}`, { code: (error as WardenError).code });
+      });
   }
 
-  /** Queues the scheduled mount check behind the actions before it; never twice, so a slow check cannot pile up runs. */
-  #checkOnSchedule(): void {
-    if (this.#scheduledCheckQueued) return;
-    this.#scheduledCheckQueued = true;
-    this.#queue('scheduled mount check', () => {
-      this.#scheduledCheckQueued = false;
-      return this.#check('scheduled');
-    });
-  }
-
-  /** Runs `task` after everything queued before it; a failure is logged (unless stopping), never thrown. */
-  #queue(what: string, task: () => Promise<unknown>): void {
-    this.#work = this.#work.then(task).then(
-      () => undefined,
-      (error: unknown) => {
-        if (!this.#abort.signal.aborted) this.#log.error(`${what} failed: ${messageOf(error)}`, { code: (error as WardenError).code });
-      },
-    );
+  /** The next mount check (what no watcher sees: a filling upper layer), queued `checks.intervalSeconds` after the last ended. */
+  #scheduleCheck(): void {
+    if (this.#abort.signal.aborted) return;
+    // A check rejects only when the agent stops (runMountCheck's contract), and then none is scheduled again.
+    const queue = (): void => void (this.#work = this.#work.then(() => this.#check('scheduled').then(() => this.#scheduleCheck())).catch(() => undefined));
+    this.#checkTimer = setTimeout(queue, this.#o.config.checks.intervalSeconds * 1000);
   }
 
   async #act(action: Exclude<AgentAction, { kind: 'remount' }>): Promise<void> {
@@ -233,8 +253,10 @@ export class Agent extends EventEmitter<AgentEventMap> {
     switch (action.kind) {
       case 'probe': {
         const report = await probeStaleView(probeLayoutOf(config.layout), action.paths, { signal: this.#abort.signal });
-        for (const result of report.stale) this.#log.warn(`stale view confirmed by the probe at ${result.name}`, { verdict: result.verdict });
-        for (const next of decideOnProbe(report, config.layout.storeDir)) this.#enqueue(next);
+        const line = probeLogLine(report);
+        if (line !== undefined) writeLogLine(this.#log, line);
+        // That one line says a remount was requested: not one more per stale path.
+        for (const next of decideOnProbe(report, config.layout.storeDir)) this.#enqueue(next, false);
         return;
       }
       case 'recheck-mount':
@@ -258,17 +280,15 @@ export class Agent extends EventEmitter<AgentEventMap> {
   async #check(why: CheckReason): Promise<CheckReport> {
     const report = await runMountCheck(this.#o.config, this.#o.env, this.#abort.signal);
     this.#recordCheck(report);
-    for (const line of checkLogLines(this.#loggedFindings, report.findings, why)) writeLogLine(this.#log, line);
-    this.#loggedFindings = report.findings;
+    for (const line of this.#checkLog.linesFor(report.findings, why)) writeLogLine(this.#log, line);
     return report;
   }
 
   /** Keeps a mount check's result for `status` (whichever check ran last: start, mount change, after a remount). */
-  #recordCheck(report: CheckReport): { errors: number; warnings: number } {
+  #recordCheck(report: CheckReport): void {
     const errors = report.findings.filter((f) => f.severity === 'error').length;
     const warnings = report.findings.filter((f) => f.severity === 'warning').length;
     this.#lastCheck = { at: new Date().toISOString(), errors, warnings, findings: report.findings };
-    return { errors, warnings };
   }
 
   /** An error the parts report as a value (they keep going): its message, code and evidence. */

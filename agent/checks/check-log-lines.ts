@@ -53,3 +53,15 @@ export function checkLogLines(logged: readonly Finding[], findings: readonly Fin
   lines.push({ level: 'info', message: `mount check (${why}): ${hasErrors(findings) ? 'errors found' : 'mount valid'}`, fields: { errors, warnings } });
   return lines;
 }
+
+/** What the agent's log last reported of its mount checks, so that each run logs what checkLogLines says for it. */
+export class CheckLog {
+  #logged: readonly Finding[] = [];
+
+  /** The lines for one run's findings (checkLogLines), remembering those findings for the next run. */
+  linesFor(findings: readonly Finding[], why: CheckReason): LogLine[] {
+    const lines = checkLogLines(this.#logged, findings, why);
+    this.#logged = findings;
+    return lines;
+  }
+}

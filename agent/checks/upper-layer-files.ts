@@ -26,8 +26,12 @@ export interface SpaceFacts {
 export interface UpperLayerFacts {
   readonly path: string;
   readonly state: PathState;
-  /** access(W_OK): false with the errno (EROFS on a read-only filesystem, EACCES…); undefined when not probed. */
-  readonly writable: { readonly ok: boolean; readonly errno: string | undefined } | undefined;
+  /**
+   * access(W_OK) for the real `uid` of the probing process: false with the errno (EROFS on a read-only filesystem,
+   * EPERM when immutable, EACCES when the permission bits refuse this uid, which says nothing of root); undefined
+   * when not probed.
+   */
+  readonly writable: { readonly ok: boolean; readonly errno: string | undefined; readonly uid: number } | undefined;
   /** The filesystem holding it, from the mount table. */
   readonly fs: FsOfPath | undefined;
   /** Whether the overlay uses user.overlay.* xattrs (`userxattr`). */
@@ -79,11 +83,12 @@ export function probeUpperLayer(facts: MountFacts): UpperLayerFacts {
     };
   }
   let writable: UpperLayerFacts['writable'];
+  const uid = process.getuid?.() ?? 0;
   try {
     fs.accessSync(path, fs.constants.W_OK);
-    writable = { ok: true, errno: undefined };
+    writable = { ok: true, errno: undefined, uid };
   } catch (error) {
-    writable = { ok: false, errno: errnoCode(error) };
+    writable = { ok: false, errno: errnoCode(error), uid };
   }
   let sample = { sampled: 0, untyped: 0 };
   try {
@@ -114,7 +119,8 @@ export interface UpperLayerThresholds {
 
 /**
  * Decides (pure): `layer.upper-missing` / `layer.upper-not-directory` (errors), `layer.upper-not-writable` (error
- * unless the store is meant to be read-only), `layer.upper-no-xattr` (warning: its filesystem type keeps no
+ * unless the store is meant to be read-only; `check.unprivileged`, a warning, instead when only the permission
+ * bits refuse a user other than root), `layer.upper-no-xattr` (warning: its filesystem type keeps no
  * overlay xattrs, so opaque dirs and redirects fail), `layer.upper-no-d-type` (warning: readdir returns no entry
  * types, so whiteouts are not seen), `layer.upper-low-space` and `layer.upper-low-inodes` (warnings, against the
  * configured thresholds; a share is of the filesystem's total).
@@ -147,7 +153,20 @@ export function decideUpperLayerFiles(facts: UpperLayerFacts, thresholds: UpperL
     return out;
   }
   const roMount = facts.fs?.readOnly === true;
-  if ((facts.writable?.ok === false || roMount) && !thresholds.expectReadOnly) {
+  const { writable } = facts;
+  // Permission bits that refuse another user are no finding about the layer: root would be let in.
+  const refusedToUser = writable?.ok === false && writable.errno === 'EACCES' && writable.uid !== 0 && !roMount;
+  if (refusedToUser && !thresholds.expectReadOnly) {
+    out.push(
+      finding(
+        'check.unprivileged',
+        'warning',
+        `the check ran unprivileged (uid ${writable.uid}): it could not judge whether root can write the upper layer ${path}, which this user may not (EACCES)`,
+        { path, uid: writable.uid, errno: 'EACCES', notJudged: 'upper layer writable by root' },
+        'run it as root (e.g. sudo overlay-warden check) to judge that too',
+      ),
+    );
+  } else if ((facts.writable?.ok === false || roMount) && !thresholds.expectReadOnly) {
     out.push(
       finding(
         'layer.upper-not-writable',

@@ -27,8 +27,12 @@ export interface CommandContext {
 
 export type CommandOptions = NonNullable<ParseArgsConfig['options']>;
 
-/** Exit codes shared by every command: 0 fine, 1 error-level findings or failure, 2 bad usage or configuration. */
-export const EXIT = { ok: 0, findings: 1, usage: 2 } as const;
+/**
+ * Exit codes shared by every command: 0 fine, 1 error-level findings or failure, 2 bad usage or configuration, 3 no
+ * agent answers on the control socket (`status`, `remount`: start one; distinct from 1, which for `status` means the
+ * agent runs and finds the mount invalid). A command stopped by a signal exits 128 + its number (interruptedExitCode).
+ */
+export const EXIT = { ok: 0, findings: 1, usage: 2, noAgent: 3 } as const;
 
 export interface Command {
   readonly name: string;
@@ -42,7 +46,7 @@ export interface Command {
   run(context: CommandContext): Promise<number>;
 }
 
-/** Why the command's signal was aborted when a process signal stopped it (main.ts passes one of these). */
+/** Why the command's signal was aborted when a process signal stopped it (cli-process.ts passes one of these). */
 export class Interrupted extends Error {
   readonly signalName: NodeJS.Signals;
   constructor(signalName: NodeJS.Signals) {

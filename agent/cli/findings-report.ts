@@ -1,7 +1,7 @@
 /** The human report of a list of findings (audit, verify): grouped by severity like `check`'s, capped per id for big stores. */
 import { hasErrors, SEVERITIES, type Finding, type Severity } from '../findings/index.ts';
 import type { CliIo } from './command.ts';
-import { paint } from './output.ts';
+import { paint, quantity } from './output.ts';
 
 export interface FindingsReport {
   /** First line, e.g. `overlay-warden audit`. */
@@ -83,6 +83,8 @@ export function formatFindingsReport(io: CliIo, report: FindingsReport): string 
         : count('warning') > 0
           ? c(['yellow', 'bold'], 'OK with warnings')
           : c(['green', 'bold'], 'OK');
-  lines.push(`${verdict}: ${count('error')} error(s), ${count('warning')} warning(s), ${count('info')} info; ${report.summary} (--json for all evidence)`);
+  lines.push(
+    `${verdict}: ${quantity(count('error'), 'error')}, ${quantity(count('warning'), 'warning')}, ${count('info')} info; ${report.summary} (--json for all evidence)`,
+  );
   return `${lines.join('\n')}\n`;
 }

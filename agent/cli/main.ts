@@ -1,17 +1,17 @@
 #!/usr/bin/env node
-/** The `overlay-warden` executable: runs the CLI with the process's streams; Ctrl-C aborts the running command. */
-import { runCli } from './run-cli.ts';
-import { Interrupted, interruptedExitCode } from './command.ts';
+/**
+ * The `overlay-warden` executable. It checks the Node.js version first and only then loads the CLI: the CLI's
+ * modules need Node 24 (node:sqlite, type stripping), and a static import of them would fail, with a stack trace,
+ * before any check here could run. Only Node-version-neutral code may be imported statically from this file.
+ */
+import { nodeVersionProblem } from './node-version.ts';
 
-const controller = new AbortController();
-let interrupted = 0;
-const onSignal = (signalName: NodeJS.Signals): void => {
-  // The first signal asks the command to stop and print what it has; a second one is an immediate exit.
-  if (++interrupted > 1) process.exit(interruptedExitCode(controller.signal));
-  controller.abort(new Interrupted(signalName));
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
-process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }, controller.signal);
-process.off('SIGINT', onSignal);
-process.off('SIGTERM', onSignal);
+const problem = nodeVersionProblem(process.versions.node);
+if (problem === undefined) {
+  await import('./cli-process.ts');
+} else {
+  // The line names the program itself, so it goes without the `overlay-warden:` prefix of the CLI's own errors.
+  process.stderr.write(`${problem}\n`);
+  // Exit 2 as for bad usage or configuration: the command never ran.
+  process.exitCode = 2;
+}

@@ -1,7 +1,8 @@
 /** Splits a command's arguments into option values and positionals; a line the parser refuses becomes a UsageError naming the option or argument. */
 import { parseArgs } from 'node:util';
 import type { CommandContext, CommandOptions } from './command.ts';
-import { UsageError, type UsageErrorCode } from './usage-error.ts';
+import { nearestNames } from '../errors/index.ts';
+import { didYouMeanAside, UsageError, type UsageErrorCode } from './usage-error.ts';
 
 export interface CommandLine {
   readonly values: CommandContext['values'];
@@ -17,7 +18,7 @@ const REFUSALS: Readonly<Record<string, UsageErrorCode>> = {
 
 /**
  * Parses `args` as node:util's parseArgs does in strict mode (what it accepts is unchanged).
- * @throws UsageError USAGE_UNKNOWN_OPTION, USAGE_BAD_VALUE (an option without its value, or a flag given one),
+ * @throws UsageError USAGE_UNKNOWN_OPTION (with the options near a misspelt one), USAGE_BAD_VALUE (an option without its value, or a flag given one),
  *   USAGE_BAD_ARGUMENT (an argument a command without arguments was given), naming the option or argument.
  */
 export function parseCommandLine(commandName: string, args: readonly string[], options: CommandOptions, allowPositionals: boolean): CommandLine {
@@ -51,8 +52,14 @@ function describeRefusal(
     if (token.kind !== 'option') continue;
     const option = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
     const evidence = { option: token.rawName, value: token.value };
-    if (option === undefined)
-      return new UsageError('USAGE_UNKNOWN_OPTION', `${commandName} has no option ${token.rawName}`, { cause, evidence: { option: token.rawName } });
+    if (option === undefined) {
+      // A short option (`-x`) is one letter: no name is near it.
+      const near = token.rawName.startsWith('--') ? nearestNames(token.name, Object.keys(options)) : [];
+      return new UsageError('USAGE_UNKNOWN_OPTION', `${commandName} has no option ${token.rawName}${didYouMeanAside(near, (n) => `--${n}`)}`, {
+        cause,
+        evidence: { option: token.rawName, suggestions: near.map((n) => `--${n}`) },
+      });
+    }
     if (option.type === 'boolean' && token.value !== undefined) {
       return new UsageError('USAGE_BAD_VALUE', `${token.rawName} takes no value, got ${JSON.stringify(token.value)}`, {
         cause,

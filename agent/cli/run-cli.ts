@@ -1,11 +1,12 @@
 /** Parses the command line, loads nothing until asked, dispatches to one command, maps errors to exit codes. */
 import { resolve } from 'node:path';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type ConfigFlags } from '../config/index.ts';
+import { nearestNames, isWardenError } from '../errors/index.ts';
 import { COMMANDS } from './commands/index.ts';
 import { EXIT, type CliIo, type Command, type CommandOptions } from './command.ts';
 import { formatRows, printError } from './output.ts';
 import { parseCommandLine, type CommandLine } from './parse-command-line.ts';
-import { UsageError } from './usage-error.ts';
+import { didYouMeanAside, UsageError } from './usage-error.ts';
 
 /** Flags every command accepts. */
 export const COMMON_OPTIONS = {
@@ -16,6 +17,9 @@ export const COMMON_OPTIONS = {
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies CommandOptions;
+
+/** The options overlay-warden takes instead of a command. */
+const TOP_LEVEL_OPTIONS = ['--help', '--version'];
 
 const COMMON_HELP: ReadonlyArray<readonly [string, string]> = [
   ['--config, -c FILE', 'configuration file (default config/overlay-warden.yaml; env OVERLAY_WARDEN_CONFIG)'],
@@ -36,21 +40,14 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
     io.stdout.write(generalHelp());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (name === '--version') {
+  if (name === '--version' || name === '-v') {
     io.stdout.write('overlay-warden 0.1.0\n');
     return EXIT.ok;
   }
   const entry = COMMANDS.find((c) => c.name === name);
   const json = rest.includes('--json');
   if (entry === undefined) {
-    printError(
-      io,
-      json,
-      new UsageError('USAGE_UNKNOWN_COMMAND', `unknown command "${name}"`, {
-        evidence: { command: name },
-        hint: `commands: ${COMMANDS.map((c) => c.name).join(', ')}`,
-      }),
-    );
+    printError(io, json, unknownCommand(name));
     return EXIT.usage;
   }
   const command = await entry.load();
@@ -91,18 +88,43 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
   }
 }
 
+/** What `overlay-warden NAME` says when NAME is no command: the nearest command, or the options that may come first. */
+function unknownCommand(name: string): UsageError {
+  const hint = `commands: ${COMMANDS.map((c) => c.name).join(', ')}`;
+  if (name.startsWith('-')) {
+    const near = nearestNames(name, TOP_LEVEL_OPTIONS);
+    return new UsageError('USAGE_UNKNOWN_OPTION', `unknown option ${name} before the command${didYouMeanAside(near)}`, {
+      evidence: { option: name, suggestions: near },
+      hint: `overlay-warden COMMAND [options]: options come after the command; ${hint}`,
+    });
+  }
+  const near = nearestNames(
+    name,
+    COMMANDS.map((c) => c.name),
+  );
+  return new UsageError('USAGE_UNKNOWN_COMMAND', `unknown command "${name}"${didYouMeanAside(near, (n) => JSON.stringify(n))}`, {
+    evidence: { command: name, suggestions: near },
+    hint,
+  });
+}
+
 /**
  * Prints what stopped a command and picks the exit code by the error's type: 2 for a bad command line (UsageError,
- * given the command's help as hint when it has none) or configuration (ConfigError), 1 for anything else.
+ * given the command's help as hint when it has none and is not about who runs it) or configuration (ConfigError),
+ * 3 when no agent answers on the control socket, 1 for anything else.
  */
 function fail(io: CliIo, json: boolean, command: Command, error: unknown): number {
   if (error instanceof UsageError) {
-    const hint = error.hint ?? `overlay-warden ${command.name} --help`;
-    printError(io, json, new UsageError(error.code, error.message, { evidence: error.evidence, hint, cause: error.cause }));
+    const hint = error.hint ?? (error.code === 'USAGE_NOT_ROOT' ? undefined : `overlay-warden ${command.name} --help`);
+    printError(io, json, new UsageError(error.code, error.message, { evidence: error.evidence, hint, cause: error.cause }), {
+      command: command.name,
+      exitCode: EXIT.usage,
+    });
     return EXIT.usage;
   }
-  printError(io, json, error);
-  return error instanceof ConfigError ? EXIT.usage : EXIT.findings;
+  const exitCode = error instanceof ConfigError ? EXIT.usage : isWardenError(error, 'CONTROL_NO_AGENT') ? EXIT.noAgent : EXIT.findings;
+  printError(io, json, error, { command: command.name, exitCode });
+  return exitCode;
 }
 
 function generalHelp(): string {
@@ -110,13 +132,14 @@ function generalHelp(): string {
     'overlay-warden: supervises a Nix local-overlay store (mount, layers, drift, remounts, audit, alerts)',
     '',
     'usage: overlay-warden COMMAND [options]',
+    '       overlay-warden --version, -v',
     '',
     formatRows(COMMANDS.map((c) => [`  ${c.name}`, c.summary])),
     '',
     'options every command takes:',
     formatRows(COMMON_HELP.map(([k, v]) => [`  ${k}`, v])),
     '',
-    'exit codes: 0 ok, 1 error-level findings or a failed action, 2 bad usage or configuration',
+    'exit codes: 0 ok, 1 error-level findings or a failed action, 2 bad usage or configuration, 3 no agent answers (status, remount)',
     '',
   ].join('\n');
 }

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { errnoCode, messageOf } from '../errors/index.ts';
 import { ConfigError, describeProblem, type ConfigProblem } from './config-error.ts';
 import { configSchema, type ConfigSettings } from './config-schema.ts';
-import { expectationOf } from './config-expectations.ts';
+import { expectationOf, nearestKeys, nearestValues } from './config-expectations.ts';
 import { resolveStoreFromSettings } from './store-from-settings.ts';
 import { assertTrustedFile } from './trusted-file.ts';
 import type { StoreLayout } from '../store/index.ts';
@@ -172,9 +172,11 @@ function problemsOf(
       expected: issue.message,
       unknownKey: true,
       source: sourceOf([...path, key]),
+      suggestions: nearestKeys(configSchema, path, key),
     }));
   }
-  return [{ key: path.join('.'), value: issue.input, expected: issue.message, source: sourceOf(path) }];
+  const suggestions = issue.code === 'invalid_value' ? nearestValues(issue.input, issue.values) : [];
+  return [{ key: path.join('.'), value: issue.input, expected: issue.message, source: sourceOf(path), suggestions }];
 }
 
 function deepFreeze<T>(value: T): T {

@@ -14,7 +14,6 @@ import {
   type ControlResponse,
 } from './control-protocol.ts';
 import { assertSocketDirSafe, clearStaleSocket } from './control-socket-path.ts';
-import { publishNodeLink, removeNodeLink } from './node-link.ts';
 
 /**
  * Handles one action. `signal` aborts when the client goes away, the request
@@ -39,8 +38,6 @@ export interface ControlServerOptions {
    * dropped, and Node raises the open-file limit to the hard limit at start. Connections past it are closed at once.
    */
   readonly maxConnections?: number;
-  /** Publish `<socket dir>/node` → this Node for hooks/nix-remount-hook. Default true. */
-  readonly publishNode?: boolean;
 }
 
 /** Default limit of simultaneous connections, and the listen backlog. */
@@ -83,14 +80,6 @@ export async function startControlServer(options: ControlServerOptions): Promise
   server.maxConnections = options.maxConnections ?? CONTROL_MAX_CONNECTIONS;
   await listenPrivately(server, socketPath);
   const inode = statSync(socketPath).ino;
-  const publishNode = options.publishNode ?? true;
-  if (publishNode) {
-    try {
-      publishNodeLink(socketPath);
-    } catch (cause) {
-      logger?.warn('could not publish the Node binary for hooks/nix-remount-hook', { error: messageOf(cause) });
-    }
-  }
   logger?.info('control socket listening', { socketPath });
 
   let closed: Promise<void> | undefined;
@@ -111,7 +100,6 @@ export async function startControlServer(options: ControlServerOptions): Promise
         } catch {
           // Already gone.
         }
-        if (publishNode) removeNodeLink(socketPath);
       })();
       return closed;
     },

@@ -16,5 +16,4 @@ export { ControlError, type ControlErrorCode } from './control-errors.ts';
 export { startControlServer, type ControlServer, type ControlServerOptions, type ControlHandler } from './control-server.ts';
 export { requestControl, type RequestControlOptions } from './control-client.ts';
 export { assertSocketDirSafe, clearStaleSocket, socketAnswers, SOCKET_PROBE_TIMEOUT_MS } from './control-socket-path.ts';
-export { publishNodeLink, removeNodeLink, nodeLinkPath, NODE_LINK_NAME } from './node-link.ts';
 export { remountHandler, toRemountRequest, CONTROL_REMOUNT_SOURCES } from './remount-handler.ts';

@@ -7,14 +7,29 @@ import { describeDrift, eventLevel } from './drift-decisions.ts';
 const MAX_LOGGED_ITEMS = 10;
 
 /**
- * The log line for `event`: its `event` field is the type, the other fields are the event's own, except that a list
- * longer than MAX_LOGGED_ITEMS becomes `{ count, first }` (never a million names in one line). Pure.
+ * `value` when it is not a list; a list longer than MAX_LOGGED_ITEMS becomes `{ count, first }`, and so do the
+ * lists inside its items (such as the referrers of each broken closure): a log line stays bounded however many
+ * paths an event carries, while the full lists stay in the event (and in `status`). Pure.
+ */
+export function boundedForLog(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  const items = value
+    .slice(0, MAX_LOGGED_ITEMS)
+    .map((item: unknown) =>
+      typeof item === 'object' && item !== null && !Array.isArray(item)
+        ? Object.fromEntries(Object.entries(item).map(([key, inner]) => [key, boundedForLog(inner)]))
+        : boundedForLog(item),
+    );
+  return value.length > MAX_LOGGED_ITEMS ? { count: value.length, first: items } : items;
+}
+
+/**
+ * The one log line for `event`, however many paths it carries: its `event` field is the type, the other fields are
+ * the event's own, bounded (see boundedForLog); the message says the counts. Pure.
  */
 export function driftLogLine(event: DriftEvent): LogLine {
-  const { type, ...rest } = event as DriftEvent & Record<string, unknown>;
+  const { type, ...rest } = event;
   const fields: Record<string, unknown> = { event: type };
-  for (const [key, value] of Object.entries(rest)) {
-    fields[key] = Array.isArray(value) && value.length > MAX_LOGGED_ITEMS ? { count: value.length, first: value.slice(0, MAX_LOGGED_ITEMS) } : value;
-  }
+  for (const [key, value] of Object.entries(rest)) fields[key] = boundedForLog(value);
   return { level: eventLevel(event), message: describeDrift(event), fields };
 }

@@ -57,6 +57,8 @@ export const FINDING_IDS = [
   'store.corrupt',
   // The agent's check after a remount (issue 9).
   'remount.still-stale',
+  // A check run by a user other than root, which could not judge what only root can (issue 11).
+  'check.unprivileged',
 ] as const;
 
 export type FindingId = (typeof FINDING_IDS)[number];

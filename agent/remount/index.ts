@@ -1,4 +1,4 @@
-/** Remounting: the pure planner, the persisted flag, the command runner and the Remounter that ties them together. */
+/** Remounting: the pure planner, the persisted flag, the lock, the command runner and the Remounter that ties them together. */
 export {
   REMOUNT_SOURCES,
   PROBE_SYMPTOMS,
@@ -48,6 +48,14 @@ export {
   type RunCommandOptions,
 } from './remount-command.ts';
 export { OutputTail, type CapturedOutput } from './output-tail.ts';
+export {
+  acquireRemountLock,
+  remountLockPath,
+  REMOUNT_LOCK_FILE,
+  REMOUNT_LOCK_FD,
+  type HeldRemountLock,
+  type AcquireRemountLockOptions,
+} from './remount-lock.ts';
 export {
   REMOUNT_EVENT_TYPES,
   REMOUNT_STATUSES,

@@ -1,35 +1,55 @@
-/** One attempt's command and its verdict: trust the executable, run it, and turn what happened into an error or none. */
-import { WardenError, messageOf } from '../errors/index.ts';
+/** One attempt's command and its verdict: trust the executable, take the remount lock, run it, and turn what happened into an error or none. */
+import { WardenError, isWardenError, messageOf } from '../errors/index.ts';
 import { commandRunError, runRemountCommand, trustedRemountArgv, type CommandRun, type RunCommandOptions } from './remount-command.ts';
 import { RemountError } from './remount-errors.ts';
 import type { AttemptReport, ErrorReport, RemountVerification } from './remount-events.ts';
+import { acquireRemountLock, type HeldRemountLock } from './remount-lock.ts';
 
-/** How the command of one attempt went: `report` when it ran; `error` when it failed; `retryable: false` when retrying cannot help. */
+/**
+ * How the command of one attempt went: `report` when it ran; `error` when it failed; `retryable: false` when retrying
+ * cannot help; `lock` when it ran, held until the caller releases it (after the check of the remount).
+ */
 export interface CommandAttempt {
   readonly report: AttemptReport | undefined;
   readonly error: WardenError | undefined;
   readonly retryable: boolean;
+  readonly lock: HeldRemountLock | undefined;
 }
 
 /**
- * Resolves `argv[0]` on `path` and checks it may run as root, then runs the command. A missing or untrusted command
- * will not fix itself: it is not run, and not retryable. Never rejects.
+ * Resolves `argv[0]` on `path` and checks it may run as root, waits for the remount lock of `stateDir` (at most
+ * `timeoutMs`), then runs the command with the lock, under setpriv so that it dies with the agent (remount-lock.ts).
+ * A missing or untrusted command, or a lock that cannot be had at all, will not fix itself: not run, and not
+ * retryable; a lock still held by an earlier remount after the wait is retryable. The caller must release the
+ * returned `lock`. Never rejects.
  */
 export async function runTrustedCommand(
   attempt: number,
   argv: readonly string[],
   path: string | undefined,
-  options: RunCommandOptions,
+  options: RunCommandOptions & { readonly stateDir: string },
 ): Promise<CommandAttempt> {
   let trusted: string[];
+  let lock: HeldRemountLock;
   try {
     trusted = trustedRemountArgv(argv, path);
+    lock = await acquireRemountLock(options.stateDir, {
+      timeoutMs: options.timeoutMs,
+      path,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
   } catch (cause) {
     const error = cause instanceof WardenError ? cause : new RemountError('REMOUNT_COMMAND_NOT_FOUND', messageOf(cause), { cause });
-    return { report: undefined, error, retryable: false };
+    const retryable = isWardenError(error, 'REMOUNT_LOCK_TIMED_OUT') || isWardenError(error, 'REMOUNT_CANCELLED');
+    return { report: undefined, error, retryable, lock: undefined };
   }
-  const run = await runRemountCommand(trusted, options);
-  return { report: attemptReport(attempt, run), error: commandRunError(run), retryable: true };
+  try {
+    const run = await runRemountCommand(trusted, { ...options, launcher: lock.launcher, inheritFds: [lock.fd] });
+    return { report: attemptReport(attempt, run), error: commandRunError(run), retryable: true, lock };
+  } catch (cause) {
+    lock.release();
+    throw cause;
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { execa } from 'execa';
+import { execa, type Options } from 'execa';
 import { assertTrustedFile, TrustError } from '../config/index.ts';
 import { OutputTail, type CapturedOutput } from './output-tail.ts';
 import { RemountError } from './remount-errors.ts';
@@ -72,6 +72,10 @@ export interface RunCommandOptions {
   readonly maxOutputBytes: number;
   /** Added to the agent's environment. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Run before argv, as its launcher (`setpriv --pdeathsig KILL --`); not part of the reported argv. */
+  readonly launcher?: readonly string[];
+  /** Descriptors the command inherits as its 3, 4…: the remount lock, held until it and all it started have exited. */
+  readonly inheritFds?: readonly number[];
 }
 
 /** How one run of the command went: facts, never prose to parse. */
@@ -106,7 +110,7 @@ export const REMOUNT_ENV = Object.freeze({ LIBMOUNT_FORCE_MOUNT2: 'always' });
  * of the start or of the abort. Never rejects.
  */
 export async function runRemountCommand(argv: readonly string[], options: RunCommandOptions): Promise<CommandRun> {
-  const [file, ...args] = argv;
+  const [file, ...args] = [...(options.launcher ?? []), ...argv];
   const started = performance.now();
   const stdout = new OutputTail(options.maxOutputBytes);
   const stderr = new OutputTail(options.maxOutputBytes);
@@ -118,7 +122,8 @@ export async function runRemountCommand(argv: readonly string[], options: RunCom
     detached: true,
     reject: false,
     buffer: false,
-    stdin: 'ignore',
+    // execa hands a descriptor number to the child as it is, though its types name only 3 to 9.
+    stdio: ['ignore', 'pipe', 'pipe', ...(options.inheritFds ?? [])] as unknown as Options['stdio'],
     env: { ...options.env, ...REMOUNT_ENV },
   });
   child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));

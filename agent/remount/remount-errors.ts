@@ -1,4 +1,4 @@
-/** Every error the remounter reports, in one place: a refused or missing command, a failed or stale remount, a closed remounter. */
+/** Every error the remounter reports, in one place: a refused or missing command, a held lock, a failed or stale remount, a closed remounter. */
 import { WardenError } from '../errors/index.ts';
 
 export type RemountErrorCode =
@@ -12,6 +12,10 @@ export type RemountErrorCode =
   | 'REMOUNT_COMMAND_FAILED'
   /** The command ran past its timeout and was killed. */
   | 'REMOUNT_COMMAND_TIMED_OUT'
+  /** An earlier remount (left running by a crashed agent, or what a command left behind) still held the remount lock after the timeout. */
+  | 'REMOUNT_LOCK_TIMED_OUT'
+  /** The remount lock cannot be taken at all: util-linux's flock or setpriv missing or untrusted, or the lock file unusable. */
+  | 'REMOUNT_LOCK_UNAVAILABLE'
   /** The command succeeded, but the check afterwards still found the view stale or the mount wrong. */
   | 'REMOUNT_STILL_STALE'
   /** The check afterwards could not run. */

@@ -5,7 +5,7 @@ import type { ConfigSettings } from '../config/index.ts';
 import { WardenError, messageOf } from '../errors/index.ts';
 import { defaultRemountHook } from './hook-paths.ts';
 import { PersistedFlag } from './persisted-flag.ts';
-import { errorReport, runTrustedCommand, verificationError } from './remount-attempt.ts';
+import { errorReport, runTrustedCommand, verificationError, type CommandAttempt } from './remount-attempt.ts';
 import { remountArgv } from './remount-command.ts';
 import { RemountError } from './remount-errors.ts';
 import { ZERO_REMOUNT_COUNTERS, type RemountCounters, type RemountEvent, type RemountOutcome, type RemountVerifier } from './remount-events.ts';
@@ -194,7 +194,17 @@ export class Remounter extends EventEmitter<RemounterEventMap> {
       signal: this.#abort.signal,
       maxOutputBytes: this.#options.maxOutputBytes ?? 16 * 1024,
       ...(this.#options.env === undefined ? {} : { env: this.#options.env }),
+      stateDir: this.#options.stateDir,
     });
+    try {
+      await this.#conclude(run, attempt, coversUpTo, timeoutMs, command);
+    } finally {
+      command.lock?.release();
+    }
+  }
+
+  /** Checks the view after a command that succeeded, reports the attempt, then tells the planner. Holds the command's lock until then. */
+  async #conclude(run: number, attempt: number, coversUpTo: number, timeoutMs: number, command: CommandAttempt): Promise<void> {
     const { report, retryable } = command;
     let error = command.error;
     if (report !== undefined) this.#run.lastAttempt = report;
@@ -218,6 +228,8 @@ export class Remounter extends EventEmitter<RemounterEventMap> {
       this.#flag.recordError(this.#run.error, endedAt);
       this.#emit({ type: 'remount-failed', run, attempt, error: this.#run.error, retryInMs: this.#scheduler.retryDelay(retryable), report });
     }
+    // Held through the check, so that it saw this remount and no other; let go before the next attempt may start.
+    command.lock?.release();
     this.#current = undefined;
     this.#scheduler.apply({ type: 'attempt-ended', at: endedAt, ok: error === undefined, retryable });
   }

@@ -1,5 +1,5 @@
 /** The query of a store URL: split and %-decoded, unknown parameters named with a did-you-mean, and errors that say where in a nested URL they are. */
-import { escapeName, messageOf, type Evidence } from '../errors/index.ts';
+import { didYouMean, escapeName, messageOf, nearestNames, type Evidence } from '../errors/index.ts';
 import { percentDecode } from './percent-encoding.ts';
 import { StoreUrlError, type StoreUrlErrorCode } from './store-url-error.ts';
 import { STORE_PARAMS, type StoreUrlKind } from './store-url-params.ts';
@@ -77,13 +77,11 @@ export function decode(raw: string, what: string, ctx: Context): string {
 export function unknownParam(kind: StoreUrlKind, name: string, raw: string, ctx: Context): never {
   const allowed = Object.keys(STORE_PARAMS[kind]);
   const owners = (Object.keys(STORE_PARAMS) as StoreUrlKind[]).filter((k) => k !== 'auto' && STORE_PARAMS[k][name] !== undefined);
-  const near = allowed.filter((a) => editDistance(a, name.toLowerCase().replaceAll('_', '-')) <= 2);
+  const near = didYouMean(nearestNames(name.replaceAll('_', '-'), allowed), (n) => `'${n}'`);
   const hint =
     owners.length > 0
       ? `'${name}' is a parameter of ${owners.join(' and ')} stores, not of ${kind} stores`
-      : near.length > 0
-        ? `did you mean ${near.map((n) => `'${n}'`).join(' or ')}?`
-        : `a ${kind} store takes: ${allowed.join(', ')}`;
+      : (near ?? `a ${kind} store takes: ${allowed.join(', ')}`);
   fail(
     'STORE_URL_UNKNOWN_PARAM',
     ctx,
@@ -91,19 +89,6 @@ export function unknownParam(kind: StoreUrlKind, name: string, raw: string, ctx:
     { param: name, value: raw, kind, expected: allowed },
     hint,
   );
-}
-
-/** Levenshtein distance, for "did you mean" on short parameter names. */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length] as number;
 }
 
 export function fail(code: StoreUrlErrorCode, ctx: Context, what: string, facts: Evidence, hint?: string, cause?: unknown): never {

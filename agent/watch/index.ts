@@ -40,3 +40,19 @@ export { LowerDbWatcher, type LowerDbWatcherOptions } from './db-watcher.ts';
 export { LayerWatcher, layerWatcherOptionsOf, type LayerWatcherOptions } from './layer-watcher.ts';
 export { MountWatcher, mountWatcherOptionsOf, type MountWatcherOptions } from './mount-watcher.ts';
 export { mountViewOf, diffMountViews, snapshotOf, type MountView, type MountSnapshot, type MountChange } from './mount-view.ts';
+export {
+  WATCHER_HEALTH_EVENT_TYPES,
+  WATCHER_NAMES,
+  WATCHER_DOWN_REASONS,
+  nextWatcherHealth,
+  WatcherHealthState,
+  type WatcherHealthEventType,
+  type WatcherName,
+  type WatcherDownReason,
+  type WatcherDownEvent,
+  type WatcherUpEvent,
+  type WatcherHealthEvent,
+  type WatcherHealth,
+  type HealthObservation,
+} from './watcher-health.ts';
+export { DirSentinel, dirPresence, dirLoss, type DirIdentity, type DirPresence, type DirSentinelOptions } from './dir-sentinel.ts';

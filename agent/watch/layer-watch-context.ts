@@ -7,6 +7,7 @@ import { layerEntry, type LayerEntry } from './layer-entry.ts';
 import type { SerialQueue } from './serial-queue.ts';
 import { TopLevelWatcher, type DirBatch } from './top-level-watcher.ts';
 import { WatchError } from './watch-errors.ts';
+import type { WatcherHealthEvent, WatcherName } from './watcher-health.ts';
 
 /** Names a watcher stats between two yields to the event loop. */
 export const STAT_CHUNK = 512;
@@ -19,10 +20,13 @@ export interface LayerWatchContextOptions {
   readonly debounceMs: number;
   /** Names per batch above which a full listing replaces per-name checks. */
   readonly maxBatchNames: number;
+  /** How often a watched directory is stat-ed to see it lost, and once lost to see it back. */
+  readonly dirCheckMs: number;
   readonly persistent: boolean;
   readonly now: () => Date;
   readonly onDrift: (event: DriftEvent) => void;
   readonly onError: (error: WatchError) => void;
+  readonly onHealth: (event: WatcherHealthEvent) => void;
 }
 
 /** The shared part of the two layer watchers; each watcher keeps its own index of what its directory holds. */
@@ -38,10 +42,20 @@ export class LayerWatchContext {
     return this.#o.storeDir;
   }
 
-  /** A watch of `dir`'s top level whose batches are handled by `onBatch` in the shared queue. Not started. */
-  watchDir(dir: string, onBatch: (batch: DirBatch) => Promise<void>): TopLevelWatcher {
-    const { debounceMs, maxBatchNames: maxNames, persistent, queue } = this.#o;
-    return new TopLevelWatcher(dir, { debounceMs, maxNames, persistent, onError: this.#o.onError, onBatch: (batch) => queue.enqueue(() => onBatch(batch)) });
+  /** A watch of `dir`'s top level, named `watcher`, whose batches are handled by `onBatch` in the shared queue. Not started. */
+  watchDir(dir: string, watcher: WatcherName, onBatch: (batch: DirBatch) => Promise<void>): TopLevelWatcher {
+    const { debounceMs, maxBatchNames: maxNames, dirCheckMs: checkMs, persistent, now, onError, onHealth, queue } = this.#o;
+    return new TopLevelWatcher(dir, {
+      watcher,
+      debounceMs,
+      maxNames,
+      checkMs,
+      persistent,
+      now,
+      onError,
+      onHealth,
+      onBatch: (batch) => queue.enqueue(() => onBatch(batch)),
+    });
   }
 
   /** Emits `event` as seen by the watch, now. */

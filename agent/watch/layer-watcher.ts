@@ -10,6 +10,7 @@ import type { DriftLayout } from './startup-drift.ts';
 import { UpperLayerWatcher } from './upper-layer-watcher.ts';
 import { messageOf } from '../errors/index.ts';
 import { WatchError } from './watch-errors.ts';
+import type { WatcherHealth } from './watcher-health.ts';
 
 export interface LayerWatcherOptions {
   /** The logical store dir event paths are named under. */
@@ -28,6 +29,8 @@ export interface LayerWatcherOptions {
   readonly closures?: UpperClosureLookup;
   /** Names per batch above which a full listing replaces per-name checks (default 10,000). */
   readonly maxBatchNames?: number;
+  /** How often each watched directory is stat-ed to see it lost, and once lost to see it back (default 1000 ms). */
+  readonly dirCheckMs?: number;
   /** Keep the process alive while watching (default true). */
   readonly persistent?: boolean;
   readonly now?: () => Date;
@@ -57,6 +60,8 @@ export function layerWatcherOptionsOf(
  * - the lower DB: chokidar on its directory (LowerDbWatcher) → `lower-db-replaced`, `lower-db-modified`;
  * - the upper layer (UpperLayerWatcher): one `fs.watch` → `upper-path-added`, `upper-path-deleted` (with
  *   `alsoInLower`: a direct deletion of a path the lower has leaves a stale view), `upper-whiteout-added`.
+ * Each watch comes back when its directory does (deleted, moved away, replaced, then back): `watcher-down` and
+ * `watcher-up` on `health`, and what changed meanwhile as ordinary drift events (see DirSentinel).
  * Events are debounced per directory, then each name is stat-ed and compared with what was known, so a path created
  * and deleted within one window is no event, and event kinds (inotify's create/delete/move) are never trusted alone.
  * Batches of both directories are processed one at a time, in order (one SerialQueue). A burst beyond
@@ -78,10 +83,11 @@ export class LayerWatcher extends DriftEmitter {
       ...options,
       closures: options.closures ?? upperDbClosureLookup(options.upperDb, options.storeDir),
       maxBatchNames: options.maxBatchNames ?? 10_000,
+      dirCheckMs: options.dirCheckMs ?? 1000,
       persistent: options.persistent ?? true,
       now: options.now ?? (() => new Date()),
     });
-    const { storeDir, lowerStoreDir, upperLayer, upperDb, closures, baseline, debounceMs, maxBatchNames, persistent, now } = this.#o;
+    const { storeDir, lowerStoreDir, upperLayer, upperDb, closures, baseline, debounceMs, maxBatchNames, dirCheckMs, persistent, now } = this.#o;
     this.#queue = new SerialQueue((cause) =>
       this.emitError(cause instanceof WatchError ? cause : new WatchError('WATCH_SCAN_FAILED', `processing changes failed: ${messageOf(cause)}`, { cause })),
     );
@@ -90,16 +96,19 @@ export class LayerWatcher extends DriftEmitter {
       queue: this.#queue,
       debounceMs,
       maxBatchNames,
+      dirCheckMs,
       persistent,
       now,
       onDrift: (event) => this.emitDrift(event),
       onError: (error) => this.emitError(error),
+      onHealth: (event) => this.emitHealth(event),
     });
     this.#lower = new LowerDirWatcher(context, { lowerStoreDir, entries: baseline.entries, dirStamp: baseline.dirStamp, upperLayer, upperDb, closures });
     this.#upper = new UpperLayerWatcher(context, { upperLayer, lowerStoreDir });
     if (options.lowerDb !== undefined) {
-      this.#db = new LowerDbWatcher({ db: options.lowerDb, debounceMs, initial: baseline.db, persistent, now });
+      this.#db = new LowerDbWatcher({ db: options.lowerDb, debounceMs, initial: baseline.db, dirCheckMs, persistent, now });
       this.#db.on('drift', (event) => this.emitDrift(event));
+      this.#db.on('health', (event) => this.emitHealth(event));
       this.#db.on('error', (error) => this.emitError(error));
     }
   }
@@ -138,6 +147,11 @@ export class LayerWatcher extends DriftEmitter {
   /** Resolves when every batch handed over so far is processed (tests, shutdown). */
   async idle(): Promise<void> {
     await this.#queue.idle();
+  }
+
+  /** Whether each watch sees its directory now: the lower store dir, the upper layer, the lower DB's directory. */
+  health(): WatcherHealth[] {
+    return [this.#lower.health, this.#upper.health, ...(this.#db === undefined ? [] : [this.#db.health])];
   }
 
   /**

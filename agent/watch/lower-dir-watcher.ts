@@ -8,6 +8,7 @@ import { classifyLowerChanges, type LowerObservation } from './layer-changes.ts'
 import { listToResync, STAT_CHUNK, type LayerWatchContext } from './layer-watch-context.ts';
 import { LiveEntryIndex } from './live-entry-index.ts';
 import type { TopLevelWatcher, DirBatch } from './top-level-watcher.ts';
+import type { WatcherHealth } from './watcher-health.ts';
 
 export interface LowerDirWatcherOptions {
   /** The lower store dir (the overlay's lowerdir). */
@@ -36,7 +37,7 @@ export class LowerDirWatcher {
     this.#context = context;
     this.#o = Object.freeze({ ...options });
     this.#index = new LiveEntryIndex(options.entries);
-    this.#watch = context.watchDir(options.lowerStoreDir, (batch) => this.#onBatch(batch));
+    this.#watch = context.watchDir(options.lowerStoreDir, 'lower-store-dir', (batch) => this.#onBatch(batch));
   }
 
   /** Starts the watch. @throws WatchError WATCH_DIR_FAILED. */
@@ -62,6 +63,11 @@ export class LowerDirWatcher {
   /** Hands the pending batch (if any) to the queue now. */
   flush(): void {
     this.#watch.flush();
+  }
+
+  /** Whether the directory is watched now (for `status`). */
+  get health(): WatcherHealth {
+    return this.#watch.health;
   }
 
   /** Stops the watch and drops pending names. Idempotent. */

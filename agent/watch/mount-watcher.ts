@@ -4,7 +4,7 @@ import { errnoCode, messageOf } from '../errors/index.ts';
 import { parseMountinfo, MountTable } from '../mount/index.ts';
 import { DriftEmitter } from './drift-emitter.ts';
 import { diffMountViews, mountViewOf, type MountView } from './mount-view.ts';
-import { WatchError } from './watch-errors.ts';
+import { WatcherHealthState, type WatcherHealth } from './watcher-health.ts';
 
 export interface MountWatcherOptions {
   /** The mountinfo file (config `mountinfo`, normally /proc/self/mountinfo). */
@@ -37,15 +37,16 @@ export function mountWatcherOptionsOf(config: {
  * procfs files (measured: no event for a mount and an unmount). A read and parse of a 20-line table costs ~50 µs, so
  * a 1 s poll is far below 0.1 % of a core. (`findmnt --poll` would wake on POLLPRI, at the cost of a child process.)
  *
- * Emits `mount-changed` drift events (see diffMountViews) and WATCH_MOUNTINFO_UNREADABLE errors, once per streak of
- * failed reads. Nothing is emitted for the first view.
+ * Emits `mount-changed` drift events (see diffMountViews); nothing for the first view. A mount table that cannot be
+ * read or parsed is `watcher-down` (reason `unreadable`) on `health`, once per streak of failed reads, and
+ * `watcher-up` once it reads again (the next view is diffed against the last one seen).
  */
 export class MountWatcher extends DriftEmitter {
   readonly #options: Required<Omit<MountWatcherOptions, 'persistent'>> & { persistent: boolean };
   #view: MountView | undefined;
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
-  #failing = false;
+  readonly #health: WatcherHealthState;
   #closed = false;
 
   constructor(options: MountWatcherOptions) {
@@ -58,6 +59,12 @@ export class MountWatcher extends DriftEmitter {
       readText: options.readText ?? ((file: string) => readFile(file, 'utf8')),
       now: options.now ?? (() => new Date()),
     });
+    this.#health = new WatcherHealthState('mount-table', options.mountinfo, this.#options.now, (event) => this.emitHealth(event));
+  }
+
+  /** Whether the mount table could be read at the last poll (for `status`). */
+  get health(): WatcherHealth {
+    return this.#health.current;
   }
 
   /** The view at the last successful poll, undefined before one succeeded. */
@@ -98,19 +105,10 @@ export class MountWatcher extends DriftEmitter {
       const text = await this.#options.readText(this.#options.mountinfo);
       view = mountViewOf(new MountTable(parseMountinfo(text).mounts), this.#options.mergedStoreDir);
     } catch (cause) {
-      if (!this.#failing && !this.#closed) {
-        this.emitError(
-          new WatchError('WATCH_MOUNTINFO_UNREADABLE', `cannot read the mount table ${this.#options.mountinfo}: ${errnoCode(cause) ?? messageOf(cause)}`, {
-            cause,
-            evidence: { file: this.#options.mountinfo, errno: errnoCode(cause) },
-            hint: 'check the `mountinfo` setting; mount changes are not seen until it can be read again',
-          }),
-        );
-      }
-      this.#failing = true;
+      if (!this.#closed) this.#health.observe({ up: false, reason: 'unreadable', detail: errnoCode(cause) ?? messageOf(cause) });
       return;
     }
-    this.#failing = false;
+    this.#health.observe({ up: true });
     const before = this.#view;
     this.#view = view;
     if (before === undefined || this.#closed) return;

@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode, messageOf } from '../errors/index.ts';
+import { dirPresence, DirSentinel } from './dir-sentinel.ts';
 import { WatchError } from './watch-errors.ts';
+import type { WatcherHealth, WatcherHealthEvent, WatcherName } from './watcher-health.ts';
 
 /** What was seen for one name in a batch: `rename` (created, deleted, renamed) and/or `change` (attributes, contents). */
 export interface NameChange {
@@ -17,16 +19,23 @@ export interface DirBatch {
 }
 
 export interface TopLevelWatcherOptions {
+  /** Which watcher this is, in health events and `status`. */
+  readonly watcher: WatcherName;
   /** Quiet time after the last event before a batch is delivered (config `watch.debounceMs`). */
   readonly debounceMs: number;
   /** Longest a batch waits under a continuous stream of events. Default: 4 × debounceMs, at least 100 ms. */
   readonly maxWaitMs?: number;
   /** Most names collected per batch; beyond, the batch is marked `overflow` (a rescan is cheaper). Default 10,000. */
   readonly maxNames?: number;
+  /** How often the directory is stat-ed to see it lost, and once lost to see it back (see DirSentinel). Default 1000 ms. */
+  readonly checkMs?: number;
   /** Keep the process alive while watching (default true). */
   readonly persistent?: boolean;
+  readonly now?: () => Date;
   readonly onBatch: (batch: DirBatch) => void;
   readonly onError: (error: WatchError) => void;
+  /** `watcher-down` when the directory is lost, `watcher-up` when it is watched again. Default: dropped. */
+  readonly onHealth?: (event: WatcherHealthEvent) => void;
 }
 
 /**
@@ -38,16 +47,19 @@ export interface TopLevelWatcherOptions {
  * inotify queue overflows are silent in libuv, so correctness under bursts comes from `maxNames`: a burst big
  * enough to risk an overflow (the kernel queue holds max_queued_events, 16,384 by default) is delivered as
  * `overflow`, and the caller resynchronises from a full listing.
+ *
+ * The watch comes back when its directory does (DirSentinel): once watched again, an empty `overflow` batch makes
+ * the caller resynchronise, so what changed while it was down is reported like any other change.
  */
 export class TopLevelWatcher {
   readonly dir: string;
-  readonly #options: Required<TopLevelWatcherOptions>;
+  readonly #options: Required<Omit<TopLevelWatcherOptions, 'watcher'>>;
+  readonly #sentinel: DirSentinel;
   #watcher: fs.FSWatcher | undefined;
   #pending = new Map<string, NameChange>();
   #overflow = false;
   #firstAt = 0;
   #timer: NodeJS.Timeout | undefined;
-  #ino: bigint | undefined;
 
   constructor(dir: string, options: TopLevelWatcherOptions) {
     this.dir = dir;
@@ -55,46 +67,54 @@ export class TopLevelWatcher {
       debounceMs: options.debounceMs,
       maxWaitMs: options.maxWaitMs ?? Math.max(100, 4 * options.debounceMs),
       maxNames: options.maxNames ?? 10_000,
+      checkMs: options.checkMs ?? 1000,
       persistent: options.persistent ?? true,
+      now: options.now ?? (() => new Date()),
       onBatch: options.onBatch,
       onError: options.onError,
+      onHealth: options.onHealth ?? (() => {}),
     });
+    const { checkMs, persistent, now, onHealth } = this.#options;
+    this.#sentinel = new DirSentinel({
+      dir,
+      watcher: options.watcher,
+      checkMs,
+      persistent,
+      now,
+      onHealth,
+      reopen: () => this.#open(),
+      shut: () => this.#shut(),
+      resync: () => {
+        this.#overflow = true;
+        this.flush();
+      },
+    });
+  }
+
+  /** Whether the directory is watched now (for `status`). */
+  get health(): WatcherHealth {
+    return this.#sentinel.health;
   }
 
   /** Starts watching. @throws WatchError WATCH_DIR_FAILED (evidence: dir, errno; ENOSPC: no inotify watch left). */
   start(): void {
     if (this.#watcher !== undefined) return;
+    const presence = dirPresence(this.dir);
+    if (presence.kind === 'missing') throw this.#cannotWatch(presence.detail, undefined);
     try {
-      this.#ino = fs.statSync(this.dir, { bigint: true }).ino;
-      this.#watcher = fs.watch(this.dir, { persistent: this.#options.persistent, recursive: false, encoding: 'utf8' }, (event, name) =>
-        this.#onEvent(event, name),
-      );
+      this.#open();
     } catch (cause) {
-      const errno = errnoCode(cause);
-      throw new WatchError('WATCH_DIR_FAILED', `cannot watch ${this.dir}: ${errno ?? messageOf(cause)}`, {
-        cause,
-        evidence: { dir: this.dir, errno },
-        hint:
-          errno === 'ENOSPC'
-            ? 'raise fs.inotify.max_user_watches (sysctl), or stop other recursive watchers'
-            : 'check that the directory exists and is readable',
-      });
+      throw this.#cannotWatch(errnoCode(cause) ?? messageOf(cause), cause);
     }
-    this.#watcher.on('error', (cause) => {
-      this.#options.onError(
-        new WatchError('WATCH_DIR_FAILED', `watching ${this.dir} failed: ${errnoCode(cause) ?? messageOf(cause)}`, {
-          cause,
-          evidence: { dir: this.dir, errno: errnoCode(cause) },
-        }),
-      );
-    });
+    this.#sentinel.opened(presence.identity);
   }
 
-  /** Delivers the pending batch now (if any) instead of waiting for the debounce. */
+  /** Delivers the pending batch now (if any) instead of waiting for the debounce; first checks that the directory is still the one watched. */
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#pending.size === 0 && !this.#overflow) return;
+    if (!this.#sentinel.check()) return;
     const batch: DirBatch = { names: this.#pending, overflow: this.#overflow };
     this.#pending = new Map();
     this.#overflow = false;
@@ -103,16 +123,45 @@ export class TopLevelWatcher {
 
   /** Stops watching and drops pending names. Idempotent. */
   close(): void {
+    this.#sentinel.close();
+    this.#shut();
+  }
+
+  #cannotWatch(errno: string, cause: unknown): WatchError {
+    return new WatchError('WATCH_DIR_FAILED', `cannot watch ${this.dir}: ${errno}`, {
+      cause,
+      evidence: { dir: this.dir, errno },
+      hint:
+        errno === 'ENOSPC' ? 'raise fs.inotify.max_user_watches (sysctl), or stop other recursive watchers' : 'check that the directory exists and is readable',
+    });
+  }
+
+  /** Opens the fs.watch. @throws the errno error fs.watch throws. */
+  #open(): void {
+    const watcher = fs.watch(this.dir, { persistent: this.#options.persistent, recursive: false, encoding: 'utf8' }, (event, name) =>
+      this.#onEvent(event, name),
+    );
+    // Node closes a watch after its error: the sentinel re-opens it once the directory can be watched.
+    watcher.on('error', (cause) => {
+      if (watcher === this.#watcher) this.#sentinel.lost('watch-failed', errnoCode(cause) ?? messageOf(cause));
+    });
+    this.#watcher = watcher;
+  }
+
+  /** Closes the fs.watch and drops what it collected (a resynchronisation follows when it is re-opened). */
+  #shut(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#watcher?.close();
     this.#watcher = undefined;
     this.#pending = new Map();
+    this.#overflow = false;
   }
 
   #onEvent(event: string, name: string | null): void {
+    // inotify names the watched directory itself (by its base name) when it is deleted or moved.
+    if (name === path.basename(this.dir) && event === 'rename') return this.#sentinel.suspect();
     if (name === null) this.#overflow = true;
-    else if (name === path.basename(this.dir) && this.#selfGone()) return;
     else if (!this.#overflow) {
       let seen = this.#pending.get(name);
       if (seen === undefined) {
@@ -132,27 +181,5 @@ export class TopLevelWatcher {
     const wait = Math.max(0, Math.min(this.#options.debounceMs, this.#options.maxWaitMs - (now - this.#firstAt)));
     this.#timer = setTimeout(() => this.flush(), wait);
     if (!this.#options.persistent) this.#timer.unref();
-  }
-
-  /**
-   * Whether the watched directory itself was deleted or replaced (inotify then reports its own name and goes
-   * quiet); if so, reports WATCH_DIR_GONE and stops.
-   */
-  #selfGone(): boolean {
-    let ino: bigint | undefined;
-    try {
-      ino = fs.statSync(this.dir, { bigint: true }).ino;
-    } catch {
-      ino = undefined;
-    }
-    if (ino === this.#ino) return false;
-    this.close();
-    this.#options.onError(
-      new WatchError('WATCH_DIR_GONE', `watched directory ${this.dir} was ${ino === undefined ? 'deleted' : 'replaced'}; its changes are no longer seen`, {
-        evidence: { dir: this.dir },
-        hint: 'restart overlay-warden (or its watcher) once the directory is back',
-      }),
-    );
-    return true;
   }
 }

@@ -6,6 +6,7 @@ import { classifyUpperChanges, type UpperChange, type UpperObservation, type Upp
 import { listToResync, STAT_CHUNK, type LayerWatchContext } from './layer-watch-context.ts';
 import { LiveEntryIndex } from './live-entry-index.ts';
 import type { TopLevelWatcher, DirBatch } from './top-level-watcher.ts';
+import type { WatcherHealth } from './watcher-health.ts';
 
 export interface UpperLayerWatcherOptions {
   readonly upperLayer: string;
@@ -28,7 +29,7 @@ export class UpperLayerWatcher {
   constructor(context: LayerWatchContext, options: UpperLayerWatcherOptions) {
     this.#context = context;
     this.#o = Object.freeze({ ...options });
-    this.#watch = context.watchDir(options.upperLayer, (batch) => this.#onBatch(batch));
+    this.#watch = context.watchDir(options.upperLayer, 'upper-layer', (batch) => this.#onBatch(batch));
   }
 
   /** Starts the watch. @throws WatchError WATCH_DIR_FAILED. */
@@ -47,6 +48,11 @@ export class UpperLayerWatcher {
   /** Hands the pending batch (if any) to the queue now. */
   flush(): void {
     this.#watch.flush();
+  }
+
+  /** Whether the directory is watched now (for `status`). */
+  get health(): WatcherHealth {
+    return this.#watch.health;
   }
 
   /** Stops the watch and drops pending names. Idempotent. */

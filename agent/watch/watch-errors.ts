@@ -1,12 +1,13 @@
 /** The errors watchers report on their error channel (never thrown at the agent: watching goes on where it can). */
 import { WardenError } from '../errors/index.ts';
 
-/** Every code a WatchError carries, as a public list. */
+/**
+ * Every code a WatchError carries, as a public list. A watcher losing its target (a directory gone, the mount table
+ * unreadable) is no error but a `watcher-down` event (watcher-health.ts): it comes back by itself.
+ */
 export const WATCH_ERROR_CODES = [
   /** A directory could not be watched (evidence: dir, errno; ENOSPC means inotify watches are exhausted). */
   'WATCH_DIR_FAILED',
-  /** A watched directory was deleted or replaced: its watch sees nothing any more (evidence: dir). */
-  'WATCH_DIR_GONE',
   /** A full listing to resynchronise after a burst failed (evidence: dir). */
   'WATCH_SCAN_FAILED',
   /** An entry could not be stat-ed for a reason other than being gone (evidence: path, errno). */
@@ -15,8 +16,6 @@ export const WATCH_ERROR_CODES = [
   'WATCH_DB_FAILED',
   /** The upper DB could not be read to find the closures a vanished lower path breaks (evidence: file). */
   'WATCH_UPPER_DB_UNREADABLE',
-  /** The mount table could not be read or the merged dir not looked up in it (evidence: file). */
-  'WATCH_MOUNTINFO_UNREADABLE',
 ] as const;
 
 export type WatchErrorCode = (typeof WATCH_ERROR_CODES)[number];

@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { remountNeededPath, type RemountOutcome } from '../../agent/remount/index.ts';
+import type { Finding } from '../../agent/findings/index.ts';
 import { AgentScenario, driftLine, remountLine, runCli, type AgentChild } from '../support/agent-child.ts';
 import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
+import { reportOf } from '../support/json-output.ts';
 import { processAlive } from '../support/proc.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { writeHook, type TestHook } from '../remount/hook-fixture.ts';
@@ -30,7 +32,7 @@ describe('agent: a remount command that fails or hangs', function () {
     s!.writeConfig({ remount: { command: [hook.path], ...remount } });
     const agent = await s!.startAgent();
     const run = await runCli(['remount', '--json', '--config', s!.configFile]);
-    const { outcome } = JSON.parse(run.stdout) as { outcome: RemountOutcome };
+    const { outcome } = reportOf<{ findings: Finding[]; outcome: RemountOutcome }>(run.stdout, 'remount');
     return { agent, code: run.code, outcome };
   }
 

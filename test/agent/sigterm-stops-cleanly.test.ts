@@ -12,6 +12,7 @@ import { requestControl } from '../../agent/control/index.ts';
 import { defaultRemountHook, remountNeededPath } from '../../agent/remount/index.ts';
 import { AgentScenario, remountLine, type Exit } from '../support/agent-child.ts';
 import { CLI_MAIN } from '../support/cli-run.ts';
+import { reportOf } from '../support/json-output.ts';
 import { parseAssignments, requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { openFileOffsets, processAlive } from '../support/proc.ts';
 import { waitFor, withSafetyNet } from '../support/wait-for.ts';
@@ -60,10 +61,10 @@ describe('SIGTERM during long work', function () {
       const exit = await withSafetyNet(exited, 'verify to exit after SIGTERM', { describe: () => stderr });
       assert.deepEqual(exit, { code: 128 + 15, signal: null }, `it exits by itself with 128 + SIGTERM, as shells report it\n${stderr}`);
       assert.equal(processAlive(child.pid!), false);
-      const report = JSON.parse(stdout) as { partial: boolean; checked: number; total: number };
+      const report = reportOf(stdout, 'verify');
       assert.equal(report.partial, true);
-      assert.equal(report.total, 6);
-      assert.ok(report.checked < report.total, `checked ${report.checked} of ${report.total}`);
+      assert.equal(report.planned, 6);
+      assert.ok(report.checked < report.planned, `checked ${report.checked} of ${report.planned}`);
     } finally {
       child.kill('SIGKILL');
     }

@@ -51,7 +51,7 @@ describe('agent: the upper layer filling up is reported by the scheduled mount c
     assert.ok(status.lastCheck!.warnings >= 1);
     const text = await runCli(['status', '--config', s!.configFile]);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /^mount +valid, with \d+ warnings?: .*layer\.upper-low-space/m);
+    assert.match(text.stdout, /^mount +valid \(checked \S+, \d+ warnings?: .*layer\.upper-low-space\)$/m);
   });
 
   it('logs nothing more while the findings stay as they are', async () => {

@@ -9,6 +9,7 @@ import { emptyNixDb } from '../../agent/store/nix-db.ts';
 import { resolveStoreLayout } from '../../agent/store/resolve-store-layout.ts';
 import { parseStoreUrl } from '../../agent/store/store-url.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
+import { reportOf } from '../support/json-output.ts';
 
 describe('a fresh overlay without an upper DB', function () {
   this.timeout(60_000);
@@ -49,7 +50,7 @@ describe('a fresh overlay without an upper DB', function () {
   it('verify --lower hashes the lower store', async () => {
     const run = await runCliCaptured(['verify', '--lower', '--json', '--store', store.storeUrl]);
     assert.equal(run.code, 0, run.stderr);
-    const out = JSON.parse(run.stdout);
+    const out = reportOf(run.stdout, 'verify');
     assert.deepEqual(
       out.findings.filter((f: { severity: string }) => f.severity === 'error'),
       [],

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { Finding } from '../../agent/findings/index.ts';
 import { parseNarHash } from '../../agent/store/nar-hash-string.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
+import { reportOf } from '../support/json-output.ts';
 import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
 interface Report {
@@ -31,7 +32,7 @@ describe('Nix verify scenario on a real overlay: deleted lower input, truncated 
 
   const run = async (...argv: string[]): Promise<{ code: number; report: Report; stderr: string }> => {
     const result = await runCliCaptured([...argv, '--json', '--store', f.storeUrl]);
-    return { code: result.code, report: JSON.parse(result.stdout) as Report, stderr: result.stderr };
+    return { code: result.code, report: reportOf<Report>(result.stdout), stderr: result.stderr };
   };
   const about = (report: Report, id: string, path: string): Finding[] => report.findings.filter((x) => x.id === id && x.evidence['path'] === path);
 

@@ -16,6 +16,7 @@ import { WorkerPool } from '../../agent/pool/worker-pool.ts';
 import { resolveStoreLayout } from '../../agent/store/resolve-store-layout.ts';
 import { parseStoreUrl } from '../../agent/store/store-url.ts';
 import { CLI_MAIN } from '../support/cli-run.ts';
+import { reportOf } from '../support/json-output.ts';
 import { openFileOffsets, processAlive, threadNames } from '../support/proc.ts';
 import { waitFor, withSafetyNet } from '../support/wait-for.ts';
 import { WorkerThreadTracker } from '../support/worker-threads.ts';
@@ -66,10 +67,11 @@ describe('verify interrupted', function () {
       assert.equal(signal, null, 'it exited by itself');
       assert.equal(code, 130, stderr);
       assert.equal(processAlive(child.pid!), false);
-      const report = JSON.parse(stdout) as { partial: boolean; checked: number; total: number; findings: unknown[] };
+      const report = reportOf(stdout, 'verify');
       assert.equal(report.partial, true);
-      assert.equal(report.total, 300);
-      assert.ok(report.checked < report.total - 1, `checked ${report.checked} of ${report.total}: the sparse objects never finish`);
+      assert.equal(report.planned, 300);
+      assert.equal(report.interruptedIn, 'hashing');
+      assert.ok(report.checked < report.planned - 1, `checked ${report.checked} of ${report.planned}: the sparse objects never finish`);
       assert.deepEqual(report.findings, [], 'nothing wrong was found in what was checked');
     } finally {
       child.kill('SIGKILL');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { checkLogLines, findingChanges } from '../../agent/checks/index.ts';
+import { CheckLog, checkLogLines, findingChanges } from '../../agent/checks/index.ts';
 import { finding, type Finding } from '../../agent/findings/index.ts';
 
 const lowSpace = (available: string): Finding =>
@@ -55,5 +55,19 @@ describe('checks/checkLogLines', () => {
     assert.deepEqual(changes.cleared, []);
     const worse = { ...lowSpace('0 B'), severity: 'error' as const };
     assert.deepEqual(findingChanges([lowSpace('0 B')], [worse]), { appeared: [worse], cleared: [lowSpace('0 B')] });
+  });
+});
+
+describe('checks/CheckLog', () => {
+  it('remembers what it logged, so the next scheduled run logs only the change', () => {
+    const log = new CheckLog();
+    const low = finding('layer.upper-low-space', 'warning', 'full', { path: '/upper' });
+    assert.equal(log.linesFor([], 'start').length, 1);
+    assert.deepEqual(log.linesFor([], 'scheduled'), []);
+    assert.deepEqual(
+      log.linesFor([low], 'scheduled').map((l) => l.fields['finding'] ?? l.message),
+      ['layer.upper-low-space', 'mount check (scheduled): mount valid'],
+    );
+    assert.deepEqual(log.linesFor([low], 'scheduled'), []);
   });
 });

@@ -13,7 +13,7 @@ const FS = { mountPoint: '/x', device: '8:1', fsType: 'ext4', readOnly: false, l
 const healthy: UpperLayerFacts = {
   path: '/x/upper',
   state: { kind: 'ok' },
-  writable: { ok: true, errno: undefined },
+  writable: { ok: true, errno: undefined, uid: 0 },
   fs: FS,
   userxattr: false,
   xattrs: 'yes',
@@ -36,11 +36,30 @@ describe('check layer.upper', () => {
     });
 
     it('layer.upper-not-writable (error) for EROFS or a read-only mount, unless the store is meant to be read-only', () => {
-      const [f] = decideUpperLayerFiles({ ...healthy, writable: { ok: false, errno: 'EROFS' } }, thresholds);
+      const [f] = decideUpperLayerFiles({ ...healthy, writable: { ok: false, errno: 'EROFS', uid: 0 } }, thresholds);
       assert.equal(f?.id, 'layer.upper-not-writable');
       assert.equal(f?.evidence['errno'], 'EROFS');
       assert.deepEqual(ids(decideUpperLayerFiles({ ...healthy, fs: { ...FS, readOnly: true } }, thresholds)), ['layer.upper-not-writable']);
       assert.deepEqual(decideUpperLayerFiles({ ...healthy, fs: { ...FS, readOnly: true } }, { ...thresholds, expectReadOnly: true }), []);
+    });
+
+    it('check.unprivileged, not layer.upper-not-writable, when only the permission bits refuse a user other than root', () => {
+      const refused = { ...healthy, writable: { ok: false, errno: 'EACCES', uid: 65534 } };
+      const [f, ...more] = decideUpperLayerFiles(refused, thresholds);
+      assert.deepEqual([f?.id, f?.severity, more], ['check.unprivileged', 'warning', []]);
+      assert.deepEqual([f?.evidence['uid'], f?.evidence['errno'], f?.evidence['path']], [65534, 'EACCES', '/x/upper']);
+      assert.match(f?.message ?? '', /ran unprivileged \(uid 65534\): it could not judge whether root can write the upper layer \/x\/upper/);
+      // What refuses root too is a finding about the layer, whoever ran the check.
+      assert.deepEqual(ids(decideUpperLayerFiles({ ...healthy, writable: { ok: false, errno: 'EACCES', uid: 0 } }, thresholds)), ['layer.upper-not-writable']);
+      assert.deepEqual(ids(decideUpperLayerFiles({ ...refused, writable: { ok: false, errno: 'EROFS', uid: 65534 } }, thresholds)), [
+        'layer.upper-not-writable',
+      ]);
+      assert.deepEqual(ids(decideUpperLayerFiles({ ...refused, writable: { ok: false, errno: 'EPERM', uid: 65534 } }, thresholds)), [
+        'layer.upper-not-writable',
+      ]);
+      assert.deepEqual(ids(decideUpperLayerFiles({ ...refused, fs: { ...FS, readOnly: true } }, thresholds)), ['layer.upper-not-writable']);
+      // A store meant to be read-only has nothing to judge there.
+      assert.deepEqual(decideUpperLayerFiles(refused, { ...thresholds, expectReadOnly: true }), []);
     });
 
     it('layer.upper-no-xattr naming the namespace the mount needs', () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { buildDemoStore, type DemoStore } from '../../agent/demo/store-builder.ts';
 import type { Finding } from '../../agent/findings/index.ts';
 import { runCliCaptured, runCliProcess } from '../support/cli-run.ts';
+import { parseEnvelope, reportOf } from '../support/json-output.ts';
 
 describe('overlay-warden audit', function () {
   this.timeout(60_000);
@@ -22,7 +23,7 @@ describe('overlay-warden audit', function () {
     const run = await runCliCaptured(['audit', '--json', '--store', store.storeUrl]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stderr, '', 'nothing on stderr when it is not a terminal');
-    const out = JSON.parse(run.stdout) as { findings: Finding[]; partial: boolean; stats: Record<string, unknown>; sources: Record<string, string> };
+    const out = reportOf(run.stdout, 'audit') as { findings: Finding[]; partial: boolean; stats: Record<string, unknown>; sources: Record<string, string> };
     assert.equal(out.partial, false);
     assert.equal(out.findings.length, 25);
     for (const f of out.findings) {
@@ -39,7 +40,7 @@ describe('overlay-warden audit', function () {
     assert.match(run.stdout, /^overlay-warden audit /);
     assert.match(run.stdout, /\ninfo \(25\)\n/);
     assert.match(run.stdout, /… and 5 more store\.duplicate \(info\); --json lists all/);
-    assert.match(run.stdout, /\nOK: 0 error\(s\), 0 warning\(s\), 25 info; \d+ upper and 200 lower registrations/);
+    assert.match(run.stdout, /\nOK: 0 errors, 0 warnings, 25 info; registrations: \d+ upper, 200 lower; entries: \d+ upper, 200 lower; 25 duplicates; in /);
   });
 
   it('exit 1 when a finding is an error', async () => {
@@ -50,7 +51,7 @@ describe('overlay-warden audit', function () {
     try {
       const run = await runCliCaptured(['audit', '--json', '--store', store.storeUrl]);
       assert.equal(run.code, 1);
-      assert.ok((JSON.parse(run.stdout) as { findings: Finding[] }).findings.some((f) => f.id === 'store.dangling' && f.evidence['path'] === victim));
+      assert.ok(reportOf(run.stdout, 'audit').findings.some((f) => f.id === 'store.dangling' && f.evidence['path'] === victim));
     } finally {
       fs.renameSync(saved, object);
     }
@@ -65,14 +66,14 @@ describe('overlay-warden audit', function () {
       `local-overlay://?root=${store.mergedRoot}&state=${store.upper.stateDir}&lower-store=${encodeURIComponent(`${dir}/none`)}&upper-layer=${store.upper.layer}`,
     ]);
     assert.equal(noLowerDb.code, 1);
-    assert.equal(JSON.parse(noLowerDb.stdout).error.code, 'NIX_DB_MISSING');
+    assert.equal(parseEnvelope(noLowerDb.stdout, 'audit').error?.code, 'NIX_DB_MISSING');
     const noUpperDb = await runCliCaptured([
       'audit',
       '--json',
       '--store',
       `local-overlay://?root=${dir}/none&lower-store=${encodeURIComponent(store.lower.root)}&upper-layer=${store.upper.layer}`,
     ]);
-    const strays = (JSON.parse(noUpperDb.stdout) as { findings: Finding[] }).findings.filter((f) => f.id === 'store.stray');
+    const strays = reportOf(noUpperDb.stdout, 'audit').findings.filter((f) => f.id === 'store.stray');
     assert.equal(strays.length, store.upper.paths.length, 'every upper-only object is a stray when no upper DB registers it');
   });
 

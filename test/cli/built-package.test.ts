@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { remountHandler, startControlServer } from '../../agent/control/index.ts';
 import { Remounter } from '../../agent/remount/index.ts';
 import { builtAgentDir, ROOT } from '../support/built-dist.ts';
+import { reportOf } from '../support/json-output.ts';
 
 /**
  * What ships must run where Node refuses type stripping (under node_modules): the JavaScript tsc emitted into
@@ -28,6 +29,9 @@ describe('the built package', function () {
     for (const name of readdirSync(join(ROOT, 'node_modules'))) {
       if (name !== '.bin' && name !== 'overlay-warden') symlinkSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name));
     }
+    // The installation's Node, where npm puts the bin of the `node` package installed beside it: the hook runs on it.
+    mkdirSync(join(dir, 'node_modules', '.bin'));
+    symlinkSync(join('..', 'node', 'bin', 'node'), join(dir, 'node_modules', '.bin', 'node'));
     main = join(pkg, 'dist', 'agent', 'cli', 'main.js');
   });
   after(() => dir !== undefined && rmSync(dir, { recursive: true, force: true }));
@@ -47,14 +51,14 @@ describe('the built package', function () {
       cwd: dir,
     });
     assert.equal(run.status, 0, run.stderr);
-    assert.equal(JSON.parse(run.stdout).layout.lower.realStoreDir, '/l/nix/store');
+    assert.equal(reportOf(run.stdout, 'layout').layout.lower.realStoreDir, '/l/nix/store');
   });
 
   it("runs the Nix hook's request to the agent as JavaScript, where Node refuses the TypeScript source", async () => {
     const source = spawnSync(process.execPath, [join(pkg, 'agent/control/remount-request-main.ts'), '/s', '/m'], { encoding: 'utf8' });
     assert.notEqual(source.status, 0);
     assert.match(source.stderr, /ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING/);
-    // An agent's control socket with a real Remounter; it publishes its Node beside the socket, which the hook runs on.
+    // An agent's control socket with a real Remounter; the hook asks it with the Node of the installation.
     const merged = join(dir, 'merged');
     mkdirSync(merged);
     const remounter = new Remounter({
@@ -66,8 +70,7 @@ describe('the built package', function () {
     const socketPath = join(dir, 'run', 'control.sock');
     const server = await startControlServer({ socketPath, handlers: { remount: remountHandler(remounter, merged) } });
     try {
-      const { OVERLAY_WARDEN_NODE: _, ...env } = process.env;
-      const hook = spawn(join(pkg, 'hooks', 'nix-remount-hook'), [merged], { env: { ...env, OVERLAY_WARDEN_SOCKET: socketPath } });
+      const hook = spawn(join(pkg, 'hooks', 'nix-remount-hook'), [merged], { env: { ...process.env, OVERLAY_WARDEN_SOCKET: socketPath } });
       let stdout = '';
       let stderr = '';
       hook.stdout.on('data', (d) => (stdout += d));

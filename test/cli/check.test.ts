@@ -5,6 +5,7 @@ import path from 'node:path';
 import { runCli } from '../../agent/cli/run-cli.ts';
 import { FINDING_IDS } from '../../agent/findings/index.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
+import { parseEnvelope, reportOf } from '../support/json-output.ts';
 
 // `check` on saved mount tables (--mountinfo): no mounting needed, the layers are real directories.
 describe('overlay-warden check', () => {
@@ -34,13 +35,15 @@ describe('overlay-warden check', () => {
   it('--json: exit 0, the documented shape, info only for a correct mount', async () => {
     const run = await runCliCaptured(['check', '--json', '--store', store, '--mountinfo', saved('good.txt')]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    const report = JSON.parse(run.stdout) as {
+    const envelope = parseEnvelope(run.stdout, 'check');
+    assert.deepEqual(Object.keys(envelope), ['command', 'ok', 'exitCode', 'findings', 'result', 'error']);
+    assert.deepEqual(Object.keys(envelope.result!), ['checks', 'layout', 'mount']);
+    const report = reportOf<{
       findings: Array<Record<string, unknown>>;
       checks: Array<{ id: string; ok: boolean }>;
       layout: { mergedStoreDir: string };
       mount: { nixCheckMount: { accepted: boolean } };
-    };
-    assert.deepEqual(Object.keys(report), ['findings', 'checks', 'layout', 'mount']);
+    }>(run.stdout);
     assert.deepEqual(
       report.findings.map((f) => f['id']),
       ['layer.lower-read-only', 'layer.upper-db-absent', 'mount.ok'],
@@ -67,7 +70,7 @@ describe('overlay-warden check', () => {
       saved('stacked.txt', `22 20 0:42 / ${dir}/merged/nix/store rw - tmpfs stacked-fs rw`),
     ]);
     assert.equal(run.code, 1);
-    const report = JSON.parse(run.stdout) as { findings: Array<{ id: string; severity: string }> };
+    const report = reportOf(run.stdout, 'check');
     assert.deepEqual(
       report.findings.filter((f) => f.severity === 'error').map((f) => f.id),
       ['mount.stacked'],
@@ -77,7 +80,7 @@ describe('overlay-warden check', () => {
   it('exit 1 with mount.mountinfo-unreadable for a missing table', async () => {
     const run = await runCliCaptured(['check', '--json', '--store', store, '--mountinfo', path.join(dir, 'nope.txt')]);
     assert.equal(run.code, 1);
-    assert.ok((JSON.parse(run.stdout) as { findings: Array<{ id: string }> }).findings.some((f) => f.id === 'mount.mountinfo-unreadable'));
+    assert.ok(reportOf(run.stdout, 'check').findings.some((f) => f.id === 'mount.mountinfo-unreadable'));
   });
 
   it('exit 2 for bad usage and for a bad store URL', async () => {
@@ -102,7 +105,7 @@ describe('overlay-warden check', () => {
     assert.match(out, /✗ mount\.stacked: /);
     assert.match(out, /\n {6}mountinfo: 22 20 0:42 /);
     assert.match(out, /\n {6}hint: unmount what is stacked/);
-    assert.match(out, /FAILED: 1 error\(s\)/);
+    assert.match(out, /FAILED: 1 error, 0 warnings, 2 info; \d+ checks in /);
   });
 
   it('colours the report on a TTY unless NO_COLOR is set', async () => {

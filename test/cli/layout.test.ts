@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliCaptured } from '../support/cli-run.ts';
+import { reportOf } from '../support/json-output.ts';
 
 describe('overlay-warden layout', () => {
   let dir: string;
@@ -19,7 +20,7 @@ describe('overlay-warden layout', () => {
       'local-overlay://?root=/merged&lower-store=%2Flower%3Fread-only%3Dtrue&upper-layer=/upper&remount-hook=/bin/true',
     ]);
     assert.equal(run.code, 0, run.stderr);
-    const out = JSON.parse(run.stdout);
+    const out = reportOf(run.stdout, 'layout');
     assert.deepEqual(
       { ...out.layout, lower: { ...out.layout.lower } },
       {

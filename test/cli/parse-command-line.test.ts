@@ -12,8 +12,11 @@ describe('parseCommandLine', () => {
 
   it('names the option or argument parseArgs refused, in order, with its code', () => {
     const cases: Array<[string[], boolean, string, Record<string, unknown>]> = [
-      [['--json', '--frob', '--x'], false, 'USAGE_UNKNOWN_OPTION', { option: '--frob' }],
-      [['--constructor'], false, 'USAGE_UNKNOWN_OPTION', { option: '--constructor' }],
+      [['--json', '--frob', '--x'], false, 'USAGE_UNKNOWN_OPTION', { option: '--frob', suggestions: [] }],
+      [['--constructor'], false, 'USAGE_UNKNOWN_OPTION', { option: '--constructor', suggestions: [] }],
+      [['--treads', '3'], false, 'USAGE_UNKNOWN_OPTION', { option: '--treads', suggestions: ['--threads'] }],
+      [['--Json'], false, 'USAGE_UNKNOWN_OPTION', { option: '--Json', suggestions: ['--json'] }],
+      [['-j'], false, 'USAGE_UNKNOWN_OPTION', { option: '-j', suggestions: [] }],
       [['-c'], false, 'USAGE_BAD_VALUE', { option: '-c', value: undefined, expected: 'a value' }],
       [['-c', '-x'], false, 'USAGE_BAD_VALUE', { option: '-c', value: '-x', expected: 'a value' }],
       [['--json=no'], false, 'USAGE_BAD_VALUE', { option: '--json', value: 'no', expected: 'no value' }],
@@ -29,6 +32,13 @@ describe('parseCommandLine', () => {
         },
       );
     }
+  });
+
+  it('asks "did you mean" for a misspelt option', () => {
+    assert.throws(() => parseCommandLine('verify', ['--treads', '3'], OPTIONS, false), {
+      message: 'verify has no option --treads (did you mean --threads?)',
+    });
+    assert.throws(() => parseCommandLine('verify', ['--frob'], OPTIONS, false), { message: 'verify has no option --frob' });
   });
 
   it('lets a malformed options table through as the bug it is, not as a usage error', () => {

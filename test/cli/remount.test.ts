@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { remountHandler, startControlServer, type ControlServer } from '../../agent/control/index.ts';
 import { Remounter } from '../../agent/remount/index.ts';
 import { runCliCaptured, runCliProcess } from '../support/cli-run.ts';
+import { reportOf } from '../support/json-output.ts';
 import { inFreshNamespace } from '../support/mount-namespace.ts';
 import { runNix } from '../support/nix-kit.ts';
 import { requireMountNamespaces, requireNix } from '../support/requirements.ts';
@@ -45,7 +46,7 @@ describe('overlay-warden remount', function () {
 
     const json = await runCliCaptured(['remount', '--json', '--config', file, '--store', store(dir)]);
     assert.equal(json.code, 0, json.stderr);
-    const { via, outcome } = JSON.parse(json.stdout);
+    const { via, outcome } = reportOf(json.stdout, 'remount');
     assert.equal(via, 'agent');
     assert.deepEqual([outcome.status, outcome.fresh, outcome.run, outcome.requests], ['remounted', true, 1, 1]);
     assert.match(outcome.reasons[0], /^manual request by overlay-warden remount \(uid \d+\)$/);
@@ -60,7 +61,7 @@ describe('overlay-warden remount', function () {
 
     const queued = await runCliCaptured(['remount', '--no-wait', '--json', '--config', file, '--store', store(dir)]);
     assert.equal(queued.code, 0, queued.stderr);
-    assert.deepEqual(JSON.parse(queued.stdout), { via: 'agent', queued: true });
+    assert.deepEqual(reportOf(queued.stdout, 'remount'), { via: 'agent', queued: true, outcome: null, findings: [] });
     assert.equal(remounter.status().counters.requests, 3);
   });
 
@@ -78,9 +79,9 @@ describe('overlay-warden remount', function () {
     assert.match(run.stdout, /error: the remount command \/bin\/false .* exited with status 1 \[REMOUNT_COMMAND_FAILED\]/);
   });
 
-  it('without an agent: says so and points at --direct', async () => {
+  it('without an agent: says so, exits 3 and points at --direct', async () => {
     const run = await runCliCaptured(['remount', '--config', config(), '--store', store(dir)]);
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 3);
     assert.match(run.stderr, /no agent answers on .*control\.sock \(ENOENT\) \[CONTROL_NO_AGENT\]\nhint: .*--direct/);
   });
 
@@ -96,10 +97,10 @@ describe('overlay-warden remount', function () {
     // Nothing is mounted at the merged dir, so the check afterwards cannot call the view fresh.
     const run = await runCliCaptured(['remount', '--direct', '--json', '--config', config(`  command: [${hook.path}]\n`), '--store', store(dir)]);
     assert.equal(run.code, 1);
-    const { via, outcome } = JSON.parse(run.stdout);
+    const { via, outcome, findings } = reportOf(run.stdout, 'remount');
     assert.equal(via, 'direct');
     assert.equal(outcome.error.code, 'REMOUNT_STILL_STALE');
-    assert.ok(outcome.findings.some((f: { severity: string }) => f.severity === 'error'));
+    assert.ok(findings.some((f) => f.severity === 'error'));
     assert.deepEqual(hook.calls(), [`always 1 ${dir}/merged/nix/store`]);
   });
 
@@ -115,7 +116,7 @@ describe('overlay-warden remount', function () {
       prefix: inFreshNamespace(['sh', '-c', mount]),
     });
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
-    const { outcome } = JSON.parse(run.stdout);
+    const { outcome } = reportOf(run.stdout, 'remount');
     assert.deepEqual([outcome.status, outcome.fresh], ['remounted', true]);
     assert.match(outcome.lastAttempt.argv[0], /hooks\/remount$/);
     assert.equal(outcome.lastAttempt.stdout.text, `remount: remounted ${dir}/merged/nix/store\n`);

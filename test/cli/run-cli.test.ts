@@ -41,6 +41,6 @@ describe('runCli', () => {
   it('takes OVERLAY_WARDEN_STORE from the environment', async () => {
     const run = await runCliCaptured(['layout', '--json'], { OVERLAY_WARDEN_STORE: URL });
     assert.equal(run.code, 0);
-    assert.equal(JSON.parse(run.stdout).layout.upperLayer, '/mnt/nix/store');
+    assert.equal(JSON.parse(run.stdout).result.layout.upperLayer, '/mnt/nix/store');
   });
 });

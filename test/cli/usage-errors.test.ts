@@ -1,6 +1,9 @@
 /** Every command's bad options and arguments, as users meet them: exit 2, a message naming the option, the value and what it takes. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CLI_MAIN, runCliProcess } from '../support/cli-run.ts';
 
 /** A store URL that resolves (nothing is read from it: each case is refused before or without touching the store). */
@@ -8,7 +11,12 @@ const STORE = 'local-overlay://?root=/nonexistent/merged&lower-store=%2Fnonexist
 
 /** argv, the error code, and what the message says. */
 const CASES: ReadonlyArray<readonly [readonly string[], string, RegExp]> = [
-  [['frobnicate'], 'USAGE_UNKNOWN_COMMAND', /unknown command "frobnicate"/],
+  [['frobnicate'], 'USAGE_UNKNOWN_COMMAND', /unknown command "frobnicate" \[/],
+  // A misspelt command or option: the one meant.
+  [['chek'], 'USAGE_UNKNOWN_COMMAND', /unknown command "chek" \(did you mean "check"\?\)/],
+  [['--verison'], 'USAGE_UNKNOWN_OPTION', /unknown option --verison before the command \(did you mean --version\?\)/],
+  [['verify', '--treads', '3'], 'USAGE_UNKNOWN_OPTION', /verify has no option --treads \(did you mean --threads\?\)/],
+  [['remount', '--dirct'], 'USAGE_UNKNOWN_OPTION', /remount has no option --dirct \(did you mean --direct\?\)/],
   [['demo', '--lower-paths', 'x'], 'USAGE_BAD_VALUE', /--lower-paths takes a whole number from 1 to 1000000, got "x"/],
   [['verify', '--threads', '1.5'], 'USAGE_BAD_VALUE', /--threads takes a whole number from 1 to 256, got "1\.5"/],
   [['audit', '--threads', 'many'], 'USAGE_BAD_VALUE', /--threads takes a whole number from 1 to 256, got "many"/],
@@ -57,6 +65,28 @@ describe('usage errors of every command', () => {
       assert.match(run.stderr, new RegExp(`\\[${code}\\]`));
       assert.equal(run.stdout, '');
     });
+  });
+
+  it('asks "did you mean" for a misspelt key of the configuration file, and for a misspelt value', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ow-usage-'));
+    try {
+      const file = join(dir, 'c.yaml');
+      writeFileSync(file, `store:\n  url: "${STORE}"\n  uperLayer: /u\nlog:\n  level: warning\n`, { mode: 0o600 });
+      const run = runCliProcess(['layout', '--config', file]);
+      assert.equal(run.status, 2, run.stderr);
+      assert.match(run.stderr, /store\.uperLayer \(\S+c\.yaml:3\): no such setting \(did you mean store\.upperLayer\?\)/);
+      assert.match(run.stderr, /log\.level \(\S+c\.yaml:5\): expected one of "error", "warn", "info", "debug", got "warning" \(did you mean "warn"\?\)/);
+      assert.match(run.stderr, /\[CONFIG_INVALID\]/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('prints the version for -v as for --version', () => {
+    for (const flag of ['-v', '--version']) {
+      const run = runCliProcess([flag]);
+      assert.deepEqual([run.status, run.stdout, run.stderr], [0, 'overlay-warden 0.1.0\n', ''], flag);
+    }
   });
 
   it("points at the command's help when the error has no hint of its own; --json puts the error on stdout", () => {

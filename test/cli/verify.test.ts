@@ -3,17 +3,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { threadsOption, verifyScope } from '../../agent/cli/commands/verify.ts';
+import { threadsOption, verifyResult, verifyScope } from '../../agent/cli/commands/verify.ts';
 import { UsageError } from '../../agent/cli/usage-error.ts';
 import { buildDemoStore, type DemoStore } from '../../agent/demo/store-builder.ts';
 import type { Finding } from '../../agent/findings/index.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
+import { parseEnvelope, reportOf } from '../support/json-output.ts';
 
 interface VerifyJson {
   readonly findings: Finding[];
   readonly partial: boolean;
   readonly scope: string;
-  readonly total: number;
+  readonly planned: number;
   readonly checked: number;
   readonly bytes: number;
 }
@@ -24,7 +25,7 @@ describe('overlay-warden verify', function () {
   let store: DemoStore;
   const verify = async (...argv: string[]): Promise<{ code: number; out: VerifyJson }> => {
     const run = await runCliCaptured(['verify', '--json', '--threads', '2', '--store', store.storeUrl, ...argv]);
-    return { code: run.code, out: JSON.parse(run.stdout) as VerifyJson };
+    return { code: run.code, out: reportOf(run.stdout, 'verify') as VerifyJson };
   };
 
   before(async () => {
@@ -37,13 +38,13 @@ describe('overlay-warden verify', function () {
     const upperDb = store.upper.paths.length + store.upper.copiedUp.length;
     const upper = await verify();
     assert.equal(upper.code, 0, JSON.stringify(upper.out.findings));
-    assert.deepEqual([upper.out.scope, upper.out.total, upper.out.checked], ['upper', upperDb, upperDb]);
+    assert.deepEqual([upper.out.scope, upper.out.planned, upper.out.checked], ['upper', upperDb, upperDb]);
     const lower = await verify('--lower');
-    assert.deepEqual([lower.code, lower.out.total], [0, 150]);
+    assert.deepEqual([lower.code, lower.out.planned], [0, 150]);
     const all = await verify('--all');
     // Copied-up paths with no upper copy are hashed once, in the lower phase.
     const shared = store.upper.copiedUp.filter((p) => !store.upper.duplicates.includes(p)).length;
-    assert.deepEqual([all.code, all.out.total, all.out.checked], [0, 150 + upperDb - shared, 150 + upperDb - shared]);
+    assert.deepEqual([all.code, all.out.planned, all.out.checked], [0, 150 + upperDb - shared, 150 + upperDb - shared]);
     assert.ok(all.out.bytes > 0);
   });
 
@@ -74,9 +75,9 @@ describe('overlay-warden verify', function () {
     for (const [argv, code, message] of cases) {
       const run = await runCliCaptured(['verify', '--json', '--store', store.storeUrl, ...argv]);
       assert.equal(run.code, 2, argv.join(' '));
-      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } };
-      assert.equal(error.code, code, argv.join(' '));
-      assert.match(error.message, message);
+      const { error } = parseEnvelope(run.stdout, 'verify');
+      assert.equal(error?.code, code, argv.join(' '));
+      assert.match(error!.message, message);
     }
   });
 
@@ -94,5 +95,24 @@ describe('overlay-warden verify', function () {
       () => verifyScope({ upper: true, all: true }, []),
       (error: unknown) => error instanceof UsageError && error.code === 'USAGE_CONFLICT',
     );
+  });
+
+  it('an interrupted run says how many paths it planned, or that it was stopped before the plan was made', () => {
+    const report = { findings: [], partial: true, scope: 'lower' as const, total: 300, checked: 12, bytes: 4096, seconds: 1.5 };
+    assert.deepEqual(verifyResult(report, 2, 8), {
+      scope: 'lower',
+      partial: true,
+      interruptedIn: 'hashing',
+      planned: 300,
+      checked: 12,
+      bytes: 4096,
+      seconds: 1.5,
+      threads: 2,
+      maxThreads: 8,
+    });
+    const planning = verifyResult({ ...report, total: 0, checked: 0, bytes: 0 }, 0, 8);
+    assert.deepEqual([planning.interruptedIn, planning.planned], ['planning', null]);
+    const finished = verifyResult({ ...report, partial: false, checked: 300 }, 2, 8);
+    assert.deepEqual([finished.interruptedIn, finished.planned], [null, 300]);
   });
 });

@@ -29,6 +29,13 @@ describe('loadConfig', () => {
     }
     assert.fail('expected a ConfigError');
   };
+  /** The message's lines after its first, one per problem, sorted. */
+  const problemLines = (error: ConfigError): string[] =>
+    error.message
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim())
+      .sort();
 
   it('resolves the store layout from --store with every default applied', () => {
     const config = load({ flags: { store: REPLIT } });
@@ -102,21 +109,39 @@ describe('loadConfig', () => {
       `store:\n  url: "${REPLIT}"\nremount:\n  timeoutSeconds: abc\n  atempts: 3\nlog:\n  level: loud\nchecks: 5\npool:\n  size: 300\n`,
     );
     const error = configError(() => load({ flags: { config: file } }));
-    const lines = error.message
-      .split('\n')
-      .slice(1)
-      .map((line) => line.trim());
-    assert.deepEqual(lines.sort(), [
+    assert.deepEqual(problemLines(error), [
       `checks (${file}:8): expected a section (indented \`key: value\` lines), got 5`,
       `log.level (${file}:7): expected one of "error", "warn", "info", "debug", got "loud"`,
       `pool.size (${file}:10): expected "auto" or a whole number from 1 to 256, got 300`,
-      `remount.atempts (${file}:5): no such setting; expected one of the keys command, timeoutSeconds, attempts, backoffSeconds, coalesceMs`,
+      `remount.atempts (${file}:5): no such setting (did you mean remount.attempts?); expected one of the keys command, timeoutSeconds, attempts, backoffSeconds, coalesceMs`,
       `remount.timeoutSeconds (${file}:4): expected a number, got "abc"`,
     ]);
     assert.deepEqual(
       error.problems.filter((p) => p.unknownKey === true).map((p) => [p.key, p.value]),
       [['remount.atempts', 3]],
     );
+  });
+
+  it('asks "did you mean" for a misspelt key or value, and for a key in the wrong section; words YAML values JSON has no words for', () => {
+    const file = write(
+      'c.yaml',
+      `store:\n  url: "${REPLIT}"\n  uperLayer: /u\nupperLayer: /u\nlog:\n  level: warning\nremount:\n  timeoutSeconds: .inf\n  backoffSeconds: .nan\npool:\nworkers: 2\n`,
+    );
+    const error = configError(() => load({ flags: { config: file } }));
+    assert.deepEqual(problemLines(error), [
+      `log.level (${file}:6): expected one of "error", "warn", "info", "debug", got "warning" (did you mean "warn"?)`,
+      `pool (${file}:10): expected a section (indented \`key: value\` lines), got an empty value`,
+      `remount.backoffSeconds (${file}:9): expected a number, got .nan`,
+      `remount.timeoutSeconds (${file}:8): expected a number, got .inf`,
+      `store.uperLayer (${file}:3): no such setting (did you mean store.upperLayer?); expected one of the keys url, nixConf, root, real, state, upperLayer, lowerStore, checkMount, remountHook`,
+      `upperLayer (${file}:4): no such setting (did you mean store.upperLayer?); expected one of the keys store, stateDir, mountinfo, checks, remount, watch, pool, http, control, log`,
+      `workers (${file}:11): no such setting; expected one of the keys store, stateDir, mountinfo, checks, remount, watch, pool, http, control, log`,
+    ]);
+    assert.deepEqual(Object.fromEntries(error.problems.filter((p) => (p.suggestions ?? []).length > 0).map((p) => [p.key, p.suggestions])), {
+      'store.uperLayer': ['store.upperLayer'],
+      'log.level': ['warn'],
+      upperLayer: ['store.upperLayer'],
+    });
   });
 
   it('takes checks.disable as a list of check ids, and names an unknown id with the known ones', () => {
@@ -130,6 +155,7 @@ describe('loadConfig', () => {
       [['checks.disable.1', 'mount.nixconf', `${bad}:4`]],
     );
     assert.match(error.problems[0]!.expected, /mount\.nix-conf/);
+    assert.deepEqual(error.problems[0]!.suggestions, ['mount.nix-conf']);
   });
 
   it('names the environment variable a bad value came from', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,10 +55,10 @@ describe('control socket', () => {
     server = undefined;
   });
 
-  it('listens with mode 0600, publishes its Node for the hook, answers, and cleans up on close (idempotent)', async () => {
+  it('listens with mode 0600, alone in its directory (no Node published for the hook), answers, and cleans up on close (idempotent)', async () => {
     server = await startControlServer({ socketPath, handlers: { echo } });
     assert.equal(statSync(socketPath).mode & 0o777, 0o600);
-    assert.equal(readlinkSync(join(dir, 'node')), process.execPath);
+    assert.deepEqual(readdirSync(dir), ['control.sock']);
     assert.deepEqual(await requestControl(socketPath, { id: 'x', action: 'echo', value: 42 }, { timeoutMs: 5000 }), {
       id: 'x',
       ok: true,
@@ -66,7 +66,7 @@ describe('control socket', () => {
     });
     await Promise.all([server.close(), server.close()]);
     assert.equal(existsSync(socketPath), false);
-    assert.equal(existsSync(join(dir, 'node')), false);
+    assert.deepEqual(readdirSync(dir), []);
     await assert.rejects(requestControl(socketPath, { action: 'echo' }, { timeoutMs: 5000 }), { code: 'CONTROL_NO_AGENT' });
   });
 
@@ -91,7 +91,6 @@ describe('control socket', () => {
       ok: true,
       result: { echoed: 'first agent' },
     });
-    assert.equal(readlinkSync(join(dir, 'node')), process.execPath);
   });
 
   it('leaves a file that is not a socket alone', async () => {

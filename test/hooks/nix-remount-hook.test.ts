@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { remountHandler, startControlServer, type ControlServer } from '../../agent/control/index.ts';
 import { Remounter } from '../../agent/remount/index.ts';
@@ -115,10 +115,10 @@ describe('hooks/nix-remount-hook', function () {
   });
 
   /**
-   * A copy of hooks/ in an installation of its own under `dir`, with `parts` of this checkout linked beside it, a PATH
-   * with the few tools hooks/remount needs and no node, and a stale socket (nobody answers, no node link beside it).
+   * A copy of hooks/ in an installation of its own under `dir`, with `parts` of this checkout linked beside it, and a
+   * PATH with the few tools the hooks need and no node. The socket is `socketPath`, or a stale one (nobody answers).
    */
-  function isolatedInstallation(parts: readonly string[]): { hook: string; env: NodeJS.ProcessEnv } {
+  function isolatedInstallation(parts: readonly string[], socketPath?: string): { install: string; hook: string; bin: string; env: NodeJS.ProcessEnv } {
     const install = join(dir, 'install');
     const hooks = join(install, 'hooks');
     const bin = join(dir, 'bin');
@@ -126,11 +126,19 @@ describe('hooks/nix-remount-hook', function () {
     mkdirSync(bin);
     for (const file of ['remount', 'nix-remount-hook']) copyFileSync(join(HOOKS, file), join(hooks, file));
     for (const part of parts) symlinkSync(join(HOOKS, '..', part), join(install, part));
-    for (const tool of ['dirname', 'findmnt', 'tail', 'mount'])
+    for (const tool of ['id', 'ls', 'readlink', 'findmnt', 'tail', 'mount'])
       symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), join(bin, tool));
-    const socketPath = join(dir, 'stale.sock');
-    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.kill(process.pid, 'SIGKILL'))`]);
-    return { hook: join(hooks, 'nix-remount-hook'), env: { PATH: bin, OVERLAY_WARDEN_SOCKET: socketPath } };
+    let socket = socketPath;
+    if (socket === undefined) {
+      socket = join(dir, 'stale.sock');
+      spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    }
+    return { install, hook: join(hooks, 'nix-remount-hook'), bin, env: { PATH: bin, OVERLAY_WARDEN_SOCKET: socket } };
+  }
+
+  /** An executable `node` at `file` that, if ever run, leaves `marker` behind (and then fails). */
+  function plantNode(file: string, marker: string): void {
+    writeFileSync(file, `#!/bin/sh\necho "$0 $*" >> '${marker}'\nexit 1\n`, { mode: 0o755 });
   }
 
   it('with no Node of its installation to ask the agent with: remounts directly', () => {
@@ -149,6 +157,79 @@ describe('hooks/nix-remount-hook', function () {
     assert.match(run.stderr, /this installation has no agent\/control\/remount-request-main to ask the agent with/);
     assert.equal(overlay!.served(), 'lower');
   });
+
+  /** Runs `hook` for the overlay inside its namespace (so a direct remount works) without blocking the agent's event loop. */
+  const runHookInNamespace = (hook: string, env: NodeJS.ProcessEnv): ReturnType<typeof runHook> =>
+    runHook(overlay!.ns.nsenter[0]!, [...overlay!.ns.nsenter.slice(1), hook, overlay!.merged], env);
+
+  it('run through a symlink: uses the installation the link points into, and asks the agent', async () => {
+    const socketPath = await startAgent([...overlay!.ns.nsenter, join(HOOKS, 'remount')]);
+    const link = join(dir, 'linked-hook');
+    symlinkSync(join(HOOKS, 'nix-remount-hook'), link);
+    const run = await runHook(link, [overlay!.merged], hookEnv(socketPath));
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /the agent remounted .*merged \(run 1, 1 attempt\); the view is fresh/);
+  });
+
+  for (const [what, spoil, reason] of [
+    ['owned by uid 65534', (run: string) => chownSync(run, 65534, 65534), /run is owned by uid 65534, not by root or uid 0/],
+    ['under a directory others can write (not sticky)', (run: string) => chmodSync(dirname(run), 0o777), /\/\d+ can be written by others \(mode drwxrwxrwx\)/],
+  ] as const) {
+    it(`does not ask an agent when its socket directory is ${what}: remounts directly`, async () => {
+      const socketPath = await startAgent(['/bin/false']);
+      spoil(dirname(socketPath));
+      const run = await runHookInNamespace(join(HOOKS, 'nix-remount-hook'), hookEnv(socketPath));
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /not asking the agent on .*control\.sock: /);
+      assert.match(run.stderr, reason);
+      assert.equal(overlay!.served(), 'lower');
+      assert.equal(remounter!.counters.requests, 0, 'the agent was never asked');
+    });
+  }
+
+  it('never runs a node planted beside the socket or on PATH: without a Node of its own installation it remounts directly', async () => {
+    const socketPath = await startAgent(['/bin/false']);
+    const { hook, bin, env } = isolatedInstallation(['agent'], socketPath);
+    const marker = join(dir, 'planted-node-ran');
+    // Where the agent used to publish its Node, in the socket's root-only directory: trusted, and still not used.
+    plantNode(join(dirname(socketPath), 'node'), marker);
+    plantNode(join(bin, 'node'), marker);
+    const run = await runHookInNamespace(hook, env);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /no Node.js >= 24 of this installation found to ask the agent with/);
+    assert.equal(existsSync(marker), false, 'a planted node ran');
+    assert.equal(overlay!.served(), 'lower');
+    assert.equal(remounter!.counters.requests, 0);
+  });
+
+  it("does not run its installation's node when another user owns the way to it: remounts directly", async () => {
+    const socketPath = await startAgent(['/bin/false']);
+    const { install, hook, env } = isolatedInstallation(['agent'], socketPath);
+    const marker = join(dir, 'installed-node-ran');
+    mkdirSync(join(install, 'node_modules', '.bin'), { recursive: true });
+    plantNode(join(install, 'node_modules', '.bin', 'node'), marker);
+    chownSync(join(install, 'node_modules'), 65534, 65534);
+    const run = await runHookInNamespace(hook, env);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /not running .*node_modules\/\.bin\/node: .*node_modules is owned by uid 65534/);
+    assert.equal(existsSync(marker), false);
+    assert.equal(overlay!.served(), 'lower');
+  });
+
+  for (const [what, spoil, reason] of [
+    ['writable by others', (install: string) => chmodSync(join(install, 'hooks'), 0o777), /hooks can be written by others/],
+    ['owned by uid 65534', (install: string) => chownSync(install, 65534, 65534), /install is owned by uid 65534/],
+  ] as const) {
+    it(`refuses to run at all from an installation ${what}: exit 77, nothing remounted`, () => {
+      const { install, hook, env } = isolatedInstallation(['agent']);
+      spoil(install);
+      const run = overlay!.ns.inside([hook, overlay!.merged], { env });
+      assert.equal(run.status, 77, run.stderr);
+      assert.match(run.stderr, /refusing to run: /);
+      assert.match(run.stderr, reason);
+      assert.equal(overlay!.served(), 'upper');
+    });
+  }
 
   it('refuses bad usage with status 64', () => {
     const run = spawnSync(join(HOOKS, 'nix-remount-hook'), [], { encoding: 'utf8' });

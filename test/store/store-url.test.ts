@@ -248,7 +248,8 @@ describe('parseStoreUrl', () => {
     });
 
     it('hints at the right parameter', () => {
-      assert.match(parseError('local-overlay://?upper_layer=/u', 'STORE_URL_UNKNOWN_PARAM').hint ?? '', /'upper-layer'/);
+      assert.equal(parseError('local-overlay://?upper_layer=/u', 'STORE_URL_UNKNOWN_PARAM').hint, "did you mean 'upper-layer'?");
+      assert.equal(parseError('local-overlay://?upper-layer=/u&lower=/l', 'STORE_URL_UNKNOWN_PARAM').hint, "did you mean 'lower-store'?");
       assert.match(parseError('local?upper-layer=/u', 'STORE_URL_UNKNOWN_PARAM').hint ?? '', /local-overlay stores/);
       assert.match(parseError('local-overlay://?upper-layer=/u&check-mount=maybe', 'STORE_URL_BAD_BOOLEAN').hint ?? '', /check-mount=true/);
     });

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AgentStatus } from '../../agent/agent.ts';
 import { CLI_MAIN } from './cli-run.ts';
+import { reportOf } from './json-output.ts';
 import { MountNamespace } from './mount-namespace.ts';
 import { createNixOverlayFixture, MOUNT_OVERLAY, scriptEnv, type NixOverlayFixture } from './nix-overlay-fixture.ts';
 import { REACTION_TIMEOUT_MS, waitFor } from './wait-for.ts';
@@ -34,11 +35,15 @@ export class AgentChild {
   readonly log: LogLine[] = [];
   /** Lines on stderr that were not JSON (a crash's stack trace). */
   readonly other: string[] = [];
+  /** Everything it printed on stdout (with --json: the envelope, once it stops). */
+  stdout = '';
   readonly exited: Promise<Exit>;
   #partial = '';
 
   constructor(argv: readonly string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on('data', (chunk: string) => (this.stdout += chunk));
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (chunk: string) => this.#take(chunk));
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -206,29 +211,35 @@ export class AgentScenario {
     return file;
   }
 
-  /** Starts `overlay-warden run --config FILE` inside the namespace; resolves once it logs that it is watching. */
-  async startAgent(configFile = this.configFile): Promise<AgentChild> {
-    const agent = this.spawnAgent(configFile);
+  /** Starts `overlay-warden run --config FILE [ARGS]` inside the namespace; resolves once it logs that it is watching. */
+  async startAgent(configFile = this.configFile, args: readonly string[] = []): Promise<AgentChild> {
+    const agent = this.spawnAgent(configFile, args);
     await agent.waitForLog((l) => WATCHING.test(l.message), 'the agent to start watching');
     return agent;
   }
 
   /** Starts the agent without waiting for anything. */
-  spawnAgent(configFile = this.configFile): AgentChild {
+  spawnAgent(configFile = this.configFile, args: readonly string[] = []): AgentChild {
     const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], NO_COLOR: '1' };
-    const agent = new AgentChild([...this.ns.nsenter, process.execPath, CLI_MAIN, 'run', '--config', configFile], env);
+    const agent = new AgentChild([...this.ns.nsenter, process.execPath, CLI_MAIN, 'run', '--config', configFile, ...args], env);
     this.#agents.push(agent);
     return agent;
   }
 
-  /** `overlay-warden status --json` (a child process, over the control socket); `configFile` names the socket. */
+  /**
+   * `overlay-warden status --json` (a child process, over the control socket; `configFile` names the socket), its
+   * envelope validated against the schema and put back together as the agent's AgentStatus.
+   */
   async status(configFile = this.configFile): Promise<AgentStatus> {
     const run = await runCli(['status', '--json', '--config', configFile]);
+    let report;
     try {
-      return JSON.parse(run.stdout) as AgentStatus;
-    } catch {
-      throw new Error(`status --json printed no JSON (exit ${String(run.code)}):\n${run.stdout}\n${run.stderr}`);
+      report = reportOf(run.stdout, 'status');
+    } catch (error) {
+      throw new Error(`status --json printed no valid envelope (exit ${String(run.code)}): ${(error as Error).message}\n${run.stderr}`);
     }
+    const { findings, lastCheck, socket: _socket, ...rest } = report;
+    return { ...rest, lastCheck: lastCheck === null ? undefined : { ...lastCheck, findings } } as AgentStatus;
   }
 
   /** Polls `status` until `match` holds for it; resolves with that status. */

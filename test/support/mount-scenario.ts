@@ -9,11 +9,12 @@ import type { Finding } from '../../agent/findings/index.ts';
 import { nixCheckMount, type NixCheckMountVerdict } from '../../agent/mount/nix-check-mount.ts';
 import type { StoreLayout } from '../../agent/store/store-layout.ts';
 import { CLI_MAIN } from './cli-run.ts';
+import { reportOf } from './json-output.ts';
 import { runInFreshNamespace } from './mount-namespace.ts';
 import { runNix } from './nix-kit.ts';
 import { requireMountNamespaces, requireNix } from './requirements.ts';
 
-/** What `check --json` prints. */
+/** What `check --json` prints: the envelope's findings beside its result's keys. */
 export interface CheckJson {
   readonly findings: readonly Finding[];
   readonly checks: readonly CheckOutcome[];
@@ -70,7 +71,7 @@ export function checkInNamespace(mountScript: string, args: readonly string[], o
       result.status === 0 || result.status === 1,
       `check exited ${String(result.status)} (${result.signal ?? ''}):\n${result.stdout}\n${result.stderr}`,
     );
-    return { code: result.status, report: JSON.parse(result.stdout) as CheckJson, stderr: result.stderr, procMounts: fs.readFileSync(mountsOut, 'utf8') };
+    return { code: result.status, report: reportOf<CheckJson>(result.stdout, 'check'), stderr: result.stderr, procMounts: fs.readFileSync(mountsOut, 'utf8') };
   } finally {
     fs.rmSync(path.dirname(mountsOut), { recursive: true, force: true });
   }

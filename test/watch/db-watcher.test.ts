@@ -8,6 +8,7 @@ import { readLowerDbIdentity, type LowerDbIdentity } from '../../agent/baseline/
 import { LowerDbWatcher } from '../../agent/watch/db-watcher.ts';
 import type { DriftEvent, DriftEventOf, DriftEventType } from '../../agent/watch/drift-events.ts';
 import type { WatchError } from '../../agent/watch/watch-errors.ts';
+import type { WatcherHealthEvent } from '../../agent/watch/watcher-health.ts';
 
 /** A bound on waiting, never a measure: events come within the 20 ms debounce; a loaded machine may take seconds. */
 const WAIT_MS = 30_000;
@@ -60,6 +61,12 @@ function nextDrift<T extends DriftEventType>(watcher: LowerDbWatcher, type: T, m
   });
 }
 
+/** The next watcher health event, after the call. */
+async function nextHealth(watcher: LowerDbWatcher): Promise<WatcherHealthEvent> {
+  const [event] = (await once(watcher, 'health', { signal: AbortSignal.timeout(WAIT_MS) })) as [WatcherHealthEvent];
+  return event;
+}
+
 /** The next watch error, after the call. */
 async function nextError(watcher: LowerDbWatcher): Promise<WatchError> {
   const [error] = (await once(watcher, 'error', { signal: AbortSignal.timeout(WAIT_MS) })) as [WatchError];
@@ -78,17 +85,19 @@ describe('watch/db-watcher on real files', () => {
   async function started(
     initial: LowerDbIdentity | null,
     options: { debounceMs?: number; file?: string } = {},
-  ): Promise<{ watcher: LowerDbWatcher; atStart: DriftEvent[]; errorsAtStart: WatchError[] }> {
-    const watcher = new LowerDbWatcher({ db: options.file ?? db, debounceMs: options.debounceMs ?? 20, initial, now: () => NOW });
+  ): Promise<{ watcher: LowerDbWatcher; atStart: DriftEvent[]; errorsAtStart: WatchError[]; healthAtStart: WatcherHealthEvent[] }> {
+    const watcher = new LowerDbWatcher({ db: options.file ?? db, debounceMs: options.debounceMs ?? 20, dirCheckMs: 20, initial, now: () => NOW });
     watchers.push(watcher);
     const atStart: DriftEvent[] = [];
     const errorsAtStart: WatchError[] = [];
+    const healthAtStart: WatcherHealthEvent[] = [];
     const onDrift = (e: DriftEvent): number => atStart.push(e);
     const onError = (e: WatchError): number => errorsAtStart.push(e);
-    watcher.on('drift', onDrift).on('error', onError);
+    const onHealth = (e: WatcherHealthEvent): number => healthAtStart.push(e);
+    watcher.on('drift', onDrift).on('error', onError).on('health', onHealth);
     await watcher.start();
-    watcher.off('drift', onDrift).off('error', onError);
-    return { watcher, atStart, errorsAtStart };
+    watcher.off('drift', onDrift).off('error', onError).off('health', onHealth);
+    return { watcher, atStart, errorsAtStart, healthAtStart };
   }
 
   before(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-dbwatch-'))));
@@ -202,15 +211,51 @@ describe('watch/db-watcher on real files', () => {
       assert.deepEqual([before, after?.ino, after?.validPaths], [null, inoOf(db), { count: 4, maxId: 4 }]);
     });
 
-    it('the DB’s directory removed → lower-db-replaced (vanished), and WATCH_DIR_GONE (its watch sees nothing any more)', async () => {
+    it('the DB’s directory removed → watcher-down and lower-db-replaced (vanished); made again → watcher-up, appeared, and watched again', async () => {
       registerPaths(db, 1);
       const { watcher } = await started(readLowerDbIdentity(db));
-      const gone = nextError(watcher);
+      const down = nextHealth(watcher);
       const vanished = nextDrift(watcher, 'lower-db-replaced', (e) => e.change === 'vanished');
       fs.rmSync(dir, { recursive: true });
-      const error = await gone;
-      assert.deepEqual([error.code, error.evidence['dir']], ['WATCH_DIR_GONE', dir]);
+      assert.deepEqual(await down, { type: 'watcher-down', watcher: 'lower-db', target: dir, at: NOW.toISOString(), reason: 'vanished', detail: 'ENOENT' });
       assert.equal((await vanished).after, null);
+      assert.deepEqual([watcher.health.state, watcher.health.state === 'down' && watcher.health.reason], ['down', 'vanished']);
+
+      const up = nextHealth(watcher);
+      const appeared = nextDrift(watcher, 'lower-db-replaced', (e) => e.change === 'appeared');
+      // Made elsewhere, then moved into place whole: the gap ends with a DB of 2 paths.
+      const staging = `${dir}.new`;
+      fs.mkdirSync(staging);
+      registerPaths(path.join(staging, 'db.sqlite'), 2);
+      fs.renameSync(staging, dir);
+      assert.deepEqual(await up, {
+        type: 'watcher-up',
+        watcher: 'lower-db',
+        target: dir,
+        at: NOW.toISOString(),
+        downSince: NOW.toISOString(),
+        reason: 'vanished',
+      });
+      assert.deepEqual((await appeared).after?.validPaths, { count: 2, maxId: 2 });
+      assert.equal(watcher.health.state, 'up');
+
+      const modified = nextDrift(watcher, 'lower-db-modified', (e) => e.after.validPaths?.count === 5);
+      registerPaths(db, 3);
+      await modified;
+    });
+
+    it('the DB’s directory moved away and back → watcher-down, then watcher-up, and changes after it are seen', async () => {
+      registerPaths(db, 1);
+      const { watcher } = await started(readLowerDbIdentity(db));
+      const down = nextHealth(watcher);
+      fs.renameSync(dir, `${dir}.away`);
+      assert.equal((await down).type, 'watcher-down');
+      const up = nextHealth(watcher);
+      fs.renameSync(`${dir}.away`, dir);
+      assert.equal((await up).type, 'watcher-up');
+      const modified = nextDrift(watcher, 'lower-db-modified', (e) => e.after.validPaths?.count === 2);
+      registerPaths(db, 1);
+      await modified;
     });
 
     it('a DB path that cannot be stat-ed (a symlink loop) → WATCH_DB_FAILED, the last identity kept; a DB again → the change from it', async () => {
@@ -247,21 +292,36 @@ describe('watch/db-watcher on real files', () => {
   });
 
   describe('where it cannot watch, and closing', () => {
-    for (const [name, setUp, errno] of [
-      ['the DB’s directory does not exist', (d: string) => path.join(d, 'missing', 'db.sqlite'), 'ENOENT'],
-      ['the DB’s directory is a file', (d: string) => (fs.writeFileSync(path.join(d, 'file'), ''), path.join(d, 'file', 'db.sqlite')), 'ENOTDIR'],
+    for (const [name, setUp, reason, errno] of [
+      ['the DB’s directory does not exist', (d: string) => path.join(d, 'missing', 'db.sqlite'), 'vanished', 'ENOENT'],
+      [
+        'the DB’s directory is a file',
+        (d: string) => (fs.writeFileSync(path.join(d, 'file'), ''), path.join(d, 'file', 'db.sqlite')),
+        'not-a-directory',
+        'ENOTDIR',
+      ],
     ] as const) {
-      it(`${name} → WATCH_DIR_FAILED at start (a DB appearing there would never be seen)`, async () => {
+      it(`${name} → watcher-down at start; a directory with a DB there later → watcher-up and lower-db-replaced (appeared)`, async () => {
         const file = setUp(dir);
-        const { atStart, errorsAtStart } = await started(null, { file });
+        const { watcher, atStart, errorsAtStart, healthAtStart } = await started(null, { file });
         assert.deepEqual(atStart, []);
-        const dirFailed = errorsAtStart.find((e) => e.code === 'WATCH_DIR_FAILED');
-        assert.deepEqual(dirFailed?.evidence, { dir: path.dirname(file), errno }, JSON.stringify(errorsAtStart.map((e) => e.message)));
+        assert.deepEqual(healthAtStart, [
+          { type: 'watcher-down', watcher: 'lower-db', target: path.dirname(file), at: NOW.toISOString(), reason, detail: errno },
+        ]);
         // Reading the DB through a file fails too (WATCH_DB_FAILED, same errno); nothing else is reported.
         assert.deepEqual(
-          errorsAtStart.filter((e) => e !== dirFailed).map((e) => [e.code, e.evidence['errno']]),
+          errorsAtStart.map((e) => [e.code, e.evidence['errno']]),
           errno === 'ENOTDIR' ? [['WATCH_DB_FAILED', 'ENOTDIR']] : [],
         );
+        const up = nextHealth(watcher);
+        const appeared = nextDrift(watcher, 'lower-db-replaced', (e) => e.change === 'appeared');
+        fs.rmSync(path.dirname(file), { recursive: true, force: true });
+        const staging = `${path.dirname(file)}.new`;
+        fs.mkdirSync(staging);
+        registerPaths(path.join(staging, 'db.sqlite'), 1);
+        fs.renameSync(staging, path.dirname(file));
+        assert.equal((await up).type, 'watcher-up');
+        assert.equal((await appeared).after?.ino, inoOf(file));
       });
     }
 

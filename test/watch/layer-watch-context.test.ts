@@ -24,10 +24,12 @@ describe('watch/layer-watch-context', () => {
       queue: new SerialQueue(() => {}),
       debounceMs: 10,
       maxBatchNames: 100,
+      dirCheckMs: 1000,
       persistent: false,
       now: () => NOW,
       onDrift: (event) => drifts.push(event),
       onError: (error) => errors.push(error),
+      onHealth: (event) => assert.fail(`no watch is started here: ${event.type}`),
     });
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MountWatcher, WatchError, type DriftEvent } from '../../agent/watch/index.ts';
+import { MountWatcher, type DriftEvent, type WatchError, type WatcherHealthEvent } from '../../agent/watch/index.ts';
 import { runInFreshNamespace } from '../support/mount-namespace.ts';
 import { requireMountNamespaces } from '../support/requirements.ts';
 
 const ROOT = '22 1 253:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n';
+const NOW = new Date('2025-03-01T12:00:00.000Z');
+const AT = NOW.toISOString();
 const OVERLAY = '65 22 0:39 / /m/merged rw,relatime - overlay overlay rw,lowerdir=/m/lower,upperdir=/m/upper,workdir=/m/work\n';
 
 describe('watch/mount-watcher', () => {
@@ -33,47 +35,58 @@ describe('watch/mount-watcher', () => {
     assert.ok(events.every((e) => e.source === 'watch'));
   });
 
-  it('reports an unreadable mount table once per failure streak on the error channel', async () => {
+  it('an unreadable mount table is watcher-down once per failure streak, watcher-up once it reads again; no error', async () => {
     let fail = true;
+    const health: WatcherHealthEvent[] = [];
     const errors: WatchError[] = [];
     const watcher = new MountWatcher({
       mountinfo: '/proc/gone/mountinfo',
       mergedStoreDir: '/m/merged',
       pollMs: 600_000,
       persistent: false,
+      now: () => NOW,
       readText: async () => {
         if (fail) throw Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' });
         return ROOT + OVERLAY;
       },
     });
-    watcher.on('error', (e) => errors.push(e));
+    watcher.on('health', (e) => health.push(e)).on('error', (e) => errors.push(e));
     await watcher.start();
     await watcher.poll();
+    assert.deepEqual(watcher.health, {
+      watcher: 'mount-table',
+      target: '/proc/gone/mountinfo',
+      state: 'down',
+      since: AT,
+      reason: 'unreadable',
+      detail: 'ENOENT',
+    });
     fail = false;
     await watcher.poll();
+    assert.equal(watcher.health.state, 'up');
     fail = true;
     await watcher.poll();
     await watcher.close();
-    assert.deepEqual(
-      errors.map((e) => [e.code, e.evidence['errno']]),
-      [
-        ['WATCH_MOUNTINFO_UNREADABLE', 'ENOENT'],
-        ['WATCH_MOUNTINFO_UNREADABLE', 'ENOENT'],
-      ],
-    );
+    const down = { type: 'watcher-down', watcher: 'mount-table', target: '/proc/gone/mountinfo', at: AT, reason: 'unreadable', detail: 'ENOENT' };
+    assert.deepEqual(health, [
+      down,
+      { type: 'watcher-up', watcher: 'mount-table', target: '/proc/gone/mountinfo', at: AT, downSince: AT, reason: 'unreadable' },
+      down,
+    ]);
+    assert.deepEqual(errors, []);
   });
 
-  it('keeps an error without listeners instead of throwing', async () => {
-    const watcher = new MountWatcher({
-      mountinfo: '/x',
-      mergedStoreDir: '/m/merged',
-      pollMs: 600_000,
-      persistent: false,
-      readText: () => Promise.reject(new Error('boom')),
-    });
+  it('a table that reads from the start is up; a read failing without an errno is down with its message', async () => {
+    let fail = false;
+    const readText = async (): Promise<string> => (fail ? Promise.reject(new Error('boom')) : ROOT + OVERLAY);
+    const watcher = new MountWatcher({ mountinfo: '/x', mergedStoreDir: '/m/merged', pollMs: 600_000, persistent: false, now: () => NOW, readText });
+    assert.equal(watcher.health.state, 'starting');
     await watcher.start();
+    assert.deepEqual(watcher.health, { watcher: 'mount-table', target: '/x', state: 'up', since: AT });
+    fail = true;
+    await watcher.poll();
     await watcher.close();
-    assert.equal(watcher.lastError?.code, 'WATCH_MOUNTINFO_UNREADABLE');
+    assert.deepEqual(watcher.health, { watcher: 'mount-table', target: '/x', state: 'down', since: AT, reason: 'unreadable', detail: 'boom' });
   });
 
   describe('on the real mount table (private mount namespace)', () => {

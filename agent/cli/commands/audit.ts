@@ -1,11 +1,13 @@
 /** `overlay-warden audit`: both DBs and both layers against each other (no content hashing); a report, or JSON. */
 import { type AuditProgress, type AuditReport, hashingThreads } from '../../audit/index.ts';
 import { availableParallelism } from 'node:os';
-import { hasErrors } from '../../findings/index.ts';
+import { compareFindings, hasErrors, type Finding } from '../../findings/index.ts';
 import type { StoreLayout } from '../../store/index.ts';
 import { EXIT, type CliIo, type Command, interruptedExitCode } from '../command.ts';
 import { formatFindingsReport } from '../findings-report.ts';
-import { printJson } from '../output.ts';
+import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
+import { quantity } from '../output.ts';
+import { noUpperDbFindings } from './no-upper-db.ts';
 import { ProgressBar, type ProgressState } from '../progress-bar.ts';
 import { threadsOption } from './verify.ts';
 
@@ -42,16 +44,16 @@ export function auditSources(layout: StoreLayout): Record<string, string | undef
   };
 }
 
-/** The human report of an audit. */
-export function formatAuditReport(io: CliIo, layout: StoreLayout, report: AuditReport): string {
+/** The human report of an audit; `findings` are the report's and the command's own (no upper DB). */
+export function formatAuditReport(io: CliIo, layout: StoreLayout, report: AuditReport, findings: readonly Finding[]): string {
   const s = report.stats;
   return formatFindingsReport(io, {
     title: 'overlay-warden audit',
     subject: layout.mergedStoreDir,
     details: [`upper layer ${layout.upperLayer}, DB ${layout.upperDb}`, `lower store ${layout.lower.realStoreDir}, DB ${layout.lower.db ?? '(none)'}`],
-    findings: report.findings,
+    findings,
     partial: report.partial ? `interrupted while ${PHASE_LABEL[report.interruptedIn ?? 'decide']}; only what was read by then is reported` : undefined,
-    summary: `${s.upperRegistrations} upper and ${s.lowerRegistrations} lower registrations, ${s.upperEntries} upper and ${s.lowerEntries} lower entries, ${s.duplicates} duplicates, in ${s.seconds.toFixed(1)} s`,
+    summary: `registrations: ${s.upperRegistrations} upper, ${s.lowerRegistrations} lower; entries: ${s.upperEntries} upper, ${s.lowerEntries} lower; ${quantity(s.duplicates, 'duplicate')}; in ${s.seconds.toFixed(1)} s`,
   });
 }
 
@@ -76,6 +78,7 @@ export const auditCommand: Command = {
     const hash = values['hash-duplicates'] === true;
     // Loaded here, not at start-up: every other command would pay for the readers and the pool.
     const [{ runAudit }, { WorkerPool }] = await Promise.all([import('../../audit/index.ts'), import('../../pool/index.ts')]);
+    const absentDb = noUpperDbFindings(config.layout);
     const pool = hash ? new WorkerPool({ maxThreads: threads }) : undefined;
     const bar = new ProgressBar(io);
     const started = Date.now();
@@ -97,16 +100,12 @@ export const auditCommand: Command = {
       await pool?.close();
     }
     bar.clear();
-    if (json)
-      printJson(io, {
-        findings: report.findings,
-        partial: report.partial,
-        interruptedIn: report.interruptedIn ?? null,
-        stats: report.stats,
-        sources: auditSources(config.layout),
-      });
-    else io.stdout.write(formatAuditReport(io, config.layout, report));
-    if (report.partial) return interruptedExitCode(signal);
-    return hasErrors(report.findings) ? EXIT.findings : EXIT.ok;
+    const findings = [...report.findings, ...absentDb].sort(compareFindings);
+    const exitCode = report.partial ? interruptedExitCode(signal) : hasErrors(findings) ? EXIT.findings : EXIT.ok;
+    if (json) {
+      const result = { partial: report.partial, interruptedIn: report.interruptedIn ?? null, stats: report.stats, sources: auditSources(config.layout) };
+      printEnvelope(io, resultEnvelope('audit', exitCode, findings, result));
+    } else io.stdout.write(formatAuditReport(io, config.layout, report, findings));
+    return exitCode;
   },
 };

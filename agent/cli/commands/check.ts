@@ -4,10 +4,11 @@ import { hasErrors, type Finding } from '../../findings/index.ts';
 import type { NixCheckMountVerdict } from '../../mount/index.ts';
 import type { StoreLayout } from '../../store/index.ts';
 import { EXIT, type CliIo, type Command } from '../command.ts';
-import { printJson } from '../output.ts';
+import { quantity } from '../output.ts';
 import { formatFindingsReport } from '../findings-report.ts';
+import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 
-/** What `--json` prints besides findings and checks: where the store is mounted and Nix's own verdict on that mount. */
+/** The `mount` part of `check --json`'s result: where the store is mounted and Nix's own verdict on that mount. */
 export interface MountSummary {
   readonly mountinfoFile: string;
   readonly status: MountFacts['status'];
@@ -20,7 +21,7 @@ export interface MountSummary {
   readonly nixCheckMount: NixCheckMountVerdict | null;
 }
 
-/** The `mount` part of the JSON report. Pure. */
+/** The `mount` part of the JSON result. Pure. */
 export function mountSummary(facts: MountFacts, layout: StoreLayout): MountSummary {
   const read: ReadMountFacts | undefined = facts.status === 'read' ? facts : undefined;
   return {
@@ -51,7 +52,7 @@ export function formatCheckReport(
     subject: layout.mergedStoreDir,
     details: [`store ${layout.url}`, `mount table ${mountinfoFile}`],
     findings,
-    summary: `${checks.length} checks in ${ms.toFixed(1)} ms${failed > 0 ? `, ${failed} could not run` : ''}`,
+    summary: `${quantity(checks.length, 'check')} in ${ms.toFixed(1)} ms${failed > 0 ? `, ${failed} could not run` : ''}`,
     perIdLimit: Number.POSITIVE_INFINITY,
   });
 }
@@ -65,11 +66,12 @@ export const checkCommand: Command = {
   async run({ io, json, loadConfig, signal }) {
     const config = loadConfig();
     const { findings, checks, context } = await runMountCheck(config, io.env, signal);
+    const exitCode = hasErrors(findings) ? EXIT.findings : EXIT.ok;
     if (json) {
-      printJson(io, { findings, checks, layout: config.layout, mount: mountSummary(context.mount, config.layout) });
+      printEnvelope(io, resultEnvelope('check', exitCode, findings, { checks, layout: config.layout, mount: mountSummary(context.mount, config.layout) }));
     } else {
       io.stdout.write(formatCheckReport(io, config.layout, context.mount.mountinfoFile, findings, checks));
     }
-    return hasErrors(findings) ? EXIT.findings : EXIT.ok;
+    return exitCode;
   },
 };

@@ -10,14 +10,23 @@ import { buildDemoStore, type DemoStore, removeDemoDir, runAgentTour } from '../
 import { mountOverlay, runInPrivateMountNamespace } from '../../mount/index.ts';
 import { type CliIo, type Command, type CommandContext, EXIT } from '../command.ts';
 import { wholeNumberOption } from '../option-values.ts';
-import { paint } from '../output.ts';
+import { paint, quantity } from '../output.ts';
+import { printEnvelope, resultEnvelope, type JsonEnvelope } from '../json-envelope.ts';
 import { createLogger } from '../../log/index.ts';
 import { loadConfig } from '../../config/index.ts';
 
 /** What the parent hands the process inside the namespace (as JSON in a file of the demo dir). */
 interface DemoPlan {
   readonly dir: string;
-  readonly store: Pick<DemoStore, 'storeUrl' | 'mergedStoreDir' | 'storeDir' | 'lower' | 'upper'>;
+  readonly keep: boolean;
+  readonly store: Pick<DemoStore, 'storeUrl' | 'mergedStoreDir' | 'storeDir' | 'lower' | 'upper' | 'seconds'>;
+}
+
+/** One step as `demo --json` reports it: the command line and the envelope that command printed. */
+interface DemoStepResult {
+  readonly argv: readonly string[];
+  readonly exitCode: number;
+  readonly output: JsonEnvelope;
 }
 
 /** Most paths `--lower-paths` and `--upper-paths` take: the demo is a walkthrough, not a benchmark. */
@@ -43,7 +52,7 @@ export function demoSteps(configFile: string): DemoStep[] {
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'build a demo overlay store in a temporary directory, mount it privately, and show what overlay-warden does',
-  usage: '[--keep] [--lower-paths N] [--upper-paths N]',
+  usage: '[--keep] [--lower-paths N] [--upper-paths N] [--json]',
   options: {
     keep: { type: 'boolean', default: false },
     'lower-paths': { type: 'string', default: '120' },
@@ -54,6 +63,7 @@ export const demoCommand: Command = {
     ['--keep', 'keep the demo directory (its path is printed) instead of removing it'],
     ['--lower-paths N', 'store paths in the demo lower store (default 120)'],
     ['--upper-paths N', 'store paths only in the upper layer (default 30)'],
+    ['--json', "the narration on stderr; on stdout one envelope: each step's own envelope, the agent tour's verdict"],
   ],
   async run(context) {
     const inside = context.values['inside'];
@@ -62,41 +72,54 @@ export const demoCommand: Command = {
 };
 
 async function runOutside(context: CommandContext): Promise<number> {
-  const { io } = context;
+  const { io, json } = context;
   // Checked before anything is built; parseArgs supplies the defaults, so both are set.
   const lowerPaths = wholeNumberOption(context.values, 'lower-paths', 1, MAX_DEMO_PATHS)!;
   const upperPaths = wholeNumberOption(context.values, 'upper-paths', 1, MAX_DEMO_PATHS)!;
+  const keep = context.values['keep'] === true;
   const dir = mkdtempSync(join(tmpdir(), 'overlay-warden-demo-'));
   try {
-    say(io, `Building a demo lower store and upper layer with Nix's on-disk formats in ${dir} …`);
+    say(io, json, `Building a demo lower store and upper layer with Nix's on-disk formats in ${dir} …`);
     const store = await buildDemoStore(join(dir, 'store'), { lowerPaths, upperPaths, duplicates: Math.min(3, lowerPaths), signal: context.signal });
-    io.stdout.write(
-      `  lower store: ${store.lower.paths.length} paths in ${store.lower.realStoreDir}\n  upper layer: ${store.upper.paths.length} paths in ${store.upper.layer} (+${store.upper.duplicates.length} duplicates of lower paths)\n  built in ${store.seconds.toFixed(2)} s\n`,
+    narrate(
+      io,
+      json,
+      `  lower store: ${quantity(store.lower.paths.length, 'path')} in ${store.lower.realStoreDir}\n  upper layer: ${quantity(store.upper.paths.length, 'path')} in ${store.upper.layer} (+${quantity(store.upper.duplicates.length, 'duplicate')} of lower paths)\n  built in ${store.seconds.toFixed(2)} s\n`,
     );
     const plan: DemoPlan = {
       dir,
-      store: { storeUrl: store.storeUrl, mergedStoreDir: store.mergedStoreDir, storeDir: store.storeDir, lower: store.lower, upper: store.upper },
+      keep,
+      store: {
+        storeUrl: store.storeUrl,
+        mergedStoreDir: store.mergedStoreDir,
+        storeDir: store.storeDir,
+        lower: store.lower,
+        upper: store.upper,
+        seconds: store.seconds,
+      },
     };
     writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan));
     const isRoot = process.getuid?.() === 0;
-    say(io, `Entering a private mount namespace${isRoot ? '' : ' inside a user namespace (no root needed)'}, so nothing mounted here leaks out.`);
+    say(io, json, `Entering a private mount namespace${isRoot ? '' : ' inside a user namespace (no root needed)'}, so nothing mounted here leaks out.`);
     const script = process.argv[1] ?? new URL('../main.ts', import.meta.url).pathname;
-    return await runInPrivateMountNamespace([process.execPath, ...process.execArgv, script, 'demo', '--inside', dir], { signal: context.signal, isRoot });
+    // With --json the process inside prints the envelope (on the stdout it shares with this one), and this one nothing.
+    const argv = [process.execPath, ...process.execArgv, script, 'demo', '--inside', dir, ...(json ? ['--json'] : [])];
+    return await runInPrivateMountNamespace(argv, { signal: context.signal, isRoot });
   } finally {
-    if (context.values['keep'] === true) io.stdout.write(`Kept ${dir}\n`);
+    if (keep) narrate(io, json, `Kept ${dir}\n`);
     else removeDemoDir(dir);
   }
 }
 
 async function runInside(context: CommandContext, dir: string): Promise<number> {
-  const { io } = context;
+  const { io, json } = context;
   const plan = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')) as DemoPlan;
   const { store } = plan;
   await mountOverlay(
     { lowerDirs: [store.lower.realStoreDir], upperDir: store.upper.layer, workDir: store.upper.workDir, mergedDir: store.mergedStoreDir },
     context.signal,
   );
-  say(io, `Mounted the overlay at ${store.mergedStoreDir}:\n  lowerdir=${store.lower.realStoreDir}\n  upperdir=${store.upper.layer}`);
+  say(io, json, `Mounted the overlay at ${store.mergedStoreDir}:\n  lowerdir=${store.lower.realStoreDir}\n  upperdir=${store.upper.layer}`);
   const configFile = join(dir, 'overlay-warden.yaml');
   writeFileSync(
     configFile,
@@ -104,21 +127,65 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
     { mode: 0o600 },
   );
   let worst: number = EXIT.ok;
+  const steps: DemoStepResult[] = [];
   for (const step of demoSteps(configFile)) {
-    say(io, step.say);
-    io.stdout.write(paint(io, 'stdout', 'dim', `$ overlay-warden ${step.argv.join(' ')}\n`));
-    const code = await context.runCommandLine(step.argv, io);
+    say(io, json, step.say);
+    narrate(io, json, paint(io, json ? 'stderr' : 'stdout', 'dim', `$ overlay-warden ${step.argv.join(' ')}\n`));
+    const code = json ? await runStepForJson(context, step.argv, steps) : await context.runCommandLine(step.argv, io);
     if (code === EXIT.usage) return code;
     worst = Math.max(worst, code);
   }
   const config = loadConfig({ flags: { config: configFile }, env: io.env });
-  const logger = createLogger({ level: 'info', format: 'text', stream: process.stdout });
-  const toured = await runAgentTour({ config, store, logger, env: io.env, signal: context.signal, say: (text) => say(io, text) });
+  const logger = createLogger({ level: 'info', format: json ? 'json' : 'text', stream: json ? process.stderr : process.stdout });
+  const toured = await runAgentTour({ config, store, logger, env: io.env, signal: context.signal, say: (text) => say(io, json, text) });
   await new Promise<void>((resolve) => logger.on('finish', resolve).end());
-  say(io, 'Done. The overlay disappears with this mount namespace; the demo directory is removed next.');
-  return toured ? worst : EXIT.findings;
+  say(io, json, `Done. The overlay disappears with this mount namespace; the demo directory is ${plan.keep ? 'kept' : 'removed next'}.`);
+  const exitCode = toured ? worst : EXIT.findings;
+  if (json) {
+    const result = {
+      dir,
+      kept: plan.keep,
+      store: {
+        url: store.storeUrl,
+        mergedStoreDir: store.mergedStoreDir,
+        lowerPaths: store.lower.paths.length,
+        upperPaths: store.upper.paths.length,
+        duplicates: store.upper.duplicates.length,
+        builtSeconds: store.seconds,
+      },
+      steps,
+      agentTour: { ok: toured },
+    };
+    printEnvelope(
+      io,
+      resultEnvelope(
+        'demo',
+        exitCode,
+        steps.flatMap((step) => step.output.findings),
+        result,
+      ),
+    );
+  }
+  return exitCode;
 }
 
-function say(io: CliIo, text: string): void {
-  io.stdout.write(`\n${paint(io, 'stdout', 'bold', '▶')} ${text}\n`);
+/** Runs a step with `--json`, keeps the envelope it printed in `steps`, and resolves to its exit code. */
+async function runStepForJson(context: CommandContext, argv: readonly string[], steps: DemoStepResult[]): Promise<number> {
+  let stdout = '';
+  const exitCode = await context.runCommandLine([...argv, '--json'], {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: context.io.stderr,
+    env: context.io.env,
+  });
+  steps.push({ argv, exitCode, output: JSON.parse(stdout) as JsonEnvelope });
+  return exitCode;
+}
+
+/** Text for people: on stdout, or on stderr with --json (stdout then carries the envelope alone). */
+function narrate(io: CliIo, json: boolean, text: string): void {
+  io[json ? 'stderr' : 'stdout'].write(text);
+}
+
+function say(io: CliIo, json: boolean, text: string): void {
+  narrate(io, json, `\n${paint(io, json ? 'stderr' : 'stdout', 'bold', '▶')} ${text}\n`);
 }

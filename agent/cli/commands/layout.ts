@@ -1,6 +1,7 @@
 /** `overlay-warden layout`: prints the store layout overlay-warden resolved, so users can see what it thinks their setup is. */
 import { type Command, EXIT } from '../command.ts';
-import { formatRows, printJson } from '../output.ts';
+import { formatRows } from '../output.ts';
+import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 import type { StoreLayout } from '../../store/index.ts';
 
 /** The rows of the human report, in the order people read a setup: where users look, then the layers. */
@@ -30,7 +31,15 @@ export const layoutCommand: Command = {
   async run({ io, json, loadConfig }) {
     const config = loadConfig();
     if (json) {
-      printJson(io, { layout: config.layout, source: config.storeSource, configFile: config.file ?? null, stateDir: config.stateDir });
+      printEnvelope(
+        io,
+        resultEnvelope('layout', EXIT.ok, [], {
+          layout: config.layout,
+          source: config.storeSource,
+          configFile: config.file ?? null,
+          stateDir: config.stateDir,
+        }),
+      );
     } else {
       io.stdout.write(
         `${formatRows([...layoutRows(config.layout), ['described by', config.storeSource], ['config file', config.file ?? 'none (defaults)'], ['agent state dir', config.stateDir]])}\n`,

@@ -3,8 +3,10 @@ import { ControlError, requestControl, socketAnswers } from '../../control/index
 import type { Config } from '../../config/index.ts';
 import { backoffDelay, mountCheckVerifier, Remounter, type RemountOutcome, type RemountSettings } from '../../remount/index.ts';
 import { EXIT, type CliIo, type Command, type CommandContext } from '../command.ts';
+import { requireRootFor } from '../needs-root.ts';
 import { oneOfOptions } from '../option-values.ts';
-import { formatRows, paint, printJson } from '../output.ts';
+import { formatRows, paint, quantity } from '../output.ts';
+import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 
 /**
  * How long to wait for the agent's answer: every attempt may run its full
@@ -20,7 +22,7 @@ export function remountWaitMs(settings: RemountSettings): number {
 /** The human report of an outcome. Pure apart from `io`'s colour settings. */
 export function formatRemountOutcome(io: CliIo, outcome: RemountOutcome, via: 'agent' | 'direct'): string {
   const c = (style: Parameters<typeof paint>[2], text: string): string => paint(io, 'stdout', style, text);
-  const attempts = `${outcome.attempts} attempt${outcome.attempts === 1 ? '' : 's'}`;
+  const attempts = quantity(outcome.attempts, 'attempt');
   const headline =
     outcome.status === 'remounted'
       ? c(['green', 'bold'], 'remounted')
@@ -64,6 +66,7 @@ export const remountCommand: Command = {
   ],
   async run(context) {
     const how = oneOfOptions(context.values, ['direct', 'no-wait'], '--direct runs the remount here, and waits for it');
+    if (how === 'direct') requireRootFor('remount --direct', 'it remounts the overlay itself');
     const config = context.loadConfig();
     return how === 'direct' ? remountDirectly(context, config) : remountThroughAgent(context, config);
   },
@@ -84,18 +87,25 @@ async function remountThroughAgent(context: CommandContext, config: Config): Pro
     });
   }
   if (!wait) {
-    if (json) printJson(io, { via: 'agent', queued: true });
+    if (json) printEnvelope(io, resultEnvelope('remount', EXIT.ok, [], { via: 'agent', queued: true, outcome: null }));
     else io.stdout.write('the agent has the request; `overlay-warden status` shows how it goes\n');
     return EXIT.ok;
   }
-  const outcome = response.result as RemountOutcome;
-  if (json) printJson(io, { via: 'agent', outcome });
-  else io.stdout.write(formatRemountOutcome(io, outcome, 'agent'));
-  return outcome.status === 'remounted' ? EXIT.ok : EXIT.findings;
+  return reportOutcome(context, response.result as RemountOutcome, 'agent');
+}
+
+/** Prints an outcome (with --json: the check's findings at the top, the rest of the outcome as the result); its exit code. */
+function reportOutcome({ io, json }: CommandContext, outcome: RemountOutcome, via: 'agent' | 'direct'): number {
+  const exitCode = outcome.status === 'remounted' ? EXIT.ok : EXIT.findings;
+  if (json) {
+    const { findings, ...rest } = outcome;
+    printEnvelope(io, resultEnvelope('remount', exitCode, findings, { via, queued: false, outcome: rest }));
+  } else io.stdout.write(formatRemountOutcome(io, outcome, via));
+  return exitCode;
 }
 
 async function remountDirectly(context: CommandContext, config: Config): Promise<number> {
-  const { io, json } = context;
+  const { io } = context;
   if (await socketAnswers(config.control.socket)) {
     throw new ControlError('CONTROL_SOCKET_IN_USE', `an agent answers on ${config.control.socket}; --direct would remount behind its back`, {
       evidence: { socket: config.control.socket },
@@ -114,10 +124,7 @@ async function remountDirectly(context: CommandContext, config: Config): Promise
   try {
     // A flag an agent left (crash) is answered by the same run, and cleared when it ends fresh.
     remounter.start();
-    const outcome = await remounter.request({ source: 'manual', by: 'overlay-warden remount --direct' });
-    if (json) printJson(io, { via: 'direct', outcome });
-    else io.stdout.write(formatRemountOutcome(io, outcome, 'direct'));
-    return outcome.status === 'remounted' ? EXIT.ok : EXIT.findings;
+    return reportOutcome(context, await remounter.request({ source: 'manual', by: 'overlay-warden remount --direct' }), 'direct');
   } finally {
     context.signal.removeEventListener('abort', onAbort);
     await remounter.close();

@@ -4,10 +4,15 @@ import type { Config } from '../../config/index.ts';
 import { messageOf } from '../../errors/index.ts';
 import { createLogger } from '../../log/index.ts';
 import { type Command, EXIT } from '../command.ts';
+import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
+import type { Finding } from '../../findings/index.ts';
+import { requireRootFor } from '../needs-root.ts';
 
 type RunLogger = ReturnType<typeof createLogger>;
 
-const loggerFor = (config: Config): RunLogger => createLogger({ level: config.log.level, format: config.log.format, stream: process.stderr });
+/** The agent's logger on stderr; `--json` selects JSON lines whatever `log.format` says. */
+const loggerFor = (config: Config, json: boolean): RunLogger =>
+  createLogger({ level: config.log.level, format: json ? 'json' : config.log.format, stream: process.stderr });
 
 /** Ends a logger once everything it was given is written (the stream itself stays open). */
 const endLogger = (logger: RunLogger): Promise<void> => new Promise<void>((resolve) => logger.on('finish', resolve).end());
@@ -17,15 +22,19 @@ const codeOf = (error: unknown): string | undefined => (error as { code?: string
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the agent: check the mount, diff the lower store against its baseline, watch, remount when stale',
-  usage: '[--config FILE]',
+  usage: '[--config FILE] [--json]',
   options: {},
-  async run({ io, loadConfig, signal }) {
+  optionHelp: [['--json', 'log JSON lines on stderr (whatever log.format says); on exit, the JSON envelope on stdout']],
+  async run({ io, json, loadConfig, signal }) {
+    requireRootFor('run', 'it mounts and remounts the overlay');
     let config: Config = loadConfig();
-    let logger = loggerFor(config);
+    let logger = loggerFor(config, json);
     let agent: Agent | undefined;
     // Set when a reload left no agent running (the new configuration and the old one both failed to start).
     let failed = false;
     const broken = new AbortController();
+    // The latest mount check's findings, for the envelope `--json` prints on exit.
+    let lastFindings: readonly Finding[] = [];
 
     // SIGHUP: a valid new configuration replaces the running agent (log level and format included); a bad one is
     // logged and the old one kept. A new configuration that loads but cannot start falls back to the old one.
@@ -48,7 +57,7 @@ export const runCommand: Command = {
       logger.info('configuration reloaded: restarting the agent with it', { file: next.file, logLevel: next.log.level });
       await agent.close();
       const previous = { config, logger };
-      const nextLogger = loggerFor(next);
+      const nextLogger = loggerFor(next, json);
       try {
         agent = await Agent.start({ config: next, logger: nextLogger, env: io.env });
         config = next;
@@ -83,11 +92,17 @@ export const runCommand: Command = {
       });
       if (!failed) logger.info('stopping (signal received)');
       await reloading;
+      lastFindings = agent?.status().lastCheck?.findings ?? [];
       await agent?.close();
     } finally {
       process.off('SIGHUP', onHangup);
       await endLogger(logger);
     }
-    return failed ? EXIT.findings : EXIT.ok;
+    const exitCode = failed ? EXIT.findings : EXIT.ok;
+    if (json) {
+      const result = { stopped: failed ? 'restart-failed' : 'signal', mergedStoreDir: config.layout.mergedStoreDir };
+      printEnvelope(io, resultEnvelope('run', exitCode, lastFindings, result));
+    }
+    return exitCode;
   },
 };

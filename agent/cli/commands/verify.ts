@@ -1,16 +1,18 @@
 /** `overlay-warden verify`: NAR-hashes store objects in the worker pool against their narHash; a report, or JSON. */
 import { availableParallelism } from 'node:os';
 import { AuditError, hashingThreads, userPathBaseName, type VerifyReport, type VerifyScope } from '../../audit/index.ts';
-import { hasErrors } from '../../findings/index.ts';
-import type { MapProgress } from '../../pool/index.ts';
+import { compareFindings, hasErrors, type Finding } from '../../findings/index.ts';
+import type { MapProgress, WorkerPool } from '../../pool/index.ts';
 import type { StoreLayout } from '../../store/index.ts';
 import { EXIT, type CliIo, type Command, type CommandContext, interruptedExitCode } from '../command.ts';
 import { formatFindingsReport } from '../findings-report.ts';
 import { oneOfOptions, wholeNumberOption } from '../option-values.ts';
-import { printJson } from '../output.ts';
+import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
+import { quantity } from '../output.ts';
 import { ProgressBar, type ProgressState } from '../progress-bar.ts';
 import { UsageError } from '../usage-error.ts';
 import { formatBytes } from '../../config/index.ts';
+import { noUpperDbFindings } from './no-upper-db.ts';
 
 /** Most hashing threads `--threads` takes (audit's too). */
 const MAX_THREADS = 256;
@@ -76,16 +78,74 @@ export function verifyProgressState(progress: MapProgress): ProgressState {
   };
 }
 
-/** The human report of a verify run. */
-export function formatVerifyReport(io: CliIo, layout: StoreLayout, report: VerifyReport, threads: number): string {
-  const rate = report.seconds > 0 ? `${formatBytes(report.bytes / report.seconds)}/s` : '-';
+/** What `verify --json` gives as its `result`. */
+export interface VerifyResult {
+  readonly scope: VerifyReport['scope'];
+  readonly partial: boolean;
+  /** Where an interrupt stopped it: reading the DBs and planning (nothing hashed yet), or hashing; null when it finished. */
+  readonly interruptedIn: 'planning' | 'hashing' | null;
+  /** Paths the plan holds; null when interrupted before the plan was made. */
+  readonly planned: number | null;
+  /** Paths hashed (successfully or not). */
+  readonly checked: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  /** Most worker threads hashing at once: never more than the batches, so never more than the paths. */
+  readonly threads: number;
+  /** The threads allowed (`--threads`, or `pool.size`). */
+  readonly maxThreads: number;
+}
+
+/**
+ * The result of a run (pure). An interrupted run with no plan was stopped while planning: the report then counts
+ * no paths, which says nothing about how many there are.
+ */
+export function verifyResult(report: VerifyReport, threads: number, maxThreads: number): VerifyResult {
+  const planning = report.partial && report.total === 0 && report.checked === 0;
+  return {
+    scope: report.scope,
+    partial: report.partial,
+    interruptedIn: report.partial ? (planning ? 'planning' : 'hashing') : null,
+    planned: planning ? null : report.total,
+    checked: report.checked,
+    bytes: report.bytes,
+    seconds: report.seconds,
+    threads,
+    maxThreads,
+  };
+}
+
+/**
+ * Most threads that hashed at once across `pools`: each pool's peak of tasks in flight, at most its size. A pool
+ * starts threads before it has work (one per core), so its live threads overstate what a small run used.
+ */
+export function hashingThreadsUsed(pools: ReadonlyArray<WorkerPool | undefined>): number {
+  return pools.reduce((sum, pool) => sum + (pool === undefined ? 0 : Math.min(pool.stats().peakInFlight, pool.options.maxThreads)), 0);
+}
+
+/** The human report of a verify run; `findings` are the report's and the command's own (no upper DB). */
+export function formatVerifyReport(io: CliIo, layout: StoreLayout, result: VerifyResult, findings: readonly Finding[]): string {
+  const rate = result.seconds > 0 && result.bytes > 0 ? `, ${formatBytes(result.bytes / result.seconds)}/s` : '';
+  const threads = result.threads > 0 ? ` on ${quantity(result.threads, 'thread')}` : '';
+  const seconds = `in ${result.seconds.toFixed(1)} s`;
+  const summary =
+    result.planned === null
+      ? `nothing hashed, ${seconds}`
+      : result.planned === 0
+        ? `no paths to hash in scope ${result.scope}, ${seconds}`
+        : `${result.checked} of ${quantity(result.planned, 'path')} hashed (${formatBytes(result.bytes)}) ${seconds}${rate}${threads}`;
   return formatFindingsReport(io, {
     title: 'overlay-warden verify',
     subject: layout.mergedStoreDir,
-    details: [`scope ${report.scope}; upper layer ${layout.upperLayer}, lower store ${layout.lower.realStoreDir}`],
-    findings: report.findings,
-    partial: report.partial ? `interrupted after hashing ${report.checked} of ${report.total} paths; the rest were not checked` : undefined,
-    summary: `${report.checked} of ${report.total} paths hashed (${formatBytes(report.bytes)}) in ${report.seconds.toFixed(1)} s, ${rate} on ${threads} threads`,
+    details: [`scope ${result.scope}; upper layer ${layout.upperLayer}, lower store ${layout.lower.realStoreDir}`],
+    findings,
+    partial:
+      result.interruptedIn === 'planning'
+        ? 'interrupted while reading the DBs and planning; nothing was hashed'
+        : result.partial
+          ? `interrupted after hashing ${result.checked} of ${quantity(result.planned ?? 0, 'path')}; the rest were not checked`
+          : undefined,
+    summary,
   });
 }
 
@@ -121,8 +181,10 @@ export const verifyCommand: Command = {
     // waiting (a cold cache). Fixed: all the threads asked for.
     const pool = new WorkerPool({ maxThreads: adaptive ? cores : threads, minThreads: cores });
     const ioPool = adaptive && threads > cores ? new WorkerPool({ maxThreads: threads - cores }) : undefined;
+    const absentDb = scope === 'upper' || scope === 'all' ? noUpperDbFindings(config.layout) : [];
     const bar = new ProgressBar(io);
     let report: VerifyReport;
+    let threadsUsed = 0;
     try {
       report = await runVerify({
         layout: config.layout,
@@ -133,6 +195,7 @@ export const verifyCommand: Command = {
         ...(scope === undefined ? { paths: positionals } : {}),
         onProgress: (progress) => bar.update(verifyProgressState(progress), progress.final),
       });
+      threadsUsed = hashingThreadsUsed([pool, ioPool]);
     } catch (error) {
       // run-cli prints the error and picks the exit code. A path no DB registers is a bad argument too, but only the
       // DBs can tell.
@@ -143,19 +206,11 @@ export const verifyCommand: Command = {
       await Promise.all([pool.close(), ioPool?.close()]);
     }
     bar.clear();
-    if (json)
-      printJson(io, {
-        findings: report.findings,
-        partial: report.partial,
-        scope: report.scope,
-        total: report.total,
-        checked: report.checked,
-        bytes: report.bytes,
-        seconds: report.seconds,
-        threads,
-      });
-    else io.stdout.write(formatVerifyReport(io, config.layout, report, threads));
-    if (report.partial) return interruptedExitCode(signal);
-    return hasErrors(report.findings) ? EXIT.findings : EXIT.ok;
+    const result = verifyResult(report, threadsUsed, threads);
+    const findings = [...report.findings, ...absentDb].sort(compareFindings);
+    const exitCode = report.partial ? interruptedExitCode(signal) : hasErrors(findings) ? EXIT.findings : EXIT.ok;
+    if (json) printEnvelope(io, resultEnvelope('verify', exitCode, findings, result));
+    else io.stdout.write(formatVerifyReport(io, config.layout, result, findings));
+    return exitCode;
   },
 };
