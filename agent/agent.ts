@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { baselineFileOf, loadBaseline, saveBaseline, type LowerBaseline } from './baseline/index.ts';
-import { runMountCheck, type CheckReport } from './checks/index.ts';
+import { CheckLog, runMountCheck, type CheckReason, type CheckReport } from './checks/index.ts';
 import { unbuiltSettings, type Config } from './config/index.ts';
 import { remountHandler, startControlServer, type ControlServer } from './control/index.ts';
 import {
@@ -19,7 +19,7 @@ import {
   type AgentAction,
 } from './decide/index.ts';
 import { WardenError, messageOf } from './errors/index.ts';
-import { findingLogLine, hasErrors, type Finding } from './findings/index.ts';
+import type { Finding } from './findings/index.ts';
 import { writeLogLine, type Logger } from './log/index.ts';
 import { probeLayoutOf, probeStaleView } from './probe/index.ts';
 import { prepareStateDir } from './state/index.ts';
@@ -86,6 +86,8 @@ export class Agent extends EventEmitter<AgentEventMap> {
   #lastCheck: AgentStatus['lastCheck'];
   #closing: Promise<void> | undefined;
   #work: Promise<void> = Promise.resolve();
+  #checkTimer: NodeJS.Timeout | undefined;
+  readonly #checkLog = new CheckLog();
 
   private constructor(options: AgentOptions) {
     super();
@@ -172,9 +174,11 @@ export class Agent extends EventEmitter<AgentEventMap> {
     this.#mount.on('health', (event) => this.#onHealth(event));
     this.#mount.on('error', (error) => this.#logError(error));
     await Promise.all([this.#layers.start(), this.#mount.start()]);
+    this.#scheduleCheck();
     this.#log.info('watching the lower store, its DB, the upper layer and the mount', {
       debounceMs: config.watch.debounceMs,
       mountPollMs: config.watch.mountPollMs,
+      checkIntervalSeconds: config.checks.intervalSeconds,
     });
   }
 
@@ -201,6 +205,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
   close(graceMs = 4000): Promise<void> {
     this.#closing ??= (async () => {
       this.#abort.abort(new Error('agent stopping'));
+      clearTimeout(this.#checkTimer);
       const steps = [this.#layers?.close(), this.#mount?.close(), this.#control?.close(graceMs / 2), this.#remounter.close(graceMs / 2)];
       await Promise.allSettled(steps.filter((step) => step !== undefined));
       this.#log.info('overlay-warden agent stopped');
@@ -238,6 +243,14 @@ export class Agent extends EventEmitter<AgentEventMap> {
       });
   }
 
+  /** The next mount check (what no watcher sees: a filling upper layer), queued `checks.intervalSeconds` after the last ended. */
+  #scheduleCheck(): void {
+    if (this.#abort.signal.aborted) return;
+    // A check rejects only when the agent stops (runMountCheck's contract), and then none is scheduled again.
+    const queue = (): void => void (this.#work = this.#work.then(() => this.#check('scheduled').then(() => this.#scheduleCheck())).catch(() => undefined));
+    this.#checkTimer = setTimeout(queue, this.#o.config.checks.intervalSeconds * 1000);
+  }
+
   async #act(action: Exclude<AgentAction, { kind: 'remount' }>): Promise<void> {
     if (this.#abort.signal.aborted) return;
     const { config } = this.#o;
@@ -268,20 +281,18 @@ export class Agent extends EventEmitter<AgentEventMap> {
     }
   }
 
-  async #check(why: string): Promise<CheckReport> {
+  async #check(why: CheckReason): Promise<CheckReport> {
     const report = await runMountCheck(this.#o.config, this.#o.env, this.#abort.signal);
-    const { errors, warnings } = this.#recordCheck(report);
-    for (const f of report.findings) writeLogLine(this.#log, findingLogLine(f));
-    this.#log.info(`mount check (${why}): ${hasErrors(report.findings) ? 'errors found' : 'mount valid'}`, { errors, warnings });
+    this.#recordCheck(report);
+    for (const line of this.#checkLog.linesFor(report.findings, why)) writeLogLine(this.#log, line);
     return report;
   }
 
   /** Keeps a mount check's result for `status` (whichever check ran last: start, mount change, after a remount). */
-  #recordCheck(report: CheckReport): { errors: number; warnings: number } {
+  #recordCheck(report: CheckReport): void {
     const errors = report.findings.filter((f) => f.severity === 'error').length;
     const warnings = report.findings.filter((f) => f.severity === 'warning').length;
     this.#lastCheck = { at: new Date().toISOString(), errors, warnings, findings: report.findings };
-    return { errors, warnings };
   }
 
   /** An error the parts report as a value (they keep going): its message, code and evidence. */

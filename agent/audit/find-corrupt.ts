@@ -1,4 +1,5 @@
 /** `store.corrupt`: a store object whose NAR hash differs from its DB's narHash, or that vanished (pure deciders). */
+import { escapeName } from '../errors/index.ts';
 import { finding, type Finding } from '../findings/index.ts';
 import type { ErrorReport, NarSource } from '../pool/index.ts';
 import { formatNarHash } from '../store/index.ts';
@@ -155,7 +156,8 @@ export function judgeFailure(item: Pick<VerifyItem, 'path' | 'file' | 'layer' | 
   const errno = error.evidence['errno'];
   const failedPath = error.evidence['path'] ?? error.evidence['taskPath'];
   const dbs = item.expected.map((e) => e.db);
-  if (errno === 'ENOENT' && (failedPath === undefined || failedPath === item.file)) return vanished(item.path, item.file, item.layer, dbs);
+  // NAR errors name the failed file escaped (escapeName), so the item's file is compared in that form.
+  if (errno === 'ENOENT' && (failedPath === undefined || failedPath === escapeName(item.file))) return vanished(item.path, item.file, item.layer, dbs);
   return finding(
     'store.corrupt',
     'error',

@@ -3,7 +3,7 @@ import { finding, type Finding } from '../findings/index.ts';
 import { formatBytes } from '../config/index.ts';
 import { isWhiteout } from '../mount/index.ts';
 import type { AuditFacts } from './audit-facts.ts';
-import { kindAt } from './layer-listing.ts';
+import { kindAt, shownEntryPath } from './layer-listing.ts';
 
 /** Upper-listing ids of the entries that are duplicates: store-path-named, not whiteouts, and present in the lower layer. */
 export function duplicateIds(facts: Pick<AuditFacts, 'upperListing' | 'lowerEntries'>): number[] {
@@ -72,8 +72,8 @@ export function findDuplicates(facts: AuditFacts): Finding[] {
         `${path} is in both layers${bytesText}${hashText}${registeredInLowerDb ? '' : ' (the lower DB does not register its lower copy)'}`,
         {
           path,
-          upperPath: `${upperListing.dir}/${baseName}`,
-          lowerPath: `${facts.lowerStoreDir}/${baseName}`,
+          upperPath: shownEntryPath(upperListing.dir, baseName),
+          lowerPath: shownEntryPath(facts.lowerStoreDir, baseName),
           upperBytes,
           registeredInUpperDb,
           registeredInLowerDb,

@@ -2,7 +2,7 @@
 import { finding, type Finding } from '../findings/index.ts';
 import { isWhiteout, type OverlayEntryKind } from '../mount/index.ts';
 import type { AuditFacts } from './audit-facts.ts';
-import { kindAt } from './layer-listing.ts';
+import { kindAt, shownEntryPath } from './layer-listing.ts';
 
 /**
  * For each upper entry whose key the lower DB registers: a whiteout (either form) is an error, since Nix (which asks
@@ -22,7 +22,7 @@ export function findMasked(facts: AuditFacts): Finding[] {
     if (kind === 'directory' || kind === 'opaque-directory') candidates++;
     const baseName = upperListing.names?.get(id) ?? '';
     const path = `${storeDir}/${baseName}`;
-    const upperPath = `${upperListing.dir}/${baseName}`;
+    const upperPath = shownEntryPath(upperListing.dir, baseName);
     const registeredInUpperDb = upperDb.keys.find(key) >= 0;
     if (isWhiteout(kind)) {
       findings.push(maskedByWhiteout({ path, upperPath, kind, registeredInLowerDb: true, registeredInUpperDb }));

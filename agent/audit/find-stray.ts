@@ -2,7 +2,7 @@
 import { finding, type Finding } from '../findings/index.ts';
 import { isWhiteout, type OverlayEntryKind } from '../mount/index.ts';
 import type { AuditFacts } from './audit-facts.ts';
-import { kindAt } from './layer-listing.ts';
+import { kindAt, shownEntryPath } from './layer-listing.ts';
 
 /**
  * Entries Nix itself keeps in a store dir, never strays: `.links` (optimise's hard-link pool), `trash` and `.trash`
@@ -20,7 +20,8 @@ export function isNixOwnEntry(name: string, kind: OverlayEntryKind): boolean {
  * Warnings for upper entries named like store paths that neither DB registers (whiteouts excepted: a whiteout over
  * a lower entry is the overlay's own record), info for whiteouts over nothing (left over after the lower store
  * dropped the path: harmless until the lower store gets it back), and warnings for entries not named like store
- * paths at all, apart from Nix's own (isNixOwnEntry).
+ * paths at all, apart from Nix's own (isNixOwnEntry). Paths are shown escaped (shownEntryPath): a name that is not
+ * UTF-8, or holds a newline, prints as the one path that names it.
  */
 export function findStrays(facts: AuditFacts): Finding[] {
   const { upperListing, upperDb, lowerDb, lowerEntries, storeDir } = facts;
@@ -31,7 +32,7 @@ export function findStrays(facts: AuditFacts): Finding[] {
     const kind = kindAt(upperListing, id);
     const baseName = upperListing.names?.get(id) ?? '';
     if (isNixOwnEntry(baseName, kind)) continue;
-    const upperPath = `${upperListing.dir}/${baseName}`;
+    const upperPath = shownEntryPath(upperListing.dir, baseName);
     const path = `${storeDir}/${baseName}`;
     if (isWhiteout(kind)) {
       if (lowerEntries.has(key)) continue;
@@ -57,14 +58,14 @@ export function findStrays(facts: AuditFacts): Finding[] {
     );
   }
   for (const other of upperListing.others) {
-    if (isNixOwnEntry(other.name, other.kind)) continue;
-    const upperPath = `${upperListing.dir}/${other.name}`;
+    if (isNixOwnEntry(other.name.toString('latin1'), other.kind)) continue;
+    const upperPath = shownEntryPath(upperListing.dir, other.name);
     findings.push(
       finding(
         'store.stray',
         'warning',
         `${upperPath} (a ${shownKind(other.kind)}) is in the upper layer but is not a store path`,
-        { path: `${storeDir}/${other.name}`, upperPath, kind: shownKind(other.kind), storePathName: false },
+        { path: shownEntryPath(storeDir, other.name), upperPath, kind: shownKind(other.kind), storePathName: false },
         "not Nix's: delete it through the merged store dir once you are sure nothing uses it",
       ),
     );

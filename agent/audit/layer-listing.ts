@@ -1,7 +1,7 @@
 /** Lists the top level of a layer (a store dir, or an OverlayFS upperdir) into packed keys and entry kinds. */
 import fs from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { errnoCode, messageOf } from '../errors/index.ts';
+import { errnoCode, escapeName, messageOf } from '../errors/index.ts';
 import { classifyOverlayEntry, OVERLAY_ENTRY_KINDS, type OverlayEntryKind } from '../mount/index.ts';
 import { STORE_PATH_KEY_BYTES, writeStorePathKey } from '../store/index.ts';
 import { AuditError } from './audit-error.ts';
@@ -25,7 +25,8 @@ export function idsOfKind(listing: LayerListing, kind: OverlayEntryKind): number
 
 /** An entry whose name is not a store path name (`.links`, `trash`, a temp dir): kept by name. */
 export interface OtherEntry {
-  readonly name: string;
+  /** The name's bytes as the file system holds them (they need not be UTF-8); show it with escapeName. */
+  readonly name: Buffer;
   readonly kind: OverlayEntryKind;
 }
 
@@ -70,7 +71,8 @@ export interface LayerKeySet {
  * Calls `visit(name, kind)` for each entry of `dir`, read one at a time (never the whole listing as objects), typed
  * from readdir's d_type; character devices and entries of unknown type are lstat'ed (a device whiteout is a
  * character device 0/0). No xattrs are read. An entry that vanishes meanwhile is left out (an expected race on a
- * live layer).
+ * live layer). Names are read as latin1, one char per byte: store path names are ASCII, so they read as with UTF-8
+ * (and as cheaply), while any other name keeps its bytes, UTF-8 or not (see OtherEntry).
  * @throws AuditError AUDIT_LAYER_UNREADABLE (evidence: dir, errno) when `dir` cannot be opened or read;
  *   rejects with `signal.reason` when aborted.
  */
@@ -78,7 +80,7 @@ async function forEachEntry(dir: string, options: ListLayerOptions, visit: (name
   options.signal?.throwIfAborted();
   let handle: fs.Dir;
   try {
-    handle = fs.opendirSync(dir, { bufferSize: DIR_BUFFER });
+    handle = fs.opendirSync(dir, { bufferSize: DIR_BUFFER, encoding: 'latin1' });
   } catch (cause) {
     throw unreadable(dir, cause);
   }
@@ -119,7 +121,7 @@ async function forEachStorePathEntry(
   const scratch = Buffer.alloc(STORE_PATH_KEY_BYTES);
   await forEachEntry(dir, options, (name, kind) => {
     if (writeStorePathKey(name, scratch, 0)) visit(scratch, name, kind);
-    else others.push({ name, kind });
+    else others.push({ name: Buffer.from(name, 'latin1'), kind });
   });
   return others;
 }
@@ -188,8 +190,21 @@ export function keySetAgainst(entries: EntriesAgainstIndex, keys: KeyTable): Lay
 function kindOf(dir: string, entry: fs.Dirent): OverlayEntryKind | undefined {
   if (entry.isDirectory() || entry.isFile() || entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isBlockDevice())
     return classifyOverlayEntry(entry);
-  const st = fs.lstatSync(`${dir}/${entry.name}`, { throwIfNoEntry: false });
+  const st = fs.lstatSync(entryPath(dir, entry.name), { throwIfNoEntry: false });
   return st === undefined ? undefined : classifyOverlayEntry(st);
+}
+
+/**
+ * `dir/name` as findings show it (escapeName), for an entry name as a listing holds it: a Buffer (OtherEntry), or
+ * a latin1 string (one char per byte, as names are read). Pure.
+ */
+export function shownEntryPath(dir: string, name: string | Buffer): string {
+  return escapeName(Buffer.concat([Buffer.from(`${dir}/`), typeof name === 'string' ? Buffer.from(name, 'latin1') : name]));
+}
+
+/** The path of the entry `name` (read as latin1) of `dir`: a string for an ASCII name, else the bytes. */
+function entryPath(dir: string, name: string): string | Buffer {
+  return /^[\x00-\x7f]*$/.test(name) ? `${dir}/${name}` : Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(name, 'latin1')]);
 }
 
 function unreadable(dir: string, cause: unknown): AuditError {

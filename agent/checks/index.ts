@@ -55,4 +55,5 @@ export {
   type SpaceFacts,
 } from './upper-layer-files.ts';
 export { upperDbCheck, decideUpperDb, probeUpperDb, type UpperDbFacts } from './upper-db.ts';
+export { CheckLog, checkLogLines, findingChanges, findingKey, clearedFindingLogLine, type CheckReason, type FindingChanges } from './check-log-lines.ts';
 export { supportsOverlayXattrs, supportsDType, type Capability } from './fs-capabilities.ts';

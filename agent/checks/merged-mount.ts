@@ -9,8 +9,9 @@ const QUOTED_BAD_LINES = 5;
 
 /**
  * Decides from the facts alone (pure): `mount.mountinfo-unreadable`, `mount.mountinfo-malformed` (warning: lines
- * skipped), `mount.not-mounted` (with any overlay mounted elsewhere with the configured layers, so the wrong
- * setting is named), `mount.not-overlay`, `mount.stacked`, `mount.options-unreadable`, and
+ * skipped), `mount.mountinfo-crlf` (warning: lines ending in a carriage return), `mount.not-mounted` (with any
+ * overlay mounted elsewhere with the configured layers, so the wrong setting is named), `mount.not-overlay`,
+ * `mount.stacked`, `mount.options-unreadable`, and
  * `mount.relative-layer-paths` (info: how relative paths were read).
  */
 export function decideMergedMount(facts: MountFacts): Finding[] {
@@ -40,6 +41,7 @@ export function decideMergedMount(facts: MountFacts): Finding[] {
       ),
     );
   }
+  out.push(...carriageReturnFindings(facts));
   const merged = facts.expected.merged;
   const where = `the merged store dir ${merged.path}`;
   if (facts.visible === undefined) {
@@ -161,6 +163,37 @@ function relativePathsFinding(facts: ReadMountFacts): Finding | undefined {
     },
     'mount with absolute layer paths, so the mount table says which directories they are',
   );
+}
+
+/**
+ * `mount.mountinfo-crlf` (warning) when lines of the table end in a carriage return: either every line did (Windows
+ * line endings, removed before parsing: the table was read as the kernel printed it), or only some did, and each
+ * stayed part of its line's last field (a layer path there then ends in one). Pure.
+ */
+function carriageReturnFindings(facts: ReadMountFacts): Finding[] {
+  const cr = facts.carriageReturns;
+  if (cr === undefined) return [];
+  const evidence = { mountinfoFile: facts.mountinfoFile, linesEndingInCr: cr.count, firstLines: cr.lines, removed: cr.stripped };
+  if (cr.stripped) {
+    return [
+      finding(
+        'mount.mountinfo-crlf',
+        'warning',
+        `the mount table ${facts.mountinfoFile} has Windows (CRLF) line endings: the carriage return ending each of its lines was removed before it was read`,
+        evidence,
+        'save the table as the kernel prints it (cat /proc/self/mountinfo > FILE), or convert it with dos2unix',
+      ),
+    ];
+  }
+  return [
+    finding(
+      'mount.mountinfo-crlf',
+      'warning',
+      `${cr.count} line(s) of the mount table ${facts.mountinfoFile} end in a carriage return (line ${cr.lines.join(', ')}${cr.count > cr.lines.length ? ', …' : ''}) and the others do not: each was kept as part of its line's last field, as the kernel prints a carriage return in a path unescaped, so an option there names a path ending in one`,
+      evidence,
+      "if the table went through a Windows tool, convert it with dos2unix; if it is the kernel's, a layer path really ends in a carriage return: rename it",
+    ),
+  ];
 }
 
 export const mergedMountCheck: Check = {

@@ -9,6 +9,7 @@ import {
   type MountinfoTable,
   OverlayOptionsError,
   type MountinfoParseError,
+  type TrailingCarriageReturns,
   parseOverlayOptions,
   type OverlayOptions,
   MountTable,
@@ -73,6 +74,8 @@ export interface ReadMountFacts {
   readonly table: MountTable;
   /** Lines that did not parse (the rest of the table still did). */
   readonly parseErrors: readonly MountinfoParseError[];
+  /** Lines that ended in a carriage return: removed from every line of a CRLF table, else kept as data. */
+  readonly carriageReturns: TrailingCarriageReturns | undefined;
   /** The mount really visible at the merged store dir, or undefined when it is not a visible mount point. */
   readonly visible: MountinfoEntry | undefined;
   /** The visible stack there, bottom first (the last one is `visible`). */
@@ -155,6 +158,7 @@ export function mountFactsFromTable(input: MountFactsInput): ReadMountFacts {
     expected,
     table,
     parseErrors: input.parsed.errors,
+    carriageReturns: input.parsed.carriageReturns,
     visible,
     stack,
     hidden,

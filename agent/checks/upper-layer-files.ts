@@ -1,6 +1,6 @@
 /** Check: the upper layer exists, is a writable directory on a filesystem with the xattrs and d_type OverlayFS needs, with room to grow. */
 import fs from 'node:fs';
-import { resolveAmount, type Amount } from '../config/index.ts';
+import { formatBytes, resolveAmount, type Amount } from '../config/index.ts';
 import { errnoCode } from '../errors/index.ts';
 import { finding, type Finding } from '../findings/index.ts';
 import type { Check } from './check.ts';
@@ -117,8 +117,6 @@ export interface UpperLayerThresholds {
   readonly expectReadOnly: boolean;
 }
 
-const GiB = 2 ** 30;
-
 /**
  * Decides (pure): `layer.upper-missing` / `layer.upper-not-directory` (errors), `layer.upper-not-writable` (error
  * unless the store is meant to be read-only; `check.unprivileged`, a warning, instead when only the permission
@@ -212,7 +210,7 @@ export function decideUpperLayerFiles(facts: UpperLayerFacts, thresholds: UpperL
         finding(
           'layer.upper-low-space',
           'warning',
-          `the upper layer's filesystem has ${(free / GiB).toFixed(2)} GiB available of ${(total / GiB).toFixed(2)} GiB, below the threshold of ${(min / GiB).toFixed(2)} GiB: builds and substitutions into the store will fail when it fills`,
+          `the upper layer's filesystem has ${formatBytes(free)} available of ${formatBytes(total)}, below the threshold of ${formatBytes(min)}: builds and substitutions into the store will fail when it fills`,
           { path, availableBytes: free, totalBytes: total, thresholdBytes: min, threshold: thresholds.minFreeSpace },
           "free space: collect garbage through the overlay store (nix-collect-garbage), and drop upper copies of paths the lower store already has (overlay-warden audit --hash-duplicates lists them as store.duplicate; nix-store --optimise through the overlay store deletes those the upper DB registers, whether or not the copies are the same, then runs the store's remount-hook); or grow the filesystem, or lower checks.upperMinFreeSpace",
         ),

@@ -43,14 +43,22 @@ export function resolveAmount(amount: Amount, total: number): number {
   return amount.kind === 'absolute' ? amount.value : (total * amount.value) / 100;
 }
 
-/** `1.50 KiB`-style bytes for people: binary units, three significant digits. Pure. */
+const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/**
+ * Bytes for people, in the largest binary unit that keeps the number at 1 or more: `512 B`, `1.50 KiB`, `50.0 MiB`,
+ * `205 KiB`, with three significant digits from KiB on (a number that rounds to 1024 moves to the next unit). Whole
+ * bytes below 1 KiB. Pure; a negative or non-finite input is printed as a number of bytes.
+ */
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  if (!Number.isFinite(bytes) || bytes < 0) return `${bytes} B`;
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  while (value >= 1024 && unit < BINARY_UNITS.length - 1) {
     value /= 1024;
     unit++;
   }
-  return unit === 0 ? `${Math.round(bytes)} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+  const text = unit === 0 ? String(Math.round(value)) : value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0);
+  if (Number(text) >= 1024 && unit < BINARY_UNITS.length - 1) return `1.00 ${BINARY_UNITS[unit + 1]}`;
+  return `${text} ${BINARY_UNITS[unit]}`;
 }

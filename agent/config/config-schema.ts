@@ -5,15 +5,20 @@ import { parseAmount } from './byte-size.ts';
 
 /** What the keys below take, in words that read after "expected" (messages of issues the error map cannot word). */
 const ABSOLUTE_PATH = 'an absolute path';
+const NO_NUL = 'text without a NUL byte';
 const AMOUNT = 'a size such as 2GiB, 500MB, 10000, or a share such as 5%';
 const ADDRESS = '"host:port" (e.g. 127.0.0.1:9873) or "off"';
 const POOL_SIZE = '"auto" or a whole number from 1 to 256';
 
-// The schema's own `error` covers its checks too; `abort` keeps an empty string to one problem, not two.
+// The schema's own `error` covers its checks too; `abort` keeps an empty string to one problem, not two. A NUL
+// (YAML's "\0") would cut a path or an argument short where the kernel reads it: another file than the one
+// written would be used.
+const withoutNul = (s: string): boolean => !s.includes('\0');
 const absolutePath = z
   .string({ error: ABSOLUTE_PATH })
   .min(1, { abort: true })
-  .refine((s) => s.startsWith('/'));
+  .refine((s) => s.startsWith('/'), { abort: true })
+  .refine(withoutNul, { error: `${ABSOLUTE_PATH} without a NUL byte` });
 const amount = z
   .union([z.number(), z.string()], { error: AMOUNT })
   .refine((v) => parseAmount(v) !== undefined)
@@ -65,12 +70,22 @@ export const configSchema = z
         upperMinFreeSpace: amount.default(parseAmount('5%')!),
         upperMinFreeInodes: amount.default(parseAmount('5%')!),
         disable: z.array(z.enum(CHECK_IDS)).default([]).describe('Ids of checks not to run (every check runs by default)'),
+        intervalSeconds: z
+          .number()
+          .min(1)
+          .max(86_400)
+          .default(60)
+          .describe('How often the running agent re-runs the mount check, so a filling upper layer or a finding that comes or goes is logged'),
       })
       .strict()
       .prefault({}),
     remount: z
       .object({
-        command: z.array(z.string().min(1)).min(1).optional().describe('Argv of the remount command; the merged store dir is appended. Default: hooks/remount'),
+        command: z
+          .array(z.string().min(1).refine(withoutNul, { error: NO_NUL }))
+          .min(1)
+          .optional()
+          .describe('Argv of the remount command; the merged store dir is appended. Default: hooks/remount'),
         timeoutSeconds: z.number().positive().max(3600).default(60),
         attempts: z.number().int().min(1).max(20).default(3),
         backoffSeconds: z.number().min(0).max(600).default(2),

@@ -30,6 +30,8 @@ export const FINDING_IDS = [
   'mount.relative-layer-paths',
   'mount.not-read-only',
   'mount.nix-check-mount-refuses',
+  // Faults the agent must report (issue 10).
+  'mount.mountinfo-crlf',
   // Layer checks (issue 3).
   'layer.lower-store-missing',
   'layer.lower-db-missing',

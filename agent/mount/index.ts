@@ -6,9 +6,11 @@ export {
   readMountinfoText,
   MOUNTINFO_MAX_BYTES,
   mountAccess,
+  QUOTED_CR_LINES,
   type MountinfoEntry,
   type MountinfoTable,
   type MountAccess,
+  type TrailingCarriageReturns,
 } from './mountinfo.ts';
 export { escapeMountinfoPath, escapeMountinfoOptionValue, unescapeMountinfo } from './mountinfo-escape.ts';
 export { MountTable, mountTableOf, findVisibleMount, findMountContaining, mountsStackedOn, normalizeMountPath } from './visible-mount.ts';

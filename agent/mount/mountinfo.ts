@@ -46,7 +46,25 @@ export interface MountinfoTable {
   readonly mounts: readonly MountinfoEntry[];
   /** One error per line that did not parse. */
   readonly errors: readonly MountinfoParseError[];
+  /** Lines that ended in a carriage return, and what was done with it; undefined when none did. */
+  readonly carriageReturns: TrailingCarriageReturns | undefined;
 }
+
+/** Lines of a table that ended in a carriage return (CR, `\r`). */
+export interface TrailingCarriageReturns {
+  /** How many lines ended in CR. */
+  readonly count: number;
+  /** The first of them (1-based line numbers), at most QUOTED_CR_LINES. */
+  readonly lines: readonly number[];
+  /**
+   * True when every line ended in CR (the table was saved with Windows line endings): the CRs were removed before
+   * parsing. False when only some did: each CR stayed part of its line, as data.
+   */
+  readonly stripped: boolean;
+}
+
+/** At most this many line numbers are kept in TrailingCarriageReturns.lines. */
+export const QUOTED_CR_LINES = 5;
 
 const DECIMAL = /^\d{1,15}$/;
 const DEVICE = /^\d{1,10}:\d{1,10}$/;
@@ -55,8 +73,13 @@ const DEVICE = /^\d{1,10}:\d{1,10}$/;
  * Parses mountinfo text. Never throws: each malformed line becomes a `MountinfoParseError` (code
  * `MOUNTINFO_MALFORMED_LINE`, with its line number and text) and the other lines still parse. Only the empty
  * string after a final newline is not a line; an empty line elsewhere is reported as malformed.
- * Fields are split at single spaces, as the kernel writes them (spaces inside fields are escaped), and a `\r`
- * is data, not a line ending (the kernel does not escape it).
+ * Fields are split at single spaces, as the kernel writes them (spaces inside fields are escaped).
+ *
+ * A carriage return ending a line is handled by what the whole table says (`carriageReturns`): when every line
+ * ends in one (the last excepted if the text has no final newline), the table was saved with Windows line
+ * endings, and each is removed before its line is parsed, so the paths read are the ones mounted. When only some
+ * lines do, each stays part of its line's last field: the kernel does not escape a CR, so a layer path printed
+ * last can really end in one. Either way the caller can say so (the mount check's `mount.mountinfo-crlf`).
  *
  * Cost: every line is split and validated at once; the fields a mount-table lookup does not need (root, option
  * lists, source) are unescaped and split on first access, so a 10,000-line table parses in a few milliseconds.
@@ -66,12 +89,28 @@ export function parseMountinfo(text: string): MountinfoTable {
   const errors: MountinfoParseError[] = [];
   const lines = text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const carriageReturns = trailingCarriageReturns(lines, text.endsWith('\n'));
   for (let i = 0; i < lines.length; i++) {
-    const result = parseMountinfoLine(lines[i] as string, i + 1);
+    const line = lines[i] as string;
+    const result = parseMountinfoLine(carriageReturns?.stripped === true && line.endsWith('\r') ? line.slice(0, -1) : line, i + 1);
     if (result instanceof MountinfoParseError) errors.push(result);
     else mounts.push(result);
   }
-  return { mounts, errors };
+  return { mounts, errors, carriageReturns };
+}
+
+/** Which lines end in CR, and whether all do (the last may lack one when the text has no final newline). */
+function trailingCarriageReturns(lines: readonly string[], finalNewline: boolean): TrailingCarriageReturns | undefined {
+  const numbers: number[] = [];
+  let count = 0;
+  for (let i = 0; i < lines.length; i++) {
+    if (!(lines[i] as string).endsWith('\r')) continue;
+    count++;
+    if (numbers.length < QUOTED_CR_LINES) numbers.push(i + 1);
+  }
+  if (count === 0) return undefined;
+  const stripped = count === lines.length || (!finalNewline && count === lines.length - 1 && !(lines.at(-1) as string).endsWith('\r'));
+  return { count, lines: numbers, stripped };
 }
 
 /** Parses one line (without newline); returns the error instead of throwing it. */

@@ -1,10 +1,13 @@
 /**
- * Reads OverlayFS's marker xattrs (opaque dirs, xattr whiteouts) of a few layer entries with `getfattr`.
+ * Reads OverlayFS's marker xattrs (opaque dirs, xattr whiteouts) of a few layer entries with `getfattr`, never
+ * unescaping its text: values are asked for in hex, and a path is matched to its header only when getfattr prints it
+ * unchanged (planGetfattrCalls).
  * Node has no getxattr(2); one `getfattr` per batch of paths costs a few milliseconds, and callers ask only about
  * entries whose kind the marks can change (marksMatter), so the cost stays small. Without `getfattr` (Debian:
  * package `attr`) the probe says so, and callers report what they could not check.
  */
 import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { errnoCode } from '../errors/index.ts';
 import type { OverlayMarks } from './overlay-entry.ts';
 
@@ -13,7 +16,7 @@ export type XattrProbe =
 
 export interface ReadMarksOptions {
   readonly signal?: AbortSignal;
-  /** The getfattr executable. Default: `getfattr` on PATH. */
+  /** The getfattr executable: an absolute path or a name on PATH (some runs use another working directory). Default: `getfattr`. */
   readonly getfattr?: string;
 }
 
@@ -22,10 +25,46 @@ const BATCH = 512;
 /** The marker xattrs, in both namespaces (`trusted.` as root mounts use, `user.` with the `userxattr` option). */
 const PATTERN = '^(trusted|user)\\.overlay\\.(opaque|whiteout)$';
 /**
- * Paths getfattr prints unchanged in its `# file:` lines: printable ASCII without a backslash. It escapes other
- * bytes (`\012` for a newline, `\134` for a backslash), so any other path is read on its own and its header ignored.
+ * Names getfattr prints unchanged in its `# file:` lines: printable ASCII without a backslash. It escapes other
+ * bytes (`\012` for a newline, `\134` for a backslash), so its headers are only matched against such names.
  */
 const PRINTED_AS_IS = /^[\x20-\x5b\x5d-\x7e]+$/;
+
+/** One getfattr run: the paths it is given, the directory it runs in, and how a header maps back to a path asked about. */
+export interface GetfattrCall {
+  readonly batch: readonly string[];
+  /** Run in this directory, `batch` holding names relative to it (their headers come back as given). */
+  readonly cwd?: string;
+  /** The one path of the batch, taken for every block whatever the header says. */
+  readonly onlyPath?: string;
+}
+
+/**
+ * Plans the getfattr runs for `paths` so that no header needs unescaping: paths printed as they are go in batches;
+ * paths whose directory is odd (a newline or a backslash in an upper layer's path) but whose names are not, in
+ * batches per directory run there with relative names; any other path on its own. Pure.
+ */
+export function planGetfattrCalls(paths: readonly string[], batchSize = BATCH): GetfattrCall[] {
+  const plain: string[] = [];
+  const byDir = new Map<string, string[]>();
+  const alone: GetfattrCall[] = [];
+  for (const path of paths) {
+    const slash = path.lastIndexOf('/');
+    const name = path.slice(slash + 1);
+    if (PRINTED_AS_IS.test(path)) plain.push(path);
+    else if (slash > 0 && PRINTED_AS_IS.test(name) && name !== '.' && name !== '..') {
+      const dir = path.slice(0, slash);
+      const names = byDir.get(dir);
+      if (names === undefined) byDir.set(dir, [name]);
+      else names.push(name);
+    } else alone.push({ batch: [path], onlyPath: path });
+  }
+  const calls: GetfattrCall[] = [];
+  for (let start = 0; start < plain.length; start += batchSize) calls.push({ batch: plain.slice(start, start + batchSize) });
+  for (const [cwd, names] of byDir)
+    for (let start = 0; start < names.length; start += batchSize) calls.push({ batch: names.slice(start, start + batchSize), cwd });
+  return [...calls, ...alone];
+}
 
 /**
  * Parses `getfattr -d -e hex` output: `# file: PATH` headers, then `NAME=0xHEX` lines (or a bare `NAME` for an empty
@@ -61,29 +100,28 @@ export function parseOverlayMarks(text: string, onlyPath?: string): Map<string, 
 export async function readOverlayMarks(paths: readonly string[], options: ReadMarksOptions = {}): Promise<XattrProbe> {
   const getfattr = options.getfattr ?? 'getfattr';
   const marks = new Map<string, OverlayMarks>();
-  const plain = paths.filter((path) => PRINTED_AS_IS.test(path));
-  const calls: Array<{ readonly batch: readonly string[]; readonly onlyPath?: string }> = [];
-  for (let start = 0; start < plain.length; start += BATCH) calls.push({ batch: plain.slice(start, start + BATCH) });
-  for (const path of paths) if (!PRINTED_AS_IS.test(path)) calls.push({ batch: [path], onlyPath: path });
-  for (const { batch, onlyPath } of calls) {
+  for (const { batch, cwd, onlyPath } of planGetfattrCalls(paths)) {
     options.signal?.throwIfAborted();
     let stdout: string;
     try {
-      stdout = await run(getfattr, ['-d', '-h', '-e', 'hex', '--absolute-names', '-m', PATTERN, '--', ...batch], options.signal);
+      stdout = await run(getfattr, ['-d', '-h', '-e', 'hex', '--absolute-names', '-m', PATTERN, '--', ...batch], cwd, options.signal);
     } catch (error) {
       if (options.signal?.aborted === true) throw options.signal.reason;
-      if (errnoCode(error) === 'ENOENT') return { available: false, reason: `${getfattr} is not installed (Debian package: attr)` };
-      throw error;
+      if (errnoCode(error) !== 'ENOENT') throw error;
+      // spawn fails with ENOENT for a missing tool and for a working directory that vanished, its paths with it.
+      if (cwd !== undefined && !existsSync(cwd)) continue;
+      return { available: false, reason: `${getfattr} is not installed (Debian package: attr)` };
     }
-    for (const [path, mark] of parseOverlayMarks(stdout, onlyPath)) marks.set(path, mark);
+    for (const [path, mark] of parseOverlayMarks(stdout, onlyPath)) marks.set(cwd === undefined ? path : `${cwd}/${path}`, mark);
   }
   return { available: true, marks };
 }
 
 /** Runs the tool; exit status 1 (some path had no xattr support or vanished) still yields what it printed. */
-function run(file: string, args: string[], signal: AbortSignal | undefined): Promise<string> {
+function run(file: string, args: string[], cwd: string | undefined, signal: AbortSignal | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...(signal === undefined ? {} : { signal }) }, (error, stdout) => {
+    const options = { encoding: 'utf8' as const, maxBuffer: 64 << 20, ...(cwd === undefined ? {} : { cwd }), ...(signal === undefined ? {} : { signal }) };
+    execFile(file, args, options, (error, stdout) => {
       if (error === null || (typeof error.code === 'number' && error.code === 1)) resolve(stdout);
       else reject(error);
     });

@@ -1,6 +1,6 @@
 /** Why a path has no NAR: the error type of nar.ts, and the two ways it arises (an odd file type, a failed read). */
 import type fs from 'node:fs';
-import { WardenError, errnoCode, messageOf } from '../errors/index.ts';
+import { WardenError, errnoCode, escapeName, messageOf } from '../errors/index.ts';
 import { classifyOverlayEntry } from '../mount/index.ts';
 
 export type NarErrorCode = 'NAR_UNSUPPORTED_FILE_TYPE' | 'NAR_WHITEOUT' | 'NAR_FILE_CHANGED' | 'NAR_IO_ERROR' | 'NAR_OVERLAY_REDIRECT';
@@ -9,8 +9,9 @@ export type NarErrorCode = 'NAR_UNSUPPORTED_FILE_TYPE' | 'NAR_WHITEOUT' | 'NAR_F
 export type UnsupportedFileType = 'fifo' | 'socket' | 'character-device' | 'block-device' | 'whiteout' | 'unknown';
 
 /**
- * Why a path could not be serialised. Evidence: `path` (the file, not the root), plus `fileType` for
- * NAR_UNSUPPORTED_FILE_TYPE and NAR_WHITEOUT, `errno` and `syscall` for NAR_IO_ERROR, sizes for NAR_FILE_CHANGED.
+ * Why a path could not be serialised. Evidence: `path` (the file, not the root, escaped by escapeName: a name inside
+ * a store object need not be UTF-8), plus `fileType` for NAR_UNSUPPORTED_FILE_TYPE and NAR_WHITEOUT, `errno` and
+ * `syscall` for NAR_IO_ERROR, sizes for NAR_FILE_CHANGED.
  * NAR_OVERLAY_REDIRECT: a merged view (nar-merge.ts) whose lower object an OverlayFS redirect or metacopy puts elsewhere.
  */
 export class NarError extends WardenError<NarErrorCode> {}
@@ -19,8 +20,9 @@ export class NarError extends WardenError<NarErrorCode> {}
 export function narIoError(path: string | Buffer, error: unknown): NarError {
   const errno = errnoCode(error);
   const syscall = (error as { syscall?: unknown } | null)?.syscall;
-  return new NarError('NAR_IO_ERROR', `cannot read '${path.toString()}': ${errno ?? messageOf(error)}`, {
-    evidence: { path: path.toString(), errno, syscall },
+  const where = escapeName(path);
+  return new NarError('NAR_IO_ERROR', `cannot read '${where}': ${errno ?? messageOf(error)}`, {
+    evidence: { path: where, errno, syscall },
     cause: error,
   });
 }
@@ -31,7 +33,7 @@ export function narIoError(path: string | Buffer, error: unknown): NarError {
  * file marked by xattr, is a regular file to a NAR: serialising it takes no xattrs into account, as Nix's does not.
  */
 export function unsupportedFileError(path: string | Buffer, st: fs.Stats): NarError {
-  const where = path.toString();
+  const where = escapeName(path);
   if (classifyOverlayEntry(st) === 'device-whiteout') {
     return new NarError('NAR_WHITEOUT', `'${where}' is an OverlayFS whiteout (character device 0/0): it has no NAR`, {
       evidence: { path: where, fileType: 'whiteout' satisfies UnsupportedFileType },

@@ -1,5 +1,6 @@
 /** NAR bytes staged in one reused buffer and handed on when it is full: the byte-level writer under nar.ts. */
 import fs from 'node:fs';
+import { escapeName } from '../errors/index.ts';
 import { NarError, narIoError } from './nar-error.ts';
 
 /** Receives NAR bytes in order. The chunk is a view of a reused buffer: copy it to keep it past the call. */
@@ -98,8 +99,8 @@ export class NarStage {
         throw narIoError(path, error);
       }
       if (got === 0) {
-        throw new NarError('NAR_FILE_CHANGED', `'${path.toString()}' shrank while being read: ${size - remaining} of ${size} bytes`, {
-          evidence: { path: path.toString(), expectedSize: size, readSize: size - remaining },
+        throw new NarError('NAR_FILE_CHANGED', `'${escapeName(path)}' shrank while being read: ${size - remaining} of ${size} bytes`, {
+          evidence: { path: escapeName(path), expectedSize: size, readSize: size - remaining },
         });
       }
       this.#pos += got;

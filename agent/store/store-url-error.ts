@@ -30,6 +30,12 @@ export const STORE_URL_ERROR_CODES = [
   'STORE_URL_CONFLICTING_ROOT',
   /** Lower stores nested deeper than overlay-warden follows. */
   'STORE_URL_NESTED_TOO_DEEP',
+  /**
+   * A NUL byte in the URL, or `%00` in a parameter's name or value. Nix decodes `%00` in a query to a NUL and keeps
+   * it (it refuses NUL only in a URL's path components), and a path holding one reaches the kernel as a C string
+   * cut short at the NUL: Nix would use another directory than the one written.
+   */
+  'STORE_URL_NUL_BYTE',
 ] as const;
 
 export type StoreUrlErrorCode = (typeof STORE_URL_ERROR_CODES)[number];

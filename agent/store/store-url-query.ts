@@ -1,5 +1,5 @@
 /** The query of a store URL: split and %-decoded, unknown parameters named with a did-you-mean, and errors that say where in a nested URL they are. */
-import { didYouMean, messageOf, nearestNames, type Evidence } from '../errors/index.ts';
+import { didYouMean, escapeName, messageOf, nearestNames, type Evidence } from '../errors/index.ts';
 import { percentDecode } from './percent-encoding.ts';
 import { StoreUrlError, type StoreUrlErrorCode } from './store-url-error.ts';
 import { STORE_PARAMS, type StoreUrlKind } from './store-url-params.ts';
@@ -42,9 +42,15 @@ export function parseQuery(query: string, ctx: Context): Map<string, string> {
   return params;
 }
 
+/**
+ * Decodes one %-escaped part of the URL (`what` names it in messages).
+ * @throws StoreUrlError STORE_URL_BAD_ESCAPE for a malformed escape or bytes that are not UTF-8, STORE_URL_NUL_BYTE
+ *   when it decodes to text holding a NUL.
+ */
 export function decode(raw: string, what: string, ctx: Context): string {
+  let decoded: string;
   try {
-    return percentDecode(raw);
+    decoded = percentDecode(raw);
   } catch (cause) {
     const evidence = (cause as { evidence?: Evidence }).evidence ?? {};
     fail(
@@ -56,6 +62,16 @@ export function decode(raw: string, what: string, ctx: Context): string {
       cause,
     );
   }
+  if (decoded.includes('\0')) {
+    fail(
+      'STORE_URL_NUL_BYTE',
+      ctx,
+      `${what} '${raw}' decodes to text holding a NUL byte, which no path or setting can hold`,
+      { value: raw, offset: decoded.indexOf('\0'), expected: 'no %00' },
+      'remove the %00: Nix would cut the path short there',
+    );
+  }
+  return decoded;
 }
 
 export function unknownParam(kind: StoreUrlKind, name: string, raw: string, ctx: Context): never {
@@ -76,6 +92,8 @@ export function unknownParam(kind: StoreUrlKind, name: string, raw: string, ctx:
 }
 
 export function fail(code: StoreUrlErrorCode, ctx: Context, what: string, facts: Evidence, hint?: string, cause?: unknown): never {
-  const where = ctx.within.length === 0 ? `store URL '${ctx.url}'` : `lower store URL '${ctx.url}' (${ctx.within.join(' of the ')} of the overlay store)`;
+  // The URL is shown escaped: a lower store's URL is decoded text, which may hold a newline or a NUL.
+  const url = escapeName(ctx.url);
+  const where = ctx.within.length === 0 ? `store URL '${url}'` : `lower store URL '${url}' (${ctx.within.join(' of the ')} of the overlay store)`;
   throw new StoreUrlError(code, `${where}: ${what}`, { evidence: { url: ctx.url, within: ctx.within, ...facts }, hint, cause });
 }

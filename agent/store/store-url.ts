@@ -24,7 +24,7 @@ const SUPPORTED_FORMS = 'local-overlay://?…, local-overlay?…, local, local:/
  * configs): it is strict where Nix only warns or guesses. Unknown parameters,
  * items without `=`, duplicate parameters, relative paths (Nix resolves them
  * against its working directory), `#`, and a path part on `local-overlay://`
- * are errors. Parameters are the union over Nix versions, so nothing valid is
+ * are errors, and so is a NUL byte, written or as `%00`. Parameters are the union over Nix versions, so nothing valid is
  * rejected. `local-overlay?…` (Replit's form) is accepted although current
  * upstream Nix's parser would reject it. The lower URL is decoded once, as
  * Nix master does (Nix 2.22 to 2.32 decoded it a second time; the two only
@@ -59,6 +59,16 @@ function parseAt(text: string, within: readonly string[]): ParsedStoreUrl {
     fail('STORE_URL_NESTED_TOO_DEEP', ctx, `lower stores nested ${within.length} deep; at most ${MAX_LOWER_STORE_DEPTH} are followed`, {
       depth: within.length,
     });
+  }
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    fail(
+      'STORE_URL_NUL_BYTE',
+      ctx,
+      `a NUL byte at offset ${nul}: no path or setting can hold one, and Nix would cut the URL short there`,
+      { offset: nul, expected: 'no NUL byte' },
+      'remove the NUL byte (a YAML "\\0" escape, or a stray byte in nix.conf)',
+    );
   }
   const hash = text.indexOf('#');
   if (hash >= 0) {

@@ -83,6 +83,16 @@ describe('check layer.upper', () => {
       assert.deepEqual(decideUpperLayerFiles(tight, { ...thresholds, minFreeSpace: parseAmount('512MiB')!, minFreeInodes: parseAmount(500)! }), []);
     });
 
+    it('says how much space is left in units that fit a small filesystem', () => {
+      // A full 4 MiB tmpfs, as statfs reports it.
+      const full = { ...healthy, space: { bsize: 4096, blocks: 1024, bavail: 0, files: 1_000_000, ffree: 900_000 } };
+      const [low] = decideUpperLayerFiles(full, thresholds);
+      assert.equal(low?.id, 'layer.upper-low-space');
+      assert.match(low?.message ?? '', /has 0 B available of 4\.00 MiB, below the threshold of 205 KiB:/);
+      const small = { ...full, space: { ...full.space, bavail: 10 } };
+      assert.match(decideUpperLayerFiles(small, thresholds)[0]?.message ?? '', /has 40\.0 KiB available of 4\.00 MiB/);
+    });
+
     it('no inode check on a filesystem without an inode table (statfs files = 0)', () => {
       assert.deepEqual(decideUpperLayerFiles({ ...healthy, space: { ...healthy.space!, files: 0, ffree: 0 } }, thresholds), []);
     });

@@ -14,7 +14,7 @@ describe('progress bar', () => {
       bytesPerSecond: 200 * 1024 ** 2,
       etaMs: 65_000,
     });
-    assert.equal(line, `verify [${'#'.repeat(10)}${'.'.repeat(10)}]  50%  250/1000 paths  200.0 MiB/s  ETA 1:05`);
+    assert.equal(line, `verify [${'#'.repeat(10)}${'.'.repeat(10)}]  50%  250/1000 paths  200 MiB/s  ETA 1:05`);
     assert.equal(formatProgressLine({ label: 'x', done: 3 }), 'x  3');
     // Short of room, the bar goes first, then the end of the line.
     assert.equal(formatProgressLine({ label: 'verify', done: 1, total: 2, etaMs: 61_000 }, 30), 'verify  50%  1/2  ETA 1:01');

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { eventLines } from '../../agent/cli/commands/status.ts';
+import { eventLines, mountVerdict } from '../../agent/cli/commands/status.ts';
+import { finding } from '../../agent/findings/index.ts';
 import type { DriftEvent } from '../../agent/watch/index.ts';
 import { AgentScenario, driftLine, remountLine, runCli, type AgentChild } from '../support/agent-child.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
@@ -101,5 +102,34 @@ describe('overlay-warden status', function () {
       ...paths.slice(0, 5).map((p) => `    ${p}`),
       '    … and 2 more (--json lists all)',
     ]);
+  });
+});
+
+describe('status: the mount row', () => {
+  const at = '2025-01-01T00:00:00.000Z';
+  const low = finding('layer.upper-low-space', 'warning', 'little space', { path: '/upper' });
+  const inodes = finding('layer.upper-low-inodes', 'warning', 'few inodes', { path: '/upper' });
+  const notMounted = finding('mount.not-mounted', 'error', 'not mounted', {});
+
+  it('says valid, in green, only when the latest check found neither error nor warning', () => {
+    assert.deepEqual(mountVerdict({ mountValid: true, lastCheck: { at, errors: 0, warnings: 0, findings: [] } }), {
+      style: 'green',
+      text: `valid (checked ${at})`,
+    });
+  });
+
+  it('names the warnings of a valid mount, so a filling upper layer shows', () => {
+    assert.deepEqual(mountVerdict({ mountValid: true, lastCheck: { at, errors: 0, warnings: 2, findings: [low, inodes] } }), {
+      style: 'yellow',
+      text: `valid (checked ${at}, 2 warnings: layer.upper-low-space, layer.upper-low-inodes)`,
+    });
+  });
+
+  it('counts the errors of an invalid mount, and says when no check ran yet', () => {
+    assert.deepEqual(mountVerdict({ mountValid: false, lastCheck: { at, errors: 1, warnings: 1, findings: [notMounted, low] } }), {
+      style: 'red',
+      text: `invalid (checked ${at}: 1 error, 1 warning)`,
+    });
+    assert.deepEqual(mountVerdict({ mountValid: false, lastCheck: undefined }), { style: 'yellow', text: 'not checked yet' });
   });
 });

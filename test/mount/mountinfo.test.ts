@@ -192,7 +192,7 @@ describe('mountinfo', () => {
     });
 
     it('treats only the text after the final newline as no line', () => {
-      assert.deepEqual(parseMountinfo(''), { mounts: [], errors: [] });
+      assert.deepEqual(parseMountinfo(''), { mounts: [], errors: [], carriageReturns: undefined });
       assert.equal(parseMountinfo(good).mounts.length, 1);
       assert.equal(parseMountinfo(`${good}\n`).mounts.length, 1);
       const { mounts, errors } = parseMountinfo(`${good}\n\n${good}\n`);
@@ -201,8 +201,29 @@ describe('mountinfo', () => {
         errors.map((e) => [e.lineNumber, e.problem]),
         [[2, 'too-few-fields']],
       );
-      // A CR is data (the kernel does not escape it), so a CRLF file keeps it in the last field.
-      assert.deepEqual(parseMountinfo(`${good}\r\n`).mounts[0]?.superOptions, ['rw', 'errors=continue\r']);
+    });
+
+    it('removes the CR ending every line of a CRLF table, and keeps one ending only some lines as data', () => {
+      const crlf = parseMountinfo(`${good}\r\n${good}\r\n`);
+      assert.deepEqual(
+        crlf.mounts.map((m) => [m.superOptions, m.line, m.lineNumber]),
+        [
+          [['rw', 'errors=continue'], good, 1],
+          [['rw', 'errors=continue'], good, 2],
+        ],
+      );
+      assert.deepEqual(crlf.carriageReturns, { count: 2, lines: [1, 2], stripped: true });
+      assert.deepEqual(parseMountinfo(`${good}\r\n${good}`).carriageReturns, { count: 1, lines: [1], stripped: true });
+      // The kernel does not escape a CR, so in a table whose other lines end plainly it is part of the last field.
+      const mixed = parseMountinfo(`${good}\n${good}\r\n`);
+      assert.deepEqual(
+        mixed.mounts.map((m) => m.superOptions.at(-1)),
+        ['errors=continue', 'errors=continue\r'],
+      );
+      assert.deepEqual(mixed.carriageReturns, { count: 1, lines: [2], stripped: false });
+      assert.equal(parseMountinfo(`${good}\n`).carriageReturns, undefined);
+      const many = parseMountinfo(`${`${good}\r\n`.repeat(9)}${good}\n`).carriageReturns;
+      assert.deepEqual(many, { count: 9, lines: [1, 2, 3, 4, 5], stripped: false });
     });
   });
 

@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseOverlayMarks, readOverlayMarks, readOverlayMarksTreeSync, treeMarksKey } from '../../agent/mount/overlay-xattrs.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { parseOverlayMarks, planGetfattrCalls, readOverlayMarks, readOverlayMarksTreeSync, treeMarksKey } from '../../agent/mount/overlay-xattrs.ts';
+import { MountNamespace } from '../support/mount-namespace.ts';
+import { requireCommand, requireMountNamespaces, requireRoot } from '../support/requirements.ts';
 
 describe('mount/overlay-xattrs', () => {
   it('parses getfattr hex dumps: opaque only when y (trusted or user namespace), whiteout whatever its value', () => {
@@ -34,6 +35,75 @@ describe('mount/overlay-xattrs', () => {
   it('takes the path it was given, not the header, when reading one path on its own', () => {
     const marks = parseOverlayMarks('# file: /u/new\\012line\ntrusted.overlay.opaque=0x79\n', '/u/new\nline');
     assert.deepEqual([...marks.keys()], ['/u/new\nline']);
+  });
+
+  it('plans getfattr runs whose headers need no unescaping', () => {
+    const calls = planGetfattrCalls(['/u/a', '/u/b', '/up\nper/a', '/up\nper/b', '/back\\slash/a', '/u/new\nline', '/up\nper/new\nline', '/u/c'], 2);
+    assert.deepEqual(calls, [
+      // Printed as they are: in batches.
+      { batch: ['/u/a', '/u/b'] },
+      { batch: ['/u/c'] },
+      // An odd directory, plain names: run there, names relative.
+      { batch: ['a', 'b'], cwd: '/up\nper' },
+      { batch: ['a'], cwd: '/back\\slash' },
+      // An odd name: alone, its header ignored.
+      { batch: ['/u/new\nline'], onlyPath: '/u/new\nline' },
+      { batch: ['/up\nper/new\nline'], onlyPath: '/up\nper/new\nline' },
+    ]);
+  });
+
+  describe('on a real overlay whose upper layer has opaque dirs with a newline or a backslash in their path', () => {
+    let dir = '';
+    let ns: MountNamespace | undefined;
+    const names = ['x', 'new\nline', 'back\\slash'];
+    const uppers = ['up\nper', 'back\\slash-upper'];
+    before(async function () {
+      requireMountNamespaces(this);
+      requireCommand(this, 'setfattr');
+      requireCommand(this, 'getfattr');
+      dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ow-xattr-overlay-')));
+      for (const name of names) {
+        fs.mkdirSync(path.join(dir, 'lower', name), { recursive: true });
+        fs.writeFileSync(path.join(dir, 'lower', name, 'lower-file'), '');
+      }
+      uppers.forEach((upper, i) => {
+        for (const name of names) {
+          const opaque = path.join(dir, upper, name);
+          fs.mkdirSync(opaque, { recursive: true });
+          fs.writeFileSync(path.join(opaque, 'upper-file'), '');
+          execFileSync('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', opaque]);
+        }
+        fs.mkdirSync(path.join(dir, `work${i}`));
+        fs.mkdirSync(path.join(dir, `merged${i}`));
+      });
+      // The kernel's option parser takes a backslash as an escape: it is written twice (and passed as an argument,
+      // out of the shell's reach).
+      const options = uppers.map((upper, i) => `lowerdir=${dir}/lower,upperdir=${dir}/${upper.replaceAll('\\', '\\\\')},workdir=${dir}/work${i}`);
+      ns = await MountNamespace.open({
+        setup: 'mount -t overlay overlay -o "$2" "$1/merged0"\nmount -t overlay overlay -o "$3" "$1/merged1"',
+        args: [dir, ...options],
+      });
+    });
+    after(async () => {
+      await ns?.close();
+      if (dir !== '') fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('the kernel takes them as opaque: the merged view hides the lower contents', () => {
+      for (let i = 0; i < uppers.length; i++) {
+        for (const name of names) {
+          const listed = ns!.inside(['ls', '-A', path.join(dir, `merged${i}`, name)]);
+          assert.equal(listed.stdout, 'upper-file\n', `${JSON.stringify(uppers[i])}/${JSON.stringify(name)}: ${listed.stderr}`);
+        }
+      }
+    });
+
+    it('reads every one of them as opaque, under the path it was asked about', async () => {
+      const paths = uppers.flatMap((upper) => names.map((name) => path.join(dir, upper, name)));
+      const probe = await readOverlayMarks([...paths, path.join(dir, uppers[0]!, 'vanished')]);
+      assert.ok(probe.available);
+      assert.deepEqual(new Map(probe.marks), new Map(paths.map((p) => [p, { opaque: true, whiteout: false }])));
+    });
   });
 
   describe('on real files', () => {

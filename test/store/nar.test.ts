@@ -6,6 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
+import { unescapeName } from '../../agent/errors/index.ts';
 import { NarError } from '../../agent/store/nar-error.ts';
 import { narHashOfPathSync } from '../../agent/store/nar.ts';
 import { parseNarHash } from '../../agent/store/nar-hash-string.ts';
@@ -154,6 +155,16 @@ describe('nar', function () {
       assertNarError(dir, 'NAR_UNSUPPORTED_FILE_TYPE', 'fifo', bad);
       assertNarError(bad, 'NAR_UNSUPPORTED_FILE_TYPE', 'fifo', bad);
       assert.notEqual(spawnSync('nix-store', ['--dump', dir], { stdio: 'ignore', env: nixEnv() }).status, 0);
+    });
+
+    it('names a FIFO under a name that is not UTF-8 escaped, so the path shown leads back to it', () => {
+      const dir = fs.mkdtempSync(path.join(tmp, 'odd-name-'));
+      const oddDir = Buffer.concat([Buffer.from(`${dir}/`), Buffer.from([0xff, 0x0a])]);
+      fs.mkdirSync(oddDir);
+      // argv is UTF-8 text, so the shell's glob names the directory by its bytes.
+      assert.equal(spawnSync('sh', ['-c', 'cd "$1" && for d in *; do mkfifo "$d/fifo"; done', 'sh', dir]).status, 0);
+      assertNarError(dir, 'NAR_UNSUPPORTED_FILE_TYPE', 'fifo', `${dir}/\\xff\\x0a/fifo`);
+      assert.ok(fs.lstatSync(unescapeName(`${dir}/\\xff\\x0a/fifo`)).isFIFO());
     });
 
     it('rejects a unix socket', async () => {

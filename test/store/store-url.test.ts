@@ -203,6 +203,11 @@ describe('parseStoreUrl', () => {
       ['local://relative/root', 'STORE_URL_RELATIVE_PATH', undefined, 'relative/root'],
       ['unix://daemon.sock', 'STORE_URL_RELATIVE_PATH', undefined, 'daemon.sock'],
       ['local-overlay://?upper-layer=/u#fragment', 'STORE_URL_SYNTAX', undefined, undefined],
+      ['local-overlay://?upper-layer=/u%00/x', 'STORE_URL_NUL_BYTE', undefined, '/u%00/x'],
+      ['local-overlay://?upper-layer=/u&remount-hook=/bin/hook%00evil', 'STORE_URL_NUL_BYTE', undefined, '/bin/hook%00evil'],
+      ['local-overlay://?upper-layer=/u&re%00al=/x', 'STORE_URL_NUL_BYTE', undefined, 're%00al'],
+      ['local:///mnt%00/x', 'STORE_URL_NUL_BYTE', undefined, '/mnt%00/x'],
+      ['local-overlay://?upper-layer=/u\0/x', 'STORE_URL_NUL_BYTE', undefined, undefined],
     ];
     for (const [text, code, param, value] of cases) {
       it(`${code}: ${text}`, () => {
@@ -320,8 +325,8 @@ describe('parseStoreUrl', () => {
     });
 
     // A lower store URL: a root made of arbitrary path segments (a plain path can hold neither '?' nor '#'),
-    // and parameters whose values are arbitrary text where the type allows it.
-    const segment = fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }).filter((s) => !/[/?#]/.test(s) && s !== '.' && s !== '..' && s.isWellFormed());
+    // and parameters whose values are arbitrary text where the type allows it (no NUL: no setting can hold one).
+    const segment = fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }).filter((s) => !/[/?#\0]/.test(s) && s !== '.' && s !== '..' && s.isWellFormed());
     const absPath = fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => `/${parts.join('/')}`);
     const lowerUrl = fc
       .record({
@@ -329,7 +334,7 @@ describe('parseStoreUrl', () => {
         readOnly: fc.boolean(),
         state: fc.option(absPath, { nil: undefined }),
         features: fc.option(
-          fc.string({ unit: 'binary' }).filter((s) => s.isWellFormed()),
+          fc.string({ unit: 'binary' }).filter((s) => s.isWellFormed() && !s.includes('\0')),
           { nil: undefined },
         ),
       })
@@ -340,6 +345,21 @@ describe('parseStoreUrl', () => {
           features === undefined ? '' : `&system-features=${percentEncode(features)}`,
         ].join(''),
       );
+
+    it('refuses a NUL byte wherever it is, written or %-escaped, at any depth', () => {
+      fc.assert(
+        fc.property(lowerUrl, fc.nat(), fc.boolean(), (lower, at, escaped) => {
+          const i = at % (lower.length + 1);
+          const withNul = `${lower.slice(0, i)}${escaped ? '%00' : '\0'}${lower.slice(i)}`;
+          // '%00' in the root (before '?') is taken literally, as Nix takes a plain path: only a written NUL counts
+          // there. In the query it goes at either end of a value, so it splits no escape or UTF-8 sequence.
+          fc.pre(!escaped || (i > lower.indexOf('?') && (i === lower.length || lower[i] === '&' || lower[i - 1] === '=')));
+          parseError(withNul, 'STORE_URL_NUL_BYTE');
+          parseError(`local-overlay://?upper-layer=/u&lower-store=${percentEncode(withNul)}`, 'STORE_URL_NUL_BYTE');
+        }),
+        { numRuns: 500 },
+      );
+    });
 
     it('decodes a %-encoded lower store URL back to the same URL and the same settings', () => {
       fc.assert(

@@ -61,6 +61,21 @@ function watcherSummary(io: CliIo, status: AgentStatus): string {
   return paint(io, 'stdout', 'red', down.join('; '));
 }
 
+/**
+ * The `mount` row: `not checked yet`, `valid (checked AT)`, `valid (checked AT, N warnings: IDS)` (valid, but not
+ * well: a filling upper layer), or `invalid (checked AT: N errors, M warnings)`, from the latest mount check; warning
+ * ids once each, in the check's order. Pure.
+ */
+export function mountVerdict(status: Pick<AgentStatus, 'mountValid' | 'lastCheck'>): { readonly style: 'green' | 'yellow' | 'red'; readonly text: string } {
+  const check = status.lastCheck;
+  if (check === undefined) return { style: 'yellow', text: 'not checked yet' };
+  if (!status.mountValid)
+    return { style: 'red', text: `invalid (checked ${check.at}: ${quantity(check.errors, 'error')}, ${quantity(check.warnings, 'warning')})` };
+  if (check.warnings === 0) return { style: 'green', text: `valid (checked ${check.at})` };
+  const ids = [...new Set(check.findings.filter((f) => f.severity === 'warning').map((f) => f.id))].join(', ');
+  return { style: 'yellow', text: `valid (checked ${check.at}, ${quantity(check.warnings, 'warning')}: ${ids})` };
+}
+
 /** The text report (pure apart from `io`'s colour settings). */
 export function formatStatus(io: CliIo, status: AgentStatus, socket: string): string {
   const drift = Object.entries(status.drift)
@@ -68,12 +83,8 @@ export function formatStatus(io: CliIo, status: AgentStatus, socket: string): st
     .map(([type, n]) => `${type} ×${n}`);
   const { pending, counters, lastOutcome } = status.remount;
   const check = status.lastCheck;
-  const mount =
-    check === undefined
-      ? paint(io, 'stdout', 'yellow', 'not checked yet')
-      : status.mountValid
-        ? paint(io, 'stdout', 'green', `valid (checked ${check.at}${check.warnings > 0 ? `, ${quantity(check.warnings, 'warning')}` : ''})`)
-        : paint(io, 'stdout', 'red', `invalid (checked ${check.at}: ${quantity(check.errors, 'error')}, ${quantity(check.warnings, 'warning')})`);
+  const verdict = mountVerdict(status);
+  const mount = paint(io, 'stdout', verdict.style, verdict.text);
   const rows: Array<readonly [string, string]> = [
     ['merged store dir', status.mergedStoreDir],
     ['agent started', status.startedAt],

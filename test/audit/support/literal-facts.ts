@@ -113,7 +113,7 @@ export function literalListing(dir: string, entries: ReadonlyArray<readonly [str
   const others: OtherEntry[] = [];
   for (const [label, kind] of entries) {
     if (label.startsWith('!')) {
-      others.push({ name: label.slice(1), kind });
+      others.push({ name: Buffer.from(label.slice(1)), kind });
       continue;
     }
     keys.add(keyOf(label));
