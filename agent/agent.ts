@@ -19,7 +19,6 @@ import {
   type AgentAction,
 } from './decide/index.ts';
 import { WardenError, messageOf } from './errors/index.ts';
-import type { Finding } from './findings/index.ts';
 import { writeLogLine, type Logger } from './log/index.ts';
 import { probeLayoutOf, probeStaleView } from './probe/index.ts';
 import { prepareStateDir } from './state/index.ts';
@@ -32,7 +31,6 @@ import {
   startupDrift,
   type DriftEvent,
   type DriftEventType,
-  type WatcherHealth,
   type WatcherHealthEvent,
 } from './watch/index.ts';
 
@@ -45,18 +43,9 @@ export interface AgentOptions {
   readonly control?: boolean;
 }
 
-/** What `status` answers, over the control socket and (later) HTTP. */
-export interface AgentStatus {
-  readonly startedAt: string;
-  readonly mergedStoreDir: string;
-  readonly mountValid: boolean;
-  readonly lastCheck: { readonly at: string; readonly errors: number; readonly warnings: number; readonly findings: readonly Finding[] } | undefined;
-  readonly drift: Readonly<Record<DriftEventType, number>>;
-  readonly lastEvents: readonly DriftEvent[];
-  /** Each watcher and whether it sees its target now (`down`: which, since when, why); empty until they start. */
-  readonly watchers: readonly WatcherHealth[];
-  readonly remount: ReturnType<Remounter['status']>;
-}
+import type { AgentStatus } from './agent-status.ts';
+
+export type { AgentStatus };
 
 /** What the agent emits, for the demo, tests and (later) alert sinks: every drift event and every remount event. */
 export interface AgentEventMap {

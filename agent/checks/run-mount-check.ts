@@ -4,7 +4,7 @@ import type { NixEnv } from '../store/index.ts';
 import type { CheckContext } from './check.ts';
 import type { RealpathView } from './layer-paths.ts';
 import { FS_VIEW, gatherMountFacts } from './mount-facts.ts';
-import { enabledChecks, MOUNT_CHECKS } from './registry.ts';
+import { enabledChecks } from './registry.ts';
 import { runChecks, type CheckReport } from './run-checks.ts';
 
 /** Probes what every check reads, once: the mount facts of `config`. Never rejects for an unreadable mount table. */

@@ -1,5 +1,4 @@
 /** What a parsed store URL is: one typed shape per kind of store whose store dir is on this machine. */
-import type { StoreUrlKind } from './store-url-params.ts';
 
 /** Settings every parsed URL carries (Nix's StoreConfig and LocalFSStoreConfig). */
 export interface StoreUrlCommon {

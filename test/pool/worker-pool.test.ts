@@ -21,7 +21,7 @@ import { allocatedBytesFreedByRemovalSync } from '../../agent/pool/disk-usage.ts
 import { narHashOfPathSync } from '../../agent/store/nar.ts';
 import { nixEnv } from '../support/nix-kit.ts';
 import { openFileOffsets } from '../support/proc.ts';
-import { requireCommand, requireRoot } from '../support/requirements.ts';
+import { requireCommand } from '../support/requirements.ts';
 import { waitFor, withSafetyNet } from '../support/wait-for.ts';
 import { WorkerThreadTracker } from '../support/worker-threads.ts';
 

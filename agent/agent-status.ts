@@ -1,0 +1,16 @@
+/** What the agent's `status` answers, over the control socket and (later) HTTP: plain data, built by agent.ts. */
+import type { Finding } from './findings/index.ts';
+import type { Remounter } from './remount/index.ts';
+import type { DriftEvent, DriftEventType, WatcherHealth } from './watch/index.ts';
+
+export interface AgentStatus {
+  readonly startedAt: string;
+  readonly mergedStoreDir: string;
+  readonly mountValid: boolean;
+  readonly lastCheck: { readonly at: string; readonly errors: number; readonly warnings: number; readonly findings: readonly Finding[] } | undefined;
+  readonly drift: Readonly<Record<DriftEventType, number>>;
+  readonly lastEvents: readonly DriftEvent[];
+  /** Each watcher and whether it sees its target now (`down`: which, since when, why); empty until they start. */
+  readonly watchers: readonly WatcherHealth[];
+  readonly remount: ReturnType<Remounter['status']>;
+}
