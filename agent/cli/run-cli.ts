@@ -95,7 +95,7 @@ function unknownCommand(name: string): UsageError {
     const near = nearestNames(name, TOP_LEVEL_OPTIONS);
     return new UsageError('USAGE_UNKNOWN_OPTION', `unknown option ${name} before the command${didYouMeanAside(near)}`, {
       evidence: { option: name, suggestions: near },
-      hint: `overlay-warden COMMAND [options]: options come after the command; ${hint}`,
+      hint: `options come after the command, as in overlay-warden check --json; ${hint}`,
     });
   }
   const near = nearestNames(

@@ -7,13 +7,14 @@
 import assert from 'node:assert/strict';
 import type { Finding } from '../../agent/findings/index.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
+import { reportOf } from '../support/json-output.ts';
 import { sha256Base16 } from '../support/nix-kit.ts';
 import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { requireCommand } from '../support/requirements.ts';
 
 interface Report {
   readonly findings: readonly Finding[];
-  readonly total: number;
+  readonly planned: number;
   readonly checked: number;
 }
 
@@ -28,7 +29,7 @@ describe('verify judges every path by the copy the merged view serves', function
   const verify = async (...argv: string[]): Promise<{ code: number; report: Report }> => {
     const result = await runCliCaptured(['verify', ...argv, '--json', '--store', f.storeUrl]);
     assert.ok(result.code === 0 || result.code === 1, result.stdout + result.stderr);
-    return { code: result.code, report: JSON.parse(result.stdout) as Report };
+    return { code: result.code, report: reportOf<Report>(result.stdout, 'verify') };
   };
   const about = (report: Report, label: string): Finding[] => report.findings.filter((x) => x.evidence['path'] === p[label]);
 
@@ -137,12 +138,12 @@ describe('verify judges every path by the copy the merged view serves', function
         ['store.masked', p['hidden'], undefined],
       ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
     );
-    assert.deepEqual([report.total, report.checked], [2, 2]);
+    assert.deepEqual([report.planned, report.checked], [2, 2]);
   });
 
   it('audit --hash-duplicates: copies that differ send to verify of that path, which names the lower copy as the one matching; a touched copy is the same', async () => {
     const audit = await runCliCaptured(['audit', '--hash-duplicates', '--json', '--store', f.storeUrl]);
-    const duplicates = (JSON.parse(audit.stdout) as { findings: Finding[] }).findings.filter((x) => x.id === 'store.duplicate');
+    const duplicates = reportOf<{ findings: Finding[] }>(audit.stdout, 'audit').findings.filter((x) => x.id === 'store.duplicate');
     const byLabel = (label: string): Finding | undefined => duplicates.find((x) => x.evidence['path'] === p[label]);
     assert.equal(byLabel('touched')?.evidence['sameNarHash'], true, 'the merged view of a touched copy serves what the lower copy holds');
     const dir = byLabel('dir');
