@@ -20,6 +20,8 @@ async function readStore(request: Extract<AuditJob, { kind: 'read-store' }>['db'
     const index = await readDbIndex(db, { fingerprints: true, ...(request.expected === undefined ? {} : { expected: request.expected }) });
     const graph = await readRefGraph(db, index);
     const entries = await listLayerAgainst(request.layer, index.keys, index.count);
+    const integrity = (request.integrity ?? []).map((probe) => ({ probe, problems: db.checkIntegrity(probe) }));
+    db.assertUnchanged('reading the DB on the audit thread');
     const extra = entries.extra.export();
     move(entries.inIndex, extra.keys, extra.slots);
     const keys = index.keys.export();
@@ -27,7 +29,7 @@ async function readStore(request: Extract<AuditJob, { kind: 'read-store' }>['db'
     move(keys.keys, keys.slots, index.rowIds, index.narFingerprints, index.narHashes, index.narSizes, names?.bytes, names?.ends);
     move(graph.references.offsets, graph.references.targets, graph.selfReferences);
     const { keys: _keys, names: _names, joined: _joined, ...rest } = index;
-    return { index: { ...rest, keys, names }, graph, entries: { ...entries, extra } };
+    return { index: { ...rest, keys, names }, graph, entries: { ...entries, extra }, integrity };
   } finally {
     db.close();
   }

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PoolWorkerError, siblingModuleUrl, rebuildThreadError, type SerialisedError } from '../pool/index.ts';
+import type { IntegrityProbe } from '../store/index.ts';
 import type { DbIndex, SkippedRow } from './db-index.ts';
 import { KeyTable, type KeyTableData } from './key-table.ts';
 import type { EntriesAgainstIndex } from './layer-listing.ts';
@@ -21,6 +22,14 @@ export interface DbRequest {
   readonly expected?: number;
   /** The store dir on disk of the store the DB describes, listed against the DB's keys (listLayerAgainst). */
   readonly layer: string;
+  /** SQLite integrity checks to run on the DB once it is read (see IntegrityProbe). Default none. */
+  readonly integrity?: readonly IntegrityProbe[];
+}
+
+/** What one integrity check of the DB found ([] when nothing). */
+export interface IntegrityResult {
+  readonly probe: IntegrityProbe;
+  readonly problems: readonly string[];
 }
 
 export type AuditJob = { readonly kind: 'read-store'; readonly db: DbRequest };
@@ -30,6 +39,7 @@ export interface DbMessage {
   readonly index: Omit<DbIndex, 'keys' | 'names' | 'joined'> & { readonly keys: KeyTableData; readonly names: StringPackData | undefined };
   readonly graph: RefGraph;
   readonly entries: Omit<EntriesAgainstIndex, 'extra'> & { readonly extra: KeyTableData };
+  readonly integrity: readonly IntegrityResult[];
 }
 
 /** What reading a store off-thread yields. */
@@ -37,6 +47,7 @@ export interface StoreRead {
   readonly index: DbIndex;
   readonly graph: RefGraph;
   readonly entries: EntriesAgainstIndex;
+  readonly integrity: readonly IntegrityResult[];
 }
 
 export type JobReply = { readonly ok: true; readonly kind: 'read-store'; readonly db: DbMessage } | { readonly ok: false; readonly error: SerialisedError };
@@ -45,14 +56,15 @@ const WORKER_FILE = fileURLToPath(siblingModuleUrl(import.meta.url, 'audit-threa
 
 /**
  * Reads a store on a new thread: its DB's index (keys, row ids, narHash fingerprints) and forward reference graph,
- * then its store dir listed against the index. Aborting `signal` terminates the thread and rejects with the reason.
+ * then its store dir listed against the index, then the DB's integrity checks; a DB read as a snapshot that Nix wrote
+ * meanwhile is NIX_DB_CHANGED. Aborting `signal` terminates the thread and rejects with the reason.
  * @throws PoolTaskError with the code and evidence of the error on the thread (openNixDb's and the readers' NIX_DB_*,
  *   listLayerAgainst's AUDIT_LAYER_UNREADABLE); PoolWorkerError POOL_WORKER_FAILED when the thread dies without answering.
  */
 export async function readStoreOffThread(db: DbRequest, signal?: AbortSignal): Promise<StoreRead> {
   const reply = await runJob({ kind: 'read-store', db }, signal);
   if (reply.kind !== 'read-store') throw new Error('the audit thread answered another job');
-  const { index, graph, entries } = reply.db;
+  const { index, graph, entries, integrity } = reply.db;
   return {
     index: {
       ...index,
@@ -63,6 +75,7 @@ export async function readStoreOffThread(db: DbRequest, signal?: AbortSignal): P
     },
     graph,
     entries: { ...entries, extra: KeyTable.fromData(entries.extra) },
+    integrity,
   };
 }
 

@@ -6,7 +6,7 @@ import type { StoreLayout } from '../store/index.ts';
 import { readDbIndex } from './db-index.ts';
 import { idsOfKind, listLayer } from './layer-listing.ts';
 import { applyOverlayMarks } from './layer-marks.ts';
-import { openAuditDbs, type AuditDbs } from './open-dbs.ts';
+import { checkDbIntegrity, DB_INTEGRITY_PROBES, withAuditDbs, type AuditDbs } from './open-dbs.ts';
 import { verifyBatches } from './verify-batches.ts';
 import { judgeBatch } from './verify-judge.ts';
 import { userPathBaseName } from './verify-paths.ts';
@@ -56,20 +56,29 @@ export interface VerifyReport {
  * when the upper layer has it, else in the lower layer; a lower-DB path in the lower layer. A path both DBs
  * register whose only copy is the lower one is hashed once and checked against both (see verify-plan.ts). Reads
  * the layers directly, so the overlay need not be mounted, and a stale merged view cannot hide anything.
- * Interrupting it (`signal`) resolves with `partial: true` and the findings so far.
+ * Interrupting it (`signal`) resolves with `partial: true` and the findings so far. SQLite's integrity checks run on
+ * both DBs first (`store.db-corrupt`; DB_INTEGRITY_PROBES). Nothing is created beside the DBs; a DB Nix writes while
+ * it is read without locks is read again (withAuditDbs).
  * @throws AuditError AUDIT_NO_LOWER_DB, AUDIT_LAYER_UNREADABLE, AUDIT_BAD_PATH, AUDIT_UNKNOWN_PATH; NixDbError.
  */
 export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
+  options.signal.throwIfAborted();
+  return withAuditDbs(options.layout, options.signal, (dbs) => verifyWith(options, dbs));
+}
+
+async function verifyWith(options: VerifyOptions, dbs: AuditDbs): Promise<VerifyReport> {
   const started = performance.now();
   const { signal } = options;
-  signal.throwIfAborted();
-  const dbs = openAuditDbs(options.layout);
   const findings: Finding[] = [];
   let total = 0;
   let run: HashRun = { checked: 0, bytes: 0, partial: false };
   const scope = options.paths === undefined ? options.scope : 'paths';
   try {
+    const probes = options.paths === undefined ? DB_INTEGRITY_PROBES.verify : DB_INTEGRITY_PROBES.verifyPaths;
+    findings.push(...checkDbIntegrity(dbs.upper, 'upper', probes.upper), ...checkDbIntegrity(dbs.lower, 'lower', probes.lower));
     const plan = await readPlan(options, dbs);
+    // Everything but the lower rows of a `lower` or `all` scope is read by now; those are checked at the end.
+    dbs.assertUnchanged('planning');
     findings.push(...plan.findings);
     total = plan.total;
     const { pool, ioPool, concurrency, onProgress } = options;
@@ -82,9 +91,8 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
   } catch (error) {
     if (!signal.aborted) throw error;
     run = { ...run, partial: true };
-  } finally {
-    dbs.close();
   }
+  if (!run.partial) dbs.lower.assertUnchanged('verifying');
   const { partial, checked, bytes } = run;
   return { findings: findings.sort(compareFindings), partial, scope, total, checked, bytes, seconds: (performance.now() - started) / 1000 };
 }

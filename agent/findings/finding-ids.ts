@@ -55,6 +55,10 @@ export const FINDING_IDS = [
   'store.corrupt',
   // The agent's check after a remount (issue 9).
   'remount.still-stale',
+  // Nix DBs that are not what they should be (issue 10).
+  'layer.upper-db-corrupt',
+  'layer.lower-db-invalid',
+  'store.db-corrupt',
 ] as const;
 
 export type FindingId = (typeof FINDING_IDS)[number];

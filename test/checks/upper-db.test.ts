@@ -9,7 +9,7 @@ import { ids } from './literal-facts.ts';
 
 describe('check layer.upper-db', () => {
   it('decides (pure): absent is info, schema and unreadable are errors, a readable DB is fine', () => {
-    assert.deepEqual(decideUpperDb({ file: '/s/db.sqlite', state: 'ok', schemaVersion: 10, mode: 'read-only' }), []);
+    assert.deepEqual(decideUpperDb({ file: '/s/db.sqlite', state: 'ok', schemaVersion: 10, mode: 'read-only', problems: [] }), []);
     const [absent] = decideUpperDb({ file: '/s/db.sqlite', state: 'absent' });
     assert.deepEqual([absent?.id, absent?.severity], ['layer.upper-db-absent', 'info']);
     const [schema] = decideUpperDb({ file: '/s/db.sqlite', state: 'error', code: 'NIX_DB_SCHEMA_UNSUPPORTED', message: 'version 11', evidence: { found: 11 } });
