@@ -1,7 +1,8 @@
 /**
  * Runs the audit's bulk reads on threads of their own, so that listing a million directory entries and reading the
- * lower DB overlap with reading the upper DB on the main thread. One short-lived worker per job, not the worker
- * pool: a job returns a few packed arrays (moved, not copied) rather than per-item messages.
+ * lower DB overlap with reading the upper DB on the main thread, and SQLite's integrity checks (seconds of one
+ * synchronous call on a big DB) overlap with everything and end when the run is stopped. One short-lived worker per
+ * job, not the worker pool: a job returns a few packed arrays (moved, not copied) rather than per-item messages.
  */
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -22,24 +23,33 @@ export interface DbRequest {
   readonly expected?: number;
   /** The store dir on disk of the store the DB describes, listed against the DB's keys (listLayerAgainst). */
   readonly layer: string;
-  /** SQLite integrity checks to run on the DB once it is read (see IntegrityProbe). Default none. */
-  readonly integrity?: readonly IntegrityProbe[];
 }
 
-/** What one integrity check of the DB found ([] when nothing). */
+/** A DB to run integrity checks on, opened on the thread as the main thread opened it (see NixDbOpenMode). */
+export interface IntegrityRequest {
+  readonly file: string;
+  readonly storeDir: string;
+  readonly immutable: boolean;
+  readonly side: 'upper' | 'lower';
+  readonly probes: readonly IntegrityProbe[];
+}
+
+/** What one integrity check of one DB found ([] when nothing). */
 export interface IntegrityResult {
+  readonly side: 'upper' | 'lower';
+  readonly file: string;
   readonly probe: IntegrityProbe;
   readonly problems: readonly string[];
 }
 
-export type AuditJob = { readonly kind: 'read-store'; readonly db: DbRequest };
+export type AuditJob =
+  { readonly kind: 'read-store'; readonly db: DbRequest } | { readonly kind: 'check-integrity'; readonly dbs: readonly IntegrityRequest[] };
 
 /** A DB index, its reference graph and its layer's entries as they cross the thread boundary. */
 export interface DbMessage {
   readonly index: Omit<DbIndex, 'keys' | 'names' | 'joined'> & { readonly keys: KeyTableData; readonly names: StringPackData | undefined };
   readonly graph: RefGraph;
   readonly entries: Omit<EntriesAgainstIndex, 'extra'> & { readonly extra: KeyTableData };
-  readonly integrity: readonly IntegrityResult[];
 }
 
 /** What reading a store off-thread yields. */
@@ -47,24 +57,26 @@ export interface StoreRead {
   readonly index: DbIndex;
   readonly graph: RefGraph;
   readonly entries: EntriesAgainstIndex;
-  readonly integrity: readonly IntegrityResult[];
 }
 
-export type JobReply = { readonly ok: true; readonly kind: 'read-store'; readonly db: DbMessage } | { readonly ok: false; readonly error: SerialisedError };
+export type JobReply =
+  | { readonly ok: true; readonly kind: 'read-store'; readonly db: DbMessage }
+  | { readonly ok: true; readonly kind: 'check-integrity'; readonly results: readonly IntegrityResult[] }
+  | { readonly ok: false; readonly error: SerialisedError };
 
 const WORKER_FILE = fileURLToPath(siblingModuleUrl(import.meta.url, 'audit-thread-worker'));
 
 /**
  * Reads a store on a new thread: its DB's index (keys, row ids, narHash fingerprints) and forward reference graph,
- * then its store dir listed against the index, then the DB's integrity checks; a DB read as a snapshot that Nix wrote
- * meanwhile is NIX_DB_CHANGED. Aborting `signal` terminates the thread and rejects with the reason.
+ * then its store dir listed against the index; a DB read as a snapshot that Nix wrote meanwhile is NIX_DB_CHANGED.
+ * Aborting `signal` terminates the thread and rejects with the reason.
  * @throws PoolTaskError with the code and evidence of the error on the thread (openNixDb's and the readers' NIX_DB_*,
  *   listLayerAgainst's AUDIT_LAYER_UNREADABLE); PoolWorkerError POOL_WORKER_FAILED when the thread dies without answering.
  */
 export async function readStoreOffThread(db: DbRequest, signal?: AbortSignal): Promise<StoreRead> {
   const reply = await runJob({ kind: 'read-store', db }, signal);
   if (reply.kind !== 'read-store') throw new Error('the audit thread answered another job');
-  const { index, graph, entries, integrity } = reply.db;
+  const { index, graph, entries } = reply.db;
   return {
     index: {
       ...index,
@@ -75,8 +87,20 @@ export async function readStoreOffThread(db: DbRequest, signal?: AbortSignal): P
     },
     graph,
     entries: { ...entries, extra: KeyTable.fromData(entries.extra) },
-    integrity,
   };
+}
+
+/**
+ * Runs each request's integrity checks on a new thread (a connection of its own per DB, closed after), in order.
+ * Aborting `signal` terminates the thread and rejects with the reason.
+ * @throws PoolTaskError with the code and evidence of the error on the thread (NIX_DB_CHANGED when a snapshot with
+ *   problems was written meanwhile, other NIX_DB_*); PoolWorkerError POOL_WORKER_FAILED.
+ */
+export async function checkIntegrityOffThread(dbs: readonly IntegrityRequest[], signal?: AbortSignal): Promise<readonly IntegrityResult[]> {
+  if (dbs.length === 0) return [];
+  const reply = await runJob({ kind: 'check-integrity', dbs }, signal);
+  if (reply.kind !== 'check-integrity') throw new Error('the audit thread answered another job');
+  return reply.results;
 }
 
 function runJob(job: AuditJob, signal: AbortSignal | undefined): Promise<Extract<JobReply, { ok: true }>> {

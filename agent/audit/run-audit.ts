@@ -17,11 +17,11 @@ import { keySetAgainst, KIND_CODE, listLayer } from './layer-listing.ts';
 import { applyOverlayMarks } from './layer-marks.ts';
 import { readStoreOffThread } from './audit-thread.ts';
 import { locateRows } from './locate.ts';
-import { checkDbIntegrity, DB_INTEGRITY_PROBES, dbCorruptFindings, withAuditDbs, type AuditDbs } from './open-dbs.ts';
+import { checkDbIntegrity, DB_INTEGRITY_PROBES, withAuditDbs, type AuditDbs } from './open-dbs.ts';
 import { joinReferences, readRefGraph } from './ref-graph.ts';
 
 /** The phases of an audit, in order, as progress reports name them. */
-export const AUDIT_PHASES = ['upper-db', 'layers', 'db-integrity', 'lower-db', 'xattrs', 'duplicates', 'hash-duplicates', 'decide'] as const;
+export const AUDIT_PHASES = ['upper-db', 'layers', 'lower-db', 'db-integrity', 'xattrs', 'duplicates', 'hash-duplicates', 'decide'] as const;
 export type AuditPhase = (typeof AUDIT_PHASES)[number];
 
 export interface AuditProgress {
@@ -75,7 +75,7 @@ export interface AuditReport {
  * Audits the store `layout` describes. Interrupting it (`signal`) resolves with `partial: true` and whatever could
  * be decided from the facts gathered so far (nothing before the DBs and layers are read; duplicates not yet
  * measured or hashed are reported without bytes or hashes). Never writes anything, and creates nothing beside the
- * DBs. SQLite's integrity check of ValidPaths runs on both DBs (`store.db-corrupt`). A DB Nix writes while it is read
+ * DBs. SQLite's integrity check of the upper DB's ValidPaths runs alongside (`store.db-corrupt`). A DB Nix writes while it is read
  * without locks is read again (withAuditDbs), with the whole audit.
  * @throws AuditError AUDIT_NO_LOWER_DB, AUDIT_LAYER_UNREADABLE; NixDbError when a DB cannot be opened or read
  *   (NIX_DB_CHANGED when Nix kept writing it through every attempt).
@@ -105,17 +105,13 @@ async function auditWith(options: AuditOptions, dbs: AuditDbs): Promise<AuditRep
   // Ended when the run ends, however it ends, so the thread never outlives the audit.
   const stopThread = new AbortController();
   const lowerRead = readStoreOffThread(
-    {
-      file: dbs.lower.file,
-      storeDir: dbs.lower.storeDir,
-      immutable: dbs.lower.mode === 'immutable',
-      expected: lowerCount,
-      layer: layout.lower.realStoreDir,
-      integrity: DB_INTEGRITY_PROBES.audit.lower,
-    },
+    { file: dbs.lower.file, storeDir: dbs.lower.storeDir, immutable: dbs.lower.mode === 'immutable', expected: lowerCount, layer: layout.lower.realStoreDir },
     AbortSignal.any([signal, stopThread.signal]),
   );
   lowerRead.catch(() => undefined); // awaited below; an early abort or error must not leave it unhandled
+  // SQLite's integrity check of the upper DB, on another thread, alongside everything else.
+  const checked = checkDbIntegrity(dbs, DB_INTEGRITY_PROBES.audit, AbortSignal.any([signal, stopThread.signal]));
+  checked.catch(() => undefined);
   const stats = (facts: Partial<AuditFacts>, duplicates: number): AuditStats => ({
     upperRegistrations: facts.upperDb?.count ?? 0,
     lowerRegistrations: facts.lowerDb?.count ?? 0,
@@ -136,14 +132,12 @@ async function auditWith(options: AuditOptions, dbs: AuditDbs): Promise<AuditRep
     enter('layers');
     report(0);
     const upperListing = await listLayer(layout.upperLayer, { names: true, signal, onEntries: (entries) => report(entries) });
-    // The upper DB's check runs here while the lower store is still being read on its thread, which checks the lower DB.
-    enter('db-integrity');
-    report(0);
-    integrity.push(...checkDbIntegrity(dbs.upper, 'upper', DB_INTEGRITY_PROBES.audit.upper));
     enter('lower-db');
     report(0, lowerCount);
     const lower = await lowerRead;
-    for (const { probe, problems } of lower.integrity) integrity.push(...dbCorruptFindings(dbs.lower.file, 'lower', probe, problems));
+    enter('db-integrity');
+    report(0);
+    integrity.push(...(await checked));
     const lowerDb = joinIndexes(lower.index, upperDb);
     const lowerReferences = options.compareReferences === false ? undefined : joinReferences(lowerDb, lower.graph, upperDb.count);
     const lowerEntries = keySetAgainst(lower.entries, lowerDb.keys);

@@ -56,8 +56,8 @@ export interface VerifyReport {
  * when the upper layer has it, else in the lower layer; a lower-DB path in the lower layer. A path both DBs
  * register whose only copy is the lower one is hashed once and checked against both (see verify-plan.ts). Reads
  * the layers directly, so the overlay need not be mounted, and a stale merged view cannot hide anything.
- * Interrupting it (`signal`) resolves with `partial: true` and the findings so far. SQLite's integrity checks run on
- * both DBs first (`store.db-corrupt`; DB_INTEGRITY_PROBES). Nothing is created beside the DBs; a DB Nix writes while
+ * Interrupting it (`signal`) resolves with `partial: true` and the findings so far. SQLite's integrity checks of
+ * both DBs run alongside, on a thread of their own (`store.db-corrupt`; DB_INTEGRITY_PROBES). Nothing is created beside the DBs; a DB Nix writes while
  * it is read without locks is read again (withAuditDbs).
  * @throws AuditError AUDIT_NO_LOWER_DB, AUDIT_LAYER_UNREADABLE, AUDIT_BAD_PATH, AUDIT_UNKNOWN_PATH; NixDbError.
  */
@@ -73,9 +73,15 @@ async function verifyWith(options: VerifyOptions, dbs: AuditDbs): Promise<Verify
   let total = 0;
   let run: HashRun = { checked: 0, bytes: 0, partial: false };
   const scope = options.paths === undefined ? options.scope : 'paths';
+  // SQLite's integrity checks of both DBs, on a thread of their own while the plan is read and the objects hashed.
+  const stopChecks = new AbortController();
+  const integrityChecked = checkDbIntegrity(
+    dbs,
+    options.paths === undefined ? DB_INTEGRITY_PROBES.verify : DB_INTEGRITY_PROBES.verifyPaths,
+    AbortSignal.any([signal, stopChecks.signal]),
+  );
+  integrityChecked.catch(() => undefined); // awaited below; an early abort or error must not leave it unhandled
   try {
-    const probes = options.paths === undefined ? DB_INTEGRITY_PROBES.verify : DB_INTEGRITY_PROBES.verifyPaths;
-    findings.push(...checkDbIntegrity(dbs.upper, 'upper', probes.upper), ...checkDbIntegrity(dbs.lower, 'lower', probes.lower));
     const plan = await readPlan(options, dbs);
     // Everything but the lower rows of a `lower` or `all` scope is read by now; those are checked at the end.
     dbs.assertUnchanged('planning');
@@ -88,7 +94,9 @@ async function verifyWith(options: VerifyOptions, dbs: AuditDbs): Promise<Verify
       findings.push(...judged.findings);
       return judged;
     });
+    findings.push(...(await integrityChecked));
   } catch (error) {
+    stopChecks.abort();
     if (!signal.aborted) throw error;
     run = { ...run, partial: true };
   }

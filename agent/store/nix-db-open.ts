@@ -22,8 +22,9 @@ import { NIX_SCHEMA_VERSION, VALID_PATHS_COLUMNS } from './nix-db-schema.ts';
  *   reader (no lock stops it), so the file's stamp is taken before the open and compared after every read that
  *   matters (NixDb.assertUnchanged): a write in between is NIX_DB_CHANGED, and the read is done again, never trusted.
  * - `absent`: no DB file yet (emptyNixDb).
- * The one race left: a `-wal` and `-shm` seen, then deleted by Nix's last connection closing before SQLite opens
- * them; SQLite then creates a 0-byte `-wal` (as any reader would) and fails on the missing `-shm`.
+ * The one race left: a `-wal` and `-shm` seen, then deleted by Nix's last connection closing in the microseconds
+ * before SQLite looks (see openSharingWal for why it is no longer); SQLite then creates a 0-byte `-wal` (as any
+ * reader would) and fails on the missing `-shm`, and the open falls back to a snapshot.
  */
 export type NixDbOpenMode = 'read-only' | 'immutable' | 'snapshot' | 'absent';
 
@@ -108,18 +109,22 @@ export function openSqliteReadOnly(file: string, options: { readonly immutable: 
   checkDbFile(file);
   if (options.immutable) return { db: openTranslated(file, IMMUTABLE, options.busyTimeoutMs, undefined), mode: 'immutable', stamp: undefined };
   const deadline = performance.now() + options.busyTimeoutMs;
-  for (let lostRace = 0; ;) {
+  let lostRaces = 0;
+  for (;;) {
     const walBytes = sideFileSize(`${file}-wal`);
     if (walBytes !== undefined && sideFileSize(`${file}-shm`) !== undefined) {
       const outcome = openSharingWal(file, options.busyTimeoutMs);
-      if (outcome !== 'busy' && outcome !== 'gone') return { db: outcome, mode: 'read-only', stamp: undefined };
-      if (outcome === 'gone' && ++lostRace >= 3)
+      if (outcome === 'gone' && ++lostRaces >= 3) {
         throw new NixDbError('NIX_DB_UNREADABLE', `the -wal and -shm of Nix DB ${file} keep vanishing as it is opened`, {
           evidence: { file },
           hint: 'Try again.',
         });
-      if (outcome === 'busy' && performance.now() >= deadline) throw lockedError(file, options.busyTimeoutMs);
-      if (outcome === 'busy') sleepSync(BUSY_POLL_MS);
+      }
+      if (outcome === 'busy') {
+        if (performance.now() >= deadline) throw lockedError(file, options.busyTimeoutMs);
+        sleepSync(BUSY_POLL_MS);
+      }
+      if (outcome !== 'busy' && outcome !== 'gone') return { db: outcome, mode: 'read-only', stamp: undefined };
       continue;
     }
     if (walBytes === undefined || walBytes === 0) {

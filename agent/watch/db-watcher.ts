@@ -27,7 +27,8 @@ export interface LowerDbWatcherOptions {
  * replaced by rename (it re-watches the new inode) and with the WAL appearing and vanishing; its events only
  * trigger a re-read of the identity, which alone decides: `lower-db-replaced` (new inode, appeared, vanished) or
  * `lower-db-modified` (size, mtime, WAL or ValidPaths counters). The lower store must not change while mounted, so
- * every such change is drift.
+ * every such change is drift. The identity says what the file now holds (`content`), so a DB replaced by something
+ * that is not a Nix DB is reported as that.
  */
 export class LowerDbWatcher extends DriftEmitter {
   readonly #options: Required<LowerDbWatcherOptions>;

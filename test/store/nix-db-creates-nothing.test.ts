@@ -12,24 +12,8 @@ import { NixDbError } from '../../agent/store/nix-db-error.ts';
 import { buildNixFixtureStore } from '../support/nix-fixture-store.ts';
 import { listDir, namesOf, NixDbHolder } from '../support/nix-db-holder.ts';
 import { runNix } from '../support/nix-kit.ts';
+import { readEverything } from '../support/read-nix-db.ts';
 import { requireCommand, requireNix, requireRoot } from '../support/requirements.ts';
-
-/** Every kind of read the reader offers, and each integrity check; returns the number of valid paths. */
-function readEverything(db: NixDb): number {
-  let rows = 0;
-  for (const row of db.iterateValidPaths()) {
-    rows++;
-    db.queryPathInfo(row.path);
-    db.queryReferrers(row.path);
-    db.queryPathFromHashPart(path.basename(row.path).slice(0, 32));
-  }
-  [...db.iterateReferences()];
-  [...db.iterateReferenceIds()];
-  db.queryRealisations();
-  for (const probe of ['quick', 'ValidPaths', 'Refs'] as const) assert.deepEqual(db.checkIntegrity(probe), [], probe);
-  assert.equal(db.countValidPaths(), rows);
-  return rows;
-}
 
 /** Opens `file`, reads everything, closes; asserts the mode and that the DB directory is exactly as before. */
 function readLeavingNothing(file: string, options: NixDbOptions, mode: string): number {

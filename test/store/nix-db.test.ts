@@ -13,6 +13,7 @@ import { NIX_SCHEMA_VERSION } from '../../agent/store/nix-db-schema.ts';
 import { buildNixFixtureStore, nixPathInfos, nixQuery, type NixFixtureStore, type NixPathInfo } from '../support/nix-fixture-store.ts';
 import { busyboxPath, runNix } from '../support/nix-kit.ts';
 import { runScriptAsNobody } from '../support/as-nobody.ts';
+import { readEverything } from '../support/read-nix-db.ts';
 import { requireCommand, requireNix, requireRoot } from '../support/requirements.ts';
 
 const NIX_DB_MODULE = pathToFileURL(path.resolve('agent/store/nix-db.ts')).href;
@@ -47,22 +48,6 @@ function snapshot(file: string): { sha256: string; mtimeMs: number; siblings: st
     mtimeMs: fs.statSync(file).mtimeMs,
     siblings: fs.readdirSync(path.dirname(file)).sort(),
   };
-}
-
-/** Every read the reader offers, run once (so the read-only checks cover them all). */
-function readEverything(db: NixDb): number {
-  let rows = 0;
-  for (const row of db.iterateValidPaths()) {
-    rows++;
-    db.queryPathInfo(row.path);
-    db.queryReferrers(row.path);
-    db.queryPathFromHashPart(path.basename(row.path).slice(0, 32));
-  }
-  [...db.iterateReferences()];
-  [...db.iterateReferenceIds()];
-  db.queryRealisations();
-  assert.equal(db.countValidPaths(), rows);
-  return rows;
 }
 
 /** Runs openNixDb + a count as user nobody in a child process; returns what it printed (mode and count, or the error code). */
