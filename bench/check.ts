@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runMountCheck } from '../agent/checks/run-mount-check.ts';
+import { createNixDb } from '../agent/demo/nix-db-writer.ts';
 import { loadConfig } from '../agent/config/index.ts';
 import { parseMountinfo } from '../agent/mount/mountinfo.ts';
 import { nixCheckMountOnTable } from '../agent/mount/nix-check-mount.ts';
@@ -40,8 +41,8 @@ for (const dir of [
   fs.mkdirSync(moved(dir), { recursive: true });
 }
 const lowerRoot = moved('/mnt/cacache');
-fs.mkdirSync(path.join(lowerRoot, 'nix/var/nix/db'), { recursive: true });
-fs.writeFileSync(path.join(lowerRoot, 'nix/var/nix/db/db.sqlite'), '');
+// A Nix DB with no paths: the lower-layer check reads its header and tables.
+createNixDb(path.join(lowerRoot, 'nix/var/nix')).finish();
 // A real upper DB when Nix is here (opened read-only by the upper-db check on every run).
 const upperRoot = path.join(base, 'upper-root');
 fs.writeFileSync(path.join(base, 'f'), 'bench\n');

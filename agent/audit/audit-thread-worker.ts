@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { serialiseError } from '../pool/index.ts';
 import { openNixDb } from '../store/index.ts';
-import type { AuditJob, DbMessage, JobReply } from './audit-thread.ts';
+import type { AuditJob, DbMessage, IntegrityRequest, IntegrityResult, JobReply } from './audit-thread.ts';
 import { readDbIndex } from './db-index.ts';
 import { listLayerAgainst } from './layer-listing.ts';
 import { readRefGraph } from './ref-graph.ts';
@@ -20,6 +20,7 @@ async function readStore(request: Extract<AuditJob, { kind: 'read-store' }>['db'
     const index = await readDbIndex(db, { fingerprints: true, ...(request.expected === undefined ? {} : { expected: request.expected }) });
     const graph = await readRefGraph(db, index);
     const entries = await listLayerAgainst(request.layer, index.keys, index.count);
+    db.assertUnchanged('reading the DB on the audit thread');
     const extra = entries.extra.export();
     move(entries.inIndex, extra.keys, extra.slots);
     const keys = index.keys.export();
@@ -33,9 +34,23 @@ async function readStore(request: Extract<AuditJob, { kind: 'read-store' }>['db'
   }
 }
 
+function checkIntegrity(requests: readonly IntegrityRequest[]): IntegrityResult[] {
+  return requests.flatMap(({ file, storeDir, immutable, side, probes }) => {
+    const db = openNixDb(file, { storeDir, immutable });
+    try {
+      return probes.map((probe) => ({ side, file, probe, problems: db.checkIntegrity(probe) }));
+    } finally {
+      db.close();
+    }
+  });
+}
+
 let reply: JobReply;
 try {
-  reply = { ok: true, kind: 'read-store', db: await readStore(job.db) };
+  reply =
+    job.kind === 'read-store'
+      ? { ok: true, kind: 'read-store', db: await readStore(job.db) }
+      : { ok: true, kind: 'check-integrity', results: checkIntegrity(job.dbs) };
 } catch (error) {
   reply = { ok: false, error: serialiseError(error) };
   transfer.length = 0;

@@ -1,11 +1,13 @@
 /**
  * Runs the audit's bulk reads on threads of their own, so that listing a million directory entries and reading the
- * lower DB overlap with reading the upper DB on the main thread. One short-lived worker per job, not the worker
- * pool: a job returns a few packed arrays (moved, not copied) rather than per-item messages.
+ * lower DB overlap with reading the upper DB on the main thread, and SQLite's integrity checks (seconds of one
+ * synchronous call on a big DB) overlap with everything and end when the run is stopped. One short-lived worker per
+ * job, not the worker pool: a job returns a few packed arrays (moved, not copied) rather than per-item messages.
  */
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PoolWorkerError, siblingModuleUrl, rebuildThreadError, type SerialisedError } from '../pool/index.ts';
+import type { IntegrityProbe } from '../store/index.ts';
 import type { DbIndex, SkippedRow } from './db-index.ts';
 import { KeyTable, type KeyTableData } from './key-table.ts';
 import type { EntriesAgainstIndex } from './layer-listing.ts';
@@ -23,7 +25,25 @@ export interface DbRequest {
   readonly layer: string;
 }
 
-export type AuditJob = { readonly kind: 'read-store'; readonly db: DbRequest };
+/** A DB to run integrity checks on, opened on the thread as the main thread opened it (see NixDbOpenMode). */
+export interface IntegrityRequest {
+  readonly file: string;
+  readonly storeDir: string;
+  readonly immutable: boolean;
+  readonly side: 'upper' | 'lower';
+  readonly probes: readonly IntegrityProbe[];
+}
+
+/** What one integrity check of one DB found ([] when nothing). */
+export interface IntegrityResult {
+  readonly side: 'upper' | 'lower';
+  readonly file: string;
+  readonly probe: IntegrityProbe;
+  readonly problems: readonly string[];
+}
+
+export type AuditJob =
+  { readonly kind: 'read-store'; readonly db: DbRequest } | { readonly kind: 'check-integrity'; readonly dbs: readonly IntegrityRequest[] };
 
 /** A DB index, its reference graph and its layer's entries as they cross the thread boundary. */
 export interface DbMessage {
@@ -39,13 +59,17 @@ export interface StoreRead {
   readonly entries: EntriesAgainstIndex;
 }
 
-export type JobReply = { readonly ok: true; readonly kind: 'read-store'; readonly db: DbMessage } | { readonly ok: false; readonly error: SerialisedError };
+export type JobReply =
+  | { readonly ok: true; readonly kind: 'read-store'; readonly db: DbMessage }
+  | { readonly ok: true; readonly kind: 'check-integrity'; readonly results: readonly IntegrityResult[] }
+  | { readonly ok: false; readonly error: SerialisedError };
 
 const WORKER_FILE = fileURLToPath(siblingModuleUrl(import.meta.url, 'audit-thread-worker'));
 
 /**
  * Reads a store on a new thread: its DB's index (keys, row ids, narHash fingerprints) and forward reference graph,
- * then its store dir listed against the index. Aborting `signal` terminates the thread and rejects with the reason.
+ * then its store dir listed against the index; a DB read as a snapshot that Nix wrote meanwhile is NIX_DB_CHANGED.
+ * Aborting `signal` terminates the thread and rejects with the reason.
  * @throws PoolTaskError with the code and evidence of the error on the thread (openNixDb's and the readers' NIX_DB_*,
  *   listLayerAgainst's AUDIT_LAYER_UNREADABLE); PoolWorkerError POOL_WORKER_FAILED when the thread dies without answering.
  */
@@ -64,6 +88,19 @@ export async function readStoreOffThread(db: DbRequest, signal?: AbortSignal): P
     graph,
     entries: { ...entries, extra: KeyTable.fromData(entries.extra) },
   };
+}
+
+/**
+ * Runs each request's integrity checks on a new thread (a connection of its own per DB, closed after), in order.
+ * Aborting `signal` terminates the thread and rejects with the reason.
+ * @throws PoolTaskError with the code and evidence of the error on the thread (NIX_DB_CHANGED when a snapshot with
+ *   problems was written meanwhile, other NIX_DB_*); PoolWorkerError POOL_WORKER_FAILED.
+ */
+export async function checkIntegrityOffThread(dbs: readonly IntegrityRequest[], signal?: AbortSignal): Promise<readonly IntegrityResult[]> {
+  if (dbs.length === 0) return [];
+  const reply = await runJob({ kind: 'check-integrity', dbs }, signal);
+  if (reply.kind !== 'check-integrity') throw new Error('the audit thread answered another job');
+  return reply.results;
 }
 
 function runJob(job: AuditJob, signal: AbortSignal | undefined): Promise<Extract<JobReply, { ok: true }>> {

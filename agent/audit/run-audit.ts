@@ -17,11 +17,11 @@ import { keySetAgainst, KIND_CODE, listLayer } from './layer-listing.ts';
 import { applyOverlayMarks } from './layer-marks.ts';
 import { readStoreOffThread } from './audit-thread.ts';
 import { locateRows } from './locate.ts';
-import { openAuditDbs } from './open-dbs.ts';
+import { checkDbIntegrity, DB_INTEGRITY_PROBES, withAuditDbs, type AuditDbs } from './open-dbs.ts';
 import { joinReferences, readRefGraph } from './ref-graph.ts';
 
 /** The phases of an audit, in order, as progress reports name them. */
-export const AUDIT_PHASES = ['upper-db', 'layers', 'lower-db', 'xattrs', 'duplicates', 'hash-duplicates', 'decide'] as const;
+export const AUDIT_PHASES = ['upper-db', 'layers', 'lower-db', 'db-integrity', 'xattrs', 'duplicates', 'hash-duplicates', 'decide'] as const;
 export type AuditPhase = (typeof AUDIT_PHASES)[number];
 
 export interface AuditProgress {
@@ -74,13 +74,20 @@ export interface AuditReport {
 /**
  * Audits the store `layout` describes. Interrupting it (`signal`) resolves with `partial: true` and whatever could
  * be decided from the facts gathered so far (nothing before the DBs and layers are read; duplicates not yet
- * measured or hashed are reported without bytes or hashes). Never writes anything.
- * @throws AuditError AUDIT_NO_LOWER_DB, AUDIT_LAYER_UNREADABLE; NixDbError when a DB cannot be opened or read.
+ * measured or hashed are reported without bytes or hashes). Never writes anything, and creates nothing beside the
+ * DBs. SQLite's integrity check of the upper DB's ValidPaths runs alongside (`store.db-corrupt`). A DB Nix writes while it is read
+ * without locks is read again (withAuditDbs), with the whole audit.
+ * @throws AuditError AUDIT_NO_LOWER_DB, AUDIT_LAYER_UNREADABLE; NixDbError when a DB cannot be opened or read
+ *   (NIX_DB_CHANGED when Nix kept writing it through every attempt).
  */
 export async function runAudit(options: AuditOptions): Promise<AuditReport> {
+  options.signal.throwIfAborted();
+  return withAuditDbs(options.layout, options.signal, (dbs) => auditWith(options, dbs));
+}
+
+async function auditWith(options: AuditOptions, dbs: AuditDbs): Promise<AuditReport> {
   const started = performance.now();
   const { layout, signal } = options;
-  signal.throwIfAborted();
   const phaseMs: Partial<Record<AuditPhase, number>> = {};
   let phase: AuditPhase = 'upper-db';
   let phaseStart = performance.now();
@@ -90,7 +97,6 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     phaseStart = performance.now();
   };
   const report = (done: number, total?: number, bytes = 0): void => options.onProgress?.({ phase, done, total, bytes });
-  const dbs = openAuditDbs(layout);
   // Counting first costs a scan (about 0.2 s per million rows) but sizes every array exactly: no slack, no copies.
   const upperCount = dbs.upper.countValidPaths();
   const lowerCount = dbs.lower.countValidPaths();
@@ -99,10 +105,13 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   // Ended when the run ends, however it ends, so the thread never outlives the audit.
   const stopThread = new AbortController();
   const lowerRead = readStoreOffThread(
-    { file: dbs.lower.file, storeDir: dbs.lower.storeDir, immutable: dbs.lower.mode !== 'read-only', expected: lowerCount, layer: layout.lower.realStoreDir },
+    { file: dbs.lower.file, storeDir: dbs.lower.storeDir, immutable: dbs.lower.mode === 'immutable', expected: lowerCount, layer: layout.lower.realStoreDir },
     AbortSignal.any([signal, stopThread.signal]),
   );
   lowerRead.catch(() => undefined); // awaited below; an early abort or error must not leave it unhandled
+  // SQLite's integrity check of the upper DB, on another thread, alongside everything else.
+  const checked = checkDbIntegrity(dbs, DB_INTEGRITY_PROBES.audit, AbortSignal.any([signal, stopThread.signal]));
+  checked.catch(() => undefined);
   const stats = (facts: Partial<AuditFacts>, duplicates: number): AuditStats => ({
     upperRegistrations: facts.upperDb?.count ?? 0,
     lowerRegistrations: facts.lowerDb?.count ?? 0,
@@ -114,6 +123,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     phaseMs,
   });
   let facts: AuditFacts;
+  const integrity: Finding[] = [];
   try {
     report(0);
     // No names: a report names few rows, and those are looked up by hash part (pathResolver).
@@ -125,6 +135,9 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     enter('lower-db');
     report(0, lowerCount);
     const lower = await lowerRead;
+    enter('db-integrity');
+    report(0);
+    integrity.push(...(await checked));
     const lowerDb = joinIndexes(lower.index, upperDb);
     const lowerReferences = options.compareReferences === false ? undefined : joinReferences(lowerDb, lower.graph, upperDb.count);
     const lowerEntries = keySetAgainst(lower.entries, lowerDb.keys);
@@ -157,10 +170,9 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     };
   } catch (error) {
     stopThread.abort();
-    dbs.close();
     if (!signal.aborted) throw error;
     enter(phase);
-    return { findings: [], partial: true, interruptedIn: phase, stats: stats({}, 0) };
+    return { findings: integrity.sort(compareFindings), partial: true, interruptedIn: phase, stats: stats({}, 0) };
   }
   const duplicates = duplicateIds(facts);
   let interruptedIn: AuditPhase | undefined;
@@ -176,9 +188,9 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
     interruptedIn = phase;
   }
   enter('decide');
-  const findings = decide(facts, dbs.lower);
+  const findings = [...decide(facts, dbs.lower), ...integrity].sort(compareFindings);
   enter('decide');
-  dbs.close();
+  if (interruptedIn === undefined) dbs.assertUnchanged('auditing');
   return { findings, partial: interruptedIn !== undefined, interruptedIn, stats: stats(facts, duplicates.length) };
 }
 

@@ -6,7 +6,7 @@ import type { StoreLayout } from '../store/index.ts';
 import { readDbIndex } from './db-index.ts';
 import { idsOfKind, listLayer, type LayerListing } from './layer-listing.ts';
 import { applyOverlayMarks } from './layer-marks.ts';
-import { openAuditDbs, type AuditDbs } from './open-dbs.ts';
+import { checkDbIntegrity, DB_INTEGRITY_PROBES, withAuditDbs, type AuditDbs } from './open-dbs.ts';
 import { verifyBatches } from './verify-batches.ts';
 import { judgeBatch } from './verify-judge.ts';
 import { userPathBaseName } from './verify-paths.ts';
@@ -61,19 +61,35 @@ export interface VerifyReport {
  * mounted or not visible (another mount namespace, a saved pair of layers), and a stale view, which can serve what
  * the layers no longer hold until a remount, cannot hide a difference. See planScope and planPaths for what is
  * judged against which DB. Interrupting it (`signal`) resolves with `partial: true` and the findings so far.
+ * SQLite's integrity checks of both DBs run alongside, on a thread of their own (`store.db-corrupt`;
+ * DB_INTEGRITY_PROBES). Nothing is created beside the DBs; a DB Nix writes while it is read without locks is read
+ * again (withAuditDbs).
  * @throws AuditError AUDIT_NO_LOWER_DB, AUDIT_LAYER_UNREADABLE, AUDIT_BAD_PATH, AUDIT_UNKNOWN_PATH; NixDbError.
  */
 export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
+  options.signal.throwIfAborted();
+  return withAuditDbs(options.layout, options.signal, (dbs) => verifyWith(options, dbs));
+}
+
+async function verifyWith(options: VerifyOptions, dbs: AuditDbs): Promise<VerifyReport> {
   const started = performance.now();
   const { signal } = options;
-  signal.throwIfAborted();
-  const dbs = openAuditDbs(options.layout);
   const findings: Finding[] = [];
   let total = 0;
   let run: HashRun = { checked: 0, bytes: 0, partial: false };
   const scope = options.paths === undefined ? options.scope : 'paths';
+  // SQLite's integrity checks of both DBs, on a thread of their own while the plan is read and the objects hashed.
+  const stopChecks = new AbortController();
+  const integrityChecked = checkDbIntegrity(
+    dbs,
+    options.paths === undefined ? DB_INTEGRITY_PROBES.verify : DB_INTEGRITY_PROBES.verifyPaths,
+    AbortSignal.any([signal, stopChecks.signal]),
+  );
+  integrityChecked.catch(() => undefined); // awaited below; an early abort or error must not leave it unhandled
   try {
     const plan = await readPlan(options, dbs);
+    // Everything but the lower rows of a `lower` or `all` scope is read by now; those are checked at the end.
+    dbs.assertUnchanged('planning');
     findings.push(...plan.findings);
     total = plan.total;
     const { pool, ioPool, concurrency, onProgress } = options;
@@ -83,12 +99,13 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
       findings.push(...judged.findings);
       return judged;
     });
+    findings.push(...(await integrityChecked));
   } catch (error) {
+    stopChecks.abort();
     if (!signal.aborted) throw error;
     run = { ...run, partial: true };
-  } finally {
-    dbs.close();
   }
+  if (!run.partial) dbs.lower.assertUnchanged('verifying');
   const { partial, checked, bytes } = run;
   return { findings: findings.sort(compareFindings), partial, scope, total, checked, bytes, seconds: (performance.now() - started) / 1000 };
 }

@@ -1,7 +1,7 @@
-/** The identity of the lower Nix DB (file, WAL, ValidPaths counters), and how two identities differ. */
+/** The identity of the lower Nix DB (file, WAL, ValidPaths counters, what the file holds), and how two identities differ. */
 import fs from 'node:fs';
 import { errnoCode } from '../errors/index.ts';
-import { openSqliteReadOnly } from '../store/index.ts';
+import { inspectNixDbFile, NIX_DB_CONTENTS, type NixDbContent } from '../store/index.ts';
 
 /**
  * What tells a lower DB apart from another and from its own earlier state, cheaply: two stats and one indexed query.
@@ -24,6 +24,11 @@ export interface LowerDbIdentity {
    * WAL are not counted: the WAL's size and mtime cover those), or null when the DB could not be queried.
    */
   readonly validPaths: { readonly count: number; readonly maxId: number } | null;
+  /**
+   * What the file holds: a `nix-db`, or what it is instead (`empty`, `not-sqlite`, `wrong-schema`, `unreadable`), so a
+   * replaced DB is reported as what replaced it. Absent in baselines saved before it was recorded.
+   */
+  readonly content?: NixDbContent;
 }
 
 /** `unchanged`; `replaced` (another file: new inode); `modified` (same file, other contents); `appeared`; `vanished`. */
@@ -57,7 +62,8 @@ export function compareDbIdentity(before: LowerDbIdentity | null, after: LowerDb
  * Reads the identity of the Nix DB `file`, or null when it does not exist. The DB is opened with SQLite's
  * `immutable=1` whatever the store's `read-only` setting: no locks, and no `-wal`/`-shm` files created in the lower
  * store's state dir (a plain read-only open would create them). Any other stat error throws it (errno in `code`);
- * a DB that cannot be queried yields `validPaths: null` rather than an error, since the stats still identify it.
+ * a DB that cannot be queried yields `validPaths: null` and the `content` it has instead of a Nix DB, rather than an
+ * error, since the stats still identify it.
  */
 export function readLowerDbIdentity(file: string): LowerDbIdentity | null {
   let stats: fs.BigIntStats;
@@ -82,25 +88,8 @@ export function readLowerDbIdentity(file: string): LowerDbIdentity | null {
     mtimeNs: String(stats.mtimeNs),
     walSize,
     walMtimeNs: wal !== undefined && walSize > 0 ? String(wal.mtimeNs) : null,
-    validPaths: queryCounters(file),
+    ...inspectNixDbFile(file),
   };
-}
-
-function queryCounters(file: string): { count: number; maxId: number } | null {
-  let opened;
-  try {
-    opened = openSqliteReadOnly(file, { immutable: true, busyTimeoutMs: 1000 });
-  } catch {
-    return null;
-  }
-  try {
-    const row = opened.db.prepare('select count(*) as c, coalesce(max(id), 0) as m from ValidPaths').get() as { c: unknown; m: unknown } | undefined;
-    return typeof row?.c === 'number' && typeof row.m === 'number' ? { count: row.c, maxId: row.m } : null;
-  } catch {
-    return null;
-  } finally {
-    opened.db.close();
-  }
 }
 
 /** True when `value` has the shape of a LowerDbIdentity (for reading it back from a state file). */
@@ -116,6 +105,7 @@ export function isLowerDbIdentity(value: unknown): value is LowerDbIdentity {
     typeof v['mtimeNs'] === 'string' &&
     typeof v['walSize'] === 'number' &&
     (v['walMtimeNs'] === null || typeof v['walMtimeNs'] === 'string') &&
+    (v['content'] === undefined || (NIX_DB_CONTENTS as readonly unknown[]).includes(v['content'])) &&
     (counters === null ||
       (typeof counters === 'object' &&
         typeof (counters as Record<string, unknown>)['count'] === 'number' &&

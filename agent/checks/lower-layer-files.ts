@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { errnoCode } from '../errors/index.ts';
 import { finding, type Finding } from '../findings/index.ts';
-import type { LowerStoreLayout } from '../store/index.ts';
+import { describeNixDbContent, inspectNixDbFile, type LowerStoreLayout, type NixDbContent } from '../store/index.ts';
 import type { Check } from './check.ts';
 import { fsOfPath, type FsOfPath, type MountFacts } from './mount-facts.ts';
 
@@ -18,6 +18,8 @@ export interface LowerLayerFacts {
   /** Its DB; undefined when its metadata comes from a daemon overlay-warden cannot see. */
   readonly db: string | undefined;
   readonly dbState: PathState | undefined;
+  /** What the DB file holds (read with `immutable=1`: nothing created beside it), when it is there and readable. */
+  readonly dbContent?: NixDbContent | undefined;
   /** The filesystem holding the store dir, from the mount table; undefined when unknown. */
   readonly fs: FsOfPath | undefined;
 }
@@ -41,14 +43,16 @@ export function probePath(path: string, kind: 'directory' | 'file'): PathState {
   return { kind: 'ok' };
 }
 
-/** Probes the lower store's dir and DB (read-only: stat and access). */
+/** Probes the lower store's dir and DB (read-only: stat and access, and the DB's header and tables). */
 export function probeLowerLayer(facts: MountFacts, lower: LowerStoreLayout): LowerLayerFacts {
   const storeDir = facts.expected.lowerStoreDir.path;
+  const dbState = lower.db === undefined ? undefined : probePath(lower.db, 'file');
   return {
     storeDir,
     storeDirState: probePath(storeDir, 'directory'),
     db: lower.db,
-    dbState: lower.db === undefined ? undefined : probePath(lower.db, 'file'),
+    dbState,
+    dbContent: lower.db !== undefined && dbState?.kind === 'ok' ? inspectNixDbFile(lower.db, false).content : undefined,
     fs: facts.status === 'read' ? fsOfPath(facts.table, storeDir) : undefined,
   };
 }
@@ -62,7 +66,8 @@ const DESCRIBE: Record<Exclude<PathState['kind'], 'ok'>, string> = {
 
 /**
  * Decides (pure): `layer.lower-store-missing` (error: the lower store dir is missing, not a directory or
- * unreadable), `layer.lower-db-missing` (error: the dir is there but its DB is not, so Nix cannot open the lower store), and for a present
+ * unreadable), `layer.lower-db-missing` (error: the dir is there but its DB is not, so Nix cannot open the lower store),
+ * `layer.lower-db-invalid` (error: the DB file is empty, not SQLite, or not Nix's schema), and for a present
  * store dir `layer.lower-read-only` (info: it sits on a read-only mount, so it cannot change under the overlay)
  * or `layer.lower-writable` (warning: nothing stops it from changing while mounted).
  */
@@ -92,6 +97,18 @@ export function decideLowerLayerFiles(facts: LowerLayerFacts, lower: LowerStoreL
         `the lower store's DB ${facts.db} ${DESCRIBE[db.kind]}${db.errno === undefined ? '' : ` (${db.errno})`}: Nix cannot open the lower store to read its paths' metadata`,
         { path: facts.db, problem: db.kind, errno: db.errno ?? null, lowerStore: lower.url },
         "point `lower-store` at the lower store's root (or its `state`) so that STATE/db/db.sqlite is its DB",
+      ),
+    );
+  }
+  const content = facts.dbContent;
+  if (dir.kind === 'ok' && db?.kind === 'ok' && content !== undefined && content !== 'nix-db') {
+    out.push(
+      finding(
+        'layer.lower-db-invalid',
+        'error',
+        `the lower store's DB ${facts.db} is not a Nix DB: it is ${describeNixDbContent(content)}, so Nix cannot open the lower store`,
+        { path: facts.db, content, lowerStore: lower.url },
+        "restore the lower store's DB (it must be the DB Nix wrote for the lower store), or point `lower-store` at the right root or `state`",
       ),
     );
   }

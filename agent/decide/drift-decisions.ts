@@ -2,6 +2,8 @@
 import { basename, join } from 'node:path';
 import type { ProbeReport, StaleReason } from '../probe/index.ts';
 import type { ProbeSymptom, RemountRequest } from '../remount/index.ts';
+import type { LowerDbIdentity } from '../baseline/index.ts';
+import { describeNixDbContent, type NixDbContent } from '../store/index.ts';
 import type { DriftEvent, LowerDbReplacedEvent, MountChangeKind } from '../watch/index.ts';
 
 /** Something the agent should do; the wiring in agent.ts carries these out, in order. */
@@ -93,10 +95,12 @@ export function eventLevel(event: DriftEvent): EventLevel {
   switch (event.type) {
     case 'lower-shrank':
       return event.brokenUpperClosures === null || event.brokenUpperClosures.length > 0 ? 'error' : 'warn';
-    case 'lower-grew':
-    case 'lower-path-modified':
     case 'lower-db-replaced':
     case 'lower-db-modified':
+      // Nix cannot open a lower store whose DB is not a Nix DB any more.
+      return notNixDb(event.after) === undefined ? 'warn' : 'error';
+    case 'lower-grew':
+    case 'lower-path-modified':
     case 'mount-changed':
       return 'warn';
     case 'upper-path-deleted':
@@ -123,9 +127,9 @@ export function describeDrift(event: DriftEvent): string {
     case 'lower-path-modified':
       return `drift: lower store path ${event.path} was modified (${event.detail}) under the live overlay`;
     case 'lower-db-replaced':
-      return `drift: the lower DB ${DB_CHANGE[event.change]}`;
+      return `drift: the lower DB ${DB_CHANGE[event.change]}${contentSuffix(event.after)}`;
     case 'lower-db-modified':
-      return 'drift: the lower DB changed under the live overlay';
+      return `drift: the lower DB changed under the live overlay${contentSuffix(event.after)}`;
     case 'upper-path-added':
       return `upper layer: ${event.path} added`;
     case 'upper-path-deleted':
@@ -142,6 +146,17 @@ export function describeDrift(event: DriftEvent): string {
     case 'mount-changed':
       return `mount: ${MOUNT_CHANGE[event.what]}`;
   }
+}
+
+/** What a lower DB holds when it is not a Nix DB (its content verdict), else undefined. */
+function notNixDb(identity: LowerDbIdentity | null): Exclude<NixDbContent, 'nix-db'> | undefined {
+  return identity?.content === undefined || identity.content === 'nix-db' ? undefined : identity.content;
+}
+
+/** `; FILE is now …` for a lower DB that is not a Nix DB, else ''. */
+function contentSuffix(identity: LowerDbIdentity | null): string {
+  const content = notNixDb(identity);
+  return content === undefined || identity === null ? '' : `; ${identity.file} is now ${describeNixDbContent(content)}, so Nix cannot open the lower store`;
 }
 
 /** Wording of each lower DB replacement, after "the lower DB". */

@@ -59,6 +59,10 @@ export const FINDING_IDS = [
   'remount.still-stale',
   // A check run by a user other than root, which could not judge what only root can (issue 11).
   'check.unprivileged',
+  // Nix DBs that are not what they should be (issue 10).
+  'layer.upper-db-corrupt',
+  'layer.lower-db-invalid',
+  'store.db-corrupt',
 ] as const;
 
 export type FindingId = (typeof FINDING_IDS)[number];

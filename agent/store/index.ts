@@ -66,9 +66,11 @@ export {
 export { narHashOfPathSync, type NarHashResult } from './nar.ts';
 export { narHashOfMergedSync, type MarksOf, type MergedNarResult } from './nar-merge.ts';
 export { NarError, type NarErrorCode, type UnsupportedFileType } from './nar-error.ts';
-export { openNixDb, emptyNixDb, type NixDb, type NixDbOptions } from './nix-db.ts';
+export { openNixDb, emptyNixDb, readNixDb, NIX_DB_OPEN_ATTEMPTS, type NixDb, type NixDbOptions } from './nix-db.ts';
 export { NixDbError, toNixDbError, type NixDbErrorCode } from './nix-db-error.ts';
+export { nixDbContentOf, inspectNixDbFile, describeNixDbContent, NIX_DB_CONTENTS, type NixDbContent, type NixDbFileFacts } from './nix-db-content.ts';
 export { sqliteFileUri, parseSchemaVersion, readSchemaVersion, SCHEMA_FILE_MAX_BYTES, type NixDbOpenMode, type NixDbTables } from './nix-db-open.ts';
+export { INTEGRITY_PRAGMA, type IntegrityProbe } from './nix-db-integrity.ts';
 export { decodeValidPathRow, type ValidPathRow, type PathInfo, type ReferenceEdge, type Realisation } from './nix-db-rows.ts';
 export { NIX_SCHEMA_VERSION, NIX_DB_SCHEMA_SQL, VALID_PATHS_COLUMNS } from './nix-db-schema.ts';
 export { openSqliteReadOnly } from './nix-db-open.ts';

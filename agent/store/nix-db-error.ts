@@ -4,11 +4,13 @@ import { WardenError, messageOf } from '../errors/index.ts';
 export type NixDbErrorCode =
   | 'NIX_DB_MISSING'
   | 'NIX_DB_UNREADABLE'
+  | 'NIX_DB_EMPTY'
   | 'NIX_DB_NOT_SQLITE'
   | 'NIX_DB_NOT_NIX'
   | 'NIX_DB_LOCKED'
   | 'NIX_DB_WAL_UNREADABLE'
   | 'NIX_DB_CORRUPT'
+  | 'NIX_DB_CHANGED'
   | 'NIX_DB_SCHEMA_UNREADABLE'
   | 'NIX_DB_SCHEMA_INVALID'
   | 'NIX_DB_SCHEMA_UNSUPPORTED'

@@ -1,4 +1,4 @@
-/** Opening a Nix DB read-only with node:sqlite (plain or `immutable=1`), and checking its schema version and tables. */
+/** Opening a Nix DB read-only with node:sqlite so that nothing is ever created beside it, and checking its schema version and tables. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -6,21 +6,35 @@ import { errnoCode, messageOf } from '../errors/index.ts';
 import { KIB, TrustError, readBoundedSync } from '../trust/index.ts';
 import { percentEncode } from './percent-encoding.ts';
 import { NixDbError, SQLITE_RESULT, sqlitePrimaryCode, toNixDbError } from './nix-db-error.ts';
+import { checkDbFile, dbChangedError, readDbFileStamp, sameDbFileStamp, sideFileSize, type DbFileStamp } from './nix-db-file.ts';
 import { NIX_SCHEMA_VERSION, VALID_PATHS_COLUMNS } from './nix-db-schema.ts';
 
 /**
- * How the DB was opened. `read-only`: SQLite's normal read-only open, sharing WAL locks with Nix (it may create
- * `-wal`/`-shm` in a writable DB directory, as any reader does). `immutable`: `immutable=1`, no locks and no
- * side files, as Nix does for `read-only=true`. `immutable-fallback`: a read-only open was impossible because the
- * `-shm` file is missing and the directory is not writable, and the WAL held no frames, so the DB file was read as
- * immutable; a Nix that starts writing while it is read is not seen.
+ * How the DB was opened; in every mode nothing is created, deleted or written in the DB's directory (a plain
+ * `mode=ro` open would leave a 0-byte `-wal` and a 32 KiB `-shm` there, and change the directory's mtime).
+ * - `immutable`: `immutable=1`, no locks and no side files, as Nix does for `read-only=true`: the caller says the
+ *   file cannot change (a lower store that is read-only). Frames in a `-wal` are not seen, as Nix does not see them.
+ * - `read-only`: a `-wal` and a `-shm` exist (a Nix process has the DB open, or left them after a crash), so SQLite's
+ *   WAL protocol is used as any reader uses it, with `readonly_shm=1`: the `-shm` is mapped read-only (with no live
+ *   writer, SQLite rebuilds the index in private memory from the `-wal`), so even it is not written. Reads see what
+ *   Nix committed, and Nix cannot checkpoint under them.
+ * - `snapshot`: no `-wal` (or an empty one without a `-shm`): nothing is committed outside the DB file, so the file
+ *   alone is the DB, read with `immutable=1`. A Nix that starts meanwhile can checkpoint into the file under the
+ *   reader (no lock stops it), so the file's stamp is taken before the open and compared after every read that
+ *   matters (NixDb.assertUnchanged): a write in between is NIX_DB_CHANGED, and the read is done again, never trusted.
+ * - `absent`: no DB file yet (emptyNixDb).
+ * The one race left: a `-wal` and `-shm` seen, then deleted by Nix's last connection closing in the microseconds
+ * before SQLite looks (see openSharingWal for why it is no longer); SQLite then creates a 0-byte `-wal` (as any
+ * reader would) and fails on the missing `-shm`, and the open falls back to a snapshot.
  */
-export type NixDbOpenMode = 'read-only' | 'immutable' | 'immutable-fallback' | 'absent';
+export type NixDbOpenMode = 'read-only' | 'immutable' | 'snapshot' | 'absent';
 
 /** An open SQLite handle and how it was opened. */
 export interface OpenedSqlite {
   readonly db: DatabaseSync;
   readonly mode: NixDbOpenMode;
+  /** For `snapshot`, the DB file's stamp taken before the open; undefined in other modes. */
+  readonly stamp: DbFileStamp | undefined;
 }
 
 /** Which optional tables a Nix DB has. */
@@ -85,29 +99,90 @@ export function readSchemaVersion(schemaFile: string): number {
   return version;
 }
 
+/** URI parameters of each way of opening. */
+const IMMUTABLE = { mode: 'ro', immutable: '1' } as const;
+const SHARED_WAL = { mode: 'ro', readonly_shm: '1' } as const;
+
 /**
- * Opens `file` read-only: with `immutable` as `immutable=1` (Nix's `read-only=true`), otherwise as a plain read-only
- * reader, falling back to immutable only when that needs `-shm`/`-wal` files it cannot create and the WAL holds no
- * frames (see NixDbOpenMode). Sets `query_only` and the busy timeout, and forces SQLite to read the header.
- * @throws NixDbError NIX_DB_MISSING, NIX_DB_UNREADABLE, NIX_DB_NOT_SQLITE, NIX_DB_LOCKED, NIX_DB_CORRUPT,
- *   NIX_DB_WAL_UNREADABLE (the WAL has frames, and neither `-shm` exists nor can be created).
+ * Opens `file` read-only, creating nothing beside it (see NixDbOpenMode): `immutable` when the caller says the file
+ * cannot change; otherwise `read-only` when a `-wal` and a `-shm` exist, else `snapshot`. Sets `query_only` and the
+ * busy timeout, and forces SQLite to read the header.
+ * @throws NixDbError NIX_DB_MISSING, NIX_DB_UNREADABLE, NIX_DB_EMPTY, NIX_DB_NOT_SQLITE, NIX_DB_LOCKED,
+ *   NIX_DB_CORRUPT, NIX_DB_CHANGED (a snapshot written while it was opened), NIX_DB_WAL_UNREADABLE (a `-wal` with
+ *   frames but no `-shm`: reading them would mean creating one).
  */
 export function openSqliteReadOnly(file: string, options: { readonly immutable: boolean; readonly busyTimeoutMs: number }): OpenedSqlite {
   checkDbFile(file);
-  if (options.immutable) return { db: openTranslated(file, true, options.busyTimeoutMs), mode: 'immutable' };
-  try {
-    return { db: openProbed(file, false, options.busyTimeoutMs), mode: 'read-only' };
-  } catch (error) {
-    const primary = sqlitePrimaryCode(error);
-    if (primary !== SQLITE_RESULT.READONLY && primary !== SQLITE_RESULT.CANTOPEN) throw toNixDbError(error, file, 'opening');
-    const walBytes = sizeOrZero(`${file}-wal`);
-    if (walBytes === 0) return { db: openTranslated(file, true, options.busyTimeoutMs), mode: 'immutable-fallback' };
-    throw new NixDbError('NIX_DB_WAL_UNREADABLE', `Nix DB ${file} has ${walBytes} bytes of WAL that cannot be read without creating ${file}-shm`, {
-      evidence: { file, walBytes, detail: messageOf(error) },
-      hint: 'Let Nix checkpoint it (run any nix-store command as the DB owner), give overlay-warden write access to the DB directory, or set read-only=true if this store never changes.',
-      cause: error,
+  if (options.immutable) return { db: openTranslated(file, IMMUTABLE, options.busyTimeoutMs, undefined), mode: 'immutable', stamp: undefined };
+  const deadline = performance.now() + options.busyTimeoutMs;
+  let lostRaces = 0;
+  for (;;) {
+    const walBytes = sideFileSize(`${file}-wal`);
+    if (walBytes !== undefined && sideFileSize(`${file}-shm`) !== undefined) {
+      const outcome = openSharingWal(file, options.busyTimeoutMs);
+      if (outcome === 'gone' && ++lostRaces >= 3) {
+        throw new NixDbError('NIX_DB_UNREADABLE', `the -wal and -shm of Nix DB ${file} keep vanishing as it is opened`, {
+          evidence: { file },
+          hint: 'Try again.',
+        });
+      }
+      if (outcome === 'busy') {
+        if (performance.now() >= deadline) throw lockedError(file, options.busyTimeoutMs);
+        sleepSync(BUSY_POLL_MS);
+      }
+      if (outcome !== 'busy' && outcome !== 'gone') return { db: outcome, mode: 'read-only', stamp: undefined };
+      continue;
+    }
+    if (walBytes === undefined || walBytes === 0) {
+      const stamp = readDbFileStamp(file);
+      return { db: openTranslated(file, IMMUTABLE, options.busyTimeoutMs, stamp), mode: 'snapshot', stamp };
+    }
+    throw new NixDbError('NIX_DB_WAL_UNREADABLE', `Nix DB ${file} has ${walBytes} bytes of WAL but no ${file}-shm; reading them would mean creating it`, {
+      evidence: { file, walBytes },
+      hint: 'Let Nix checkpoint it (run any nix-store command as the DB owner), or set read-only=true if this store never changes.',
     });
   }
+}
+
+/** How often an open that met Nix's exclusive lock looks again. */
+const BUSY_POLL_MS = 5;
+
+/**
+ * The first read of a `read-only` open, done without SQLite's busy handler. Waiting inside SQLite would be wrong
+ * here: the lock met is Nix's last connection closing (it checkpoints and deletes the `-wal` and `-shm` under an
+ * exclusive lock), and SQLite, let in afterwards, would find no `-wal` and create one. So a busy DB is `busy` (the
+ * caller waits outside and decides again from the side files), and a `-shm` gone by the time SQLite opens it (the
+ * race of NixDbOpenMode) is `gone`. Once this read holds its shared lock, no closing Nix can delete the side files.
+ */
+function openSharingWal(file: string, busyTimeoutMs: number): DatabaseSync | 'busy' | 'gone' {
+  let db: DatabaseSync;
+  try {
+    db = openProbed(file, SHARED_WAL, 0);
+  } catch (error) {
+    const primary = sqlitePrimaryCode(error);
+    if (primary === SQLITE_RESULT.BUSY || primary === SQLITE_RESULT.LOCKED) return 'busy';
+    if (primary === SQLITE_RESULT.CANTOPEN && sideFileSize(`${file}-shm`) === undefined) return 'gone';
+    throw toNixDbError(error, file, 'opening');
+  }
+  db.exec(`pragma busy_timeout = ${busyTimeoutMs}`);
+  return db;
+}
+
+function lockedError(file: string, busyTimeoutMs: number): NixDbError {
+  return new NixDbError('NIX_DB_LOCKED', `Nix DB ${file} is locked by another process (opening: still locked after ${busyTimeoutMs} ms)`, {
+    evidence: { file, action: 'opening', busyTimeoutMs },
+    hint: 'Wait for the Nix command holding the lock to finish, or raise busyTimeoutMs.',
+  });
+}
+
+/** Blocks the thread for `ms`, as SQLite's own busy handler would. */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** True when `opened` is a snapshot whose file has been written (or replaced, or removed) since its stamp was taken. */
+export function changedSinceOpen(file: string, opened: Pick<OpenedSqlite, 'mode' | 'stamp'>): boolean {
+  return opened.mode === 'snapshot' && !sameDbFileStamp(opened.stamp, readDbFileStamp(file));
 }
 
 /**
@@ -146,48 +221,12 @@ export function schemaFileOf(file: string): string {
   return path.join(path.dirname(file), 'schema');
 }
 
-function checkDbFile(file: string): void {
-  let stats: fs.Stats;
-  try {
-    stats = fs.statSync(file);
-  } catch (cause) {
-    const errno = errnoCode(cause);
-    if (errno === 'ENOENT' || errno === 'ENOTDIR') {
-      throw new NixDbError('NIX_DB_MISSING', `Nix DB ${file} does not exist`, {
-        evidence: { file, errno },
-        hint: 'Check the store URL (root, state) or the configured DB path; Nix creates STATE/db/db.sqlite on first use.',
-        cause,
-      });
-    }
-    throw new NixDbError('NIX_DB_UNREADABLE', `cannot stat Nix DB ${file} (${errno ?? messageOf(cause)})`, {
-      evidence: { file, errno },
-      hint: 'Run overlay-warden as a user who can read the DB and its directory.',
-      cause,
-    });
-  }
-  if (!stats.isFile()) {
-    throw new NixDbError('NIX_DB_NOT_SQLITE', `Nix DB ${file} is not a regular file`, {
-      evidence: { file },
-      hint: 'Point the store settings at the Nix DB, STATE/db/db.sqlite.',
-    });
-  }
-  try {
-    fs.accessSync(file, fs.constants.R_OK);
-  } catch (cause) {
-    throw new NixDbError('NIX_DB_UNREADABLE', `cannot read Nix DB ${file} (${errnoCode(cause) ?? messageOf(cause)})`, {
-      evidence: { file, errno: errnoCode(cause) },
-      hint: 'Run overlay-warden as a user who can read the DB.',
-      cause,
-    });
-  }
-}
-
 /**
  * Opens and reads the schema page, so that lock, format and WAL problems surface here rather than mid-iteration.
- * Throws SQLite's own error (the caller decides what a READONLY or CANTOPEN means).
+ * Throws SQLite's own error.
  */
-function openProbed(file: string, immutable: boolean, busyTimeoutMs: number): DatabaseSync {
-  const uri = sqliteFileUri(path.resolve(file), immutable ? { mode: 'ro', immutable: '1' } : { mode: 'ro' });
+function openProbed(file: string, params: Readonly<Record<string, string>>, busyTimeoutMs: number): DatabaseSync {
+  const uri = sqliteFileUri(path.resolve(file), params);
   const db = new DatabaseSync(uri, { readOnly: true, timeout: busyTimeoutMs, enableForeignKeyConstraints: false });
   try {
     db.exec('pragma query_only = 1');
@@ -199,18 +238,13 @@ function openProbed(file: string, immutable: boolean, busyTimeoutMs: number): Da
   }
 }
 
-function openTranslated(file: string, immutable: boolean, busyTimeoutMs: number): DatabaseSync {
+/** openProbed with SQLite's errors as NixDbErrors; for a snapshot (`stamp`), an error after a write is NIX_DB_CHANGED. */
+function openTranslated(file: string, params: Readonly<Record<string, string>>, busyTimeoutMs: number, stamp: DbFileStamp | undefined): DatabaseSync {
   try {
-    return openProbed(file, immutable, busyTimeoutMs);
+    return openProbed(file, params, busyTimeoutMs);
   } catch (error) {
+    const now = stamp === undefined ? undefined : readDbFileStamp(file);
+    if (stamp !== undefined && !sameDbFileStamp(stamp, now)) throw dbChangedError(file, 'opening', stamp, now);
     throw toNixDbError(error, file, 'opening');
-  }
-}
-
-function sizeOrZero(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
   }
 }

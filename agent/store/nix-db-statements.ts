@@ -1,21 +1,35 @@
 /** Runs SQL on one open Nix DB for the reader: cached statements for lookups, a fresh one per stream, SQLite errors as NixDbErrors. */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { NixDbError, toNixDbError } from './nix-db-error.ts';
+import { dbChangedError } from './nix-db-file.ts';
 import { decodePathColumn } from './nix-db-rows.ts';
 
 /**
  * The SQL side of a NixDb. Every method names its `action` (`querying references`) for the error it may throw:
- * NIX_DB_CLOSED after close, or a code of toNixDbError. Rows come back as arrays.
+ * NIX_DB_CLOSED after close, NIX_DB_CHANGED when `changed()` says the file was written under a lock-free reader
+ * (a torn read looks like corruption, and is not), or a code of toNixDbError. Rows come back as arrays.
  */
 export class NixDbStatements {
   readonly #db: DatabaseSync;
   readonly #file: string;
+  readonly #changed: () => boolean;
   readonly #statements = new Map<string, StatementSync>();
   #closed = false;
 
-  constructor(db: DatabaseSync, file: string) {
+  constructor(db: DatabaseSync, file: string, changed: () => boolean) {
     this.#db = db;
     this.#file = file;
+    this.#changed = changed;
+  }
+
+  /** Runs `use` with the connection itself (a pragma), its errors translated as the other methods' are. */
+  withDb<T>(action: string, use: (db: DatabaseSync) => T): T {
+    if (this.#closed) throw closedError(this.#file, action);
+    try {
+      return use(this.#db);
+    } catch (error) {
+      throw this.#translate(error, action);
+    }
   }
 
   /** Runs a lookup through a cached statement, returning the first row. */
@@ -62,7 +76,13 @@ export class NixDbStatements {
           done = true;
           return;
         }
-        yield decode(next.value);
+        let value: T;
+        try {
+          value = decode(next.value);
+        } catch (error) {
+          throw this.#changed() ? dbChangedError(this.#file, action, undefined, undefined) : error;
+        }
+        yield value;
       }
     } finally {
       if (!done && !this.#closed) iterator.return?.();
@@ -89,7 +109,9 @@ export class NixDbStatements {
   }
 
   #translate(error: unknown, action: string): NixDbError {
-    return this.#closed ? closedError(this.#file, action) : toNixDbError(error, this.#file, action);
+    if (this.#closed) return closedError(this.#file, action);
+    if (this.#changed()) return dbChangedError(this.#file, action, undefined, undefined);
+    return toNixDbError(error, this.#file, action);
   }
 }
 

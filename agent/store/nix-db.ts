@@ -2,7 +2,9 @@
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { NixDbError } from './nix-db-error.ts';
-import { checkNixTables, openSqliteReadOnly, readSchemaVersion, schemaFileOf, type NixDbOpenMode, type NixDbTables } from './nix-db-open.ts';
+import { changedSinceOpen, checkNixTables, openSqliteReadOnly, readSchemaVersion, schemaFileOf, type NixDbOpenMode, type NixDbTables } from './nix-db-open.ts';
+import { dbChangedError, readDbFileStamp, type DbFileStamp } from './nix-db-file.ts';
+import { runIntegrityProbe, type IntegrityProbe } from './nix-db-integrity.ts';
 import {
   VALID_PATH_SELECT,
   decodePathColumn,
@@ -17,83 +19,74 @@ import { isNixBase32Char } from './nix-base32.ts';
 import { STORE_PATH_HASH_LENGTH } from './store-path.ts';
 import { NIX_DB_SCHEMA_SQL, NIX_SCHEMA_VERSION } from './nix-db-schema.ts';
 import { NixDbStatements } from './nix-db-statements.ts';
+import type { NixDb, NixDbOptions } from './nix-db-api.ts';
 
-export interface NixDbOptions {
-  /** Open with SQLite's `immutable=1`, as Nix does for a store URL with `read-only=true`. Default false. */
-  readonly immutable?: boolean;
-  /** How long a query waits for a lock held by Nix before NIX_DB_LOCKED, in ms. Default 10000 (Nix waits an hour). */
-  readonly busyTimeoutMs?: number;
-  /** The logical store dir the DB's paths live under, for queryPathFromHashPart. Default `/nix/store`. */
-  readonly storeDir?: string;
-  /** The schema version file. Default: `schema` beside the DB, where Nix keeps it. */
-  readonly schemaFile?: string;
-}
-
-/** An open, read-only Nix DB. All methods throw NixDbError (NIX_DB_CLOSED after close, or a code of toNixDbError). */
-export interface NixDb {
-  /** The DB file, as given. */
-  readonly file: string;
-  /** How SQLite opened it (see NixDbOpenMode). */
-  readonly mode: NixDbOpenMode;
-  /** From the `schema` file: NIX_SCHEMA_VERSION. */
-  readonly schemaVersion: number;
-  readonly storeDir: string;
-  /** Which CA tables exist. */
-  readonly tables: NixDbTables;
-  /**
-   * Every ValidPaths row in id order, streamed from one SQLite read (a consistent snapshot), never all in memory.
-   * Stop early with `break`/`return()`; the statement is released either way. NIX_DB_BAD_ROW on a malformed row.
-   */
-  iterateValidPaths(): Generator<ValidPathRow, void, undefined>;
-  /** Number of valid paths. */
-  countValidPaths(): number;
-  /** True when `storePath` is registered. */
-  isValidPath(storePath: string): boolean;
-  /** The row and sorted references of `storePath`, or undefined when it is not registered. */
-  queryPathInfo(storePath: string): PathInfo | undefined;
-  /** Sorted references of `storePath` (itself included when self-referencing), or undefined when not registered. */
-  queryReferences(storePath: string): string[] | undefined;
-  /** Sorted paths referencing `storePath`, or undefined when not registered. */
-  queryReferrers(storePath: string): string[] | undefined;
-  /**
-   * The valid path whose hash part is `hashPart`, or undefined; an index seek, as Nix does (`path >= storeDir/hashPart`).
-   * @throws NixDbError NIX_DB_BAD_HASH_PART when `hashPart` is not 32 Nix base-32 chars.
-   */
-  queryPathFromHashPart(hashPart: string): string | undefined;
-  /** All realisations (CA derivations) from Realisations and BuildTraceV3; [] when neither table exists. */
-  queryRealisations(): Realisation[];
-  /** Every reference edge by path, ordered by referrer id, streamed. */
-  iterateReferences(): Generator<ReferenceEdge, void, undefined>;
-  /**
-   * Every reference edge by ValidPaths id, streamed in batches: each Uint32Array holds up to `batchEdges` pairs
-   * `[referrer, reference, referrer, reference, …]` ordered by referrer. Each batch is a new array the caller may keep.
-   */
-  iterateReferenceIds(batchEdges?: number): Generator<Uint32Array, void, undefined>;
-  /** Closes the connection; later calls throw NIX_DB_CLOSED. Idempotent. */
-  close(): void;
-}
+export type { NixDb, NixDbOptions } from './nix-db-api.ts';
 
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 const DEFAULT_BATCH_EDGES = 65_536;
+/** Opens of a snapshot that Nix wrote while it was being opened, before NIX_DB_CHANGED is given up on. */
+export const NIX_DB_OPEN_ATTEMPTS = 3;
 
 /**
- * Opens the Nix DB `file` read-only (see openSqliteReadOnly for how), then checks its schema version and tables.
- * @throws NixDbError NIX_DB_MISSING, NIX_DB_UNREADABLE, NIX_DB_NOT_SQLITE, NIX_DB_LOCKED, NIX_DB_CORRUPT,
- *   NIX_DB_WAL_UNREADABLE, NIX_DB_SCHEMA_UNREADABLE, NIX_DB_SCHEMA_INVALID, NIX_DB_SCHEMA_UNSUPPORTED,
- *   NIX_DB_NOT_NIX, NIX_DB_BAD_OPTION (evidence `option`).
+ * Opens the Nix DB `file` read-only (see openSqliteReadOnly for how: nothing is created beside it), then checks its
+ * schema version and tables. A snapshot that Nix writes while it is being opened is opened again (at most
+ * NIX_DB_OPEN_ATTEMPTS times): by then Nix usually has its `-wal` there, and the next open reads through SQLite's locks.
+ * @throws NixDbError NIX_DB_MISSING, NIX_DB_UNREADABLE, NIX_DB_EMPTY, NIX_DB_NOT_SQLITE, NIX_DB_LOCKED,
+ *   NIX_DB_CORRUPT, NIX_DB_CHANGED, NIX_DB_WAL_UNREADABLE, NIX_DB_SCHEMA_UNREADABLE, NIX_DB_SCHEMA_INVALID,
+ *   NIX_DB_SCHEMA_UNSUPPORTED, NIX_DB_NOT_NIX, NIX_DB_BAD_OPTION (evidence `option`).
  */
 export function openNixDb(file: string, options: NixDbOptions = {}): NixDb {
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw badOption(file, 'busyTimeoutMs', busyTimeoutMs, 'a non-negative integer (ms)');
   const storeDir = options.storeDir ?? '/nix/store';
   if (!path.posix.isAbsolute(storeDir)) throw badOption(file, 'storeDir', storeDir, 'an absolute path');
-  const { db, mode } = openSqliteReadOnly(file, { immutable: options.immutable ?? false, busyTimeoutMs });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return openOnce(file, options, busyTimeoutMs, storeDir);
+    } catch (error) {
+      if (!(error instanceof NixDbError && error.code === 'NIX_DB_CHANGED') || attempt >= NIX_DB_OPEN_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/**
+ * Opens `file` (openNixDb), runs `read` on it, checks that a snapshot held (assertUnchanged), closes it, and returns
+ * what `read` returned. When Nix wrote the file meanwhile (NIX_DB_CHANGED, or anything `read` threw while it did) it is
+ * all done again, at most NIX_DB_OPEN_ATTEMPTS times: for short reads whose result must rest on one state of the DB.
+ * @throws whatever openNixDb or `read` throws; NIX_DB_CHANGED after the last attempt.
+ */
+export function readNixDb<T>(file: string, options: NixDbOptions, read: (db: NixDb) => T): T {
+  for (let attempt = 1; ; attempt++) {
+    const db = openNixDb(file, options);
+    try {
+      const result = read(db);
+      db.assertUnchanged('reading');
+      return result;
+    } catch (error) {
+      const changed = db.changedSinceOpen();
+      if (!changed || attempt >= NIX_DB_OPEN_ATTEMPTS)
+        throw changed && !(error instanceof NixDbError && error.code === 'NIX_DB_CHANGED')
+          ? dbChangedError(file, 'reading', undefined, readDbFileStamp(file))
+          : error;
+    } finally {
+      db.close();
+    }
+  }
+}
+
+function openOnce(file: string, options: NixDbOptions, busyTimeoutMs: number, storeDir: string): NixDb {
+  const { db, mode, stamp } = openSqliteReadOnly(file, { immutable: options.immutable ?? false, busyTimeoutMs });
   try {
     const schemaVersion = readSchemaVersion(options.schemaFile ?? schemaFileOf(file));
     const tables = checkNixTables(db, file);
-    return new NixDbReader(db, { file, mode, schemaVersion, storeDir: path.posix.normalize(storeDir).replace(/(.)\/$/, '$1'), tables });
+    const reader = new NixDbReader(db, { file, mode, stamp, schemaVersion, storeDir: path.posix.normalize(storeDir).replace(/(.)\/$/, '$1'), tables });
+    reader.assertUnchanged('opening');
+    return reader;
   } catch (error) {
     db.close();
+    // A snapshot written meanwhile may look like anything (not Nix, corrupt): that is no verdict on the DB.
+    if (changedSinceOpen(file, { mode, stamp })) throw dbChangedError(file, 'opening', stamp, readDbFileStamp(file));
     throw error;
   }
 }
@@ -110,6 +103,7 @@ export function emptyNixDb(file: string, storeDir = '/nix/store'): NixDb {
   return new NixDbReader(db, {
     file,
     mode: 'absent',
+    stamp: undefined,
     schemaVersion: NIX_SCHEMA_VERSION,
     storeDir: path.posix.normalize(storeDir).replace(/(.)\/$/, '$1'),
     tables: checkNixTables(db, file),
@@ -124,11 +118,16 @@ class NixDbReader implements NixDb {
   readonly storeDir: string;
   readonly tables: NixDbTables;
   readonly #sql: NixDbStatements;
+  readonly #stamp: DbFileStamp | undefined;
 
-  constructor(db: DatabaseSync, facts: { file: string; mode: NixDbOpenMode; schemaVersion: number; storeDir: string; tables: NixDbTables }) {
-    this.#sql = new NixDbStatements(db, facts.file);
+  constructor(
+    db: DatabaseSync,
+    facts: { file: string; mode: NixDbOpenMode; stamp: DbFileStamp | undefined; schemaVersion: number; storeDir: string; tables: NixDbTables },
+  ) {
+    this.#sql = new NixDbStatements(db, facts.file, () => this.changedSinceOpen());
     this.file = facts.file;
     this.mode = facts.mode;
+    this.#stamp = facts.stamp;
     this.schemaVersion = facts.schemaVersion;
     this.storeDir = facts.storeDir;
     this.tables = facts.tables;
@@ -233,6 +232,21 @@ class NixDbReader implements NixDb {
       }
     }
     if (length > 0) yield batch.slice(0, length);
+  }
+
+  changedSinceOpen(): boolean {
+    return changedSinceOpen(this.file, { mode: this.mode, stamp: this.#stamp });
+  }
+
+  assertUnchanged(action: string): void {
+    if (this.changedSinceOpen()) throw dbChangedError(this.file, action, this.#stamp, readDbFileStamp(this.file));
+  }
+
+  checkIntegrity(probe: IntegrityProbe): string[] {
+    const action = `checking integrity (${probe})`;
+    const problems = this.#sql.withDb(action, (db) => runIntegrityProbe(db, probe));
+    if (problems.length > 0) this.assertUnchanged(action);
+    return problems;
   }
 
   close(): void {

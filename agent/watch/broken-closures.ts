@@ -1,5 +1,5 @@
 /** Which upper-DB registrations a vanished lower path breaks: read from the upper Nix DB, read-only. */
-import { openNixDb } from '../store/index.ts';
+import { readNixDb } from '../store/index.ts';
 import type { BrokenUpperClosure } from './drift-events.ts';
 
 /** Answers which upper closures vanished lower paths break (injected, so watchers can be tested without a DB). */
@@ -21,8 +21,8 @@ export function upperDbClosureLookup(upperDb: string, storeDir: string): UpperCl
   return {
     brokenClosures(paths: readonly string[]): BrokenUpperClosure[] {
       if (paths.length === 0) return [];
-      const db = openNixDb(upperDb, { storeDir });
-      try {
+      // readNixDb: read again if Nix wrote the DB under a lock-free snapshot read (see NixDbOpenMode).
+      return readNixDb(upperDb, { storeDir }, (db) => {
         const broken: BrokenUpperClosure[] = [];
         for (const path of [...paths].sort()) {
           const referrers = db.queryReferrers(path);
@@ -30,9 +30,7 @@ export function upperDbClosureLookup(upperDb: string, storeDir: string): UpperCl
           broken.push({ path, registeredInUpper: true, referrers: referrers.filter((r) => r !== path) });
         }
         return broken;
-      } finally {
-        db.close();
-      }
+      });
     },
   };
 }

@@ -30,7 +30,8 @@ export interface LowerDbWatcherOptions {
  * replaced by rename (it re-watches the new inode) and with the WAL appearing and vanishing; its events only
  * trigger a re-read of the identity, which alone decides: `lower-db-replaced` (new inode, appeared, vanished) or
  * `lower-db-modified` (size, mtime, WAL or ValidPaths counters). The lower store must not change while mounted, so
- * every such change is drift.
+ * every such change is drift. The identity says what the file now holds (`content`), so a DB replaced by something
+ * that is not a Nix DB is reported as that.
  *
  * chokidar stops watching a directory that was removed and never comes back to it; a DirSentinel does: the
  * directory lost (or missing at start) is `watcher-down` on `health`, and once a directory is back it is watched

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { compareDbIdentity, readLowerDbIdentity, type LowerDbIdentity } from '../../agent/baseline/index.ts';
+import { DatabaseSync } from 'node:sqlite';
+import { compareDbIdentity, isLowerDbIdentity, readLowerDbIdentity, type LowerDbIdentity } from '../../agent/baseline/index.ts';
 import { runNix } from '../support/nix-kit.ts';
 import { requireCommand } from '../support/requirements.ts';
 
@@ -65,6 +66,34 @@ describe('baseline/db-identity', () => {
       const third = readLowerDbIdentity(db);
       assert.equal(compareDbIdentity(second, third, 'restart'), 'replaced');
       assert.deepEqual(third?.validPaths, second?.validPaths);
+    });
+
+    it('says what replaced the DB: a Nix DB, or an empty file, a file that is not SQLite, an SQLite DB of another schema', () => {
+      assert.equal(readLowerDbIdentity(db)?.content, 'nix-db');
+      const nixDb = `${db}.nix`;
+      fs.copyFileSync(db, nixDb);
+      const replaceWith = (write: (file: string) => void): LowerDbIdentity | null => {
+        const next = `${db}.next`;
+        write(next);
+        fs.renameSync(next, db);
+        return readLowerDbIdentity(db);
+      };
+      const empty = replaceWith((file) => fs.writeFileSync(file, ''));
+      assert.deepEqual([empty?.content, empty?.validPaths, empty?.size], ['empty', null, 0]);
+      assert.equal(replaceWith((file) => fs.writeFileSync(file, '<html>not found</html>\n'))?.content, 'not-sqlite');
+      const other = replaceWith((file) => new DatabaseSync(file).exec('create table Notes (text)'));
+      assert.equal(other?.content, 'wrong-schema');
+      const restored = replaceWith((file) => fs.copyFileSync(nixDb, file));
+      assert.equal(restored?.content, 'nix-db');
+      assert.deepEqual(fs.readdirSync(path.dirname(db)).sort(), ['big-lock', 'db.sqlite', 'db.sqlite.nix', 'reserved', 'schema']);
+    });
+  });
+
+  describe('isLowerDbIdentity', () => {
+    it('accepts an identity with or without its content verdict (baselines saved before it), and no unknown verdict', () => {
+      assert.equal(isLowerDbIdentity(base), true);
+      assert.equal(isLowerDbIdentity({ ...base, content: 'not-sqlite' }), true);
+      assert.equal(isLowerDbIdentity({ ...base, content: 'a teapot' }), false);
     });
   });
 });

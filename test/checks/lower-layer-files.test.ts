@@ -6,6 +6,8 @@ import { decideLowerLayerFiles, probeLowerLayer, probePath, readOnlyHint, type L
 import { FS_VIEW, mountFactsFromTable } from '../../agent/checks/mount-facts.ts';
 import { parseMountinfo } from '../../agent/mount/mountinfo.ts';
 import { ids, layoutOf } from './literal-facts.ts';
+import { DatabaseSync } from 'node:sqlite';
+import { createNixDb } from '../../agent/demo/nix-db-writer.ts';
 
 const LOWER = layoutOf('local-overlay://?root=/x/m&lower-store=/x/lower&upper-layer=/x/upper').lower;
 const FS_RO = { mountPoint: '/x/lower', device: '8:1', fsType: 'ext4', readOnly: true, line: '30 1 8:1 / /x/lower ro - ext4 /dev/sdb ro' };
@@ -58,12 +60,21 @@ describe('check layer.lower', () => {
       assert.equal(found[0]?.evidence['problem'], 'unreadable');
     });
 
+    it('layer.lower-db-invalid (error) for a DB file that is not a Nix DB, saying what it is', () => {
+      const found = decideLowerLayerFiles({ ...ok, dbContent: 'not-sqlite' }, LOWER);
+      assert.deepEqual(ids(found), ['layer.lower-db-invalid', 'layer.lower-read-only']);
+      assert.equal(found[0]?.severity, 'error');
+      assert.equal(found[0]?.evidence['content'], 'not-sqlite');
+      assert.match(found[0]?.message ?? '', /is not a Nix DB: it is not an SQLite database/);
+      assert.deepEqual(ids(decideLowerLayerFiles({ ...ok, dbContent: 'nix-db' }, LOWER)), ['layer.lower-read-only']);
+    });
+
     it('no DB finding for a lower store whose metadata comes from a daemon', () => {
       assert.deepEqual(ids(decideLowerLayerFiles({ ...ok, db: undefined, dbState: undefined }, LOWER)), ['layer.lower-read-only']);
     });
   });
 
-  describe('probing (stat and access only)', () => {
+  describe('probing (stat and access; the DB opened immutable, read-only)', () => {
     let dir = '';
     before(() => {
       dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ow-lower-')));
@@ -88,6 +99,27 @@ describe('check layer.lower', () => {
       assert.equal(facts.dbState?.kind, 'missing');
       assert.equal(facts.fs?.mountPoint, `${dir}/lower`);
       assert.deepEqual(ids(decideLowerLayerFiles(facts, layout.lower)), ['layer.lower-db-missing', 'layer.lower-read-only']);
+    });
+
+    it('reads what the DB file holds, creating nothing beside it: empty, not SQLite, not Nix, a Nix DB', () => {
+      const url = `local-overlay://?root=${dir}/m&lower-store=${dir}/lower2&upper-layer=${dir}/u`;
+      const layout = layoutOf(url);
+      fs.mkdirSync(path.join(dir, 'lower2/nix/store'), { recursive: true });
+      const dbDir = path.join(dir, 'lower2/nix/var/nix/db');
+      createNixDb(path.dirname(dbDir)).finish();
+      const table = parseMountinfo(`1 0 254:0 / / rw - ext4 /dev/vda rw\n`);
+      const content = (): unknown => probeLowerLayer(mountFactsFromTable({ mountinfoFile: 'x', parsed: table, layout, view: FS_VIEW }), layout.lower).dbContent;
+      const names = fs.readdirSync(dbDir).sort();
+      assert.equal(content(), 'nix-db');
+      assert.deepEqual(fs.readdirSync(dbDir).sort(), names);
+      fs.copyFileSync(path.join(dbDir, 'db.sqlite'), path.join(dir, 'nix-db.sqlite'));
+      fs.writeFileSync(path.join(dbDir, 'db.sqlite'), '');
+      assert.equal(content(), 'empty');
+      fs.writeFileSync(path.join(dbDir, 'db.sqlite'), 'PK\x03\x04 a zip file, not a database');
+      assert.equal(content(), 'not-sqlite');
+      fs.rmSync(path.join(dbDir, 'db.sqlite'));
+      new DatabaseSync(path.join(dbDir, 'db.sqlite')).exec('create table Other (x)');
+      assert.equal(content(), 'wrong-schema');
     });
   });
 });

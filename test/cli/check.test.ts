@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../agent/cli/run-cli.ts';
+import { createNixDb } from '../../agent/demo/nix-db-writer.ts';
 import { FINDING_IDS } from '../../agent/findings/index.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
 import { parseEnvelope, reportOf } from '../support/json-output.ts';
@@ -15,8 +16,9 @@ describe('overlay-warden check', () => {
 
   before(() => {
     dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ow-cli-check-')));
-    for (const d of ['lower/nix/store', 'lower/nix/var/nix/db', 'upper', 'work', 'merged/nix/store']) fs.mkdirSync(path.join(dir, d), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'lower/nix/var/nix/db/db.sqlite'), '');
+    for (const d of ['lower/nix/store', 'upper', 'work', 'merged/nix/store']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+    // A Nix DB with no paths (Nix's schema, as Nix makes it): the lower store's DB only has to be one.
+    createNixDb(path.join(dir, 'lower/nix/var/nix')).finish();
     store = `local-overlay://?root=${dir}/merged&lower-store=${dir}/lower&upper-layer=${dir}/upper`;
     table = [
       '1 0 254:0 / / rw,relatime - ext4 /dev/vda rw',

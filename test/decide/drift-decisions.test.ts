@@ -152,6 +152,35 @@ const EVENT_ROWS: readonly EventRow[] = [
     level: 'warn',
     line: 'drift: the lower DB changed under the live overlay',
   },
+  // A lower DB that is no Nix DB any more: Nix cannot open the lower store, so an error, saying what the file is.
+  {
+    name: 'lower-db-replaced by a file that is not SQLite',
+    event: watched({ type: 'lower-db-replaced', change: 'replaced', before: DB, after: { ...DB, ino: '1002', validPaths: null, content: 'not-sqlite' } }),
+    actions: [REFRESH],
+    level: 'error',
+    line: `drift: the lower DB was replaced; ${DB.file} is now not an SQLite database, so Nix cannot open the lower store`,
+  },
+  {
+    name: 'lower-db-replaced by a Nix DB (the content said)',
+    event: watched({ type: 'lower-db-replaced', change: 'replaced', before: DB, after: { ...DB, ino: '1002', content: 'nix-db' } }),
+    actions: [REFRESH],
+    level: 'warn',
+    line: 'drift: the lower DB was replaced',
+  },
+  {
+    name: 'lower-db-modified: truncated to nothing',
+    event: watched({ type: 'lower-db-modified', before: DB, after: { ...DB, size: 0, validPaths: null, content: 'empty' } }),
+    actions: [REFRESH],
+    level: 'error',
+    line: `drift: the lower DB changed under the live overlay; ${DB.file} is now empty (0 bytes), so Nix cannot open the lower store`,
+  },
+  {
+    name: 'lower-db-replaced (appeared) with another schema',
+    event: atStartup({ type: 'lower-db-replaced', change: 'appeared', before: null, after: { ...DB, validPaths: null, content: 'wrong-schema' } }),
+    actions: [REFRESH],
+    level: 'error',
+    line: `drift: the lower DB appeared; ${DB.file} is now an SQLite database without Nix's schema, so Nix cannot open the lower store`,
+  },
   // upper layer.
   {
     name: 'upper-path-added',

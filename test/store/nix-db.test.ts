@@ -13,6 +13,7 @@ import { NIX_SCHEMA_VERSION } from '../../agent/store/nix-db-schema.ts';
 import { buildNixFixtureStore, nixPathInfos, nixQuery, type NixFixtureStore, type NixPathInfo } from '../support/nix-fixture-store.ts';
 import { busyboxPath, runNix } from '../support/nix-kit.ts';
 import { runScriptAsNobody } from '../support/as-nobody.ts';
+import { readEverything } from '../support/read-nix-db.ts';
 import { requireCommand, requireNix, requireRoot } from '../support/requirements.ts';
 
 const NIX_DB_MODULE = pathToFileURL(path.resolve('agent/store/nix-db.ts')).href;
@@ -47,22 +48,6 @@ function snapshot(file: string): { sha256: string; mtimeMs: number; siblings: st
     mtimeMs: fs.statSync(file).mtimeMs,
     siblings: fs.readdirSync(path.dirname(file)).sort(),
   };
-}
-
-/** Every read the reader offers, run once (so the read-only checks cover them all). */
-function readEverything(db: NixDb): number {
-  let rows = 0;
-  for (const row of db.iterateValidPaths()) {
-    rows++;
-    db.queryPathInfo(row.path);
-    db.queryReferrers(row.path);
-    db.queryPathFromHashPart(path.basename(row.path).slice(0, 32));
-  }
-  [...db.iterateReferences()];
-  [...db.iterateReferenceIds()];
-  db.queryRealisations();
-  assert.equal(db.countValidPaths(), rows);
-  return rows;
 }
 
 /** Runs openNixDb + a count as user nobody in a child process; returns what it printed (mode and count, or the error code). */
@@ -278,16 +263,15 @@ describe('nix-db', function () {
       assert.deepEqual(snapshot(file), before);
     });
 
-    it('read-only (not immutable) in a writable dir: DB bytes and mtime unchanged', function () {
+    it('not immutable, no -wal: read as a snapshot, DB bytes and mtime unchanged and no -wal or -shm made in a writable dir', function () {
       const file = copyDb(dbDir, tmp, 'read-only');
       const before = snapshot(file);
       const db = openNixDb(file);
-      assert.equal(db.mode, 'read-only');
+      assert.equal(db.mode, 'snapshot');
       assert.equal(readEverything(db), infos.size);
+      db.assertUnchanged('reading everything');
       db.close();
-      const after = snapshot(file);
-      assert.equal(after.sha256, before.sha256);
-      assert.equal(after.mtimeMs, before.mtimeMs);
+      assert.deepEqual(snapshot(file), before);
     });
 
     describe('as another user, in a directory it cannot write', function () {
@@ -299,7 +283,7 @@ describe('nix-db', function () {
       it('without -wal/-shm: reads the DB as immutable and creates nothing', function () {
         const file = copyDb(dbDir, tmp, 'nobody-clean');
         const before = snapshot(file);
-        assert.deepEqual(readAsNobody(file), { mode: 'immutable-fallback', count: infos.size });
+        assert.deepEqual(readAsNobody(file), { mode: 'snapshot', count: infos.size });
         assert.deepEqual(readAsNobody(file, { immutable: true }), { mode: 'immutable', count: infos.size });
         assert.deepEqual(snapshot(file), before);
       });
@@ -376,18 +360,19 @@ describe('nix-db', function () {
 
     it('waits out a lock within the busy timeout: an open begun while another process holds it succeeds once it lets go', async function () {
       const file = copyDb(dbDir, tmp, 'briefly-locked');
-      // The holder lets go once it sees this process's main thread asleep in SQLite's busy handler (nanosleep):
+      // The holder lets go once it sees this process's main thread asleep (the reader's wait between tries, a futex):
       // the open has met the lock and is waiting, which no clock could tell.
       const script = `
         import { DatabaseSync } from 'node:sqlite';
         import fs from 'node:fs';
         const db = new DatabaseSync(${JSON.stringify(file)});
+        db.prepare('select count(*) from ValidPaths').get();
         db.exec("pragma locking_mode = exclusive; begin exclusive; insert into ValidPaths (path, hash, registrationTime) values ('x', 'y', 1);");
         console.log('locked');
         const pause = new Int32Array(new SharedArrayBuffer(4));
         let waiting = false;
         for (let i = 0; i < 6000 && !waiting; i++) {
-          waiting = /nanosleep/.test(fs.readFileSync('/proc/${process.pid}/wchan', 'utf8'));
+          waiting = /nanosleep|futex/.test(fs.readFileSync('/proc/${process.pid}/wchan', 'utf8'));
           if (!waiting) Atomics.wait(pause, 0, 0, 5);
         }
         db.exec('rollback');
@@ -402,13 +387,17 @@ describe('nix-db', function () {
           holder.stdout.on('data', (chunk: Buffer) => String(chunk).includes('locked') && resolve());
           holder.once('exit', (code) => reject(new Error(`the lock holder exited (${String(code)}) before locking`)));
         });
+        assert.deepEqual(snapshot(file).siblings, ['db.sqlite', 'db.sqlite-shm', 'db.sqlite-wal', 'schema'], 'the holder, a WAL reader first, made them');
         const db = openNixDb(file, { busyTimeoutMs: 60_000 });
+
         try {
           assert.equal(db.countValidPaths(), infos.size, "the holder's uncommitted row never happened");
         } finally {
           db.close();
         }
         assert.equal(await exited, 0, 'the holder saw the open waiting (exit 3: it never did)');
+        // The holder, the last connection, deleted its -wal and -shm as it closed; the waiting reader made none again.
+        assert.deepEqual(snapshot(file).siblings, ['db.sqlite', 'schema']);
       } finally {
         holder.kill('SIGKILL');
       }
@@ -418,7 +407,10 @@ describe('nix-db', function () {
       const file = copyDb(dbDir, tmp, 'locked');
       const holder = new DatabaseSync(file);
       try {
+        // A reader first, as Nix is (its -wal and -shm appear), then the whole DB locked, as no reader can wait out.
+        holder.prepare('select count(*) from ValidPaths').get();
         holder.exec("pragma locking_mode = exclusive; begin exclusive; insert into ValidPaths (path, hash, registrationTime) values ('x', 'y', 1);");
+        assert.deepEqual(snapshot(file).siblings, ['db.sqlite', 'db.sqlite-shm', 'db.sqlite-wal', 'schema']);
         const error = expectNixDbError(() => openNixDb(file, { busyTimeoutMs: 200 }), 'NIX_DB_LOCKED', file);
         assert.ok(error.hint);
       } finally {

@@ -14,6 +14,7 @@ import { threadsOption } from './verify.ts';
 const PHASE_LABEL: Record<AuditProgress['phase'], string> = {
   'upper-db': 'reading upper DB',
   layers: 'listing the upper layer',
+  'db-integrity': "checking the upper DB's indexes",
   'lower-db': 'reading lower DB and store dir',
   xattrs: 'reading overlay xattrs',
   duplicates: 'measuring duplicates',

@@ -1,0 +1,73 @@
+/** The read-only Nix DB reader's interface and options (implemented in nix-db.ts). */
+import type { NixDbOpenMode, NixDbTables } from './nix-db-open.ts';
+import type { IntegrityProbe } from './nix-db-integrity.ts';
+import type { PathInfo, Realisation, ReferenceEdge, ValidPathRow } from './nix-db-rows.ts';
+
+export interface NixDbOptions {
+  /** Open with SQLite's `immutable=1`, as Nix does for a store URL with `read-only=true`. Default false. */
+  readonly immutable?: boolean;
+  /** How long a query waits for a lock held by Nix before NIX_DB_LOCKED, in ms. Default 10000 (Nix waits an hour). */
+  readonly busyTimeoutMs?: number;
+  /** The logical store dir the DB's paths live under, for queryPathFromHashPart. Default `/nix/store`. */
+  readonly storeDir?: string;
+  /** The schema version file. Default: `schema` beside the DB, where Nix keeps it. */
+  readonly schemaFile?: string;
+}
+
+/** An open, read-only Nix DB. All methods throw NixDbError (NIX_DB_CLOSED after close, or a code of toNixDbError). */
+export interface NixDb {
+  /** The DB file, as given. */
+  readonly file: string;
+  /** How SQLite opened it (see NixDbOpenMode). */
+  readonly mode: NixDbOpenMode;
+  /** From the `schema` file: NIX_SCHEMA_VERSION. */
+  readonly schemaVersion: number;
+  readonly storeDir: string;
+  /** Which CA tables exist. */
+  readonly tables: NixDbTables;
+  /**
+   * Every ValidPaths row in id order, streamed from one SQLite read (a consistent snapshot), never all in memory.
+   * Stop early with `break`/`return()`; the statement is released either way. NIX_DB_BAD_ROW on a malformed row.
+   */
+  iterateValidPaths(): Generator<ValidPathRow, void, undefined>;
+  /** Number of valid paths. */
+  countValidPaths(): number;
+  /** True when `storePath` is registered. */
+  isValidPath(storePath: string): boolean;
+  /** The row and sorted references of `storePath`, or undefined when it is not registered. */
+  queryPathInfo(storePath: string): PathInfo | undefined;
+  /** Sorted references of `storePath` (itself included when self-referencing), or undefined when not registered. */
+  queryReferences(storePath: string): string[] | undefined;
+  /** Sorted paths referencing `storePath`, or undefined when not registered. */
+  queryReferrers(storePath: string): string[] | undefined;
+  /**
+   * The valid path whose hash part is `hashPart`, or undefined; an index seek, as Nix does (`path >= storeDir/hashPart`).
+   * @throws NixDbError NIX_DB_BAD_HASH_PART when `hashPart` is not 32 Nix base-32 chars.
+   */
+  queryPathFromHashPart(hashPart: string): string | undefined;
+  /** All realisations (CA derivations) from Realisations and BuildTraceV3; [] when neither table exists. */
+  queryRealisations(): Realisation[];
+  /** Every reference edge by path, ordered by referrer id, streamed. */
+  iterateReferences(): Generator<ReferenceEdge, void, undefined>;
+  /**
+   * Every reference edge by ValidPaths id, streamed in batches: each Uint32Array holds up to `batchEdges` pairs
+   * `[referrer, reference, referrer, reference, …]` ordered by referrer. Each batch is a new array the caller may keep.
+   */
+  iterateReferenceIds(batchEdges?: number): Generator<Uint32Array, void, undefined>;
+  /**
+   * True when the DB was opened as a `snapshot` (no locks: see NixDbOpenMode) and its file has been written since,
+   * so what was read may mix two states. Always false in the other modes.
+   */
+  changedSinceOpen(): boolean;
+  /** Throws NixDbError NIX_DB_CHANGED (naming `action`) when changedSinceOpen(). Call it after the reads a result rests on. */
+  assertUnchanged(action: string): void;
+  /**
+   * Runs SQLite's consistency check `probe` (see IntegrityProbe for what each catches and costs) on this read-only
+   * connection; returns the problems found, [] when none.
+   * @throws NixDbError NIX_DB_CHANGED (a snapshot written meanwhile: its problems may be a torn read, not damage),
+   *   NIX_DB_CLOSED, or a code of toNixDbError.
+   */
+  checkIntegrity(probe: IntegrityProbe): string[];
+  /** Closes the connection; later calls throw NIX_DB_CLOSED. Idempotent. */
+  close(): void;
+}
