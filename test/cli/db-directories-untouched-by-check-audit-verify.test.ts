@@ -53,7 +53,7 @@ describe('check, audit and verify leave both DB directories untouched', function
     for (const command of ['check', 'audit', 'verify']) {
       const run = await runCliCaptured([command, '--json', '--store', storeUrl(lowerReadOnly)]);
       const report = JSON.parse(run.stdout) as { findings?: Finding[]; error?: unknown };
-      assert.equal(report.error, undefined, `${command}: ${run.stdout}`);
+      assert.equal(report.error, null, `${command}: ${run.stdout}`);
       const dbFindings = (report.findings ?? []).filter((x) => /^layer\.(upper|lower)-db|^store\.db-/.test(x.id));
       assert.deepEqual(dbFindings, [], command);
       if (command !== 'check') assert.equal(run.code, 0, `${command}: ${run.stdout}`);
