@@ -123,11 +123,11 @@ export class LayerWatcher extends DriftEmitter {
     if (this.#started || this.#closed) return;
     this.#started = true;
     try {
-      this.#lower.start();
-      this.#upper.start();
+      this.#lower.dir.start();
+      this.#upper.dir.start();
     } catch (error) {
-      this.#lower.close();
-      this.#upper.close();
+      this.#lower.dir.close();
+      this.#upper.dir.close();
       throw error;
     }
     this.#queue.enqueue(() => this.#upper.list());
@@ -138,8 +138,8 @@ export class LayerWatcher extends DriftEmitter {
 
   /** Processes pending changes now instead of after the debounce, and resolves when all are processed. */
   async flush(): Promise<void> {
-    this.#lower.flush();
-    this.#upper.flush();
+    this.#lower.dir.flush();
+    this.#upper.dir.flush();
     this.#db?.flush();
     await this.#queue.idle();
   }
@@ -151,7 +151,7 @@ export class LayerWatcher extends DriftEmitter {
 
   /** Whether each watch sees its directory now: the lower store dir, the upper layer, the lower DB's directory. */
   health(): WatcherHealth[] {
-    return [this.#lower.health, this.#upper.health, ...(this.#db === undefined ? [] : [this.#db.health])];
+    return [this.#lower.dir.health, this.#upper.dir.health, ...(this.#db === undefined ? [] : [this.#db.health])];
   }
 
   /**
@@ -173,8 +173,8 @@ export class LayerWatcher extends DriftEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue.close();
-    this.#lower.close();
-    this.#upper.close();
+    this.#lower.dir.close();
+    this.#upper.dir.close();
     await this.#db?.close();
     await this.#queue.idle();
   }

@@ -8,7 +8,6 @@ import { classifyLowerChanges, type LowerObservation } from './layer-changes.ts'
 import { listToResync, STAT_CHUNK, type LayerWatchContext } from './layer-watch-context.ts';
 import { LiveEntryIndex } from './live-entry-index.ts';
 import type { TopLevelWatcher, DirBatch } from './top-level-watcher.ts';
-import type { WatcherHealth } from './watcher-health.ts';
 
 export interface LowerDirWatcherOptions {
   /** The lower store dir (the overlay's lowerdir). */
@@ -31,18 +30,14 @@ export class LowerDirWatcher {
   readonly #context: LayerWatchContext;
   readonly #o: LowerDirWatcherOptions;
   readonly #index: LiveEntryIndex;
-  readonly #watch: TopLevelWatcher;
+  /** The watch of the directory: `start()`, `flush()`, `health` (for `status`), `close()` (idempotent). */
+  readonly dir: TopLevelWatcher;
 
   constructor(context: LayerWatchContext, options: LowerDirWatcherOptions) {
     this.#context = context;
     this.#o = Object.freeze({ ...options });
     this.#index = new LiveEntryIndex(options.entries);
-    this.#watch = context.watchDir(options.lowerStoreDir, 'lower-store-dir', (batch) => this.#onBatch(batch));
-  }
-
-  /** Starts the watch. @throws WatchError WATCH_DIR_FAILED. */
-  start(): void {
-    this.#watch.start();
+    this.dir = context.watchDir(options.lowerStoreDir, 'lower-store-dir', (batch) => this.#onBatch(batch));
   }
 
   /**
@@ -58,21 +53,6 @@ export class LowerDirWatcher {
       // Cannot stat it: list it, which reports why.
     }
     if (!unchanged) await this.#rescan();
-  }
-
-  /** Hands the pending batch (if any) to the queue now. */
-  flush(): void {
-    this.#watch.flush();
-  }
-
-  /** Whether the directory is watched now (for `status`). */
-  get health(): WatcherHealth {
-    return this.#watch.health;
-  }
-
-  /** Stops the watch and drops pending names. Idempotent. */
-  close(): void {
-    this.#watch.close();
   }
 
   /** The entries as the watcher knows them now. */

@@ -6,7 +6,6 @@ import { classifyUpperChanges, type UpperChange, type UpperObservation, type Upp
 import { listToResync, STAT_CHUNK, type LayerWatchContext } from './layer-watch-context.ts';
 import { LiveEntryIndex } from './live-entry-index.ts';
 import type { TopLevelWatcher, DirBatch } from './top-level-watcher.ts';
-import type { WatcherHealth } from './watcher-health.ts';
 
 export interface UpperLayerWatcherOptions {
   readonly upperLayer: string;
@@ -24,17 +23,13 @@ export class UpperLayerWatcher {
   readonly #o: UpperLayerWatcherOptions;
   readonly #objects = new LiveEntryIndex();
   readonly #whiteouts = new Set<string>();
-  readonly #watch: TopLevelWatcher;
+  /** The watch of the directory: `start()`, `flush()`, `health` (for `status`), `close()` (idempotent). */
+  readonly dir: TopLevelWatcher;
 
   constructor(context: LayerWatchContext, options: UpperLayerWatcherOptions) {
     this.#context = context;
     this.#o = Object.freeze({ ...options });
-    this.#watch = context.watchDir(options.upperLayer, 'upper-layer', (batch) => this.#onBatch(batch));
-  }
-
-  /** Starts the watch. @throws WatchError WATCH_DIR_FAILED. */
-  start(): void {
-    this.#watch.start();
+    this.dir = context.watchDir(options.upperLayer, 'upper-layer', (batch) => this.#onBatch(batch));
   }
 
   /**
@@ -43,21 +38,6 @@ export class UpperLayerWatcher {
    */
   async list(): Promise<void> {
     await this.#rescan(false);
-  }
-
-  /** Hands the pending batch (if any) to the queue now. */
-  flush(): void {
-    this.#watch.flush();
-  }
-
-  /** Whether the directory is watched now (for `status`). */
-  get health(): WatcherHealth {
-    return this.#watch.health;
-  }
-
-  /** Stops the watch and drops pending names. Idempotent. */
-  close(): void {
-    this.#watch.close();
   }
 
   async #onBatch(batch: DirBatch): Promise<void> {

