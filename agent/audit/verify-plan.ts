@@ -77,7 +77,7 @@ export function idsToLookUp(listing: LayerListing, upper: DbIndex | undefined, l
  * come lower DB first, each DB in row order, then the copies of lower-only paths.
  */
 export function planScope(facts: ScopeFacts): VerifyPlan {
-  const { upperListing: listing, upper, registrations } = facts;
+  const { upperListing: listing, upper } = facts;
   const lower = facts.lower === undefined || upper === undefined ? facts.lower : joinIndexes(facts.lower, upper);
   const findings = maskedFindings(facts);
   const hiddenAt = (key: Uint8Array): boolean => {

@@ -43,10 +43,9 @@ export function resolveStoreFromSettings(
 
   let base: string;
   let source: string;
-  let key: string;
   try {
     if (store.url !== undefined) {
-      [base, source, key] = [store.url, at('url'), 'url'];
+      [base, source] = [store.url, at('url')];
     } else if (store.nixConf !== undefined) {
       const setting = readNixConfStoreSetting(store.nixConf);
       if (setting === undefined && !hasOverrides) {
@@ -55,10 +54,9 @@ export function resolveStoreFromSettings(
           hint: 'set store.url in the configuration, pass --store URL, or point --nix-conf at the nix.conf that sets `store = local-overlay…`',
         });
       }
-      [base, source, key] =
-        setting === undefined ? ['local-overlay://', at('nixConf'), 'nixConf'] : [setting.value, `${setting.file}:${setting.line}`, 'nixConf'];
+      [base, source] = setting === undefined ? ['local-overlay://', at('nixConf')] : [setting.value, `${setting.file}:${setting.line}`];
     } else if (hasOverrides) {
-      [base, source, key] = ['local-overlay://', 'store settings', Object.keys(store)[0] ?? 'upperLayer'];
+      [base, source] = ['local-overlay://', 'store settings'];
     } else {
       throw new ConfigError('CONFIG_NO_STORE', 'no store is configured', [], {
         hint: 'set store.url or store.nixConf in the configuration, or pass --store URL or --nix-conf FILE',

@@ -60,7 +60,6 @@ export async function runAgentTour(options: AgentTourOptions): Promise<boolean> 
   let ok = true;
   try {
     // 1. A template update adds a path to the lower store while the overlay is mounted.
-    const source = store.lower.paths[0]!;
     const added = `${store.storeDir}/${'0'.repeat(32)}-demo-added-to-lower`;
     say(`Adding ${basename(added)} to the lower store while the overlay is mounted (what a template or image update does).`);
     const addedDir = join(store.lower.realStoreDir, basename(added));

@@ -1,5 +1,4 @@
 /** Opening a Nix DB read-only with node:sqlite so that nothing is ever created beside it, and checking its schema version and tables. */
-import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { errnoCode, messageOf } from '../errors/index.ts';

@@ -4,7 +4,7 @@ import { percentEncode } from './percent-encoding.ts';
 import type { StoreUrlErrorCode } from './store-url-error.ts';
 import { PARAM_EXPECTED, STORE_PARAMS, readParamValue, type StoreUrlKind } from './store-url-params.ts';
 import { decode, fail, parseQuery, unknownParam, type Context } from './store-url-query.ts';
-import type { AutoStoreUrl, DaemonStoreUrl, LocalOverlayStoreUrl, LocalStoreUrl, ParsedStoreUrl, StoreUrlCommon } from './parsed-store-url.ts';
+import type { ParsedStoreUrl, StoreUrlCommon } from './parsed-store-url.ts';
 
 /** Deepest chain of overlay stores as lower stores that is followed (a guard against runaway nesting). */
 export const MAX_LOWER_STORE_DEPTH = 8;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { NIX_DB_OPEN_ATTEMPTS, openNixDb, readNixDb, type NixDb, type NixDbOptions } from '../../agent/store/nix-db.ts';
+import { NIX_DB_OPEN_ATTEMPTS, openNixDb, readNixDb, type NixDbOptions } from '../../agent/store/nix-db.ts';
 import { NixDbError } from '../../agent/store/nix-db-error.ts';
 import { buildNixFixtureStore } from '../support/nix-fixture-store.ts';
 import { listDir, namesOf, NixDbHolder } from '../support/nix-db-holder.ts';
