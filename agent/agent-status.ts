@@ -14,3 +14,13 @@ export interface AgentStatus {
   readonly watchers: readonly WatcherHealth[];
   readonly remount: ReturnType<Remounter['status']>;
 }
+
+/**
+ * A complete set of findings from one run of one source (`check`: a mount check, whatever its reason; `audit`, `scrub`:
+ * scheduled work). The full set each time, so a consumer can tell a finding that cleared from one not yet looked at.
+ */
+export interface FindingsEvent {
+  readonly source: 'check' | 'audit' | 'scrub';
+  readonly at: string;
+  readonly findings: readonly Finding[];
+}

@@ -43,15 +43,16 @@ export interface AgentOptions {
   readonly control?: boolean;
 }
 
-import type { AgentStatus } from './agent-status.ts';
+import type { AgentStatus, FindingsEvent } from './agent-status.ts';
 
-export type { AgentStatus };
+export type { AgentStatus, FindingsEvent };
 
-/** What the agent emits, for the demo, tests and (later) alert sinks: every drift event and every remount event. */
+/** What the agent emits, for the demo, tests, metrics and alert sinks: every drift, watcher-health, remount and findings event. */
 export interface AgentEventMap {
   drift: [DriftEvent];
   health: [WatcherHealthEvent];
   remount: [RemountEvent];
+  findings: [FindingsEvent];
 }
 
 /** Events kept for `status`. */
@@ -282,6 +283,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     const errors = report.findings.filter((f) => f.severity === 'error').length;
     const warnings = report.findings.filter((f) => f.severity === 'warning').length;
     this.#lastCheck = { at: new Date().toISOString(), errors, warnings, findings: report.findings };
+    this.emit('findings', { source: 'check', at: this.#lastCheck.at, findings: report.findings });
   }
 
   /** An error the parts report as a value (they keep going): its message, code and evidence. */
