@@ -3,7 +3,18 @@ import type { Finding } from './findings/index.ts';
 import type { Remounter } from './remount/index.ts';
 import type { DriftEvent, DriftEventType, WatcherHealth } from './watch/index.ts';
 
-export interface AgentStatus {
+/**
+ * Sections of `status` that services around the agent add with `Agent.extendStatus` (each owns its section's type):
+ * `alerts` (alert state and sinks), `schedule` (scheduled audit and scrub), `layers` (filesystem and disk facts), `http`.
+ */
+export interface AgentStatusSections {
+  readonly alerts?: unknown;
+  readonly schedule?: unknown;
+  readonly layers?: unknown;
+  readonly http?: unknown;
+}
+
+export interface AgentStatus extends AgentStatusSections {
   readonly startedAt: string;
   readonly mergedStoreDir: string;
   readonly mountValid: boolean;

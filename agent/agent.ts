@@ -43,7 +43,7 @@ export interface AgentOptions {
   readonly control?: boolean;
 }
 
-import type { AgentStatus, FindingsEvent } from './agent-status.ts';
+import type { AgentStatus, AgentStatusSections, FindingsEvent } from './agent-status.ts';
 
 export type { AgentStatus, FindingsEvent };
 
@@ -78,6 +78,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
   #work: Promise<void> = Promise.resolve();
   #checkTimer: NodeJS.Timeout | undefined;
   readonly #checkLog = new CheckLog();
+  readonly #statusSections: (() => AgentStatusSections)[] = [];
 
   private constructor(options: AgentOptions) {
     super();
@@ -183,7 +184,13 @@ export class Agent extends EventEmitter<AgentEventMap> {
       lastEvents: [...this.#recent],
       watchers: [...(this.#layers?.health() ?? []), ...(this.#mount === undefined ? [] : [this.#mount.health])],
       remount: this.#remounter.status(),
+      ...Object.assign({}, ...this.#statusSections.map((section) => section())),
     };
+  }
+
+  /** Adds sections that the services around the agent (HTTP, metrics, alerts, scheduled work) contribute to `status`. */
+  extendStatus(section: () => AgentStatusSections): void {
+    this.#statusSections.push(section);
   }
 
   /** Resolves when every action started so far is done (tests, and a clean stop). */
