@@ -34,26 +34,11 @@ import {
   type WatcherHealthEvent,
 } from './watch/index.ts';
 
-export interface AgentOptions {
-  readonly config: Config;
-  readonly logger: Logger;
-  /** The environment Nix defaults come from (NIX_STORE_DIR…). */
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** Start the control socket (default true; tests of the agent core may turn it off). */
-  readonly control?: boolean;
-}
-
+import type { AgentEventMap, AgentOptions, AgentService } from './agent-options.ts';
 import type { AgentStatus, AgentStatusSections, FindingsEvent } from './agent-status.ts';
 
+export type { AgentEventMap, AgentOptions, AgentService, AgentServiceStarter } from './agent-options.ts';
 export type { AgentStatus, FindingsEvent };
-
-/** What the agent emits, for the demo, tests, metrics and alert sinks: every drift, watcher-health, remount and findings event. */
-export interface AgentEventMap {
-  drift: [DriftEvent];
-  health: [WatcherHealthEvent];
-  remount: [RemountEvent];
-  findings: [FindingsEvent];
-}
 
 /** Events kept for `status`. */
 const RECENT_EVENTS = 20;
@@ -79,6 +64,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
   #checkTimer: NodeJS.Timeout | undefined;
   readonly #checkLog = new CheckLog();
   readonly #statusSections: (() => AgentStatusSections)[] = [];
+  #services: AgentService[] = [];
 
   private constructor(options: AgentOptions) {
     super();
@@ -103,6 +89,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
   static async start(options: AgentOptions): Promise<Agent> {
     const agent = new Agent(options);
     try {
+      for (const start of options.services ?? []) agent.#services.push(await start(agent, options));
       await agent.#start();
     } catch (error) {
       await agent.close();
@@ -114,12 +101,8 @@ export class Agent extends EventEmitter<AgentEventMap> {
   async #start(): Promise<void> {
     const { config } = this.#o;
     const signal = this.#abort.signal;
-    this.#log.info('overlay-warden agent starting', {
-      mergedStoreDir: config.layout.mergedStoreDir,
-      upperLayer: config.layout.upperLayer,
-      lowerStoreDir: config.layout.lower.realStoreDir,
-      stateDir: config.stateDir,
-    });
+    const { mergedStoreDir, upperLayer, lower } = config.layout;
+    this.#log.info('overlay-warden agent starting', { mergedStoreDir, upperLayer, lowerStoreDir: lower.realStoreDir, stateDir: config.stateDir });
     for (const unbuilt of unbuiltSettings(config)) this.#log.info(unbuilt.message, { setting: unbuilt.key, value: unbuilt.value });
     // A state dir that is a file, that others could write or that cannot be written stops the start (exit 1).
     prepareStateDir(config.stateDir);
@@ -203,6 +186,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     this.#closing ??= (async () => {
       this.#abort.abort(new Error('agent stopping'));
       clearTimeout(this.#checkTimer);
+      await Promise.allSettled(this.#services.map((service) => service.close()));
       const steps = [this.#layers?.close(), this.#mount?.close(), this.#control?.close(graceMs / 2), this.#remounter.close(graceMs / 2)];
       await Promise.allSettled(steps.filter((step) => step !== undefined));
       this.#log.info('overlay-warden agent stopped');

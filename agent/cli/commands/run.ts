@@ -1,5 +1,6 @@
 /** `overlay-warden run`: the long-running agent, until SIGTERM/SIGINT; SIGHUP reloads the configuration. */
 import { Agent } from '../../agent.ts';
+import { agentServices } from '../../agent-services.ts';
 import type { Config } from '../../config/index.ts';
 import { messageOf } from '../../errors/index.ts';
 import { createLogger } from '../../log/index.ts';
@@ -40,7 +41,7 @@ export const runCommand: Command = {
     // logged and the old one kept. A new configuration that loads but cannot start falls back to the old one.
     // Reloads run one after another, and only once the first start is over (the handler is installed before it, so
     // an early SIGHUP waits instead of killing the process).
-    const first = Agent.start({ config, logger, env: io.env });
+    const first = Agent.start({ config, logger, env: io.env, services: agentServices() });
     let reloading: Promise<void> = first.then(
       () => undefined,
       () => undefined,
@@ -59,7 +60,7 @@ export const runCommand: Command = {
       const previous = { config, logger };
       const nextLogger = loggerFor(next, json);
       try {
-        agent = await Agent.start({ config: next, logger: nextLogger, env: io.env });
+        agent = await Agent.start({ config: next, logger: nextLogger, env: io.env, services: agentServices() });
         config = next;
         logger = nextLogger;
         await endLogger(previous.logger);
@@ -69,7 +70,7 @@ export const runCommand: Command = {
         logger.error(`the agent could not start with the reloaded configuration; going on with the previous one: ${messageOf(error)}`, { code: codeOf(error) });
       }
       try {
-        agent = await Agent.start({ config: previous.config, logger: previous.logger, env: io.env });
+        agent = await Agent.start({ config: previous.config, logger: previous.logger, env: io.env, services: agentServices() });
       } catch (error) {
         logger.error(`the agent could not restart with the previous configuration either; stopping: ${messageOf(error)}`, { code: codeOf(error) });
         agent = undefined;
