@@ -15,9 +15,17 @@ import { DemoStoreError } from './demo-store-error.ts';
 
 export interface AgentTourOptions {
   readonly config: Config;
-  readonly store: Pick<DemoStore, 'lower' | 'upper' | 'mergedStoreDir' | 'storeDir'>;
+  readonly store: Pick<DemoStore, 'lower' | 'upper' | 'mergedStoreDir' | 'storeDir'> & {
+    /** A writable bind of the (read-only) lower store dir: where the tour grows the lower store. */
+    readonly lowerWritableStoreDir: string;
+  };
   readonly logger: Logger;
+  /** Narration for people. */
   readonly say: (text: string) => void;
+  /** Each expectation as soon as it is judged. */
+  readonly report: (check: TourCheck) => void;
+  /** Runs while the agent still runs, after the changes (the demo's real `status`); resolves whether it came out as expected. */
+  readonly whileRunning?: () => Promise<boolean>;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly signal: AbortSignal;
 }
@@ -52,26 +60,55 @@ function nextRemountEnd(agent: Agent, signal: AbortSignal, what: string): Promis
   })();
 }
 
-/** Runs the tour; resolves true when every step ended as the agent should make it end. */
-export async function runAgentTour(options: AgentTourOptions): Promise<boolean> {
+/** One thing the tour expects of the agent, and whether it came out so. */
+export interface TourCheck {
+  readonly what: string;
+  readonly expected: string;
+  readonly asExpected: boolean;
+}
+
+/** What the tour saw: each expectation and whether it held; `ok` when all did (and `whileRunning` said so). */
+export interface AgentTourResult {
+  readonly ok: boolean;
+  readonly checks: readonly TourCheck[];
+}
+
+/**
+ * Runs the tour: starts the agent, grows the lower store (through `lowerWritableStoreDir`, a writable bind of the
+ * read-only lower store dir), deletes a duplicate's upper copy directly in the upper layer, and after each waits for
+ * the agent's remount and looks at what the merged dir serves. Then runs `whileRunning` (the demo's `status` step)
+ * while the agent still runs, and stops the agent. Each expectation goes through `report` as it is judged.
+ * @throws DemoStoreError DEMO_TOUR_TIMEOUT when the agent does not finish a remount in time; rejects with
+ *   `signal.reason` when aborted. The agent is stopped in every case.
+ */
+export async function runAgentTour(options: AgentTourOptions): Promise<AgentTourResult> {
   const { config, store, say, signal } = options;
   say('Starting the agent (overlay-warden run) on the demo overlay. Its log follows.');
   const agent = await Agent.start({ config, logger: options.logger, env: options.env });
-  let ok = true;
+  const checks: TourCheck[] = [];
+  const judge = (what: string, expected: string, asExpected: boolean): void => {
+    const check = { what, expected, asExpected };
+    checks.push(check);
+    options.report(check);
+  };
+  let ranWhileRunning = true;
   try {
     // 1. A template update adds a path to the lower store while the overlay is mounted.
     const added = `${store.storeDir}/${'0'.repeat(32)}-demo-added-to-lower`;
-    say(`Adding ${basename(added)} to the lower store while the overlay is mounted (what a template or image update does).`);
-    const addedDir = join(store.lower.realStoreDir, basename(added));
+    say(
+      `Adding ${basename(added)} to the lower store while the overlay is mounted (what a template or image update does; the demo writes through a second, writable bind of the lower store dir).`,
+    );
+    const addedDir = join(store.lowerWritableStoreDir, basename(added));
     const ended = nextRemountEnd(agent, signal, 'the lower store grew');
     mkdirSync(addedDir);
     writeFileSync(join(addedDir, 'hello'), 'added to the lower store under a live overlay\n');
     const first = await ended;
     const visible = exists(join(store.mergedStoreDir, basename(added)));
-    say(
-      `After the remount (${first.type === 'remount-verified' ? 'verified fresh' : 'failed'}), the new path is ${visible ? 'visible' : 'NOT visible'} through the merged store dir.`,
+    judge(
+      `after the remount (${first.type === 'remount-verified' ? 'verified fresh' : 'gave up'}), the new path is ${visible ? 'visible' : 'NOT visible'} through the merged store dir`,
+      'the agent sees the lower store grow, remounts, and the new path is visible',
+      first.type === 'remount-verified' && visible,
     );
-    ok &&= first.type === 'remount-verified' && visible;
 
     // 2. Nix's GC or optimise deletes a duplicated path directly in the upper layer.
     const duplicate = store.upper.duplicates[0];
@@ -84,22 +121,17 @@ export async function runAgentTour(options: AgentTourOptions): Promise<boolean> 
       const served = statSync(join(store.mergedStoreDir, name), { throwIfNoEntry: false });
       const lower = statSync(join(store.lower.realStoreDir, name));
       const fromLower = served !== undefined && served.isDirectory() === lower.isDirectory() && served.size === lower.size;
-      say(`After the remount, ${name} is served ${fromLower ? 'from the lower store, as it should be' : 'WRONGLY'}.`);
-      ok &&= second.type === 'remount-verified' && fromLower;
+      judge(
+        `after the remount, ${name} is served ${fromLower ? 'from the lower store' : 'WRONGLY (not the lower copy)'}`,
+        'the agent flags the stale view, remounts, and the lower copy is served',
+        second.type === 'remount-verified' && fromLower,
+      );
     }
-    const status = agent.status();
-    say(
-      `The agent's status: mount ${status.mountValid ? 'valid' : 'invalid'}; drift seen: ${
-        Object.entries(status.drift)
-          .filter(([, n]) => n > 0)
-          .map(([t, n]) => `${t} ×${n}`)
-          .join(', ') || 'none'
-      }; remounts done: ${status.remount.counters.remounted}.`,
-    );
+    if (options.whileRunning !== undefined) ranWhileRunning = await options.whileRunning();
   } finally {
     await agent.close();
   }
-  return ok;
+  return { ok: ranWhileRunning && checks.every((c) => c.asExpected), checks };
 }
 
 function exists(path: string): boolean {

@@ -4,4 +4,6 @@ export { DemoStoreError, type DemoStoreErrorCode } from './demo-store-error.ts';
 export { createNixDb, type NixDbWriter, type Registration } from './nix-db-writer.ts';
 export { OBJECT_KINDS, type DemoContents, type ObjectKind } from './demo-graph.ts';
 export { removeDemoDir } from './remove-demo-dir.ts';
-export { runAgentTour } from './agent-tour.ts';
+export { runAgentTour, type AgentTourResult, type TourCheck } from './agent-tour.ts';
+export { makeDemoMishaps, mishapCandidates, type DemoMishaps } from './demo-mishaps.ts';
+export { judgeStep, describeExpectation, type StepExpectation, type ExpectedFinding, type StepOutcome, type StepVerdict } from './demo-judge.ts';

@@ -34,6 +34,7 @@ export {
   type OverlayOptionsErrorCode,
 } from './mount-errors.ts';
 export { overlayMountOptions, mountOverlay, MountOverlayError, MOUNT_OPTIONS_MAX, type OverlaySpec, type MountOverlayErrorCode } from './mount-overlay.ts';
+export { bindMount, BindMountError, type BindMountErrorCode } from './bind-mount.ts';
 export { unshareArgv, runInPrivateMountNamespace, MountNamespaceError, type MountNamespaceErrorCode } from './mount-namespace.ts';
 export {
   classifyOverlayEntry,

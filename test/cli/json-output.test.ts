@@ -151,21 +151,27 @@ describe('--json: one envelope for every command, valid against the schema', fun
 describe('demo --json', function () {
   this.timeout(180_000);
 
-  it('narrates on stderr and prints one envelope: each step with the envelope it printed', function () {
+  it('narrates on stderr and prints one envelope: each step with the envelope it printed and its verdict', function () {
     requireRoot(this);
     requireCommand(this, 'unshare');
     const run = runCliProcess(['demo', '--json', '--lower-paths', '20', '--upper-paths', '5']);
     assert.equal(run.status, 0, run.stderr);
     const envelope = parseEnvelope(run.stdout, 'demo');
     assert.equal(envelope.exitCode, 0);
-    const { steps, store, agentTour, kept } = envelope.result!;
+    const { steps, store, agentTour, kept, next } = envelope.result!;
     assert.deepEqual(
       (steps as Array<{ argv: string[] }>).map((step) => step.argv[0]),
-      ['layout', 'check'],
+      ['layout', 'check', 'audit', 'verify', 'status'],
     );
-    for (const step of steps as Array<{ exitCode: number; output: Envelope }>) assert.equal(step.output.exitCode, step.exitCode);
-    assert.deepEqual([store.lowerPaths, store.upperPaths, agentTour.ok, kept], [20, 5, true, false]);
+    for (const step of steps as Array<{ exitCode: number; output: Envelope; expected: string; asExpected: boolean }>) {
+      assert.equal(step.output.exitCode, step.exitCode);
+      assert.match(step.expected, /^exit \d/);
+      assert.equal(step.asExpected, true);
+    }
+    assert.deepEqual([store.lowerPaths, store.upperPaths, agentTour.ok, agentTour.checks.length, kept], [20, 5, true, 2, false]);
+    assert.ok((next as string[]).length > 0);
     assert.match(run.stderr, /Building a demo lower store/);
+    assert.match(run.stderr, /✓ as expected/, 'the tour, verdicts included, goes to stderr');
     assert.match(run.stderr, /"remount":"remount-verified"/, 'the agent tour logs JSON lines on stderr');
   });
 });

@@ -46,7 +46,12 @@ export function auditSources(layout: StoreLayout): Record<string, string | undef
 }
 
 /** The human report of an audit; `findings` are the report's and the command's own (no upper DB). */
-export function formatAuditReport(io: CliIo, layout: StoreLayout, report: AuditReport, findings: readonly Finding[]): string {
+export function formatAuditReport(
+  io: CliIo,
+  layout: StoreLayout,
+  report: Pick<AuditReport, 'partial' | 'interruptedIn' | 'stats'>,
+  findings: readonly Finding[],
+): string {
   const s = report.stats;
   return formatFindingsReport(io, {
     title: 'overlay-warden audit',

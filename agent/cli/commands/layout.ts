@@ -23,6 +23,11 @@ export function layoutRows(layout: StoreLayout): Array<readonly [string, string]
   ];
 }
 
+/** The human report: the layout's rows, then where it came from (pure). */
+export function formatLayout(layout: StoreLayout, source: string, configFile: string | null, stateDir: string): string {
+  return `${formatRows([...layoutRows(layout), ['described by', source], ['config file', configFile ?? 'none (defaults)'], ['agent state dir', stateDir]])}\n`;
+}
+
 export const layoutCommand: Command = {
   name: 'layout',
   summary: 'print the store layout resolved from the configuration (merged dir, layers, DBs, hook)',
@@ -41,9 +46,7 @@ export const layoutCommand: Command = {
         }),
       );
     } else {
-      io.stdout.write(
-        `${formatRows([...layoutRows(config.layout), ['described by', config.storeSource], ['config file', config.file ?? 'none (defaults)'], ['agent state dir', config.stateDir]])}\n`,
-      );
+      io.stdout.write(formatLayout(config.layout, config.storeSource, config.file ?? null, config.stateDir));
     }
     return EXIT.ok;
   },
