@@ -8,7 +8,7 @@ import type { CheckOutcome } from '../../checks/index.ts';
 import type { Finding } from '../../findings/index.ts';
 import type { StoreLayout } from '../../store/index.ts';
 import type { CliIo } from '../command.ts';
-import type { JsonEnvelope } from '../json-envelope.ts';
+import type { JsonEnvelope, JsonError } from '../json-envelope.ts';
 import { paint } from '../output.ts';
 import { formatAuditReport } from './audit.ts';
 import { formatCheckReport, type MountSummary } from './check.ts';
@@ -18,13 +18,18 @@ import { formatVerifyReport, type VerifyResult } from './verify.ts';
 
 /**
  * What `overlay-warden COMMAND` prints without `--json`, rebuilt from its envelope; `layout` is the demo store's (for
- * the reports whose envelope does not carry it). An envelope with an error gives the error as run-cli prints it.
+ * the reports whose envelope does not carry it). An envelope with an error gives the error as printError words it.
  */
 export function demoStepText(io: CliIo, envelope: JsonEnvelope, layout: StoreLayout): string {
   const { result, findings } = envelope;
   if (envelope.error !== null || result === null) {
-    const error = envelope.error;
-    return `${paint(io, 'stdout', 'red', 'error')} ${error?.code ?? 'UNKNOWN'}: ${error?.message ?? 'no result'}\n${error?.hint === undefined ? '' : `  hint: ${error.hint}\n`}`;
+    // As printError words it (on stderr, where the step's own run has already put it; here it is part of the tour).
+    const error: Pick<JsonError, 'code' | 'message' | 'hint'> = envelope.error ?? {
+      code: 'INTERNAL',
+      message: `${envelope.command ?? 'the command'} printed no result`,
+    };
+    const hint = error.hint === undefined ? '' : `\n${paint(io, 'stdout', 'dim', `hint: ${error.hint}`)}`;
+    return `${paint(io, 'stdout', 'red', 'overlay-warden:')} ${error.message} [${error.code}]${hint}\n`;
   }
   switch (envelope.command) {
     case 'layout': {

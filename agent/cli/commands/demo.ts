@@ -218,9 +218,10 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
     `Mounted the overlay at ${store.mergedStoreDir}:\n  lowerdir=${store.lower.realStoreDir} (a read-only bind mount of itself)\n  upperdir=${store.upper.layer}`,
   );
   const configFile = join(dir, 'overlay-warden.yaml');
+  // Shorter waits than the defaults (debounce 200 ms, coalesce 1 s): the tour makes one change at a time.
   writeFileSync(
     configFile,
-    `# written by overlay-warden demo\nstore:\n  url: "${store.storeUrl}"\nstateDir: ${join(dir, 'state')}\ncontrol:\n  socket: ${join(dir, 'run', 'control.sock')}\nhttp:\n  address: "off"\nremount:\n  coalesceMs: 300\nlog:\n  format: text\n`,
+    `# written by overlay-warden demo\nstore:\n  url: "${store.storeUrl}"\nstateDir: ${join(dir, 'state')}\ncontrol:\n  socket: ${join(dir, 'run', 'control.sock')}\nhttp:\n  address: "off"\nremount:\n  coalesceMs: 100\nwatch:\n  debounceMs: 100\nlog:\n  format: text\n`,
     { mode: 0o600 },
   );
   // The demo's own configuration (the steps load the same file with --config), not the context's default one.
