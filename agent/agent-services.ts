@@ -3,8 +3,19 @@
  * adds its section to `status`. Started before the agent (so they see its start-up check and drift) and closed first.
  */
 import type { AgentServiceStarter } from './agent-options.ts';
+import { httpService } from './http/index.ts';
+import { layersService } from './layers/index.ts';
+import { metricsService, type AgentMetrics } from './metrics/index.ts';
+
+/** What lives as long as the process, across SIGHUP reloads, and the command line's overrides. */
+export interface AgentServicesOptions {
+  /** The per-process metrics (counters go on across reloads). */
+  readonly metrics: AgentMetrics;
+  /** `run --listen HOST:PORT`. */
+  readonly listen?: string | undefined;
+}
 
 /** The services for one agent run (a SIGHUP reload starts them anew with the new configuration). */
-export function agentServices(): readonly AgentServiceStarter[] {
-  return [];
+export function agentServices(options: AgentServicesOptions): readonly AgentServiceStarter[] {
+  return [metricsService(options.metrics), layersService(), httpService(options)];
 }

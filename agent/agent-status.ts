@@ -1,4 +1,5 @@
 /** What the agent's `status` answers, over the control socket and (later) HTTP: plain data, built by agent.ts. */
+import type { CheckOutcome } from './checks/index.ts';
 import type { Finding } from './findings/index.ts';
 import type { Remounter } from './remount/index.ts';
 import type { DriftEvent, DriftEventType, WatcherHealth } from './watch/index.ts';
@@ -34,4 +35,6 @@ export interface FindingsEvent {
   readonly source: 'check' | 'audit' | 'scrub';
   readonly at: string;
   readonly findings: readonly Finding[];
+  /** A mount check's outcome per check (ok, duration), for metrics; absent for other sources. */
+  readonly checks?: readonly CheckOutcome[];
 }

@@ -6,8 +6,8 @@
 import { EventEmitter } from 'node:events';
 import { baselineFileOf, loadBaseline, saveBaseline, type LowerBaseline } from './baseline/index.ts';
 import { CheckLog, runMountCheck, type CheckReason, type CheckReport } from './checks/index.ts';
-import { unbuiltSettings, type Config } from './config/index.ts';
-import { remountHandler, startControlServer, type ControlServer } from './control/index.ts';
+import type { Config } from './config/index.ts';
+import { remountHandler, startControlServer, type ControlHandler, type ControlServer } from './control/index.ts';
 import {
   decideOnDrift,
   decideOnProbe,
@@ -103,7 +103,6 @@ export class Agent extends EventEmitter<AgentEventMap> {
     const signal = this.#abort.signal;
     const { mergedStoreDir, upperLayer, lower } = config.layout;
     this.#log.info('overlay-warden agent starting', { mergedStoreDir, upperLayer, lowerStoreDir: lower.realStoreDir, stateDir: config.stateDir });
-    for (const unbuilt of unbuiltSettings(config)) this.#log.info(unbuilt.message, { setting: unbuilt.key, value: unbuilt.value });
     // A state dir that is a file, that others could write or that cannot be written stops the start (exit 1).
     prepareStateDir(config.stateDir);
     await this.#check('start');
@@ -133,7 +132,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
         socketPath: config.control.socket,
         logger: this.#log,
         handlers: {
-          remount: remountHandler(this.#remounter, config.layout.mergedStoreDir),
+          remount: this.remountControl(),
           status: () => this.status(),
         },
       });
@@ -169,6 +168,16 @@ export class Agent extends EventEmitter<AgentEventMap> {
       remount: this.#remounter.status(),
       ...Object.assign({}, ...this.#statusSections.map((section) => section())),
     };
+  }
+
+  /** The control socket's `remount` action, for the other control channel (HTTP, behind its bearer token). */
+  remountControl(): ControlHandler {
+    return remountHandler(this.#remounter, this.#o.config.layout.mergedStoreDir);
+  }
+
+  /** The lower store's path count as the agent last listed it (start-up diff, then the watcher); undefined before. */
+  lowerPathCount(): number | undefined {
+    return this.#layers?.currentBaseline().entries.count;
   }
 
   /** Adds sections that the services around the agent (HTTP, metrics, alerts, scheduled work) contribute to `status`. */
@@ -274,7 +283,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     const errors = report.findings.filter((f) => f.severity === 'error').length;
     const warnings = report.findings.filter((f) => f.severity === 'warning').length;
     this.#lastCheck = { at: new Date().toISOString(), errors, warnings, findings: report.findings };
-    this.emit('findings', { source: 'check', at: this.#lastCheck.at, findings: report.findings });
+    this.emit('findings', { source: 'check', at: this.#lastCheck.at, findings: report.findings, checks: report.checks });
   }
 
   /** An error the parts report as a value (they keep going): its message, code and evidence. */

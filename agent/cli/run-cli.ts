@@ -130,7 +130,7 @@ function fail(io: CliIo, json: boolean, command: Command, error: unknown): numbe
 function generalHelp(): string {
   return [
     'overlay-warden: supervises a Nix local-overlay store (mount, layers, drift, remounts, audit, verify)',
-    'not built yet: alert sinks, metrics and the HTTP endpoints (the agent reports through its log, `status` and exit codes)',
+    'the agent (run) serves /healthz, /readyz, /status and /metrics on http.address (default 127.0.0.1:9873)',
     '',
     'usage: overlay-warden COMMAND [options]',
     '       overlay-warden --version, -v',

@@ -104,12 +104,15 @@ export const configSchema = z
       .object({ size: z.union([z.literal('auto'), z.number({ error: POOL_SIZE }).int().min(1).max(256)], { error: POOL_SIZE }).default('auto') })
       .strict()
       .prefault({}),
-    // Reserved for the HTTP endpoints (health, metrics, status), which are not built yet: accepted so that a
-    // configuration written for them stays valid, documented as not served, and logged so at the agent's start.
+    // The HTTP endpoints (agent/http/): health, readiness, status and metrics open; control actions behind the token.
     http: z
       .object({
-        address: address.default('127.0.0.1:9873').describe('Reserved for the HTTP endpoints (health, metrics, status): not served yet, nothing listens'),
-        tokenFile: absolutePath.optional().describe('Reserved: the bearer token for control actions over HTTP (not built yet, not read)'),
+        address: address
+          .default('127.0.0.1:9873')
+          .describe('Where the agent serves /healthz, /readyz, /status, /metrics and POST /remount (HOST:PORT; off: nowhere)'),
+        tokenFile: absolutePath
+          .optional()
+          .describe('The bearer token for control actions over HTTP (POST /remount); a file only root may read and write. Unset: no control over HTTP'),
       })
       .strict()
       .prefault({}),

@@ -6,4 +6,3 @@ export { configSchema, type ConfigInput, type ConfigSettings, type StoreSettings
 export { parseAmount, resolveAmount, formatBytes, type Amount } from './byte-size.ts';
 export { packageRoot } from './package-root.ts';
 export { configJsonSchema } from './config-json-schema.ts';
-export { unbuiltSettings, type UnbuiltSetting } from './not-built-yet.ts';

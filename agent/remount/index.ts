@@ -77,3 +77,4 @@ export { runVerifier } from './run-verifier.ts';
 export { mountCheckVerifier } from './mount-check-verifier.ts';
 export { staleViewVerifier, type StaleViewVerifierOptions } from './stale-view-verifier.ts';
 export { remountLogLine, remountRequestLogLine, restoredRemountLogLine } from './remount-log-lines.ts';
+export { isRemountFailing } from './remount-failing.ts';

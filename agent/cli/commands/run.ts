@@ -4,7 +4,10 @@ import { agentServices } from '../../agent-services.ts';
 import type { Config } from '../../config/index.ts';
 import { messageOf } from '../../errors/index.ts';
 import { createLogger } from '../../log/index.ts';
-import { type Command, EXIT } from '../command.ts';
+import { type Command, type CommandContext, EXIT } from '../command.ts';
+import { parseListenAddress, type HttpError } from '../../http/index.ts';
+import { AgentMetrics } from '../../metrics/index.ts';
+import { UsageError } from '../usage-error.ts';
 import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 import type { Finding } from '../../findings/index.ts';
 import { requireRootFor } from '../needs-root.ts';
@@ -18,17 +21,45 @@ const loggerFor = (config: Config, json: boolean): RunLogger =>
 /** Ends a logger once everything it was given is written (the stream itself stays open). */
 const endLogger = (logger: RunLogger): Promise<void> => new Promise<void>((resolve) => logger.on('finish', resolve).end());
 
+/**
+ * `--listen HOST:PORT`, checked before anything starts.
+ * @throws UsageError USAGE_BAD_VALUE naming the option and the value when it is not HOST:PORT.
+ */
+function listenOption(values: CommandContext['values']): string | undefined {
+  const value = values['listen'];
+  if (value === undefined) return undefined;
+  try {
+    parseListenAddress(String(value), '--listen');
+  } catch (error) {
+    const e = error as HttpError;
+    throw new UsageError('USAGE_BAD_VALUE', e.message, {
+      cause: e,
+      evidence: { option: '--listen', value: String(value), expected: 'HOST:PORT' },
+      ...(e.hint === undefined ? {} : { hint: e.hint }),
+    });
+  }
+  return String(value);
+}
+
 const codeOf = (error: unknown): string | undefined => (error as { code?: string }).code;
 
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the agent: check the mount, diff the lower store against its baseline, watch, remount when stale',
-  usage: '[--config FILE] [--json]',
-  options: {},
-  optionHelp: [['--json', 'log JSON lines on stderr (whatever log.format says); on exit, the JSON envelope on stdout']],
-  async run({ io, json, loadConfig, signal }) {
+  usage: '[--config FILE] [--listen HOST:PORT] [--json]',
+  options: { listen: { type: 'string' } },
+  optionHelp: [
+    ['--listen HOST:PORT', 'serve the HTTP endpoints (/healthz, /readyz, /status, /metrics) there, whatever http.address says'],
+    ['--json', 'log JSON lines on stderr (whatever log.format says); on exit, the JSON envelope on stdout'],
+  ],
+  async run({ io, json, loadConfig, signal, values }) {
     requireRootFor('run', 'it mounts and remounts the overlay');
-    let config: Config = loadConfig();
+    const listen = listenOption(values);
+    // loadConfig becomes async on another branch: awaiting its value now keeps this line right after the merge.
+    // eslint-disable-next-line @typescript-eslint/await-thenable
+    let config: Config = await loadConfig();
+    // One set of metrics for the process: a reload starts the agent and its services anew, the counters go on.
+    const services = agentServices({ metrics: new AgentMetrics(), listen });
     let logger = loggerFor(config, json);
     let agent: Agent | undefined;
     // Set when a reload left no agent running (the new configuration and the old one both failed to start).
@@ -41,7 +72,7 @@ export const runCommand: Command = {
     // logged and the old one kept. A new configuration that loads but cannot start falls back to the old one.
     // Reloads run one after another, and only once the first start is over (the handler is installed before it, so
     // an early SIGHUP waits instead of killing the process).
-    const first = Agent.start({ config, logger, env: io.env, services: agentServices() });
+    const first = Agent.start({ config, logger, env: io.env, services });
     let reloading: Promise<void> = first.then(
       () => undefined,
       () => undefined,
@@ -50,7 +81,8 @@ export const runCommand: Command = {
       if (signal.aborted || failed || agent === undefined) return;
       let next: Config;
       try {
-        next = loadConfig();
+        // eslint-disable-next-line @typescript-eslint/await-thenable
+        next = await loadConfig();
       } catch (error) {
         logger.error(`configuration reload rejected; keeping the running configuration: ${messageOf(error)}`, { code: codeOf(error) });
         return;
@@ -60,7 +92,7 @@ export const runCommand: Command = {
       const previous = { config, logger };
       const nextLogger = loggerFor(next, json);
       try {
-        agent = await Agent.start({ config: next, logger: nextLogger, env: io.env, services: agentServices() });
+        agent = await Agent.start({ config: next, logger: nextLogger, env: io.env, services });
         config = next;
         logger = nextLogger;
         await endLogger(previous.logger);
@@ -70,7 +102,7 @@ export const runCommand: Command = {
         logger.error(`the agent could not start with the reloaded configuration; going on with the previous one: ${messageOf(error)}`, { code: codeOf(error) });
       }
       try {
-        agent = await Agent.start({ config: previous.config, logger: previous.logger, env: io.env, services: agentServices() });
+        agent = await Agent.start({ config: previous.config, logger: previous.logger, env: io.env, services });
       } catch (error) {
         logger.error(`the agent could not restart with the previous configuration either; stopping: ${messageOf(error)}`, { code: codeOf(error) });
         agent = undefined;

@@ -1,12 +1,15 @@
 /** `overlay-warden status`: asks the running agent (over its control socket) how the store and the agent are doing. */
 import type { AgentStatus } from '../../agent.ts';
-import { ConfigError, configSchema } from '../../config/index.ts';
+import { ConfigError, configSchema, formatBytes } from '../../config/index.ts';
+import type { HttpStatus } from '../../http/index.ts';
+import type { LayersStatus } from '../../layers/index.ts';
 import { ControlError, requestControl } from '../../control/index.ts';
 import { describeDrift } from '../../decide/index.ts';
 import { isWardenError, WardenError } from '../../errors/index.ts';
 import { pathsOfDriftEvent, type DriftEvent } from '../../watch/index.ts';
-import { EXIT, type CliIo, type Command, type CommandContext } from '../command.ts';
-import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
+import type { CliIo, Command, CommandContext } from '../command.ts';
+import { printEnvelope } from '../json-envelope.ts';
+import { statusEnvelope } from '../status-envelope.ts';
 import { formatRows, paint, quantity } from '../output.ts';
 
 /** The environment variable that names the control socket, as for hooks/nix-remount-hook. */
@@ -76,6 +79,20 @@ export function mountVerdict(status: Pick<AgentStatus, 'mountValid' | 'lastCheck
   return { style: 'yellow', text: `valid (checked ${check.at}, ${quantity(check.warnings, 'warning')}: ${ids})` };
 }
 
+/** One row per layer: its filesystem, device, size and free space, read-only or not; then disk I/O while work runs (pure). */
+export function layerRows(layers: LayersStatus | undefined): Array<readonly [string, string]> {
+  if (layers === undefined) return [];
+  const rows = layers.layers.map((l): readonly [string, string] => {
+    if (l.fsType === undefined) return [`${l.layer} layer`, `${l.path} (${layers.collectedAt === undefined ? 'not looked at yet' : 'no filesystem found'})`];
+    const space = l.sizeBytes === undefined ? '' : `, ${formatBytes(l.availableBytes ?? 0)} free of ${formatBytes(l.sizeBytes)}`;
+    const device = l.blockDevice === undefined ? l.device : `${l.device} (${[l.blockDevice.type, l.blockDevice.model].filter((s) => s !== '').join(' ')})`;
+    return [`${l.layer} layer`, `${l.fsType} on ${device ?? '?'} at ${l.mount ?? '?'}${space}${l.readOnly === true ? ', read-only' : ''}`];
+  });
+  if (layers.io !== undefined)
+    rows.push(['disk I/O', `read ${formatBytes(layers.io.readBytesPerSecond)}/s, write ${formatBytes(layers.io.writeBytesPerSecond)}/s (while work runs)`]);
+  return rows;
+}
+
 /** The text report (pure apart from `io`'s colour settings). */
 export function formatStatus(io: CliIo, status: AgentStatus, socket: string): string {
   const drift = Object.entries(status.drift)
@@ -101,6 +118,9 @@ export function formatStatus(io: CliIo, status: AgentStatus, socket: string): st
   ];
   if (lastOutcome !== undefined)
     rows.push(['last remount', `${lastOutcome.status} at ${lastOutcome.finishedAt} (${quantity(lastOutcome.attempts, 'attempt')})`]);
+  const http = status.http as HttpStatus | undefined;
+  if (http !== undefined) rows.push(['http', `${http.address} (control actions ${http.control ? 'with the bearer token' : 'off: no http.tokenFile'})`]);
+  rows.push(...layerRows(status.layers as LayersStatus | undefined));
   const lines = [formatRows(rows)];
   if (check !== undefined && !status.mountValid) {
     for (const f of check.findings.filter((f) => f.severity === 'error')) lines.push(`  ${paint(io, 'stdout', 'red', '✗')} ${f.id}: ${f.message}`);
@@ -133,13 +153,9 @@ export const statusCommand: Command = {
     }
     if (!response.ok) throw new WardenError(response.error.code, response.error.message, { evidence: response.error.evidence, hint: response.error.hint });
     const status = response.result as AgentStatus;
-    // A watcher down is not all well either: changes in what it watches go unseen until it is back.
-    const exitCode = status.mountValid && status.watchers.every((w) => w.state !== 'down') ? EXIT.ok : EXIT.findings;
-    if (json) {
-      const { lastCheck, ...rest } = status;
-      const check = lastCheck === undefined ? null : { at: lastCheck.at, errors: lastCheck.errors, warnings: lastCheck.warnings };
-      printEnvelope(io, resultEnvelope('status', exitCode, lastCheck?.findings ?? [], { ...rest, lastCheck: check, socket: socket.path }));
-    } else io.stdout.write(formatStatus(io, status, socket.path));
-    return exitCode;
+    const envelope = statusEnvelope(status, socket.path);
+    if (json) printEnvelope(io, envelope);
+    else io.stdout.write(formatStatus(io, status, socket.path));
+    return envelope.exitCode;
   },
 };
