@@ -23,9 +23,18 @@ const codeOf = (error: unknown): string | undefined => (error as { code?: string
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the agent: check the mount, diff the lower store against its baseline, watch, remount when stale',
-  usage: '[--config FILE] [--json]',
-  options: {},
-  optionHelp: [['--json', 'log JSON lines on stderr (whatever log.format says); on exit, the JSON envelope on stdout']],
+  usage: '[--config FILE] [--alertmanager-url URL]... [--webhook-url URL [--webhook-secret-file FILE]] [--json]',
+  options: {
+    'alertmanager-url': { type: 'string', multiple: true },
+    'webhook-url': { type: 'string' },
+    'webhook-secret-file': { type: 'string' },
+  },
+  optionHelp: [
+    ['--alertmanager-url URL', 'send alerts to this Alertmanager (repeat for an HA pair); replaces alerts.alertmanager.urls'],
+    ['--webhook-url URL', 'send alerts as JSON to this webhook too (added to alerts.webhooks)'],
+    ['--webhook-secret-file FILE', "sign the webhook's body with HMAC-SHA256 using the secret in FILE (root-only)"],
+    ['--json', 'log JSON lines on stderr (whatever log.format says); on exit, the JSON envelope on stdout'],
+  ],
   async run({ io, json, loadConfig, signal }) {
     requireRootFor('run', 'it mounts and remounts the overlay');
     let config: Config = loadConfig();
