@@ -134,7 +134,7 @@ function fail(io: CliIo, json: boolean, command: Command, error: unknown): numbe
 function generalHelp(): string {
   return [
     'overlay-warden: supervises a Nix local-overlay store (mount, layers, drift, remounts, audit, verify)',
-    'not built yet: alert sinks, metrics and the HTTP endpoints (the agent reports through its log, `status` and exit codes)',
+    'not built yet: metrics and the HTTP endpoints (the agent reports through its log, `status`, exit codes and alert sinks)',
     '',
     'usage: overlay-warden COMMAND [options]',
     '       overlay-warden --version, -v',
