@@ -32,4 +32,15 @@ export interface AgentEventMap {
   health: [WatcherHealthEvent];
   remount: [RemountEvent];
   findings: [FindingsEvent];
+  baseline: [BaselineAcceptedEvent];
+}
+
+/** The operator accepted the lower store as it is now (`overlay-warden baseline --accept`): drift alerts resolve. */
+export interface BaselineAcceptedEvent {
+  readonly type: 'baseline-accepted';
+  readonly at: string;
+  /** Who asked (the CLI says `overlay-warden baseline --accept (uid N)`). */
+  readonly by: string;
+  /** Store paths in the accepted baseline. */
+  readonly paths: number;
 }

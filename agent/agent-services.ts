@@ -3,6 +3,7 @@
  * adds its section to `status`. Started before the agent (so they see its start-up check and drift) and closed first.
  */
 import type { AgentServiceStarter } from './agent-options.ts';
+import { alertsService } from './alerts/index.ts';
 import { httpService } from './http/index.ts';
 import { layersService } from './layers/index.ts';
 import { metricsService, type AgentMetrics } from './metrics/index.ts';
@@ -17,5 +18,10 @@ export interface AgentServicesOptions {
 
 /** The services for one agent run (a SIGHUP reload starts them anew with the new configuration). */
 export function agentServices(options: AgentServicesOptions): readonly AgentServiceStarter[] {
-  return [metricsService(options.metrics), layersService(), httpService(options)];
+  return [
+    metricsService(options.metrics),
+    layersService(),
+    alertsService({ onDelivery: (sink, outcome) => options.metrics.alertDelivery(sink, outcome) }),
+    httpService(options),
+  ];
 }

@@ -34,10 +34,10 @@ import {
   type WatcherHealthEvent,
 } from './watch/index.ts';
 
-import type { AgentEventMap, AgentOptions, AgentService } from './agent-options.ts';
+import type { AgentEventMap, AgentOptions, AgentService, BaselineAcceptedEvent } from './agent-options.ts';
 import type { AgentStatus, AgentStatusSections, FindingsEvent } from './agent-status.ts';
 
-export type { AgentEventMap, AgentOptions, AgentService, AgentServiceStarter } from './agent-options.ts';
+export type { AgentEventMap, AgentOptions, AgentService, AgentServiceStarter, BaselineAcceptedEvent } from './agent-options.ts';
 export type { AgentStatus, FindingsEvent };
 
 /** Events kept for `status`. */
@@ -134,6 +134,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
         handlers: {
           remount: this.remountControl(),
           status: () => this.status(),
+          'baseline-accept': (request) => this.acceptBaseline(typeof request['by'] === 'string' ? request['by'].slice(0, 200) : 'control socket'),
         },
       });
     }
@@ -183,6 +184,28 @@ export class Agent extends EventEmitter<AgentEventMap> {
   /** Adds sections that the services around the agent (HTTP, metrics, alerts, scheduled work) contribute to `status`. */
   extendStatus(section: () => AgentStatusSections): void {
     this.#statusSections.push(section);
+  }
+
+  /**
+   * The operator accepts the lower store as it is now: after the actions queued so far, saves the watchers' current
+   * view of it as the baseline and emits `baseline` (drift alerts resolve). Resolves with that event; rejects with
+   * the StateFileError of a baseline that cannot be saved (nothing is emitted then).
+   */
+  acceptBaseline(by: string): Promise<BaselineAcceptedEvent> {
+    const accepted = this.#work.then(() => {
+      if (this.#layers === undefined) throw new WardenError('AGENT_NOT_READY', 'the agent is still starting', { hint: 'try again in a moment' });
+      const baseline = this.#layers.currentBaseline();
+      saveBaseline(baselineFileOf(this.#o.config.stateDir), baseline);
+      const event: BaselineAcceptedEvent = { type: 'baseline-accepted', at: new Date().toISOString(), by, paths: baseline.entries.count };
+      this.#log.info('the operator accepted the lower store as the new baseline', { by, paths: event.paths });
+      this.emit('baseline', event);
+      return event;
+    });
+    this.#work = accepted.then(
+      () => undefined,
+      () => undefined,
+    );
+    return accepted;
   }
 
   /** Resolves when every action started so far is done (tests, and a clean stop). */

@@ -71,6 +71,10 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
     // A saved table is named on the command line relative to where the user is; an empty one stays empty, for the
     // configuration to refuse (resolve('') would be the working directory).
     mountinfo: typeof mountinfo === 'string' && mountinfo !== '' ? resolve(mountinfo) : (mountinfo as string | undefined),
+    // Only `run` takes the alert sink flags; for the other commands these are undefined.
+    alertmanagerUrls: values['alertmanager-url'] as string[] | undefined,
+    webhookUrl: values['webhook-url'] as string | undefined,
+    webhookSecretFile: values['webhook-secret-file'] as string | undefined,
   };
   try {
     return await command.run({
@@ -130,7 +134,7 @@ function fail(io: CliIo, json: boolean, command: Command, error: unknown): numbe
 function generalHelp(): string {
   return [
     'overlay-warden: supervises a Nix local-overlay store (mount, layers, drift, remounts, audit, verify)',
-    'the agent (run) serves /healthz, /readyz, /status and /metrics on http.address (default 127.0.0.1:9873)',
+    'the agent (run) serves /healthz, /readyz, /status and /metrics on http.address (default 127.0.0.1:9873) and sends alerts to its sinks',
     '',
     'usage: overlay-warden COMMAND [options]',
     '       overlay-warden --version, -v',

@@ -8,6 +8,7 @@ const ABSOLUTE_PATH = 'an absolute path';
 const NO_NUL = 'text without a NUL byte';
 const AMOUNT = 'a size such as 2GiB, 500MB, 10000, or a share such as 5%';
 const ADDRESS = '"host:port" (e.g. 127.0.0.1:9873) or "off"';
+const HTTP_URL = 'an http:// or https:// URL';
 const POOL_SIZE = '"auto" or a whole number from 1 to 256';
 
 // The schema's own `error` covers its checks too; `abort` keeps an empty string to one problem, not two. A NUL
@@ -23,6 +24,17 @@ const amount = z
   .union([z.number(), z.string()], { error: AMOUNT })
   .refine((v) => parseAmount(v) !== undefined)
   .transform((v) => parseAmount(v)!);
+const httpUrl = z.string({ error: HTTP_URL }).refine(
+  (s) => {
+    try {
+      const url = new URL(s);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  },
+  { error: HTTP_URL },
+);
 const address = z.string({ error: ADDRESS }).refine((s) => s === 'off' || /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(s));
 
 /**
@@ -113,6 +125,70 @@ export const configSchema = z
         tokenFile: absolutePath
           .optional()
           .describe('The bearer token for control actions over HTTP (POST /remount); a file only root may read and write. Unset: no control over HTTP'),
+      })
+      .strict()
+      .prefault({}),
+    alerts: z
+      .object({
+        alertmanager: z
+          .object({
+            urls: z.array(httpUrl).default([]).describe('Alertmanager base URLs (http://host:9093); several for an HA pair: each gets every alert'),
+          })
+          .strict()
+          .prefault({}),
+        webhooks: z
+          .array(
+            z
+              .object({
+                url: httpUrl,
+                secretFile: absolutePath
+                  .optional()
+                  .describe('A root-only file holding the HMAC-SHA256 secret; the body is signed in x-overlay-warden-signature'),
+              })
+              .strict(),
+          )
+          .default([]),
+        commands: z
+          .array(
+            z
+              .object({
+                command: z
+                  .array(z.string().min(1).refine(withoutNul, { error: NO_NUL }))
+                  .min(1)
+                  .describe('Argv; the alerts arrive as JSON on stdin'),
+                timeoutSeconds: z.number().positive().max(600).default(30),
+              })
+              .strict(),
+          )
+          .default([]),
+        resendSeconds: z
+          .number()
+          .min(1)
+          .max(3600)
+          .default(60)
+          .describe("How often a firing alert is sent again: keep it well under Alertmanager's resolve_timeout (5m by default)"),
+        driftHoldSeconds: z
+          .number()
+          .min(0)
+          .max(90 * 86_400)
+          .default(0)
+          .describe('Drift alerts resolve this long after the last drift (0: only `overlay-warden baseline --accept` resolves them)'),
+        timeoutSeconds: z.number().positive().max(300).default(10).describe('How long one delivery may take'),
+        backoffSeconds: z.number().min(0.01).max(600).default(1).describe('First retry delay of a failed delivery; doubles up to maxBackoffSeconds'),
+        maxBackoffSeconds: z.number().min(0.01).max(3600).default(60),
+        maxBatch: z.number().int().min(1).max(10_000).default(500).describe('Most alerts one delivery carries; the rest follow in the next'),
+        sinkFailingAfter: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(3)
+          .describe('Failed deliveries in a row after which a sink raises OverlayWardenSinkFailing'),
+        labels: z
+          .record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.string())
+          .default({})
+          .describe('Labels added to every alert (e.g. instance, cluster)'),
+        generatorURL: httpUrl.optional().describe('Where an alert links to; default: /status on http.address'),
       })
       .strict()
       .prefault({}),

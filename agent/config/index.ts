@@ -1,6 +1,6 @@
 export { loadConfig, DEFAULT_CONFIG_FILE, MAX_REPORTED_PROBLEMS, type Config, type ConfigFlags, type ConfigSources } from './load-config.ts';
 export { CONFIG_MAX_BYTES, CONFIG_MAX_ALIAS_COUNT } from './config-file.ts';
-export { checkTokenFile, readTokenFile, TOKEN_FILE_MAX_BYTES } from './token-file.ts';
+export { checkTokenFile, readTokenFile, checkSecretFile, readSecretFile, WEBHOOK_SECRET, TOKEN_FILE_MAX_BYTES, type SecretFileRole } from './token-file.ts';
 export { ConfigError, describeProblem, type ConfigProblem, type ConfigErrorCode } from './config-error.ts';
 export { configSchema, type ConfigInput, type ConfigSettings, type StoreSettings } from './config-schema.ts';
 export { parseAmount, resolveAmount, formatBytes, type Amount } from './byte-size.ts';

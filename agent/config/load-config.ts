@@ -8,7 +8,7 @@ import { readConfigFile } from './config-file.ts';
 import { configSchema, type ConfigSettings } from './config-schema.ts';
 import { expectationOf, nearestKeys, nearestValues } from './config-expectations.ts';
 import { resolveStoreFromSettings } from './store-from-settings.ts';
-import { checkTokenFile } from './token-file.ts';
+import { checkSecretFile, checkTokenFile, WEBHOOK_SECRET } from './token-file.ts';
 import type { StoreLayout } from '../store/index.ts';
 
 /** The default config file: `config/overlay-warden.yaml` of the project (or of the installed package). */
@@ -21,6 +21,11 @@ export interface ConfigFlags {
   readonly nixConf?: string | undefined;
   readonly stateDir?: string | undefined;
   readonly mountinfo?: string | undefined;
+  /** `run --alertmanager-url` (repeatable): replace alerts.alertmanager.urls. */
+  readonly alertmanagerUrls?: readonly string[] | undefined;
+  /** `run --webhook-url` (with `--webhook-secret-file`): one more entry of alerts.webhooks. */
+  readonly webhookUrl?: string | undefined;
+  readonly webhookSecretFile?: string | undefined;
 }
 
 export interface ConfigSources {
@@ -93,6 +98,7 @@ export function loadConfig(sources: ConfigSources): Config {
   storeOverride('url', sources.env['OVERLAY_WARDEN_STORE'] || undefined, 'env OVERLAY_WARDEN_STORE');
   if (sources.flags.stateDir !== undefined) set(['stateDir'], sources.flags.stateDir, '--state-dir');
   if (sources.flags.mountinfo !== undefined) set(['mountinfo'], sources.flags.mountinfo, '--mountinfo');
+  applyAlertFlags(raw as Record<string, unknown>, sources.flags, origin);
   storeOverride('nixConf', sources.flags.nixConf, '--nix-conf');
   storeOverride('url', sources.flags.store, '--store');
 
@@ -113,6 +119,7 @@ export function loadConfig(sources: ConfigSources): Config {
   const settings = parsed.data;
   const { layout, source } = resolveStoreFromSettings(settings.store, (key) => origin.get(`store.${key}`) ?? where(['store', key]), sources.env);
   if (settings.http.tokenFile !== undefined) checkTokenFile(settings.http.tokenFile);
+  for (const webhook of settings.alerts.webhooks) if (webhook.secretFile !== undefined) checkSecretFile(webhook.secretFile, WEBHOOK_SECRET);
   return deepFreeze({ ...settings, file, layout, storeSource: source });
 }
 
@@ -145,6 +152,25 @@ function problemsOf(
     }
   }
   return { problems, count };
+}
+
+/** The alert sink flags of `run`, merged into the raw settings (before validation, so a bad URL is named with its flag). */
+function applyAlertFlags(raw: Record<string, unknown>, flags: ConfigFlags, origin: Map<string, string>): void {
+  const { alertmanagerUrls, webhookUrl, webhookSecretFile } = flags;
+  if ((alertmanagerUrls?.length ?? 0) === 0 && webhookUrl === undefined && webhookSecretFile === undefined) return;
+  const prior = raw['alerts'];
+  const alerts = (raw['alerts'] = typeof prior === 'object' && prior !== null ? { ...prior } : {}) as Record<string, unknown>;
+  if (alertmanagerUrls !== undefined && alertmanagerUrls.length > 0) {
+    alerts['alertmanager'] = { ...(alerts['alertmanager'] as object | undefined), urls: [...alertmanagerUrls] };
+    origin.set('alerts.alertmanager.urls', '--alertmanager-url');
+  }
+  if (webhookUrl !== undefined || webhookSecretFile !== undefined) {
+    const webhooks = Array.isArray(alerts['webhooks']) ? (alerts['webhooks'] as unknown[]) : [];
+    const index = webhooks.length;
+    alerts['webhooks'] = [...webhooks, { url: webhookUrl, ...(webhookSecretFile === undefined ? {} : { secretFile: webhookSecretFile }) }];
+    origin.set(`alerts.webhooks.${index}.url`, '--webhook-url');
+    origin.set(`alerts.webhooks.${index}.secretFile`, '--webhook-secret-file');
+  }
 }
 
 function deepFreeze<T>(value: T): T {

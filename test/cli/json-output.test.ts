@@ -113,6 +113,16 @@ describe('--json: one envelope for every command, valid against the schema', fun
     assert.equal('findings' in envelope.result!['outcome'], false, 'the findings are at the top, once');
   });
 
+  it('baseline: the baseline on disk; --accept: what the running agent accepted', async () => {
+    const shown = await json('baseline');
+    assert.equal(shown.code, 0);
+    assert.deepEqual([shown.envelope.result!['accepted'], shown.envelope.result!['baseline'].paths], [null, 5]);
+    const accepted = await json('baseline', '--accept');
+    assert.equal(accepted.code, 0);
+    assert.deepEqual([accepted.envelope.result!['accepted'].paths, accepted.envelope.result!['baseline']], [5, null]);
+    assert.match(accepted.envelope.result!['accepted'].by, /^overlay-warden baseline --accept \(uid 0\)$/);
+  });
+
   it('errors are the same envelope: usage (2), configuration (2), unknown command (command null), runtime (1)', async () => {
     const usage = await json('audit', '--threads', 'many');
     assert.deepEqual([usage.code, usage.envelope.ok, usage.envelope.result, usage.envelope.error?.code], [2, false, null, 'USAGE_BAD_VALUE']);

@@ -42,6 +42,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./status.ts')).statusCommand,
   },
   {
+    name: 'baseline',
+    summary: 'show the lower-store baseline; --accept: the running agent accepts the lower store as it is now (drift alerts resolve)',
+    load: async () => (await import('./baseline.ts')).baselineCommand,
+  },
+  {
     name: 'layout',
     summary: 'print the store layout resolved from the configuration (merged dir, layers, DBs, hook)',
     load: async () => (await import('./layout.ts')).layoutCommand,

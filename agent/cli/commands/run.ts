@@ -46,10 +46,18 @@ const codeOf = (error: unknown): string | undefined => (error as { code?: string
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the agent: check the mount, diff the lower store against its baseline, watch, remount when stale',
-  usage: '[--config FILE] [--listen HOST:PORT] [--json]',
-  options: { listen: { type: 'string' } },
+  usage: '[--config FILE] [--listen HOST:PORT] [--alertmanager-url URL]... [--webhook-url URL [--webhook-secret-file FILE]] [--json]',
+  options: {
+    listen: { type: 'string' },
+    'alertmanager-url': { type: 'string', multiple: true },
+    'webhook-url': { type: 'string' },
+    'webhook-secret-file': { type: 'string' },
+  },
   optionHelp: [
     ['--listen HOST:PORT', 'serve the HTTP endpoints (/healthz, /readyz, /status, /metrics) there, whatever http.address says'],
+    ['--alertmanager-url URL', 'send alerts to this Alertmanager (repeat for an HA pair); replaces alerts.alertmanager.urls'],
+    ['--webhook-url URL', 'send alerts as JSON to this webhook too (added to alerts.webhooks)'],
+    ['--webhook-secret-file FILE', "sign the webhook's body with HMAC-SHA256 using the secret in FILE (root-only)"],
     ['--json', 'log JSON lines on stderr (whatever log.format says); on exit, the JSON envelope on stdout'],
   ],
   async run({ io, json, loadConfig, signal, values }) {
