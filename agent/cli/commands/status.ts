@@ -8,6 +8,7 @@ import { pathsOfDriftEvent, type DriftEvent } from '../../watch/index.ts';
 import { EXIT, type CliIo, type Command, type CommandContext } from '../command.ts';
 import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 import { formatRows, paint, quantity } from '../output.ts';
+import { scheduleRows, type ScheduleStatus } from '../../schedule/index.ts';
 
 /** The environment variable that names the control socket, as for hooks/nix-remount-hook. */
 const SOCKET_ENV = 'OVERLAY_WARDEN_SOCKET';
@@ -101,6 +102,8 @@ export function formatStatus(io: CliIo, status: AgentStatus, socket: string): st
   ];
   if (lastOutcome !== undefined)
     rows.push(['last remount', `${lastOutcome.status} at ${lastOutcome.finishedAt} (${quantity(lastOutcome.attempts, 'attempt')})`]);
+  // The section the scheduled-work service adds (absent when the agent runs without it).
+  if (status.schedule !== undefined) rows.push(...scheduleRows(status.schedule as ScheduleStatus));
   const lines = [formatRows(rows)];
   if (check !== undefined && !status.mountValid) {
     for (const f of check.findings.filter((f) => f.severity === 'error')) lines.push(`  ${paint(io, 'stdout', 'red', '✗')} ${f.id}: ${f.message}`);
