@@ -36,6 +36,8 @@ export interface ScheduleStatus {
       { readonly at: string; readonly startedAt: string; readonly paths: number; readonly bytes: number; readonly findings: number } | undefined;
     /** The last chunk's error, while the scrub retries it. */
     readonly lastError: string | undefined;
+    /** The read budget in this agent run: NAR bytes it let the scrub read, and time the scrub waited for it. */
+    readonly budget: { readonly grantedBytes: number; readonly waitedMs: number };
   };
   /** The scrub's hashing threads: live threads, tasks running, tasks waiting (zeros when idle). */
   readonly pool: { readonly threads: number; readonly busy: number; readonly queued: number };

@@ -149,7 +149,7 @@ export class Scheduler {
         layers: scrub.layers,
         maxReadMBps: scrub.maxReadMBps,
         threads: scrub.threads,
-        nextAt: iso(this.#scrubDue()),
+        nextAt: iso(this.#scrubDue(this.#clock.now())),
         pass:
           pass === undefined
             ? undefined
@@ -164,6 +164,7 @@ export class Scheduler {
               },
         lastCompleted: this.#state.lastCompleted,
         lastError: this.#lastError,
+        budget: { grantedBytes: budget.grantedBytes, waitedMs: Math.round(budget.waitedMs) },
       },
       pool:
         stats === undefined || stats.closed
@@ -189,13 +190,13 @@ export class Scheduler {
   }
 
   /** When the next chunk is due: now during a pass (or at the retry time), else `every` after the last pass (or the first start). */
-  #scrubDue(): number | undefined {
+  #scrubDue(now: number): number | undefined {
     const { every } = this.#o.settings.scrub;
     if (every === 'off') return undefined;
-    if (this.#state.pass !== undefined) return this.#retryAt ?? this.#clock.now();
+    if (this.#state.pass !== undefined) return this.#retryAt ?? now;
     const since = Date.parse(this.#state.lastCompleted?.at ?? this.#state.firstSeenAt);
     // Wall-clock time of the last pass, mapped onto the monotonic clock.
-    return this.#clock.now() + (since + every - this.#now().getTime());
+    return now + (since + every - this.#now().getTime());
   }
 
   #isoAt(t: number): string {
@@ -206,7 +207,7 @@ export class Scheduler {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       const now = this.#clock.now();
-      const next = nextWork(now, this.#auditDue(), this.#scrubDue());
+      const next = nextWork(now, this.#auditDue(), this.#scrubDue(now));
       if (next.kind === 'audit') await this.#audit();
       else if (next.kind === 'scrub') await this.#scrubStep();
       else await this.#sleep(next.until === undefined ? undefined : next.until - now);
