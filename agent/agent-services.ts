@@ -7,6 +7,7 @@ import { alertsService } from './alerts/index.ts';
 import { httpService } from './http/index.ts';
 import { layersService } from './layers/index.ts';
 import { metricsService, type AgentMetrics } from './metrics/index.ts';
+import { scheduleService } from './schedule/index.ts';
 
 /** What lives as long as the process, across SIGHUP reloads, and the command line's overrides. */
 export interface AgentServicesOptions {
@@ -22,6 +23,12 @@ export function agentServices(options: AgentServicesOptions): readonly AgentServ
     metricsService(options.metrics),
     layersService(),
     alertsService({ onDelivery: (sink, outcome) => options.metrics.alertDelivery(sink, outcome) }),
+    scheduleService({
+      taskDone: (kind, seconds) => options.metrics.scheduleTaskDone(kind, seconds),
+      bytesHashed: (bytes) => options.metrics.bytesHashed(bytes),
+      pathsVerified: (count) => options.metrics.pathsVerified(count),
+      completed: (kind, at) => options.metrics.workCompleted(kind, at),
+    }),
     httpService(options),
   ];
 }

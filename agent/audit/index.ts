@@ -27,3 +27,4 @@ export {
 } from './hashing-concurrency.ts';
 export { KeyTable, type KeyTableData } from './key-table.ts';
 export { userPathBaseName } from './verify-paths.ts';
+export { openAuditDbs, withAuditDbs, type AuditDbs } from './open-dbs.ts';

@@ -37,6 +37,11 @@ export interface VerifyOptions {
    */
   readonly concurrency?: number | 'adaptive';
   readonly onProgress?: (progress: MapProgress) => void;
+  /**
+   * Run SQLite's integrity checks of the DBs alongside (default true). Work done in chunks (the agent's scrub) runs
+   * them with one chunk of a pass, not with each: on a big lower DB they take seconds.
+   */
+  readonly integrityChecks?: boolean;
 }
 
 export interface VerifyReport {
@@ -80,11 +85,9 @@ async function verifyWith(options: VerifyOptions, dbs: AuditDbs): Promise<Verify
   const scope = options.paths === undefined ? options.scope : 'paths';
   // SQLite's integrity checks of both DBs, on a thread of their own while the plan is read and the objects hashed.
   const stopChecks = new AbortController();
-  const integrityChecked = checkDbIntegrity(
-    dbs,
-    options.paths === undefined ? DB_INTEGRITY_PROBES.verify : DB_INTEGRITY_PROBES.verifyPaths,
-    AbortSignal.any([signal, stopChecks.signal]),
-  );
+  const probes =
+    options.integrityChecks === false ? NO_INTEGRITY_PROBES : options.paths === undefined ? DB_INTEGRITY_PROBES.verify : DB_INTEGRITY_PROBES.verifyPaths;
+  const integrityChecked = checkDbIntegrity(dbs, probes, AbortSignal.any([signal, stopChecks.signal]));
   integrityChecked.catch(() => undefined); // awaited below; an early abort or error must not leave it unhandled
   try {
     const plan = await readPlan(options, dbs);
@@ -109,6 +112,9 @@ async function verifyWith(options: VerifyOptions, dbs: AuditDbs): Promise<Verify
   const { partial, checked, bytes } = run;
   return { findings: findings.sort(compareFindings), partial, scope, total, checked, bytes, seconds: (performance.now() - started) / 1000 };
 }
+
+/** No integrity checks (VerifyOptions.integrityChecks false). */
+const NO_INTEGRITY_PROBES = { upper: [], lower: [] } as const;
 
 /** Reads what planning needs (the upper layer's listing; the DB indexes of the scope, or the given paths' rows) and plans. */
 async function readPlan(options: VerifyOptions, dbs: AuditDbs): Promise<VerifyPlan> {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { CHECK_IDS } from '../findings/index.ts';
 import { parseAmount } from './byte-size.ts';
+import { DURATION_WORDS, formatDuration, parseDuration } from './duration.ts';
 
 /** What the keys below take, in words that read after "expected" (messages of issues the error map cannot word). */
 const ABSOLUTE_PATH = 'an absolute path';
@@ -35,6 +36,65 @@ const httpUrl = z.string({ error: HTTP_URL }).refine(
   },
   { error: HTTP_URL },
 );
+/** A duration (`10s`, `24h`) in milliseconds, from `min` to `max` (both in ms). */
+const duration = (min: number, max: number) => {
+  const words = `${DURATION_WORDS}, from ${formatDuration(min)} to ${formatDuration(max)}`;
+  return z
+    .string({ error: words })
+    .refine(
+      (s) => {
+        const ms = parseDuration(s);
+        return ms !== undefined && ms >= min && ms <= max;
+      },
+      { error: words },
+    )
+    .transform((s) => parseDuration(s)!);
+};
+/** A duration, or `off` (what it times never runs). */
+const durationOrOff = (min: number, max: number) =>
+  z.union([z.literal('off'), duration(min, max)], { error: `${DURATION_WORDS} (from ${formatDuration(min)} to ${formatDuration(max)}), or "off"` });
+const DAY_MS = 86_400_000;
+
+/**
+ * Work the agent does on its own, so problems alert without anyone running a command: an audit after the lower store
+ * changes and every so often, and a scrub (verify of the upper DB's paths, or both DBs') every so often, in chunks,
+ * within a CPU and read-rate budget, resumable across restarts. Audit and scrub take turns.
+ */
+export const scheduleSchema = z
+  .object({
+    audit: z
+      .object({
+        afterDrift: durationOrOff(0, DAY_MS)
+          .default(parseDuration('10s')!)
+          .describe('Audit after lower-store changes (drift), once the lower store has been quiet this long; "off": not for changes'),
+        maxDelay: duration(0, 7 * DAY_MS)
+          .default(parseDuration('5m')!)
+          .describe('Longest an audit after a change waits (from the first unaudited change), however often the lower store keeps changing'),
+        every: durationOrOff(1000, 365 * DAY_MS)
+          .default(parseDuration('24h')!)
+          .describe('Audit this often, counted from the last audit'),
+      })
+      .strict()
+      .prefault({}),
+    scrub: z
+      .object({
+        every: durationOrOff(1000, 365 * DAY_MS)
+          .default(parseDuration('7d')!)
+          .describe('Start a scrub pass this long after the last one completed (or after the agent first ran, before any)'),
+        maxReadMBps: z
+          .union([z.literal('off'), z.number({ error: 'a number of MB/s above 0, or "off"' }).positive().max(100_000)], {
+            error: 'a number of MB/s above 0, or "off"',
+          })
+          .default(50)
+          .describe('Read-rate budget of the scrub, in MB/s of NAR bytes hashed (off: as fast as the threads go)'),
+        threads: z.number({ error: 'a whole number from 1 to 64' }).int().min(1).max(64).default(1).describe('Hashing threads of the scrub (its CPU budget)'),
+        layers: z.enum(['upper', 'both']).default('upper').describe("upper: the upper DB's paths; both: the lower DB's too"),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 const address = z.string({ error: ADDRESS }).refine((s) => s === 'off' || /^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/.test(s));
 
 /**
@@ -192,6 +252,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    schedule: scheduleSchema.prefault({}),
     control: z
       .object({ socket: absolutePath.default('/run/overlay-warden/control.sock') })
       .strict()
@@ -211,3 +272,4 @@ export type ConfigInput = z.input<typeof configSchema>;
 /** The configuration with every default applied (before the store is resolved). */
 export type ConfigSettings = z.output<typeof configSchema>;
 export type StoreSettings = z.output<typeof storeSchema>;
+export type ScheduleSettings = z.output<typeof scheduleSchema>;

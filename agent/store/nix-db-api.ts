@@ -28,8 +28,9 @@ export interface NixDb {
   /**
    * Every ValidPaths row in id order, streamed from one SQLite read (a consistent snapshot), never all in memory.
    * Stop early with `break`/`return()`; the statement is released either way. NIX_DB_BAD_ROW on a malformed row.
+   * With `afterId`, only the rows whose id is above it (an index seek): how work in chunks resumes from a cursor.
    */
-  iterateValidPaths(): Generator<ValidPathRow, void, undefined>;
+  iterateValidPaths(afterId?: number): Generator<ValidPathRow, void, undefined>;
   /** Number of valid paths. */
   countValidPaths(): number;
   /** True when `storePath` is registered. */

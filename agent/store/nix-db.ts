@@ -133,8 +133,10 @@ class NixDbReader implements NixDb {
     this.tables = facts.tables;
   }
 
-  iterateValidPaths(): Generator<ValidPathRow, void, undefined> {
-    return this.#sql.rows(`${VALID_PATH_SELECT} order by id`, [], 'iterating ValidPaths', (row) => decodeValidPathRow(row, this.file));
+  iterateValidPaths(afterId?: number): Generator<ValidPathRow, void, undefined> {
+    const decode = (row: unknown[]): ValidPathRow => decodeValidPathRow(row, this.file);
+    if (afterId === undefined) return this.#sql.rows(`${VALID_PATH_SELECT} order by id`, [], 'iterating ValidPaths', decode);
+    return this.#sql.rows(`${VALID_PATH_SELECT} where id > ? order by id`, [afterId], 'iterating ValidPaths after an id', decode);
   }
 
   countValidPaths(): number {

@@ -135,8 +135,8 @@ describe('loadConfig', () => {
       `remount.backoffSeconds (${file}:9): expected a number, got .nan`,
       `remount.timeoutSeconds (${file}:8): expected a number, got .inf`,
       `store.uperLayer (${file}:3): no such setting (did you mean store.upperLayer?); expected one of the keys url, nixConf, root, real, state, upperLayer, lowerStore, checkMount, remountHook`,
-      `upperLayer (${file}:4): no such setting (did you mean store.upperLayer?); expected one of the keys store, stateDir, mountinfo, checks, remount, watch, pool, http, alerts, control, log`,
-      `workers (${file}:11): no such setting; expected one of the keys store, stateDir, mountinfo, checks, remount, watch, pool, http, alerts, control, log`,
+      `upperLayer (${file}:4): no such setting (did you mean store.upperLayer?); expected one of the keys store, stateDir, mountinfo, checks, remount, watch, pool, http, alerts, schedule, control, log`,
+      `workers (${file}:11): no such setting; expected one of the keys store, stateDir, mountinfo, checks, remount, watch, pool, http, alerts, schedule, control, log`,
     ]);
     assert.deepEqual(Object.fromEntries(error.problems.filter((p) => (p.suggestions ?? []).length > 0).map((p) => [p.key, p.suggestions])), {
       'store.uperLayer': ['store.upperLayer'],

@@ -11,6 +11,7 @@ import type { CliIo, Command, CommandContext } from '../command.ts';
 import { printEnvelope } from '../json-envelope.ts';
 import { statusEnvelope } from '../status-envelope.ts';
 import { formatRows, paint, quantity } from '../output.ts';
+import { scheduleRows, type ScheduleStatus } from '../../schedule/index.ts';
 
 /** The environment variable that names the control socket, as for hooks/nix-remount-hook. */
 const SOCKET_ENV = 'OVERLAY_WARDEN_SOCKET';
@@ -121,6 +122,8 @@ export function formatStatus(io: CliIo, status: AgentStatus, socket: string): st
   const http = status.http as HttpStatus | undefined;
   if (http !== undefined) rows.push(['http', `${http.address} (control actions ${http.control ? 'with the bearer token' : 'off: no http.tokenFile'})`]);
   rows.push(...layerRows(status.layers as LayersStatus | undefined));
+  // The section the scheduled-work service adds (absent when the agent runs without it).
+  if (status.schedule !== undefined) rows.push(...scheduleRows(status.schedule as ScheduleStatus));
   const lines = [formatRows(rows)];
   if (check !== undefined && !status.mountValid) {
     for (const f of check.findings.filter((f) => f.severity === 'error')) lines.push(`  ${paint(io, 'stdout', 'red', '✗')} ${f.id}: ${f.message}`);
