@@ -109,7 +109,7 @@ const verifiers: ChildProcess[] = [];
 let stopping = false;
 try {
   const address = `127.0.0.1:${await freePort()}`;
-  scenario.writeConfig({ http: { address }, log: { level: 'warn' } });
+  scenario.writeConfig({ http: { address } });
   const agent = await scenario.startAgent();
   const base = `http://${address}`;
   await timeRequests(`${base}/healthz`, 10);

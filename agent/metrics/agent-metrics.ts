@@ -5,6 +5,7 @@
 import { statfsSync, statSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { FindingsEvent } from '../agent-status.ts';
+import type { CheckOutcome } from '../checks/index.ts';
 import type { Finding } from '../findings/index.ts';
 import { isRemountFailing, type RemountEvent, type RemounterStatus } from '../remount/index.ts';
 import type { DriftEvent } from '../watch/index.ts';
@@ -29,7 +30,6 @@ export interface MetricsSource {
 }
 
 type WorkKind = 'audit' | 'scrub';
-type CheckOutcomeLike = { readonly id: string; readonly ok: boolean; readonly durationMs: number };
 
 /** Findings counted per (id, severity) (pure). */
 export function countFindings(findings: readonly Finding[]): Map<string, { id: string; severity: string; count: number }> {
@@ -49,7 +49,7 @@ export class AgentMetrics {
   readonly #metrics = new Map<MetricKey, Metric>();
   #source: MetricsSource | undefined;
   readonly #findings = new Map<FindingsEvent['source'], readonly Finding[]>();
-  #checks: readonly CheckOutcomeLike[] | undefined;
+  #checks: readonly CheckOutcome[] | undefined;
   #mountValid: boolean | undefined;
   #info: { version: string; storeUrl: string } | undefined;
 
@@ -149,7 +149,7 @@ export class AgentMetrics {
   }
 
   /** A complete set of findings from one source; a mount check's also carries each check's outcome and duration. */
-  findings(event: FindingsEvent & { readonly checks?: readonly CheckOutcomeLike[] }): void {
+  findings(event: FindingsEvent): void {
     this.#findings.set(event.source, event.findings);
     if (event.source !== 'check') return;
     this.#mountValid = !event.findings.some((f) => f.severity === 'error');
