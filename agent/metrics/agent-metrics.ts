@@ -54,7 +54,9 @@ export class AgentMetrics {
   #info: { version: string; storeUrl: string } | undefined;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    // The event loop sampled every 100 ms, not prom-client's 10 ms: a lag worth reporting is far longer, and an
+    // idle agent should not wake 100 times a second for it.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
     const self = this;
     const collectors: Partial<Record<MetricKey, (this: Gauge) => void>> = {
       info() {
