@@ -205,6 +205,24 @@ export class AgentMetrics {
     this.#gauge('lastCompleted').set({ kind }, at.getTime() / 1000);
   }
 
+  /**
+   * The hooks above shaped as the schedule service's observer (`scheduleService(metrics.scheduleObserver())`):
+   * taskDone, bytesHashed, pathsVerified, completed.
+   */
+  scheduleObserver(): {
+    taskDone(kind: WorkKind, seconds: number): void;
+    bytesHashed(bytes: number): void;
+    pathsVerified(count: number): void;
+    completed(kind: WorkKind, at: Date): void;
+  } {
+    return {
+      taskDone: (kind, seconds) => this.scheduleTaskDone(kind, seconds),
+      bytesHashed: (bytes) => this.bytesHashed(bytes),
+      pathsVerified: (count) => this.pathsVerified(count),
+      completed: (kind, at) => this.workCompleted(kind, at),
+    };
+  }
+
   /** Hook for the alerts service: one delivery to `sink` (a sink's name, from configuration: bounded) ended so. */
   alertDelivery(sink: string, outcome: 'delivered' | 'failed'): void {
     this.#counter('alertDeliveries').inc({ sink, outcome });

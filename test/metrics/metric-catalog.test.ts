@@ -73,7 +73,7 @@ describe('metrics: the catalog', () => {
     metrics.alertDelivery('alertmanager', 'failed');
     metrics.alertDelivery('alertmanager', 'failed');
     metrics.bytesHashed(1024);
-    metrics.workCompleted('scrub', new Date(5000));
+    metrics.scheduleObserver().completed('scrub', new Date(5000));
     const text = await metrics.registry.metrics();
     assert.match(text, /^overlay_warden_alert_deliveries_total\{sink="alertmanager",outcome="failed"\} 2$/m);
     assert.match(text, /^overlay_warden_hashed_bytes_total 1024$/m);
