@@ -42,7 +42,8 @@ export function httpService(options: HttpServiceOptions): AgentServiceStarter {
     if (text === 'off') return { close: async () => undefined };
     const address = parseListenAddress(text, options.listen === undefined ? 'http.address' : '--listen');
     const token = config.http.tokenFile === undefined ? undefined : readTokenFile(config.http.tokenFile);
-    const lag = monitorEventLoopDelay({ resolution: 20 });
+    // 100 ms resolution: enough to see a lag near HEALTHZ_MAX_LAG_MS, few wake-ups when idle.
+    const lag = monitorEventLoopDelay({ resolution: 100 });
     lag.enable();
     const resetLag = setInterval(() => lag.reset(), LAG_WINDOW_MS).unref();
     const socket = config.control.socket;

@@ -5,6 +5,7 @@
 import { statfsSync, statSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { FindingsEvent } from '../agent-status.ts';
+import type { CheckOutcome } from '../checks/index.ts';
 import type { Finding } from '../findings/index.ts';
 import { isRemountFailing, type RemountEvent, type RemounterStatus } from '../remount/index.ts';
 import type { DriftEvent } from '../watch/index.ts';
@@ -29,7 +30,6 @@ export interface MetricsSource {
 }
 
 type WorkKind = 'audit' | 'scrub';
-type CheckOutcomeLike = { readonly id: string; readonly ok: boolean; readonly durationMs: number };
 
 /** Findings counted per (id, severity) (pure). */
 export function countFindings(findings: readonly Finding[]): Map<string, { id: string; severity: string; count: number }> {
@@ -49,12 +49,14 @@ export class AgentMetrics {
   readonly #metrics = new Map<MetricKey, Metric>();
   #source: MetricsSource | undefined;
   readonly #findings = new Map<FindingsEvent['source'], readonly Finding[]>();
-  #checks: readonly CheckOutcomeLike[] | undefined;
+  #checks: readonly CheckOutcome[] | undefined;
   #mountValid: boolean | undefined;
   #info: { version: string; storeUrl: string } | undefined;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    // The event loop sampled every 100 ms, not prom-client's 10 ms: a lag worth reporting is far longer, and an
+    // idle agent should not wake 100 times a second for it.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
     const self = this;
     const collectors: Partial<Record<MetricKey, (this: Gauge) => void>> = {
       info() {
@@ -149,7 +151,7 @@ export class AgentMetrics {
   }
 
   /** A complete set of findings from one source; a mount check's also carries each check's outcome and duration. */
-  findings(event: FindingsEvent & { readonly checks?: readonly CheckOutcomeLike[] }): void {
+  findings(event: FindingsEvent): void {
     this.#findings.set(event.source, event.findings);
     if (event.source !== 'check') return;
     this.#mountValid = !event.findings.some((f) => f.severity === 'error');
@@ -201,6 +203,24 @@ export class AgentMetrics {
   /** Hook for the schedule service: an audit or scrub completed at `at`. */
   workCompleted(kind: WorkKind, at: Date): void {
     this.#gauge('lastCompleted').set({ kind }, at.getTime() / 1000);
+  }
+
+  /**
+   * The hooks above shaped as the schedule service's observer (`scheduleService(metrics.scheduleObserver())`):
+   * taskDone, bytesHashed, pathsVerified, completed.
+   */
+  scheduleObserver(): {
+    taskDone(kind: WorkKind, seconds: number): void;
+    bytesHashed(bytes: number): void;
+    pathsVerified(count: number): void;
+    completed(kind: WorkKind, at: Date): void;
+  } {
+    return {
+      taskDone: (kind, seconds) => this.scheduleTaskDone(kind, seconds),
+      bytesHashed: (bytes) => this.bytesHashed(bytes),
+      pathsVerified: (count) => this.pathsVerified(count),
+      completed: (kind, at) => this.workCompleted(kind, at),
+    };
   }
 
   /** Hook for the alerts service: one delivery to `sink` (a sink's name, from configuration: bounded) ended so. */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { eventLines, mountVerdict } from '../../agent/cli/commands/status.ts';
+import { eventLines, layerRows, mountVerdict } from '../../agent/cli/commands/status.ts';
 import { finding } from '../../agent/findings/index.ts';
 import type { DriftEvent } from '../../agent/watch/index.ts';
 import { AgentScenario, driftLine, remountLine, runCli, type AgentChild } from '../support/agent-child.ts';
@@ -131,5 +131,35 @@ describe('status: the mount row', () => {
       text: `invalid (checked ${at}: 1 error, 1 warning)`,
     });
     assert.deepEqual(mountVerdict({ mountValid: false, lastCheck: undefined }), { style: 'yellow', text: 'not checked yet' });
+  });
+});
+
+describe('status: the layer rows', () => {
+  it('one row per layer: filesystem, device, free of size, read-only; disk I/O while work runs', () => {
+    const rows = layerRows({
+      collectedAt: 'T',
+      layers: [
+        {
+          layer: 'lower',
+          path: '/l',
+          mount: '/mnt',
+          device: '/dev/sdb1',
+          fsType: 'xfs',
+          sizeBytes: 4 * 1024 ** 3,
+          availableBytes: 1024 ** 3,
+          readOnly: true,
+          blockDevice: { name: 'sdb1', type: 'part', model: 'Disk', removable: false },
+        },
+        { layer: 'upper', path: '/u' },
+      ],
+      io: { at: 'T', readBytesPerSecond: 50 * 1024 ** 2, writeBytesPerSecond: 0 },
+    });
+    assert.deepEqual(rows, [
+      ['lower layer', 'xfs on /dev/sdb1 (part Disk) at /mnt, 1.00 GiB free of 4.00 GiB, read-only'],
+      ['upper layer', '/u (no filesystem found)'],
+      ['disk I/O', 'read 50.0 MiB/s, write 0 B/s (while work runs)'],
+    ]);
+    assert.deepEqual(layerRows({ layers: [{ layer: 'upper', path: '/u' }] }), [['upper layer', '/u (not looked at yet)']]);
+    assert.deepEqual(layerRows(undefined), []);
   });
 });

@@ -36,12 +36,44 @@ describe('metrics: the catalog', () => {
     ]);
   });
 
-  it('hooks of other services count, and survive detaching from an agent (a reload)', async () => {
+  it('agent events: drift by type and source, remounts by outcome and reason, stale flags by source, checks and findings', async () => {
+    const metrics = new AgentMetrics();
+    const at = '2026-01-01T00:00:00.000Z';
+    metrics.drift({ type: 'lower-grew', source: 'watch', at, paths: ['/nix/store/a'] });
+    metrics.drift({ type: 'lower-grew', source: 'watch', at, paths: ['/nix/store/b'] });
+    metrics.remount({ type: 'remount-requested', request: { source: 'manual', by: 'test' }, ticket: 1, coalesced: false });
+    const error = { code: 'REMOUNT_COMMAND_FAILED', message: 'm' };
+    metrics.remount({ type: 'remount-failed', run: 1, attempt: 1, error, retryInMs: 100, report: undefined });
+    metrics.remount({ type: 'remount-gave-up', run: 1, attempts: 3, error, requests: 1 });
+    metrics.remount({ type: 'remount-verified', run: 2, attempt: 1, fresh: true, findings: [] });
+    const [id] = FINDING_IDS;
+    metrics.findings({
+      source: 'check',
+      at,
+      findings: [finding(id!, 'warning', 'm', {})],
+      checks: [{ id: 'mount.ok', ok: false, durationMs: 3, findings: 1 }],
+    });
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^overlay_warden_drift_events_total\{type="lower-grew",source="watch"\} 2$/m);
+    assert.match(text, /^overlay_warden_stale_flags_total\{source="manual"\} 1$/m);
+    assert.match(text, /^overlay_warden_remounts_total\{outcome="failed",reason="REMOUNT_COMMAND_FAILED"\} 1$/m);
+    assert.match(text, /^overlay_warden_remounts_total\{outcome="gave-up",reason="REMOUNT_COMMAND_FAILED"\} 1$/m);
+    assert.match(text, /^overlay_warden_remounts_total\{outcome="remounted",reason="none"\} 1$/m);
+    assert.match(text, /^overlay_warden_check_ok\{check="mount.ok"\} 0$/m);
+    assert.match(text, /^overlay_warden_check_duration_seconds_count\{check="mount.ok"\} 1$/m);
+    assert.match(text, /^overlay_warden_mount_valid 1$/m);
+    assert.match(text, new RegExp(`^overlay_warden_findings\\{source="check",id="${id!.replace('.', '\\.')}",severity="warning"\\} 1$`, 'm'));
+    // A new complete set replaces the old: the finding cleared.
+    metrics.findings({ source: 'check', at, findings: [] });
+    assert.doesNotMatch(await metrics.registry.metrics(), /^overlay_warden_findings\{/m);
+  });
+
+  it('the hooks of the schedule and alerts services count', async () => {
     const metrics = new AgentMetrics();
     metrics.alertDelivery('alertmanager', 'failed');
     metrics.alertDelivery('alertmanager', 'failed');
     metrics.bytesHashed(1024);
-    metrics.workCompleted('scrub', new Date(5000));
+    metrics.scheduleObserver().completed('scrub', new Date(5000));
     const text = await metrics.registry.metrics();
     assert.match(text, /^overlay_warden_alert_deliveries_total\{sink="alertmanager",outcome="failed"\} 2$/m);
     assert.match(text, /^overlay_warden_hashed_bytes_total 1024$/m);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_METRICS, METRIC_SPECS, type MetricSpec } from '../../agent/metrics/index.ts';
-import { AgentScenario } from '../support/agent-child.ts';
+import { AgentScenario, WATCHING, type AgentChild } from '../support/agent-child.ts';
 import { freePort } from '../support/free-port.ts';
 import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { requireCommand } from '../support/requirements.ts';
@@ -37,13 +37,14 @@ describe('metrics: a live agent, scraped by the real Prometheus', function () {
   let s: AgentScenario | undefined;
   let prometheus: ChildProcess | undefined;
   let target = '';
+  let agent: AgentChild | undefined;
   before(async function () {
     requireNixOverlayFixture(this);
     requireCommand(this, 'prometheus');
     s = await AgentScenario.create();
     target = `127.0.0.1:${await freePort()}`;
     s.writeConfig({ http: { address: target } });
-    await s.startAgent();
+    agent = await s.startAgent();
   });
   after(async () => {
     prometheus?.kill('SIGKILL');
@@ -64,6 +65,20 @@ describe('metrics: a live agent, scraped by the real Prometheus', function () {
     // No overlay_warden_ metric outside the catalog (a metric added must be declared, and so listed in the README).
     const catalog = new Set(METRIC_SPECS.map((m) => m.name));
     for (const name of types.keys()) if (name.startsWith('overlay_warden_')) assert.ok(catalog.has(name), `${name} is not in the catalog`);
+  });
+
+  it('counters go on across a SIGHUP reload (one registry per process)', async () => {
+    const served = async (): Promise<number> => {
+      const text = await (await fetch(`http://${target}/metrics`)).text();
+      return Number(/^overlay_warden_http_requests_total\{route="\/metrics",code="200"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    await served();
+    const before = await served();
+    assert.ok(before >= 1);
+    const from = agent!.log.length;
+    agent!.child.kill('SIGHUP');
+    await agent!.waitForLog((l) => WATCHING.test(l.message), 'the reloaded agent to watch', { from });
+    assert.ok((await served()) > before, 'the count went on from where it was');
   });
 
   it('Prometheus scrapes it: the target is up and overlay_warden_info is queryable', async () => {
