@@ -1,5 +1,6 @@
 /** `overlay-warden status`: asks the running agent (over its control socket) how the store and the agent are doing. */
 import type { AgentStatus } from '../../agent.ts';
+import { alertsStatusRows } from '../../alerts/index.ts';
 import { ConfigError, configSchema } from '../../config/index.ts';
 import { ControlError, requestControl } from '../../control/index.ts';
 import { describeDrift } from '../../decide/index.ts';
@@ -101,6 +102,7 @@ export function formatStatus(io: CliIo, status: AgentStatus, socket: string): st
   ];
   if (lastOutcome !== undefined)
     rows.push(['last remount', `${lastOutcome.status} at ${lastOutcome.finishedAt} (${quantity(lastOutcome.attempts, 'attempt')})`]);
+  rows.push(...alertsStatusRows(status.alerts));
   const lines = [formatRows(rows)];
   if (check !== undefined && !status.mountValid) {
     for (const f of check.findings.filter((f) => f.severity === 'error')) lines.push(`  ${paint(io, 'stdout', 'red', '✗')} ${f.id}: ${f.message}`);
