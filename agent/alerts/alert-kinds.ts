@@ -73,7 +73,7 @@ export const ALERT_KINDS: Readonly<Record<AlertName, AlertKind>> = Object.freeze
     'OverlayWardenUpperLayerLow',
     'warning',
     'upper-layer-low',
-    'free space or inodes on the upper layer: `overlay-warden dedupe`, nix-collect-garbage, or a larger filesystem',
+    'free space or inodes on the upper layer: nix-collect-garbage, remove duplicates of lower paths, or a larger filesystem',
     'a mount check that finds enough free space and inodes',
   ),
   OverlayWardenStoreCorrupt: kind(

@@ -26,11 +26,20 @@ export interface AlertSink {
 /** POSTs JSON; rejects with AlertSinkError for an error status or no answer within `timeoutMs`. */
 async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const shown = redactUrl(url);
+  // fetch refuses a URL with credentials: they travel as Basic authentication instead (as Prometheus sends them).
+  const target = new URL(url);
+  const auth: Record<string, string> = {};
+  if (target.username !== '' || target.password !== '') {
+    const pair = `${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`;
+    auth['authorization'] = `Basic ${Buffer.from(pair).toString('base64')}`;
+    target.username = '';
+    target.password = '';
+  }
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await fetch(target, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'overlay-warden', ...headers },
+      headers: { 'content-type': 'application/json', 'user-agent': 'overlay-warden', ...auth, ...headers },
       body,
       signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
     });

@@ -108,6 +108,8 @@ class AlertsService implements AgentService {
   readonly #now: () => Date;
   readonly #resendMs: number;
   readonly #generatorURL: string | undefined;
+  /** Sinks whose OverlayWardenSinkFailing is firing. */
+  readonly #failingSinks = new Set<string>();
   #tick: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
 
@@ -221,8 +223,6 @@ class AlertsService implements AgentService {
       this.update([conditionsOfSink(sink, false, 0, undefined)]);
     }
   }
-
-  readonly #failingSinks = new Set<string>();
 
   #failed(sink: AlertSink, error: WardenError, consecutive: number, retryInMs: number): void {
     this.#o.onDelivery?.(sink.name, 'failed');

@@ -163,6 +163,7 @@ function applyAlertFlags(raw: Record<string, unknown>, flags: ConfigFlags, origi
   if (alertmanagerUrls !== undefined && alertmanagerUrls.length > 0) {
     alerts['alertmanager'] = { ...(alerts['alertmanager'] as object | undefined), urls: [...alertmanagerUrls] };
     origin.set('alerts.alertmanager.urls', '--alertmanager-url');
+    alertmanagerUrls.forEach((_, i) => origin.set(`alerts.alertmanager.urls.${i}`, '--alertmanager-url'));
   }
   if (webhookUrl !== undefined || webhookSecretFile !== undefined) {
     const webhooks = Array.isArray(alerts['webhooks']) ? (alerts['webhooks'] as unknown[]) : [];

@@ -147,9 +147,9 @@ describe('alerts: lower-store drift reaches Alertmanager and a webhook, survives
     assert.ok(!agent.log.some((l) => JSON.stringify(l).includes(SECRET)), 'nor in the log');
   });
 
-  it('a restart of the agent neither duplicates nor forgets the alert', async () => {
-    const stopped = await agent.stop('SIGTERM', 10_000);
-    assert.deepEqual(stopped, { code: 0, signal: null });
+  it('a restart of the agent, even after SIGKILL, neither duplicates nor forgets the alert', async () => {
+    // SIGKILL: no clean stop saves anything; what the state file held when the agent died is all the next one has.
+    await agent.kill();
     const hookCount = driftBodies(hook!).length;
     agent = await s!.startAgent(s!.configFile, [
       '--alertmanager-url',

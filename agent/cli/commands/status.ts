@@ -1,5 +1,6 @@
 /** `overlay-warden status`: asks the running agent (over its control socket) how the store and the agent are doing. */
 import type { AgentStatus } from '../../agent.ts';
+import { alertsStatusRows } from '../../alerts/index.ts';
 import { ConfigError, configSchema, formatBytes } from '../../config/index.ts';
 import type { HttpStatus } from '../../http/index.ts';
 import type { LayersStatus } from '../../layers/index.ts';
@@ -124,6 +125,7 @@ export function formatStatus(io: CliIo, status: AgentStatus, socket: string): st
   rows.push(...layerRows(status.layers as LayersStatus | undefined));
   // The section the scheduled-work service adds (absent when the agent runs without it).
   if (status.schedule !== undefined) rows.push(...scheduleRows(status.schedule as ScheduleStatus));
+  rows.push(...alertsStatusRows(status.alerts));
   const lines = [formatRows(rows)];
   if (check !== undefined && !status.mountValid) {
     for (const f of check.findings.filter((f) => f.severity === 'error')) lines.push(`  ${paint(io, 'stdout', 'red', '✗')} ${f.id}: ${f.message}`);
