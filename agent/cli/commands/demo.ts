@@ -21,7 +21,7 @@ import {
   type StepVerdict,
   type TourCheck,
 } from '../../demo/index.ts';
-import { bindMount, mountOverlay, runInPrivateMountNamespace } from '../../mount/index.ts';
+import { bindMount, mountOverlay, overlayMountOptions, runInPrivateMountNamespace } from '../../mount/index.ts';
 import type { StoreLayout } from '../../store/index.ts';
 import { type CliIo, type Command, type CommandContext, EXIT } from '../command.ts';
 import { wholeNumberOption } from '../option-values.ts';
@@ -160,9 +160,10 @@ async function runOutside(context: CommandContext): Promise<number> {
   const upperPaths = wholeNumberOption(context.values, 'upper-paths', 1, MAX_DEMO_PATHS)!;
   const keep = context.values['keep'] === true;
   const dir = mkdtempSync(join(tmpdir(), 'overlay-warden-demo-'));
+  let store: DemoStore | undefined;
   try {
     say(io, json, `Building a demo lower store and upper layer with Nix's on-disk formats in ${dir} …`);
-    const store = await buildDemoStore(join(dir, 'store'), { lowerPaths, upperPaths, duplicates: Math.min(3, lowerPaths), signal: context.signal });
+    store = await buildDemoStore(join(dir, 'store'), { lowerPaths, upperPaths, duplicates: Math.min(3, lowerPaths), signal: context.signal });
     narrate(
       io,
       json,
@@ -188,14 +189,27 @@ async function runOutside(context: CommandContext): Promise<number> {
     const argv = [process.execPath, ...process.execArgv, script, 'demo', '--inside', dir, ...(json ? ['--json'] : [])];
     return await runInPrivateMountNamespace(argv, { signal: context.signal, isRoot });
   } finally {
-    if (keep)
-      narrate(
-        io,
-        json,
-        `\nThe demo directory ${dir} is kept (--keep): the store's files are there; the overlay was mounted only in the demo's namespace, so remount it to look through the merged view. Remove the directory when done.\n`,
-      );
+    if (keep) narrate(io, json, keptText(dir, store));
     else removeDemoDir(dir);
   }
+}
+
+/** What `--keep` says at the end: the directory is kept, where, and how to look through the merged view again (pure). */
+export function keptText(dir: string, store: Pick<DemoStore, 'lower' | 'upper' | 'mergedStoreDir'> | undefined): string {
+  const lines = [`\nThe demo directory ${dir} is kept (--keep), with the tour's changes and ${join(dir, 'overlay-warden.yaml')}; remove it when done.`];
+  if (store !== undefined) {
+    const options = overlayMountOptions({
+      lowerDirs: [store.lower.realStoreDir],
+      upperDir: store.upper.layer,
+      workDir: store.upper.workDir,
+      mergedDir: store.mergedStoreDir,
+    });
+    lines.push(
+      "The overlay was mounted only in the demo's own namespace. To look through the merged view again (as root, in a namespace of its own):",
+      `  unshare --mount --propagation private sh -c 'mount -t overlay overlay -o ${options} ${store.mergedStoreDir} && exec sh'`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 async function runInside(context: CommandContext, dir: string): Promise<number> {
