@@ -258,7 +258,7 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
   say(
     io,
     json,
-    `Two mishaps, made through the merged store dir as a user would:\n  rm -rf ${join(store.storeDir, basename(mishaps.masked))}   (a lower-only path: OverlayFS leaves a whiteout in the upper layer, so the path is masked)\n  echo … >> ${join(store.storeDir, basename(mishaps.tampered), mishaps.tamperedFile)}   (OverlayFS copies the file up, and the edit lands in the upper copy)`,
+    `Two mishaps, made through the merged store dir (what is /nix/store on a real system) as a user would:\n  rm -rf ${join(store.mergedStoreDir, basename(mishaps.masked))}   (a lower-only path: OverlayFS leaves a whiteout in the upper layer, so the path is masked)\n  echo … >> ${join(store.mergedStoreDir, basename(mishaps.tampered), mishaps.tamperedFile)}   (OverlayFS copies the file up, and the edit lands in the upper copy)`,
   );
   for (const step of mishapSteps(configFile, store.upper.duplicates.length, mishaps)) ok = (await run(step)) && ok;
 
