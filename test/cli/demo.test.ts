@@ -93,6 +93,8 @@ describe('overlay-warden demo', function () {
       assert.match(run.stdout, /the demo directory is kept\./);
       assert.match(run.stdout, new RegExp(`The demo directory ${dir} is kept \\(--keep\\)`));
       assert.doesNotMatch(run.stdout, /removed/);
+      // How to look through the merged view again: the mount command for its layers.
+      assert.match(run.stdout, new RegExp(`mount -t overlay overlay -o lowerdir=${dir}/store/lower/nix/store,upperdir=${dir}/store/upper/store,`));
       assert.equal(existsSync(`${dir}/store/lower/nix/store`), true);
     } finally {
       rmSync(dir, { recursive: true, force: true });

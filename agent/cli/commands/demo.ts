@@ -7,6 +7,7 @@
  * exits 0 only when every step did.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import {
@@ -21,7 +22,7 @@ import {
   type StepVerdict,
   type TourCheck,
 } from '../../demo/index.ts';
-import { bindMount, mountOverlay, runInPrivateMountNamespace } from '../../mount/index.ts';
+import { bindMount, mountOverlay, overlayMountOptions, runInPrivateMountNamespace } from '../../mount/index.ts';
 import type { StoreLayout } from '../../store/index.ts';
 import { type CliIo, type Command, type CommandContext, EXIT } from '../command.ts';
 import { wholeNumberOption } from '../option-values.ts';
@@ -160,9 +161,10 @@ async function runOutside(context: CommandContext): Promise<number> {
   const upperPaths = wholeNumberOption(context.values, 'upper-paths', 1, MAX_DEMO_PATHS)!;
   const keep = context.values['keep'] === true;
   const dir = mkdtempSync(join(tmpdir(), 'overlay-warden-demo-'));
+  let store: DemoStore | undefined;
   try {
     say(io, json, `Building a demo lower store and upper layer with Nix's on-disk formats in ${dir} …`);
-    const store = await buildDemoStore(join(dir, 'store'), { lowerPaths, upperPaths, duplicates: Math.min(3, lowerPaths), signal: context.signal });
+    store = await buildDemoStore(join(dir, 'store'), { lowerPaths, upperPaths, duplicates: Math.min(3, lowerPaths), signal: context.signal });
     narrate(
       io,
       json,
@@ -186,16 +188,34 @@ async function runOutside(context: CommandContext): Promise<number> {
     const script = process.argv[1] ?? new URL('../main.ts', import.meta.url).pathname;
     // With --json the process inside prints the envelope (on the stdout it shares with this one), and this one nothing.
     const argv = [process.execPath, ...process.execArgv, script, 'demo', '--inside', dir, ...(json ? ['--json'] : [])];
-    return await runInPrivateMountNamespace(argv, { signal: context.signal, isRoot });
+    // The process inside and its worker threads compile the same TypeScript modules as every run before: Node's
+    // on-disk compile cache (its default dir, or NODE_COMPILE_CACHE; NODE_DISABLE_COMPILE_CACHE=1 turns it off) makes
+    // runs after the first start faster. It is an optimisation only: when it cannot be enabled, nothing changes.
+    const cache = enableCompileCache().directory;
+    const env = cache === undefined ? undefined : { ...io.env, NODE_COMPILE_CACHE: cache };
+    return await runInPrivateMountNamespace(argv, { signal: context.signal, isRoot, ...(env === undefined ? {} : { env }) });
   } finally {
-    if (keep)
-      narrate(
-        io,
-        json,
-        `\nThe demo directory ${dir} is kept (--keep): the store's files are there; the overlay was mounted only in the demo's namespace, so remount it to look through the merged view. Remove the directory when done.\n`,
-      );
+    if (keep) narrate(io, json, keptText(dir, store));
     else removeDemoDir(dir);
   }
+}
+
+/** What `--keep` says at the end: the directory is kept, where, and how to look through the merged view again (pure). */
+export function keptText(dir: string, store: Pick<DemoStore, 'lower' | 'upper' | 'mergedStoreDir'> | undefined): string {
+  const lines = [`\nThe demo directory ${dir} is kept (--keep), with the tour's changes and ${join(dir, 'overlay-warden.yaml')}; remove it when done.`];
+  if (store !== undefined) {
+    const options = overlayMountOptions({
+      lowerDirs: [store.lower.realStoreDir],
+      upperDir: store.upper.layer,
+      workDir: store.upper.workDir,
+      mergedDir: store.mergedStoreDir,
+    });
+    lines.push(
+      "The overlay was mounted only in the demo's own namespace. To look through the merged view again (as root, in a namespace of its own):",
+      `  unshare --mount --propagation private sh -c 'mount -t overlay overlay -o ${options} ${store.mergedStoreDir} && exec sh'`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 async function runInside(context: CommandContext, dir: string): Promise<number> {
@@ -218,10 +238,11 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
     `Mounted the overlay at ${store.mergedStoreDir}:\n  lowerdir=${store.lower.realStoreDir} (a read-only bind mount of itself)\n  upperdir=${store.upper.layer}`,
   );
   const configFile = join(dir, 'overlay-warden.yaml');
-  // Shorter waits than the defaults (debounce 200 ms, coalesce 1 s): the tour makes one change at a time.
+  // Shorter waits than the defaults (debounce 200 ms, coalesce 1 s): the tour makes one change at a time. One hashing
+  // thread: the demo store is small, and each thread starts by loading the hashing code (most of a small verify's time).
   writeFileSync(
     configFile,
-    `# written by overlay-warden demo\nstore:\n  url: "${store.storeUrl}"\nstateDir: ${join(dir, 'state')}\ncontrol:\n  socket: ${join(dir, 'run', 'control.sock')}\nhttp:\n  address: "off"\nremount:\n  coalesceMs: 100\nwatch:\n  debounceMs: 100\nlog:\n  format: text\n`,
+    `# written by overlay-warden demo\nstore:\n  url: "${store.storeUrl}"\nstateDir: ${join(dir, 'state')}\ncontrol:\n  socket: ${join(dir, 'run', 'control.sock')}\nhttp:\n  address: "off"\nremount:\n  coalesceMs: 100\nwatch:\n  debounceMs: 100\npool:\n  size: 1\nlog:\n  format: text\n`,
     { mode: 0o600 },
   );
   // The demo's own configuration (the steps load the same file with --config), not the context's default one.
@@ -237,7 +258,7 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
   say(
     io,
     json,
-    `Two mishaps, made through the merged store dir as a user would:\n  rm -rf ${join(store.storeDir, basename(mishaps.masked))}   (a lower-only path: OverlayFS leaves a whiteout in the upper layer, so the path is masked)\n  echo … >> ${join(store.storeDir, basename(mishaps.tampered), mishaps.tamperedFile)}   (OverlayFS copies the file up, and the edit lands in the upper copy)`,
+    `Two mishaps, made through the merged store dir (what is /nix/store on a real system) as a user would:\n  rm -rf ${join(store.mergedStoreDir, basename(mishaps.masked))}   (a lower-only path: OverlayFS leaves a whiteout in the upper layer, so the path is masked)\n  echo … >> ${join(store.mergedStoreDir, basename(mishaps.tampered), mishaps.tamperedFile)}   (OverlayFS copies the file up, and the edit lands in the upper copy)`,
   );
   for (const step of mishapSteps(configFile, store.upper.duplicates.length, mishaps)) ok = (await run(step)) && ok;
 
