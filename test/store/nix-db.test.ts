@@ -116,7 +116,10 @@ describe('nix-db', function () {
     it('streams the rows after an id, in id order (how a scrub resumes from its cursor)', function () {
       const rows = [...db.iterateValidPaths()];
       const ids = rows.map((r) => r.id);
-      assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+      );
       const cut = ids[3]!;
       assert.deepEqual([...db.iterateValidPaths(cut)], rows.slice(4));
       assert.deepEqual([...db.iterateValidPaths(0)], rows);
