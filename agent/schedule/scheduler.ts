@@ -94,12 +94,15 @@ export class Scheduler {
     this.#limits = options.chunkLimits ?? chunkLimitsFor(bytesPerSecond);
     this.#stateFile = scrubStateFileOf(options.stateDir);
     this.#lastAuditAt = this.#clock.now();
-    this.#state = this.#loadState();
+    // Read (and a fresh one saved) by start(): the agent checks its state dir before it starts the scheduler.
+    this.#state = freshScrubState(this.#now());
   }
 
-  /** Subscribes to drift and starts the line of work. Idempotent. */
+  /** Reads the scrub state, subscribes to drift and starts the line of work. Idempotent; nothing after close(). */
   start(): void {
-    if (this.#loop !== undefined) return;
+    if (this.#loop !== undefined || this.#closing !== undefined) return;
+    this.#state = this.#loadState();
+    this.#lastAuditAt = this.#clock.now();
     this.#o.host.on('drift', this.#onDrift);
     const pass = this.#state.pass;
     if (pass !== undefined && this.#o.settings.scrub.every !== 'off')
