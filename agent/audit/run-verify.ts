@@ -2,9 +2,9 @@
 import { performance } from 'node:perf_hooks';
 import { compareFindings, type Finding } from '../findings/index.ts';
 import type { MapProgress, WorkerPool } from '../pool/index.ts';
-import type { StoreLayout } from '../store/index.ts';
+import { STORE_PATH_KEY_BYTES, writeStorePathKey, type StoreLayout } from '../store/index.ts';
 import { readDbIndex } from './db-index.ts';
-import { idsOfKind, listLayer, type LayerListing } from './layer-listing.ts';
+import { idsOfKind, kindAt, listLayer, type LayerListing } from './layer-listing.ts';
 import { applyOverlayMarks } from './layer-marks.ts';
 import { checkDbIntegrity, DB_INTEGRITY_PROBES, withAuditDbs, type AuditDbs } from './open-dbs.ts';
 import { verifyBatches } from './verify-batches.ts';
@@ -120,8 +120,10 @@ const NO_INTEGRITY_PROBES = { upper: [], lower: [] } as const;
 async function readPlan(options: VerifyOptions, dbs: AuditDbs): Promise<VerifyPlan> {
   const { layout, signal } = options;
   const upperListing = await listLayer(layout.upperLayer, { names: true, signal });
-  // An empty file there may be a whiteout in its xattr form: nothing to hash, the path is hidden.
-  await applyOverlayMarks(upperListing, idsOfKind(upperListing, 'file'), { signal });
+  // An empty file there may be a whiteout in its xattr form: nothing to hash, the path is hidden. Given paths need
+  // only their own files read (a scrub chunk of 256 paths in an upper layer of thousands of files).
+  const files = options.paths === undefined ? idsOfKind(upperListing, 'file') : givenFileIds(options.paths, layout, upperListing);
+  await applyOverlayMarks(upperListing, files, { signal });
   if (options.paths !== undefined) {
     return planPaths(lookUpPaths(options.paths, layout, dbs), { places: layout, upperListing, upperDb: dbs.upper.file, lowerDb: dbs.lower.file });
   }
@@ -131,6 +133,23 @@ async function readPlan(options: VerifyOptions, dbs: AuditDbs): Promise<VerifyPl
   const lowerRows = { [Symbol.iterator]: () => dbs.lower.iterateValidPaths() };
   const registrations = lookUpRegistrations(idsToLookUp(upperListing, upper, lower), upperListing, dbs);
   return planScope({ places: layout, upperListing, upper, lower, lowerRows, registrations, dbFiles: { upper: dbs.upper.file, lower: dbs.lower.file } });
+}
+
+/** The listing ids of the given paths that are files in the upper layer; a path planning refuses is left to it. */
+function givenFileIds(paths: readonly string[], layout: StoreLayout, listing: LayerListing): number[] {
+  const key = Buffer.alloc(STORE_PATH_KEY_BYTES);
+  const ids: number[] = [];
+  for (const given of paths) {
+    let baseName: string;
+    try {
+      baseName = userPathBaseName(layout, given);
+    } catch {
+      continue;
+    }
+    const id = writeStorePathKey(baseName, key, 0) ? listing.keys.find(key) : -1;
+    if (id >= 0 && kindAt(listing, id) === 'file') ids.push(id);
+  }
+  return ids;
 }
 
 /** Both DBs' rows for the given upper-layer entries (few: see idsToLookUp), one indexed query each. */

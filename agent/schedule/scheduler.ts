@@ -94,12 +94,15 @@ export class Scheduler {
     this.#limits = options.chunkLimits ?? chunkLimitsFor(bytesPerSecond);
     this.#stateFile = scrubStateFileOf(options.stateDir);
     this.#lastAuditAt = this.#clock.now();
-    this.#state = this.#loadState();
+    // Read (and a fresh one saved) by start(): the agent checks its state dir before it starts the scheduler.
+    this.#state = freshScrubState(this.#now());
   }
 
-  /** Subscribes to drift and starts the line of work. Idempotent. */
+  /** Reads the scrub state, subscribes to drift and starts the line of work. Idempotent; nothing after close(). */
   start(): void {
-    if (this.#loop !== undefined) return;
+    if (this.#loop !== undefined || this.#closing !== undefined) return;
+    this.#state = this.#loadState();
+    this.#lastAuditAt = this.#clock.now();
     this.#o.host.on('drift', this.#onDrift);
     const pass = this.#state.pass;
     if (pass !== undefined && this.#o.settings.scrub.every !== 'off')
@@ -193,7 +196,9 @@ export class Scheduler {
   #scrubDue(now: number): number | undefined {
     const { every } = this.#o.settings.scrub;
     if (every === 'off') return undefined;
-    if (this.#state.pass !== undefined) return this.#retryAt ?? now;
+    // After a failure (a chunk, or starting a pass), nothing is tried again before the retry time.
+    if (this.#retryAt !== undefined) return this.#retryAt;
+    if (this.#state.pass !== undefined) return now;
     const since = Date.parse(this.#state.lastCompleted?.at ?? this.#state.firstSeenAt);
     // Wall-clock time of the last pass, mapped onto the monotonic clock.
     return now + (since + every - this.#now().getTime());
@@ -218,9 +223,11 @@ export class Scheduler {
   async #sleep(ms: number | undefined): Promise<void> {
     const woken = new AbortController();
     this.#wake = () => woken.abort();
+    const signal = AbortSignal.any([woken.signal, this.#abort.signal]);
     try {
-      if (ms === undefined) await new Promise<void>((resolve) => woken.signal.addEventListener('abort', () => resolve(), { once: true }));
-      else await this.#clock.sleep(Math.min(ms, 2 ** 31 - 1), AbortSignal.any([woken.signal, this.#abort.signal])).catch(() => undefined);
+      if (ms === undefined)
+        await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+      else await this.#clock.sleep(Math.min(ms, 2 ** 31 - 1), signal).catch(() => undefined);
     } finally {
       this.#wake = undefined;
     }
@@ -269,6 +276,7 @@ export class Scheduler {
   async #scrubStep(): Promise<void> {
     const signal = this.#abort.signal;
     this.#scrubRunning = true;
+    this.#retryAt = undefined;
     const started = this.#clock.now();
     try {
       const pass = this.#state.pass ?? this.#startPass();
@@ -303,7 +311,6 @@ export class Scheduler {
         ...this.#state,
         pass: advancePass(pass, { lastId: chunk.lastId, paths: chunk.paths.length, bytes: report.bytes, ms: this.#clock.now() - started, findings }),
       });
-      this.#retryAt = undefined;
       this.#lastError = undefined;
       this.#o.logger.debug(`scrub chunk done: ${chunk.paths.length} paths, ${report.bytes} bytes`, {
         schedule: 'scrub-chunk',

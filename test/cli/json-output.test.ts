@@ -103,6 +103,9 @@ describe('--json: one envelope for every command, valid against the schema', fun
     assert.ok(envelope.findings.some((f) => f.id === 'mount.ok'));
     assert.equal(envelope.result!['mountValid'], true);
     assert.equal(envelope.result!['socket'], s!.socket);
+    // The scheduled-work section (valid against the schema like the rest): the scrub pool idle, its gauges zero.
+    assert.deepEqual(Object.keys(envelope.result!['schedule']), ['audit', 'scrub', 'pool']);
+    assert.deepEqual(envelope.result!['schedule'].pool, { threads: 0, busy: 0, queued: 0 });
   });
 
   it('remount through the agent: the check afterwards at the top, the outcome as the result', async () => {

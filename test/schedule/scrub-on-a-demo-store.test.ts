@@ -220,4 +220,29 @@ describe('scheduled scrub on a demo store', function () {
     assert.deepEqual(line?.fields?.['ids'], ['store.corrupt']);
     assert.equal(loadScrubState(scrubStateFileOf(stateDir))?.lastCompleted?.findings, 1);
   });
+
+  it('a pass that cannot start (the lower DB gone) is retried after retryMs, not in a loop; the error is in status', async () => {
+    const stateDir = stateDirOf('retry');
+    const broken = resolveStoreLayout(
+      parseStoreUrl(store.storeUrl.replace(encodeURIComponent(store.lower.root), encodeURIComponent(path.join(dir, 'nowhere')))),
+    );
+    assert.notEqual(broken.lower.db, layout.lower.db);
+    const logger = memoryLogger();
+    const scheduler = new Scheduler({ host: new Host(), layout: broken, stateDir, settings: SETTINGS, logger, retryMs: 3_600_000 });
+    scheduler.start();
+    try {
+      const status = await waitFor(() => {
+        const now = scheduler.status();
+        return now.scrub.state === 'retrying' ? now : undefined;
+      }, 'the scrub to fail and wait for its retry');
+      assert.match(status.scrub.lastError ?? '', /DB/);
+      assert.equal(status.scrub.pass, undefined);
+      // Time for a loop to show itself: one error line, not one per turn.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(logger.lines.filter((l) => l.level === 'error').length, 1, JSON.stringify(logger.lines));
+      assert.equal(scheduler.status().scrub.state, 'retrying');
+    } finally {
+      await scheduler.close();
+    }
+  });
 });

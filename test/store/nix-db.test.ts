@@ -113,6 +113,19 @@ describe('nix-db', function () {
       assert.equal(db.mode, 'immutable');
     });
 
+    it('streams the rows after an id, in id order (how a scrub resumes from its cursor)', function () {
+      const rows = [...db.iterateValidPaths()];
+      const ids = rows.map((r) => r.id);
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+      );
+      const cut = ids[3]!;
+      assert.deepEqual([...db.iterateValidPaths(cut)], rows.slice(4));
+      assert.deepEqual([...db.iterateValidPaths(0)], rows);
+      assert.deepEqual([...db.iterateValidPaths(ids.at(-1)!)], []);
+    });
+
     it('streams every valid path with the fields nix path-info --json reports', function () {
       const rows = [...db.iterateValidPaths()];
       assert.deepEqual(rows.map((r) => r.path).sort(), [...infos.keys()].sort());
