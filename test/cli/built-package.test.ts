@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { remountHandler, startControlServer } from '../../agent/control/index.ts';
@@ -52,6 +52,20 @@ describe('the built package', function () {
     });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(reportOf(run.stdout, 'layout').layout.lower.realStoreDir, '/l/nix/store');
+  });
+
+  it("the README's ways to run the CLI from a checkout work as written (the built one from dist/)", () => {
+    // The forms as the README writes them, so a form it documents is the form tested.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    const forms = [...readme.matchAll(/`(node_modules\/\.bin\/node [^`]*) COMMAND`/g)].map((m) => m[1]!);
+    assert.deepEqual(forms, ['node_modules/.bin/node agent/cli/main.ts', 'node_modules/.bin/node dist/agent/cli/main.js']);
+    assert.doesNotMatch(readme, /`npx overlay-warden/, "npx does not link the checkout's own bin");
+    builtAgentDir(); // dist/ is there and fresh, as after `npm run build`
+    for (const form of forms) {
+      const run = spawnSync('sh', ['-c', `${form} layout --json --store 'local-overlay://?upper-layer=/u&lower-store=%2Fl'`], { encoding: 'utf8', cwd: ROOT });
+      assert.equal(run.status, 0, `${form}: ${run.stderr}`);
+      assert.equal(reportOf(run.stdout, 'layout').layout.upperLayer, '/u');
+    }
   });
 
   it("runs the Nix hook's request to the agent as JavaScript, where Node refuses the TypeScript source", async () => {

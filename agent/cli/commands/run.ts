@@ -28,7 +28,7 @@ export const runCommand: Command = {
   optionHelp: [['--json', 'log JSON lines on stderr (whatever log.format says); on exit, the JSON envelope on stdout']],
   async run({ io, json, loadConfig, signal }) {
     requireRootFor('run', 'it mounts and remounts the overlay');
-    let config: Config = loadConfig();
+    let config: Config = await loadConfig();
     let logger = loggerFor(config, json);
     let agent: Agent | undefined;
     // Set when a reload left no agent running (the new configuration and the old one both failed to start).
@@ -50,7 +50,7 @@ export const runCommand: Command = {
       if (signal.aborted || failed || agent === undefined) return;
       let next: Config;
       try {
-        next = loadConfig();
+        next = await loadConfig();
       } catch (error) {
         logger.error(`configuration reload rejected; keeping the running configuration: ${messageOf(error)}`, { code: codeOf(error) });
         return;
