@@ -59,7 +59,7 @@ describe('the built package', function () {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
     const forms = [...readme.matchAll(/`(node_modules\/\.bin\/node [^`]*) COMMAND`/g)].map((m) => m[1]!);
     assert.deepEqual(forms, ['node_modules/.bin/node agent/cli/main.ts', 'node_modules/.bin/node dist/agent/cli/main.js']);
-    assert.doesNotMatch(readme, /`npx overlay-warden/, "npx does not link the checkout's own bin");
+    assert.doesNotMatch(readme, /`npx overlay-warden COMMAND`/, "npx does not link the checkout's own bin");
     builtAgentDir(); // dist/ is there and fresh, as after `npm run build`
     for (const form of forms) {
       const run = spawnSync('sh', ['-c', `${form} layout --json --store 'local-overlay://?upper-layer=/u&lower-store=%2Fl'`], { encoding: 'utf8', cwd: ROOT });
