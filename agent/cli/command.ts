@@ -18,8 +18,11 @@ export interface CommandContext {
   /** The command's own option values and positionals. */
   readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
   readonly positionals: readonly string[];
-  /** Loads the configuration (throws ConfigError); commands that need none never call it. */
-  readonly loadConfig: () => Config;
+  /**
+   * Loads the configuration (rejects with ConfigError); commands that need none never call it, and so never load the
+   * configuration's modules either.
+   */
+  readonly loadConfig: () => Promise<Config>;
   readonly signal: AbortSignal;
   /** Runs another command line in this process with `io` (the demo runs the commands it shows); resolves to its exit code. */
   readonly runCommandLine: (argv: readonly string[], io: CliIo) => Promise<number>;

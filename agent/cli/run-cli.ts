@@ -1,6 +1,6 @@
 /** Parses the command line, loads nothing until asked, dispatches to one command, maps errors to exit codes. */
 import { resolve } from 'node:path';
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, type ConfigFlags } from '../config/index.ts';
+import type { ConfigFlags } from '../config/index.ts';
 import { nearestNames, isWardenError } from '../errors/index.ts';
 import { COMMANDS } from './commands/index.ts';
 import { EXIT, type CliIo, type Command, type CommandOptions } from './command.ts';
@@ -55,7 +55,7 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
   try {
     parsed = parseCommandLine(command.name, rest, { ...COMMON_OPTIONS, ...command.options }, command.allowPositionals ?? false);
   } catch (error) {
-    return fail(io, json, command, error);
+    return await fail(io, json, command, error);
   }
   const { values } = parsed;
   if (values['help'] === true) {
@@ -84,11 +84,15 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
       values,
       positionals: parsed.positionals,
       signal,
-      loadConfig: () => loadConfig({ flags, env: io.env, defaultFile: DEFAULT_CONFIG_FILE }),
+      // The configuration's modules load only here: `--help` and a bad command line never pay for them.
+      loadConfig: async () => {
+        const { loadConfig, DEFAULT_CONFIG_FILE } = await import('../config/index.ts');
+        return loadConfig({ flags, env: io.env, defaultFile: DEFAULT_CONFIG_FILE });
+      },
       runCommandLine: (inner, innerIo) => runCli(inner, innerIo, signal),
     });
   } catch (error) {
-    return fail(io, json, command, error);
+    return await fail(io, json, command, error);
   }
 }
 
@@ -117,7 +121,7 @@ function unknownCommand(name: string): UsageError {
  * given the command's help as hint when it has none and is not about who runs it) or configuration (ConfigError),
  * 3 when no agent answers on the control socket, 1 for anything else.
  */
-function fail(io: CliIo, json: boolean, command: Command, error: unknown): number {
+async function fail(io: CliIo, json: boolean, command: Command, error: unknown): Promise<number> {
   if (error instanceof UsageError) {
     const hint = error.hint ?? (error.code === 'USAGE_NOT_ROOT' ? undefined : `overlay-warden ${command.name} --help`);
     printError(io, json, new UsageError(error.code, error.message, { evidence: error.evidence, hint, cause: error.cause }), {
@@ -126,9 +130,14 @@ function fail(io: CliIo, json: boolean, command: Command, error: unknown): numbe
     });
     return EXIT.usage;
   }
-  const exitCode = error instanceof ConfigError ? EXIT.usage : isWardenError(error, 'CONTROL_NO_AGENT') ? EXIT.noAgent : EXIT.findings;
+  const exitCode = (await isConfigError(error)) ? EXIT.usage : isWardenError(error, 'CONTROL_NO_AGENT') ? EXIT.noAgent : EXIT.findings;
   printError(io, json, error, { command: command.name, exitCode });
   return exitCode;
+}
+
+/** True for a ConfigError; the configuration's modules are loaded to tell only when the error's code is one of theirs. */
+async function isConfigError(error: unknown): Promise<boolean> {
+  return isWardenError(error) && error.code.startsWith('CONFIG_') && error instanceof (await import('../config/index.ts')).ConfigError;
 }
 
 function generalHelp(): string {

@@ -1,8 +1,16 @@
 /** Reads the configuration file (trusted, with a cap) and parses its YAML with line numbers, in time linear in its size. */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter } from 'yaml';
 import { errnoCode, messageOf } from '../errors/index.ts';
 import { KIB, TrustError, readBoundedSync, readTrustedFile } from '../trust/index.ts';
 import { ConfigError, describeProblem } from './config-error.ts';
+import { parseSimpleYaml } from './simple-yaml.ts';
+
+/**
+ * The yaml package, loaded when a file is beyond parseSimpleYaml's subset. Synchronously, as loadConfig is: require()
+ * gives its CommonJS build, which is used here alone.
+ */
+const yamlPackage = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 /**
  * The most bytes of a configuration file read: the full example is 3 KiB. A cap keeps /dev/zero out, and keeps the
@@ -34,6 +42,27 @@ export function readConfigFile(file: string, trustedRead: boolean): ConfigFileCo
   } catch (cause) {
     throw fileReadError(file, what, cause);
   }
+  const { raw, lines } = parseSimpleYaml(text) ?? parseYaml(file, text);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    const problem = { key: '', value: raw, expected: 'a mapping of settings (key: value lines)', source: file };
+    throw new ConfigError('CONFIG_INVALID', `invalid configuration in ${file}: ${describeProblem(problem)}`, [problem]);
+  }
+  return {
+    raw,
+    where: (path) => {
+      for (let n = path.length; n >= 0; n--) {
+        // The nearest node that exists: a missing key points at its parent map.
+        const line = lines.get(keyOf(path.slice(0, n)));
+        if (line !== undefined) return `${file}:${line}`;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** The value of `text` and the line of each key path, by the yaml package. Throws ConfigError CONFIG_SYNTAX or CONFIG_TOO_LARGE. */
+function parseYaml(file: string, text: string): { raw: unknown; lines: Map<string, number> } {
+  const { LineCounter, parseDocument } = yamlPackage();
   const lineCounter = new LineCounter();
   // Keys are checked for uniqueness below, in one pass: the yaml package compares each key with every earlier one.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
@@ -59,21 +88,7 @@ export function readConfigFile(file: string, trustedRead: boolean): ConfigFileCo
       hint: 'write the settings out; a configuration needs few aliases, if any',
     });
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    const problem = { key: '', value: raw, expected: 'a mapping of settings (key: value lines)', source: file };
-    throw new ConfigError('CONFIG_INVALID', `invalid configuration in ${file}: ${describeProblem(problem)}`, [problem]);
-  }
-  return {
-    raw,
-    where: (path) => {
-      for (let n = path.length; n >= 0; n--) {
-        // The nearest node that exists: a missing key points at its parent map.
-        const line = lines.get(keyOf(path.slice(0, n)));
-        if (line !== undefined) return `${file}:${line}`;
-      }
-      return undefined;
-    },
-  };
+  return { raw, lines };
 }
 
 const keyOf = (path: readonly PropertyKey[]): string => path.map((part) => `\0${String(part)}`).join('');
@@ -86,6 +101,7 @@ function indexKeys(doc: Document, lineCounter: LineCounter): { lines: Map<string
     const range = (node as { range?: readonly number[] } | null | undefined)?.range;
     return range === undefined ? undefined : lineCounter.linePos(range[0]!).line;
   };
+  const { isMap, isScalar, isSeq } = yamlPackage();
   const visit = (node: unknown, key: string): void => {
     const line = lineOf(node);
     if (line !== undefined) lines.set(key, line);

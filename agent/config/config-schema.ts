@@ -79,7 +79,7 @@ export const scheduleSchema = z
     scrub: z
       .object({
         every: durationOrOff(1000, 365 * DAY_MS)
-          .default(parseDuration('7d')!)
+          .default(parseDuration('24h')!)
           .describe('Start a scrub pass this long after the last one completed (or after the agent first ran, before any)'),
         maxReadMBps: z
           .union([z.literal('off'), z.number({ error: 'a number of MB/s above 0, or "off"' }).positive().max(100_000)], {

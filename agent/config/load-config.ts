@@ -5,8 +5,9 @@ import { packageRoot } from './package-root.ts';
 import type { z } from 'zod';
 import { ConfigError, describeProblem, type ConfigProblem } from './config-error.ts';
 import { readConfigFile } from './config-file.ts';
-import { configSchema, type ConfigSettings } from './config-schema.ts';
-import { expectationOf, nearestKeys, nearestValues } from './config-expectations.ts';
+import type { ConfigSettings } from './config-schema.ts';
+import { schemaModules, type SchemaModules } from './schema-modules.ts';
+import { simpleSettings } from './simple-settings.ts';
 import { resolveStoreFromSettings } from './store-from-settings.ts';
 import { checkSecretFile, checkTokenFile, WEBHOOK_SECRET } from './token-file.ts';
 import type { StoreLayout } from '../store/index.ts';
@@ -102,9 +103,27 @@ export function loadConfig(sources: ConfigSources): Config {
   storeOverride('nixConf', sources.flags.nixConf, '--nix-conf');
   storeOverride('url', sources.flags.store, '--store');
 
-  const parsed = configSchema.safeParse(raw, { reportInput: true, error: expectationOf });
+  const settings = simpleSettings(raw) ?? validSettings(raw, file, origin, where);
+  const { layout, source } = resolveStoreFromSettings(settings.store, (key) => origin.get(`store.${key}`) ?? where(['store', key]), sources.env);
+  if (settings.http.tokenFile !== undefined) checkTokenFile(settings.http.tokenFile);
+  for (const webhook of settings.alerts.webhooks) if (webhook.secretFile !== undefined) checkSecretFile(webhook.secretFile, WEBHOOK_SECRET);
+  return deepFreeze({ ...settings, file, layout, storeSource: source });
+}
+
+/**
+ * `raw` validated by the schema, with its defaults. Throws ConfigError CONFIG_INVALID naming every problem (the first
+ * MAX_REPORTED_PROBLEMS) with the source each came from.
+ */
+function validSettings(
+  raw: object,
+  file: string | undefined,
+  origin: ReadonlyMap<string, string>,
+  where: (path: readonly PropertyKey[]) => string | undefined,
+): ConfigSettings {
+  const modules = schemaModules();
+  const parsed = modules.schema.configSchema.safeParse(raw, { reportInput: true, error: modules.expectations.expectationOf });
   if (!parsed.success) {
-    const { problems, count } = problemsOf(parsed.error.issues, origin, where);
+    const { problems, count } = problemsOf(modules, parsed.error.issues, origin, where);
     const more = count > problems.length ? `\n  … and ${count - problems.length} more` : '';
     throw new ConfigError(
       'CONFIG_INVALID',
@@ -116,11 +135,7 @@ export function loadConfig(sources: ConfigSources): Config {
       },
     );
   }
-  const settings = parsed.data;
-  const { layout, source } = resolveStoreFromSettings(settings.store, (key) => origin.get(`store.${key}`) ?? where(['store', key]), sources.env);
-  if (settings.http.tokenFile !== undefined) checkTokenFile(settings.http.tokenFile);
-  for (const webhook of settings.alerts.webhooks) if (webhook.secretFile !== undefined) checkSecretFile(webhook.secretFile, WEBHOOK_SECRET);
-  return deepFreeze({ ...settings, file, layout, storeSource: source });
+  return parsed.data;
 }
 
 /**
@@ -128,6 +143,7 @@ export function loadConfig(sources: ConfigSources): Config {
  * key takes (the schema's own words, or expectationOf's). Linear in the number of issues and unknown keys.
  */
 function problemsOf(
+  { schema, expectations }: SchemaModules,
   issues: readonly z.core.$ZodIssue[],
   origin: ReadonlyMap<string, string>,
   where: (path: readonly PropertyKey[]) => string | undefined,
@@ -142,11 +158,11 @@ function problemsOf(
     // Only the problems reported are built (suggestions included): the rest are counted.
     for (const key of keys.slice(0, MAX_REPORTED_PROBLEMS - problems.length)) {
       if (key === undefined) {
-        const suggestions = issue.code === 'invalid_value' ? nearestValues(issue.input, issue.values) : [];
+        const suggestions = issue.code === 'invalid_value' ? expectations.nearestValues(issue.input, issue.values) : [];
         problems.push({ key: path.join('.'), value: issue.input, expected: issue.message, source: sourceOf(path), suggestions });
       } else {
         const value: unknown = (issue.input as Record<string, unknown> | undefined)?.[key];
-        const suggestions = nearestKeys(configSchema, path, key);
+        const suggestions = expectations.nearestKeys(schema.configSchema, path, key);
         problems.push({ key: [...path, key].join('.'), value, expected: issue.message, unknownKey: true, source: sourceOf([...path, key]), suggestions });
       }
     }

@@ -22,9 +22,13 @@ export function finding(id: FindingId, severity: Severity, message: string, evid
   return hint === undefined ? { id, severity, message, evidence } : { id, severity, message, evidence, hint };
 }
 
-/** Orders by severity (error first) and then id, for stable reports. */
+/**
+ * Orders by severity (error first) and then id, for stable reports. Ids are compared by code unit, not with
+ * localeCompare: for ids (lowercase ASCII, digits, `.` and `-`) the order is the same, and the first localeCompare
+ * of a process loads ICU's collation, which a one-shot `check` paid on every run.
+ */
 export function compareFindings(a: Finding, b: Finding): number {
-  return SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.id.localeCompare(b.id);
+  return SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** True when any finding is at error level: the exit-code rule of `check`, `audit` and `verify`. */

@@ -1,5 +1,4 @@
 /** Runs a command in a private mount namespace (and, without root, a user namespace), so its mounts never leak. */
-import { execa } from 'execa';
 import { WardenError } from '../errors/index.ts';
 
 export type MountNamespaceErrorCode = 'NAMESPACE_UNAVAILABLE';
@@ -30,6 +29,8 @@ export async function runInPrivateMountNamespace(
 ): Promise<number> {
   const isRoot = options.isRoot ?? process.getuid?.() === 0;
   const [file, ...prefix] = unshareArgv(isRoot);
+  // execa (about 150 modules) loads when a mount command runs, not with every module that imports the mount part.
+  const { execa } = await import('execa');
   const probe = await execa(file!, [...prefix, 'true'], { reject: false, timeout: 10_000 });
   if (probe.exitCode !== 0) {
     throw new MountNamespaceError(

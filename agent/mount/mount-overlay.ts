@@ -1,5 +1,4 @@
 /** Builds OverlayFS mount options for a store (pure) and mounts them with `mount(8)` (I/O, used by the demo and `mount`). */
-import { execa } from 'execa';
 import { WardenError } from '../errors/index.ts';
 import { escapeOverlayPath, formatLowerdir } from './lowerdir-syntax.ts';
 
@@ -54,6 +53,8 @@ export function overlayMountOptions(spec: OverlaySpec): string {
  */
 export async function mountOverlay(spec: OverlaySpec, signal?: AbortSignal): Promise<void> {
   const options = overlayMountOptions(spec);
+  // execa (about 150 modules) loads when a mount command runs, not with every module that imports the mount part.
+  const { execa } = await import('execa');
   const result = await execa('mount', ['-t', 'overlay', 'overlay', '-o', options, spec.mergedDir], {
     reject: false,
     timeout: 30_000,

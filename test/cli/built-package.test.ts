@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { remountHandler, startControlServer } from '../../agent/control/index.ts';
@@ -52,6 +52,51 @@ describe('the built package', function () {
     });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(reportOf(run.stdout, 'layout').layout.lower.realStoreDir, '/l/nix/store');
+  });
+
+  it('loads only what a command needs: --help none of the dependencies, layout and check neither zod, yaml nor execa', () => {
+    // A module hook that lists every module loaded (node: built-ins aside), printed on stderr at exit.
+    const hook = join(dir, 'list-modules.mjs');
+    writeFileSync(
+      hook,
+      [
+        "import { registerHooks } from 'node:module';",
+        'const loaded = [];',
+        "registerHooks({ load(url, context, next) { if (!url.startsWith('node:')) loaded.push(url); return next(url, context); } });",
+        "process.on('exit', () => process.stderr.write(`\\nLOADED ${JSON.stringify(loaded)}\\n`));",
+      ].join('\n'),
+    );
+    const loadedBy = (...args: string[]): string[] => {
+      const run = spawnSync(process.execPath, ['--import', hook, main, ...args], { encoding: 'utf8', cwd: dir });
+      const line = /^LOADED (.*)$/m.exec(run.stderr);
+      assert.ok(line !== null, run.stderr);
+      return JSON.parse(line[1]!) as string[];
+    };
+    const store = 'local-overlay://?upper-layer=/u&lower-store=%2Fl';
+    const help = loadedBy('--help');
+    assert.deepEqual(
+      help.filter((url) => !url.includes('/node_modules/overlay-warden/')),
+      [],
+    );
+    assert.ok(help.length < 25, `--help loads ${help.length} modules`);
+    for (const command of ['layout', 'check']) {
+      const heavy = loadedBy(command, '--store', store).filter((url) => /\/node_modules\/(zod|yaml|execa|winston)\//.test(url));
+      assert.deepEqual(heavy, [], command);
+    }
+  });
+
+  it("the README's ways to run the CLI from a checkout work as written (the built one from dist/)", () => {
+    // The forms as the README writes them, so a form it documents is the form tested.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    const forms = [...readme.matchAll(/`(node_modules\/\.bin\/node [^`]*) COMMAND`/g)].map((m) => m[1]!);
+    assert.deepEqual(forms, ['node_modules/.bin/node agent/cli/main.ts', 'node_modules/.bin/node dist/agent/cli/main.js']);
+    assert.doesNotMatch(readme, /`npx overlay-warden COMMAND`/, "npx does not link the checkout's own bin");
+    builtAgentDir(); // dist/ is there and fresh, as after `npm run build`
+    for (const form of forms) {
+      const run = spawnSync('sh', ['-c', `${form} layout --json --store 'local-overlay://?upper-layer=/u&lower-store=%2Fl'`], { encoding: 'utf8', cwd: ROOT });
+      assert.equal(run.status, 0, `${form}: ${run.stderr}`);
+      assert.equal(reportOf(run.stdout, 'layout').layout.upperLayer, '/u');
+    }
   });
 
   it("runs the Nix hook's request to the agent as JavaScript, where Node refuses the TypeScript source", async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { configJsonSchema } from '../../agent/config/index.ts';
+import { configJsonSchema } from '../../agent/config/config-json-schema.ts';
 
 describe('config/overlay-warden.schema.json', () => {
   it('is the schema the code validates with (regenerate: npm run config:schema)', () => {

@@ -79,7 +79,7 @@ export const auditCommand: Command = {
   ],
   async run({ io, json, loadConfig, signal, values }) {
     const threadsGiven = threadsOption(values);
-    const config = loadConfig();
+    const config = await loadConfig();
     const threads = hashingThreads(threadsGiven ?? config.pool.size, availableParallelism());
     const hash = values['hash-duplicates'] === true;
     // Loaded here, not at start-up: every other command would pay for the readers and the pool.

@@ -64,7 +64,7 @@ export const checkCommand: Command = {
   options: { mountinfo: { type: 'string' } },
   optionHelp: [['--mountinfo FILE', 'check a saved mount table instead of /proc/self/mountinfo (bug reports, tests)']],
   async run({ io, json, loadConfig, signal }) {
-    const config = loadConfig();
+    const config = await loadConfig();
     const { findings, checks, context } = await runMountCheck(config, io.env, signal);
     const exitCode = hasErrors(findings) ? EXIT.findings : EXIT.ok;
     if (json) {

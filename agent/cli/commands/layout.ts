@@ -34,7 +34,7 @@ export const layoutCommand: Command = {
   usage: '[--json]',
   options: {},
   async run({ io, json, loadConfig }) {
-    const config = loadConfig();
+    const config = await loadConfig();
     if (json) {
       printEnvelope(
         io,

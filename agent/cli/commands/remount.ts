@@ -67,7 +67,7 @@ export const remountCommand: Command = {
   async run(context) {
     const how = oneOfOptions(context.values, ['direct', 'no-wait'], '--direct runs the remount here, and waits for it');
     if (how === 'direct') requireRootFor('remount --direct', 'it remounts the overlay itself');
-    const config = context.loadConfig();
+    const config = await context.loadConfig();
     return how === 'direct' ? remountDirectly(context, config) : remountThroughAgent(context, config);
   },
 };

@@ -63,8 +63,6 @@ export const runCommand: Command = {
   async run({ io, json, loadConfig, signal, values }) {
     requireRootFor('run', 'it mounts and remounts the overlay');
     const listen = listenOption(values);
-    // loadConfig becomes async on another branch: awaiting its value now keeps this line right after the merge.
-    // eslint-disable-next-line @typescript-eslint/await-thenable
     let config: Config = await loadConfig();
     // One set of metrics for the process: a reload starts the agent and its services anew, the counters go on.
     const services = agentServices({ metrics: new AgentMetrics(), listen });
@@ -89,7 +87,6 @@ export const runCommand: Command = {
       if (signal.aborted || failed || agent === undefined) return;
       let next: Config;
       try {
-        // eslint-disable-next-line @typescript-eslint/await-thenable
         next = await loadConfig();
       } catch (error) {
         logger.error(`configuration reload rejected; keeping the running configuration: ${messageOf(error)}`, { code: codeOf(error) });

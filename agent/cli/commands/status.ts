@@ -1,7 +1,7 @@
 /** `overlay-warden status`: asks the running agent (over its control socket) how the store and the agent are doing. */
 import type { AgentStatus } from '../../agent.ts';
 import { alertsStatusRows } from '../../alerts/index.ts';
-import { ConfigError, configSchema, formatBytes } from '../../config/index.ts';
+import { ConfigError, defaultSettings, formatBytes } from '../../config/index.ts';
 import type { HttpStatus } from '../../http/index.ts';
 import type { LayersStatus } from '../../layers/index.ts';
 import { ControlError, requestControl } from '../../control/index.ts';
@@ -32,17 +32,17 @@ export interface SocketChoice {
  * socket for the agent that uses it; one whose store cannot be resolved gives the default socket (status needs no store).
  * @throws ConfigError for a configuration that is unreadable, insecure or invalid apart from its store.
  */
-export function chooseSocket({ values, io, loadConfig }: Pick<CommandContext, 'values' | 'io' | 'loadConfig'>): SocketChoice {
+export async function chooseSocket({ values, io, loadConfig }: Pick<CommandContext, 'values' | 'io' | 'loadConfig'>): Promise<SocketChoice> {
   const flag = values['socket'];
   if (typeof flag === 'string' && flag !== '') return { path: flag, from: '--socket' };
   const env = io.env[SOCKET_ENV];
   if (env !== undefined && env !== '') return { path: env, from: `env ${SOCKET_ENV}` };
   try {
-    const config = loadConfig();
+    const config = await loadConfig();
     return { path: config.control.socket, from: config.file === undefined ? 'the default control.socket' : `control.socket of ${config.file}` };
   } catch (error) {
     if (!(error instanceof ConfigError && (error.code === 'CONFIG_NO_STORE' || error.code === 'CONFIG_STORE'))) throw error;
-    return { path: configSchema.shape.control.parse(undefined).socket, from: 'the default control.socket (the configuration describes no usable store)' };
+    return { path: defaultSettings().control.socket, from: 'the default control.socket (the configuration describes no usable store)' };
   }
 }
 
@@ -144,7 +144,7 @@ export const statusCommand: Command = {
   optionHelp: [['--socket PATH', `the agent's control socket (default: env ${SOCKET_ENV}, else control.socket of the configuration)`]],
   async run(context) {
     const { io, json, signal } = context;
-    const socket = chooseSocket(context);
+    const socket = await chooseSocket(context);
     let response;
     try {
       response = await requestControl(socket.path, { action: 'status' }, { timeoutMs: 10_000, signal });

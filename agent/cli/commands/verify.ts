@@ -170,7 +170,7 @@ export const verifyCommand: Command = {
   async run({ io, json, loadConfig, signal, values, positionals }) {
     const threadsGiven = threadsOption(values);
     const scope = verifyScope(values, positionals);
-    const config = loadConfig();
+    const config = await loadConfig();
     checkStorePathArguments(config.layout, positionals);
     const threads = hashingThreads(threadsGiven ?? config.pool.size, availableParallelism());
     // Loaded here, not at start-up: every other command would pay for the pool and the readers.
