@@ -17,7 +17,6 @@ export const baselineCommand: Command = {
   optionHelp: [['--accept', 'the running agent re-baselines the lower store as it is now and resolves its drift alerts']],
   async run(context) {
     const { io, json } = context;
-    // eslint-disable-next-line @typescript-eslint/await-thenable -- loadConfig becomes async on another branch
     const config = await context.loadConfig();
     const file = baselineFileOf(config.stateDir);
     if (context.values['accept'] !== true) {
