@@ -57,8 +57,8 @@ export interface AlertsStatus {
 /** Resolved alerts not delivered to every sink are kept this long at most. */
 const RESOLVED_RETAIN_MS = 24 * 3600_000;
 
-/** Where the runbook anchors point. */
-const RUNBOOK_BASE = 'https://github.com/overlay-warden/overlay-warden/blob/main/README.md';
+/** Where the runbook anchors point: the README beside the package, as the Prometheus rules' runbook annotations do. */
+const RUNBOOK_BASE = 'README.md';
 
 /**
  * The sinks the configuration names, in order: `alertmanager#N` per URL, `webhook#N`, `command#N`. Reads each webhook
