@@ -16,6 +16,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentScenario } from '../test/support/agent-child.ts';
 import { freePort } from '../test/support/free-port.ts';
+import { WebhookReceiver } from '../test/support/webhook-receiver.ts';
 import { nixEnv } from '../test/support/nix-kit.ts';
 import { benchCliMain } from './built-cli.ts';
 
@@ -118,6 +119,7 @@ const cli = benchCliMain(false);
 const scenario = await AgentScenario.create();
 const verifiers: ChildProcess[] = [];
 let stopping = false;
+let receiver: WebhookReceiver | undefined;
 try {
   // Reference: the same agent with HTTP off, idle, so the cost of HTTP and metrics shows apart from the machine's load.
   scenario.writeConfig({ http: { address: 'off' } });
@@ -128,7 +130,9 @@ try {
   log(`reference: idle over ${idleSeconds} s with HTTP off: CPU ${reference.cpuPercent.toFixed(2)} % of a core, RSS ${reference.rssMiB.toFixed(1)} MiB`);
 
   const address = `127.0.0.1:${await freePort()}`;
-  scenario.writeConfig({ http: { address } });
+  // Sinks on, as an operator runs it: a webhook (a receiver in this process) gets every alert.
+  receiver = await WebhookReceiver.start();
+  scenario.writeConfig({ http: { address }, alerts: { webhooks: [{ url: receiver.url }] } });
   const agent = await scenario.startAgent();
   const base = `http://${address}`;
   await timeRequests(`${base}/healthz`, 10);
@@ -162,11 +166,12 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const { cpuPercent, rssMiB } = await idleUsage(agent.pid, idleSeconds, () => void fetch(`${base}/metrics`).then((r) => r.arrayBuffer()));
   log(
-    `idle over ${idleSeconds} s with HTTP on (a /metrics scrape every 15 s): CPU ${cpuPercent.toFixed(2)} % of a core (target < ${TARGETS.idleCpuPercent} %: ${cpuPercent < TARGETS.idleCpuPercent ? 'met' : 'MISSED'}), RSS ${rssMiB.toFixed(1)} MiB`,
+    `idle over ${idleSeconds} s with HTTP and a webhook sink on (a /metrics scrape every 15 s): CPU ${cpuPercent.toFixed(2)} % of a core (target < ${TARGETS.idleCpuPercent} %: ${cpuPercent < TARGETS.idleCpuPercent ? 'met' : 'MISSED'}), RSS ${rssMiB.toFixed(1)} MiB`,
   );
   await agent.stop();
 } finally {
   stopping = true;
   for (const child of verifiers) child.kill('SIGKILL');
   await scenario.close();
+  await receiver?.close();
 }

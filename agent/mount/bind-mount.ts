@@ -1,5 +1,4 @@
 /** Bind-mounts a directory with `mount(8)`, optionally read-only (I/O, used by the demo to make its lower store read-only). */
-import { execa } from 'execa';
 import { WardenError } from '../errors/index.ts';
 
 export type BindMountErrorCode = 'BIND_MOUNT_FAILED';
@@ -17,6 +16,8 @@ export async function bindMount(source: string, target: string, options: { reado
 }
 
 async function runMount(args: readonly string[], step: string, source: string, target: string, signal: AbortSignal | undefined): Promise<void> {
+  // execa (about 150 modules) loads when a mount command runs, not with every module that imports the mount part.
+  const { execa } = await import('execa');
   const result = await execa('mount', args, { reject: false, timeout: 30_000, ...(signal === undefined ? {} : { cancelSignal: signal }) });
   if (result.failed) {
     throw new BindMountError('BIND_MOUNT_FAILED', `bind-mounting ${source} at ${target} failed (${step}): ${result.stderr.trim() || result.shortMessage}`, {

@@ -72,6 +72,7 @@ export class Scheduler {
   #pendingSince: number | undefined;
   #lastDriftAt: number | undefined;
   #lastAuditAt: number;
+  #wallOffset: number | undefined;
   #auditRunning = false;
   #auditRuns = 0;
   #lastAudit: AuditOutcome | undefined;
@@ -205,7 +206,10 @@ export class Scheduler {
   }
 
   #isoAt(t: number): string {
-    return new Date(this.#now().getTime() + (t - this.#clock.now())).toISOString();
+    // One offset between the monotonic clock and the wall clock, taken once: computed per call, the same instant
+    // would come out a millisecond apart in two status answers (HTTP /status and the control socket's).
+    this.#wallOffset ??= this.#now().getTime() - this.#clock.now();
+    return new Date(Math.round(this.#wallOffset + t)).toISOString();
   }
 
   async #run(): Promise<void> {

@@ -18,7 +18,7 @@ import {
   type AlertState,
 } from '../../agent/alerts/index.ts';
 import { isWardenError } from '../../agent/errors/index.ts';
-import { freePort } from '../support/alertmanager.ts';
+import { freePort } from '../support/free-port.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
 

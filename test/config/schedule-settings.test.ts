@@ -29,10 +29,10 @@ describe('config: the schedule section (scheduled audit and scrub)', () => {
     assert.fail('expected a ConfigError');
   };
 
-  it('defaults: audit 10 s after the lower store settles (at most 5 min after the first change) and daily; a weekly upper scrub at 50 MB/s on 1 thread', () => {
+  it('defaults: audit 10 s after the lower store settles (at most 5 min after the first change) and daily; a daily upper scrub at 50 MB/s on 1 thread', () => {
     assert.deepEqual(load('').schedule, {
       audit: { afterDrift: 10_000, maxDelay: 300_000, every: 86_400_000 },
-      scrub: { every: 604_800_000, maxReadMBps: 50, threads: 1, layers: 'upper' },
+      scrub: { every: 86_400_000, maxReadMBps: 50, threads: 1, layers: 'upper' },
     });
   });
 

@@ -23,18 +23,6 @@ export interface GettableAlert {
   readonly status: { readonly state: string };
 }
 
-/** A free loopback TCP port (asked of the kernel, then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Skips (or fails under CI) without Alertmanager. */
 export function requireAlertmanager(ctx: Mocha.Context): void {
   requireCommand(ctx, ALERTMANAGER);
