@@ -10,27 +10,17 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import {
-  buildDemoStore,
-  type DemoMishaps,
-  type DemoStore,
-  judgeStep,
-  makeDemoMishaps,
-  removeDemoDir,
-  runAgentTour,
-  type StepExpectation,
-  type StepVerdict,
-  type TourCheck,
-} from '../../demo/index.ts';
+import { buildDemoStore, type DemoStore, makeDemoMishaps, removeDemoDir, runAgentTour } from '../../demo/index.ts';
 import { bindMount, mountOverlay, overlayMountOptions, runInPrivateMountNamespace } from '../../mount/index.ts';
-import type { StoreLayout } from '../../store/index.ts';
-import { type CliIo, type Command, type CommandContext, EXIT } from '../command.ts';
+import { type Command, type CommandContext, EXIT } from '../command.ts';
 import { wholeNumberOption } from '../option-values.ts';
-import { paint, quantity } from '../output.ts';
-import { printEnvelope, resultEnvelope, type JsonEnvelope } from '../json-envelope.ts';
+import { quantity } from '../output.ts';
+import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 import { createLogger } from '../../log/index.ts';
 import { loadConfig } from '../../config/index.ts';
-import { demoStepText } from './demo-step-text.ts';
+import { narrate, say } from './demo-narration.ts';
+import { reportTourCheck, runStep, type DemoStepResult } from './demo-step-runner.ts';
+import { mishapSteps, nextCommands, setupSteps, statusStep, type DemoStep } from './demo-steps.ts';
 
 /** What the parent hands the process inside the namespace (as JSON in a file of the demo dir). */
 interface DemoPlan {
@@ -39,98 +29,8 @@ interface DemoPlan {
   readonly store: Pick<DemoStore, 'storeUrl' | 'mergedStoreDir' | 'storeDir' | 'lower' | 'upper' | 'seconds'>;
 }
 
-/** One step as `demo --json` reports it: the command line, the envelope that command printed, and the verdict. */
-interface DemoStepResult {
-  readonly argv: readonly string[];
-  readonly exitCode: number;
-  readonly expected: string;
-  readonly asExpected: boolean;
-  readonly differences: readonly string[];
-  readonly output: JsonEnvelope;
-}
-
 /** Most paths `--lower-paths` and `--upper-paths` take: the demo is a walkthrough, not a benchmark. */
 const MAX_DEMO_PATHS = 1_000_000;
-
-/** One step of the tour: a sentence for newcomers, a real overlay-warden command, and what it should come out as. */
-export interface DemoStep {
-  readonly say: string;
-  readonly argv: readonly string[];
-  readonly expect: StepExpectation;
-}
-
-/** The steps on the freshly mounted store: what overlay-warden resolved, and a clean mount check. */
-export function setupSteps(configFile: string): DemoStep[] {
-  return [
-    {
-      say: 'What overlay-warden resolved from the store URL: where each part of the store lives.',
-      argv: ['layout', '--config', configFile],
-      expect: { exitCode: EXIT.ok, findings: [], nothingElseAt: ['error', 'warning'] },
-    },
-    {
-      say: "The mount check: is the merged store dir really this overlay, with these layers, usable? (Nix's own check-mount is compared too.) The demo's lower store dir is a read-only bind mount, as it should be in production, so there is nothing to warn about.",
-      argv: ['check', '--config', configFile],
-      expect: {
-        exitCode: EXIT.ok,
-        findings: [
-          { id: 'layer.lower-read-only', count: 1 },
-          { id: 'mount.ok', count: 1 },
-        ],
-        nothingElseAt: ['error', 'warning'],
-      },
-    },
-  ];
-}
-
-/** The steps after the mishaps: audit finds the duplicates and the masked path, verify the tampered copy. */
-export function mishapSteps(configFile: string, duplicates: number, mishaps: DemoMishaps): DemoStep[] {
-  return [
-    {
-      say: `The audit (the store's fsck, no hashing) compares both DBs and both layers: it should list the paths both layers hold (duplicates waste the upper layer's space: the demo's ${duplicates}, and the copy the edit made) and the masked path, which the lower DB registers but the merged view hides.`,
-      argv: ['audit', '--config', configFile],
-      expect: {
-        exitCode: EXIT.findings,
-        findings: [
-          { id: 'store.duplicate', count: duplicates + 1, path: mishaps.tampered },
-          { id: 'store.masked', count: 1, path: mishaps.masked },
-        ],
-        nothingElseAt: ['error', 'warning'],
-      },
-    },
-    {
-      say: "Verify NAR-hashes what the merged view serves for the upper DB's paths and the upper layer's copies of lower paths: the edited copy no longer matches its narHash (and the masked path, which it cannot serve, is reported again).",
-      argv: ['verify', '--config', configFile],
-      expect: {
-        exitCode: EXIT.findings,
-        findings: [
-          { id: 'store.corrupt', count: 1, path: mishaps.tampered },
-          { id: 'store.masked', count: 1, path: mishaps.masked },
-        ],
-        nothingElseAt: ['error', 'warning'],
-      },
-    },
-  ];
-}
-
-/** The step while the agent runs: the real `status`, over the agent's control socket. */
-export function statusStep(configFile: string): DemoStep {
-  return {
-    say: '`status` asks the running agent over its control socket: the mount it checked, the drift it saw, the remounts it made.',
-    argv: ['status', '--config', configFile],
-    expect: { exitCode: EXIT.ok, findings: [{ id: 'mount.ok', count: 1 }], nothingElseAt: ['error', 'warning'] },
-  };
-}
-
-/** What to run next on one's own store: commands that exist, for the closing lines. */
-export function nextCommands(): string[] {
-  return [
-    "overlay-warden layout --store 'local-overlay://?…'   what overlay-warden makes of your store URL (or set store.url in config/overlay-warden.yaml)",
-    'overlay-warden check                                 is the mount the one the URL describes?',
-    'overlay-warden audit                                 duplicates, masked, stray, dangling paths, broken closures',
-    'overlay-warden verify                                NAR hashes of the upper layer (--all for both layers)',
-    'overlay-warden run                                   the agent (deploy/systemd/overlay-warden.service), then overlay-warden status',
-  ];
-}
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -320,52 +220,4 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
     );
   }
   return exitCode;
-}
-
-/**
- * Runs a step once, with `--json`, keeping its envelope in `steps`; shows the command line, the text the command
- * prints (made from that envelope), what the step expects and whether it came out so. Resolves to that verdict.
- */
-async function runStep(context: CommandContext, step: DemoStep, layout: StoreLayout, steps: DemoStepResult[]): Promise<boolean> {
-  const { io, json } = context;
-  say(io, json, step.say);
-  narrate(io, json, paint(io, stream(json), 'dim', `$ overlay-warden ${step.argv.join(' ')}\n`));
-  let stdout = '';
-  const exitCode = await context.runCommandLine([...step.argv, '--json'], {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: context.io.stderr,
-    env: context.io.env,
-  });
-  const output = JSON.parse(stdout) as JsonEnvelope;
-  const verdict = judgeStep(step.expect, { exitCode, findings: output.findings });
-  narrate(io, json, demoStepText(io, output, layout));
-  narrate(io, json, verdictLine(io, json, verdict));
-  steps.push({ argv: step.argv, exitCode, expected: verdict.expected, asExpected: verdict.asExpected, differences: verdict.differences, output });
-  return verdict.asExpected;
-}
-
-/** `expected: …  ✓ as expected`, or ✗ with what differed. */
-function verdictLine(io: CliIo, json: boolean, verdict: StepVerdict): string {
-  const mark = verdict.asExpected
-    ? paint(io, stream(json), ['green', 'bold'], '✓ as expected')
-    : paint(io, stream(json), ['red', 'bold'], `✗ NOT as expected: ${verdict.differences.join('; ')}`);
-  return `${paint(io, stream(json), 'bold', 'expected:')} ${verdict.expected}  ${mark}\n`;
-}
-
-function reportTourCheck(io: CliIo, json: boolean, check: TourCheck): void {
-  const mark = check.asExpected ? paint(io, stream(json), ['green', 'bold'], '✓') : paint(io, stream(json), ['red', 'bold'], '✗');
-  narrate(io, json, `\n${paint(io, stream(json), 'bold', 'expected:')} ${check.expected}\n${mark} ${check.what}\n`);
-}
-
-function stream(json: boolean): 'stdout' | 'stderr' {
-  return json ? 'stderr' : 'stdout';
-}
-
-/** Text for people: on stdout, or on stderr with --json (stdout then carries the envelope alone). */
-function narrate(io: CliIo, json: boolean, text: string): void {
-  io[stream(json)].write(text);
-}
-
-function say(io: CliIo, json: boolean, text: string): void {
-  narrate(io, json, `\n${paint(io, stream(json), 'bold', '▶')} ${text}\n`);
 }
