@@ -4,7 +4,7 @@
  * decisions (decide/) → actions (the remounter, a new baseline, a re-check) and sinks (logs, the control socket).
  */
 import { EventEmitter } from 'node:events';
-import { baselineFileOf, loadBaseline, saveBaseline, type LowerBaseline } from './baseline/index.ts';
+import { baselineFileOf, saveBaseline } from './baseline/index.ts';
 import { CheckLog, runMountCheck, type CheckReason, type CheckReport } from './checks/index.ts';
 import type { Config } from './config/index.ts';
 import { remountHandler, startControlServer, type ControlHandler, type ControlServer } from './control/index.ts';
@@ -34,6 +34,8 @@ import {
   type WatcherHealthEvent,
 } from './watch/index.ts';
 
+import { loadAgentBaseline, saveAgentBaseline } from './agent-baseline.ts';
+import { agentControlHandlers } from './agent-control.ts';
 import type { AgentEventMap, AgentOptions, AgentService, BaselineAcceptedEvent } from './agent-options.ts';
 import type { AgentStatus, AgentStatusSections, FindingsEvent } from './agent-status.ts';
 
@@ -107,14 +109,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     prepareStateDir(config.stateDir);
     await this.#check('start');
 
-    const baselineFile = baselineFileOf(config.stateDir);
-    let baseline: LowerBaseline | undefined;
-    try {
-      baseline = loadBaseline(baselineFile, config.layout.lower.realStoreDir);
-    } catch (error) {
-      if (!(error instanceof WardenError)) throw error;
-      this.#log.error(`${error.message}; starting afresh with a new baseline`, { code: error.code, hint: error.hint });
-    }
+    const baseline = loadAgentBaseline(config.stateDir, config.layout.lower.realStoreDir, this.#log);
     // The flag a previous run left is read before this start's drift can flag anything: otherwise its own new
     // requests, already persisted, would be read back as "pending from before" and counted twice.
     const restored = this.#remounter.start();
@@ -125,19 +120,10 @@ export class Agent extends EventEmitter<AgentEventMap> {
     if (drift.firstRun) this.#log.info('no lower-store baseline yet: recorded the lower store as it is now', { paths: drift.current.entries.count });
     else if (drift.events.length === 0) this.#log.info('the lower store is as it was when the agent last ran');
     for (const event of drift.events) this.#onDrift(event);
-    this.#saveBaseline(drift.current);
+    saveAgentBaseline(config.stateDir, drift.current, this.#log);
 
-    if (this.#o.control !== false) {
-      this.#control = await startControlServer({
-        socketPath: config.control.socket,
-        logger: this.#log,
-        handlers: {
-          remount: this.remountControl(),
-          status: () => this.status(),
-          'baseline-accept': (request) => this.acceptBaseline(typeof request['by'] === 'string' ? request['by'].slice(0, 200) : 'control socket'),
-        },
-      });
-    }
+    if (this.#o.control !== false)
+      this.#control = await startControlServer({ socketPath: config.control.socket, logger: this.#log, handlers: agentControlHandlers(this) });
 
     this.#layers = new LayerWatcher(layerWatcherOptionsOf(config, drift.current));
     this.#layers.on('drift', (event) => this.#onDrift(event));
@@ -280,17 +266,8 @@ export class Agent extends EventEmitter<AgentEventMap> {
         await this.#check('mount changed');
         return;
       case 'refresh-baseline':
-        if (this.#layers !== undefined) this.#saveBaseline(this.#layers.currentBaseline());
+        if (this.#layers !== undefined) saveAgentBaseline(config.stateDir, this.#layers.currentBaseline(), this.#log);
         return;
-    }
-  }
-
-  #saveBaseline(baseline: LowerBaseline): void {
-    try {
-      saveBaseline(baselineFileOf(this.#o.config.stateDir), baseline);
-    } catch (error) {
-      const e = error as WardenError;
-      this.#log.error(e.message, { code: e.code, hint: e.hint });
     }
   }
 

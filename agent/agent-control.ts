@@ -1,0 +1,23 @@
+/** The actions the agent answers on its control socket: remount, status, and the operator accepting the lower store. */
+import type { BaselineAcceptedEvent } from './agent-options.ts';
+import type { AgentStatus } from './agent-status.ts';
+import type { ControlHandler } from './control/index.ts';
+
+/** What the handlers need of the agent (the Agent is one). */
+export interface ControlledAgent {
+  remountControl(): ControlHandler;
+  status(): AgentStatus;
+  acceptBaseline(by: string): Promise<BaselineAcceptedEvent>;
+}
+
+/** Longest `by` kept from a `baseline-accept` request: it is logged and emitted, so a client cannot make it huge. */
+const MAX_ACCEPTED_BY = 200;
+
+/** Action name → handler for `startControlServer`. A `baseline-accept` without a string `by` is said to come from the control socket. */
+export function agentControlHandlers(agent: ControlledAgent): Readonly<Record<string, ControlHandler>> {
+  return {
+    remount: agent.remountControl(),
+    status: () => agent.status(),
+    'baseline-accept': (request) => agent.acceptBaseline(typeof request['by'] === 'string' ? request['by'].slice(0, MAX_ACCEPTED_BY) : 'control socket'),
+  };
+}
