@@ -1,5 +1,5 @@
 /**
- * 1,000 remount flags within a second (over the control socket, as many clients would send them) plus Nix's
+ * 1,000 remount flags in a burst (over the control socket, as many clients would send them) plus Nix's
  * remount-hook (hooks/nix-remount-hook, waiting for the result) in the same burst: the agent coalesces them all into
  * exactly one run of the remount command, which every request shares.
  */
@@ -33,8 +33,9 @@ describe('agent: a burst of 1,000 remount flags', function () {
     fs.mkdirSync(hooks, { mode: 0o755 });
     // Counts its runs, then remounts for real.
     hook = writeHook(hooks, 'counting-remount', `exec '${defaultRemountHook()}' "$@"`);
-    // The default window: flags within a second of the first share a run.
-    s.writeConfig({ remount: { command: [hook.path], coalesceMs: 1000 } });
+    // Flags within the window of the first share a run. The burst itself takes 0.7-1 s on a loaded 2-core machine, so
+    // the window is wider than the default second: what is tested is the coalescing, not how fast 1,000 clients connect.
+    s.writeConfig({ remount: { command: [hook.path], coalesceMs: 3000 } });
     agent = await s.startAgent();
 
     // Nix's hook, in the overlay's namespace, joins the burst and waits for the shared result.
