@@ -34,4 +34,3 @@ export { AlertSinkError, redactUrl, type AlertSinkErrorCode } from './alert-erro
 export { alertmanagerSink, webhookSink, commandSink, type AlertSink, type SendContext } from './alert-sinks.ts';
 export { SinkDelivery, type SinkStatus } from './sink-delivery.ts';
 export { alertsService, sinksOf, generatorUrlOf, type AlertsServiceOptions, type AlertsStatus } from './alerts-service.ts';
-export { alertsStatusRows } from './alerts-status-rows.ts';

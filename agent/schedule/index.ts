@@ -30,4 +30,3 @@ export {
   type ScrubCompleted,
   type ScrubLayer,
 } from './scrub-state.ts';
-export { scheduleRows } from './schedule-status-rows.ts';

@@ -1,7 +1,8 @@
 /** Every alert kind has a runbook section in the README, and a row in its alert table. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { ALERT_KINDS, ALERT_NAMES, alertsStatusRows } from '../../agent/alerts/index.ts';
+import { ALERT_KINDS, ALERT_NAMES } from '../../agent/alerts/index.ts';
+import { alertsStatusRows } from '../../agent/cli/status-alerts-rows.ts';
 
 const README = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces as dashes. */

@@ -1,6 +1,7 @@
 /** The `audit` and `scrub` rows of `overlay-warden status` (pure): what an operator reads about scheduled work. */
 import assert from 'node:assert/strict';
-import { scheduleRows, type ScheduleStatus } from '../../agent/schedule/index.ts';
+import type { ScheduleStatus } from '../../agent/schedule/index.ts';
+import { scheduleRows } from '../../agent/cli/status-schedule-rows.ts';
 
 const IDLE: ScheduleStatus = {
   audit: {

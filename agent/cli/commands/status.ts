@@ -1,6 +1,5 @@
 /** `overlay-warden status`: asks the running agent (over its control socket) how the store and the agent are doing. */
 import type { AgentStatus } from '../../agent.ts';
-import { alertsStatusRows } from '../../alerts/index.ts';
 import { ConfigError, defaultSettings, formatBytes } from '../../config/index.ts';
 import type { HttpStatus } from '../../http/index.ts';
 import type { LayersStatus } from '../../layers/index.ts';
@@ -12,7 +11,9 @@ import type { CliIo, Command, CommandContext } from '../command.ts';
 import { printEnvelope } from '../json-envelope.ts';
 import { statusEnvelope } from '../status-envelope.ts';
 import { formatRows, paint, quantity } from '../output.ts';
-import { scheduleRows, type ScheduleStatus } from '../../schedule/index.ts';
+import type { ScheduleStatus } from '../../schedule/index.ts';
+import { alertsStatusRows } from '../status-alerts-rows.ts';
+import { scheduleRows } from '../status-schedule-rows.ts';
 
 /** The environment variable that names the control socket, as for hooks/nix-remount-hook. */
 const SOCKET_ENV = 'OVERLAY_WARDEN_SOCKET';

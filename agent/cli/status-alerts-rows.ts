@@ -1,5 +1,5 @@
 /** The `alerts` section of `status` as rows of the text report (pure): the firing alerts, and each sink's health. */
-import type { AlertsStatus } from './alerts-service.ts';
+import type { AlertsStatus } from '../alerts/index.ts';
 
 /**
  * `alerts`: `none firing` or `N firing: NAME (labels)…`; `alert sinks`: `none configured` or each sink `ok` /

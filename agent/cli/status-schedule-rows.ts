@@ -1,6 +1,6 @@
 /** The `schedule` section of status as rows of the text report (pure): the audit and scrub lines people read. */
 import { formatBytes, formatDuration } from '../config/index.ts';
-import type { ScheduleStatus } from './schedule-status.ts';
+import type { ScheduleStatus } from '../schedule/index.ts';
 
 const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
