@@ -1,0 +1,294 @@
+/**
+ * deploy/container/: the image is built from its Containerfile (buildah, on a local Node 24 base made from the shared
+ * Debian root), holds what `run` needs and nothing of the development tree, and runs as the store sidecar of a pod:
+ * beside a workload that shares the store volume with the propagation Kubernetes gives (sidecar Bidirectional,
+ * workload HostToContainer), the sidecar mounts the overlay, the workload sees it and uses it with Nix, a path added
+ * to the lower store is seen as drift, the sidecar remounts, and the workload sees the new path. The pod lives in a
+ * private mount namespace of the test; nothing it mounts reaches the host.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AgentChild, driftLine, remountLine, WATCHING } from '../support/agent-child.ts';
+import { buildAppImage, imageConfig, nodeBaseImage, removeImage, requireContainerImages, run, type ImageConfig } from '../support/container-images.ts';
+import { ROOT } from '../support/built-dist.ts';
+import { freePort } from '../support/free-port.ts';
+import { MountNamespace } from '../support/mount-namespace.ts';
+import { NIX_TEST_CONF, runNix } from '../support/nix-kit.ts';
+import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
+import { containerArgv, execInContainer, requirePodSandbox, type Volume } from '../support/pod-sandbox.ts';
+import { waitFor } from '../support/wait-for.ts';
+
+/** Where the pod's containers see the store volume and the lower store. */
+const SHARED = '/shared';
+const LOWER = '/lower';
+const MERGED_ROOT = `${SHARED}/merged`;
+const STORE_URL = `local-overlay://?root=${MERGED_ROOT}&lower-store=${encodeURIComponent(LOWER)}&upper-layer=${SHARED}/upper`;
+const APP_DIR = '/opt/overlay-warden';
+
+/** What the sidecar runs before the agent until `run --mount` mounts the overlay itself. */
+const PROTOTYPE_MOUNT = `mkdir -p ${SHARED}/upper ${SHARED}/work ${MERGED_ROOT}/nix/store
+mount -t overlay overlay -o lowerdir=${LOWER}/nix/store,upperdir=${SHARED}/upper,workdir=${SHARED}/work ${MERGED_ROOT}/nix/store
+exec "$@"`;
+
+interface Pod {
+  readonly dir: string;
+  /** The path the lower store held before the pod started. */
+  readonly lowerFirst: string;
+  readonly ns: MountNamespace;
+  readonly containers: { name: string; rootfs: string }[];
+  sidecar?: AgentChild;
+  workload?: ChildProcess;
+}
+
+describe('deploy/container: the image, and the sidecar beside a workload', function () {
+  let image: string | undefined;
+  let config: ImageConfig;
+  let base: string;
+  let pod: Pod | undefined;
+  let port: number;
+  let lowerFirst: string;
+  let lowerSecond: string;
+
+  /** Runs a command in the workload container (as `podman exec`), with Nix pointed at the shared store; returns stdout. */
+  const inWorkload = (script: string): string => {
+    const result = spawnSync(
+      execInContainer(pod!.workload!.pid!)[0]!,
+      [...execInContainer(pod!.workload!.pid!).slice(1), '/usr/bin/env', '-i', 'PATH=/usr/bin:/bin', 'HOME=/root', 'NIX_CONF_DIR=/etc/nix', 'sh', '-euc', script],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(result.status, 0, `in the workload: ${script}\n${result.stderr}`);
+    return result.stdout;
+  };
+
+  before(async function () {
+    requireContainerImages(this);
+    requireNixOverlayFixture(this);
+    requirePodSandbox(this);
+    const baseStarted = Date.now();
+    base = await nodeBaseImage();
+    console.log(`      node base image ${base} ready in ${((Date.now() - baseStarted) / 1000).toFixed(1)} s`);
+    const built = process.env['DEV_REUSE'] ? { name: 'localhost/ow-dev-app:1', seconds: 0 } : await buildAppImage(base, `localhost/overlay-warden-test-app:${process.pid}`);
+    image = built.name;
+    console.log(`      built ${image} in ${built.seconds.toFixed(1)} s`);
+    config = await imageConfig(image);
+    port = await freePort();
+    pod = await startPod(image, base, port);
+    lowerFirst = pod.lowerFirst;
+    await pod.sidecar!.waitForLog((l) => WATCHING.test(l.message), 'the sidecar to start watching');
+  });
+
+  after(async function () {
+    if (pod !== undefined) await stopPod(pod);
+    if (image !== undefined && !process.env['DEV_REUSE']) await removeImage(image);
+  });
+
+  it('holds node_modules with production dependencies only, dist/, hooks/, config/ and package.json', function () {
+    const app = path.join(`/proc/${pod!.sidecar!.pid}/root`, APP_DIR);
+    assert.deepEqual(fs.readdirSync(app).sort(), ['config', 'dist', 'hooks', 'node_modules', 'package.json']);
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: object; devDependencies: object };
+    const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+    const installed = Object.keys(lock.packages).filter((key) => key !== '' && fs.existsSync(path.join(app, key)));
+    assert.deepEqual(
+      installed.filter((key) => lock.packages[key]!.dev === true),
+      [],
+      'no package the lockfile marks dev-only',
+    );
+    const topLevel = fs
+      .readdirSync(path.join(app, 'node_modules'))
+      .filter((entry) => entry !== '.bin')
+      .flatMap((entry) => {
+        // A scope's packages; an empty scope dir (what `npm prune` leaves of a dev scope) is reported as itself.
+        const scoped = entry.startsWith('@') ? fs.readdirSync(path.join(app, 'node_modules', entry)).map((sub) => `${entry}/${sub}`) : [];
+        return scoped.length === 0 ? [entry] : scoped;
+      })
+      .map((entry) => `node_modules/${entry}`);
+    assert.deepEqual(
+      topLevel.filter((key) => lock.packages[key] === undefined || lock.packages[key]!.dev === true),
+      [],
+      'everything in node_modules is a production package of the lockfile',
+    );
+    for (const name of Object.keys(pkg.devDependencies)) assert.equal(fs.existsSync(path.join(app, 'node_modules', name)), false, name);
+    for (const name of Object.keys(pkg.dependencies)) assert.ok(fs.existsSync(path.join(app, 'node_modules', name, 'package.json')), name);
+    // The `node` devDependency's own Node binary (126 MB) is not there; the hook's node is the image's.
+    assert.deepEqual(fs.readdirSync(path.join(app, 'node_modules', '.bin')), ['node']);
+    assert.equal(fs.readlinkSync(path.join(app, 'node_modules', '.bin', 'node')), '/usr/local/bin/node');
+  });
+
+  it('holds no TypeScript sources and no tests of the project', function () {
+    const app = path.join(`/proc/${pod!.sidecar!.pid}/root`, APP_DIR);
+    const own = fs
+      .readdirSync(app, { recursive: true })
+      .map(String)
+      .filter((file) => !file.startsWith('node_modules'));
+    assert.deepEqual(
+      own.filter((file) => /\.(c|m)?ts$/.test(file) || /(^|\/)test(s)?(\/|$)/.test(file) || file.endsWith('.test.js')),
+      [],
+    );
+    assert.ok(own.includes('dist/agent/cli/main.js'));
+    assert.ok(own.includes('hooks/remount') && own.includes('hooks/nix-remount-hook'));
+  });
+
+  it('runs overlay-warden as root with the entrypoint and command the Containerfile gives', function () {
+    assert.deepEqual(config.Entrypoint, ['node', `${APP_DIR}/dist/agent/cli/main.js`]);
+    assert.deepEqual(config.Cmd, ['run', '--mount']);
+    assert.equal(config.User, '0:0');
+    assert.ok(config.Healthcheck !== undefined, 'the HEALTHCHECK is in the image (docker format)');
+  });
+
+  it('the sidecar mounts the overlay and the workload sees it through the shared volume', async function () {
+    const sidecarMount = overlayAt(pod!.sidecar!.pid, `${MERGED_ROOT}/nix/store`);
+    assert.ok(sidecarMount !== undefined, 'the overlay is mounted in the sidecar');
+    assert.match(sidecarMount.optional, /shared:\d+/, 'the sidecar holds it in a shared peer group (Bidirectional)');
+    const workloadMount = overlayAt(pod!.workload!.pid!, `${MERGED_ROOT}/nix/store`);
+    assert.ok(workloadMount !== undefined, 'the mount reached the workload, which existed before it was made');
+    assert.match(workloadMount.optional, /master:\d+/, 'the workload receives it as a slave (HostToContainer)');
+    assert.equal(workloadMount.source, sidecarMount.source);
+    assert.equal(inWorkload(`cat ${MERGED_ROOT}${lowerFirst}`), 'lower store, first\n');
+  });
+
+  it('the workload uses the store with Nix: a path it adds lands in the upper layer', function () {
+    const added = inWorkload(`echo from the workload > /tmp/workload-file; nix-store --store ${MERGED_ROOT} --add /tmp/workload-file`).trim();
+    assert.match(added, /^\/nix\/store\/[0-9a-z]{32}-workload-file$/);
+    assert.equal(fs.readFileSync(path.join(pod!.dir, 'shared', 'upper', path.basename(added)), 'utf8'), 'from the workload\n');
+    assert.equal(inWorkload(`nix-store --store ${MERGED_ROOT} --verify-path ${added} && echo valid`), 'valid\n');
+  });
+
+  it('a path added to the lower store: the sidecar sees the drift and remounts', async function () {
+    const sidecar = pod!.sidecar!;
+    const from = sidecar.log.length;
+    lowerSecond = addToLower(pod!.dir, 'second');
+    const drift = await sidecar.waitForLog(driftLine('lower-grew'), 'the lower-grew drift', { from });
+    assert.deepEqual(drift['paths'], [lowerSecond]);
+    const verified = await sidecar.waitForLog(remountLine('remount-verified'), 'the remount to be verified', { from });
+    assert.equal(verified['fresh'], true, sidecar.describe());
+    const status = await waitFor(
+      async () => {
+        const body = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { result: { remount: { phase: string; lastOutcome?: { status: string } } } };
+        return body.result.remount.phase === 'idle' && body.result.remount.lastOutcome !== undefined ? body.result : undefined;
+      },
+      'the remount outcome on /status',
+      { intervalMs: 100, describe: () => sidecar.describe() },
+    );
+    assert.equal(status.remount.lastOutcome!.status, 'remounted');
+  });
+
+  it('the workload sees the new view: the new lower path through the merged dir', function () {
+    assert.equal(inWorkload(`cat ${MERGED_ROOT}${lowerSecond}`), 'lower store, second\n');
+  });
+
+  it("the image's HEALTHCHECK passes against the running sidecar, and fails where no agent answers", async function () {
+    const test = config.Healthcheck!.Test;
+    assert.equal(test[0], 'CMD');
+    const check = (url: string): number | null =>
+      spawnSync(execInContainer(pod!.sidecar!.pid)[0]!, [...execInContainer(pod!.sidecar!.pid).slice(1), '/usr/bin/env', '-i', ...config.Env!, `OVERLAY_WARDEN_HEALTH_URL=${url}`, ...test.slice(1)], {
+        timeout: 60_000,
+      }).status;
+    assert.equal(check(`http://127.0.0.1:${port}/healthz`), 0);
+    assert.equal(check(`http://127.0.0.1:${await freePort()}/healthz`), 1);
+  });
+});
+
+/** Adds a file (`lower store, WHICH`) to the pod's lower store with real Nix, as a lower store's owner would; returns its store path. */
+function addToLower(dir: string, which: string): string {
+  const content = path.join(dir, `lower-${which}`);
+  fs.writeFileSync(content, `lower store, ${which}\n`);
+  return runNix('nix-store', ['--store', path.join(dir, 'lower'), '--add', content]).trim();
+}
+
+/** The top overlay mount at `mountPoint` in the mount namespace of `pid`: its source and optional fields (propagation). */
+function overlayAt(pid: number, mountPoint: string): { source: string; optional: string } | undefined {
+  let found: { source: string; optional: string } | undefined;
+  for (const line of fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (right === undefined) continue;
+    const fields = left!.split(' ');
+    const [fstype, source] = right.split(' ');
+    if (fields[4] === mountPoint && fstype === 'overlay') found = { source: source!, optional: fields.slice(6).join(' ') };
+  }
+  return found;
+}
+
+/** A working container of `image`, mounted in the pod's namespace (so its rootfs mount goes when the pod does). */
+async function mountedContainer(ns: MountNamespace, image: string, containers: Pod['containers']): Promise<string> {
+  const name = (await run('buildah', ['from', '--pull-never', image])).trim();
+  const mounted = ns.inside(['buildah', 'mount', name]);
+  assert.equal(mounted.status, 0, mounted.stderr);
+  const rootfs = mounted.stdout.trim();
+  containers.push({ name, rootfs });
+  return rootfs;
+}
+
+/**
+ * The pod: its mount namespace with the store volume a shared mount (as the kubelet makes a volume that a
+ * Bidirectional mount uses), the lower store made with real Nix, the workload (the base image: Debian with Nix 2.8)
+ * started first, then the sidecar from the image with CAP_SYS_ADMIN and its configuration.
+ */
+async function startPod(image: string, base: string, port: number): Promise<Pod> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-pod-'));
+  for (const sub of ['lower', 'shared', 'config', 'state', 'nix-conf']) fs.mkdirSync(path.join(dir, sub), { mode: 0o700 });
+  const lowerFirst = addToLower(dir, 'first');
+  fs.writeFileSync(path.join(dir, 'nix-conf', 'nix.conf'), NIX_TEST_CONF);
+  const settings = {
+    store: { url: STORE_URL },
+    http: { address: `127.0.0.1:${port}` },
+    log: { level: 'info', format: 'json' },
+    remount: { coalesceMs: 200, backoffSeconds: 0.1 },
+  };
+  fs.writeFileSync(path.join(dir, 'config', 'overlay-warden.yaml'), `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+  const shared = path.join(dir, 'shared');
+  const ns = await MountNamespace.open({ setup: 'mount --bind "$1" "$1"\nmount --make-shared "$1"', args: [shared] });
+  const pod: Pod = { dir, lowerFirst, ns, containers: [] };
+  try {
+    const workloadRoot = await mountedContainer(ns, base, pod.containers);
+    const sidecarRoot = await mountedContainer(ns, image, pod.containers);
+    const baseConfig = await imageConfig(base);
+    const workloadVolumes: Volume[] = [
+      { host: shared, path: SHARED, propagation: 'HostToContainer' },
+      { host: path.join(dir, 'nix-conf'), path: '/etc/nix', propagation: 'None', readOnly: true },
+    ];
+    const workloadArgv = containerArgv({ rootfs: workloadRoot, volumes: workloadVolumes, env: baseConfig.Env ?? [], workingDir: '/', argv: ['sh', '-c', 'echo ready; exec cat >/dev/null'] });
+    pod.workload = spawn(ns.nsenter[0]!, [...ns.nsenter.slice(1), ...workloadArgv], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      pod.workload!.stdout!.once('data', () => resolve());
+      pod.workload!.once('exit', (code) => reject(new Error(`the workload container exited (${String(code)}) before it was ready`)));
+    });
+    const config = await imageConfig(image);
+    const sidecarVolumes: Volume[] = [
+      { host: shared, path: SHARED, propagation: 'Bidirectional' },
+      { host: path.join(dir, 'lower'), path: LOWER, propagation: 'HostToContainer', readOnly: true },
+      { host: path.join(dir, 'config'), path: '/etc/overlay-warden', propagation: 'None', readOnly: true },
+      { host: path.join(dir, 'state'), path: '/var/lib/overlay-warden', propagation: 'None' },
+    ];
+    const entrypoint = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])].filter((arg) => arg !== '--mount');
+    const sidecarArgv = containerArgv({
+      rootfs: sidecarRoot,
+      volumes: sidecarVolumes,
+      addCaps: ['sys_admin'],
+      env: config.Env ?? [],
+      workingDir: config.WorkingDir,
+      argv: ['sh', '-c', PROTOTYPE_MOUNT, 'sh', ...entrypoint],
+    });
+    pod.sidecar = new AgentChild([...ns.nsenter, ...sidecarArgv], { PATH: process.env['PATH'] });
+    return pod;
+  } catch (error) {
+    await stopPod(pod);
+    throw error;
+  }
+}
+
+/** Stops the sidecar (SIGTERM, as the kubelet does) and the workload, unmounts the rootfs, ends the namespace, removes the containers. */
+async function stopPod(pod: Pod): Promise<void> {
+  await pod.sidecar?.stop().catch(() => pod.sidecar?.kill());
+  if (pod.workload !== undefined && pod.workload.exitCode === null) {
+    const exited = new Promise((resolve) => pod.workload!.once('exit', resolve));
+    pod.workload.kill('SIGKILL');
+    await exited;
+  }
+  for (const c of pod.containers) pod.ns.inside(['buildah', 'umount', c.name]);
+  await pod.ns.close();
+  for (const c of pod.containers) await run('buildah', ['rm', c.name]).catch(() => undefined);
+  fs.rmSync(pod.dir, { recursive: true, force: true });
+}
