@@ -28,11 +28,6 @@ const MERGED_ROOT = `${SHARED}/merged`;
 const STORE_URL = `local-overlay://?root=${MERGED_ROOT}&lower-store=${encodeURIComponent(LOWER)}&upper-layer=${SHARED}/upper`;
 const APP_DIR = '/opt/overlay-warden';
 
-/** What the sidecar runs before the agent until `run --mount` mounts the overlay itself. */
-const PROTOTYPE_MOUNT = `mkdir -p ${SHARED}/upper ${SHARED}/work ${MERGED_ROOT}/nix/store
-mount -t overlay overlay -o lowerdir=${LOWER}/nix/store,upperdir=${SHARED}/upper,workdir=${SHARED}/work ${MERGED_ROOT}/nix/store
-exec "$@"`;
-
 interface Pod {
   readonly dir: string;
   /** The path the lower store held before the pod started. */
@@ -56,7 +51,17 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
   const inWorkload = (script: string): string => {
     const result = spawnSync(
       execInContainer(pod!.workload!.pid!)[0]!,
-      [...execInContainer(pod!.workload!.pid!).slice(1), '/usr/bin/env', '-i', 'PATH=/usr/bin:/bin', 'HOME=/root', 'NIX_CONF_DIR=/etc/nix', 'sh', '-euc', script],
+      [
+        ...execInContainer(pod!.workload!.pid!).slice(1),
+        '/usr/bin/env',
+        '-i',
+        'PATH=/usr/bin:/bin',
+        'HOME=/root',
+        'NIX_CONF_DIR=/etc/nix',
+        'sh',
+        '-euc',
+        script,
+      ],
       { encoding: 'utf8', timeout: 120_000 },
     );
     assert.equal(result.status, 0, `in the workload: ${script}\n${result.stderr}`);
@@ -70,7 +75,9 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
     const baseStarted = Date.now();
     base = await nodeBaseImage();
     console.log(`      node base image ${base} ready in ${((Date.now() - baseStarted) / 1000).toFixed(1)} s`);
-    const built = process.env['DEV_REUSE'] ? { name: 'localhost/ow-dev-app:1', seconds: 0 } : await buildAppImage(base, `localhost/overlay-warden-test-app:${process.pid}`);
+    const built = process.env['DEV_REUSE']
+      ? { name: 'localhost/ow-dev-app:1', seconds: 0 }
+      : await buildAppImage(base, `localhost/overlay-warden-test-app:${process.pid}`);
     image = built.name;
     console.log(`      built ${image} in ${built.seconds.toFixed(1)} s`);
     config = await imageConfig(image);
@@ -139,13 +146,18 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
   });
 
   it('the sidecar mounts the overlay and the workload sees it through the shared volume', async function () {
+    const mounted = await pod!.sidecar!.waitForLog((l) => l.message.startsWith('--mount: mounted the store overlay'), 'run --mount to mount');
+    assert.equal(mounted['mergedStoreDir'], `${MERGED_ROOT}/nix/store`);
+    // The store volume starts empty, as an emptyDir does: the upper layer and work dir are made in it.
+    const created = mounted['created'] as string[];
+    assert.ok(created.includes(`${SHARED}/upper`) && created.includes(`${SHARED}/work`), JSON.stringify(created));
     const sidecarMount = overlayAt(pod!.sidecar!.pid, `${MERGED_ROOT}/nix/store`);
     assert.ok(sidecarMount !== undefined, 'the overlay is mounted in the sidecar');
     assert.match(sidecarMount.optional, /shared:\d+/, 'the sidecar holds it in a shared peer group (Bidirectional)');
     const workloadMount = overlayAt(pod!.workload!.pid!, `${MERGED_ROOT}/nix/store`);
     assert.ok(workloadMount !== undefined, 'the mount reached the workload, which existed before it was made');
     assert.match(workloadMount.optional, /master:\d+/, 'the workload receives it as a slave (HostToContainer)');
-    assert.equal(workloadMount.source, sidecarMount.source);
+    assert.match(workloadMount.options, new RegExp(`(^|,)lowerdir=${LOWER}/nix/store,upperdir=${SHARED}/upper,workdir=${SHARED}/work(,|$)`));
     assert.equal(inWorkload(`cat ${MERGED_ROOT}${lowerFirst}`), 'lower store, first\n');
   });
 
@@ -166,7 +178,9 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
     assert.equal(verified['fresh'], true, sidecar.describe());
     const status = await waitFor(
       async () => {
-        const body = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { result: { remount: { phase: string; lastOutcome?: { status: string } } } };
+        const body = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
+          result: { remount: { phase: string; lastOutcome?: { status: string } } };
+        };
         return body.result.remount.phase === 'idle' && body.result.remount.lastOutcome !== undefined ? body.result : undefined;
       },
       'the remount outcome on /status',
@@ -179,13 +193,32 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
     assert.equal(inWorkload(`cat ${MERGED_ROOT}${lowerSecond}`), 'lower store, second\n');
   });
 
+  it('mount --print-nix-conf in the sidecar prints the store setting for the workload', function () {
+    const printed = spawnSync(
+      execInContainer(pod!.sidecar!.pid)[0]!,
+      [...execInContainer(pod!.sidecar!.pid).slice(1), '/usr/bin/env', '-i', ...config.Env!, 'overlay-warden', 'mount', '--print-nix-conf'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(printed.status, 0, printed.stderr);
+    const store = /^store = (local-overlay:\/\/\?.*)$/m.exec(printed.stdout)?.[1];
+    assert.ok(store !== undefined, printed.stdout);
+    const params = new URLSearchParams(store.slice(store.indexOf('?') + 1));
+    assert.equal(params.get('root'), MERGED_ROOT);
+    assert.equal(params.get('upper-layer'), `${SHARED}/upper`);
+    assert.equal(params.get('lower-store'), LOWER);
+  });
+
   it("the image's HEALTHCHECK passes against the running sidecar, and fails where no agent answers", async function () {
     const test = config.Healthcheck!.Test;
     assert.equal(test[0], 'CMD');
     const check = (url: string): number | null =>
-      spawnSync(execInContainer(pod!.sidecar!.pid)[0]!, [...execInContainer(pod!.sidecar!.pid).slice(1), '/usr/bin/env', '-i', ...config.Env!, `OVERLAY_WARDEN_HEALTH_URL=${url}`, ...test.slice(1)], {
-        timeout: 60_000,
-      }).status;
+      spawnSync(
+        execInContainer(pod!.sidecar!.pid)[0]!,
+        [...execInContainer(pod!.sidecar!.pid).slice(1), '/usr/bin/env', '-i', ...config.Env!, `OVERLAY_WARDEN_HEALTH_URL=${url}`, ...test.slice(1)],
+        {
+          timeout: 60_000,
+        },
+      ).status;
     assert.equal(check(`http://127.0.0.1:${port}/healthz`), 0);
     assert.equal(check(`http://127.0.0.1:${await freePort()}/healthz`), 1);
   });
@@ -198,15 +231,15 @@ function addToLower(dir: string, which: string): string {
   return runNix('nix-store', ['--store', path.join(dir, 'lower'), '--add', content]).trim();
 }
 
-/** The top overlay mount at `mountPoint` in the mount namespace of `pid`: its source and optional fields (propagation). */
-function overlayAt(pid: number, mountPoint: string): { source: string; optional: string } | undefined {
-  let found: { source: string; optional: string } | undefined;
+/** The top overlay mount at `mountPoint` in the mount namespace of `pid`: its super options and optional fields (propagation). */
+function overlayAt(pid: number, mountPoint: string): { options: string; optional: string } | undefined {
+  let found: { options: string; optional: string } | undefined;
   for (const line of fs.readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n')) {
     const [left, right] = line.split(' - ');
     if (right === undefined) continue;
     const fields = left!.split(' ');
-    const [fstype, source] = right.split(' ');
-    if (fields[4] === mountPoint && fstype === 'overlay') found = { source: source!, optional: fields.slice(6).join(' ') };
+    const [fstype, , options] = right.split(' ');
+    if (fields[4] === mountPoint && fstype === 'overlay') found = { options: options!, optional: fields.slice(6).join(' ') };
   }
   return found;
 }
@@ -249,7 +282,13 @@ async function startPod(image: string, base: string, port: number): Promise<Pod>
       { host: shared, path: SHARED, propagation: 'HostToContainer' },
       { host: path.join(dir, 'nix-conf'), path: '/etc/nix', propagation: 'None', readOnly: true },
     ];
-    const workloadArgv = containerArgv({ rootfs: workloadRoot, volumes: workloadVolumes, env: baseConfig.Env ?? [], workingDir: '/', argv: ['sh', '-c', 'echo ready; exec cat >/dev/null'] });
+    const workloadArgv = containerArgv({
+      rootfs: workloadRoot,
+      volumes: workloadVolumes,
+      env: baseConfig.Env ?? [],
+      workingDir: '/',
+      argv: ['sh', '-c', 'echo ready; exec cat >/dev/null'],
+    });
     pod.workload = spawn(ns.nsenter[0]!, [...ns.nsenter.slice(1), ...workloadArgv], { stdio: ['pipe', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
       pod.workload!.stdout!.once('data', () => resolve());
@@ -262,14 +301,13 @@ async function startPod(image: string, base: string, port: number): Promise<Pod>
       { host: path.join(dir, 'config'), path: '/etc/overlay-warden', propagation: 'None', readOnly: true },
       { host: path.join(dir, 'state'), path: '/var/lib/overlay-warden', propagation: 'None' },
     ];
-    const entrypoint = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])].filter((arg) => arg !== '--mount');
     const sidecarArgv = containerArgv({
       rootfs: sidecarRoot,
       volumes: sidecarVolumes,
       addCaps: ['sys_admin'],
       env: config.Env ?? [],
       workingDir: config.WorkingDir,
-      argv: ['sh', '-c', PROTOTYPE_MOUNT, 'sh', ...entrypoint],
+      argv: [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])],
     });
     pod.sidecar = new AgentChild([...ns.nsenter, ...sidecarArgv], { PATH: process.env['PATH'] });
     return pod;
