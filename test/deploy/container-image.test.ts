@@ -75,9 +75,7 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
     const baseStarted = Date.now();
     base = await nodeBaseImage();
     console.log(`      node base image ${base} ready in ${((Date.now() - baseStarted) / 1000).toFixed(1)} s`);
-    const built = process.env['DEV_REUSE']
-      ? { name: 'localhost/ow-dev-app:1', seconds: 0 }
-      : await buildAppImage(base, `localhost/overlay-warden-test-app:${process.pid}`);
+    const built = await buildAppImage(base, `localhost/overlay-warden-test-app:${process.pid}`);
     image = built.name;
     console.log(`      built ${image} in ${built.seconds.toFixed(1)} s`);
     config = await imageConfig(image);
@@ -89,7 +87,7 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
 
   after(async function () {
     if (pod !== undefined) await stopPod(pod);
-    if (image !== undefined && !process.env['DEV_REUSE']) await removeImage(image);
+    if (image !== undefined) await removeImage(image);
   });
 
   it('holds node_modules with production dependencies only, dist/, hooks/, config/ and package.json', function () {
