@@ -21,11 +21,16 @@ import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { containerArgv, execInContainer, requirePodSandbox, type Volume } from '../support/pod-sandbox.ts';
 import { waitFor } from '../support/wait-for.ts';
 
-/** Where the pod's containers see the store volume and the lower store. */
-const SHARED = '/shared';
+/**
+ * Where the pod's containers see the volumes: the same paths in both, so the store settings mean the same thing in
+ * each. The store volume is /nix (the merged store dir /nix/store, Nix's state /nix/var/nix, the upper layer and work
+ * dir under /nix/.overlay, one filesystem); the lower store is a read-only volume at /lower.
+ */
+const NIX = '/nix';
 const LOWER = '/lower';
-const MERGED_ROOT = `${SHARED}/merged`;
-const STORE_URL = `local-overlay://?root=${MERGED_ROOT}&lower-store=${encodeURIComponent(LOWER)}&upper-layer=${SHARED}/upper`;
+const UPPER = `${NIX}/.overlay/upper`;
+const WORK = `${NIX}/.overlay/work`;
+const STORE_URL = `local-overlay://?lower-store=${encodeURIComponent(LOWER)}&upper-layer=${UPPER}`;
 const APP_DIR = '/opt/overlay-warden';
 
 interface Pod {
@@ -145,25 +150,25 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
 
   it('the sidecar mounts the overlay and the workload sees it through the shared volume', async function () {
     const mounted = await pod!.sidecar!.waitForLog((l) => l.message.startsWith('--mount: mounted the store overlay'), 'run --mount to mount');
-    assert.equal(mounted['mergedStoreDir'], `${MERGED_ROOT}/nix/store`);
+    assert.equal(mounted['mergedStoreDir'], '/nix/store');
     // The store volume starts empty, as an emptyDir does: the upper layer and work dir are made in it.
     const created = mounted['created'] as string[];
-    assert.ok(created.includes(`${SHARED}/upper`) && created.includes(`${SHARED}/work`), JSON.stringify(created));
-    const sidecarMount = overlayAt(pod!.sidecar!.pid, `${MERGED_ROOT}/nix/store`);
+    assert.ok(created.includes(`${UPPER}`) && created.includes(`${WORK}`), JSON.stringify(created));
+    const sidecarMount = overlayAt(pod!.sidecar!.pid, '/nix/store');
     assert.ok(sidecarMount !== undefined, 'the overlay is mounted in the sidecar');
     assert.match(sidecarMount.optional, /shared:\d+/, 'the sidecar holds it in a shared peer group (Bidirectional)');
-    const workloadMount = overlayAt(pod!.workload!.pid!, `${MERGED_ROOT}/nix/store`);
+    const workloadMount = overlayAt(pod!.workload!.pid!, '/nix/store');
     assert.ok(workloadMount !== undefined, 'the mount reached the workload, which existed before it was made');
     assert.match(workloadMount.optional, /master:\d+/, 'the workload receives it as a slave (HostToContainer)');
-    assert.match(workloadMount.options, new RegExp(`(^|,)lowerdir=${LOWER}/nix/store,upperdir=${SHARED}/upper,workdir=${SHARED}/work(,|$)`));
-    assert.equal(inWorkload(`cat ${MERGED_ROOT}${lowerFirst}`), 'lower store, first\n');
+    assert.match(workloadMount.options, new RegExp(`(^|,)lowerdir=${LOWER}/nix/store,upperdir=${UPPER},workdir=${WORK}(,|$)`));
+    assert.equal(inWorkload(`cat ${lowerFirst}`), 'lower store, first\n');
   });
 
   it('the workload uses the store with Nix: a path it adds lands in the upper layer', function () {
-    const added = inWorkload(`echo from the workload > /tmp/workload-file; nix-store --store ${MERGED_ROOT} --add /tmp/workload-file`).trim();
+    const added = inWorkload(`echo from the workload > /tmp/workload-file; nix-store --add /tmp/workload-file`).trim();
     assert.match(added, /^\/nix\/store\/[0-9a-z]{32}-workload-file$/);
-    assert.equal(fs.readFileSync(path.join(pod!.dir, 'shared', 'upper', path.basename(added)), 'utf8'), 'from the workload\n');
-    assert.equal(inWorkload(`nix-store --store ${MERGED_ROOT} --verify-path ${added} && echo valid`), 'valid\n');
+    assert.equal(fs.readFileSync(path.join(pod!.dir, 'shared', '.overlay', 'upper', path.basename(added)), 'utf8'), 'from the workload\n');
+    assert.equal(inWorkload(`nix-store --verify-path ${added} && echo valid`), 'valid\n');
   });
 
   it('a path added to the lower store: the sidecar sees the drift and remounts', async function () {
@@ -188,7 +193,7 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
   });
 
   it('the workload sees the new view: the new lower path through the merged dir', function () {
-    assert.equal(inWorkload(`cat ${MERGED_ROOT}${lowerSecond}`), 'lower store, second\n');
+    assert.equal(inWorkload(`cat ${lowerSecond}`), 'lower store, second\n');
   });
 
   it('mount --print-nix-conf in the sidecar prints the store setting for the workload', function () {
@@ -201,8 +206,8 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
     const store = /^store = (local-overlay:\/\/\?.*)$/m.exec(printed.stdout)?.[1];
     assert.ok(store !== undefined, printed.stdout);
     const params = new URLSearchParams(store.slice(store.indexOf('?') + 1));
-    assert.equal(params.get('root'), MERGED_ROOT);
-    assert.equal(params.get('upper-layer'), `${SHARED}/upper`);
+    assert.ok([null, '/'].includes(params.get('root')), store);
+    assert.equal(params.get('upper-layer'), `${UPPER}`);
     assert.equal(params.get('lower-store'), LOWER);
   });
 
@@ -277,7 +282,9 @@ async function startPod(image: string, base: string, port: number): Promise<Pod>
     const sidecarRoot = await mountedContainer(ns, image, pod.containers);
     const baseConfig = await imageConfig(base);
     const workloadVolumes: Volume[] = [
-      { host: shared, path: SHARED, propagation: 'HostToContainer' },
+      { host: shared, path: NIX, propagation: 'HostToContainer' },
+      // A local-overlay store opens its lower store too (Nix 2.8's plain local store here does not need it).
+      { host: path.join(dir, 'lower'), path: LOWER, propagation: 'HostToContainer', readOnly: true },
       { host: path.join(dir, 'nix-conf'), path: '/etc/nix', propagation: 'None', readOnly: true },
     ];
     const workloadArgv = containerArgv({
@@ -294,7 +301,7 @@ async function startPod(image: string, base: string, port: number): Promise<Pod>
     });
     const config = await imageConfig(image);
     const sidecarVolumes: Volume[] = [
-      { host: shared, path: SHARED, propagation: 'Bidirectional' },
+      { host: shared, path: NIX, propagation: 'Bidirectional' },
       { host: path.join(dir, 'lower'), path: LOWER, propagation: 'HostToContainer', readOnly: true },
       { host: path.join(dir, 'config'), path: '/etc/overlay-warden', propagation: 'None', readOnly: true },
       { host: path.join(dir, 'state'), path: '/var/lib/overlay-warden', propagation: 'None' },
