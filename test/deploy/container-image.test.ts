@@ -225,6 +225,13 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
     assert.equal(check(`http://127.0.0.1:${port}/healthz`), 0);
     assert.equal(check(`http://127.0.0.1:${await freePort()}/healthz`), 1);
   });
+
+  it('SIGTERM stops the sidecar cleanly and leaves the overlay to the workload', async function () {
+    const exit = await pod!.sidecar!.stop('SIGTERM');
+    assert.deepEqual(exit, { code: 0, signal: null }, pod!.sidecar!.describe());
+    assert.ok(overlayAt(pod!.workload!.pid!, '/nix/store') !== undefined, 'the workload still has the overlay');
+    assert.equal(inWorkload(`cat ${lowerSecond}`), 'lower store, second\n');
+  });
 });
 
 /** Adds a file (`lower store, WHICH`) to the pod's lower store with real Nix, as a lower store's owner would; returns its store path. */
