@@ -74,6 +74,8 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
   };
 
   before(async function () {
+    // A safety net, not a measure: a cold base image and build take 1-2 minutes on a loaded 2-core machine.
+    this.timeout(600_000);
     requireContainerImages(this);
     requireNixOverlayFixture(this);
     requirePodSandbox(this);
@@ -224,6 +226,20 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
       ).status;
     assert.equal(check(`http://127.0.0.1:${port}/healthz`), 0);
     assert.equal(check(`http://127.0.0.1:${await freePort()}/healthz`), 1);
+  });
+
+  it("hooks/nix-remount-hook in the sidecar asks the agent, with the image's Node, and the agent remounts", async function () {
+    const sidecar = pod!.sidecar!;
+    const from = sidecar.log.length;
+    const hook = spawnSync(
+      execInContainer(sidecar.pid)[0]!,
+      [...execInContainer(sidecar.pid).slice(1), '/usr/bin/env', '-i', ...config.Env!, `${APP_DIR}/hooks/nix-remount-hook`, '/nix/store'],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(hook.status, 0, hook.stderr);
+    assert.doesNotMatch(hook.stderr, /directly/, 'it did not fall back to remounting by itself');
+    const verified = await sidecar.waitForLog(remountLine('remount-verified'), 'the requested remount to be verified', { from });
+    assert.equal(verified['fresh'], true, sidecar.describe());
   });
 
   it('SIGTERM stops the sidecar cleanly and leaves the overlay to the workload', async function () {
