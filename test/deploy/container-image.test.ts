@@ -52,7 +52,7 @@ describe('deploy/container: the image, and the sidecar beside a workload', funct
   let lowerFirst: string;
   let lowerSecond: string;
 
-  /** Runs a command in the workload container (as `podman exec`), with Nix pointed at the shared store; returns stdout. */
+  /** Runs a shell script in the workload container (as `podman exec`; Nix reads the kit's nix.conf from /etc/nix there); returns stdout. */
   const inWorkload = (script: string): string => {
     const result = spawnSync(
       execInContainer(pod!.workload!.pid!)[0]!,
