@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import { parse } from 'yaml';
 import { ConfigError, loadConfig } from '../../agent/config/index.ts';
 import {
   CONFIG_KEY,
@@ -18,7 +19,9 @@ import {
   PROPERTY_CHECKS,
   VARIANTS,
   configMapData,
+  isAgent,
   loadManifestSet,
+  podsOf,
   readKustomization,
   schemaProblems,
   type KubeObject,
@@ -27,6 +30,11 @@ import {
 } from './kubernetes-manifests.ts';
 
 type Variant = (typeof VARIANTS)[number];
+/** The scrape job for these pods, a Prometheus configuration beside the manifests. */
+const PROMETHEUS_EXAMPLE = 'prometheus.example.yml';
+interface PrometheusConfig {
+  scrape_configs: Array<{ job_name: string; relabel_configs?: Array<{ source_labels?: string[]; regex?: string; action?: string }> }>;
+}
 type CheckName = keyof typeof PROPERTY_CHECKS;
 
 /** The object of `kind` named `name`. */
@@ -252,7 +260,7 @@ describe('deploy/kubernetes: the manifests', function () {
   it('every YAML file is a kustomization or a resource of one that users apply', () => {
     const files = fs
       .readdirSync(KUBERNETES_DIR, { recursive: true, encoding: 'utf8' })
-      .filter((f) => f.endsWith('.yaml') && path.basename(f) !== 'kustomization.yaml');
+      .filter((f) => /\.ya?ml$/.test(f) && !['kustomization.yaml', PROMETHEUS_EXAMPLE].includes(path.basename(f)));
     const applied = new Set([...sets.values()].flatMap((s) => s.manifests.map((m) => m.file)));
     assert.deepEqual(
       files.filter((f) => !applied.has(f)),
@@ -291,6 +299,30 @@ describe('deploy/kubernetes: the manifests', function () {
       it(`${variant}: ${name}`, () => assert.deepEqual(check(sets.get(variant)!), []));
     }
   }
+
+  it(`${PROMETHEUS_EXAMPLE}: named as deploy/prometheus/'s job, it keeps the agent of every pod`, () => {
+    // promtool cannot check it here: Debian's Prometheus is built without Kubernetes service discovery.
+    const read = (file: string): PrometheusConfig => parse(fs.readFileSync(path.join(KUBERNETES_DIR, file), 'utf8')) as PrometheusConfig;
+    const [job] = read(PROMETHEUS_EXAMPLE).scrape_configs;
+    assert.ok(job !== undefined);
+    assert.equal(job.job_name, read('../prometheus/prometheus.example.yml').scrape_configs[0]?.job_name);
+    const keep = job.relabel_configs?.find((r) => r.action === 'keep');
+    assert.ok(keep?.source_labels !== undefined && keep.regex !== undefined);
+    // Prometheus anchors a relabelling regex at both ends and joins the source labels with `;`.
+    const regex = new RegExp(`^(?:${keep.regex})$`);
+    const agents = [...sets.values()]
+      .flatMap((s) => podsOf(s.manifests))
+      .flatMap((pod) => [...(pod.spec.initContainers ?? []), ...pod.spec.containers].filter(isAgent).map((agent) => ({ pod, agent })));
+    assert.equal(agents.length, 2);
+    for (const { pod, agent } of agents) {
+      const labels: Record<string, string | undefined> = {
+        __meta_kubernetes_pod_annotation_prometheus_io_scrape: pod.annotations['prometheus.io/scrape'],
+        __meta_kubernetes_pod_container_port_number: String(agent.ports?.[0]?.containerPort),
+      };
+      const value = keep.source_labels.map((label) => labels[label] ?? assert.fail(`a label this test does not know: ${label}`)).join(';');
+      assert.match(value, regex, pod.where);
+    }
+  });
 
   describe('each property check fails on a manifest broken the way it guards against', function () {
     for (const { variant, check, what, breaks } of BREAKAGES) {
