@@ -43,17 +43,45 @@ function listenOption(values: CommandContext['values']): string | undefined {
 
 const codeOf = (error: unknown): string | undefined => (error as { code?: string }).code;
 
+/**
+ * `run --mount`: sets the overlay up as `overlay-warden mount` does before the agent starts. A refusal or a failure is
+ * logged, not fatal: the agent then runs on the store as it is, reports it not ready and alerts, which says more
+ * than a process restarting in a loop.
+ */
+async function mountBeforeStart(config: Config, env: CommandContext['io']['env'], signal: AbortSignal, logger: RunLogger): Promise<void> {
+  const { setupOverlay, mountErrors } = await import('../../mount-setup/index.ts');
+  try {
+    const outcome = await setupOverlay(config, env, signal, { dryRun: false });
+    const errors = mountErrors(outcome.findings);
+    const meta = { status: outcome.status, mergedStoreDir: outcome.plan.spec.mergedDir, created: outcome.created.map((d) => d.path) };
+    if (outcome.status === 'refused') {
+      logger.error(`--mount: refused: ${errors.map((f) => `${f.id}: ${f.message}`).join('; ')}`, { ...meta, findings: errors.map((f) => f.id) });
+    } else {
+      logger.info(
+        outcome.status === 'mounted'
+          ? `--mount: mounted the store overlay: ${outcome.plan.shellCommand}`
+          : '--mount: the store overlay is already mounted as configured',
+        meta,
+      );
+    }
+  } catch (error) {
+    logger.error(`--mount: the overlay could not be set up: ${messageOf(error)}`, { code: codeOf(error) });
+  }
+}
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the agent: check the mount, diff the lower store against its baseline, watch, remount when stale',
-  usage: '[--config FILE] [--listen HOST:PORT] [--alertmanager-url URL]... [--webhook-url URL [--webhook-secret-file FILE]] [--json]',
+  usage: '[--config FILE] [--mount] [--listen HOST:PORT] [--alertmanager-url URL]... [--webhook-url URL [--webhook-secret-file FILE]] [--json]',
   options: {
+    mount: { type: 'boolean', default: false },
     listen: { type: 'string' },
     'alertmanager-url': { type: 'string', multiple: true },
     'webhook-url': { type: 'string' },
     'webhook-secret-file': { type: 'string' },
   },
   optionHelp: [
+    ['--mount', 'first set the overlay up as `overlay-warden mount` does (at start and at each reload); a refusal is logged'],
     ['--listen HOST:PORT', 'serve the HTTP endpoints (/healthz, /readyz, /status, /metrics) there, whatever http.address says'],
     ['--alertmanager-url URL', 'send alerts to this Alertmanager (repeat for an HA pair); replaces alerts.alertmanager.urls'],
     ['--webhook-url URL', 'send alerts as JSON to this webhook too (added to alerts.webhooks)'],
@@ -78,6 +106,8 @@ export const runCommand: Command = {
     // logged and the old one kept. A new configuration that loads but cannot start falls back to the old one.
     // Reloads run one after another, and only once the first start is over (the handler is installed before it, so
     // an early SIGHUP waits instead of killing the process).
+    const mountFirst = values['mount'] === true;
+    if (mountFirst) await mountBeforeStart(config, io.env, signal, logger);
     const first = Agent.start({ config, logger, env: io.env, services });
     let reloading: Promise<void> = first.then(
       () => undefined,
@@ -96,6 +126,7 @@ export const runCommand: Command = {
       await agent.close();
       const previous = { config, logger };
       const nextLogger = loggerFor(next, json);
+      if (mountFirst) await mountBeforeStart(next, io.env, signal, nextLogger);
       try {
         agent = await Agent.start({ config: next, logger: nextLogger, env: io.env, services });
         config = next;
