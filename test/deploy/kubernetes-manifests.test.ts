@@ -219,7 +219,7 @@ const BREAKAGES: readonly Breakage[] = [
     what: "the agent's state emptyDir left world-writable",
     breaks: (o) => {
       const prepare = containerOf(sidecarPod(o), 'prepare-volumes');
-      prepare.command = prepare.command!.map((word) => word.replace(' /var/lib/overlay-warden', ''));
+      prepare.command = prepare.command!.filter((word) => word !== '/var/lib/overlay-warden');
     },
   },
   {

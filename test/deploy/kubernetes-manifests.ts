@@ -23,8 +23,8 @@ import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig, type Config } from '../../agent/config/index.ts';
 import { messageOf } from '../../agent/errors/index.ts';
 import { HTTP_ENDPOINTS, parseListenAddress } from '../../agent/http/index.ts';
-import { nixCheckMountOnTable, parseMountinfo } from '../../agent/mount/index.ts';
-import { parseNixConf, parseStoreUrl } from '../../agent/store/index.ts';
+import { LOCAL_OVERLAY_FEATURE, nixConfForStore, planOverlay, predictNixCheckMount } from '../../agent/mount-setup/index.ts';
+import { formatStoreUrl, parseNixConf, parseStoreUrl } from '../../agent/store/index.ts';
 
 export const KUBERNETES_DIR = new URL('../../deploy/kubernetes/', import.meta.url).pathname;
 /** The kustomizations users apply: one per variant. */
@@ -157,25 +157,20 @@ const runsBeforeAgent = (pod: PodAt, container: IContainer): boolean => {
   return index >= 0 && index < inits.findIndex(isAgent) && container.restartPolicy === undefined;
 };
 
-/** The store's paths the containers must share, from the loaded configuration. */
+/** The store's paths the containers must share: the overlay `overlay-warden mount` plans for the configuration, and the state dir. */
 export interface StorePaths {
   readonly merged: string;
+  /** The lower store's real store dir (the bottom lowerdir). */
   readonly lower: string;
   readonly upper: string;
-  /** `mount.workDir`'s default: a `work` dir beside the upper layer. */
   readonly work: string;
+  /** The overlay store's Nix state dir (the upper DB). */
   readonly state: string;
 }
 
 export function storePaths(config: Config): StorePaths {
-  const { layout } = config;
-  return {
-    merged: layout.mergedStoreDir,
-    lower: layout.lower.realStoreDir,
-    upper: layout.upperLayer,
-    work: path.posix.join(path.posix.dirname(layout.upperLayer), 'work'),
-    state: layout.stateDir,
-  };
+  const { spec } = planOverlay(config);
+  return { merged: spec.mergedDir, lower: spec.lowerDirs.at(-1)!, upper: spec.upperDir, work: spec.workDir, state: config.layout.stateDir };
 }
 
 /** The deepest mount of `container` at or above `target` (a subPath mount covers its own path only). */
@@ -459,41 +454,49 @@ export const emptyDirProblems: Check = ({ manifests }) =>
     return (agent.volumeMounts ?? []).flatMap((mount) => {
       if (!emptyDirs.has(mount.name)) return [];
       const prepared = inits.some((init, i) => {
-        const script = [...(init.command ?? []), ...(init.args ?? [])].join(' ');
-        const chmod = /chmod 0?755 ([^&;|]*)/.exec(script)?.[1]?.split(/\s+/) ?? [];
+        const [program, mode, ...paths] = [...(init.command ?? []), ...(init.args ?? [])];
         const at = init.volumeMounts?.find((m) => m.name === mount.name)?.mountPath;
-        return i < agentIndex && init.restartPolicy === undefined && at !== undefined && chmod.includes(at);
+        const chmods = program === 'chmod' && (mode === '0755' || mode === '755') && at !== undefined && paths.includes(at);
+        return i < agentIndex && init.restartPolicy === undefined && chmods;
       });
       return prepared ? [] : [`${pod.where}: emptyDir ${mount.name} (${mount.mountPath}) stays world-writable before the agent starts`];
     });
   });
 
+/** Where the image installs hooks/nix-remount-hook (deploy/container/Containerfile: the package in /opt/overlay-warden). */
+const IMAGE_REMOUNT_HOOK = '/opt/overlay-warden/hooks/nix-remount-hook';
+
+/** A store URL's settings, comparable: the parsed URL without the text it was parsed from, its parameters sorted. */
+const settingsOf = (url: string): string =>
+  JSON.stringify(parseStoreUrl(url), (key, value: unknown) =>
+    key === 'url' ? undefined : key === 'params' ? Object.fromEntries(Object.entries(value as object).sort()) : value,
+  );
+
 /**
- * The ConfigMap's nix.conf names the store the agent supervises (parsed by the agent's nix.conf parser; the URLs
- * equal once parsed), enables local-overlay stores, and leaves check-mount on only where Nix's own check accepts the
- * overlay as the agent mounts it (emulated on that mount's line).
+ * The ConfigMap's nix.conf (read by the agent's nix.conf parser) holds what `overlay-warden mount --print-nix-conf`
+ * prints for the configuration, by the same code (mount-setup's nixConfForStore, Nix's check-mount predicted on the
+ * planned mount): local-overlay stores enabled, and the same store settings, check-mount included, less remount-hook
+ * (a file of the agent's image, absent from the workload's: config/configmap.yaml says why).
  */
 export const nixConfProblems: Check = (set) => {
   const entries = parseNixConf(set.nixConf, NIX_CONF_PATH);
   const settings = new Map(entries.flatMap((e) => (e.kind === 'setting' ? [[e.name, e.value] as const] : [])));
   const store = settings.get('store');
-  const problems: string[] = [];
   if (store === undefined) return [`${NIX_CONF_KEY}: no store setting`];
-  const configured = set.config.store.url;
-  if (configured === undefined || JSON.stringify(parseStoreUrl(store)) !== JSON.stringify(parseStoreUrl(configured)))
-    problems.push(`${NIX_CONF_KEY}: store = ${store}, not the configuration's store.url ${configured}`);
-  const features = `${settings.get('experimental-features') ?? ''} ${settings.get('extra-experimental-features') ?? ''}`.split(/\s+/);
-  if (!features.includes('local-overlay-store')) problems.push(`${NIX_CONF_KEY}: local-overlay-store is not an enabled experimental feature`);
-  const paths = storePaths(set.config);
-  const line = `41 30 0:45 / ${paths.merged} rw,relatime shared:20 - overlay overlay rw,lowerdir=${paths.lower},upperdir=${paths.upper},workdir=${paths.work}`;
-  const verdict = nixCheckMountOnTable(parseMountinfo(`${line}\n`).mounts, {
-    realStoreDir: paths.merged,
-    lowerRealStoreDir: paths.lower,
-    upperLayer: paths.upper,
+  const { layout } = set.config;
+  const plan = planOverlay(set.config);
+  const printed = nixConfForStore({
+    layout,
+    remountHook: IMAGE_REMOUNT_HOOK,
+    verdict: predictNixCheckMount(plan.spec, layout),
+    verdictSource: 'planned mount',
+    mountAsConfigured: true,
   });
-  if (set.config.layout.checkMount && !verdict.accepted)
-    problems.push(`${NIX_CONF_KEY}: check-mount is on, but Nix would refuse the mount: ${verdict.message}`);
-  if (!set.config.layout.checkMount && verdict.accepted) problems.push(`${NIX_CONF_KEY}: check-mount is off, though Nix's check accepts the mount`);
+  const expected = formatStoreUrl(parseStoreUrl(printed.storeUrl), { 'remount-hook': undefined });
+  const problems: string[] = [];
+  if (settingsOf(store) !== settingsOf(expected)) problems.push(`${NIX_CONF_KEY}: store = ${store}; --print-nix-conf gives ${expected} (less remount-hook)`);
+  const features = `${settings.get('experimental-features') ?? ''} ${settings.get('extra-experimental-features') ?? ''}`.split(/\s+/);
+  if (!features.includes(LOCAL_OVERLAY_FEATURE)) problems.push(`${NIX_CONF_KEY}: ${LOCAL_OVERLAY_FEATURE} is not an enabled experimental feature`);
   return problems;
 };
 
