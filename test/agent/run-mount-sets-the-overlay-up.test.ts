@@ -40,3 +40,26 @@ describe('run --mount sets the overlay up before the agent starts', function () 
     await agent.kill();
   });
 });
+
+describe('run --mount without a lower store', function () {
+  this.timeout(180_000);
+  let s: AgentScenario | undefined;
+
+  before(async function () {
+    requireNixOverlayFixture(this);
+    s = await AgentScenario.create();
+    s.writeConfig();
+    s.unmountOverlay();
+    s.ns.bash('mv "$A/nix/store" "$A/nix/store.attaching"');
+  });
+  after(async () => s?.close());
+
+  it('says why it could not mount, mounts nothing, and exits for its supervisor to restart it', async () => {
+    const agent = s!.spawnAgent(s!.configFile, ['--mount']);
+    const failed = await agent.waitForLog((l) => l.message.startsWith('--mount: the overlay could not be set up:'), 'the failed set-up');
+    assert.match(failed.message, /the lower store's store dir \S+\/lower\/nix\/store does not exist/);
+    assert.equal(failed['code'], 'MOUNT_SETUP_LOWER_MISSING');
+    assert.equal((await agent.exited).code, 1);
+    assert.equal(s!.ns.bash('findmnt -n -o FSTYPE --mountpoint "$B/nix/store" || true').trim(), '');
+  });
+});
