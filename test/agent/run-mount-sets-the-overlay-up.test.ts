@@ -6,15 +6,22 @@ import assert from 'node:assert/strict';
 import { AgentScenario } from '../support/agent-child.ts';
 import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
+/** An agent scenario whose overlay nothing has mounted (then `unmounted`, bash in its namespace, runs). */
+async function unmountedScenario(ctx: Mocha.Context, unmounted = ''): Promise<AgentScenario> {
+  requireNixOverlayFixture(ctx);
+  const scenario = await AgentScenario.create();
+  scenario.writeConfig();
+  scenario.unmountOverlay();
+  if (unmounted !== '') scenario.ns.bash(unmounted);
+  return scenario;
+}
+
 describe('run --mount sets the overlay up before the agent starts', function () {
   this.timeout(180_000);
   let s: AgentScenario | undefined;
 
   before(async function () {
-    requireNixOverlayFixture(this);
-    s = await AgentScenario.create();
-    s.writeConfig();
-    s.unmountOverlay();
+    s = await unmountedScenario(this);
   });
   after(async () => s?.close());
 
@@ -38,5 +45,24 @@ describe('run --mount sets the overlay up before the agent starts', function () 
     await s!.waitForStatus((st) => st.mountValid, 'a valid mount', agent);
     assert.equal(s!.ns.bash('findmnt -n -o FSTYPE --mountpoint "$B/nix/store"').trim(), 'overlay');
     await agent.kill();
+  });
+});
+
+describe('run --mount without a lower store', function () {
+  this.timeout(180_000);
+  let s: AgentScenario | undefined;
+
+  before(async function () {
+    s = await unmountedScenario(this, 'mv "$A/nix/store" "$A/nix/store.attaching"');
+  });
+  after(async () => s?.close());
+
+  it('says why it could not mount, mounts nothing, and exits for its supervisor to restart it', async () => {
+    const agent = s!.spawnAgent(s!.configFile, ['--mount']);
+    const failed = await agent.waitForLog((l) => l.message.startsWith('--mount: the overlay could not be set up:'), 'the failed set-up');
+    assert.match(failed.message, /the lower store's store dir \S+\/lower\/nix\/store does not exist/);
+    assert.equal(failed['code'], 'MOUNT_SETUP_LOWER_MISSING');
+    assert.equal((await agent.exited).code, 1);
+    assert.equal(s!.ns.bash('findmnt -n -o FSTYPE --mountpoint "$B/nix/store" || true').trim(), '');
   });
 });

@@ -11,6 +11,7 @@ import { UsageError } from '../usage-error.ts';
 import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 import type { Finding } from '../../findings/index.ts';
 import { requireRootFor } from '../needs-root.ts';
+import { mountBeforeStart } from './run-mount.ts';
 
 type RunLogger = ReturnType<typeof createLogger>;
 
@@ -42,32 +43,6 @@ function listenOption(values: CommandContext['values']): string | undefined {
 }
 
 const codeOf = (error: unknown): string | undefined => (error as { code?: string }).code;
-
-/**
- * `run --mount`: sets the overlay up as `overlay-warden mount` does before the agent starts. A refusal or a failure is
- * logged, not fatal: the agent then runs on the store as it is, reports it not ready and alerts, which says more
- * than a process restarting in a loop.
- */
-async function mountBeforeStart(config: Config, env: CommandContext['io']['env'], signal: AbortSignal, logger: RunLogger): Promise<void> {
-  const { setupOverlay, mountErrors } = await import('../../mount-setup/index.ts');
-  try {
-    const outcome = await setupOverlay(config, env, signal, { dryRun: false });
-    const errors = mountErrors(outcome.findings);
-    const meta = { status: outcome.status, mergedStoreDir: outcome.plan.spec.mergedDir, created: outcome.created.map((d) => d.path) };
-    if (outcome.status === 'refused') {
-      logger.error(`--mount: refused: ${errors.map((f) => `${f.id}: ${f.message}`).join('; ')}`, { ...meta, findings: errors.map((f) => f.id) });
-    } else {
-      logger.info(
-        outcome.status === 'mounted'
-          ? `--mount: mounted the store overlay: ${outcome.plan.shellCommand}`
-          : '--mount: the store overlay is already mounted as configured',
-        meta,
-      );
-    }
-  } catch (error) {
-    logger.error(`--mount: the overlay could not be set up: ${messageOf(error)}`, { code: codeOf(error) });
-  }
-}
 
 export const runCommand: Command = {
   name: 'run',
