@@ -151,6 +151,31 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // `overlay-warden mount` and `run --mount`: how the overlay is set up (the store URL says where its layers are).
+    mount: z
+      .object({
+        workDir: absolutePath
+          .optional()
+          .describe("OverlayFS's workdir: an empty dir on the upper layer's filesystem, outside it. Default: `work` beside the upper layer"),
+        extraLowerDirs: z
+          .array(absolutePath)
+          .max(64)
+          .default([])
+          .describe("Read-only layers stacked above the lower store's store dir, top first (Nix's own check-mount refuses such a mount)"),
+        options: z
+          .array(
+            z
+              .string()
+              .regex(/^[a-z_]+(=[^,\0]*)?$/, { error: 'an overlay option such as xino=off or index=off (no comma)' })
+              .refine((option) => !/^(lowerdir|upperdir|workdir|lowerdir\+|datadir\+)=/.test(option), {
+                error: 'an option other than lowerdir, upperdir and workdir (those come from the store URL and mount.workDir)',
+              }),
+          )
+          .default([])
+          .describe('Extra overlay mount options, e.g. [xino=off]'),
+      })
+      .strict()
+      .prefault({}),
     remount: z
       .object({
         command: z

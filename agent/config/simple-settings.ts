@@ -16,6 +16,7 @@ export function defaultSettings(): ConfigSettings {
     stateDir: '/var/lib/overlay-warden',
     mountinfo: '/proc/self/mountinfo',
     checks: { expectReadOnly: false, upperMinFreeSpace: parseAmount('5%')!, upperMinFreeInodes: parseAmount('5%')!, disable: [], intervalSeconds: 60 },
+    mount: { extraLowerDirs: [], options: [] },
     remount: { timeoutSeconds: 60, attempts: 3, backoffSeconds: 2, coalesceMs: 1000 },
     watch: { debounceMs: 200, mountPollMs: 1000 },
     pool: { size: 'auto' },

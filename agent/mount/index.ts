@@ -33,7 +33,7 @@ export {
   type MountinfoLineProblem,
   type OverlayOptionsErrorCode,
 } from './mount-errors.ts';
-export { overlayMountOptions, mountOverlay, MountOverlayError, MOUNT_OPTIONS_MAX, type OverlaySpec, type MountOverlayErrorCode } from './mount-overlay.ts';
+export { overlayMountOptions, mountOverlay, MountOverlayError, MOUNT_OPTIONS_MAX, MOUNT_ENV, type OverlaySpec, type MountOverlayErrorCode } from './mount-overlay.ts';
 export { bindMount, BindMountError, type BindMountErrorCode } from './bind-mount.ts';
 export { unshareArgv, runInPrivateMountNamespace, MountNamespaceError, type MountNamespaceErrorCode } from './mount-namespace.ts';
 export {
@@ -54,5 +54,5 @@ export {
   type XattrProbe,
   type ReadMarksOptions,
 } from './overlay-xattrs.ts';
-export { nixCheckMountOnTable, type NixCheckMountVerdict } from './nix-check-mount.ts';
+export { nixCheckMount, nixCheckMountOnTable, type NixCheckMountVerdict } from './nix-check-mount.ts';
 export { canonAbsolutePath, joinCanonPath } from './canon-path.ts';

@@ -13,6 +13,12 @@ export interface OverlaySpec {
   readonly extraOptions?: readonly string[];
 }
 
+/**
+ * util-linux 2.39 and later mount and remount through the new mount API, whose overlay handling differs by version
+ * (util-linux issues 2528, 2576); the classic mount(2) call behaves the same everywhere. hooks/remount sets it too.
+ */
+export const MOUNT_ENV: Readonly<Record<string, string>> = Object.freeze({ LIBMOUNT_FORCE_MOUNT2: 'always' });
+
 export type MountOverlayErrorCode = 'MOUNT_OPTIONS_TOO_LONG' | 'MOUNT_FAILED';
 export class MountOverlayError extends WardenError<MountOverlayErrorCode> {}
 
@@ -47,7 +53,7 @@ export function overlayMountOptions(spec: OverlaySpec): string {
 
 /**
  * Mounts the overlay described by `spec` at `spec.mergedDir` by running
- * `mount -t overlay overlay -o OPTIONS MERGED`. Requires CAP_SYS_ADMIN in the
+ * `mount -t overlay overlay -o OPTIONS MERGED` (with MOUNT_ENV). Requires CAP_SYS_ADMIN in the
  * current mount namespace (root, or a user namespace of one's own). Throws
  * MountOverlayError MOUNT_FAILED with mount's stderr and exit code.
  */
@@ -58,6 +64,7 @@ export async function mountOverlay(spec: OverlaySpec, signal?: AbortSignal): Pro
   const result = await execa('mount', ['-t', 'overlay', 'overlay', '-o', options, spec.mergedDir], {
     reject: false,
     timeout: 30_000,
+    env: MOUNT_ENV,
     ...(signal === undefined ? {} : { cancelSignal: signal }),
   });
   if (result.failed) {

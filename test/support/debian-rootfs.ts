@@ -24,7 +24,11 @@ let building: Promise<string> | undefined;
 
 /** The tarball's path for this suite and package set (it may not exist yet). */
 export function debianRootfsTarPath(): string {
-  const key = crypto.createHash('sha256').update(`${ROOTFS_SUITE}\0${ROOTFS_PACKAGES.join(',')}`).digest('hex').slice(0, 16);
+  const key = crypto
+    .createHash('sha256')
+    .update(`${ROOTFS_SUITE}\0${ROOTFS_PACKAGES.join(',')}`)
+    .digest('hex')
+    .slice(0, 16);
   return path.join(ROOTFS_CACHE_DIR, `debian-${ROOTFS_SUITE}-${key}.tar`);
 }
 

@@ -122,11 +122,6 @@ export async function createAppVm(dir: string, config: string): Promise<AppVm> {
   write('etc/systemd/system/qubes-mount-dirs.service', MOUNT_DIRS_STAND_IN);
   write('usr/local/lib/test-bind-dirs', BIND_DIRS_STAND_IN, 0o755);
   write('etc/systemd/system/ow-test-boot.service', BOOT_DRIVER);
-  // PROTOTYPE (not to commit): plain mount until `overlay-warden mount` lands.
-  write(
-    'etc/systemd/system/overlay-warden-qubes-mount.service.d/zz-prototype.conf',
-    "[Service]\nExecStart=\nExecStart=/opt/overlay-warden/deploy/qubes/overlay-warden-qubes-binds\nExecStart=/bin/sh -c 'mkdir -p /rw/overlay-warden/upper /rw/overlay-warden/work && mount -t overlay overlay -o lowerdir=/run/overlay-warden/template/nix/store,upperdir=/rw/overlay-warden/upper,workdir=/rw/overlay-warden/work /nix/store'\n",
-  );
   // The mount point the project is bound at.
   fs.mkdirSync(at('opt/overlay-warden'), { recursive: true });
   await run('systemctl', [

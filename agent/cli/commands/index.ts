@@ -47,6 +47,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./baseline.ts')).baselineCommand,
   },
   {
+    name: 'mount',
+    summary: 'set the store overlay up from the configuration: leaves a right mount alone, refuses a wrong one',
+    load: async () => (await import('./mount.ts')).mountCommand,
+  },
+  {
+    name: 'unmount',
+    summary: "take this store's overlay down (never another mount, nor one with a mount on top)",
+    load: async () => (await import('./unmount.ts')).unmountCommand,
+  },
+  {
     name: 'layout',
     summary: 'print the store layout resolved from the configuration (merged dir, layers, DBs, hook)',
     load: async () => (await import('./layout.ts')).layoutCommand,

@@ -12,6 +12,7 @@ import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 import type { Finding } from '../../findings/index.ts';
 import { requireRootFor } from '../needs-root.ts';
 import { NOTIFY_ENV_VARS, parseNotifyEnv, SystemdNotifier } from '../../systemd/index.ts';
+import { mountBeforeStart } from './run-mount.ts';
 
 type RunLogger = ReturnType<typeof createLogger>;
 
@@ -47,14 +48,16 @@ const codeOf = (error: unknown): string | undefined => (error as { code?: string
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the agent: check the mount, diff the lower store against its baseline, watch, remount when stale',
-  usage: '[--config FILE] [--listen HOST:PORT] [--alertmanager-url URL]... [--webhook-url URL [--webhook-secret-file FILE]] [--json]',
+  usage: '[--config FILE] [--mount] [--listen HOST:PORT] [--alertmanager-url URL]... [--webhook-url URL [--webhook-secret-file FILE]] [--json]',
   options: {
+    mount: { type: 'boolean', default: false },
     listen: { type: 'string' },
     'alertmanager-url': { type: 'string', multiple: true },
     'webhook-url': { type: 'string' },
     'webhook-secret-file': { type: 'string' },
   },
   optionHelp: [
+    ['--mount', 'first set the overlay up as `overlay-warden mount` does (at start and at each reload); a refusal is logged'],
     ['--listen HOST:PORT', 'serve the HTTP endpoints (/healthz, /readyz, /status, /metrics) there, whatever http.address says'],
     ['--alertmanager-url URL', 'send alerts to this Alertmanager (repeat for an HA pair); replaces alerts.alertmanager.urls'],
     ['--webhook-url URL', 'send alerts as JSON to this webhook too (added to alerts.webhooks)'],
@@ -85,6 +88,8 @@ export const runCommand: Command = {
     // logged and the old one kept. A new configuration that loads but cannot start falls back to the old one.
     // Reloads run one after another, and only once the first start is over (the handler is installed before it, so
     // an early SIGHUP waits instead of killing the process).
+    const mountFirst = values['mount'] === true;
+    if (mountFirst) await mountBeforeStart(config, io.env, signal, logger);
     const first = Agent.start({ config, logger, env: io.env, services });
     let reloading: Promise<void> = first.then(
       () => undefined,
@@ -103,6 +108,7 @@ export const runCommand: Command = {
       await agent.close();
       const previous = { config, logger };
       const nextLogger = loggerFor(next, json);
+      if (mountFirst) await mountBeforeStart(next, io.env, signal, nextLogger);
       try {
         agent = await Agent.start({ config: next, logger: nextLogger, env: io.env, services });
         config = next;
