@@ -49,6 +49,7 @@ systemctl show -p ActiveState -p SubState -p StatusText -p NRestarts -p Watchdog
 systemctl show -p ActiveState -p Result overlay-warden-qubes-mount.service > "$out/mount-unit.txt"
 findmnt -n -o FSTYPE,OPTIONS /nix/store > "$out/store-mount.txt" || true
 findmnt -n -o SOURCE /nix/var/nix > "$out/state-mount.txt" || true
+cp /run/overlay-warden/nix.conf "$out/nix.conf" || true
 `;
 
 const JOURNAL = (name: string): string =>
@@ -151,6 +152,13 @@ systemctl poweroff --no-block
     assert.equal(option('upperdir'), 'upperdir=/rw/overlay-warden/upper');
     assert.equal(option('workdir'), 'workdir=/rw/overlay-warden/work');
     assert.match(readResult('boot1', 'state-mount.txt'), /\/rw\/overlay-warden\/nix-var|\[\/overlay-warden\/nix-var\]/);
+    // What the template's nix.conf includes in the AppVM: this store, its lower store %-escaped, the installed hook.
+    const nixConf = readResult('boot1', 'nix.conf');
+    assert.match(
+      nixConf,
+      /^store = local-overlay:\/\/\?lower-store=local%3Froot%3D\/run\/overlay-warden\/template%26read-only%3Dtrue&upper-layer=\/rw\/overlay-warden\/upper&/m,
+    );
+    assert.match(nixConf, /remount-hook=\/opt\/overlay-warden\/hooks\/nix-remount-hook/);
 
     assert.equal(readResult('boot1', 'nix-status').trim(), '0', readResult('boot1', 'nix.log'));
     upperPath = readResult('boot1', 'upper-path').trim();
