@@ -200,19 +200,27 @@ systemctl poweroff --no-block
         .flatMap((body) => body.alerts)
         .filter((alert) => alert.status === 'firing');
     const named = (alertname: string): WebhookAlert[] => firing().filter((alert) => alert.labels['alertname'] === alertname);
+    const drifted = (change: string): WebhookAlert | undefined => named('OverlayWardenLowerStoreDrifted').find((alert) => alert.labels['change'] === change);
     try {
-      await waitFor(() => named('OverlayWardenLowerStoreDrifted').length >= 2 && named('OverlayWardenUpperClosuresBroken').length > 0, 'the alerts of boot 2', {
-        timeoutMs: BOOT_TIMEOUT_MS / 2,
-        describe: () => `${JSON.stringify(firing(), null, 1)}\n--- console ---\n${boot.console().slice(-6000)}`,
-      });
-    } finally {
+      await waitFor(
+        () => drifted('shrank') !== undefined && drifted('grew') !== undefined && named('OverlayWardenUpperClosuresBroken').length > 0,
+        'the alerts of boot 2',
+        {
+          timeoutMs: BOOT_TIMEOUT_MS / 2,
+          describe: () => `${JSON.stringify(firing(), null, 1)}\n--- console ---\n${boot.console().slice(-6000)}`,
+        },
+      );
+    } catch (error) {
+      // Off all the same, before the test's directory goes.
       fs.writeFileSync(path.join(vm.rw, 'test/poweroff'), '');
+      await boot.done.catch(() => undefined);
+      throw error;
     }
+    fs.writeFileSync(path.join(vm.rw, 'test/poweroff'), '');
     const result = await boot.done;
     assert.equal(result.exitCode, 0, result.console.slice(-4000));
 
-    const shrank = named('OverlayWardenLowerStoreDrifted').find((alert) => alert.labels['change'] === 'shrank');
-    const grew = named('OverlayWardenLowerStoreDrifted').find((alert) => alert.labels['change'] === 'grew');
+    const [shrank, grew] = [drifted('shrank'), drifted('grew')];
     assert.ok(shrank !== undefined && grew !== undefined, JSON.stringify(named('OverlayWardenLowerStoreDrifted')));
     for (const gone of [greeting, old]) assert.ok(shrank.annotations['evidence']!.includes(path.basename(gone)), shrank.annotations['evidence']);
     assert.ok(grew.annotations['evidence']!.includes('-new-tool'), grew.annotations['evidence']);
