@@ -5,13 +5,10 @@
  * bind-dirs of qubes-mount-dirs) is done by test-only stand-ins under the same unit names, labelled as such.
  * Each boot runs /rw/test/boot.sh (written by the test) once the agent's unit has started, from a test-only unit.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { inFreshNamespace } from './mount-namespace.ts';
 import { unpackDebianRootfs } from './debian-rootfs.ts';
-import { ROOT as PROJECT } from './built-dist.ts';
-import { withSafetyNet } from './wait-for.ts';
+import { bootMachine, enableUnits, installFromProject, writeInRoot, type Boot } from './nspawn-machine.ts';
 
 /** TEST-ONLY: Qubes' qubes-sysinit marks the VM's kind in /run/qubes; this one says "AppVM" and nothing else. */
 const SYSINIT_STAND_IN = `# TEST-ONLY stand-in for Qubes' qubes-sysinit.service (which cannot run outside Qubes): marks this VM an AppVM.
@@ -101,16 +98,8 @@ export async function createAppVm(dir: string, config: string): Promise<AppVm> {
   await unpackDebianRootfs(vm.root);
   fs.mkdirSync(path.join(vm.rw, 'test'), { recursive: true });
   fs.mkdirSync(path.join(vm.template, 'nix'), { recursive: true });
-  const at = (p: string): string => path.join(vm.root, p);
-  const install = (from: string, to: string, mode = 0o644): void => {
-    fs.mkdirSync(path.dirname(at(to)), { recursive: true });
-    fs.copyFileSync(path.join(PROJECT, from), at(to));
-    fs.chmodSync(at(to), mode);
-  };
-  const write = (to: string, text: string, mode = 0o644): void => {
-    fs.mkdirSync(path.dirname(at(to)), { recursive: true });
-    fs.writeFileSync(at(to), text, { mode });
-  };
+  const install = (from: string, to: string): void => installFromProject(vm.root, from, to);
+  const write = (to: string, text: string, mode = 0o644): void => writeInRoot(vm.root, to, text, mode);
   // What deploy/qubes/README.md tells the template's administrator to install.
   install('deploy/systemd/overlay-warden.service', 'etc/systemd/system/overlay-warden.service');
   install('deploy/qubes/overlay-warden-qubes-mount.service', 'etc/systemd/system/overlay-warden-qubes-mount.service');
@@ -123,10 +112,8 @@ export async function createAppVm(dir: string, config: string): Promise<AppVm> {
   write('usr/local/lib/test-bind-dirs', BIND_DIRS_STAND_IN, 0o755);
   write('etc/systemd/system/ow-test-boot.service', BOOT_DRIVER);
   // The mount point the project is bound at.
-  fs.mkdirSync(at('opt/overlay-warden'), { recursive: true });
-  await run('systemctl', [
-    `--root=${vm.root}`,
-    'enable',
+  fs.mkdirSync(path.join(vm.root, 'opt/overlay-warden'), { recursive: true });
+  await enableUnits(vm.root, [
     'overlay-warden-qubes-mount.service',
     'overlay-warden.service',
     'qubes-sysinit.service',
@@ -136,69 +123,11 @@ export async function createAppVm(dir: string, config: string): Promise<AppVm> {
   return vm;
 }
 
-/** What a boot left: nspawn's exit code and the console (the boot's messages and the driver's output). */
-export interface BootResult {
-  readonly exitCode: number | null;
-  readonly console: string;
-}
-
-/** A running boot: `done` settles when the machine has powered off (or was killed after `timeoutMs`). */
-export interface Boot {
-  readonly done: Promise<BootResult>;
-  /** The console so far (for messages when something does not come). */
-  console(): string;
-}
-
 /**
- * Boots the AppVM with `systemd-nspawn --register=no --keep-unit -b` in a private mount namespace of its own (the
- * container's mounts never reach the host's table). `--volatile=overlay`: what a boot writes to the root is lost at
- * power-off, as an AppVM's root volume is reset to the template's at each boot; only /rw persists. The host's
- * network is shared. Its /nix is the template's, read
- * only; /rw is the host dir; the project is at /opt/overlay-warden (its node_modules too, where a worktree links them
- * from elsewhere). Rejects when the machine has not powered off after `timeoutMs` (it is killed then).
+ * Boots the AppVM (nspawn-machine.ts) until it powers itself off: its /nix is the template's, read-only; /rw is the
+ * host dir. `--volatile=overlay`: what a boot writes to the root is lost at power-off, as an AppVM's root volume is
+ * reset to the template's at each boot; only /rw persists.
  */
 export function bootAppVm(vm: AppVm, timeoutMs: number): Boot {
-  const binds = [`--bind-ro=${path.join(vm.template, 'nix')}:/nix`, `--bind=${vm.rw}:/rw`, `--bind-ro=${PROJECT}:/opt/overlay-warden`];
-  const modules = path.join(PROJECT, 'node_modules');
-  if (fs.lstatSync(modules).isSymbolicLink()) {
-    // A git worktree shares the main checkout's node_modules through a symlink: bind its target at the same path.
-    const target = fs.realpathSync(modules);
-    binds.push(`--bind-ro=${target}:${target}`);
-  }
-  const argv = inFreshNamespace([
-    'systemd-nspawn',
-    '--register=no',
-    '--keep-unit',
-    '--quiet',
-    '--console=pipe',
-    '--volatile=overlay',
-    '-D',
-    vm.root,
-    ...binds,
-    '--boot',
-  ]);
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let console = '';
-  child.stdout.on('data', (chunk: Buffer) => (console += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (console += chunk.toString()));
-  const exited = new Promise<BootResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ exitCode: code, console }));
-  });
-  const done = withSafetyNet(exited, 'the AppVM to power off', { timeoutMs, describe: () => console.slice(-6000) }).catch((error: unknown) => {
-    child.kill('SIGKILL');
-    throw error;
-  });
-  return { done, console: () => console };
-}
-
-function run(file: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${file} ${args.join(' ')} exited with ${code}:\n${output}`))));
-  });
+  return bootMachine(vm.root, { binds: [`--bind-ro=${path.join(vm.template, 'nix')}:/nix`, `--bind=${vm.rw}:/rw`], volatile: true, timeoutMs });
 }
