@@ -73,13 +73,25 @@ export function httpService(options: HttpServiceOptions): AgentServiceStarter {
   };
 }
 
+/**
+ * Every endpoint the agent serves, its method, and whether it is a control action (behind the token): the table
+ * routesFor implements, one handler each, and what deployments probe and scrape (deploy/kubernetes/ is tested
+ * against it).
+ */
+export const HTTP_ENDPOINTS = {
+  '/healthz': { method: 'GET', control: false },
+  '/readyz': { method: 'GET', control: false },
+  '/status': { method: 'GET', control: false },
+  '/metrics': { method: 'GET', control: false },
+  '/remount': { method: 'POST', control: true },
+} as const satisfies Record<string, Pick<HttpRoute, 'method' | 'control'>>;
+
 const json = (status: number, value: unknown): HttpAnswer => ({ status, json: value });
 
-function routesFor(agent: Agent, metrics: AgentMetrics, socket: string, lagMs: () => number): Record<string, HttpRoute> {
+function routesFor(agent: Agent, metrics: AgentMetrics, socket: string, lagMs: () => number): Record<keyof typeof HTTP_ENDPOINTS, HttpRoute> {
   return {
     '/healthz': {
-      method: 'GET',
-      control: false,
+      ...HTTP_ENDPOINTS['/healthz'],
       handle: () => {
         const maxLagMs = Math.round(lagMs() * 10) / 10;
         const alive = maxLagMs <= HEALTHZ_MAX_LAG_MS;
@@ -87,25 +99,22 @@ function routesFor(agent: Agent, metrics: AgentMetrics, socket: string, lagMs: (
       },
     },
     '/readyz': {
-      method: 'GET',
-      control: false,
+      ...HTTP_ENDPOINTS['/readyz'],
       handle: () => {
         const readiness = readinessOf(agent.status());
         return json(readiness.ready ? 200 : 503, readiness);
       },
     },
-    '/status': { method: 'GET', control: false, handle: () => json(200, statusEnvelope(agent.status(), socket)) },
+    '/status': { ...HTTP_ENDPOINTS['/status'], handle: () => json(200, statusEnvelope(agent.status(), socket)) },
     '/metrics': {
-      method: 'GET',
-      control: false,
+      ...HTTP_ENDPOINTS['/metrics'],
       handle: async () => {
         const { contentType, text } = await metrics.exposition();
         return { status: 200, text, contentType };
       },
     },
     '/remount': {
-      method: 'POST',
-      control: true,
+      ...HTTP_ENDPOINTS['/remount'],
       handle: async (body, signal) => {
         const request = { by: 'http', ...body, id: 'http', action: 'remount' };
         try {

@@ -121,7 +121,7 @@ export class Scheduler {
   /** The `schedule` section of status. */
   status(): ScheduleStatus {
     const { audit } = this.#o.settings;
-    const iso = (t: number | undefined): string | undefined => (t === undefined ? undefined : this.#isoAt(t));
+    const iso = (t: number | undefined): string | undefined => (t === undefined ? undefined : new Date(this.#wallAt(t)).toISOString());
     return {
       audit: {
         state: this.#auditRunning ? 'running' : this.#pendingSince !== undefined ? 'pending' : 'idle',
@@ -132,7 +132,7 @@ export class Scheduler {
         runs: this.#auditRuns,
         last: this.#lastAudit,
       },
-      ...this.#scrub.status(iso(this.#scrub.dueAt(this.#clock.now()))),
+      ...this.#scrub.status(this.#isoOfWall(this.#scrub.dueAtWall(this.#clock.now(), (t) => this.#wallAt(t)))),
     };
   }
 
@@ -152,11 +152,16 @@ export class Scheduler {
     );
   }
 
-  #isoAt(t: number): string {
+  /** The wall-clock time (ms since the epoch) of monotonic time `t`. */
+  #wallAt(t: number): number {
     // One offset between the monotonic clock and the wall clock, taken once: computed per call, the same instant
     // would come out a millisecond apart in two status answers (HTTP /status and the control socket's).
     this.#wallOffset ??= this.#now().getTime() - this.#clock.now();
-    return new Date(Math.round(this.#wallOffset + t)).toISOString();
+    return Math.round(this.#wallOffset + t);
+  }
+
+  #isoOfWall(t: number | undefined): string | undefined {
+    return t === undefined ? undefined : new Date(t).toISOString();
   }
 
   async #run(): Promise<void> {

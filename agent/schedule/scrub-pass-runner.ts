@@ -98,6 +98,17 @@ export class ScrubPassRunner {
     return now + (since + every - this.#o.wallClock().getTime());
   }
 
+  /**
+   * `dueAt` on the wall clock (ms since the epoch), for status: after a pass it is the wall-clock time of that pass
+   * plus `every`, not a round trip through the monotonic clock, so two status answers agree to the millisecond.
+   */
+  dueAtWall(now: number, toWall: (monotonic: number) => number): number | undefined {
+    const { every } = this.#o.settings.scrub;
+    if (every === 'off') return undefined;
+    if (this.#retryAt !== undefined || this.#state.pass !== undefined) return toWall(this.dueAt(now)!);
+    return Date.parse(this.#state.lastCompleted?.at ?? this.#state.firstSeenAt) + every;
+  }
+
   /** One chunk of the scrub pass (starting a pass first when none is under way). Never rejects: a failure is logged and retried later. */
   async step(signal: AbortSignal): Promise<void> {
     const { clock } = this.#o;

@@ -6,15 +6,22 @@ import assert from 'node:assert/strict';
 import { AgentScenario } from '../support/agent-child.ts';
 import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
+/** An agent scenario whose overlay nothing has mounted (then `unmounted`, bash in its namespace, runs). */
+async function unmountedScenario(ctx: Mocha.Context, unmounted = ''): Promise<AgentScenario> {
+  requireNixOverlayFixture(ctx);
+  const scenario = await AgentScenario.create();
+  scenario.writeConfig();
+  scenario.unmountOverlay();
+  if (unmounted !== '') scenario.ns.bash(unmounted);
+  return scenario;
+}
+
 describe('run --mount sets the overlay up before the agent starts', function () {
   this.timeout(180_000);
   let s: AgentScenario | undefined;
 
   before(async function () {
-    requireNixOverlayFixture(this);
-    s = await AgentScenario.create();
-    s.writeConfig();
-    s.unmountOverlay();
+    s = await unmountedScenario(this);
   });
   after(async () => s?.close());
 
@@ -46,11 +53,7 @@ describe('run --mount without a lower store', function () {
   let s: AgentScenario | undefined;
 
   before(async function () {
-    requireNixOverlayFixture(this);
-    s = await AgentScenario.create();
-    s.writeConfig();
-    s.unmountOverlay();
-    s.ns.bash('mv "$A/nix/store" "$A/nix/store.attaching"');
+    s = await unmountedScenario(this, 'mv "$A/nix/store" "$A/nix/store.attaching"');
   });
   after(async () => s?.close());
 
