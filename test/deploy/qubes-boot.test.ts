@@ -117,6 +117,7 @@ describe('deploy: a Qubes AppVM boots twice under systemd-nspawn with the templa
 
   after(async () => {
     await receiver?.close();
+    // OW_KEEP=1 keeps the AppVM's root, /rw (results and journals under /rw/test) and the template for a look.
     if (dir !== undefined && process.env['OW_KEEP'] === undefined) fs.rmSync(dir, { recursive: true, force: true });
   });
 
