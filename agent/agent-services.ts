@@ -8,6 +8,7 @@ import { httpService } from './http/index.ts';
 import { layersService } from './layers/index.ts';
 import { metricsService, type AgentMetrics } from './metrics/index.ts';
 import { scheduleService } from './schedule/index.ts';
+import { systemdService, type SystemdNotifier } from './systemd/index.ts';
 
 /** What lives as long as the process, across SIGHUP reloads, and the command line's overrides. */
 export interface AgentServicesOptions {
@@ -15,6 +16,8 @@ export interface AgentServicesOptions {
   readonly metrics: AgentMetrics;
   /** `run --listen HOST:PORT`. */
   readonly listen?: string | undefined;
+  /** The process's line to systemd, when systemd started it as Type=notify. */
+  readonly notifier?: SystemdNotifier | undefined;
 }
 
 /** The services for one agent run (a SIGHUP reload starts them anew with the new configuration). */
@@ -30,5 +33,7 @@ export function agentServices(options: AgentServicesOptions): readonly AgentServ
       completed: (kind, at) => options.metrics.workCompleted(kind, at),
     }),
     httpService(options),
+    // Last: by the time it attaches, the others are up, so READY=1 means the endpoints and sinks are there too.
+    systemdService(options.notifier),
   ];
 }

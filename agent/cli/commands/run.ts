@@ -11,6 +11,7 @@ import { UsageError } from '../usage-error.ts';
 import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 import type { Finding } from '../../findings/index.ts';
 import { requireRootFor } from '../needs-root.ts';
+import { NOTIFY_ENV_VARS, parseNotifyEnv, SystemdNotifier } from '../../systemd/index.ts';
 import { mountBeforeStart } from './run-mount.ts';
 
 type RunLogger = ReturnType<typeof createLogger>;
@@ -66,9 +67,15 @@ export const runCommand: Command = {
   async run({ io, json, loadConfig, signal, values }) {
     requireRootFor('run', 'it mounts and remounts the overlay');
     const listen = listenOption(values);
+    // Read before anything can fail late: a malformed NOTIFY_SOCKET or WATCHDOG_USEC stops the start (SystemdError).
+    const notifyEnv = parseNotifyEnv(io.env, process.pid);
+    // Like sd_notify(unset_environment=1): hooks and alert commands must not inherit the agent's line to systemd.
+    for (const name of NOTIFY_ENV_VARS) delete process.env[name];
     let config: Config = await loadConfig();
+    // One notifier for the process: READY=1 is sent once, and its watchdog goes on across reloads.
+    const notifier = notifyEnv === undefined ? undefined : new SystemdNotifier(notifyEnv);
     // One set of metrics for the process: a reload starts the agent and its services anew, the counters go on.
-    const services = agentServices({ metrics: new AgentMetrics(), listen });
+    const services = agentServices({ metrics: new AgentMetrics(), listen, notifier });
     let logger = loggerFor(config, json);
     let agent: Agent | undefined;
     // Set when a reload left no agent running (the new configuration and the old one both failed to start).
@@ -135,6 +142,7 @@ export const runCommand: Command = {
         else stop.addEventListener('abort', () => resolve(), { once: true });
       });
       if (!failed) logger.info('stopping (signal received)');
+      await notifier?.stopping();
       await reloading;
       lastFindings = agent?.status().lastCheck?.findings ?? [];
       await agent?.close();
