@@ -33,7 +33,15 @@ export {
   type MountinfoLineProblem,
   type OverlayOptionsErrorCode,
 } from './mount-errors.ts';
-export { overlayMountOptions, mountOverlay, MountOverlayError, MOUNT_OPTIONS_MAX, MOUNT_ENV, type OverlaySpec, type MountOverlayErrorCode } from './mount-overlay.ts';
+export {
+  overlayMountOptions,
+  mountOverlay,
+  MountOverlayError,
+  MOUNT_OPTIONS_MAX,
+  MOUNT_ENV,
+  type OverlaySpec,
+  type MountOverlayErrorCode,
+} from './mount-overlay.ts';
 export { bindMount, BindMountError, type BindMountErrorCode } from './bind-mount.ts';
 export { unshareArgv, runInPrivateMountNamespace, MountNamespaceError, type MountNamespaceErrorCode } from './mount-namespace.ts';
 export {
