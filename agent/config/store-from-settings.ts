@@ -4,6 +4,9 @@ import { formatStoreUrl, parseStoreUrl, readNixConfStoreSetting, resolveStoreLay
 import { ConfigError } from './config-error.ts';
 import type { StoreSettings } from './config-schema.ts';
 
+/** What the store keys build on when neither a URL nor a nix.conf's `store =` line gives one. */
+const BARE_OVERLAY_URL = 'local-overlay://';
+
 /** Config keys that are store URL parameters, and the parameter each one sets. */
 const PARAM_OF_KEY = {
   root: 'root',
@@ -54,16 +57,17 @@ export function resolveStoreFromSettings(
           hint: 'set store.url in the configuration, pass --store URL, or point --nix-conf at the nix.conf that sets `store = local-overlay…`',
         });
       }
-      [base, source] = setting === undefined ? ['local-overlay://', at('nixConf')] : [setting.value, `${setting.file}:${setting.line}`];
+      [base, source] = setting === undefined ? [BARE_OVERLAY_URL, at('nixConf')] : [setting.value, `${setting.file}:${setting.line}`];
     } else if (hasOverrides) {
-      [base, source] = ['local-overlay://', 'store settings'];
+      [base, source] = [BARE_OVERLAY_URL, 'store settings'];
     } else {
       throw new ConfigError('CONFIG_NO_STORE', 'no store is configured', [], {
         hint: 'set store.url or store.nixConf in the configuration, or pass --store URL or --nix-conf FILE',
       });
     }
-    const parsed = parseStoreUrl(base);
-    const url = hasOverrides ? parseStoreUrl(formatStoreUrl(parsed, overrides)) : parsed;
+    // The bare `local-overlay://` the keys alone start from lacks upper-layer: only the URL with them is parsed.
+    const parsed = base === BARE_OVERLAY_URL ? { base, params: {} } : parseStoreUrl(base);
+    const url = hasOverrides ? parseStoreUrl(formatStoreUrl(parsed, overrides)) : parseStoreUrl(base);
     return {
       layout: resolveStoreLayout(url, env),
       source: hasOverrides ? `${source} with ${Object.keys(overrides).join(', ')} from the configuration` : source,

@@ -43,7 +43,7 @@ export function parseStoreUrl(text: string): ParsedStoreUrl {
  * parameter). Parse the result to validate it: `parseStoreUrl(formatStoreUrl(u))`
  * equals `u` apart from `url`.
  */
-export function formatStoreUrl(url: ParsedStoreUrl, overrides: Readonly<Record<string, string | undefined>> = {}): string {
+export function formatStoreUrl(url: Pick<ParsedStoreUrl, 'base' | 'params'>, overrides: Readonly<Record<string, string | undefined>> = {}): string {
   const params = new Map(Object.entries(url.params));
   for (const [name, value] of Object.entries(overrides)) {
     if (value === undefined) params.delete(name);

@@ -68,6 +68,19 @@ describe('loadConfig', () => {
     assert.equal(config.layout.lower.realStoreDir, '/mnt/cacache/nix/store');
   });
 
+  it('builds the store from single keys alone (no url, no nix.conf), and from a nix.conf without a store line', () => {
+    const file = write('keys.yaml', `store:\n  upperLayer: /rw/upper\n  lowerStore: /template?read-only=true\n  root: /merged\n`);
+    const config = load({ flags: { config: file } });
+    assert.deepEqual(
+      [config.layout.upperLayer, config.layout.mergedStoreDir, config.layout.lower.realStoreDir, config.layout.lower.readOnly],
+      ['/rw/upper', '/merged/nix/store', '/template/nix/store', true],
+    );
+    assert.equal(config.storeSource, 'store settings with root, upper-layer, lower-store from the configuration');
+    const bare = write('bare.conf', 'substituters =\n');
+    const fromConf = write('conf-keys.yaml', `store:\n  nixConf: ${bare}\n  upperLayer: /rw/upper\n`);
+    assert.equal(load({ flags: { config: fromConf } }).layout.upperLayer, '/rw/upper');
+  });
+
   it('applies file < environment < flags', () => {
     const file = write('c.yaml', `store:\n  url: "${REPLIT}"\nstateDir: /from/file\nlog:\n  level: debug\n`);
     const env = { OVERLAY_WARDEN_STATE_DIR: '/from/env', OVERLAY_WARDEN_LOG_LEVEL: 'warn' };
@@ -135,8 +148,8 @@ describe('loadConfig', () => {
       `remount.backoffSeconds (${file}:9): expected a number, got .nan`,
       `remount.timeoutSeconds (${file}:8): expected a number, got .inf`,
       `store.uperLayer (${file}:3): no such setting (did you mean store.upperLayer?); expected one of the keys url, nixConf, root, real, state, upperLayer, lowerStore, checkMount, remountHook`,
-      `upperLayer (${file}:4): no such setting (did you mean store.upperLayer?); expected one of the keys store, stateDir, mountinfo, checks, remount, watch, pool, http, alerts, schedule, control, log`,
-      `workers (${file}:11): no such setting; expected one of the keys store, stateDir, mountinfo, checks, remount, watch, pool, http, alerts, schedule, control, log`,
+      `upperLayer (${file}:4): no such setting (did you mean store.upperLayer?); expected one of the keys store, stateDir, mountinfo, checks, mount, remount, watch, pool, http, alerts, schedule, control, log`,
+      `workers (${file}:11): no such setting; expected one of the keys store, stateDir, mountinfo, checks, mount, remount, watch, pool, http, alerts, schedule, control, log`,
     ]);
     assert.deepEqual(Object.fromEntries(error.problems.filter((p) => (p.suggestions ?? []).length > 0).map((p) => [p.key, p.suggestions])), {
       'store.uperLayer': ['store.upperLayer'],
