@@ -51,5 +51,5 @@ function watchdogPingMsOf(env: Readonly<Record<string, string | undefined>>, pid
 const bad = (name: string, value: string, expected: string): SystemdError =>
   new SystemdError('SYSTEMD_BAD_ENV', `${name} is set to ${JSON.stringify(value)}, not ${expected}`, {
     evidence: { variable: name, value, expected },
-    hint: `this variable is set by systemd for a Type=notify service; unset it when starting overlay-warden by other means`,
+    hint: `this variable is set by systemd for a Type=notify service; unset it when something other than systemd starts the agent`,
   });

@@ -22,6 +22,7 @@ import { bootAppVm, createAppVm, type AppVm } from '../support/qubes-appvm.ts';
 import { requireCommand, requireMountNamespaces, requireNix } from '../support/requirements.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
+import { systemctlProperties } from '../support/nspawn-machine.ts';
 
 /** One boot, from start to power-off, at most (a safety net: a boot takes seconds). */
 const BOOT_TIMEOUT_MS = 120_000;
@@ -31,15 +32,6 @@ interface WebhookAlert {
   readonly labels: Record<string, string>;
   readonly annotations: Record<string, string>;
 }
-
-/** `systemctl show` output as a record. */
-const properties = (text: string): Record<string, string> =>
-  Object.fromEntries(
-    text
-      .trim()
-      .split('\n')
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  );
 
 /** Saves the state of the units and the journal of this boot under /rw/test/NAME (for the assertions and for a failure's message). */
 const RECORD = (name: string): string => `
@@ -138,13 +130,13 @@ systemctl poweroff --no-block
     const context = (): string => `${journal('boot1')}\n--- console ---\n${boot.console.slice(-4000)}`;
     assert.equal(boot.exitCode, 0, context());
 
-    const agent = properties(readResult('boot1', 'agent.txt'));
+    const agent = systemctlProperties(readResult('boot1', 'agent.txt'));
     assert.equal(agent['ActiveState'], 'active', context());
     // Type=notify: active means systemd got READY=1; the status line is the agent's own.
     assert.equal(agent['StatusText'], 'watching /nix/store: the mount is valid', context());
     assert.notEqual(agent['WatchdogTimestampMonotonic'], '0', 'systemd got a WATCHDOG=1');
     assert.equal(agent['NRestarts'], '0', context());
-    assert.deepEqual(properties(readResult('boot1', 'mount-unit.txt')), { ActiveState: 'active', Result: 'success' });
+    assert.deepEqual(systemctlProperties(readResult('boot1', 'mount-unit.txt')), { ActiveState: 'active', Result: 'success' });
 
     const [fsType, options] = readResult('boot1', 'store-mount.txt').trim().split(/\s+/);
     assert.equal(fsType, 'overlay');
@@ -230,7 +222,7 @@ systemctl poweroff --no-block
     assert.ok(evidence.includes(path.basename(greeting)), evidence);
     assert.ok(evidence.includes(path.basename(upperPath)), evidence);
 
-    const agent = properties(readResult('boot2', 'agent.txt'));
+    const agent = systemctlProperties(readResult('boot2', 'agent.txt'));
     assert.equal(agent['ActiveState'], 'active', journal('boot2'));
     assert.equal(agent['StatusText'], 'watching /nix/store: the mount is valid');
     assert.doesNotMatch(journal('boot2'), /no lower-store baseline yet/, 'the baseline of boot 1 was there');

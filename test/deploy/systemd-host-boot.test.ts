@@ -11,7 +11,7 @@ import path from 'node:path';
 import { builtAgentDir } from '../support/built-dist.ts';
 import { requireDebianRootfs, unpackDebianRootfs } from '../support/debian-rootfs.ts';
 import { nixEnv, runNix } from '../support/nix-kit.ts';
-import { bootMachine, enableUnits, installFromProject, writeInRoot } from '../support/nspawn-machine.ts';
+import { bootMachine, enableUnits, installFromProject, writeInRoot, systemctlProperties } from '../support/nspawn-machine.ts';
 import { requireCommand, requireMountNamespaces, requireNix } from '../support/requirements.ts';
 
 const BOOT_TIMEOUT_MS = 120_000;
@@ -66,14 +66,6 @@ show > "$out/after.txt"
 journalctl -b --no-pager -o cat -u overlay-warden.service -u overlay-warden-mount.service > "$out/journal.txt"
 systemctl poweroff --no-block
 `;
-
-const properties = (text: string): Record<string, string> =>
-  Object.fromEntries(
-    text
-      .trim()
-      .split('\n')
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  );
 
 describe('deploy: a plain host boots with deploy/systemd under systemd-nspawn', function () {
   let dir: string;
@@ -139,14 +131,14 @@ describe('deploy: a plain host boots with deploy/systemd under systemd-nspawn', 
     assert.equal(boot.exitCode, 0, boot.console.slice(-4000));
 
     assert.equal(result('nix-daemon-saw.txt').trim(), 'overlay', 'nix-daemon started on the mounted overlay');
-    assert.deepEqual(properties(result('mount-unit.txt')), { ActiveState: 'active', Result: 'success' });
-    const before = properties(result('before.txt'));
+    assert.deepEqual(systemctlProperties(result('mount-unit.txt')), { ActiveState: 'active', Result: 'success' });
+    const before = systemctlProperties(result('before.txt'));
     assert.equal(before['ActiveState'], 'active', journal());
     assert.equal(before['StatusText'], 'watching /nix/store: the mount is valid');
     assert.equal(before['NRestarts'], '0', `no restart before the agent was frozen:\n${journal()}`);
     assert.notEqual(before['WatchdogTimestampMonotonic'], '0');
 
-    const after = properties(result('after.txt'));
+    const after = systemctlProperties(result('after.txt'));
     assert.equal(after['NRestarts'], '1', journal());
     assert.equal(after['ActiveState'], 'active', journal());
     assert.notEqual(after['MainPID'], before['MainPID']);

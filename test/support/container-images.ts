@@ -4,7 +4,7 @@
  * docker.io/library/node:24-slim, made from the shared Debian root, and the project's image built on it from
  * deploy/container/Containerfile.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { debianRootfsTar, requireDebianRootfs } from './debian-rootfs.ts';
 import { requireCommand } from './requirements.ts';
 import { ROOT } from './built-dist.ts';
+import { runCommand as run } from './run-command.ts';
 
 /** The CA bundle this machine reaches the npm registry through (/etc/npmrc names it), given to npm in the base. */
 export const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
@@ -22,21 +23,7 @@ export function requireContainerImages(ctx: Mocha.Context): void {
   requireCommand(ctx, 'buildah');
 }
 
-/** Runs buildah (or any command) and resolves with its stdout; rejects with the end of its output when it fails. */
-export function run(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
-    let stdout = '';
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => ((stdout += String(chunk)), (output += String(chunk))));
-    child.stderr.on('data', (chunk: Buffer) => (output += String(chunk)));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${file} ${args.join(' ')} exited with ${String(code)}:\n${output.slice(-6000)}`));
-    });
-  });
-}
+export { run };
 
 /** True when buildah's storage holds an image of that name. */
 export function imageExists(name: string): boolean {

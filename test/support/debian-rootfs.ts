@@ -4,11 +4,12 @@
  * Debian's packages with mmdebstrap (about 50 s), once per machine and package set: kept as a tarball under
  * /var/cache, keyed by what went into it, so later test files and later runs take it as it is.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { requireCommand, requireRoot } from './requirements.ts';
+import { runCommand } from './run-command.ts';
 
 /**
  * What the root holds beyond `minbase`: systemd and dbus (booted by nspawn), Nix (the AppVM adds paths with it) and a
@@ -64,7 +65,7 @@ export function prefetchDebianRootfs(): void {
 export async function unpackDebianRootfs(dir: string): Promise<void> {
   const tar = await debianRootfsTar();
   fs.mkdirSync(dir, { recursive: true });
-  await run('tar', ['-xpf', tar, '-C', dir, '--numeric-owner']);
+  await runCommand('tar', ['-xpf', tar, '-C', dir, '--numeric-owner']);
 }
 
 async function build(): Promise<string> {
@@ -81,23 +82,9 @@ async function build(): Promise<string> {
     'mv "$2" "$1"',
   ].join('\n');
   try {
-    await run('flock', [`${tar}.lock`, 'sh', '-c', script, 'sh', tar, partial]);
+    await runCommand('flock', [`${tar}.lock`, 'sh', '-c', script, 'sh', tar, partial]);
   } finally {
     fs.rmSync(partial, { force: true });
   }
   return tar;
-}
-
-function run(file: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${file} ${args.join(' ')} exited with ${code}:\n${output.slice(-4000)}`));
-    });
-  });
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { ROOT as PROJECT } from './built-dist.ts';
 import { inFreshNamespace } from './mount-namespace.ts';
 import { withSafetyNet } from './wait-for.ts';
+import { runCommand } from './run-command.ts';
 
 /** What a boot left: nspawn's exit code and the console (the boot's messages and the test units' output). */
 export interface BootResult {
@@ -83,8 +84,8 @@ export function bootMachine(root: string, options: BootOptions): Boot {
 }
 
 /** `systemctl --root=ROOT enable UNIT…`: links the units as their [Install] sections say, as on a real system. */
-export function enableUnits(root: string, units: readonly string[]): Promise<void> {
-  return run('systemctl', [`--root=${root}`, 'enable', ...units]);
+export async function enableUnits(root: string, units: readonly string[]): Promise<void> {
+  await runCommand('systemctl', [`--root=${root}`, 'enable', ...units]);
 }
 
 /** Copies a file of the project into the root (directories made), with `mode`. */
@@ -100,13 +101,12 @@ export function writeInRoot(root: string, to: string, content: string | Buffer, 
   fs.chmodSync(file, mode);
 }
 
-function run(file: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${file} ${args.join(' ')} exited with ${code}:\n${output}`))));
-  });
+/** `systemctl show` output (`Key=value` lines) as a record. */
+export function systemctlProperties(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
 }
