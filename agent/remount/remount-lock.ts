@@ -1,8 +1,7 @@
 /** The remount lock: a flock on STATE/remount.lock that every remount holds and its command inherits, so no two remounts overlap, even across a crash. */
-import { closeSync, constants, fstatSync, mkdirSync, openSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { execa, type Options } from 'execa';
-import { errnoCode, messageOf } from '../errors/index.ts';
+import { join } from 'node:path';
+import { messageOf } from '../errors/index.ts';
+import { LOCK_FD, LockNotTaken, lockFile } from '../lock/index.ts';
 import { resolveExecutable, trustedRemountArgv } from './remount-command.ts';
 import { RemountError } from './remount-errors.ts';
 
@@ -15,10 +14,7 @@ export function remountLockPath(stateDir: string): string {
 }
 
 /** The descriptor the command gets the lock on: the first after stdin, stdout and stderr. */
-export const REMOUNT_LOCK_FD = 3;
-
-/** The status flock(1) is told to exit with when its wait times out (EX_TEMPFAIL: its own errors use other EX_* values). */
-const FLOCK_TIMED_OUT = 75;
+export const REMOUNT_LOCK_FD = LOCK_FD;
 
 /** A lock this agent holds, to hand to the command it runs. */
 export interface HeldRemountLock {
@@ -56,60 +52,21 @@ export async function acquireRemountLock(stateDir: string, options: AcquireRemou
   const setpriv = lockTool('setpriv', options.path);
   const launcher = [setpriv, '--pdeathsig', 'KILL', '--'];
   const file = remountLockPath(stateDir);
-  const fd = openLockFile(file);
   try {
-    const wait = await execa(
-      launcher[0]!,
-      [...launcher.slice(1), flock, '--wait', String(options.timeoutMs / 1000), '--conflict-exit-code', String(FLOCK_TIMED_OUT), String(REMOUNT_LOCK_FD)],
-      {
-        // execa hands a descriptor number to the child as it is, though its types name only 3 to 9.
-        stdio: ['ignore', 'ignore', 'pipe', fd] as unknown as Options['stdio'],
-        reject: false,
-        ...(options.signal === undefined ? {} : { cancelSignal: options.signal }),
-      },
-    );
-    if (wait.exitCode === 0 && !wait.isCanceled) {
-      let open = true;
-      return {
-        fd,
-        launcher,
-        release: () => {
-          if (open) closeSync(fd);
-          open = false;
-        },
-      };
-    }
-    if (wait.isCanceled) throw cancelled(stateDir);
-    if (wait.exitCode === FLOCK_TIMED_OUT) {
+    const held = await lockFile(file, { timeoutMs: options.timeoutMs, signal: options.signal, flock, launcher });
+    return { fd: held.fd, launcher, release: held.release };
+  } catch (error) {
+    if (!(error instanceof LockNotTaken)) throw error;
+    const { failure } = error;
+    if (failure.kind === 'cancelled') throw cancelled(stateDir);
+    if (failure.kind === 'timed-out') {
       throw new RemountError('REMOUNT_LOCK_TIMED_OUT', `an earlier remount still holds the remount lock ${file} after ${options.timeoutMs / 1000} s`, {
         evidence: { file },
         hint: `a remount command left running by a crashed agent, or a process a command left behind, holds it: see \`fuser -v ${file}\``,
       });
     }
-    throw unavailable(`flock could not lock ${file}: ${String(wait.stderr ?? '').trim() || `exit status ${String(wait.exitCode)}`}`, {
-      file,
-      exitCode: wait.exitCode,
-    });
-  } catch (error) {
-    closeSync(fd);
-    throw error;
+    throw unavailable(failure.message, failure.evidence, failure.cause);
   }
-}
-
-/** The lock file, opened read-write (created 0600 if missing), never through a symlink, and only if it is a regular file. */
-function openLockFile(file: string): number {
-  let fd: number;
-  try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
-  } catch (cause) {
-    throw unavailable(`cannot open the remount lock ${file} (${errnoCode(cause) ?? messageOf(cause)})`, { file, errno: errnoCode(cause) }, cause);
-  }
-  if (!fstatSync(fd).isFile()) {
-    closeSync(fd);
-    throw unavailable(`the remount lock ${file} is not a regular file`, { file });
-  }
-  return fd;
 }
 
 /** util-linux's `name`, found on `path` and trusted as the command is. */
