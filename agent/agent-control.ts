@@ -1,13 +1,18 @@
-/** The actions the agent answers on its control socket: remount, status, and the operator accepting the lower store. */
+/** The actions the agent answers on its control socket: remount, status, the operator accepting the lower store, and pivot. */
 import type { BaselineAcceptedEvent } from './agent-options.ts';
 import type { AgentStatus } from './agent-status.ts';
+import { availableParallelism } from 'node:os';
+import { hashingThreads } from './audit/index.ts';
+import type { Config } from './config/index.ts';
 import type { ControlHandler } from './control/index.ts';
+import { pivotHandler } from './repair/index.ts';
 
 /** What the handlers need of the agent (the Agent is one). */
 export interface ControlledAgent {
   remountControl(): ControlHandler;
   status(): AgentStatus;
   acceptBaseline(by: string): Promise<BaselineAcceptedEvent>;
+  readonly config: Config;
 }
 
 /** Longest `by` kept from a `baseline-accept` request: it is logged and emitted, so a client cannot make it huge. */
@@ -19,5 +24,10 @@ export function agentControlHandlers(agent: ControlledAgent): Readonly<Record<st
     remount: agent.remountControl(),
     status: () => agent.status(),
     'baseline-accept': (request) => agent.acceptBaseline(typeof request['by'] === 'string' ? request['by'].slice(0, MAX_ACCEPTED_BY) : 'control socket'),
+    pivot: pivotHandler({
+      layout: () => agent.config.layout,
+      threads: () => hashingThreads(agent.config.pool.size, availableParallelism()),
+      remount: agent.remountControl(),
+    }),
   };
 }

@@ -157,6 +157,11 @@ export class Agent extends EventEmitter<AgentEventMap> {
     };
   }
 
+  /** The configuration the agent runs with (the `pivot` action reads the layout from it). */
+  get config(): Config {
+    return this.#o.config;
+  }
+
   /** The control socket's `remount` action, for the other control channel (HTTP, behind its bearer token). */
   remountControl(): ControlHandler {
     return remountHandler(this.#remounter, this.#o.config.layout.mergedStoreDir);

@@ -1,2 +1,19 @@
 /** Store repairs (dedupe, pivot): only the upper layer changes, only under Nix's GC lock. */
 export { acquireGcLock, gcLockPath, GcLockError, type GcLockErrorCode, type GcLockOptions } from './gc-lock.ts';
+export { runPivot, type PivotOptions, type PivotReport, type PivotProblem } from './run-pivot.ts';
+export { planPivot, registerCommand, type PivotPlan, type PivotPlanInput, type PivotRegistration, type PivotLocation } from './pivot-plan.ts';
+export { parseDeadList, BAD_LINES_SHOWN } from './dead-list.ts';
+export { PivotError, type PivotErrorCode } from './pivot-errors.ts';
+export { PIVOT_TEMP_PREFIX } from './pivot-copy.ts';
+export { decideSpace, SPACE_RESERVE_BYTES, type SpaceCheck } from './upper-space.ts';
+export type { VanishingSource } from './vanishing.ts';
+export {
+  toPivotRequest,
+  pivotRequestFields,
+  runPivotRequest,
+  pivotHandler,
+  PIVOT_DEFAULT_LOCK_TIMEOUT_SECONDS,
+  PIVOT_MAX_LOCK_TIMEOUT_SECONDS,
+  type PivotRequest,
+  type PivotRunContext,
+} from './pivot-request.ts';

@@ -37,6 +37,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./remount.ts')).remountCommand,
   },
   {
+    name: 'pivot',
+    summary: 'before a lower GC or replacement: copy into the upper layer what the upper DB needs and the lower store will lose',
+    load: async () => (await import('./pivot.ts')).pivotCommand,
+  },
+  {
     name: 'status',
     summary: "the running agent's view: mount valid, drift seen, remount state, recent events",
     load: async () => (await import('./status.ts')).statusCommand,

@@ -112,21 +112,29 @@ async function remountDirectly(context: CommandContext, config: Config): Promise
       hint: 'run `overlay-warden remount` without --direct (the agent serialises and checks it), or stop the agent first',
     });
   }
+  return reportOutcome(context, await remountHere(config, io.env, 'overlay-warden remount --direct', context.signal), 'direct');
+}
+
+/**
+ * One remount run here, without an agent (retries, timeout, the mount check afterwards), as `remount --direct` and
+ * `pivot` without an agent do it. A flag an agent left (crash) is answered by the same run, and cleared when it ends
+ * fresh. Closing on `signal` cancels it.
+ */
+export async function remountHere(config: Config, env: CliIo['env'], by: string, signal: AbortSignal): Promise<RemountOutcome> {
   const remounter = new Remounter({
     mergedStoreDir: config.layout.mergedStoreDir,
     stateDir: config.stateDir,
     // No other requests to wait for: start at once.
     settings: { ...config.remount, coalesceMs: 0 },
-    verifyAfterRemount: mountCheckVerifier(config, io.env),
+    verifyAfterRemount: mountCheckVerifier(config, env),
   });
   const onAbort = (): void => void remounter.close();
-  context.signal.addEventListener('abort', onAbort, { once: true });
+  signal.addEventListener('abort', onAbort, { once: true });
   try {
-    // A flag an agent left (crash) is answered by the same run, and cleared when it ends fresh.
     remounter.start();
-    return reportOutcome(context, await remounter.request({ source: 'manual', by: 'overlay-warden remount --direct' }), 'direct');
+    return await remounter.request({ source: 'manual', by });
   } finally {
-    context.signal.removeEventListener('abort', onAbort);
+    signal.removeEventListener('abort', onAbort);
     await remounter.close();
   }
 }
