@@ -49,6 +49,17 @@ describe('pivot refuses bad input, a held GC lock and a full upper layer, and re
   });
   after(() => s?.f.remove());
 
+  it('--lower-db of the replacement DB (the lower store after its GC) plans the same copies as its --dead list', async () => {
+    const next = `${s.f.dir}/next-lower`;
+    s.f.unmounted(`cp -a "$A" ${next} && nix-store --store ${next} --gc >/dev/null 2>&1`);
+    const byDb = await pivot('--lower-db', `${next}/nix/var/nix/db/db.sqlite`, '--dry-run');
+    const byList = await pivot('--dead', dead.file, '--dry-run');
+    assert.equal(byDb.error, null, JSON.stringify(byDb.error));
+    assert.ok(byList.result!.toCopy.length > 0);
+    assert.deepEqual(byDb.result?.toCopy, byList.result!.toCopy);
+    assert.deepEqual(upperListing(), upperPaths);
+  });
+
   it('refuses --dead lines that are not store paths of this store, naming each line', async () => {
     const file = `${s.f.dir}/bad-dead`;
     fs.writeFileSync(
