@@ -72,7 +72,7 @@ export function conditionsOfDrift(event: DriftEvent): ConditionUpdate | undefine
         conditions.push({
           name: 'OverlayWardenUpperClosuresBroken',
           labels: { source: 'drift' },
-          summary: `${count(broken.length, 'vanished lower path')} break upper-store closures (${count(referrers.length, 'upper referrer')})`,
+          summary: `${count(broken.length, 'vanished lower path')} break upper-store closures (${count(referrers.length, 'upper referrer')})${pivotNote(broken)}`,
           evidence: `vanished: ${listPaths(broken.map((b) => b.path))}; referrers: ${listPaths(referrers)}`,
         });
       }
@@ -93,6 +93,17 @@ export function conditionsOfDrift(event: DriftEvent): ConditionUpdate | undefine
       return undefined;
   }
   return { scope: DRIFT_SCOPE, mode: 'add', conditions };
+}
+
+/**
+ * What `pivot` would have saved: every vanished path the upper DB registers is one it copies up before the lower
+ * store loses it (an unregistered one it cannot: Nix would not know the copy). Pure.
+ */
+export function pivotNote(broken: readonly { readonly registeredInUpper: boolean }[]): string {
+  const preventable = broken.filter((b) => b.registeredInUpper).length;
+  if (preventable === 0) return '';
+  const what = preventable === broken.length ? 'prevented this' : `kept ${preventable} of them`;
+  return `; \`overlay-warden pivot\` run before the lower GC or update would have ${what}`;
 }
 
 function dbEvidence(identity: { readonly file: string; readonly content?: string } | null): string {

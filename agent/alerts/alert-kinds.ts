@@ -45,7 +45,7 @@ export const ALERT_KINDS: Readonly<Record<AlertName, AlertKind>> = Object.freeze
     'OverlayWardenUpperClosuresBroken',
     'critical',
     'upper-closures-broken',
-    'restore the vanished lower paths, or rebuild the upper paths that reference them; `overlay-warden audit` lists them',
+    'restore the vanished lower paths, or rebuild the upper paths that reference them (`overlay-warden audit` lists them); next time run `overlay-warden pivot` before the lower GC or update',
     'an audit that finds no broken closure, or `overlay-warden baseline --accept`',
   ),
   OverlayWardenMountInvalid: kind(

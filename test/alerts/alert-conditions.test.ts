@@ -32,6 +32,20 @@ describe('alerts: conditions', () => {
     assert.equal(conditionsOfDrift({ type: 'upper-path-added', source: 'watch', at, path: '/nix/store/d-w' }), undefined);
   });
 
+  it('a shrink that broke closures pivot could have kept says so: all of them, some of them, or nothing when none was registered', () => {
+    const summaryOf = (registered: readonly boolean[]): string => {
+      const brokenUpperClosures = registered.map((registeredInUpper, i) => ({ path: `/nix/store/b${i}-y`, registeredInUpper, referrers: ['/nix/store/c-z'] }));
+      const event: DriftEvent = { type: 'lower-shrank', source: 'watch', at, paths: brokenUpperClosures.map((b) => b.path), brokenUpperClosures };
+      return conditionsOfDrift(event)!.conditions[1]!.summary;
+    };
+    assert.match(
+      summaryOf([true, true]),
+      /^2 vanished lower paths break upper-store closures \(1 upper referrer\); `overlay-warden pivot` run before the lower GC or update would have prevented this$/,
+    );
+    assert.match(summaryOf([true, false]), /would have kept 1 of them$/);
+    assert.doesNotMatch(summaryOf([false]), /pivot/);
+  });
+
   it('evidence lists at most ten paths and counts the rest (labels never hold a store path)', () => {
     const paths = Array.from({ length: 25 }, (_, i) => `/nix/store/${i}-p`);
     const [c] = conditionsOfDrift({ type: 'lower-grew', source: 'watch', at, paths })!.conditions;
