@@ -207,7 +207,7 @@ function noSpace(upperLayer: string, space: SpaceCheck): PivotError {
     `the copies need ${mib(space.neededBytes)} and ${space.neededInodes} inodes on the upper layer's filesystem (${upperLayer}), which has ${mib(space.availableBytes)} and ${space.availableInodes} free: nothing was copied`,
     {
       evidence: { upperLayer, ...space },
-      hint: 'free space there (nix-store --gc through the overlay store, overlay-warden dedupe) or grow it, then run pivot again',
+      hint: 'free space there (nix-store --gc through the overlay store) or grow the filesystem, then run pivot again',
     },
   );
 }
