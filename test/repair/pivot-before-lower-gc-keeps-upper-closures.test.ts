@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Finding } from '../../agent/findings/index.ts';
 import { CLI_MAIN, runCliCaptured } from '../support/cli-run.ts';
+import { parseEnvelope } from '../support/json-output.ts';
 import { sha256Base16 } from '../support/nix-kit.ts';
 import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { requireRoot } from '../support/requirements.ts';
@@ -73,7 +74,7 @@ describe('pivot before a lower GC keeps the upper closures complete; the same GC
     const run = await runCliCaptured(['pivot', '--dead', dead.file, '--dry-run', '--json', '--store', pivoted.f.storeUrl], {
       OVERLAY_WARDEN_SOCKET: pivoted.socket,
     });
-    dryRun = JSON.parse(run.stdout) as Envelope<Report>;
+    dryRun = parseEnvelope(run.stdout, 'pivot') as unknown as Envelope<Report>;
     untouched = { upper: treeState(pivoted.f.upperLayer), state: fs.readdirSync(stateDir).sort(), db: fs.readFileSync(pivoted.upperDb) };
     assert.deepEqual(untouched.upper, before.upper);
     assert.deepEqual(untouched.state, before.state);
@@ -81,7 +82,7 @@ describe('pivot before a lower GC keeps the upper closures complete; the same GC
     const out = pivoted.f.mounted(
       `OVERLAY_WARDEN_SOCKET=${pivoted.socket} ${process.execPath} ${CLI_MAIN} pivot --dead ${dead.file} --json --store '${pivoted.f.storeUrl}' || true`,
     );
-    real = JSON.parse(out) as Envelope<Report>;
+    real = parseEnvelope(out, 'pivot') as unknown as Envelope<Report>;
     for (const s of [pivoted, unpivoted]) s.f.unmounted('nix-store --store "$A" --gc >/dev/null 2>&1');
   });
   after(() => {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { CLI_MAIN, runCliCaptured } from '../support/cli-run.ts';
+import { parseEnvelope } from '../support/json-output.ts';
 import { inFreshNamespace } from '../support/mount-namespace.ts';
 import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
@@ -35,7 +36,7 @@ describe('pivot refuses bad input, a held GC lock and a full upper layer, and re
 
   const pivot = async (...argv: string[]): Promise<Envelope> => {
     const run = await runCliCaptured(['pivot', ...argv, '--json', '--store', s.f.storeUrl], { OVERLAY_WARDEN_SOCKET: s.socket });
-    return JSON.parse(run.stdout) as Envelope;
+    return parseEnvelope(run.stdout, 'pivot') as unknown as Envelope;
   };
   const upperListing = (): string[] => fs.readdirSync(s.f.upperLayer).sort();
 

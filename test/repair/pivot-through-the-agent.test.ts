@@ -9,6 +9,7 @@ import { requestControl } from '../../agent/control/index.ts';
 import type { LowerShrankEvent } from '../../agent/watch/index.ts';
 import { AgentScenario } from '../support/agent-child.ts';
 import { runCliProcess } from '../support/cli-run.ts';
+import { parseEnvelope } from '../support/json-output.ts';
 import { COPY_UP, parseAssignments, requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { requireRoot } from '../support/requirements.ts';
 
@@ -49,7 +50,7 @@ describe('pivot through the running agent: the CLI asks it, a sidecar can too, a
   it('the CLI hands pivot to the agent, which copies and remounts', async () => {
     const agent = await s!.startAgent();
     const run = runCliProcess(['pivot', '--dead', deadFile, '--json', '--config', s!.configFile]);
-    const envelope = JSON.parse(run.stdout) as { exitCode: number; result: Report };
+    const envelope = parseEnvelope(run.stdout, 'pivot') as unknown as { exitCode: number; result: Report };
     assert.equal(envelope.exitCode, 0, `${run.stdout}\n${run.stderr}\n${agent.describe()}`);
     assert.equal(envelope.result.via, 'agent');
     assert.ok(envelope.result.copied.length > 0);
