@@ -8,12 +8,13 @@ import { PivotError } from './pivot-errors.ts';
  * regular files (executable or not) and symlinks only, read-only modes (0555 directories and executables, 0444 other
  * files), the source's mtime (Nix's is 1). A symlink is copied as a symlink, never followed, so nothing outside the
  * layer is read. Returns the bytes of file contents copied. On failure whatever was made under `target` stays (the
- * caller removes it).
+ * caller removes it). File contents are copied off the event loop (copy_file_range where the kernel has it), so an
+ * agent running pivot keeps answering meanwhile; the metadata calls, each short, are made in line.
  * @throws PivotError PIVOT_COPY_FAILED (evidence: source, target, path, errno; or the unsupported file type).
  */
-export function copyStoreObject(source: string, target: string): number {
+export async function copyStoreObject(source: string, target: string): Promise<number> {
   try {
-    return copyEntry(source, target);
+    return await copyEntry(source, target);
   } catch (cause) {
     if (cause instanceof PivotError) throw cause;
     const errno = errnoCode(cause);
@@ -28,7 +29,7 @@ export function copyStoreObject(source: string, target: string): number {
 /** A path as fs takes it: a string, or bytes for a name that is not ASCII. */
 export type FsPath = string | Buffer;
 
-function copyEntry(source: FsPath, target: FsPath): number {
+async function copyEntry(source: FsPath, target: FsPath): Promise<number> {
   const st = fs.lstatSync(source);
   if (st.isSymbolicLink()) {
     fs.symlinkSync(fs.readlinkSync(source, { encoding: 'buffer' }), target);
@@ -36,7 +37,7 @@ function copyEntry(source: FsPath, target: FsPath): number {
     return 0;
   }
   if (st.isFile()) {
-    fs.copyFileSync(source, target, fs.constants.COPYFILE_EXCL);
+    await fs.promises.copyFile(source, target, fs.constants.COPYFILE_EXCL);
     fs.chmodSync(target, (st.mode & 0o111) !== 0 ? 0o555 : 0o444);
     fs.utimesSync(target, st.atime, st.mtime);
     return st.size;
@@ -44,7 +45,7 @@ function copyEntry(source: FsPath, target: FsPath): number {
   if (st.isDirectory()) {
     fs.mkdirSync(target, { mode: 0o700 });
     let bytes = 0;
-    for (const name of fs.readdirSync(source, { encoding: 'buffer' })) bytes += copyEntry(childPath(source, name), childPath(target, name));
+    for (const name of fs.readdirSync(source, { encoding: 'buffer' })) bytes += await copyEntry(childPath(source, name), childPath(target, name));
     fs.chmodSync(target, 0o555);
     fs.utimesSync(target, st.atime, st.mtime);
     return bytes;

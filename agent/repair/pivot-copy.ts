@@ -90,7 +90,7 @@ export async function copyUp(registrations: readonly PivotRegistration[], option
       fs.rmSync(temp, { recursive: true, force: true });
       pending.add(temp);
       try {
-        bytes += copyStoreObject(`${options.lowerStoreDir}/${registration.baseName}`, temp);
+        bytes += await copyStoreObject(`${options.lowerStoreDir}/${registration.baseName}`, temp);
       } catch (error) {
         discard(pending, temp);
         options.onFailed({ baseName: registration.baseName, reason: 'copy-failed', message: messageOf(error) });

@@ -9,11 +9,7 @@ export type PivotErrorCode =
   /** The upper layer's filesystem lacks the space (or inodes) the copies need. */
   | 'PIVOT_NO_SPACE'
   /** Copying a lower object into the upper layer failed (nothing of it is left under its real name). */
-  | 'PIVOT_COPY_FAILED'
-  /** A copy's NAR hash differs from the upper DB's narHash (the copy is removed, the path left as it was). */
-  | 'PIVOT_HASH_MISMATCH'
-  /** The lower store's metadata comes from a daemon: pivot needs the lower DB and store dir on disk. */
-  | 'PIVOT_NO_LOWER_DB';
+  | 'PIVOT_COPY_FAILED';
 
 /** `pivot` refused, or stopped before it changed anything it could not undo. */
 export class PivotError extends WardenError<PivotErrorCode> {}

@@ -1,6 +1,7 @@
 /** Runs `pivot`: copies into the upper layer what the upper DB needs and the lower store is about to lose, under gc.lock. */
 import fs from 'node:fs';
 import { dirname } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { openAuditDbs, type AuditDbs } from '../audit/index.ts';
 import { classifyOverlayEntry, isWhiteout } from '../mount/index.ts';
 import type { WorkerPool } from '../pool/index.ts';
@@ -8,10 +9,10 @@ import type { RemountOutcome } from '../remount/index.ts';
 import { baseNameIn, type StoreLayout } from '../store/index.ts';
 import { acquireGcLock } from './gc-lock.ts';
 import { copyUp, removeLeftovers, type CopyFailure } from './pivot-copy.ts';
-import { planPivot, registerCommand, type PivotLocation, type PivotPlan, type PivotRegistration } from './pivot-plan.ts';
+import { planPivot, registerCommand, type PivotLocation, type PivotPlan, type PivotPlanInput, type PivotRegistration } from './pivot-plan.ts';
 import { PivotError } from './pivot-errors.ts';
 import { checkUpperSpace, type SpaceCheck } from './upper-space.ts';
-import { readVanishing, type VanishingSource } from './vanishing.ts';
+import { readVanishing, type Vanishing, type VanishingSource } from './vanishing.ts';
 
 export interface PivotOptions {
   readonly layout: StoreLayout;
@@ -85,12 +86,7 @@ export async function runPivot(options: PivotOptions): Promise<PivotReport> {
       const vanishing = readVanishing(options.source, layout.lower.storeDir, () => dbs.lower);
       try {
         listed = vanishing.listed;
-        plan = planPivot({
-          registrations: readRegistrations(dbs, layout.storeDir),
-          vanishes: (baseName) => vanishing.vanishes(baseName),
-          locate: (baseName) => locate(layout, baseName),
-          lowerReferences: (baseName) => lowerReferences(dbs, layout.storeDir, baseName),
-        });
+        plan = planPivot(await gatherPlanInput(dbs, vanishing, layout, signal));
       } finally {
         vanishing.close();
       }
@@ -137,14 +133,43 @@ export async function runPivot(options: PivotOptions): Promise<PivotReport> {
   }
 }
 
-/** Every upper-DB registration under the store dir (others are skipped: the audit reports them). */
-function readRegistrations(dbs: AuditDbs, storeDir: string): PivotRegistration[] {
+/** Rows between yields to the event loop: an agent running pivot keeps answering, and an abort is seen. */
+const YIELD_EVERY = 4096;
+
+/**
+ * The facts planPivot decides on, gathered once: every upper-DB registration under the store dir (others are left
+ * out: the audit reports them), then for each whether it vanishes and where it is, and the references the lower DB
+ * gives it that the upper DB does not register. Yields to the event loop as it goes; rejects with `signal.reason`.
+ */
+async function gatherPlanInput(dbs: AuditDbs, vanishing: Vanishing, layout: StoreLayout, signal: AbortSignal): Promise<PivotPlanInput> {
+  let seen = 0;
+  const turn = async (): Promise<void> => {
+    if (++seen % YIELD_EVERY !== 0) return;
+    await yieldToEventLoop();
+    signal.throwIfAborted();
+  };
   const registrations: PivotRegistration[] = [];
   for (const row of dbs.upper.iterateValidPaths()) {
-    const baseName = baseNameIn(storeDir, row.path);
+    await turn();
+    const baseName = baseNameIn(layout.storeDir, row.path);
     if (baseName !== undefined) registrations.push({ baseName, narHash: row.narHash, narSize: row.narSize });
   }
-  return registrations;
+  const registered = new Set(registrations.map((r) => r.baseName));
+  const locations = new Map<string, PivotLocation>();
+  const unregisteredReferences = new Map<string, string[]>();
+  for (const { baseName } of registrations) {
+    await turn();
+    if (vanishing.vanishes(baseName)) locations.set(baseName, locate(layout, baseName));
+    const references = lowerReferences(dbs, layout.storeDir, baseName)?.filter((reference) => !registered.has(reference));
+    if (references !== undefined && references.length > 0) unregisteredReferences.set(baseName, references);
+  }
+  return {
+    registrations,
+    // A registration vanishes exactly when it was located; anything else is asked of the source.
+    vanishes: (baseName) => locations.has(baseName) || (!registered.has(baseName) && vanishing.vanishes(baseName)),
+    locate: (baseName) => locations.get(baseName) ?? locate(layout, baseName),
+    lowerReferences: (baseName) => unregisteredReferences.get(baseName),
+  };
 }
 
 function lowerReferences(dbs: AuditDbs, storeDir: string, baseName: string): string[] | undefined {

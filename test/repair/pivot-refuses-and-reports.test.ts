@@ -118,12 +118,15 @@ describe('pivot refuses bad input, a held GC lock and a full upper layer, and re
     assert.equal(fs.readFileSync(`${s.f.dir}/after`, 'utf8'), fs.readFileSync(`${s.f.dir}/before`, 'utf8'));
   });
 
-  it('reports a needed path the upper DB does not register, with the command that registers it, and never copies it', async () => {
+  it('reports a needed path the upper DB does not register (with the command that registers it) and a lower copy that does not match the DB; copies neither', async () => {
     // third is in the upper package's closure; the lower DB says it references second, which the upper DB forgets.
     const third = dead.paths.find((path) => path.endsWith('-chain-input-3'))!;
     const second = dead.paths.find((path) => path.endsWith('-chain-input-2'))!;
     assert.ok(third !== undefined && second !== undefined, dead.paths.join(', '));
     forgetInUpperDb(s, second);
+    // A registered lower-only derivation whose lower copy no longer matches its narHash.
+    const damaged = dead.paths.find((path) => path.endsWith('-chain-input-1.drv'))!;
+    fs.appendFileSync(`${s.f.lowerStoreDir}/${damaged.slice(11)}`, ' ');
     fs.mkdirSync(`${s.f.upperLayer}/.overlay-warden-pivot-left-by-a-crash/x`, { recursive: true });
     const envelope = await pivot('--dead', dead.file);
     assert.equal(envelope.error, null, JSON.stringify(envelope.error));
@@ -134,6 +137,10 @@ describe('pivot refuses bad input, a held GC lock and a full upper layer, and re
     assert.match(problem.message, /references it \(by the lower DB\), but the upper DB does not register it/);
     assert.match(problem.command ?? '', /local-overlay-store.* path-info --store '.*upper-layer=.*' \/nix\/store\/.*-chain-input-2$/);
     assert.ok(!result.copied.includes(second));
+    const mismatch = result.problems.find((p) => p.path === damaged);
+    assert.equal(mismatch?.reason, 'hash-mismatch', JSON.stringify(result.problems));
+    assert.match(mismatch.message, /the upper DB says sha256:/);
+    assert.ok(!fs.existsSync(`${s.f.upperLayer}/${damaged.slice(11)}`), 'the damaged copy is not kept');
     assert.ok(result.copied.includes(third));
     assert.ok(!fs.existsSync(`${s.f.upperLayer}/${second.slice(11)}`), 'second is not copied');
     assert.ok(fs.existsSync(`${s.f.upperLayer}/${third.slice(11)}`), 'third is copied');
