@@ -1,6 +1,6 @@
 /** Store repairs (dedupe, pivot): only the upper layer changes, only under Nix's GC lock. */
 export { acquireGcLock, gcLockPath, GcLockError, type GcLockErrorCode, type GcLockOptions } from './gc-lock.ts';
-export { runPivot, type PivotOptions, type PivotReport, type PivotProblem } from './run-pivot.ts';
+export { runPivot, type PivotOptions, type PivotReport, type PivotProblem, type PivotRemount } from './run-pivot.ts';
 export { planPivot, registerCommand, type PivotPlan, type PivotPlanInput, type PivotRegistration, type PivotLocation } from './pivot-plan.ts';
 export { parseDeadList, BAD_LINES_SHOWN } from './dead-list.ts';
 export { PivotError, type PivotErrorCode } from './pivot-errors.ts';

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { openAuditDbs, type AuditDbs } from '../audit/index.ts';
+import { messageOf } from '../errors/index.ts';
 import { classifyOverlayEntry, isWhiteout } from '../mount/index.ts';
 import type { WorkerPool } from '../pool/index.ts';
 import type { RemountOutcome } from '../remount/index.ts';
@@ -59,7 +60,7 @@ export interface PivotReport {
   /** Leftover temporary copies of an interrupted run, removed. */
   readonly leftoversRemoved: number;
   /** The remount after the copies: null when none ran (dry run, nothing copied, not mounted). */
-  readonly remount: { readonly status: RemountOutcome['status']; readonly fresh: boolean } | null;
+  readonly remount: PivotRemount | null;
   readonly mounted: boolean;
   /** Copied paths the merged store dir does not show after the remount. */
   readonly notServed: readonly string[];
@@ -123,13 +124,30 @@ export async function runPivot(options: PivotOptions): Promise<PivotReport> {
     let remount: PivotReport['remount'] = null;
     let notServed: string[] = [];
     if (copied.length > 0 && base.mounted) {
-      const outcome = await options.remount();
-      remount = { status: outcome.status, fresh: outcome.fresh };
+      remount = await remountOnce(options);
       notServed = copied.filter((r) => !servedFromUpper(layout, r.baseName)).map((r) => `${layout.storeDir}/${r.baseName}`);
     }
     return { ...base, copied: copied.map((r) => `${layout.storeDir}/${r.baseName}`), bytesWritten, problems, leftoversRemoved, remount, notServed };
   } finally {
     lock?.release();
+  }
+}
+
+/** How the one remount went; `error` when it could not be run at all (the agent went away, the remounter refused). */
+export interface PivotRemount {
+  readonly status: RemountOutcome['status'];
+  readonly fresh: boolean;
+  readonly error?: string;
+}
+
+/** Runs the remount; a throw becomes a failed remount in the report, which still says what was copied. */
+async function remountOnce(options: PivotOptions): Promise<PivotRemount> {
+  try {
+    const outcome = await options.remount();
+    return { status: outcome.status, fresh: outcome.fresh, ...(outcome.error === undefined ? {} : { error: outcome.error.message }) };
+  } catch (error) {
+    if (options.signal.aborted) throw error;
+    return { status: 'failed', fresh: false, error: messageOf(error) };
   }
 }
 

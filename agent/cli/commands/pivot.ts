@@ -63,7 +63,7 @@ export function formatPivotReport(io: CliIo, report: PivotReport, via: 'agent' |
         ? report.mounted
           ? 'not needed (nothing copied)'
           : 'none: the merged store dir is not mounted (the copies show when it is)'
-        : `${report.remount.status}${report.remount.fresh ? ', view fresh' : ''}${report.notServed.length > 0 ? `; ${report.notServed.length} copies not served by the merged store dir` : ''}`,
+        : `${report.remount.status}${report.remount.fresh ? ', view fresh' : ''}${report.remount.error === undefined ? '' : `: ${report.remount.error}`}${report.notServed.length > 0 ? `; ${report.notServed.length} copies not served by the merged store dir` : ''}`,
     ]);
   }
   lines.push(formatRows(rows));
