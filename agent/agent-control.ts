@@ -1,4 +1,4 @@
-/** The actions the agent answers on its control socket: remount, status, and the operator accepting the lower store. */
+/** The actions the agent answers on its control socket: remount, dedupe, status, and the operator accepting the lower store. */
 import type { BaselineAcceptedEvent } from './agent-options.ts';
 import type { AgentStatus } from './agent-status.ts';
 import type { ControlHandler } from './control/index.ts';
@@ -6,6 +6,7 @@ import type { ControlHandler } from './control/index.ts';
 /** What the handlers need of the agent (the Agent is one). */
 export interface ControlledAgent {
   remountControl(): ControlHandler;
+  dedupeControl(): ControlHandler;
   status(): AgentStatus;
   acceptBaseline(by: string): Promise<BaselineAcceptedEvent>;
 }
@@ -17,6 +18,7 @@ const MAX_ACCEPTED_BY = 200;
 export function agentControlHandlers(agent: ControlledAgent): Readonly<Record<string, ControlHandler>> {
   return {
     remount: agent.remountControl(),
+    dedupe: agent.dedupeControl(),
     status: () => agent.status(),
     'baseline-accept': (request) => agent.acceptBaseline(typeof request['by'] === 'string' ? request['by'].slice(0, MAX_ACCEPTED_BY) : 'control socket'),
   };

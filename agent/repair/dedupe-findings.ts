@@ -29,12 +29,27 @@ const MATCH_TEXT: Readonly<Record<DbMatch, string>> = {
 
 /** The finding for a duplicate dedupe left in place, or none for one it removes (or would). */
 export function leftDuplicateFinding(p: DedupePathReport): Finding | undefined {
-  const evidence = { path: p.path, upperPath: p.upperPath, verdict: p.verdict, matchesDb: p.matchesDb, dbNarHash: p.dbNarHash, upperNarHash: p.upperNarHash, lowerNarHash: p.lowerNarHash, ...(p.error === null ? {} : { error: p.error }) };
+  const evidence = {
+    path: p.path,
+    upperPath: p.upperPath,
+    verdict: p.verdict,
+    matchesDb: p.matchesDb,
+    dbNarHash: p.dbNarHash,
+    upperNarHash: p.upperNarHash,
+    lowerNarHash: p.lowerNarHash,
+    ...(p.error === null ? {} : { error: p.error }),
+  };
   switch (p.verdict) {
     case 'remove':
       if (p.error === null) return undefined;
       return p.removed
-        ? finding('store.dedupe-leftover', 'warning', `${p.path}: its upper copy was set aside but not deleted: ${p.error}`, evidence, 'overlay-warden dedupe --apply deletes it first thing')
+        ? finding(
+            'store.dedupe-leftover',
+            'warning',
+            `${p.path}: its upper copy was set aside but not deleted: ${p.error}`,
+            evidence,
+            'overlay-warden dedupe --apply deletes it first thing',
+          )
         : finding('store.duplicate', 'warning', `${p.path}: its upper copy was not removed: ${p.error}`, evidence);
     case 'differs':
       return finding(
@@ -74,11 +89,17 @@ export function servedCheckFinding(c: ServedCheck): Finding | undefined {
     : c.error !== undefined
       ? `the merged dir does not serve it: ${c.error}`
       : `the merged dir serves a copy with NAR hash ${served ?? '?'}, not the DB's ${c.dbNarHash}`;
-  return finding('store.corrupt', 'error', `after dedupe, ${c.path} is not served from the lower layer with the DB's hash: ${why}`, {
-    path: c.path,
-    expected: c.dbNarHash,
-    actual: served ?? null,
-    upperStillThere: c.upperStillThere,
-    ...(c.error === undefined ? {} : { error: c.error }),
-  }, 'a stale view keeps serving deleted upper files: overlay-warden remount; then overlay-warden verify PATH');
+  return finding(
+    'store.corrupt',
+    'error',
+    `after dedupe, ${c.path} is not served from the lower layer with the DB's hash: ${why}`,
+    {
+      path: c.path,
+      expected: c.dbNarHash,
+      actual: served ?? null,
+      upperStillThere: c.upperStillThere,
+      ...(c.error === undefined ? {} : { error: c.error }),
+    },
+    'a stale view keeps serving deleted upper files: overlay-warden remount; then overlay-warden verify PATH',
+  );
 }

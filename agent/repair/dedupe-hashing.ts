@@ -20,7 +20,10 @@ export async function hashSources(pool: WorkerPool, sources: readonly NarSource[
   const out: SourceHashes[] = Array.from({ length: sources.length }, () => ({ hash: undefined, lowerHash: undefined, error: 'not hashed' }));
   const starts: number[] = [];
   for (let start = 0; start < sources.length; start += BATCH) starts.push(start);
-  const outcomes = pool.map(starts, (start) => ({ type: 'nar-hash-batch' as const, paths: sources.slice(start, start + BATCH) }), { signal, total: starts.length });
+  const outcomes = pool.map(starts, (start) => ({ type: 'nar-hash-batch' as const, paths: sources.slice(start, start + BATCH) }), {
+    signal,
+    total: starts.length,
+  });
   for await (const outcome of outcomes) {
     const start = outcome.item;
     if (!outcome.ok) {

@@ -132,7 +132,11 @@ export async function runDedupe(options: DedupeOptions): Promise<DedupeReport> {
   }
 }
 
-function pathReport(layout: StoreLayout, c: DedupeCandidate, h: { hash: string | undefined; lowerHash: string | undefined; error: string | undefined }): DedupePathReport {
+function pathReport(
+  layout: StoreLayout,
+  c: DedupeCandidate,
+  h: { hash: string | undefined; lowerHash: string | undefined; error: string | undefined },
+): DedupePathReport {
   const judged = judgeDuplicate({ upperDbHash: c.upperDbHash, lowerDbHash: c.lowerDbHash, servedHash: h.hash, lowerHash: h.lowerHash, error: h.error });
   return {
     path: c.path,
@@ -172,13 +176,28 @@ function removeCopy(layout: StoreLayout, baseName: string, p: DedupePathReport, 
  * After the remount: each removed path must be gone from the upper layer, hash to the DB's narHash through the
  * merged dir, and pass verify (which judges what the layers serve: the lower copy now).
  */
-async function checkServed(layout: StoreLayout, pool: WorkerPool, removed: readonly DedupePathReport[], signal: AbortSignal): Promise<{ findings: Finding[]; ok: number }> {
+async function checkServed(
+  layout: StoreLayout,
+  pool: WorkerPool,
+  removed: readonly DedupePathReport[],
+  signal: AbortSignal,
+): Promise<{ findings: Finding[]; ok: number }> {
   const baseNames = removed.map((p) => p.path.slice(layout.storeDir.length + 1));
-  const merged = await hashSources(pool, baseNames.map((b) => `${layout.mergedStoreDir}/${b}`), signal);
+  const merged = await hashSources(
+    pool,
+    baseNames.map((b) => `${layout.mergedStoreDir}/${b}`),
+    signal,
+  );
   const findings: Finding[] = [];
   let ok = 0;
   removed.forEach((p, i) => {
-    const f = servedCheckFinding({ path: p.path, upperStillThere: present(`${layout.upperLayer}/${baseNames[i]!}`), servedHash: merged[i]!.hash, dbNarHash: p.dbNarHash ?? '', error: merged[i]!.error });
+    const f = servedCheckFinding({
+      path: p.path,
+      upperStillThere: present(`${layout.upperLayer}/${baseNames[i]!}`),
+      servedHash: merged[i]!.hash,
+      dbNarHash: p.dbNarHash ?? '',
+      error: merged[i]!.error,
+    });
     if (f === undefined) ok++;
     else findings.push(f);
   });

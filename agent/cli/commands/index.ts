@@ -37,6 +37,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./remount.ts')).remountCommand,
   },
   {
+    name: 'dedupe',
+    summary: 'list upper copies of paths the lower store holds too; --apply removes those equal to the lower copy and the DB',
+    load: async () => (await import('./dedupe.ts')).dedupeCommand,
+  },
+  {
     name: 'status',
     summary: "the running agent's view: mount valid, drift seen, remount state, recent events",
     load: async () => (await import('./status.ts')).statusCommand,
