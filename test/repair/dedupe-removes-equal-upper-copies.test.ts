@@ -107,6 +107,10 @@ describe('dedupe: upper copies of lower paths, removed only when they equal the 
     assert.equal(odd?.matchesDb, 'lower', 'the lower copy is the one the DB describes');
     assert.ok(report.findings.some((f) => f.id === 'store.duplicate' && f.severity === 'warning' && f.evidence['path'] === differing));
     assert.equal(report.remount, null);
+    const text = await dedupe([]);
+    assert.match(text.stdout, new RegExp(`${equal[0]} \\([^)]+\\): would remove: both copies match the DB`));
+    assert.match(text.stdout, new RegExp(`${differing} \\([^)]+\\): left: the copies differ \\(DB matches lower\\)`));
+    assert.match(text.stdout, /4 duplicates: 3 would be removed, freeing .+ \(dry run: --apply removes them\)/);
     assert.deepEqual(upperEntries(), before);
   });
 
