@@ -17,7 +17,8 @@ export interface SourceHashes {
 /**
  * Hashes `sources` on `pool` in batches (nar-hash-batch): an `{upper, lower}` source is the upper copy as the merged
  * view serves it plus the lower copy alone; a string is that path as it is (the merged dir's copy). Resolves with
- * one outcome per source, in order; a source that fails does not stop the others. Rejects when `signal` aborts.
+ * one outcome per source, in order; a source that fails does not stop the others. When `signal` aborts, resolves
+ * at once, the sources not hashed yet saying so (`error: 'not hashed'`).
  */
 export async function hashSources(pool: WorkerPool, sources: readonly NarSource[], signal: AbortSignal): Promise<SourceHashes[]> {
   const out: SourceHashes[] = Array.from({ length: sources.length }, () => ({ hash: undefined, lowerHash: undefined, error: 'not hashed' }));
@@ -27,23 +28,27 @@ export async function hashSources(pool: WorkerPool, sources: readonly NarSource[
     signal,
     total: starts.length,
   });
-  for await (const outcome of outcomes) {
-    const start = outcome.item;
-    if (!outcome.ok) {
-      for (let i = start; i < Math.min(start + BATCH, sources.length); i++) out[i] = { hash: undefined, lowerHash: undefined, error: outcome.error.message };
-      continue;
-    }
-    outcome.value.results.forEach((entry, offset) => {
-      if (!entry.ok) {
-        out[start + offset] = { hash: undefined, lowerHash: undefined, error: entry.error.message };
-        return;
+  try {
+    for await (const outcome of outcomes) {
+      const start = outcome.item;
+      if (!outcome.ok) {
+        for (let i = start; i < Math.min(start + BATCH, sources.length); i++) out[i] = { hash: undefined, lowerHash: undefined, error: outcome.error.message };
+        continue;
       }
-      const lower = entry.lower;
-      const lowerHash = lower?.kind === 'hashed' ? lower.hash : undefined;
-      const lowerError = lower?.kind === 'failed' ? lower.error.message : lower?.kind === 'absent' ? 'the lower copy is gone' : undefined;
-      out[start + offset] = { hash: entry.hash, lowerHash, error: lowerError };
-    });
+      outcome.value.results.forEach((entry, offset) => {
+        if (!entry.ok) {
+          out[start + offset] = { hash: undefined, lowerHash: undefined, error: entry.error.message };
+          return;
+        }
+        const lower = entry.lower;
+        const lowerHash = lower?.kind === 'hashed' ? lower.hash : undefined;
+        const lowerError = lower?.kind === 'failed' ? lower.error.message : lower?.kind === 'absent' ? 'the lower copy is gone' : undefined;
+        out[start + offset] = { hash: entry.hash, lowerHash, error: lowerError };
+      });
+    }
+  } catch (error) {
+    // Interrupted: the sources not reached keep 'not hashed', so nothing unhashed is ever judged removable.
+    if (!signal.aborted) throw error;
   }
-  signal.throwIfAborted();
   return out;
 }

@@ -82,7 +82,7 @@ export async function runDedupe(options: DedupeOptions): Promise<DedupeReport> {
       signal,
     );
     const paths = facts.candidates.map((c, i) => pathReport(layout, c, hashes[i]!));
-    let partial = false;
+    let partial = signal.aborted;
     const removedPaths: DedupePathReport[] = [];
     if (apply) {
       for (const [i, p] of paths.entries()) {
