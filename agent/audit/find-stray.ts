@@ -70,7 +70,7 @@ export function findStrays(facts: AuditFacts): Finding[] {
           'warning',
           `${upperPath} is the upper copy of ${storeDir}/${setAside} that an interrupted dedupe set aside and did not delete`,
           { path: `${storeDir}/${setAside}`, upperPath, kind: shownKind(other.kind) },
-          'overlay-warden dedupe --apply deletes it first thing (it is not served as the store path: the lower copy is)',
+          'overlay-warden dedupe --apply deletes it first thing, then remounts (the lower copy is then served for the path)',
         ),
       );
       continue;
