@@ -9,7 +9,7 @@ import { formatFindingsReport } from '../findings-report.ts';
 import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 import { requireRootFor } from '../needs-root.ts';
 import { wholeNumberOption } from '../option-values.ts';
-import { quantity } from '../output.ts';
+import { printError, quantity } from '../output.ts';
 import { remountOnce } from '../remount-once.ts';
 
 /** Test hook: `after-set-aside` kills the run (SIGKILL) right after it set the first copy aside, before deleting it. */
@@ -93,9 +93,15 @@ export const dedupeCommand: Command = {
     const lockTimeoutSeconds = wholeNumberOption(values, 'lock-timeout', 0, 600) ?? 60;
     const config = await context.loadConfig();
     const viaAgent = values['direct'] !== true && (await socketAnswers(config.control.socket));
-    const report = viaAgent
-      ? await dedupeThroughAgent(config, apply, lockTimeoutSeconds, signal)
-      : await dedupeHere(context, config, apply, lockTimeoutSeconds);
+    let report: AnsweredDedupeReport;
+    try {
+      report = viaAgent ? await dedupeThroughAgent(config, apply, lockTimeoutSeconds, signal) : await dedupeHere(context, config, apply, lockTimeoutSeconds);
+    } catch (error) {
+      // Stopped while waiting for the lock or reading the layers and DBs: nothing was removed yet.
+      if (!signal.aborted) throw error;
+      printError(io, json, error, { command: 'dedupe', exitCode: interruptedExitCode(signal) });
+      return interruptedExitCode(signal);
+    }
     const { findings, ...rest } = report;
     const result: DedupeResult = { ...rest, via: viaAgent ? 'agent' : 'direct' };
     const failed = hasErrors(findings) || (result.remount !== null && result.remount.status !== 'remounted');
