@@ -11,6 +11,7 @@ import { DEDUPE_LEFTOVER_PREFIX } from '../../agent/audit/index.ts';
 import type { Finding } from '../../agent/findings/index.ts';
 import { AgentScenario, runCli } from '../support/agent-child.ts';
 import { parseEnvelope, reportOf } from '../support/json-output.ts';
+import { CLI_MAIN } from '../support/cli-run.ts';
 import { COPY_UP, parseAssignments, requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { requireCommand } from '../support/requirements.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -124,6 +125,39 @@ describe('dedupe: upper copies of lower paths, removed only when they equal the 
       assert.equal(envelope.error?.code, 'GC_LOCK_TIMED_OUT');
       assert.match(envelope.error!.message, /gc\.lock is still held after 1 s: a garbage collection, an optimise or another repair is running/);
       assert.match(run.stderr, /--lock-timeout/);
+      assert.deepEqual(upperEntries(), before);
+    } finally {
+      await release(holder);
+    }
+  });
+
+  it('Ctrl-C while --apply waits for the lock stops it at once: exit 130, nothing changed', async () => {
+    const holder = await holdLock(gcLock());
+    try {
+      const before = upperEntries();
+      const child = spawn(
+        s!.ns.nsenter[0]!,
+        [...s!.ns.nsenter.slice(1), process.execPath, CLI_MAIN, 'dedupe', '--apply', '--lock-timeout', '120', '--config', s!.configFile],
+        {
+          env: { PATH: process.env['PATH'], NO_COLOR: '1' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+      const inode = fs.statSync(gcLock()).ino;
+      await waitFor(
+        () =>
+          fs
+            .readFileSync('/proc/locks', 'utf8')
+            .split('\n')
+            .some((l) => l.includes('->') && l.includes(`:${inode} `)),
+        'dedupe to wait for gc.lock',
+      );
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /GC_LOCK_CANCELLED/);
       assert.deepEqual(upperEntries(), before);
     } finally {
       await release(holder);
