@@ -21,6 +21,7 @@ import {
 import { WardenError, messageOf } from './errors/index.ts';
 import { writeLogLine, type Logger } from './log/index.ts';
 import { probeLayoutOf, probeStaleView } from './probe/index.ts';
+import { dedupeHandler } from './repair/index.ts';
 import { prepareStateDir } from './state/index.ts';
 import { Remounter, remountLogLine, remountRequestLogLine, restoredRemountLogLine, staleViewVerifier, type RemountEvent } from './remount/index.ts';
 import {
@@ -123,7 +124,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     saveAgentBaseline(config.stateDir, drift.current, this.#log);
 
     if (this.#o.control !== false)
-      this.#control = await startControlServer({ socketPath: config.control.socket, logger: this.#log, handlers: agentControlHandlers(this) });
+      this.#control = await startControlServer({ socketPath: config.control.socket, logger: this.#log, handlers: agentControlHandlers(this, config) });
 
     this.#layers = new LayerWatcher(layerWatcherOptionsOf(config, drift.current));
     this.#layers.on('drift', (event) => this.#onDrift(event));
@@ -157,14 +158,15 @@ export class Agent extends EventEmitter<AgentEventMap> {
     };
   }
 
-  /** The configuration the agent runs with (the `pivot` action reads the layout from it). */
-  get config(): Config {
-    return this.#o.config;
-  }
-
   /** The control socket's `remount` action, for the other control channel (HTTP, behind its bearer token). */
   remountControl(): ControlHandler {
     return remountHandler(this.#remounter, this.#o.config.layout.mergedStoreDir);
+  }
+
+  /** The control socket's `dedupe` action: dedupe run here, its one remount through this agent's remounter. */
+  dedupeControl(): ControlHandler {
+    const { layout, pool } = this.#o.config;
+    return dedupeHandler(layout, pool.size, () => this.#remounter.request({ source: 'manual', by: 'overlay-warden dedupe' }));
   }
 
   /** The lower store's path count as the agent last listed it (start-up diff, then the watcher); undefined before. */

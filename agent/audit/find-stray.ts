@@ -2,6 +2,7 @@
 import { finding, type Finding } from '../findings/index.ts';
 import { isWhiteout, type OverlayEntryKind } from '../mount/index.ts';
 import type { AuditFacts } from './audit-facts.ts';
+import { dedupeLeftoverOf } from './dedupe-leftover.ts';
 import { kindAt, shownEntryPath } from './layer-listing.ts';
 
 /**
@@ -20,7 +21,8 @@ export function isNixOwnEntry(name: string, kind: OverlayEntryKind): boolean {
  * Warnings for upper entries named like store paths that neither DB registers (whiteouts excepted: a whiteout over
  * a lower entry is the overlay's own record), info for whiteouts over nothing (left over after the lower store
  * dropped the path: harmless until the lower store gets it back), and warnings for entries not named like store
- * paths at all, apart from Nix's own (isNixOwnEntry). Paths are shown escaped (shownEntryPath): a name that is not
+ * paths at all, apart from Nix's own (isNixOwnEntry) and a dedupe's leftovers (`store.dedupe-leftover`: a copy set aside,
+ * not yet deleted). Paths are shown escaped (shownEntryPath): a name that is not
  * UTF-8, or holds a newline, prints as the one path that names it.
  */
 export function findStrays(facts: AuditFacts): Finding[] {
@@ -60,6 +62,19 @@ export function findStrays(facts: AuditFacts): Finding[] {
   for (const other of upperListing.others) {
     if (isNixOwnEntry(other.name.toString('latin1'), other.kind)) continue;
     const upperPath = shownEntryPath(upperListing.dir, other.name);
+    const setAside = dedupeLeftoverOf(other.name.toString('latin1'));
+    if (setAside !== undefined) {
+      findings.push(
+        finding(
+          'store.dedupe-leftover',
+          'warning',
+          `${upperPath} is the upper copy of ${storeDir}/${setAside} that an interrupted dedupe set aside and did not delete`,
+          { path: `${storeDir}/${setAside}`, upperPath, kind: shownKind(other.kind) },
+          'overlay-warden dedupe --apply deletes it first thing, then remounts (the lower copy is then served for the path)',
+        ),
+      );
+      continue;
+    }
     findings.push(
       finding(
         'store.stray',

@@ -28,3 +28,4 @@ export {
 export { KeyTable, type KeyTableData } from './key-table.ts';
 export { userPathBaseName } from './verify-paths.ts';
 export { openAuditDbs, withAuditDbs, type AuditDbs } from './open-dbs.ts';
+export { DEDUPE_LEFTOVER_PREFIX, dedupeLeftoverName, dedupeLeftoverOf } from './dedupe-leftover.ts';

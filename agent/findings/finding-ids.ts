@@ -63,6 +63,8 @@ export const FINDING_IDS = [
   'layer.upper-db-corrupt',
   'layer.lower-db-invalid',
   'store.db-corrupt',
+  // Store repairs (issue 14): an upper copy dedupe set aside and was stopped before deleting.
+  'store.dedupe-leftover',
 ] as const;
 
 export type FindingId = (typeof FINDING_IDS)[number];

@@ -112,7 +112,8 @@ describe('every hint names commands and options that exist', () => {
 
   it('tells a command that exists from one that does not, and options likewise (the rules, on literal hints)', async () => {
     const options = await commandOptions();
-    assert.deepEqual(unknownMentions('overlay-warden dedupe --apply removes upper copies', options), ['overlay-warden dedupe: no such command']);
+    assert.deepEqual(unknownMentions('overlay-warden fsck --apply removes upper copies', options), ['overlay-warden fsck: no such command']);
+    assert.deepEqual(unknownMentions('overlay-warden dedupe --apply --lock-timeout 120 removes upper copies', options), []);
     assert.deepEqual(unknownMentions('run overlay-warden audit --hash-dupes first', options), ['overlay-warden audit --hash-dupes: no such option']);
     assert.deepEqual(unknownMentions('pass --stor URL', options), ['--stor: no such option']);
     assert.deepEqual(unknownMentions('repair it: nix-store --verify --check-contents --repair (overlay-warden remount --direct)', options), []);

@@ -37,6 +37,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./remount.ts')).remountCommand,
   },
   {
+    name: 'dedupe',
+    summary: 'list upper copies of paths the lower store holds too; --apply removes those equal to the lower copy and the DB',
+    load: async () => (await import('./dedupe.ts')).dedupeCommand,
+  },
+  {
     name: 'pivot',
     summary: 'before a lower GC or replacement: copy into the upper layer what the upper DB needs and the lower store will lose',
     load: async () => (await import('./pivot.ts')).pivotCommand,
