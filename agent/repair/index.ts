@@ -7,16 +7,7 @@ export { PivotError, type PivotErrorCode } from './pivot-errors.ts';
 export { PIVOT_TEMP_PREFIX } from './pivot-copy.ts';
 export { decideSpace, SPACE_RESERVE_BYTES, type SpaceCheck } from './upper-space.ts';
 export type { VanishingSource } from './vanishing.ts';
-export {
-  toPivotRequest,
-  pivotRequestFields,
-  runPivotRequest,
-  pivotHandler,
-  PIVOT_DEFAULT_LOCK_TIMEOUT_SECONDS,
-  PIVOT_MAX_LOCK_TIMEOUT_SECONDS,
-  type PivotRequest,
-  type PivotRunContext,
-} from './pivot-request.ts';
+export { toPivotRequest, pivotRequestFields, runPivotRequest, pivotHandler, type PivotRequest, type PivotRunContext } from './pivot-request.ts';
 export { runDedupe, type DedupeOptions, type DedupeReport } from './run-dedupe.ts';
 export { judgeDuplicate, DEDUPE_VERDICTS, type DedupeVerdict, type DbMatch, type DuplicateHashes, type DuplicateJudgement } from './dedupe-judge.ts';
 export { leftDuplicateFinding, servedCheckFinding, type DedupePathReport, type ServedCheck } from './dedupe-findings.ts';

@@ -4,13 +4,9 @@ import { ControlError, type ControlHandler, type ControlRequest } from '../contr
 import { WorkerPool } from '../pool/index.ts';
 import type { RemountOutcome } from '../remount/index.ts';
 import type { StoreLayout } from '../store/index.ts';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, MAX_LOCK_TIMEOUT_SECONDS } from './dedupe-control.ts';
 import { runPivot, type PivotReport } from './run-pivot.ts';
 import type { VanishingSource } from './vanishing.ts';
-
-/** How long pivot waits for Nix's GC lock unless told (`--lock-timeout`). */
-export const PIVOT_DEFAULT_LOCK_TIMEOUT_SECONDS = 60;
-/** The longest `--lock-timeout` taken: a day. */
-export const PIVOT_MAX_LOCK_TIMEOUT_SECONDS = 86_400;
 
 /** What to pivot against, and how. Files are absolute: the agent may run in another working directory. */
 export interface PivotRequest {
@@ -30,7 +26,7 @@ export function pivotRequestFields(request: PivotRequest): Record<string, unknow
 
 /**
  * Reads a `pivot` control request (pure): exactly one of `dead` (the `--dead` file) or `lowerDb` (the replacement
- * DB), each an absolute path the agent can read; `dryRun` (default false); `lockTimeoutSeconds` (default 60).
+ * DB), each an absolute path the agent can read; `dryRun` (default false); `lockTimeoutSeconds` (default and limit as dedupe's).
  * @throws ControlError CONTROL_BAD_REQUEST naming the field.
  */
 export function toPivotRequest(request: ControlRequest): PivotRequest {
@@ -47,9 +43,9 @@ export function toPivotRequest(request: ControlRequest): PivotRequest {
   if ((dead === undefined) === (lowerDb === undefined)) throw bad('dead', 'or "lowerDb": give exactly one');
   const dryRun = request['dryRun'] ?? false;
   if (typeof dryRun !== 'boolean') throw bad('dryRun', 'must be true or false');
-  const lockTimeoutSeconds = request['lockTimeoutSeconds'] ?? PIVOT_DEFAULT_LOCK_TIMEOUT_SECONDS;
-  if (typeof lockTimeoutSeconds !== 'number' || !(lockTimeoutSeconds >= 0 && lockTimeoutSeconds <= PIVOT_MAX_LOCK_TIMEOUT_SECONDS))
-    throw bad('lockTimeoutSeconds', `must be a number of seconds from 0 to ${PIVOT_MAX_LOCK_TIMEOUT_SECONDS}`);
+  const lockTimeoutSeconds = request['lockTimeoutSeconds'] ?? DEFAULT_LOCK_TIMEOUT_SECONDS;
+  if (typeof lockTimeoutSeconds !== 'number' || !(lockTimeoutSeconds >= 0 && lockTimeoutSeconds <= MAX_LOCK_TIMEOUT_SECONDS))
+    throw bad('lockTimeoutSeconds', `must be a number of seconds from 0 to ${MAX_LOCK_TIMEOUT_SECONDS}`);
   const source: VanishingSource = dead !== undefined ? { kind: 'dead', file: dead } : { kind: 'lower-db', file: lowerDb! };
   return { source, dryRun, lockTimeoutSeconds };
 }

@@ -5,7 +5,7 @@ import { hashingThreads } from '../../audit/index.ts';
 import type { Config } from '../../config/index.ts';
 import { requestControl, socketAnswers } from '../../control/index.ts';
 import { WardenError } from '../../errors/index.ts';
-import type { PivotReport, PivotRequest } from '../../repair/index.ts';
+import { DEFAULT_LOCK_TIMEOUT_SECONDS, MAX_LOCK_TIMEOUT_SECONDS, type PivotReport, type PivotRequest } from '../../repair/index.ts';
 import { EXIT, type CliIo, type Command, type CommandContext } from '../command.ts';
 import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 import { requireRootFor } from '../needs-root.ts';
@@ -88,7 +88,7 @@ export function pivotRequestOf(values: CommandContext['values']): PivotRequest {
       hint: 'overlay-warden pivot --dead <(nix-store --store LOWER-ROOT --gc --print-dead)',
     });
   }
-  const lockTimeoutSeconds = wholeNumberOption(values, 'lock-timeout', 0, 86_400) ?? 60;
+  const lockTimeoutSeconds = wholeNumberOption(values, 'lock-timeout', 0, MAX_LOCK_TIMEOUT_SECONDS) ?? DEFAULT_LOCK_TIMEOUT_SECONDS;
   const source = typeof dead === 'string' ? { kind: 'dead' as const, file: resolve(dead) } : { kind: 'lower-db' as const, file: resolve(lowerDb as string) };
   return { source, dryRun: values['dry-run'] === true, lockTimeoutSeconds };
 }
@@ -107,7 +107,10 @@ export const pivotCommand: Command = {
     ['--dead FILE', 'the lower paths about to vanish, one store path a line (nix-store --store LOWER-ROOT --gc --print-dead)'],
     ['--lower-db NEW-DB', 'the DB the lower store is about to be replaced with: what it lacks vanishes'],
     ['--dry-run', 'list what would be copied, its size and whether it fits; take no lock, change nothing'],
-    ['--lock-timeout SECONDS', "how long to wait for Nix's GC lock (a running GC) before refusing (default 60)"],
+    [
+      '--lock-timeout SECONDS',
+      `how long to wait for Nix's GC lock (a running GC) before refusing (default ${DEFAULT_LOCK_TIMEOUT_SECONDS}, at most ${MAX_LOCK_TIMEOUT_SECONDS})`,
+    ],
   ],
   async run(context) {
     const request = pivotRequestOf(context.values);
