@@ -1,10 +1,12 @@
 /**
- * A Qubes template VM's Nix store, for real: the shared Debian root boots twice under systemd-nspawn as an AppVM of
+ * A Qubes template VM's Nix store, for real: the shared Debian root boots four times under systemd-nspawn as an AppVM of
  * a template whose store is built with real Nix. Boot 1: deploy/qubes's units mount the overlay (template store
  * read-only below, /rw above), the agent tells systemd it is ready, and Nix adds a path to the upper layer that uses
  * a template path. The template is then updated (paths added, that one garbage-collected). Boot 2: the agent reports
  * the drift since boot 1 (its baseline kept under /rw by bind-dirs) and the upper closure the update broke, and the
- * alerts reach a webhook receiver on the host.
+ * alerts reach a webhook receiver on the host. Boot 3: Nix adds a path that uses a template path, the template
+ * announces that its next update removes that path (the list deploy/qubes/README.md has the administrator hand over),
+ * and the pivot units copy it up. The template's GC then removes it. Boot 4: nothing broke.
  *
  * Nix 2.8 predates local-overlay stores: inside the AppVM it uses the merged store as a plain local store (its
  * state, /nix/var/nix, is the upper state bound from /rw), and the template path's metadata is copied up with
@@ -50,7 +52,7 @@ const JOURNAL = (name: string): string =>
 /** Nix inside the AppVM: the test kit's settings; logs in the upper state (the template's /nix is read-only). */
 const NIX_IN_APPVM = 'export NIX_CONF_DIR=/rw/test/nix-conf NIX_LOG_DIR=/nix/var/nix/log NIX_USER_CONF_FILES=/nonexistent\n';
 
-describe('deploy: a Qubes AppVM boots twice under systemd-nspawn with the template store below and /rw above', function () {
+describe('deploy: a Qubes AppVM boots four times under systemd-nspawn with the template store below and /rw above', function () {
   let dir: string;
   let vm: AppVm;
   let receiver: WebhookReceiver;
@@ -58,6 +60,9 @@ describe('deploy: a Qubes AppVM boots twice under systemd-nspawn with the templa
   let greeting: string;
   let old: string;
   let upperPath: string;
+  /** The template path update 1 adds; boot 3's upper path uses it, update 2 removes it after pivot. */
+  let added: string;
+  let upperPath3: string;
   const nix = (args: string[]): string => runNix('nix-store', ['--store', vm.template, ...args], nixEnv()).trim();
   const journal = (name: string): string => fs.readFileSync(path.join(vm.rw, 'test', name, 'journal.txt'), 'utf8');
   const readResult = (name: string, file: string): string => fs.readFileSync(path.join(vm.rw, 'test', name, file), 'utf8');
@@ -169,7 +174,7 @@ systemctl poweroff --no-block
   it('template update: paths added, and garbage-collected, among them the one the upper path uses', () => {
     const src = path.join(dir, 'src');
     fs.writeFileSync(path.join(src, 'new-tool'), 'added by the template update\n');
-    const added = nix(['--add', path.join(src, 'new-tool')]);
+    added = nix(['--add', path.join(src, 'new-tool')]);
     nix(['--delete', greeting, old]);
     assert.ok(fs.existsSync(path.join(vm.template, added)));
     assert.ok(!fs.existsSync(path.join(vm.template, greeting)) && !fs.existsSync(path.join(vm.template, old)));
@@ -226,5 +231,81 @@ systemctl poweroff --no-block
     assert.equal(agent['ActiveState'], 'active', journal('boot2'));
     assert.equal(agent['StatusText'], 'watching /nix/store: the mount is valid');
     assert.doesNotMatch(journal('boot2'), /no lower-store baseline yet/, 'the baseline of boot 1 was there');
+  });
+  it('boot 3: a path that uses a template path; the template announces the update removes it; pivot copies it up', async function () {
+    this.timeout(BOOT_TIMEOUT_MS + 10_000);
+    fs.writeFileSync(path.join(vm.rw, 'test/lower-meta-3.dump'), nix(['--dump-db', added]) + '\n');
+    fs.writeFileSync(
+      path.join(vm.rw, 'test/appvm-tool-3.nix'),
+      `derivation {
+  name = "appvm-tool-3";
+  system = builtins.currentSystem;
+  builder = "\${builtins.storePath ${tools}}/busybox";
+  args = [ "sh" "-c" "echo uses \${builtins.storePath ${added}} > $out" ];
+}
+`,
+    );
+    // What `nix-store --gc --print-dead` in the template prints for the update to come: one store path a line.
+    fs.writeFileSync(path.join(vm.rw, 'test/dead-paths'), `${added}\n`);
+    fs.writeFileSync(
+      path.join(vm.rw, 'test/boot.sh'),
+      `${RECORD('boot3')}
+${NIX_IN_APPVM}
+nix-store --load-db < /rw/test/lower-meta-3.dump
+nix-build --no-out-link /rw/test/appvm-tool-3.nix > "$out/upper-path" 2> "$out/nix.log"
+echo $? > "$out/nix-status"
+# The administrator's step: the list, root's, where overlay-warden-qubes-pivot.path looks.
+install -m 0644 /rw/test/dead-paths /rw/overlay-warden/pivot/dead-paths
+for i in $(seq 1 600); do ls /rw/overlay-warden/pivot/dead-paths.* > /dev/null 2>&1 && break; sleep 0.2; done
+ls /rw/overlay-warden/pivot > "$out/pivot-files.txt"
+journalctl --no-pager -b -o cat -u overlay-warden-qubes-pivot.service > "$out/pivot-journal.txt"
+${JOURNAL('boot3')}
+systemctl poweroff --no-block
+`,
+    );
+    const boot = await bootAppVm(vm, BOOT_TIMEOUT_MS).done;
+    const context = (): string => `${readResult('boot3', 'pivot-journal.txt')}\n${journal('boot3')}\n--- console ---\n${boot.console.slice(-4000)}`;
+    assert.equal(boot.exitCode, 0, context());
+    assert.equal(readResult('boot3', 'nix-status').trim(), '0', readResult('boot3', 'nix.log'));
+    upperPath3 = readResult('boot3', 'upper-path').trim();
+    assert.deepEqual(readResult('boot3', 'pivot-files.txt').trim().split('\n'), ['dead-paths.success'], context());
+    // The template path the upper path needs is now in the upper layer too, byte for byte.
+    const copied = path.join(vm.rw, 'overlay-warden/upper', path.basename(added));
+    assert.equal(fs.readFileSync(copied, 'utf8'), fs.readFileSync(path.join(vm.template, added), 'utf8'), context());
+  });
+
+  it('template update 2: the announced path is garbage-collected', () => {
+    nix(['--delete', added]);
+    assert.ok(!fs.existsSync(path.join(vm.template, added)));
+  });
+
+  it('boot 4: nothing broke: the upper path still reads the template path it uses, and no broken closure names it', async function () {
+    this.timeout(BOOT_TIMEOUT_MS + 10_000);
+    fs.writeFileSync(
+      path.join(vm.rw, 'test/boot.sh'),
+      `${RECORD('boot4')}
+${NIX_IN_APPVM}
+cat ${added} > "$out/added-content" 2>&1 || true
+nix-store --verify-path ${added} ${upperPath3} > "$out/verify.txt" 2>&1
+echo $? > "$out/verify-status"
+OVERLAY_WARDEN_CONFIG=/etc/overlay-warden/overlay-warden.yaml /opt/overlay-warden/node_modules/.bin/node /opt/overlay-warden/dist/agent/cli/main.js audit --json > "$out/audit.json" 2> "$out/audit.err" || true
+${JOURNAL('boot4')}
+systemctl poweroff --no-block
+`,
+    );
+    const boot = await bootAppVm(vm, BOOT_TIMEOUT_MS).done;
+    assert.equal(boot.exitCode, 0, `${journal('boot4')}\n--- console ---\n${boot.console.slice(-4000)}`);
+    assert.equal(readResult('boot4', 'added-content'), fs.readFileSync(path.join(dir, 'src/new-tool'), 'utf8'));
+    assert.equal(readResult('boot4', 'verify-status').trim(), '0', readResult('boot4', 'verify.txt'));
+    const audit = JSON.parse(readResult('boot4', 'audit.json')) as { findings: Array<{ id: string; message: string; evidence: unknown }> };
+    const broken = audit.findings.filter((f) => f.id === 'store.broken-closure').map((f) => JSON.stringify(f));
+    // Boot 1's path still misses the greeting update 1 removed without a pivot; boot 3's path misses nothing.
+    assert.ok(
+      broken.some((f) => f.includes(path.basename(greeting))),
+      readResult('boot4', 'audit.json').slice(0, 4000),
+    );
+    for (const f of broken) {
+      assert.ok(!f.includes(path.basename(added)) && !f.includes(path.basename(upperPath3)), f);
+    }
   });
 });

@@ -59,7 +59,8 @@ describe('deploy: systemd units', function () {
     fs.cpSync(QUBES, path.join(opt, 'deploy/qubes'), { recursive: true });
     const units = path.join(root, 'etc/systemd/system');
     for (const name of ['overlay-warden.service', 'overlay-warden-mount.service']) fs.copyFileSync(path.join(SYSTEMD, name), path.join(units, name));
-    fs.copyFileSync(path.join(QUBES, 'overlay-warden-qubes-mount.service'), path.join(units, 'overlay-warden-qubes-mount.service'));
+    for (const name of ['overlay-warden-qubes-mount.service', 'overlay-warden-qubes-pivot.path', 'overlay-warden-qubes-pivot.service'])
+      fs.copyFileSync(path.join(QUBES, name), path.join(units, name));
   });
 
   after(() => {
@@ -81,7 +82,7 @@ describe('deploy: systemd units', function () {
     fs.mkdirSync(dropIn, { recursive: true });
     fs.copyFileSync(path.join(QUBES, 'overlay-warden.service.d/qubes.conf'), path.join(dropIn, 'qubes.conf'));
     try {
-      verify('overlay-warden-qubes-mount.service', 'overlay-warden.service');
+      verify('overlay-warden-qubes-mount.service', 'overlay-warden.service', 'overlay-warden-qubes-pivot.path', 'overlay-warden-qubes-pivot.service');
     } finally {
       fs.rmSync(dropIn, { recursive: true });
     }
@@ -135,6 +136,19 @@ describe('deploy: systemd units', function () {
     assert.ok(words(dropIn, 'Unit', 'Requires').includes('overlay-warden-qubes-mount.service'));
     assert.ok(words(dropIn, 'Unit', 'After').includes('overlay-warden-qubes-mount.service'));
     assert.ok(words(dropIn, 'Unit', 'After').includes('qubes-mount-dirs.service'), 'the bind-dirs state dir is there first');
+  });
+
+  it('Qubes: the list of paths a template update removes starts pivot on exactly that file, once', () => {
+    const trigger = readUnit(path.join(QUBES, 'overlay-warden-qubes-pivot.path'));
+    const pivot = readUnit(path.join(QUBES, 'overlay-warden-qubes-pivot.service'));
+    const list = one(trigger, 'Path', 'PathExists');
+    assert.equal(list, '/rw/overlay-warden/pivot/dead-paths');
+    assert.equal(one(trigger, 'Path', 'Unit'), 'overlay-warden-qubes-pivot.service');
+    assert.equal(one(trigger, 'Unit', 'ConditionPathExists'), '/run/qubes/this-is-appvm');
+    assert.ok(one(pivot, 'Service', 'ExecStart')?.endsWith(` pivot --dead ${list}`));
+    // Renamed whatever the outcome: a list left in place would start the service again and again.
+    assert.match(one(pivot, 'Service', 'ExecStopPost') ?? '', new RegExp(`mv -f ${list} "${list}\\.\\$SERVICE_RESULT"`));
+    assert.ok(words(pivot, 'Unit', 'Requires').includes('overlay-warden-qubes-mount.service'));
   });
 
   it('Qubes bind-dirs keeps the agent state dir, and only that', () => {

@@ -104,6 +104,8 @@ export async function createAppVm(dir: string, config: string): Promise<AppVm> {
   install('deploy/systemd/overlay-warden.service', 'etc/systemd/system/overlay-warden.service');
   install('deploy/qubes/overlay-warden-qubes-mount.service', 'etc/systemd/system/overlay-warden-qubes-mount.service');
   install('deploy/qubes/overlay-warden.service.d/qubes.conf', 'etc/systemd/system/overlay-warden.service.d/qubes.conf');
+  install('deploy/qubes/overlay-warden-qubes-pivot.path', 'etc/systemd/system/overlay-warden-qubes-pivot.path');
+  install('deploy/qubes/overlay-warden-qubes-pivot.service', 'etc/systemd/system/overlay-warden-qubes-pivot.service');
   install('deploy/qubes/50_overlay-warden.conf', 'etc/qubes-bind-dirs.d/50_overlay-warden.conf');
   write('etc/overlay-warden/overlay-warden.yaml', config);
   // The stand-ins and the boot driver.
@@ -116,6 +118,7 @@ export async function createAppVm(dir: string, config: string): Promise<AppVm> {
   await enableUnits(vm.root, [
     'overlay-warden-qubes-mount.service',
     'overlay-warden.service',
+    'overlay-warden-qubes-pivot.path',
     'qubes-sysinit.service',
     'qubes-mount-dirs.service',
     'ow-test-boot.service',
