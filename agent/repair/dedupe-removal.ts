@@ -21,7 +21,7 @@ export function setAside(upperLayer: string, baseName: string): string {
   const name = dedupeLeftoverName(baseName);
   const from = `${upperLayer}/${baseName}`;
   const to = `${upperLayer}/${name}`;
-  if (exists(to)) {
+  if (entryExists(to)) {
     throw new DedupeError('DEDUPE_SET_ASIDE_FAILED', `cannot set ${from} aside: ${to} already exists`, {
       evidence: { from, to },
       hint: 'a leftover of an earlier dedupe is there: run overlay-warden dedupe --apply again, which deletes leftovers first',
@@ -60,7 +60,8 @@ export function deleteLeftover(upperLayer: string, name: string): void {
   }
 }
 
-function exists(path: string): boolean {
+/** Whether an entry is at `path` (a symlink counts as itself, never followed); errors other than ENOENT are thrown. */
+export function entryExists(path: string): boolean {
   try {
     lstatSync(path);
     return true;

@@ -12,7 +12,7 @@ import { gatherDedupeFacts, type DedupeCandidate } from './dedupe-candidates.ts'
 import { leftDuplicateFinding, servedCheckFinding, type DedupePathReport } from './dedupe-findings.ts';
 import { hashSources } from './dedupe-hashing.ts';
 import { judgeDuplicate } from './dedupe-judge.ts';
-import { deleteLeftover, setAside } from './dedupe-removal.ts';
+import { deleteLeftover, entryExists, setAside } from './dedupe-removal.ts';
 import { acquireGcLock, gcLockPath } from './gc-lock.ts';
 
 export interface DedupeOptions {
@@ -193,7 +193,7 @@ async function checkServed(
   removed.forEach((p, i) => {
     const f = servedCheckFinding({
       path: p.path,
-      upperStillThere: present(`${layout.upperLayer}/${baseNames[i]!}`),
+      upperStillThere: entryExists(`${layout.upperLayer}/${baseNames[i]!}`),
       servedHash: merged[i]!.hash,
       dbNarHash: p.dbNarHash ?? '',
       error: merged[i]!.error,
@@ -204,14 +204,4 @@ async function checkServed(
   const verified = await runVerify({ layout, signal, pool, scope: 'upper', paths: removed.map((p) => p.path), integrityChecks: false });
   findings.push(...verified.findings.filter((f) => f.severity !== 'info'));
   return { findings, ok };
-}
-
-function present(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return false;
-    throw error;
-  }
 }

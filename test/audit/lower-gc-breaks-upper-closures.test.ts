@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Finding } from '../../agent/findings/index.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
-import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
+import { buildLowerThenUpper, createNixOverlayFixture, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
 describe('lower store garbage-collected under the overlay: broken closures with the upper roots they break', function () {
   this.timeout(300_000);
@@ -21,25 +21,9 @@ describe('lower store garbage-collected under the overlay: broken closures with 
   before(async function () {
     requireNixOverlayFixture(this);
     f = createNixOverlayFixture();
-    p = parseAssignments(
-      f.unmounted(`
-        drv=$(nix-instantiate --store "$A" "$EXPR" --arg seed 1 2>/dev/null)
-        echo drv=$drv
-        echo out=$(nix-store --store "$A" --realise "$drv" 2>/dev/null)
-      `),
-    );
     // The overlay store uses the lower build (metadata copied up), then builds a variant whose inputs partly come
     // from the lower store.
-    Object.assign(
-      p,
-      parseAssignments(
-        f.mounted(`${COPY_UP}
-          copy_up ${p['drv']} ${p['out']}
-          echo upperOut=$(nix-build --store "$B" "$EXPR" --no-out-link --arg seed 2 2>/dev/null)
-          echo upperDrv=$(nix-instantiate --store "$B" "$EXPR" --arg seed 2 2>/dev/null)
-        `),
-      ),
-    );
+    p = buildLowerThenUpper(f);
     // Nothing roots the lower store's paths: its GC deletes them all.
     f.unmounted('nix-store --store "$A" --gc >/dev/null 2>&1');
     const registered = lines(f.mounted(`nix-store --store "$B" -q --requisites ${p['upperDrv']} ${p['upperOut']} ${p['drv']} ${p['out']}`));

@@ -31,6 +31,19 @@ interface DedupeReport {
   readonly check: { paths: number; servedFromLower: number } | null;
 }
 
+/** Waits until a process is blocked on `file`'s flock: the kernel lists a waiter as a `->` line in /proc/locks. */
+async function blockedOn(file: string): Promise<void> {
+  const inode = fs.statSync(file).ino;
+  await waitFor(
+    () =>
+      fs
+        .readFileSync('/proc/locks', 'utf8')
+        .split('\n')
+        .some((l) => l.includes('->') && l.includes(`:${inode} `)),
+    `a process to wait for the lock on ${file}`,
+  );
+}
+
 describe('dedupe: upper copies of lower paths, removed only when they equal the lower copy and the DB', function () {
   this.timeout(300_000);
   let s: AgentScenario | undefined;
@@ -145,15 +158,7 @@ describe('dedupe: upper copies of lower paths, removed only when they equal the 
       );
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
-      const inode = fs.statSync(gcLock()).ino;
-      await waitFor(
-        () =>
-          fs
-            .readFileSync('/proc/locks', 'utf8')
-            .split('\n')
-            .some((l) => l.includes('->') && l.includes(`:${inode} `)),
-        'dedupe to wait for gc.lock',
-      );
+      await blockedOn(gcLock());
       child.kill('SIGINT');
       const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
       assert.equal(code, 130, stderr);
@@ -183,15 +188,7 @@ describe('dedupe: upper copies of lower paths, removed only when they equal the 
     const leftover = upperEntries().find((n) => n.startsWith(DEDUPE_LEFTOVER_PREFIX))!;
     const running = dedupe(['--apply', '--lock-timeout', '120', '--json']);
     // Waiting: the kernel lists dedupe's flock as blocked on gc.lock (a `->` line in /proc/locks).
-    const inode = fs.statSync(gcLock()).ino;
-    await waitFor(
-      () =>
-        fs
-          .readFileSync('/proc/locks', 'utf8')
-          .split('\n')
-          .some((l) => l.includes('->') && l.includes(`:${inode} `)),
-      'dedupe to wait for gc.lock',
-    );
+    await blockedOn(gcLock());
     assert.ok(upperEntries().includes(leftover), 'nothing changes while it waits');
     await release(holder);
     const run = await running;

@@ -1,6 +1,6 @@
 /** The pivot scenario's store: a lower build, its metadata copied up, and an upper build whose closure reaches into lower paths. */
 import { DatabaseSync } from 'node:sqlite';
-import { COPY_UP, createNixOverlayFixture, parseAssignments, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
+import { buildLowerThenUpper, createNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 
 export interface PivotScenario {
   readonly f: NixOverlayFixture;
@@ -20,23 +20,7 @@ export const lines = (text: string): string[] => text.split('\n').filter((line) 
  */
 export function buildPivotScenario(): PivotScenario {
   const f = createNixOverlayFixture();
-  const p = parseAssignments(
-    f.unmounted(`
-      drv=$(nix-instantiate --store "$A" "$EXPR" --arg seed 1 2>/dev/null)
-      echo drv=$drv
-      echo out=$(nix-store --store "$A" --realise "$drv" 2>/dev/null)
-    `),
-  );
-  Object.assign(
-    p,
-    parseAssignments(
-      f.mounted(`${COPY_UP}
-        copy_up ${p['drv']} ${p['out']}
-        echo upperOut=$(nix-build --store "$B" "$EXPR" --no-out-link --arg seed 2 2>/dev/null)
-        echo upperDrv=$(nix-instantiate --store "$B" "$EXPR" --arg seed 2 2>/dev/null)
-      `),
-    ),
-  );
+  const p = buildLowerThenUpper(f);
   // Nix 2.8, used as a plain local store on the merged dir, touches the lower inputs of a build, and OverlayFS copies
   // them up; the local-overlay store leaves them in the lower layer. Drop those identical upper copies (as `nix store
   // optimise` does for a local-overlay store), so the upper package's closure reaches into the lower layer.

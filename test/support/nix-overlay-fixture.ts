@@ -115,3 +115,28 @@ export function parseAssignments(stdout: string): Record<string, string> {
 
 /** Bash that copies the metadata of the given lower paths' closures up into the upper DB, as the overlay store does on first use. */
 export const COPY_UP = 'copy_up() { nix-store --store "$A" --dump-db $(nix-store --store "$A" -qR "$@") | nix-store --store "$B" --load-db; }\n';
+
+/**
+ * The chain built twice: by the lower store (seed 1: `drv`, `out`), then by the overlay store, which copies that
+ * build's metadata up and builds a variant (seed 2: `upperDrv`, `upperOut`) whose inputs partly come from the lower
+ * store. Nothing roots the lower paths, so a lower GC deletes them. Returns the four store paths by name.
+ */
+export function buildLowerThenUpper(f: NixOverlayFixture): Record<string, string> {
+  const p = parseAssignments(
+    f.unmounted(`
+      drv=$(nix-instantiate --store "$A" "$EXPR" --arg seed 1 2>/dev/null)
+      echo drv=$drv
+      echo out=$(nix-store --store "$A" --realise "$drv" 2>/dev/null)
+    `),
+  );
+  return {
+    ...p,
+    ...parseAssignments(
+      f.mounted(`${COPY_UP}
+        copy_up ${p['drv']} ${p['out']}
+        echo upperOut=$(nix-build --store "$B" "$EXPR" --no-out-link --arg seed 2 2>/dev/null)
+        echo upperDrv=$(nix-instantiate --store "$B" "$EXPR" --arg seed 2 2>/dev/null)
+      `),
+    ),
+  };
+}
