@@ -74,3 +74,4 @@ export { INTEGRITY_PRAGMA, type IntegrityProbe } from './nix-db-integrity.ts';
 export { decodeValidPathRow, type ValidPathRow, type PathInfo, type ReferenceEdge, type Realisation } from './nix-db-rows.ts';
 export { NIX_SCHEMA_VERSION, NIX_DB_SCHEMA_SQL, VALID_PATHS_COLUMNS } from './nix-db-schema.ts';
 export { openSqliteReadOnly } from './nix-db-open.ts';
+export * from './daemon/index.ts';

@@ -1,0 +1,216 @@
+/**
+ * A read-only nix-daemon client: connects, shakes hands, and answers the queries a local-overlay store asks of its
+ * lower store. It never sends a write operation: only the ops in worker-protocol.ts's OP exist here.
+ */
+import { STORE_PATH_HASH_LENGTH } from '../store-path.ts';
+import { isNixBase32Char } from '../nix-base32.ts';
+import { DaemonError } from './daemon-error.ts';
+import { DaemonConnection } from './daemon-connection.ts';
+import { FrameWriter } from './frame-encode.ts';
+import { remoteError, shakeHands, type DaemonHello } from './handshake.ts';
+import { checkStorePath, readPathInfo, type DaemonPathInfo } from './daemon-path-info.ts';
+import { readStderr, type DaemonLogEvent } from './stderr-stream.ts';
+import { OP, SINCE, type OpName } from './worker-protocol.ts';
+
+export interface DaemonClientOptions {
+  /** Logical store dir the daemon's paths live under; every path sent or received is checked against it. Default `/nix/store`. */
+  readonly storeDir?: string;
+  /** Limit on opening the socket, in ms. Default 5000. */
+  readonly connectTimeoutMs?: number;
+  /** Limit on the handshake and on each operation (each batch of queryValidPaths), in ms. Default 30000. */
+  readonly timeoutMs?: number;
+  /** Largest string accepted from the daemon, in bytes. Default 1 MiB. */
+  readonly maxStringBytes?: number;
+  /** Largest list accepted from the daemon, in entries. Default 16 Mi. */
+  readonly maxListLength?: number;
+  /** Paths per QueryValidPaths request. Default 4096. */
+  readonly validPathsBatch?: number;
+  /** Receives the daemon's log lines and activities. Default: dropped. */
+  readonly onLog?: (event: DaemonLogEvent) => void;
+  /** Aborts the connection and any pending operation (DAEMON_ABORTED). */
+  readonly signal?: AbortSignal;
+}
+
+export const DAEMON_CLIENT_DEFAULTS = Object.freeze({
+  storeDir: '/nix/store',
+  connectTimeoutMs: 5000,
+  timeoutMs: 30_000,
+  maxStringBytes: 1 << 20,
+  maxListLength: 1 << 24,
+  validPathsBatch: 4096,
+});
+
+/** An open, read-only nix-daemon connection. Every method throws DaemonError; see DAEMON_ERROR_CODES. */
+export interface DaemonClient {
+  readonly socketPath: string;
+  readonly storeDir: string;
+  readonly hello: DaemonHello;
+  isValidPath(path: string): Promise<boolean>;
+  /** The subset of `paths` that is valid, in the order given; sent in batches of validPathsBatch. Never substitutes. */
+  queryValidPaths(paths: readonly string[]): Promise<string[]>;
+  /** The path's metadata, or undefined when it is not valid. */
+  queryPathInfo(path: string): Promise<DaemonPathInfo | undefined>;
+  /** Sorted valid paths referencing `path` ([] when it is not valid). */
+  queryReferrers(path: string): Promise<string[]>;
+  /** Sorted valid derivations that have `path` as an output. */
+  queryValidDerivers(path: string): Promise<string[]>;
+  /** The valid path with this 32-char hash part, or undefined. */
+  queryPathFromHashPart(hashPart: string): Promise<string | undefined>;
+  /** Every valid path, sorted. */
+  queryAllValidPaths(): Promise<string[]>;
+  /** Drops the connection; later calls throw DAEMON_CLIENT_CLOSED. Idempotent. */
+  close(): void;
+}
+
+/**
+ * Connects to the nix-daemon at `socketPath` and runs the handshake and SetOptions.
+ * @throws DaemonError DAEMON_BAD_ARGUMENT, DAEMON_CONNECT_FAILED, DAEMON_CONNECT_TIMED_OUT, DAEMON_BAD_MAGIC,
+ *   DAEMON_UNSUPPORTED_VERSION, DAEMON_TIMED_OUT, DAEMON_CLOSED, DAEMON_BAD_FRAME, DAEMON_FRAME_TOO_LARGE, DAEMON_ABORTED.
+ */
+export async function connectDaemon(socketPath: string, options: DaemonClientOptions = {}): Promise<DaemonClient> {
+  const resolved = resolveOptions(options);
+  const connection = await DaemonConnection.open(socketPath, { ...resolved, signal: options.signal });
+  try {
+    const hello = await shakeHands(connection, resolved.onLog);
+    return new ReadOnlyDaemonClient(connection, hello, resolved);
+  } catch (error) {
+    connection.close();
+    throw error;
+  }
+}
+
+interface Resolved {
+  readonly storeDir: string;
+  readonly connectTimeoutMs: number;
+  readonly timeoutMs: number;
+  readonly maxStringBytes: number;
+  readonly maxListLength: number;
+  readonly validPathsBatch: number;
+  readonly onLog: (event: DaemonLogEvent) => void;
+}
+
+function resolveOptions(options: DaemonClientOptions): Resolved {
+  const resolved: { -readonly [K in keyof Resolved]: Resolved[K] } = { ...DAEMON_CLIENT_DEFAULTS, onLog: options.onLog ?? (() => undefined) };
+  for (const key of ['connectTimeoutMs', 'timeoutMs', 'maxStringBytes', 'maxListLength', 'validPathsBatch'] as const) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new DaemonError('DAEMON_BAD_ARGUMENT', `option ${key} must be a positive integer, got ${String(value)}`, { evidence: { option: key, value } });
+    }
+    resolved[key] = value;
+  }
+  if (options.storeDir !== undefined) resolved.storeDir = options.storeDir;
+  return Object.freeze(resolved);
+}
+
+class ReadOnlyDaemonClient implements DaemonClient {
+  readonly socketPath: string;
+  readonly storeDir: string;
+  readonly hello: DaemonHello;
+  private readonly connection: DaemonConnection;
+  private readonly options: Resolved;
+
+  constructor(connection: DaemonConnection, hello: DaemonHello, options: Resolved) {
+    this.connection = connection;
+    this.hello = hello;
+    this.options = options;
+    this.socketPath = connection.socketPath;
+    this.storeDir = options.storeDir;
+  }
+
+  isValidPath(path: string): Promise<boolean> {
+    return this.op('IsValidPath', [this.arg(path)], () => this.connection.reader.bool('valid'));
+  }
+
+  async queryValidPaths(paths: readonly string[]): Promise<string[]> {
+    for (const path of paths) this.arg(path);
+    const wanted = new Set(paths);
+    const valid = new Set<string>();
+    for (let start = 0; start < paths.length; start += this.options.validPathsBatch) {
+      const batch = [...new Set(paths.slice(start, start + this.options.validPathsBatch))];
+      const request = new FrameWriter().u64(OP.QueryValidPaths).strings(batch);
+      if (this.hello.version.minor >= SINCE.validPathsSubstitute) request.bool(false);
+      const answer = await this.exchange('QueryValidPaths', request.toBuffer(), () => this.pathList('valid paths'));
+      for (const path of answer) {
+        if (!wanted.has(path)) throw this.badAnswer('QueryValidPaths', `answered '${path}', which was not asked about`, { path });
+        valid.add(path);
+      }
+    }
+    return paths.filter((path, index) => valid.has(path) && paths.indexOf(path) === index);
+  }
+
+  queryPathInfo(path: string): Promise<DaemonPathInfo | undefined> {
+    return this.op('QueryPathInfo', [this.arg(path)], async () => {
+      if (!(await this.connection.reader.bool('valid'))) return undefined;
+      return readPathInfo(this.connection.reader, this.storeDir, path);
+    });
+  }
+
+  queryReferrers(path: string): Promise<string[]> {
+    return this.op('QueryReferrers', [this.arg(path)], () => this.pathList('referrers'));
+  }
+
+  queryValidDerivers(path: string): Promise<string[]> {
+    return this.op('QueryValidDerivers', [this.arg(path)], () => this.pathList('derivers'));
+  }
+
+  queryPathFromHashPart(hashPart: string): Promise<string | undefined> {
+    if (hashPart.length !== STORE_PATH_HASH_LENGTH || ![...hashPart].every((char) => isNixBase32Char(char.charCodeAt(0)))) {
+      throw new DaemonError('DAEMON_BAD_ARGUMENT', `'${hashPart}' is not a store path hash part (32 Nix base-32 chars)`, { evidence: { hashPart } });
+    }
+    return this.op('QueryPathFromHashPart', [hashPart], async () => {
+      const path = await this.connection.reader.string('path');
+      if (path === '') return undefined;
+      checkStorePath(this.storeDir, path, 'path');
+      if (!path.startsWith(`${this.storeDir}/${hashPart}-`))
+        throw this.badAnswer('QueryPathFromHashPart', `answered '${path}' for hash part ${hashPart}`, { path });
+      return path;
+    });
+  }
+
+  queryAllValidPaths(): Promise<string[]> {
+    return this.op('QueryAllValidPaths', [], () => this.pathList('valid paths'));
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  /** Sends op + string arguments, reads the log stream, then the answer. */
+  private op<T>(name: OpName, args: readonly string[], readAnswer: () => Promise<T>): Promise<T> {
+    const request = new FrameWriter().u64(OP[name]);
+    for (const arg of args) request.string(arg);
+    return this.exchange(name, request.toBuffer(), readAnswer);
+  }
+
+  private exchange<T>(name: OpName, request: Buffer, readAnswer: () => Promise<T>): Promise<T> {
+    return this.connection.run(name, async () => {
+      this.connection.send(request);
+      const failure = await readStderr(this.connection.reader, this.hello.version.minor, this.options.onLog);
+      if (failure !== undefined) throw remoteError(this.socketPath, name, failure.message, { traces: failure.traces });
+      return readAnswer();
+    });
+  }
+
+  /** A sorted list of checked store paths. */
+  private async pathList(field: string): Promise<string[]> {
+    const paths = await this.connection.reader.strings(field);
+    for (const path of paths) checkStorePath(this.storeDir, path, field);
+    return paths.sort();
+  }
+
+  /** A path argument, checked before it reaches the daemon. */
+  private arg(path: string): string {
+    try {
+      return checkStorePath(this.storeDir, path, 'argument');
+    } catch (cause) {
+      throw new DaemonError('DAEMON_BAD_ARGUMENT', `'${path}' is not a store path in ${this.storeDir}`, { evidence: { path, storeDir: this.storeDir }, cause });
+    }
+  }
+
+  private badAnswer(operation: string, what: string, evidence: Record<string, unknown>): DaemonError {
+    return new DaemonError('DAEMON_BAD_ANSWER', `${operation} on nix-daemon ${this.socketPath}: the daemon ${what}`, {
+      evidence: { socket: this.socketPath, operation, ...evidence },
+    });
+  }
+}

@@ -1,0 +1,74 @@
+/** A path's metadata as a nix-daemon answers QueryPathInfo, read and checked into the Nix DB reader's forms. */
+import { formatNarHash, parseNarHash } from '../nar-hash-string.ts';
+import { parseStorePath } from '../store-path.ts';
+import { DaemonError } from './daemon-error.ts';
+import type { FrameReader } from './frame-reader.ts';
+
+/** Like the DB's PathInfo, without the DB row id. References and sigs sorted. */
+export interface DaemonPathInfo {
+  readonly path: string;
+  /** `sha256:<base-16>`, as the DB stores it. */
+  readonly narHash: string;
+  readonly narSize: number;
+  /** Seconds since the epoch. */
+  readonly registrationTime: number;
+  readonly deriver: string | undefined;
+  readonly ultimate: boolean;
+  readonly sigs: readonly string[];
+  readonly ca: string | undefined;
+  readonly references: readonly string[];
+}
+
+/** Reads the fields after QueryPathInfo's valid flag (protocol ≥ 1.16 layout). */
+export async function readPathInfo(reader: FrameReader, storeDir: string, path: string): Promise<DaemonPathInfo> {
+  const deriver = await reader.string('deriver');
+  const hash = await reader.string('narHash');
+  const references = await reader.strings('references');
+  const registrationTime = await reader.u64('registrationTime');
+  const narSize = await reader.u64('narSize');
+  const ultimate = await reader.bool('ultimate');
+  const sigs = await reader.strings('sigs');
+  const ca = await reader.string('ca');
+  for (const reference of references) checkStorePath(storeDir, reference, 'references');
+  if (deriver !== '') checkStorePath(storeDir, deriver, 'deriver');
+  return {
+    path,
+    narHash: formatNarHash(narHashBytes(hash), 'base16'),
+    narSize,
+    registrationTime,
+    deriver: deriver === '' ? undefined : deriver,
+    ultimate,
+    sigs: [...sigs].sort(),
+    ca: ca === '' ? undefined : ca,
+    references: [...references].sort(),
+  };
+}
+
+/**
+ * A store path from the daemon, validated: directly under `storeDir`, with a valid hash part and name.
+ * @throws DaemonError DAEMON_BAD_ANSWER.
+ */
+export function checkStorePath(storeDir: string, value: string, field: string): string {
+  try {
+    parseStorePath(storeDir, value);
+    return value;
+  } catch (cause) {
+    throw new DaemonError('DAEMON_BAD_ANSWER', `nix-daemon sent '${value}' as ${field}, which is not a store path in ${storeDir}`, {
+      evidence: { field, value, storeDir },
+      hint: 'Check that the daemon serves the store dir overlay-warden expects (lower-store ... ?real= / store=).',
+      cause,
+    });
+  }
+}
+
+/** Nix sends the narHash as bare base-16 (`<hex>`); newer ones may prefix `sha256:`. parseNarHash needs the prefix. */
+function narHashBytes(hash: string): Buffer {
+  try {
+    return parseNarHash(hash.includes(':') || hash.startsWith('sha256-') ? hash : `sha256:${hash}`);
+  } catch (cause) {
+    throw new DaemonError('DAEMON_BAD_ANSWER', `nix-daemon sent narHash '${hash}', which is not a SHA-256 hash`, {
+      evidence: { field: 'narHash', value: hash },
+      cause,
+    });
+  }
+}
