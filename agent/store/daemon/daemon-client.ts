@@ -118,7 +118,7 @@ class ReadOnlyDaemonClient implements DaemonClient {
     this.storeDir = options.storeDir;
   }
 
-  isValidPath(path: string): Promise<boolean> {
+  async isValidPath(path: string): Promise<boolean> {
     return this.op('IsValidPath', [this.arg(path)], () => this.connection.reader.bool('valid'));
   }
 
@@ -139,22 +139,22 @@ class ReadOnlyDaemonClient implements DaemonClient {
     return paths.filter((path, index) => valid.has(path) && paths.indexOf(path) === index);
   }
 
-  queryPathInfo(path: string): Promise<DaemonPathInfo | undefined> {
+  async queryPathInfo(path: string): Promise<DaemonPathInfo | undefined> {
     return this.op('QueryPathInfo', [this.arg(path)], async () => {
       if (!(await this.connection.reader.bool('valid'))) return undefined;
       return readPathInfo(this.connection.reader, this.storeDir, path);
     });
   }
 
-  queryReferrers(path: string): Promise<string[]> {
+  async queryReferrers(path: string): Promise<string[]> {
     return this.op('QueryReferrers', [this.arg(path)], () => this.pathList('referrers'));
   }
 
-  queryValidDerivers(path: string): Promise<string[]> {
+  async queryValidDerivers(path: string): Promise<string[]> {
     return this.op('QueryValidDerivers', [this.arg(path)], () => this.pathList('derivers'));
   }
 
-  queryPathFromHashPart(hashPart: string): Promise<string | undefined> {
+  async queryPathFromHashPart(hashPart: string): Promise<string | undefined> {
     if (hashPart.length !== STORE_PATH_HASH_LENGTH || ![...hashPart].every((char) => isNixBase32Char(char.charCodeAt(0)))) {
       throw new DaemonError('DAEMON_BAD_ARGUMENT', `'${hashPart}' is not a store path hash part (32 Nix base-32 chars)`, { evidence: { hashPart } });
     }
@@ -168,7 +168,7 @@ class ReadOnlyDaemonClient implements DaemonClient {
     });
   }
 
-  queryAllValidPaths(): Promise<string[]> {
+  async queryAllValidPaths(): Promise<string[]> {
     return this.op('QueryAllValidPaths', [], () => this.pathList('valid paths'));
   }
 
