@@ -1,0 +1,317 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { connectDaemon, DaemonError, WORKER_MAGIC_1, WORKER_MAGIC_2, type DaemonErrorCode } from '../../../agent/store/daemon/index.ts';
+
+const STDERR_LAST = 0x616c7473;
+const STDERR_ERROR = 0x63787470;
+const STDERR_NEXT = 0x6f6c6d67;
+const STDERR_START_ACTIVITY = 0x53545254;
+const STDERR_STOP_ACTIVITY = 0x53544f50;
+const PATH_A = '/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-a';
+
+/** Bytes of u64s and padded strings, written independently of the client's encoder. */
+function wire(...values: (number | bigint | string)[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const value of values) {
+    if (typeof value === 'string') {
+      const bytes = Buffer.from(value);
+      parts.push(wire(bytes.length), bytes, Buffer.alloc((8 - (bytes.length % 8)) % 8));
+    } else {
+      const part = Buffer.alloc(8);
+      part.writeBigUInt64LE(BigInt(value));
+      parts.push(part);
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+/** The peer's side of one connection: what the client sent, read in exact sizes. */
+class Peer {
+  private data = Buffer.alloc(0);
+  private wake: (() => void) | undefined;
+  readonly socket: net.Socket;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.data = Buffer.concat([this.data, chunk]);
+      this.wake?.();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  async u64(): Promise<number> {
+    while (this.data.length < 8) await new Promise<void>((resolve) => (this.wake = resolve));
+    const value = Number(this.data.readBigUInt64LE(0));
+    this.data = this.data.subarray(8);
+    return value;
+  }
+
+  async string(): Promise<string> {
+    const length = await this.u64();
+    const padded = length + ((8 - (length % 8)) % 8);
+    while (this.data.length < padded) await new Promise<void>((resolve) => (this.wake = resolve));
+    const text = this.data.subarray(0, length).toString();
+    this.data = this.data.subarray(padded);
+    return text;
+  }
+
+  async strings(): Promise<string[]> {
+    const count = await this.u64();
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) out.push(await this.string());
+    return out;
+  }
+
+  send(...values: (number | bigint | string)[]): void {
+    this.socket.write(wire(...values));
+  }
+
+  /** The daemon's side of the handshake and SetOptions at protocol 1.`minor`; returns the client's features (1.38+). */
+  async handshake(minor: number, daemonFeatures: string[] = []): Promise<{ clientMinor: number; clientFeatures: string[] | undefined }> {
+    assert.equal(await this.u64(), WORKER_MAGIC_1);
+    this.send(WORKER_MAGIC_2, (1 << 8) | minor);
+    const clientMinor = (await this.u64()) & 0xff;
+    const agreed = Math.min(minor, clientMinor);
+    let clientFeatures: string[] | undefined;
+    if (agreed >= 38) {
+      clientFeatures = await this.strings();
+      this.send(daemonFeatures.length, ...daemonFeatures);
+    }
+    if (agreed >= 14 && (await this.u64()) !== 0) await this.u64();
+    if (agreed >= 11) await this.u64();
+    if (agreed >= 33) this.send('2.99.0-fake');
+    if (agreed >= 35) this.send(1);
+    this.send(STDERR_LAST);
+    assert.equal(await this.u64(), 19, 'SetOptions follows the handshake');
+    for (let i = 0; i < 12; i++) await this.u64();
+    assert.equal(await this.u64(), 0, 'no overrides');
+    this.send(STDERR_LAST);
+    return { clientMinor, clientFeatures };
+  }
+}
+
+/** A unix socket server in a temp dir running `script` for each connection. */
+async function fakeDaemon(dir: string, script: (peer: Peer) => Promise<void>): Promise<{ socket: string; server: net.Server; done: Promise<void>[] }> {
+  const socket = path.join(dir, `fake-${Math.random().toString(36).slice(2)}.sock`);
+  const done: Promise<void>[] = [];
+  const server = net.createServer((connection) => {
+    done.push(script(new Peer(connection)).catch(() => undefined));
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  return { socket, server, done };
+}
+
+async function expectDaemonError(promise: Promise<unknown>, code: DaemonErrorCode, operation?: string): Promise<DaemonError> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof DaemonError, `expected DaemonError ${code}, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  if (operation !== undefined) {
+    assert.equal(caught.evidence['operation'], operation);
+    assert.ok(caught.message.includes(operation), `the message names ${operation}: ${caught.message}`);
+  }
+  return caught;
+}
+
+describe('nix-daemon client against a fake peer', function () {
+  let dir: string;
+  const servers: net.Server[] = [];
+
+  before(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-fake-daemon-'));
+  });
+
+  afterEach(function () {
+    for (const server of servers.splice(0)) server.close();
+  });
+
+  after(function () {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function serve(script: (peer: Peer) => Promise<void>): Promise<string> {
+    const fake = await fakeDaemon(dir, script);
+    servers.push(fake.server);
+    return fake.socket;
+  }
+
+  it('no socket: DAEMON_CONNECT_FAILED with a hint', async function () {
+    const error = await expectDaemonError(connectDaemon(path.join(dir, 'absent.sock')), 'DAEMON_CONNECT_FAILED', 'connect');
+    assert.ok(error.hint);
+  });
+
+  it('wrong magic: DAEMON_BAD_MAGIC', async function () {
+    const socket = await serve(async (peer) => {
+      await peer.u64();
+      peer.send(0x12345678, (1 << 8) | 34);
+    });
+    const error = await expectDaemonError(connectDaemon(socket, { timeoutMs: 5000 }), 'DAEMON_BAD_MAGIC', 'handshake');
+    assert.equal(error.evidence['actual'], 0x12345678);
+  });
+
+  for (const [label, version] of [
+    ['major 2', (2 << 8) | 0],
+    ['minor 1.10 (older than Nix 2.3)', (1 << 8) | 10],
+  ] as const) {
+    it(`unsupported version ${label}: DAEMON_UNSUPPORTED_VERSION`, async function () {
+      const socket = await serve(async (peer) => {
+        await peer.u64();
+        peer.send(WORKER_MAGIC_2, version);
+      });
+      await expectDaemonError(connectDaemon(socket, { timeoutMs: 5000 }), 'DAEMON_UNSUPPORTED_VERSION', 'handshake');
+    });
+  }
+
+  it('a newer daemon (1.40): negotiates 1.38, exchanges features, reads Nix version and trust', async function () {
+    let sent: { clientMinor: number; clientFeatures: string[] | undefined } | undefined;
+    const socket = await serve(async (peer) => {
+      sent = await peer.handshake(40, ['some-future-feature']);
+    });
+    const client = await connectDaemon(socket, { timeoutMs: 5000 });
+    client.close();
+    assert.deepEqual(client.hello.version, { major: 1, minor: 38 });
+    assert.deepEqual(client.hello.daemonFeatures, ['some-future-feature']);
+    assert.deepEqual(client.hello.features, []);
+    assert.equal(client.hello.nixVersion, '2.99.0-fake');
+    assert.equal(client.hello.trusted, true);
+    assert.deepEqual(sent, { clientMinor: 38, clientFeatures: [] });
+  });
+
+  it('log lines and activities before an answer reach onLog; STDERR_ERROR is DAEMON_REMOTE_ERROR and the connection stays usable', async function () {
+    const socket = await serve(async (peer) => {
+      await peer.handshake(34);
+      assert.equal(await peer.u64(), 1);
+      assert.equal(await peer.string(), PATH_A);
+      peer.send(STDERR_NEXT, 'hello from the daemon');
+      peer.send(STDERR_START_ACTIVITY, 7, 3, 100, 'querying', 2, 0, 42, 1, 'field', 0);
+      peer.send(STDERR_STOP_ACTIVITY, 7, STDERR_LAST, 1);
+      assert.equal(await peer.u64(), 1);
+      await peer.string();
+      peer.send(STDERR_ERROR, 'Error', 0, 'Error', 'path is not allowed', 0, 1, 0, 'while checking');
+      assert.equal(await peer.u64(), 1);
+      await peer.string();
+      peer.send(STDERR_LAST, 0);
+    });
+    const events: unknown[] = [];
+    const client = await connectDaemon(socket, { timeoutMs: 5000, onLog: (event) => events.push(event) });
+    try {
+      assert.equal(await client.isValidPath(PATH_A), true);
+      assert.deepEqual(events, [
+        { type: 'line', text: 'hello from the daemon' },
+        { type: 'start-activity', id: 7, level: 3, activityType: 100, text: 'querying' },
+        { type: 'stop-activity', id: 7 },
+      ]);
+      const error = await expectDaemonError(client.isValidPath(PATH_A), 'DAEMON_REMOTE_ERROR', 'IsValidPath');
+      assert.equal(error.evidence['daemonMessage'], 'path is not allowed');
+      assert.deepEqual(error.evidence['traces'], ['while checking']);
+      assert.equal(await client.isValidPath(PATH_A), false);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('truncated frame (closes mid-string): DAEMON_CLOSED naming the operation, and every later call fails at once', async function () {
+    const socket = await serve(async (peer) => {
+      await peer.handshake(34);
+      await peer.u64();
+      peer.send(STDERR_LAST, 3);
+      peer.socket.end(wire(PATH_A).subarray(0, 20));
+    });
+    const client = await connectDaemon(socket, { timeoutMs: 5000 });
+    await expectDaemonError(client.queryAllValidPaths(), 'DAEMON_CLOSED', 'QueryAllValidPaths');
+    await expectDaemonError(client.isValidPath(PATH_A), 'DAEMON_CLOSED', 'QueryAllValidPaths');
+    client.close();
+  });
+
+  for (const [label, length] of [
+    ['2^62', 1n << 62n],
+    ['2^64 - 1', (1n << 64n) - 1n],
+    ['just above the cap', 1025n],
+  ] as const) {
+    it(`huge length prefix (${label}): DAEMON_FRAME_TOO_LARGE before allocating`, async function () {
+      const socket = await serve(async (peer) => {
+        await peer.handshake(34);
+        await peer.u64();
+        await peer.string();
+        peer.send(STDERR_LAST, 1, 0, length); // valid, deriver "", narHash of `length` bytes
+      });
+      const client = await connectDaemon(socket, { timeoutMs: 5000, maxStringBytes: 1024 });
+      const before = process.memoryUsage().arrayBuffers;
+      const error = await expectDaemonError(client.queryPathInfo(PATH_A), 'DAEMON_FRAME_TOO_LARGE', 'QueryPathInfo');
+      assert.equal(error.evidence['length'], length.toString());
+      assert.equal(error.evidence['field'], 'narHash');
+      assert.ok(process.memoryUsage().arrayBuffers - before < 1 << 20, 'nothing near the announced size was allocated');
+      client.close();
+    });
+  }
+
+  it('a list count above the cap: DAEMON_FRAME_TOO_LARGE', async function () {
+    const socket = await serve(async (peer) => {
+      await peer.handshake(34);
+      await peer.u64();
+      peer.send(STDERR_LAST, 1n << 40n);
+    });
+    const client = await connectDaemon(socket, { timeoutMs: 5000 });
+    await expectDaemonError(client.queryAllValidPaths(), 'DAEMON_FRAME_TOO_LARGE', 'QueryAllValidPaths');
+    client.close();
+  });
+
+  it('garbage instead of a log message: DAEMON_BAD_FRAME', async function () {
+    const socket = await serve(async (peer) => {
+      await peer.handshake(34);
+      await peer.u64();
+      peer.socket.write(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    });
+    const client = await connectDaemon(socket, { timeoutMs: 5000 });
+    await expectDaemonError(client.queryAllValidPaths(), 'DAEMON_BAD_FRAME', 'QueryAllValidPaths');
+    client.close();
+  });
+
+  it('a path outside the store dir in an answer: DAEMON_BAD_ANSWER', async function () {
+    const socket = await serve(async (peer) => {
+      await peer.handshake(34);
+      await peer.u64();
+      peer.send(STDERR_LAST, 1, '/etc/passwd');
+    });
+    const client = await connectDaemon(socket, { timeoutMs: 5000 });
+    await expectDaemonError(client.queryAllValidPaths(), 'DAEMON_BAD_ANSWER', 'QueryAllValidPaths');
+    client.close();
+  });
+
+  it('never answers the handshake: DAEMON_TIMED_OUT', async function () {
+    const socket = await serve(async () => undefined);
+    await expectDaemonError(connectDaemon(socket, { timeoutMs: 200 }), 'DAEMON_TIMED_OUT', 'handshake');
+  });
+
+  it('stops answering mid-operation: DAEMON_TIMED_OUT naming it, the connection dropped', async function () {
+    const socket = await serve(async (peer) => {
+      await peer.handshake(34);
+      await peer.u64();
+      peer.send(STDERR_NEXT, 'working'); // then silence
+    });
+    const client = await connectDaemon(socket, { timeoutMs: 300 });
+    await expectDaemonError(client.queryReferrers(PATH_A), 'DAEMON_TIMED_OUT', 'QueryReferrers');
+    await expectDaemonError(client.isValidPath(PATH_A), 'DAEMON_TIMED_OUT', 'QueryReferrers');
+    client.close();
+  });
+
+  it('an aborted signal: DAEMON_ABORTED', async function () {
+    const socket = await serve(async (peer) => {
+      await peer.handshake(34);
+    });
+    const controller = new AbortController();
+    const client = await connectDaemon(socket, { timeoutMs: 5000, signal: controller.signal });
+    const pending = client.queryAllValidPaths();
+    controller.abort();
+    await expectDaemonError(pending, 'DAEMON_ABORTED', 'QueryAllValidPaths');
+    client.close();
+  });
+});
