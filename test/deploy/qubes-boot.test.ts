@@ -66,6 +66,18 @@ describe('deploy: a Qubes AppVM boots four times under systemd-nspawn with the t
   const nix = (args: string[]): string => runNix('nix-store', ['--store', vm.template, ...args], nixEnv()).trim();
   const journal = (name: string): string => fs.readFileSync(path.join(vm.rw, 'test', name, 'journal.txt'), 'utf8');
   const readResult = (name: string, file: string): string => fs.readFileSync(path.join(vm.rw, 'test', name, file), 'utf8');
+  /** /rw/test/NAME.nix: a derivation built with the template's busybox whose output references the template path `uses`. */
+  const writeAppVmTool = (name: string, uses: string): void =>
+    fs.writeFileSync(
+      path.join(vm.rw, `test/${name}.nix`),
+      `derivation {
+  name = "${name}";
+  system = builtins.currentSystem;
+  builder = "\${builtins.storePath ${tools}}/busybox";
+  args = [ "sh" "-c" "echo uses \${builtins.storePath ${uses}} > $out" ];
+}
+`,
+    );
 
   before(async function () {
     this.timeout(300_000);
@@ -100,16 +112,7 @@ describe('deploy: a Qubes AppVM boots four times under systemd-nspawn with the t
     fs.mkdirSync(path.join(vm.rw, 'test/nix-conf'), { recursive: true });
     fs.writeFileSync(path.join(vm.rw, 'test/nix-conf/nix.conf'), NIX_TEST_CONF);
     fs.writeFileSync(path.join(vm.rw, 'test/lower-meta.dump'), nix(['--dump-db', tools, greeting]) + '\n');
-    fs.writeFileSync(
-      path.join(vm.rw, 'test/appvm-tool.nix'),
-      `derivation {
-  name = "appvm-tool";
-  system = builtins.currentSystem;
-  builder = "\${builtins.storePath ${tools}}/busybox";
-  args = [ "sh" "-c" "echo uses \${builtins.storePath ${greeting}} > $out" ];
-}
-`,
-    );
+    writeAppVmTool('appvm-tool', greeting);
   });
 
   after(async () => {
@@ -232,19 +235,11 @@ systemctl poweroff --no-block
     assert.equal(agent['StatusText'], 'watching /nix/store: the mount is valid');
     assert.doesNotMatch(journal('boot2'), /no lower-store baseline yet/, 'the baseline of boot 1 was there');
   });
+
   it('boot 3: a path that uses a template path; the template announces the update removes it; pivot copies it up', async function () {
     this.timeout(BOOT_TIMEOUT_MS + 10_000);
     fs.writeFileSync(path.join(vm.rw, 'test/lower-meta-3.dump'), nix(['--dump-db', added]) + '\n');
-    fs.writeFileSync(
-      path.join(vm.rw, 'test/appvm-tool-3.nix'),
-      `derivation {
-  name = "appvm-tool-3";
-  system = builtins.currentSystem;
-  builder = "\${builtins.storePath ${tools}}/busybox";
-  args = [ "sh" "-c" "echo uses \${builtins.storePath ${added}} > $out" ];
-}
-`,
-    );
+    writeAppVmTool('appvm-tool-3', added);
     // What `nix-store --gc --print-dead` in the template prints for the update to come: one store path a line.
     fs.writeFileSync(path.join(vm.rw, 'test/dead-paths'), `${added}\n`);
     fs.writeFileSync(
