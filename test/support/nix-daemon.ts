@@ -30,6 +30,8 @@ export async function startNixDaemon(root: string, dir: string): Promise<Running
       child.kill('SIGKILL');
     }
     await exited;
+    // A worker that escaped the kill would keep this pipe, and with it the test process, alive.
+    child.stderr?.destroy();
   };
   await waitFor(() => fs.existsSync(socket) || child.exitCode !== null, 'nix-daemon socket', { describe: () => stderr });
   if (child.exitCode !== null) throw new Error(`nix-daemon exited ${child.exitCode}: ${stderr}`);

@@ -46,7 +46,7 @@ export interface DaemonClient {
   readonly storeDir: string;
   readonly hello: DaemonHello;
   isValidPath(path: string): Promise<boolean>;
-  /** The subset of `paths` that is valid, in the order given; sent in batches of validPathsBatch. Never substitutes. */
+  /** The valid ones of `paths`, in the order given, without duplicates; sent in batches of validPathsBatch. Never substitutes. */
   queryValidPaths(paths: readonly string[]): Promise<string[]>;
   /** The path's metadata, or undefined when it is not valid. */
   queryPathInfo(path: string): Promise<DaemonPathInfo | undefined>;
@@ -124,19 +124,20 @@ class ReadOnlyDaemonClient implements DaemonClient {
 
   async queryValidPaths(paths: readonly string[]): Promise<string[]> {
     for (const path of paths) this.arg(path);
-    const wanted = new Set(paths);
+    const wanted = [...new Set(paths)];
+    const asked = new Set(wanted);
     const valid = new Set<string>();
-    for (let start = 0; start < paths.length; start += this.options.validPathsBatch) {
-      const batch = [...new Set(paths.slice(start, start + this.options.validPathsBatch))];
+    for (let start = 0; start < wanted.length; start += this.options.validPathsBatch) {
+      const batch = wanted.slice(start, start + this.options.validPathsBatch);
       const request = new FrameWriter().u64(OP.QueryValidPaths).strings(batch);
       if (this.hello.version.minor >= SINCE.validPathsSubstitute) request.bool(false);
       const answer = await this.exchange('QueryValidPaths', request.toBuffer(), () => this.pathList('valid paths'));
       for (const path of answer) {
-        if (!wanted.has(path)) throw this.badAnswer('QueryValidPaths', `answered '${path}', which was not asked about`, { path });
+        if (!asked.has(path)) throw this.badAnswer('QueryValidPaths', `answered '${path}', which was not asked about`, { path });
         valid.add(path);
       }
     }
-    return paths.filter((path, index) => valid.has(path) && paths.indexOf(path) === index);
+    return wanted.filter((path) => valid.has(path));
   }
 
   async queryPathInfo(path: string): Promise<DaemonPathInfo | undefined> {

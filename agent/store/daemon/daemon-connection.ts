@@ -17,6 +17,8 @@ export interface ConnectionOptions extends FrameLimits {
 export class DaemonConnection {
   readonly reader: FrameReader;
   private operation = 'connect';
+  /** True while an exchange waits for its answer: a close then is mid-operation, otherwise the daemon hung up idle. */
+  private busy = false;
   private queue: Promise<unknown> = Promise.resolve();
   private broken: DaemonError | undefined;
 
@@ -112,6 +114,7 @@ export class DaemonConnection {
     const { signal, timeoutMs } = this.options;
     if (signal?.aborted === true) throw abortedError(this.socketPath, operation);
     this.operation = operation;
+    this.busy = true;
     const timer = setTimeout(() => {
       this.drop(
         new DaemonError('DAEMON_TIMED_OUT', `nix-daemon ${this.socketPath} did not answer ${operation} within ${timeoutMs} ms`, {
@@ -129,6 +132,7 @@ export class DaemonConnection {
       if (wrapped.code !== 'DAEMON_REMOTE_ERROR') this.drop(wrapped);
       throw wrapped;
     } finally {
+      this.busy = false;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     }
@@ -143,8 +147,15 @@ export class DaemonConnection {
 
   private closedError(cause: Error | undefined): DaemonError {
     const detail = cause === undefined ? '' : `: ${messageOf(cause)}`;
-    return new DaemonError('DAEMON_CLOSED', `nix-daemon ${this.socketPath} closed the connection during ${this.operation}${detail}`, {
-      evidence: { socket: this.socketPath, operation: this.operation, bufferedBytes: this.reader.bufferedBytes, errno: errnoCode(cause) },
+    const when = this.busy ? 'during' : 'after';
+    return new DaemonError('DAEMON_CLOSED', `nix-daemon ${this.socketPath} closed the connection ${when} ${this.operation}${detail}`, {
+      evidence: {
+        socket: this.socketPath,
+        operation: this.operation,
+        midOperation: this.busy,
+        bufferedBytes: this.reader.bufferedBytes,
+        errno: errnoCode(cause),
+      },
       hint: 'The daemon stopped or crashed (see its log); reconnect when it is back.',
       cause,
     });
