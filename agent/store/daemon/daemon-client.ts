@@ -40,13 +40,16 @@ export const DAEMON_CLIENT_DEFAULTS = Object.freeze({
   validPathsBatch: 4096,
 });
 
-/** An open, read-only nix-daemon connection. Every method throws DaemonError; see DAEMON_ERROR_CODES. */
+/**
+ * An open, read-only nix-daemon connection. Every method rejects with a DaemonError (see DAEMON_ERROR_CODES).
+ * Calls may overlap: their requests are pipelined on the one connection and answered in order.
+ */
 export interface DaemonClient {
   readonly socketPath: string;
   readonly storeDir: string;
   readonly hello: DaemonHello;
   isValidPath(path: string): Promise<boolean>;
-  /** The valid ones of `paths`, in the order given, without duplicates; sent in batches of validPathsBatch. Never substitutes. */
+  /** The valid ones of `paths`, in the order given, without duplicates; sent in batches of validPathsBatch, all in flight at once. Never substitutes. */
   queryValidPaths(paths: readonly string[]): Promise<string[]>;
   /** The path's metadata, or undefined when it is not valid. */
   queryPathInfo(path: string): Promise<DaemonPathInfo | undefined>;
@@ -126,16 +129,15 @@ class ReadOnlyDaemonClient implements DaemonClient {
     for (const path of paths) this.arg(path);
     const wanted = [...new Set(paths)];
     const asked = new Set(wanted);
-    const valid = new Set<string>();
+    const answers: Promise<string[]>[] = [];
     for (let start = 0; start < wanted.length; start += this.options.validPathsBatch) {
-      const batch = wanted.slice(start, start + this.options.validPathsBatch);
-      const request = new FrameWriter().u64(OP.QueryValidPaths).strings(batch);
+      const request = new FrameWriter().u64(OP.QueryValidPaths).strings(wanted.slice(start, start + this.options.validPathsBatch));
       if (this.hello.version.minor >= SINCE.validPathsSubstitute) request.bool(false);
-      const answer = await this.exchange('QueryValidPaths', request.toBuffer(), () => this.pathList('valid paths'));
-      for (const path of answer) {
-        if (!asked.has(path)) throw this.badAnswer('QueryValidPaths', `answered '${path}', which was not asked about`, { path });
-        valid.add(path);
-      }
+      answers.push(this.exchange('QueryValidPaths', request.toBuffer(), () => this.pathList('valid paths')));
+    }
+    const valid = new Set((await Promise.all(answers)).flat());
+    for (const path of valid) {
+      if (!asked.has(path)) throw this.badAnswer('QueryValidPaths', `answered '${path}', which was not asked about`, { path });
     }
     return wanted.filter((path) => valid.has(path));
   }
@@ -185,8 +187,7 @@ class ReadOnlyDaemonClient implements DaemonClient {
   }
 
   private exchange<T>(name: OpName, request: Buffer, readAnswer: () => Promise<T>): Promise<T> {
-    return this.connection.run(name, async () => {
-      this.connection.send(request);
+    return this.connection.request(name, request, async () => {
       const failure = await readStderr(this.connection.reader, this.hello.version.minor, this.options.onLog);
       if (failure !== undefined) throw remoteError(this.socketPath, name, failure.message, { traces: failure.traces });
       return readAnswer();

@@ -1,6 +1,6 @@
 /**
- * One unix-socket connection to a nix-daemon: connecting with a timeout, and running exchanges (a request and the
- * reading of its answer) one at a time, each under a timeout. Any failure other than a daemon-reported error leaves
+ * One unix-socket connection to a nix-daemon: connecting with a timeout, writing requests (pipelined: several may be
+ * in flight) and reading their answers one at a time, in order, each under a timeout. Any failure other than a daemon-reported error leaves
  * the stream in an unknown state, so the connection is then dropped and every later exchange fails at once.
  */
 import net from 'node:net';
@@ -97,6 +97,24 @@ export class DaemonConnection {
   /** Writes one request. */
   send(request: Buffer): void {
     this.socket.write(request);
+  }
+
+  /**
+   * Pipelining: writes `request` now, and reads its answer with `readAnswer` once the answers of the requests
+   * written before it have been read (the daemon answers in order). Many requests can so be in flight on one
+   * connection; each one's timeout starts when its answer is next to be read.
+   * @throws as run().
+   */
+  request<T>(operation: string, request: Buffer, readAnswer: () => Promise<T>): Promise<T> {
+    if (this.broken === undefined) {
+      // Requests issued in one tick go out in one write (one syscall, not one each).
+      if (this.socket.writableCorked === 0) {
+        this.socket.cork();
+        process.nextTick(() => this.socket.uncork());
+      }
+      this.socket.write(request);
+    }
+    return this.run(operation, readAnswer);
   }
 
   /** Drops the connection; later exchanges fail with DAEMON_CLIENT_CLOSED. Idempotent. */

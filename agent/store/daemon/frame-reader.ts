@@ -21,7 +21,7 @@ interface Waiter {
 /**
  * Holds what the socket delivered and hands it out in exact sizes; a read waits until enough has arrived, or fails
  * with the error given to fail() (closed connection, timeout). Only one read is pending at a time: the protocol is
- * one request and one answer at a time. `context` fills the evidence of the errors it raises.
+ * answers are read one at a time, in order. `context` fills the evidence of the errors it raises.
  */
 export class FrameReader {
   private chunks: Buffer[] = [];

@@ -90,6 +90,24 @@ describe('nix-daemon client against a real Nix 2.8 daemon', function () {
     assert.ok(withCa > 0 && withDeriver > 0, 'the fixture has paths with a ca and with a deriver');
   });
 
+  it('overlapping calls are pipelined on one connection, each getting its own answer', async function () {
+    const paths = [...db.infos.keys()];
+    const [infos, referrers, valid] = await Promise.all([
+      Promise.all(paths.map((storePath) => client.queryPathInfo(storePath))),
+      Promise.all(paths.map((storePath) => client.queryReferrers(storePath))),
+      Promise.all(paths.map((storePath) => client.isValidPath(storePath))),
+    ]);
+    assert.deepEqual(
+      infos.map((info) => info?.narHash),
+      paths.map((storePath) => db.infos.get(storePath)?.narHash),
+    );
+    assert.deepEqual(
+      referrers,
+      paths.map((storePath) => [...(db.referrers.get(storePath) ?? [])].sort()),
+    );
+    assert.ok(valid.every((answer) => answer));
+  });
+
   it('QueryPathInfo and IsValidPath of a path the store does not have', async function () {
     const missing = '/nix/store/00000000000000000000000000000000-missing';
     assert.equal(await client.queryPathInfo(missing), undefined);
