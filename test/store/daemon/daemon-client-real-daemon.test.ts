@@ -6,6 +6,7 @@ import { connectDaemon, DaemonError, type DaemonClient } from '../../../agent/st
 import { readNixDb } from '../../../agent/store/nix-db.ts';
 import type { PathInfo } from '../../../agent/store/nix-db-rows.ts';
 import { buildNixFixtureStore, type NixFixtureStore } from '../../support/nix-fixture-store.ts';
+import { runNix } from '../../support/nix-kit.ts';
 import { startNixDaemon, type RunningNixDaemon } from '../../support/nix-daemon.ts';
 import { requireCommand, requireNix, requireRoot } from '../../support/requirements.ts';
 
@@ -49,6 +50,10 @@ describe('nix-daemon client against a real Nix 2.8 daemon', function () {
     requireCommand(this, 'busybox');
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'ow-daemon-'));
     store = buildNixFixtureStore(path.join(work, 'root'), work);
+    // Signatures, so that the comparison covers them too.
+    const key = path.join(work, 'key.sec');
+    runNix('nix-store', ['--generate-binary-cache-key', 'test-key-1', key, path.join(work, 'key.pub')]);
+    runNix('nix', ['--extra-experimental-features', 'nix-command', 'store', 'sign', '--store', store.root, '--key-file', key, '--all']);
     db = readDbView(store.root);
     daemon = await startNixDaemon(store.root, work);
     client = await connectDaemon(daemon.socket, { timeoutMs: 20_000 });
@@ -60,7 +65,7 @@ describe('nix-daemon client against a real Nix 2.8 daemon', function () {
     if (work !== undefined) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('negotiates Nix 2.8s protocol 1.34 and learns its Nix version', function () {
+  it("negotiates Nix 2.8's protocol 1.34 and learns its Nix version", function () {
     assert.deepEqual(client.hello.version, { major: 1, minor: 34 });
     assert.match(client.hello.nixVersion ?? '', /^2\.8/);
     assert.deepEqual(client.hello.daemonFeatures, []);
@@ -73,6 +78,7 @@ describe('nix-daemon client against a real Nix 2.8 daemon', function () {
   it('QueryPathInfo equals the DB for every path: narHash, narSize, references, deriver, registration time, sigs, ca', async function () {
     let withCa = 0;
     let withDeriver = 0;
+    let withSigs = 0;
     for (const [storePath, expected] of db.infos) {
       const info = await client.queryPathInfo(storePath);
       assert.ok(info, storePath);
@@ -86,8 +92,10 @@ describe('nix-daemon client against a real Nix 2.8 daemon', function () {
       assert.equal(info.ultimate, expected.ultimate, storePath);
       if (info.ca !== undefined) withCa++;
       if (info.deriver !== undefined) withDeriver++;
+      if (info.sigs.length > 0) withSigs++;
     }
     assert.ok(withCa > 0 && withDeriver > 0, 'the fixture has paths with a ca and with a deriver');
+    assert.equal(withSigs, db.infos.size, 'every path is signed');
   });
 
   it('overlapping calls are pipelined on one connection, each getting its own answer', async function () {
