@@ -128,7 +128,7 @@ export class DaemonConnection {
   }
 
   private async runNow<T>(operation: string, exchange: () => Promise<T>): Promise<T> {
-    if (this.broken !== undefined) throw this.broken;
+    if (this.broken !== undefined) throw this.lost(operation, this.broken);
     const { signal, timeoutMs } = this.options;
     if (signal?.aborted === true) throw abortedError(this.socketPath, operation);
     this.operation = operation;
@@ -161,6 +161,15 @@ export class DaemonConnection {
     if (this.broken === undefined) this.broken = error;
     this.reader.fail(this.broken);
     this.socket.destroy();
+  }
+
+  /** The failure that broke the connection, as seen by a later `operation`: same code, both operations named. */
+  private lost(operation: string, broken: DaemonError): DaemonError {
+    return new DaemonError(broken.code, `${operation} on nix-daemon ${this.socketPath} could not complete: ${broken.message}`, {
+      evidence: { ...broken.evidence, operation, failedOperation: broken.evidence['operation'] },
+      hint: broken.hint,
+      cause: broken,
+    });
   }
 
   private closedError(cause: Error | undefined): DaemonError {
