@@ -114,6 +114,7 @@ async function expectDaemonError(promise: Promise<unknown>, code: DaemonErrorCod
   }
   assert.ok(caught instanceof DaemonError, `expected DaemonError ${code}, got ${String(caught)}`);
   assert.equal(caught.code, code, caught.message);
+  assert.ok(caught.hint !== undefined && caught.hint.length > 0, `${code} carries a hint`);
   if (operation !== undefined) {
     assert.equal(caught.evidence['operation'], operation);
     assert.ok(caught.message.includes(operation), `the message names ${operation}: ${caught.message}`);
