@@ -10,6 +10,7 @@ import { FrameWriter } from './frame-encode.ts';
 import { remoteError, shakeHands, type DaemonHello } from './handshake.ts';
 import { checkStorePath, readPathInfo, type DaemonPathInfo } from './daemon-path-info.ts';
 import { readStderr, type DaemonLogEvent } from './stderr-stream.ts';
+import { isDrvOutputId, readRealisations, REALISATION_MINORS, type DaemonRealisation } from './daemon-realisation.ts';
 import { OP, SINCE, type OpName } from './worker-protocol.ts';
 
 export interface DaemonClientOptions {
@@ -23,6 +24,11 @@ export interface DaemonClientOptions {
   readonly maxStringBytes?: number;
   /** Largest list accepted from the daemon, in entries. Default 16 Mi. */
   readonly maxListLength?: number;
+  /**
+   * Send QueryRealisation. Default false: Nix 2.8's daemon worker aborts on it (a failed assertion, the connection
+   * dropped) unless ca-derivations is enabled there; turn it on only for daemons known to answer it (snix: []).
+   */
+  readonly realisations?: boolean;
   /** Paths per QueryValidPaths request. Default 4096. */
   readonly validPathsBatch?: number;
   /** Receives the daemon's log lines and activities. Default: dropped. */
@@ -38,6 +44,7 @@ export const DAEMON_CLIENT_DEFAULTS = Object.freeze({
   maxStringBytes: 1 << 20,
   maxListLength: 1 << 24,
   validPathsBatch: 4096,
+  realisations: false,
 });
 
 /**
@@ -61,6 +68,11 @@ export interface DaemonClient {
   queryPathFromHashPart(hashPart: string): Promise<string | undefined>;
   /** Every valid path, sorted. */
   queryAllValidPaths(): Promise<string[]>;
+  /**
+   * The realisations of a CA derivation output (`sha256:<hash>!<output>`); [] when none. Only with the option
+   * `realisations` and at protocols 1.27–1.37: otherwise DAEMON_UNSUPPORTED_OPERATION, and nothing is sent.
+   */
+  queryRealisation(id: string): Promise<DaemonRealisation[]>;
   /** Drops the connection; later calls throw DAEMON_CLIENT_CLOSED. Idempotent. */
   close(): void;
 }
@@ -89,6 +101,7 @@ interface Resolved {
   readonly maxStringBytes: number;
   readonly maxListLength: number;
   readonly validPathsBatch: number;
+  readonly realisations: boolean;
   readonly onLog: (event: DaemonLogEvent) => void;
 }
 
@@ -103,6 +116,7 @@ function resolveOptions(options: DaemonClientOptions): Resolved {
     resolved[key] = value;
   }
   if (options.storeDir !== undefined) resolved.storeDir = options.storeDir;
+  if (options.realisations !== undefined) resolved.realisations = options.realisations;
   return Object.freeze(resolved);
 }
 
@@ -173,6 +187,27 @@ class ReadOnlyDaemonClient implements DaemonClient {
 
   async queryAllValidPaths(): Promise<string[]> {
     return this.op('QueryAllValidPaths', [], () => this.pathList('valid paths'));
+  }
+
+  async queryRealisation(id: string): Promise<DaemonRealisation[]> {
+    if (!isDrvOutputId(id)) {
+      throw new DaemonError('DAEMON_BAD_ARGUMENT', `'${id}' is not a derivation output id (sha256:<hash>!<output>)`, { evidence: { id } });
+    }
+    const minor = this.hello.version.minor;
+    if (!this.options.realisations) {
+      throw new DaemonError('DAEMON_UNSUPPORTED_OPERATION', `QueryRealisation on nix-daemon ${this.socketPath}: not sent (option realisations is off)`, {
+        evidence: { socket: this.socketPath, operation: 'QueryRealisation' },
+        hint: 'Nix daemons without ca-derivations may abort on it; set realisations only for a daemon known to answer it.',
+      });
+    }
+    if (minor < REALISATION_MINORS.first || minor > REALISATION_MINORS.last) {
+      throw new DaemonError(
+        'DAEMON_UNSUPPORTED_OPERATION',
+        `QueryRealisation on nix-daemon ${this.socketPath}: not asked at protocol 1.${minor} (this client reads its answer at 1.${REALISATION_MINORS.first}-1.${REALISATION_MINORS.last})`,
+        { evidence: { socket: this.socketPath, operation: 'QueryRealisation', minor } },
+      );
+    }
+    return this.op('QueryRealisation', [id], () => readRealisations(this.connection.reader, minor, this.storeDir, id));
   }
 
   close(): void {

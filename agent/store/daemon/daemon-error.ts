@@ -26,6 +26,8 @@ export const DAEMON_ERROR_CODES = [
   'DAEMON_CLIENT_CLOSED',
   /** The caller's AbortSignal fired. */
   'DAEMON_ABORTED',
+  /** The operation does not exist at the negotiated protocol version (or needs a feature not negotiated); nothing was sent. */
+  'DAEMON_UNSUPPORTED_OPERATION',
   /** A bad option or argument given to the client (it never reaches the daemon). */
   'DAEMON_BAD_ARGUMENT',
 ] as const;
@@ -46,6 +48,7 @@ const DEFAULT_HINTS: Readonly<Record<DaemonErrorCode, string>> = {
   DAEMON_REMOTE_ERROR: "See the daemon's message; the connection is still usable.",
   DAEMON_CLIENT_CLOSED: 'Connect again.',
   DAEMON_ABORTED: 'The caller gave up (shutdown or a newer request); nothing to fix.',
+  DAEMON_UNSUPPORTED_OPERATION: 'Skip what needs this operation for this daemon; the connection is still usable.',
   DAEMON_BAD_ARGUMENT: 'Pass full store paths under the client storeDir, and positive integers as limits.',
 };
 

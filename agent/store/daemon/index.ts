@@ -2,6 +2,7 @@ export { connectDaemon, DAEMON_CLIENT_DEFAULTS, type DaemonClient, type DaemonCl
 export { DaemonError, DAEMON_ERROR_CODES, type DaemonErrorCode } from './daemon-error.ts';
 export type { DaemonHello } from './handshake.ts';
 export type { DaemonPathInfo } from './daemon-path-info.ts';
+export type { DaemonRealisation } from './daemon-realisation.ts';
 export type { DaemonLogEvent } from './stderr-stream.ts';
 export { FrameWriter } from './frame-encode.ts';
 export { FrameReader, type FrameLimits } from './frame-reader.ts';

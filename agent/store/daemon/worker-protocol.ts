@@ -46,6 +46,7 @@ export const OP = {
   QueryPathFromHashPart: 29,
   QueryValidPaths: 31,
   QueryValidDerivers: 33,
+  QueryRealisation: 43,
 } as const;
 
 export type OpName = keyof typeof OP;

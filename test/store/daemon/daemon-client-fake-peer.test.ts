@@ -306,6 +306,39 @@ describe('nix-daemon client against a fake peer', function () {
     client.close();
   });
 
+  it('QueryRealisation: JSON realisations at 1.34, output paths at 1.29', async function () {
+    const id = `sha256:${'ab'.repeat(32)}!out`;
+    const json = JSON.stringify({ id, outPath: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-a', signatures: ['k:2', 'k:1'], dependentRealisations: {} });
+    for (const [minor, answer] of [
+      [34, json],
+      [29, PATH_A],
+    ] as const) {
+      const socket = await serve(async (peer) => {
+        await peer.handshake(minor);
+        assert.equal(await peer.u64(), 43);
+        assert.equal(await peer.string(), id);
+        peer.send(STDERR_LAST, 1, answer);
+      });
+      const client = await connectDaemon(socket, { timeoutMs: 5000, realisations: true });
+      const expected = { id, outPath: PATH_A, signatures: minor === 34 ? ['k:1', 'k:2'] : [] };
+      assert.deepEqual(await client.queryRealisation(id), [expected]);
+      client.close();
+    }
+  });
+
+  it('QueryRealisation at 1.38 (needs a feature not negotiated): DAEMON_UNSUPPORTED_OPERATION, nothing sent, connection usable', async function () {
+    const socket = await serve(async (peer) => {
+      await peer.handshake(38);
+      assert.equal(await peer.u64(), 1, 'the next request is IsValidPath, not QueryRealisation');
+      await peer.string();
+      peer.send(STDERR_LAST, 1);
+    });
+    const client = await connectDaemon(socket, { timeoutMs: 5000, realisations: true });
+    await expectDaemonError(client.queryRealisation(`sha256:${'ab'.repeat(32)}!out`), 'DAEMON_UNSUPPORTED_OPERATION', 'QueryRealisation');
+    assert.equal(await client.isValidPath(PATH_A), true);
+    client.close();
+  });
+
   it('an aborted signal: DAEMON_ABORTED', async function () {
     const socket = await serve(async (peer) => {
       await peer.handshake(34);

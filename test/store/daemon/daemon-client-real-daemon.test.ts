@@ -156,6 +156,21 @@ describe('nix-daemon client against a real Nix 2.8 daemon', function () {
     assert.equal(await client.queryPathFromHashPart('0'.repeat(32)), undefined);
   });
 
+  it('QueryRealisation is not sent by default; Nix 2.8 without ca-derivations drops the connection on it (why)', async function () {
+    const id = `sha256:${'ab'.repeat(32)}!out`;
+    await assert.rejects(
+      () => client.queryRealisation(id),
+      (error) => error instanceof DaemonError && error.code === 'DAEMON_UNSUPPORTED_OPERATION',
+    );
+    assert.equal(await client.isValidPath(store.added), true, 'the connection is still usable');
+    const brave = await connectDaemon(daemon.socket, { realisations: true, timeoutMs: 20_000 });
+    await assert.rejects(
+      () => brave.queryRealisation(id),
+      (error) => error instanceof DaemonError && error.code === 'DAEMON_CLOSED' && error.evidence['operation'] === 'QueryRealisation',
+    );
+    brave.close();
+  });
+
   it('refuses a path outside the store dir before sending it', async function () {
     await assert.rejects(
       () => client.isValidPath('/etc/passwd'),
