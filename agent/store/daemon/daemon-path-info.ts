@@ -3,21 +3,10 @@ import { formatNarHash, parseNarHash } from '../nar-hash-string.ts';
 import { parseStorePath } from '../store-path.ts';
 import { DaemonError } from './daemon-error.ts';
 import type { FrameReader } from './frame-reader.ts';
+import type { PathInfo } from '../nix-db-rows.ts';
 
-/** Like the DB's PathInfo, without the DB row id. References and sigs sorted. */
-export interface DaemonPathInfo {
-  readonly path: string;
-  /** `sha256:<base-16>`, as the DB stores it. */
-  readonly narHash: string;
-  readonly narSize: number;
-  /** Seconds since the epoch. */
-  readonly registrationTime: number;
-  readonly deriver: string | undefined;
-  readonly ultimate: boolean;
-  readonly sigs: readonly string[];
-  readonly ca: string | undefined;
-  readonly references: readonly string[];
-}
+/** The DB reader's PathInfo without the DB row id (the one shape of a path's metadata, whichever source); references and sigs sorted. */
+export type DaemonPathInfo = Omit<PathInfo, 'id'>;
 
 /** Reads the fields after QueryPathInfo's valid flag (protocol ≥ 1.16 layout). */
 export async function readPathInfo(reader: FrameReader, storeDir: string, path: string): Promise<DaemonPathInfo> {
