@@ -44,7 +44,7 @@ const DEFAULT_HINTS: Readonly<Record<DaemonErrorCode, string>> = {
   DAEMON_UNSUPPORTED_VERSION: 'Use a daemon speaking worker protocol 1.21 or later (Nix 2.3+, snix).',
   DAEMON_FRAME_TOO_LARGE: 'The peer is not a sane nix-daemon, or the store needs a higher maxStringBytes/maxListLength.',
   DAEMON_BAD_FRAME: 'The peer does not speak the nix-daemon worker protocol; check what listens on the socket.',
-  DAEMON_BAD_ANSWER: 'Check that the daemon serves the store dir overlay-warden expects (the store dir of lower-store).',
+  DAEMON_BAD_ANSWER: 'Check that the daemon serves the store dir the configuration expects (the store dir of lower-store).',
   DAEMON_REMOTE_ERROR: "See the daemon's message; the connection is still usable.",
   DAEMON_CLIENT_CLOSED: 'Connect again.',
   DAEMON_ABORTED: 'The caller gave up (shutdown or a newer request); nothing to fix.',

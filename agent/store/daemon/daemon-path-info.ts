@@ -44,7 +44,7 @@ export function checkStorePath(storeDir: string, value: string, field: string): 
   } catch (cause) {
     throw new DaemonError('DAEMON_BAD_ANSWER', `nix-daemon sent '${value}' as ${field}, which is not a store path in ${storeDir}`, {
       evidence: { field, value, storeDir },
-      hint: 'Check that the daemon serves the store dir overlay-warden expects (lower-store ... ?real= / store=).',
+      hint: 'Check that the daemon serves the store dir the configuration expects (lower-store ... ?real= / store=).',
       cause,
     });
   }
