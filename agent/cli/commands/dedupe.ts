@@ -10,7 +10,7 @@ import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
 import { requireRootFor } from '../needs-root.ts';
 import { wholeNumberOption } from '../option-values.ts';
 import { printError, quantity } from '../output.ts';
-import { remountOnce } from '../remount-once.ts';
+import { remountOnce } from '../remount-runs.ts';
 
 /** Test hook: `after-set-aside` kills the run (SIGKILL) right after it set the first copy aside, before deleting it. */
 export const DEDUPE_CRASH_ENV = 'OVERLAY_WARDEN_TEST_DEDUPE_CRASH';

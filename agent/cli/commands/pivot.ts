@@ -12,7 +12,7 @@ import { requireRootFor } from '../needs-root.ts';
 import { wholeNumberOption } from '../option-values.ts';
 import { formatRows, paint, quantity } from '../output.ts';
 import { UsageError } from '../usage-error.ts';
-import { remountHere, remountWaitMs } from './remount.ts';
+import { remountHere, remountWaitMs } from '../remount-runs.ts';
 
 /** Copied paths listed by name in the human report (the count is always complete; --json lists all). */
 const LISTED = 20;

@@ -1,23 +1,13 @@
 /** `overlay-warden remount`: asks the running agent to remount (serialised with its own remounts), or with --direct remounts itself. */
-import { ControlError, requestControl, socketAnswers } from '../../control/index.ts';
+import { ControlError, socketAnswers } from '../../control/index.ts';
 import type { Config } from '../../config/index.ts';
-import { backoffDelay, mountCheckVerifier, Remounter, type RemountOutcome, type RemountSettings } from '../../remount/index.ts';
+import type { RemountOutcome } from '../../remount/index.ts';
 import { EXIT, type CliIo, type Command, type CommandContext } from '../command.ts';
 import { requireRootFor } from '../needs-root.ts';
 import { oneOfOptions } from '../option-values.ts';
 import { formatRows, paint, quantity } from '../output.ts';
 import { printEnvelope, resultEnvelope } from '../json-envelope.ts';
-
-/**
- * How long to wait for the agent's answer: every attempt may run its full
- * timeout plus the kill grace, the check after each as long again, plus the
- * backoffs and the coalescing window, plus a minute of slack. Pure.
- */
-export function remountWaitMs(settings: RemountSettings): number {
-  let backoffMs = 0;
-  for (let attempt = 1; attempt < settings.attempts; attempt++) backoffMs += backoffDelay(attempt, settings.backoffSeconds * 1000);
-  return Math.round(settings.attempts * (2 * settings.timeoutSeconds + 10) * 1000 + backoffMs + 60_000 + settings.coalesceMs);
-}
+import { askAgentToRemount, remountHere, remountWaitMs } from '../remount-runs.ts';
 
 /** The human report of an outcome. Pure apart from `io`'s colour settings. */
 export function formatRemountOutcome(io: CliIo, outcome: RemountOutcome, via: 'agent' | 'direct'): string {
@@ -75,23 +65,17 @@ export const remountCommand: Command = {
 async function remountThroughAgent(context: CommandContext, config: Config): Promise<number> {
   const { io, json } = context;
   const wait = context.values['no-wait'] !== true;
-  const response = await requestControl(
-    config.control.socket,
-    { action: 'remount', source: 'manual', by: `overlay-warden remount (uid ${process.getuid?.() ?? '?'})`, wait },
-    { timeoutMs: wait ? remountWaitMs(config.remount) : 10_000, signal: context.signal },
-  );
-  if (!response.ok) {
-    throw new ControlError('CONTROL_HANDLER_FAILED', `the agent refused: ${response.error.message}`, {
-      evidence: { code: response.error.code, ...response.error.evidence },
-      ...(response.error.hint === undefined ? {} : { hint: response.error.hint }),
-    });
-  }
+  const result = await askAgentToRemount(config, `overlay-warden remount (uid ${process.getuid?.() ?? '?'})`, {
+    wait,
+    timeoutMs: wait ? remountWaitMs(config.remount) : 10_000,
+    signal: context.signal,
+  });
   if (!wait) {
     if (json) printEnvelope(io, resultEnvelope('remount', EXIT.ok, [], { via: 'agent', queued: true, outcome: null }));
     else io.stdout.write('the agent has the request; `overlay-warden status` shows how it goes\n');
     return EXIT.ok;
   }
-  return reportOutcome(context, response.result as RemountOutcome, 'agent');
+  return reportOutcome(context, result as RemountOutcome, 'agent');
 }
 
 /** Prints an outcome (with --json: the check's findings at the top, the rest of the outcome as the result); its exit code. */
@@ -113,28 +97,4 @@ async function remountDirectly(context: CommandContext, config: Config): Promise
     });
   }
   return reportOutcome(context, await remountHere(config, io.env, 'overlay-warden remount --direct', context.signal), 'direct');
-}
-
-/**
- * One remount run here, without an agent (retries, timeout, the mount check afterwards), as `remount --direct` and
- * `pivot` without an agent do it. A flag an agent left (crash) is answered by the same run, and cleared when it ends
- * fresh. Closing on `signal` cancels it.
- */
-export async function remountHere(config: Config, env: CliIo['env'], by: string, signal: AbortSignal): Promise<RemountOutcome> {
-  const remounter = new Remounter({
-    mergedStoreDir: config.layout.mergedStoreDir,
-    stateDir: config.stateDir,
-    // No other requests to wait for: start at once.
-    settings: { ...config.remount, coalesceMs: 0 },
-    verifyAfterRemount: mountCheckVerifier(config, env),
-  });
-  const onAbort = (): void => void remounter.close();
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    remounter.start();
-    return await remounter.request({ source: 'manual', by });
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    await remounter.close();
-  }
 }
