@@ -12,7 +12,8 @@ export class StoreLayoutError extends WardenError<StoreLayoutErrorCode> {}
 /**
  * The environment variables Nix takes its defaults from (`process.env` fits):
  * NIX_STORE_DIR (else NIX_STORE) for the store dir, NIX_STATE_DIR for the
- * state dir. Empty values count as unset, as in Nix.
+ * state dir, NIX_DAEMON_SOCKET_PATH for a daemon's socket. Empty values count
+ * as unset, as in Nix.
  */
 export type NixEnv = Readonly<Record<string, string | undefined>>;
 
@@ -78,6 +79,7 @@ export function resolveLowerStoreLayout(url: ParsedStoreUrl, env: NixEnv = {}): 
     stateDir,
     db: stateDir === undefined ? undefined : dbOf(stateDir),
     readOnly: url.kind === 'daemon' ? false : url.readOnly,
+    daemonSocket: url.kind === 'daemon' ? daemonSocketOf(url.socket, stateDir, env) : undefined,
   });
 }
 
@@ -93,6 +95,23 @@ function localFsDirs(url: ParsedStoreUrl, env: NixEnv): { storeDir: string; real
     realStoreDir: url.real ?? (url.root === undefined ? storeDir : joinCanonPath(url.root, 'nix', 'store')),
     stateDir: url.state ?? (url.root === undefined ? undefined : joinCanonPath(url.root, 'nix', 'var', 'nix')),
   };
+}
+
+/** Nix's daemon socket: the URL's, else NIX_DAEMON_SOCKET_PATH (non-empty, canonical), else STATE/daemon-socket/socket. */
+function daemonSocketOf(socket: string | undefined, stateDir: string | undefined, env: NixEnv): string {
+  if (socket !== undefined) return socket;
+  const fromEnv = env['NIX_DAEMON_SOCKET_PATH'];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const path = canonAbsolutePath(fromEnv);
+    if (path === undefined) {
+      throw new StoreLayoutError('STORE_LAYOUT_BAD_ENV', `environment variable NIX_DAEMON_SOCKET_PATH='${fromEnv}' is not an absolute path`, {
+        evidence: { variable: 'NIX_DAEMON_SOCKET_PATH', value: fromEnv, expected: 'an absolute path' },
+        hint: 'unset NIX_DAEMON_SOCKET_PATH or set it to an absolute path, or name the socket in the store URL (unix:///path/to/socket)',
+      });
+    }
+    return path;
+  }
+  return joinCanonPath(stateDir ?? nixDefaults(env).stateDir, 'daemon-socket', 'socket');
 }
 
 function dbOf(stateDir: string): string {

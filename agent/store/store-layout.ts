@@ -19,6 +19,11 @@ export interface LowerStoreLayout {
   readonly db: string | undefined;
   /** `read-only=true`: Nix opens the DB with `immutable=1`, and so does overlay-warden. */
   readonly readOnly: boolean;
+  /**
+   * For a `daemon` lower store, the nix-daemon socket its metadata comes through: the path of `unix:///PATH`, else
+   * NIX_DAEMON_SOCKET_PATH, else STATE/daemon-socket/socket (Nix's default). Undefined for every other kind.
+   */
+  readonly daemonSocket: string | undefined;
 }
 
 /** The full layout of the overlay store, as `overlay-warden layout` prints it. */

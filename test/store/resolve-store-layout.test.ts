@@ -64,6 +64,7 @@ describe('resolveStoreLayout', () => {
         stateDir: '/mnt/cacache/nix/var/nix',
         db: '/mnt/cacache/nix/var/nix/db/db.sqlite',
         readOnly: true,
+        daemonSocket: undefined,
       },
       checkMount: false,
       remountHook: undefined,
@@ -150,6 +151,19 @@ describe('resolveStoreLayout', () => {
     assert.equal(resolveLowerStoreLayout(parseStoreUrl('daemon?state=/s')).db, '/s/db/db.sqlite');
   });
 
+  it("names a daemon lower store's socket: the URL's, else NIX_DAEMON_SOCKET_PATH, else STATE/daemon-socket/socket", () => {
+    const socketOf = (lower: string, env = {}): string | undefined =>
+      layoutOf(`local-overlay://?upper-layer=/u&lower-store=${encodeURIComponent(lower)}`, env).lower.daemonSocket;
+    assert.equal(socketOf('unix:///tmp/snix-daemon.sock?real=/r/nix/store', { NIX_DAEMON_SOCKET_PATH: '/other.sock' }), '/tmp/snix-daemon.sock');
+    assert.equal(socketOf('daemon', { NIX_DAEMON_SOCKET_PATH: '/run/d.sock' }), '/run/d.sock');
+    assert.equal(socketOf('daemon', { NIX_DAEMON_SOCKET_PATH: '', NIX_STATE_DIR: '/st' }), '/st/daemon-socket/socket');
+    assert.equal(socketOf('daemon?state=/s'), '/s/daemon-socket/socket');
+    assert.equal(socketOf('daemon'), '/nix/var/nix/daemon-socket/socket');
+    assert.equal(socketOf('/mnt/lower?read-only=true'), undefined);
+    const error = layoutError('local-overlay://?upper-layer=/u&lower-store=daemon', 'STORE_LAYOUT_BAD_ENV', { NIX_DAEMON_SOCKET_PATH: 'rel.sock' });
+    assert.equal(error.evidence['variable'], 'NIX_DAEMON_SOCKET_PATH');
+  });
+
   it("resolves an unset lower store as auto, at Nix's default dirs", () => {
     assert.deepEqual(layoutOf('local-overlay://?upper-layer=/u').lower, {
       url: '',
@@ -159,6 +173,7 @@ describe('resolveStoreLayout', () => {
       stateDir: '/nix/var/nix',
       db: '/nix/var/nix/db/db.sqlite',
       readOnly: false,
+      daemonSocket: undefined,
     });
   });
 
@@ -173,6 +188,7 @@ describe('resolveStoreLayout', () => {
       stateDir: '/mid/nix/var/nix',
       db: '/mid/nix/var/nix/db/db.sqlite',
       readOnly: true,
+      daemonSocket: undefined,
     });
   });
 

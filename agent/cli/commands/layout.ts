@@ -17,6 +17,7 @@ export function layoutRows(layout: StoreLayout): Array<readonly [string, string]
     ['lower store', `${layout.lower.url} (${layout.lower.kind})`],
     ['lower store dir', layout.lower.realStoreDir],
     ['lower DB', show(layout.lower.db, 'none: metadata comes from the daemon')],
+    ...(layout.lower.daemonSocket === undefined ? [] : [['lower daemon socket', layout.lower.daemonSocket] as const]),
     ['lower read-only', String(layout.lower.readOnly)],
     ['check-mount', String(layout.checkMount)],
     ['remount hook', show(layout.remountHook, 'none set')],
