@@ -17,13 +17,20 @@ export { listLayer, listLayerAgainst, keySetAgainst, kindAt, KIND_CODE, type Lay
 export { applyOverlayMarks } from './layer-marks.ts';
 export { hashingThreads, AUTO_THREADS_PER_CORE, AUTO_THREADS_MAX } from './pool-threads.ts';
 export {
-  nextConcurrency,
+  nextAdaptState,
+  startAdaptState,
+  parseProcIo,
+  readCounters,
   Gate,
-  workerThreadsWaitingOnDisk,
-  taskState,
+  COLD_SHARE,
+  QUIET_STORAGE_BYTES,
+  COLD_STORAGE_BYTES,
+  WINDOW_INTERVALS,
   QUIET_INTERVALS_TO_CUT,
+  type AdaptState,
   type ConcurrencyBounds,
-  type DiskWaitSample,
+  type ReadCounters,
+  type IntervalReads,
 } from './hashing-concurrency.ts';
 export { KeyTable, type KeyTableData } from './key-table.ts';
 export { userPathBaseName } from './verify-paths.ts';

@@ -3,9 +3,9 @@
 /**
  * Threads per core when `pool.size` is `auto`. Hashing with a warm page cache is CPU-bound (one thread per core
  * does), but with a cold cache each thread spends most of its time waiting for reads, and more threads keep more
- * reads in flight (measured by `npm run bench:verify`). With `auto`, verify starts at one object per core and
- * raises the number in flight only while threads wait on the disk (hashing-concurrency.ts), so the extra threads
- * cost nothing when the cache is warm.
+ * reads in flight (measured by `npm run bench:verify`). With `auto`, verify hashes on one thread per core and
+ * starts the others only while its reads are fetched from storage rather than served by the page cache
+ * (hashing-concurrency.ts), so the extra threads cost nothing when the cache is warm.
  */
 export const AUTO_THREADS_PER_CORE = 4;
 /** Most threads `auto` gives, however many cores. */

@@ -24,7 +24,7 @@ export interface VerifyOptions {
   readonly pool: WorkerPool;
   /**
    * Extra threads for adaptive concurrency: batches beyond two per `pool` thread go here, so that while the cache is
-   * warm only `pool`'s threads (one per core) exist, and these start only when threads wait on the disk.
+   * warm only `pool`'s threads (one per core) exist, and these start only when reads come from storage.
    */
   readonly ioPool?: WorkerPool;
   readonly scope: VerifyScope;
@@ -32,7 +32,7 @@ export interface VerifyOptions {
   readonly paths?: readonly string[];
   /**
    * Pool tasks in flight (each a batch of objects, see verify-batches.ts): a number, or `adaptive` (start at two per
-   * `pool` thread, and raise it up to two per thread of both pools while threads wait on the disk; see
+   * `pool` thread, and raise it up to two per thread of both pools while reads come from storage; see
    * hashing-concurrency.ts). Default: twice the pool's threads.
    */
   readonly concurrency?: number | 'adaptive';

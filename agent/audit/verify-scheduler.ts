@@ -11,7 +11,7 @@ import {
   type ProgressTotals,
 } from '../pool/index.ts';
 import { hashSource, type VerifyItem } from './find-corrupt.ts';
-import { Gate, nextConcurrency, workerThreadsWaitingOnDisk, type ConcurrencyBounds } from './hashing-concurrency.ts';
+import { Gate, nextAdaptState, readCounters, startAdaptState, type AdaptState, type ConcurrencyBounds } from './hashing-concurrency.ts';
 import type { HashedBatch } from './verify-judge.ts';
 
 export interface HashSchedule {
@@ -43,7 +43,7 @@ export interface HashRun {
  * Hashes each batch in a `nar-hash-batch` task (each item's hashSource) and hands every outcome, as it comes, to
  * `settle`. With adaptive
  * concurrency and an `ioPool`, tasks beyond two per `pool` thread go to `ioPool`, and the number in flight follows
- * how many threads wait on the disk. Progress counts objects (not batches), at most every PROGRESS_INTERVAL_MS,
+ * how much of what is read comes from storage rather than the page cache (hashing-concurrency.ts). Progress counts objects (not batches), at most every PROGRESS_INTERVAL_MS,
  * and a final event once every batch is settled. Aborting `signal` resolves with `partial: true` and the counts so far.
  * @throws PoolClosedError when a pool is closed under the run; whatever `settle` or `batches` throw.
  */
@@ -127,27 +127,22 @@ function progressReporter(
 }
 
 /**
- * How often adaptive concurrency samples the threads, and how many samples make one decision: a cold cache is
- * recognised 100 ms in (a sample costs a /proc listing and two small reads per thread, about 30 syscalls).
+ * How often adaptive concurrency reads the counters and decides: a cold cache is recognised 50 ms in (a decision costs
+ * one read of /proc/self/io).
  */
-const SAMPLE_MS = 25;
-const SAMPLES_PER_DECISION = 4;
+const DECIDE_MS = 50;
 
-/** Samples the worker threads waiting on the disk every SAMPLE_MS and resets the gate's limit every few samples. */
-function adaptEvery(gate: Gate, bounds: ConcurrencyBounds): NodeJS.Timeout {
-  let samples = 0;
-  let waiting = 0;
-  let quietIntervals = 0;
+/** Reads this process's read counters every DECIDE_MS and resets the gate's limit from them (nextAdaptState). */
+function adaptEvery(gate: Gate, bounds: ConcurrencyBounds): NodeJS.Timeout | undefined {
+  const counters = readCounters();
+  if (counters === undefined) return undefined; // no evidence: the cores' concurrency, right for a warm cache
+  let state: AdaptState = startAdaptState(gate.limit, counters);
   const timer = setInterval(() => {
-    const now = workerThreadsWaitingOnDisk();
+    const now = readCounters();
     if (now === undefined) return clearInterval(timer);
-    waiting += now;
-    if (++samples < SAMPLES_PER_DECISION) return;
-    quietIntervals = waiting === 0 ? quietIntervals + 1 : 0;
-    gate.setLimit(nextConcurrency(gate.limit, { waitingOnDisk: waiting / samples, quietIntervals }, bounds));
-    samples = 0;
-    waiting = 0;
-  }, SAMPLE_MS);
+    state = nextAdaptState({ ...state, limit: gate.limit }, now, bounds);
+    if (state.limit !== gate.limit) gate.setLimit(state.limit);
+  }, DECIDE_MS);
   timer.unref();
   return timer;
 }
