@@ -1,215 +1,126 @@
 /**
- * Benchmark: `overlay-warden verify` (the worker pool) vs `nix-store --verify --check-contents` (Nix 2.8, one
- * thread) vs the machine's SHA-256 limit (`openssl speed -evp sha256 -multi N`), on one generated store, with a
- * warm page cache and then a cold one (`echo 3 > /proc/sys/vm/drop_caches`, needs root).
+ * Benchmark: `overlay-warden verify --lower` as users get it (the built package in dist/, default threads and fixed
+ * `--threads` 1, 2 and 2x cores) against `nix-store --verify --check-contents` (Nix 2.8, one thread), on two store
+ * shapes (bench/verify-stores.ts), with a warm page cache (the store read again before every run) and a cold one
+ * (`echo 3 > /proc/sys/vm/drop_caches` before every run, needs root). Every cell: median and best of the rounds, wall
+ * and user+sys CPU (from /usr/bin/time), and the ratios issue 16's acceptance asks for, computed in the same run.
  */
-// Usage: npm run bench:verify [-- [--rebuild] [--threads auto,N,M,…] [--rounds N] [--cold-rounds N] [--skip-cold] [--sources]].
-// overlay-warden runs as shipped: compiled to JavaScript (`npm run build`'s settings); --sources runs the .ts files
-// under type stripping instead, which adds its start-up (about 0.3 s, plus 0.1 s a worker thread) to every run.
-// Cache: $OVERLAY_WARDEN_BENCH_DIR or /var/tmp/overlay-warden-bench, then verify/<FIXTURE_VERSION>.
+// Usage: npm run bench:verify [-- [--rebuild] [--shapes packages,small-files] [--rounds N] [--cold-rounds N] [--skip-cold]
+//   [--threads default,1,2,4] [--sources]]. The tools alternate within each round, so a burst of other work hits all alike.
+// Cache: $OVERLAY_WARDEN_BENCH_DIR or /var/tmp/overlay-warden-bench, then verify/<shape version>.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hashingThreads } from '../agent/audit/pool-threads.ts';
-import { benchCliMain, describeCli } from './built-cli.ts';
-import { contentPool, prng } from './fixture-random.ts';
 import { nixEnv } from '../test/support/nix-kit.ts';
+import { benchStore, STORE_SHAPES, type BenchStore } from './verify-stores.ts';
 
-/** Bump when the generated store changes: the cache is keyed by it. */
-const FIXTURE_VERSION = 'verify-bench-v2';
+const PROJECT = fileURLToPath(new URL('..', import.meta.url));
 const MiB = 1 << 20;
-/** Package-like trees (many small files, some medium, a quarter with one big file) and single-file paths. */
-const PACKAGES = 2000;
-const SINGLE_FILES = 200;
-const MIN_NAR_BYTES = 1 << 30;
-const MIN_PATHS = 2000;
 
 const { values: args } = parseArgs({
   options: {
     rebuild: { type: 'boolean', default: false },
+    shapes: { type: 'string', default: STORE_SHAPES.map((s) => s.name).join(',') },
     threads: { type: 'string' },
     rounds: { type: 'string', default: '5' },
-    'cold-rounds': { type: 'string', default: '3' },
+    'cold-rounds': { type: 'string', default: '5' },
     'skip-cold': { type: 'boolean', default: false },
     sources: { type: 'boolean', default: false },
   },
 });
-const rounds = Number(args.rounds);
-const coldRounds = Number(args['cold-rounds']);
-for (const [flag, n, given] of [
-  ['--rounds', rounds, args.rounds],
-  ['--cold-rounds', coldRounds, args['cold-rounds']],
-] as const) {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a positive whole number, got '${given}'`);
-}
+const rounds = positive('--rounds', args.rounds);
+const coldRounds = positive('--cold-rounds', args['cold-rounds']);
 const cores = os.availableParallelism();
-const defaultThreads = hashingThreads('auto', cores);
-/** `auto` runs without --threads (adaptive concurrency on `auto` threads); numbers fix the threads. */
-const threadCounts: Array<number | 'auto'> = (args.threads ?? 'auto').split(',').map((t) => (t === 'auto' ? 'auto' : Number(t)));
-if (threadCounts.some((n) => n !== 'auto' && (!Number.isInteger(n) || n < 1))) throw new Error(`--threads takes whole numbers or auto, got '${args.threads}'`);
-const cacheDir = path.join(process.env.OVERLAY_WARDEN_BENCH_DIR ?? '/var/tmp/overlay-warden-bench', 'verify', FIXTURE_VERSION);
-const lowerRoot = path.join(cacheDir, 'lower');
-const mergedRoot = path.join(cacheDir, 'merged');
-const upperLayer = path.join(cacheDir, 'upper');
-const marker = path.join(cacheDir, 'complete.json');
-const storeUrl = `local-overlay://?root=${mergedRoot}&lower-store=${encodeURIComponent(`${lowerRoot}?read-only=true`)}&upper-layer=${upperLayer}`;
+/** `default` runs without --threads (what users get); numbers fix the threads. */
+const variants: Array<number | 'default'> = (args.threads ?? `default,1,2,${2 * cores}`).split(',').map((t) => (t === 'default' ? 'default' : Number(t)));
+if (variants.some((n) => n !== 'default' && (!Number.isInteger(n) || n < 1)))
+  throw new Error(`--threads takes whole numbers or default, got '${args.threads}'`);
+const shapes = args.shapes.split(',').map((name) => {
+  const shape = STORE_SHAPES.find((s) => s.name === name);
+  if (shape === undefined) throw new Error(`no store shape '${name}'; known: ${STORE_SHAPES.map((s) => s.name).join(', ')}`);
+  return shape;
+});
 
-interface Counts {
-  files: number;
-  bytes: number;
+function positive(flag: string, given: string): number {
+  const n = Number(given);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a positive whole number, got '${given}'`);
+  return n;
 }
 
-/**
- * One package, shaped like a real store path: a few nested dirs, 40-240 files log-uniform in 0-64 KiB (headers,
- * scripts, docs, small libraries; some executable), one in six packages a medium file (0.3-1.3 MiB), one in twelve
- * a big one (2-6 MiB), one in eighty a very big one (12-20 MiB), a few symlinks. Most of the cost is per file, as in
- * a real store, not per byte.
- */
-function generatePackage(dir: string, index: number, pool: Buffer, counts: Counts): void {
-  const rnd = prng(index + 1);
-  const pick = (n: number): number => Math.floor(rnd() * n);
-  const write = (file: string, size: number, mode = 0o644): void => {
-    const at = pick(pool.length - size);
-    fs.writeFileSync(file, pool.subarray(at, at + size), { mode });
-    counts.files++;
-    counts.bytes += size;
-  };
-  const dirs = [dir];
-  fs.mkdirSync(dir);
-  for (let d = 0; d < 3 + pick(8); d++) {
-    const child = path.join(dirs[pick(dirs.length)]!, ['bin', 'lib', 'share', 'include', 'doc', 'man'][pick(6)]! + d);
-    fs.mkdirSync(child);
-    dirs.push(child);
-  }
-  const files: string[] = [];
-  for (let f = 0; f < 40 + pick(200); f++) {
-    const file = path.join(dirs[pick(dirs.length)]!, `${['a', 'lib', 'x', 'Z', '_'][pick(5)]}_${f}${['', '.so', '.py', '.h'][pick(4)]}`);
-    write(file, Math.floor(Math.exp(rnd() * Math.log(64 * 1024))) - 1, f % 9 === 0 ? 0o755 : 0o644);
-    files.push(file);
-  }
-  if (index % 6 === 3) write(path.join(dir, 'medium.dat'), 300 * 1024 + pick(1024 * 1024));
-  if (index % 12 === 1) write(path.join(dir, 'big.bin'), 2 * MiB + pick(4 * MiB), 0o755);
-  if (index % 80 === 7) write(path.join(dir, 'huge.bin'), 12 * MiB + pick(8 * MiB));
-  for (let l = 0; l < 1 + pick(4); l++) fs.symlinkSync(path.relative(dir, files[pick(files.length)]!), path.join(dir, `link${l}`));
+/** The CLI as shipped: `tsc -p tsconfig.build.json` into dist/ (what `npm run build` makes), or the .ts sources. */
+function cliMain(): string {
+  if (args.sources) return path.join(PROJECT, 'agent/cli/main.ts');
+  const tsc = spawnSync(process.execPath, [path.join(PROJECT, 'node_modules/typescript/bin/tsc'), '-p', path.join(PROJECT, 'tsconfig.build.json')], {
+    encoding: 'utf8',
+  });
+  if (tsc.status !== 0) throw new Error(`compiling the CLI failed:\n${tsc.stdout}${tsc.stderr}`);
+  return path.join(PROJECT, 'dist/agent/cli/main.js');
 }
 
-/** Generates the sources, adds them to a lower store with real Nix (in batches), and makes an empty upper side. */
-function buildStore(): void {
-  fs.rmSync(cacheDir, { recursive: true, force: true });
-  const src = path.join(cacheDir, 'src');
-  fs.mkdirSync(src, { recursive: true });
-  const started = performance.now();
-  const pool = contentPool(9);
-  const counts: Counts = { files: 0, bytes: 0 };
-  const sources: string[] = [];
-  for (let p = 0; p < PACKAGES; p++) {
-    const dir = path.join(src, `pkg-${String(p).padStart(4, '0')}-${['lib', 'tool', 'data', 'py3'][p % 4]}`);
-    generatePackage(dir, p, pool, counts);
-    sources.push(dir);
-  }
-  for (let s = 0; s < SINGLE_FILES; s++) {
-    const file = path.join(src, `single-${s}.txt`);
-    const size = (s * 7919) % 20_000;
-    fs.writeFileSync(file, pool.subarray(s * 4096, s * 4096 + size));
-    counts.files++;
-    counts.bytes += size;
-    sources.push(file);
-  }
-  const generated = performance.now();
-  console.log(
-    `generated ${sources.length} paths, ${counts.files} files, ${(counts.bytes / MiB).toFixed(0)} MiB in ${((generated - started) / 1000).toFixed(1)} s`,
-  );
-  for (let i = 0; i < sources.length; i += 250) run('nix-store', ['--store', lowerRoot, '--add', ...sources.slice(i, i + 250)]);
-  console.log(`nix-store --add took ${((performance.now() - generated) / 1000).toFixed(1)} s`);
-  fs.rmSync(src, { recursive: true, force: true });
-  // The overlay store's side: an empty upper layer and an upper DB (Nix creates it on first use).
-  fs.mkdirSync(upperLayer, { recursive: true });
-  fs.mkdirSync(path.join(mergedRoot, 'nix/store'), { recursive: true });
-  run('nix-store', ['--store', mergedRoot, '--verify']);
-  fs.writeFileSync(marker, `${JSON.stringify({ version: FIXTURE_VERSION, ...counts })}\n`);
+/** One timed run: wall seconds and the CPU seconds (user + sys) of the process and its threads. */
+interface Run {
+  readonly wall: number;
+  readonly user: number;
+  readonly sys: number;
 }
 
-function run(command: string, argv: readonly string[]): string {
-  const result = spawnSync(command, argv, { encoding: 'utf8', maxBuffer: 64 * MiB, env: nixEnv() });
+const TIME_FILE = path.join(os.tmpdir(), `ow-bench-verify-time-${process.pid}`);
+process.once('exit', () => fs.rmSync(TIME_FILE, { force: true }));
+
+/** Runs a command under /usr/bin/time; throws unless it exits 0. Returns its stdout and times. */
+function timed(command: string, argv: readonly string[]): Run & { stdout: string } {
+  const result = spawnSync('/usr/bin/time', ['-f', '%e %U %S', '-o', TIME_FILE, command, ...argv], {
+    encoding: 'utf8',
+    maxBuffer: 64 * MiB,
+    env: nixEnv(),
+  });
   if (result.error !== undefined) throw result.error;
   if (result.status !== 0) throw new Error(`${command} ${argv.slice(0, 4).join(' ')} … exited ${result.status}: ${result.stderr.slice(-2000)}`);
-  return result.stdout;
+  const [wall, user, sys] = fs.readFileSync(TIME_FILE, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number];
+  return { wall, user, sys, stdout: result.stdout };
 }
 
-function narTotals(): { paths: number; bytes: number } {
-  const db = new DatabaseSync(path.join(lowerRoot, 'nix/var/nix/db/db.sqlite'), { readOnly: true });
-  try {
-    const row = db.prepare('select count(*) as paths, sum(narSize) as bytes from ValidPaths').get() as { paths: number; bytes: number };
-    return { paths: row.paths, bytes: row.bytes };
-  } finally {
-    db.close();
-  }
-}
+const CLI_MAIN = cliMain();
 
-/** Wall seconds of a command (run to completion); throws unless it exits 0. */
-function timed(command: string, argv: readonly string[]): number {
-  const started = performance.now();
-  run(command, argv);
-  return (performance.now() - started) / 1000;
-}
-
-const CLI_MAIN = benchCliMain(args.sources);
-
-/** Our verify of every lower-DB path, as a user runs it (a child process, start-up included). */
-function timeOurs(threads: number | 'auto'): number {
-  const started = performance.now();
-  const out = run(process.execPath, [
+/** Our verify of every lower-DB path, as a user runs it (a child process, start-up included); checks it found nothing. */
+function runOurs(store: BenchStore, threads: number | 'default'): Run & { threadsUsed: number } {
+  const run = timed(process.execPath, [
     CLI_MAIN,
     'verify',
     '--lower',
     '--json',
-    ...(threads === 'auto' ? [] : ['--threads', String(threads)]),
+    ...(threads === 'default' ? [] : ['--threads', String(threads)]),
     '--store',
-    storeUrl,
+    store.storeUrl,
   ]);
-  const seconds = (performance.now() - started) / 1000;
-  const report = JSON.parse(out) as { findings: unknown[]; checked: number; total: number };
-  if (report.findings.length > 0 || report.checked !== report.total) throw new Error(`our verify found problems in a healthy store: ${out.slice(0, 2000)}`);
-  return seconds;
+  const report = JSON.parse(run.stdout) as { findings: unknown[]; result: { checked: number; planned: number; threads: number } };
+  if (report.findings.length > 0 || report.result.checked !== report.result.planned || report.result.planned !== store.paths)
+    throw new Error(`our verify did not check a healthy store cleanly: ${run.stdout.slice(0, 2000)}`);
+  return { ...run, threadsUsed: report.result.threads };
 }
 
-function timeNix(): number {
-  return timed('nix-store', ['--store', lowerRoot, '--verify', '--check-contents']);
-}
-
-/** `openssl speed -evp sha256 -multi N` on 1 MiB blocks: the bytes per second all cores can hash. */
-function sha256Limit(processes: number): number {
-  const out = run('openssl', ['speed', '-evp', 'sha256', '-multi', String(processes), '-seconds', '2', '-bytes', String(MiB)]);
-  // The result table's last line: `sha256   <k bytes/s for each block size>` (here one size); "k" = 1000 bytes.
-  const line = out
-    .split('\n')
-    .reverse()
-    .find((l) => /^sha256\s/.test(l));
-  const value = Number(line?.trim().split(/\s+/).at(-1)?.replace(/k$/, ''));
-  if (!Number.isFinite(value)) throw new Error(`cannot read openssl speed's output:\n${out}`);
-  return value * 1000;
+function runNix(store: BenchStore): Run {
+  return timed('nix-store', ['--store', store.lowerRoot, '--verify', '--check-contents']);
 }
 
 /**
- * Reads every file of the lower store once, so the next timed run finds it all in the page cache. Run before each
- * warm run, not once: a kernel with proactive reclaim (DAMON's `pageout` scheme, on here: pages not touched for about
- * a minute are written out) empties the cache between rounds, and a "warm" run would then read from disk.
+ * Reads every file of the store once, so the next timed run finds it all in the page cache. Before each warm run,
+ * not once: a kernel with proactive reclaim (DAMON's `pageout` scheme: pages idle for about a minute are written out)
+ * empties the cache between rounds, and a "warm" run would then read from disk.
  */
-function warmPageCache(): void {
-  run('sh', ['-c', 'find "$1" -type f -print0 | xargs -0 -r -n 500 -P "$2" cat > /dev/null', 'warm', path.join(lowerRoot, 'nix/store'), String(cores)]);
-}
-
-/** Whether DAMON runs (sysfs interface): then pages idle for a while leave the page cache without memory pressure. */
-function proactiveReclaimOn(): boolean {
-  const dir = '/sys/kernel/mm/damon/admin/kdamonds';
-  try {
-    return fs.readdirSync(dir).some((k) => /^[0-9]+$/.test(k) && fs.readFileSync(path.join(dir, k, 'state'), 'utf8').trim() === 'on');
-  } catch {
-    return false;
-  }
+function warmPageCache(store: BenchStore): void {
+  const r = spawnSync('sh', [
+    '-c',
+    'find "$1" -type f -print0 | xargs -0 -r -n 500 -P "$2" cat > /dev/null',
+    'warm',
+    path.join(store.lowerRoot, 'nix/store'),
+    String(cores),
+  ]);
+  if (r.status !== 0) throw new Error(`reading the store into the page cache failed: ${String(r.stderr)}`);
 }
 
 function dropCaches(): boolean {
@@ -222,86 +133,101 @@ function dropCaches(): boolean {
   }
 }
 
-if (args.rebuild || !fs.existsSync(marker)) {
-  console.log(`building the bench store under ${cacheDir} …`);
-  buildStore();
-}
-const totals = narTotals();
-console.log(
-  `store ${lowerRoot}: ${totals.paths} valid paths, NAR total ${(totals.bytes / MiB).toFixed(0)} MiB; ${cores} cores; overlay-warden threads ${threadCounts.join(', ')} (auto = ${defaultThreads}); CLI ${describeCli(CLI_MAIN)}`,
-);
-if (totals.bytes < MIN_NAR_BYTES || totals.paths < MIN_PATHS)
-  console.warn('warning: the store is smaller than the target (1 GiB of NAR, 2000 paths); rerun with --rebuild');
-
-const rate = (seconds: number): string => `${(totals.bytes / MiB / seconds).toFixed(0).padStart(5)} MiB/s`;
-// The machine's limit, measured before and after the runs (the higher counts: other work can only lower it).
-let limit = sha256Limit(cores);
-const printLimit = (): void => console.log(`\nSHA-256 limit (openssl speed -evp sha256 -multi ${cores}, 1 MiB blocks): ${(limit / MiB).toFixed(0)} MiB/s`);
-printLimit();
-
-/** Each tool's times over the rounds; the ratios compare best with best and median with median. */
-interface Times {
-  readonly label: string;
-  readonly seconds: number[];
-}
-
-const best = (times: readonly number[]): number => Math.min(...times);
-function median(times: readonly number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
+const best = (xs: readonly number[]): number => Math.min(...xs);
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function report(title: string, nix: Times, ours: readonly Times[]): void {
-  console.log(`\n${title}`);
-  console.log(`  ${''.padEnd(42)}  best: seconds  throughput   vs Nix  | median: seconds  vs Nix`);
-  for (const row of [nix, ...ours]) {
-    const [b, m] = [best(row.seconds), median(row.seconds)];
-    const [bNix, mNix] = [best(nix.seconds), median(nix.seconds)];
-    const share = row === nix ? '' : `, ${((totals.bytes / b / limit) * 100).toFixed(0)}% of the SHA-256 limit`;
+/** A row of the table: one tool's runs in one cell (shape × cache state). */
+interface Row {
+  readonly label: string;
+  readonly threads: number | 'default' | 'nix';
+  readonly runs: Array<Run & { threadsUsed?: number }>;
+}
+
+/** Rounds alternating Nix and every variant, `prepare` (fill or empty the page cache) before every timed run. */
+function cell(store: BenchStore, n: number, prepare: (store: BenchStore) => void): Row[] {
+  const rows: Row[] = [
+    { label: 'nix-store --verify --check-contents', threads: 'nix', runs: [] },
+    ...variants.map((t) => ({ label: t === 'default' ? 'verify (default threads)' : `verify --threads ${t}`, threads: t, runs: [] })),
+  ];
+  for (let round = 0; round < n; round++) {
+    for (const row of rows) {
+      prepare(store);
+      row.runs.push(row.threads === 'nix' ? runNix(store) : runOurs(store, row.threads));
+    }
+  }
+  return rows;
+}
+
+interface Verdict {
+  readonly what: string;
+  readonly ok: boolean;
+}
+
+/** Prints one cell's table and returns its acceptance checks (issue 16). */
+function report(store: BenchStore, title: string, rows: readonly Row[], coldCell: boolean): Verdict[] {
+  const nix = rows[0]!;
+  const nixWall = median(nix.runs.map((r) => r.wall));
+  const nixCpu = median(nix.runs.map((r) => r.user + r.sys));
+  console.log(`\n${store.shape.name}, ${title}`);
+  console.log(`  ${''.padEnd(36)} wall median   best  x Nix (median) | user+sys median (user, sys)  x Nix's CPU | µs CPU/entry  ns CPU/KiB | threads used`);
+  for (const row of rows) {
+    const wall = row.runs.map((r) => r.wall);
+    const cpu = row.runs.map((r) => r.user + r.sys);
+    const [user, sys] = [median(row.runs.map((r) => r.user)), median(row.runs.map((r) => r.sys))];
+    const used = row.runs.map((r) => r.threadsUsed).filter((t) => t !== undefined);
     console.log(
-      `  ${row.label.padEnd(42)}  ${b.toFixed(2).padStart(6)} s  ${rate(b)}  ${(bNix / b).toFixed(2)}x  |  ${m.toFixed(2).padStart(6)} s  ${(mNix / m).toFixed(2)}x${share}`,
+      `  ${row.label.padEnd(36)} ${median(wall).toFixed(2).padStart(8)} s ${best(wall).toFixed(2).padStart(6)}  ${(nixWall / median(wall)).toFixed(2).padStart(5)}x        | ${median(cpu).toFixed(2).padStart(6)} s (${user.toFixed(2)}, ${sys.toFixed(2)})  ${(median(cpu) / nixCpu).toFixed(2).padStart(5)}x     | ${((median(cpu) / store.entries) * 1e6).toFixed(2).padStart(8)}  ${((median(cpu) / (store.narBytes / 1024)) * 1e9).toFixed(0).padStart(10)} | ${used.length > 0 ? [...new Set(used)].join('/') : ''}`,
     );
   }
-}
-
-/**
- * Rounds that alternate the tools (so a burst of other work on the machine hits all of them alike), with `prepare`
- * (filling or emptying the page cache) before every timed run.
- */
-function alternate(rounds: number, prepare: () => void): { nix: Times; ours: Times[] } {
-  const nix: Times = { label: 'nix-store --verify --check-contents', seconds: [] };
-  const ours: Times[] = threadCounts.map((t) => ({ label: label(t), seconds: [] }));
-  for (let round = 0; round < rounds; round++) {
-    prepare();
-    nix.seconds.push(timeNix());
-    threadCounts.forEach((t, i) => {
-      prepare();
-      ours[i]!.seconds.push(timeOurs(t));
-    });
+  const verdicts: Verdict[] = [];
+  const def = rows.find((r) => r.threads === 'default');
+  const fixed = rows.filter((r) => typeof r.threads === 'number');
+  if (def !== undefined) {
+    const speedup = nixWall / median(def.runs.map((r) => r.wall));
+    const target = coldCell ? 2.5 : 1.7;
+    verdicts.push({ what: `${store.shape.name} ${title}: default ${speedup.toFixed(2)}x Nix (target >= ${target}x)`, ok: speedup >= target });
+    if (fixed.length > 0) {
+      const bestFixed = fixed.reduce((a, b) => (median(a.runs.map((r) => r.wall)) <= median(b.runs.map((r) => r.wall)) ? a : b));
+      const ratio = median(def.runs.map((r) => r.wall)) / median(bestFixed.runs.map((r) => r.wall));
+      verdicts.push({
+        what: `${store.shape.name} ${title}: default at ${(ratio * 100).toFixed(0)}% of the best fixed (${bestFixed.label}) (target <= 105%)`,
+        ok: ratio <= 1.05,
+      });
+    }
   }
-  return { nix, ours };
+  const one = rows.find((r) => r.threads === 1);
+  if (one !== undefined && !coldCell) {
+    const cpu = median(one.runs.map((r) => r.user + r.sys));
+    verdicts.push({ what: `${store.shape.name} ${title}: --threads 1 CPU ${cpu.toFixed(2)} s, Nix's ${nixCpu.toFixed(2)} s (target <=)`, ok: cpu <= nixCpu });
+  }
+  return verdicts;
 }
 
-const label = (t: number | 'auto'): string =>
-  t === 'auto' ? `overlay-warden verify (auto: <=${defaultThreads} threads)` : `overlay-warden verify --threads ${t}`;
-
-// Warm: one untimed pass of each (start-up caches, the DBs), then the rounds, each run after reading the store into
-// the page cache.
-if (proactiveReclaimOn()) console.log('\nnote: proactive reclaim (DAMON) is on: the store is read into the page cache again before each warm run');
-timeNix();
-timeOurs(threadCounts[0]!);
-const warm = alternate(rounds, warmPageCache);
-report(`warm page cache (${rounds} alternating rounds)`, warm.nix, warm.ours);
-
-if (!args['skip-cold']) {
-  if (!dropCaches()) {
+const verdicts: Verdict[] = [];
+const canDrop = !args['skip-cold'] && dropCaches();
+console.log(
+  `${cores} cores; overlay-warden ${path.relative(PROJECT, CLI_MAIN)}, default threads: ${cores} while reads are served from the page cache, up to ${hashingThreads('auto', cores)} while they go to storage; ${rounds} warm and ${canDrop ? coldRounds : 0} cold rounds`,
+);
+for (const shape of shapes) {
+  const store = benchStore(shape, process.env.OVERLAY_WARDEN_BENCH_DIR ?? '/var/tmp/overlay-warden-bench', args.rebuild);
+  console.log(
+    `\nstore ${shape.name} (${shape.summary}): ${store.paths} paths, ${store.entries} entries, ${(store.narBytes / MiB).toFixed(0)} MiB of NAR, at ${store.lowerRoot}`,
+  );
+  // One untimed run of each first (start-up caches, the DBs).
+  warmPageCache(store);
+  runNix(store);
+  runOurs(store, 'default');
+  verdicts.push(...report(store, `warm page cache (read again before each run), ${rounds} rounds`, cell(store, rounds, warmPageCache), false));
+  if (args['skip-cold']) continue;
+  if (!canDrop) {
     console.log('\ncold page cache: skipped (writing /proc/sys/vm/drop_caches needs root)');
-  } else {
-    const cold = alternate(coldRounds, dropCaches);
-    report(`cold page cache (${coldRounds} alternating rounds, echo 3 > /proc/sys/vm/drop_caches before each run)`, cold.nix, cold.ours);
+    continue;
   }
+  verdicts.push(...report(store, `cold page cache (caches dropped before each run), ${coldRounds} rounds`, cell(store, coldRounds, dropCaches), true));
 }
-
-limit = Math.max(limit, sha256Limit(cores));
-printLimit();
+console.log('\nissue 16 acceptance (medians):');
+for (const v of verdicts) console.log(`  ${v.ok ? 'PASS' : 'FAIL'}  ${v.what}`);
