@@ -34,5 +34,6 @@ export {
 } from './hashing-concurrency.ts';
 export { KeyTable, type KeyTableData } from './key-table.ts';
 export { userPathBaseName } from './verify-paths.ts';
+export { VERIFY_BATCH_LIMITS } from './verify-batches.ts';
 export { openAuditDbs, withAuditDbs, type AuditDbs } from './open-dbs.ts';
 export { DEDUPE_LEFTOVER_PREFIX, dedupeLeftoverName, dedupeLeftoverOf } from './dedupe-leftover.ts';
