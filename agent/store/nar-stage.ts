@@ -38,7 +38,7 @@ export class NarStage {
   /** Pre-encoded bytes (a token of nar-tokens.ts). */
   put(bytes: Buffer): void {
     if (this.#pos + bytes.length > STAGE_BYTES) this.flush();
-    bytes.copy(this.#stage, this.#pos);
+    this.#stage.set(bytes, this.#pos); // TypedArray's set: Buffer's copy validates its arguments first
     this.#pos += bytes.length;
     this.#narSize += bytes.length;
   }
@@ -46,8 +46,18 @@ export class NarStage {
   putU64(n: number): void {
     if (this.#pos + 8 > STAGE_BYTES) this.flush();
     const stage = this.#stage;
-    stage.writeUInt32LE(n >>> 0, this.#pos);
-    stage.writeUInt32LE(Math.floor(n / 0x1_0000_0000), this.#pos + 4);
+    let at = this.#pos;
+    // Byte by byte: writeUInt32LE checks its arguments on every call. n is a whole number below 2^53.
+    const low = n >>> 0;
+    const high = Math.floor(n / 0x1_0000_0000);
+    stage[at++] = low & 0xff;
+    stage[at++] = (low >>> 8) & 0xff;
+    stage[at++] = (low >>> 16) & 0xff;
+    stage[at++] = low >>> 24;
+    stage[at++] = high & 0xff;
+    stage[at++] = (high >>> 8) & 0xff;
+    stage[at++] = (high >>> 16) & 0xff;
+    stage[at] = high >>> 24;
     this.#pos += 8;
     this.#narSize += 8;
   }
@@ -57,7 +67,8 @@ export class NarStage {
     const padding = (8 - (length % 8)) % 8;
     if (padding === 0) return;
     if (this.#pos + padding > STAGE_BYTES) this.flush();
-    this.#stage.fill(0, this.#pos, this.#pos + padding);
+    const stage = this.#stage;
+    for (let at = this.#pos, end = at + padding; at < end; at++) stage[at] = 0; // at most 7: fill() is a native call
     this.#pos += padding;
     this.#narSize += padding;
   }

@@ -4,7 +4,21 @@ import fs from 'node:fs';
 import { readNarDirectory, type NarDirectory } from './nar-directory.ts';
 import { narIoError, unsupportedFileError } from './nar-error.ts';
 import { NarStage, STAGE_BYTES, type FsPath } from './nar-stage.ts';
-import { CLOSE, CONTENTS, ENTRY_NAME, MAGIC, NODE, OPEN_DIRECTORY, OPEN_EXECUTABLE, OPEN_REGULAR, OPEN_SYMLINK } from './nar-tokens.ts';
+import {
+  CLOSE,
+  CLOSE_ENTRY,
+  ENTRY_NAME,
+  MAGIC,
+  NODE,
+  NODE_OPEN_DIRECTORY,
+  NODE_OPEN_EXECUTABLE_CONTENTS,
+  NODE_OPEN_REGULAR_CONTENTS,
+  NODE_OPEN_SYMLINK,
+  OPEN_DIRECTORY,
+  OPEN_EXECUTABLE_CONTENTS,
+  OPEN_REGULAR_CONTENTS,
+  OPEN_SYMLINK,
+} from './nar-tokens.ts';
 
 /** The narHash and narSize of a path, as Nix records them in ValidPaths. */
 export interface NarHashResult {
@@ -25,7 +39,12 @@ const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constant
  */
 const O_NOATIME: number = fs.constants.O_NOATIME ?? 0;
 
-type DirFrame = NarDirectory & { index: number };
+/** A directory being written: its listing and the next entry's index. */
+interface DirFrame {
+  readonly prefix: FsPath;
+  readonly entries: ReadonlyArray<fs.Dirent<FsPath>>;
+  index: number;
+}
 
 /**
  * Walks one file system object depth-first without following symlinks and writes its NAR through its NarStage.
@@ -59,20 +78,24 @@ export class NarWalker extends NarStage {
   /** One node where the NAR expects one (after `magic`, or inside `entry`): the object at `path` and all below it. */
   subtree(path: FsPath): void {
     // The stack is empty between nodes (composing callers keep their own directories), so this node is its bottom.
-    this.#node(path, lstat(path));
-    for (let frame = this.#stack.at(-1); frame !== undefined; frame = this.#stack.at(-1)) {
-      const entry = frame.entries[frame.index++];
-      if (entry === undefined) {
-        this.#stack.pop();
-        this.put(CLOSE);
-        if (this.#stack.length > 0) this.put(CLOSE);
+    this.#statNode(path, lstat(path));
+    const stack = this.#stack;
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      if (frame.index === frame.entries.length) {
+        stack.pop();
+        this.put(stack.length > 0 ? CLOSE_ENTRY : CLOSE);
         continue;
       }
+      const entry = frame.entries[frame.index++]!;
       this.put(ENTRY_NAME);
       this.putName(entry.name);
-      this.put(NODE);
-      // The prefix is a string exactly when the names are (NarDirectory).
-      this.#node(typeof entry.name === 'string' ? (frame.prefix as string) + entry.name : Buffer.concat([frame.prefix as Buffer, entry.name]), entry);
+      // The prefix is a string exactly when the names are (NarDirectory). Opening tokens start with `node`.
+      const path = typeof entry.name === 'string' ? (frame.prefix as string) + entry.name : Buffer.concat([frame.prefix as Buffer, entry.name]);
+      if (entry.isFile()) this.#regular(path);
+      else if (entry.isDirectory()) this.#directory(path);
+      else if (entry.isSymbolicLink()) this.#symlink(path);
+      else this.#statNode(path, lstat(path)); // d_type unknown (some file systems), or no NAR type: lstat decides
     }
   }
 
@@ -115,13 +138,12 @@ export class NarWalker extends NarStage {
     }
   }
 
-  /** Starts one node, typed by lstat/fstat or by readdir's d_type (lstat'ed when d_type is unknown or unsupported). */
-  #node(path: FsPath, typed: fs.Stats | fs.Dirent<FsPath>): void {
-    if (typed.isFile()) this.#regular(path);
-    else if (typed.isDirectory()) this.#directory(path);
-    else if (typed.isSymbolicLink()) this.#symlink(path);
-    else if (typed instanceof fs.Stats) throw unsupportedFileError(path, typed);
-    else this.#node(path, lstat(path));
+  /** Starts one node typed by lstat or fstat. */
+  #statNode(path: FsPath, st: fs.Stats): void {
+    if (st.isFile()) this.#regular(path);
+    else if (st.isDirectory()) this.#directory(path);
+    else if (st.isSymbolicLink()) this.#symlink(path);
+    else throw unsupportedFileError(path, st);
   }
 
   #directory(path: FsPath): void {
@@ -131,8 +153,8 @@ export class NarWalker extends NarStage {
     } catch (error) {
       throw narIoError(path, error);
     }
-    this.put(OPEN_DIRECTORY);
-    this.#stack.push({ ...listing, index: 0 });
+    this.put(this.#stack.length > 0 ? NODE_OPEN_DIRECTORY : OPEN_DIRECTORY);
+    this.#stack.push({ prefix: listing.prefix, entries: listing.entries, index: 0 });
   }
 
   /** Opens a regular file for reading without touching its access time where the kernel allows it. */
@@ -153,7 +175,7 @@ export class NarWalker extends NarStage {
     } catch (error) {
       throw narIoError(path, error);
     }
-    this.put(OPEN_SYMLINK);
+    this.put(this.#stack.length > 0 ? NODE_OPEN_SYMLINK : OPEN_SYMLINK);
     this.putString(target);
     this.#closeNode();
   }
@@ -167,13 +189,13 @@ export class NarWalker extends NarStage {
       // Replaced by a symlink, socket or device since readdir? Describe what is there now.
       const now = lstat(path);
       if (now.isFile()) throw narIoError(path, error);
-      this.#node(path, now);
+      this.#statNode(path, now);
       return;
     }
     try {
       const st = fstat(path, fd);
       if ((st.mode & S_IFMT) !== S_IFREG) {
-        this.#node(path, st);
+        this.#statNode(path, st);
         return;
       }
       this.#contents(path, fd, st.size, (st.mode & S_IXUSR) !== 0);
@@ -184,8 +206,8 @@ export class NarWalker extends NarStage {
 
   /** A regular file node: its header, the `size` bytes of the open file, padding, and the closing tokens. */
   #contents(path: FsPath, fd: number, size: number, executable: boolean): void {
-    this.put(executable ? OPEN_EXECUTABLE : OPEN_REGULAR);
-    this.put(CONTENTS);
+    const inEntry = this.#stack.length > 0;
+    this.put(executable ? (inEntry ? NODE_OPEN_EXECUTABLE_CONTENTS : OPEN_EXECUTABLE_CONTENTS) : inEntry ? NODE_OPEN_REGULAR_CONTENTS : OPEN_REGULAR_CONTENTS);
     this.putU64(size);
     this.readContents(path, fd, size);
     this.pad(size);
@@ -194,8 +216,7 @@ export class NarWalker extends NarStage {
 
   /** Closes a non-directory node, and its directory entry unless it is the node `subtree` was given. */
   #closeNode(): void {
-    this.put(CLOSE);
-    if (this.#stack.length > 0) this.put(CLOSE);
+    this.put(this.#stack.length > 0 ? CLOSE_ENTRY : CLOSE);
   }
 }
 
