@@ -32,7 +32,7 @@ export interface StoreShape {
 /**
  * `packages` (bench:verify's store until issue 16): package-like trees of 40-240 files log-uniform in 0-64 KiB, some
  * medium (0.3-1.3 MiB), big (2-6 MiB) and very big (12-20 MiB) files, a few symlinks; 2,000 packages and 200
- * single-file paths, about 1.1 GiB of NAR.
+ * single-file paths, about 2 GB of NAR.
  */
 export const PACKAGES_SHAPE: StoreShape = {
   name: 'packages',

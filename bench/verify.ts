@@ -156,7 +156,10 @@ function cell(store: BenchStore, n: number, prepare: (store: BenchStore) => void
   for (let round = 0; round < n; round++) {
     for (const row of rows) {
       prepare(store);
-      row.runs.push(row.threads === 'nix' ? runNix(store) : runOurs(store, row.threads));
+      const run = row.threads === 'nix' ? runNix(store) : runOurs(store, row.threads);
+      row.runs.push(run);
+      // Progress on stderr, so a long run shows it is moving and the table on stdout stays clean.
+      process.stderr.write(`  round ${round + 1}/${n}  ${row.label.padEnd(36)} ${run.wall.toFixed(2)} s wall, ${(run.user + run.sys).toFixed(2)} s CPU\n`);
     }
   }
   return rows;
