@@ -126,7 +126,7 @@ async function daemonIdentityAtStart(socket: string, storeDir: string, options: 
     const code = cause instanceof DaemonError ? cause.code : undefined;
     return new WatchError('WATCH_DAEMON_UNAVAILABLE', `cannot read the valid paths of the lower nix-daemon ${socket} at start: ${messageOf(cause)}`, {
       cause,
-      evidence: { socket, code },
+      evidence: { socket, daemonError: code },
       hint: 'start the nix-daemon serving the lower store; the agent reconnects and reports what changed meanwhile',
     });
   }

@@ -15,7 +15,7 @@ export const WATCH_ERROR_CODES = [
   /** The lower DB's watcher failed, or its identity could not be read (evidence: file). */
   'WATCH_DB_FAILED',
   /**
-   * The lower nix-daemon could not be asked for its valid paths at start (evidence: socket, code: the DaemonError's);
+   * The lower nix-daemon could not be asked for its valid paths at start (evidence: socket, daemonError: its code);
    * its watcher reports it down and reconnects.
    */
   'WATCH_DAEMON_UNAVAILABLE',

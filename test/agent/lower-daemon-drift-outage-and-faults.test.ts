@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { AgentStatus } from '../../agent/agent.ts';
-import { AgentScenario, driftLine, type AgentChild, type LogLine } from '../support/agent-child.ts';
+import { AgentScenario, driftLine, runCli, type AgentChild, type LogLine } from '../support/agent-child.ts';
 import { freePort } from '../support/free-port.ts';
 import { startNixDaemon, type RunningNixDaemon } from '../support/nix-daemon.ts';
 import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
@@ -101,6 +101,10 @@ describe('agent: a nix-daemon lower store (drift, outage, reconnect, faulty peer
     assert.match(st.lowerDaemon?.lastError?.code ?? '', /^DAEMON_CONNECT_FAILED$/);
     assert.ok(st.lowerDaemon!.failures >= 1);
     assert.equal(await metric(), '0');
+    // The text report has its row, and a watcher down makes the exit 1.
+    const text = await runCli(['status', '--config', s!.configFile]);
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(text.stdout, /^lower daemon +\S+daemon\.sock down since \S+: DAEMON_CONNECT_FAILED: /m);
     assert.equal(agent.running, true);
   });
 
@@ -139,6 +143,36 @@ describe('agent: a nix-daemon lower store (drift, outage, reconnect, faulty peer
     assert.equal(await metric(), '1');
     assert.equal(agent.running, true);
     assert.deepEqual(agent.other, [], 'nothing but JSON log lines on stderr (no crash trace)');
+  });
+
+  it('a path registered while the agent was stopped: the next start reports lower-daemon-modified from its start-up diff', async () => {
+    await agent.stop('SIGTERM');
+    added = s!.fixture.unmounted('d=$(mktemp -d); echo added-while-stopped > "$d/file"; nix-store --store "$A" --add "$d"; rm -rf "$d"').trim();
+    agent = await s!.startAgent();
+    const line = await agent.waitForLog((l) => driftLine('lower-daemon-modified')(l) && l['source'] === 'startup', 'lower-daemon-modified at start');
+    const { before, after } = line as unknown as { before: { validPaths: number }; after: { validPaths: number } };
+    assert.equal(after.validPaths, before.validPaths + 1);
+  });
+
+  it('started while the daemon is down: the start goes on, status says down; the daemon back: up, and the change meanwhile as drift', async () => {
+    await agent.stop('SIGTERM');
+    await daemon!.kill();
+    daemon = undefined;
+    s!.fixture.unmounted(`nix-store --store "$A" --delete ${added}`);
+    agent = await s!.startAgent();
+    const error = await agent.waitForLog((l) => l['code'] === 'WATCH_DAEMON_UNAVAILABLE', 'the daemon unavailable at start');
+    assert.equal(error['socket'], socket);
+    assert.equal(error['daemonError'], 'DAEMON_CONNECT_FAILED');
+    await s!.waitForStatus((x) => daemonState(x) === 'down' && firing(x).includes(UNAVAILABLE), 'the daemon down and its alert firing', agent);
+    const from = agent.log.length;
+    await restartDaemon();
+    const line = await agent.waitForLog((l) => driftLine('lower-daemon-modified')(l) && l['source'] === 'watch', 'the deletion reported once it answers', {
+      from,
+    });
+    const { before, after } = line as unknown as { before: { validPaths: number }; after: { validPaths: number } };
+    assert.equal(after.validPaths, before.validPaths - 1);
+    await s!.waitForStatus((x) => daemonState(x) === 'up' && !firing(x).includes(UNAVAILABLE), 'the daemon up and its alert resolved', agent);
+    assert.deepEqual(agent.other, []);
   });
 });
 
