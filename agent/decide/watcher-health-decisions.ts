@@ -6,17 +6,19 @@ import type { AgentAction } from './drift-decisions.ts';
 /**
  * The actions a watcher health event calls for: a layer directory (the lower store dir, the upper layer) lost or
  * back → re-run the mount check, so that `status` judges the mount by the layers as they are now (the check reports
- * a missing layer). The lower DB's directory, the lower daemon and the mount table call for nothing: what changed while they were not
- * watched comes as drift once they are, and the drift decides.
+ * a missing layer). The lower daemon back → a new baseline: it holds the daemon's identity even when nothing changed
+ * meanwhile (a start with the daemon down had none to save). The lower DB's directory and the mount table call for
+ * nothing: what changed while they were not watched comes as drift once they are, and the drift decides.
  */
 export function decideOnWatcherHealth(event: WatcherHealthEvent): AgentAction[] {
   switch (event.watcher) {
     case 'lower-store-dir':
     case 'upper-layer':
       return [{ kind: 'recheck-mount' }];
+    case 'lower-daemon':
+      return event.type === 'watcher-up' ? [{ kind: 'refresh-baseline' }] : [];
     case 'lower-db':
     case 'mount-table':
-    case 'lower-daemon':
       return [];
   }
 }

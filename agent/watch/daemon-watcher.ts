@@ -125,10 +125,13 @@ export class LowerDaemonWatcher extends DriftEmitter {
    */
   poll(): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    this.#polling ??= this.#pollOnce().finally(() => {
-      this.#polling = undefined;
-      this.#schedule();
-    });
+    this.#polling ??= this.#pollOnce()
+      // #pollOnce catches every daemon failure; what is left is a listener throwing, which must not stop the polls.
+      .catch(() => undefined)
+      .finally(() => {
+        this.#polling = undefined;
+        this.#schedule();
+      });
     return this.#polling;
   }
 
@@ -157,10 +160,11 @@ export class LowerDaemonWatcher extends DriftEmitter {
     if (this.#closed) return;
     const at = this.#o.now().toISOString();
     this.#status = { ...this.#status, protocol: after.protocol, nixVersion: after.nixVersion, validPaths: after.validPaths, lastAnswerAt: at, failures: 0 };
+    const before = this.#identity;
+    // Known before anything is emitted, so a baseline saved on `watcher-up` holds it.
+    this.#identity = after;
     // Up first: the drift of the gap follows the watcher-up line, as for the directory watchers.
     this.#health.observe({ up: true });
-    const before = this.#identity;
-    this.#identity = after;
     if (compareDaemonIdentity(before, after) === 'modified') this.emitDrift({ type: 'lower-daemon-modified', source: 'watch', at, before: before!, after });
   }
 

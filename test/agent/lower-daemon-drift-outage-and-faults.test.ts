@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { AgentStatus } from '../../agent/agent.ts';
+import { baselineFileOf, loadBaseline } from '../../agent/baseline/index.ts';
 import { AgentScenario, driftLine, runCli, type AgentChild, type LogLine } from '../support/agent-child.ts';
 import { freePort } from '../support/free-port.ts';
 import { startNixDaemon, type RunningNixDaemon } from '../support/nix-daemon.ts';
@@ -71,6 +72,10 @@ describe('agent: a nix-daemon lower store (drift, outage, reconnect, faulty peer
       'no lower DB file is watched',
     );
     assert.equal(await metric(), '1');
+    const saved = loadBaseline(baselineFileOf(s!.stateDir))!;
+    assert.equal(saved.db, null);
+    assert.equal(saved.daemon?.socket, socket);
+    assert.equal(saved.daemon?.validPaths, st.lowerDaemon?.validPaths);
   });
 
   it('a path registered in the lower store by real Nix while the daemon serves it is lower-daemon-modified drift', async () => {

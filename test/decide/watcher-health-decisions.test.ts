@@ -29,7 +29,7 @@ const up = (watcher: WatcherName): WatcherHealthEvent => ({
 });
 
 describe('decide/watcher-health-decisions', () => {
-  it('a layer directory lost or back re-runs the mount check; the DB directory, the mount table and the lower daemon call for nothing', () => {
+  it('a layer directory lost or back re-runs the mount check; the lower daemon back saves a baseline; the DB directory and the mount table call for nothing', () => {
     const recheck = [{ kind: 'recheck-mount' }];
     assert.deepEqual(
       WATCHER_NAMES.map((w) => [w, decideOnWatcherHealth(down(w)), decideOnWatcherHealth(up(w))]),
@@ -38,7 +38,7 @@ describe('decide/watcher-health-decisions', () => {
         ['upper-layer', recheck, recheck],
         ['lower-db', [], []],
         ['mount-table', [], []],
-        ['lower-daemon', [], []],
+        ['lower-daemon', [], [{ kind: 'refresh-baseline' }]],
       ],
     );
   });
