@@ -23,7 +23,7 @@ export interface LowerDaemonWatcherOptions {
   readonly initial: LowerDaemonIdentity | null;
   /** The first reconnect wait (default 500 ms, at most `pollMs`), doubled per failure in a row up to `pollMs`. */
   readonly backoffInitialMs?: number;
-  /** Connect timeout and per-operation timeout of each poll (default: the client's, at most `pollMs`, at least 1 s). */
+  /** Connect timeout and per-operation timeout of each poll (config `watch.daemonTimeoutMs`; default: the client's). */
   readonly timeoutMs?: number;
   /** Opens a client (tests inject). Default connectDaemon. */
   readonly connect?: (socket: string, options: DaemonClientOptions) => Promise<DaemonClient>;
