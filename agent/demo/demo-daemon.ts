@@ -83,14 +83,18 @@ export async function startDemoDaemon(
     (stopping ??= (async () => {
       process.off('exit', onExit);
       if (child.exitCode === null && child.signalCode === null) {
+        // Taken now: once the daemon has exited, its workers are some other process's children.
         const workers = childPids(child.pid!);
         child.kill('SIGTERM');
         for (const pid of workers) signalPid(pid, 'SIGTERM');
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
-        clearTimeout(timer);
+        const deadline = Date.now() + STOP_GRACE_MS;
+        while (Date.now() < deadline && ((child.exitCode === null && child.signalCode === null) || workers.some(isRunning))) await sleep(20);
+        // A worker blocked on its client may ignore SIGTERM for a while: what still runs is killed.
+        for (const pid of workers) if (isRunning(pid)) signalPid(pid, 'SIGKILL');
         killNow(child);
         await exited;
+        // SIGKILL is delivered, not waited for: the workers are gone once they are no longer running.
+        for (let i = 0; i < 100 && workers.some(isRunning); i++) await sleep(10);
       }
       child.stderr?.destroy();
       fs.rmSync(socket, { force: true });
@@ -104,7 +108,10 @@ export async function startDemoDaemon(
   }
 }
 
-/** Retries the handshake until the daemon answers (it creates its socket before it listens), it exits, or time is up. */
+/**
+ * Retries the handshake while the daemon is not listening yet (no socket, or a socket that refuses: it binds before
+ * it listens), until it answers, it exits, it fails a handshake (its worker could not open the store), or time is up.
+ */
 async function firstHandshake(socket: string, child: ChildProcess, log: () => string, signal: AbortSignal): Promise<DaemonHello> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let last: DaemonError | undefined;
@@ -118,6 +125,7 @@ async function firstHandshake(socket: string, child: ChildProcess, log: () => st
     } catch (error) {
       if (!(error instanceof DaemonError) || error.code === 'DAEMON_ABORTED') throw signal.aborted ? signal.reason : error;
       last = error;
+      if (error.code !== 'DAEMON_CONNECT_FAILED' && error.code !== 'DAEMON_CONNECT_TIMED_OUT') break;
     }
     await sleep(50);
   }
@@ -126,7 +134,9 @@ async function firstHandshake(socket: string, child: ChildProcess, log: () => st
     'DEMO_NIX_DAEMON_FAILED',
     ended
       ? `nix-daemon exited (${String(child.exitCode ?? child.signalCode)}) before it served the demo lower store: ${log().trim() || '(no output)'}`
-      : `nix-daemon did not answer on ${socket} within ${START_TIMEOUT_MS / 1000} s${last === undefined ? '' : ` (${last.message})`}`,
+      : last !== undefined && last.code !== 'DAEMON_CONNECT_FAILED' && last.code !== 'DAEMON_CONNECT_TIMED_OUT'
+        ? `nix-daemon does not serve the demo lower store: ${last.message}${log().trim() === '' ? '' : `; its output: ${log().trim()}`}`
+        : `nix-daemon did not answer on ${socket} within ${START_TIMEOUT_MS / 1000} s${last === undefined ? '' : ` (${last.message})`}`,
     {
       evidence: { socket, log: log(), exitCode: child.exitCode, signal: child.signalCode, lastError: last?.code ?? null },
       hint: "see nix-daemon's output in the message; the demo runs Nix's nix-daemon with a nix.conf of its own (build-users-group empty)",
@@ -139,6 +149,16 @@ function killNow(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   for (const pid of childPids(child.pid)) signalPid(pid, 'SIGKILL');
   child.kill('SIGKILL');
+}
+
+/** Whether `pid` still runs (a zombie runs nothing). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 function signalPid(pid: number, signal: NodeJS.Signals): void {

@@ -48,9 +48,10 @@ describe('check through a nix-daemon lower store gives what check through its SQ
   });
 
   /** `overlay-warden check --json --store URL` inside the namespace that holds the overlay. */
-  function check(url: string): { status: number | null; findings: Finding[] } {
+  function check(url: string): { status: number | null; findings: Finding[]; nixAccepts: boolean } {
     const run = ns!.inside([process.execPath, CLI_MAIN, 'check', '--json', '--store', url]);
-    return { status: run.status, findings: reportOf<{ findings: Finding[] }>(run.stdout, 'check').findings };
+    const report = reportOf<{ findings: Finding[]; mount: { nixCheckMount: { accepted: boolean } } }>(run.stdout, 'check');
+    return { status: run.status, findings: report.findings, nixAccepts: report.mount.nixCheckMount.accepted };
   }
 
   /** A finding without the lower store URL its evidence may name (the one thing the two URLs must differ in). */
@@ -74,6 +75,8 @@ describe('check through a nix-daemon lower store gives what check through its SQ
     assert.match(String(daemonLines[0]!.evidence['nixVersion']), /^2\.8/);
     assert.deepEqual(viaDaemon.findings.filter((f) => f.id !== 'layer.lower-daemon').map(comparable), viaDb.findings.map(comparable));
     assert.ok(!viaDb.findings.some((f) => f.id.startsWith('layer.lower-db') || f.id.startsWith('layer.lower-daemon')));
+    // Nix's own check-mount takes the daemon store's `real` as the lowerdir it expects, as it takes a local store's.
+    assert.deepEqual([viaDb.nixAccepts, viaDaemon.nixAccepts], [true, true]);
   });
 
   it('the daemon stopped (its socket left behind): layer.lower-daemon-unreachable, refused, exit 1', async () => {
