@@ -1,8 +1,9 @@
 /** `demo --lower-daemon`: the tour with its lower store served by Nix's own nix-daemon, and that daemon gone afterwards. */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { runCliProcess } from '../support/cli-run.ts';
+import { CLI_MAIN, runCliProcess } from '../support/cli-run.ts';
 import { parseEnvelope, type Envelope } from '../support/json-output.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
 
@@ -80,6 +81,32 @@ describe('overlay-warden demo --lower-daemon', function () {
 
     // Nothing left: no daemon (nor worker) naming the demo dir, no socket, no demo dir.
     assert.deepEqual(processesNaming(dir), []);
+    assert.equal(existsSync(dir), false);
+  });
+
+  it('Ctrl-C during the tour: the demo stops, and so does its daemon', async function () {
+    const child = spawn(process.execPath, [CLI_MAIN, 'demo', '--lower-daemon', '--lower-paths', '30', '--upper-paths', '8'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Interrupted once the daemon serves the store and the tour has started inside the namespace.
+    await new Promise<void>((resolve, reject) => {
+      const onData = (): void => {
+        if (/\$ overlay-warden layout/.test(out)) resolve();
+      };
+      child.stdout.on('data', onData);
+      void exited.then(() => reject(new Error(`the demo exited before its tour began:\n${out}`)));
+    });
+    const dir = /in (\/\S+overlay-warden-demo-\w+) …/.exec(out)?.[1];
+    assert.ok(dir, out);
+    assert.ok(processesNaming(dir).length > 0, 'the daemon runs during the tour');
+    child.kill('SIGINT');
+    assert.notEqual(await exited, 0, out);
+    assert.match(out, /Stopped the demo's nix-daemon/);
+    assert.deepEqual(processesNaming(dir), [], out);
     assert.equal(existsSync(dir), false);
   });
 
