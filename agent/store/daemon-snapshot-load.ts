@@ -6,10 +6,9 @@
  */
 import fs from 'node:fs/promises';
 import { connectDaemon, DaemonError, type DaemonClient, type DaemonPathInfo } from './daemon/index.ts';
-import { DaemonSnapshot } from './daemon-snapshot.ts';
+import { DaemonSnapshot, lowerBound } from './daemon-snapshot.ts';
 import type { LowerMetadataGap } from './lower-metadata.ts';
 import { parseNarHash } from './nar-hash-string.ts';
-import { lowerBound } from './daemon-snapshot.ts';
 import { isValidStorePathName, baseNameIn } from './store-path.ts';
 
 export interface DaemonSnapshotRequest {
