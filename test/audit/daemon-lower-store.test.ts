@@ -132,6 +132,12 @@ describe('a daemon lower store: audit and verify through a real nix-daemon equal
     assert.equal(normalised(viaDaemon.findings), normalised(viaDb.findings));
   });
 
+  it('check: the same findings through either (the overlay is not mounted here: mount.not-mounted both ways)', async () => {
+    const viaDb = await cli(['check', '--json', '--store', sqliteUrl]);
+    const viaDaemon = await cli(['check', '--json', '--store', daemonUrl]);
+    assert.equal(normalised(viaDaemon.findings), normalised(viaDb.findings));
+  });
+
   it('the daemon killed mid-audit: a typed DaemonError naming the op, no unhandled rejection; after a restart the audit works', async () => {
     // Between the client and the daemon, a pass-through that picks the moment: once the client has sent more than
     // the handshake, SetOptions and QueryAllValidPaths (its QueryPathInfo requests are in flight), the daemon is killed.
