@@ -1,8 +1,8 @@
 /**
  * Reads a nix-daemon's metadata into a DaemonSnapshot: QueryAllValidPaths, then QueryPathInfo of every path (or of
- * the paths asked for), pipelined on one connection in chunks. A peer that rejects QueryAllValidPaths (snix
- * implements only what a local-overlay store asks) is asked about the lower layer's entries instead, and the
- * snapshot records the gap.
+ * the paths asked for), pipelined on one connection in chunks. A peer that refuses QueryAllValidPaths (snix
+ * implements only what a local-overlay store asks, and drops the connection on the rest; others answer
+ * STDERR_ERROR) is asked about the lower layer's entries instead, and the snapshot records the gap.
  */
 import fs from 'node:fs/promises';
 import { connectDaemon, DaemonError, type DaemonClient, type DaemonPathInfo } from './daemon/index.ts';
@@ -38,13 +38,16 @@ export const LISTING_GAP = {
  * Connects to the daemon, reads the snapshot, disconnects.
  * @throws DaemonError (connect, handshake, a dropped connection or a timeout mid-load: DAEMON_CLOSED, DAEMON_TIMED_OUT…,
  *   naming the op; DAEMON_REMOTE_ERROR when the daemon rejects QueryPathInfo, without which nothing can be read).
+ *   A connection dropped on QueryAllValidPaths is that op refused only when the daemon takes a new connection.
  */
 export async function loadDaemonSnapshot(request: DaemonSnapshotRequest): Promise<DaemonSnapshot> {
-  const client = await connectDaemon(request.socket, {
-    storeDir: request.storeDir,
-    ...(request.signal === undefined ? {} : { signal: request.signal }),
-    ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
-  });
+  const connect = (): Promise<DaemonClient> =>
+    connectDaemon(request.socket, {
+      storeDir: request.storeDir,
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+      ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+    });
+  let client = await connect();
   try {
     const gaps: LowerMetadataGap[] = [];
     let paths: string[];
@@ -56,8 +59,18 @@ export async function loadDaemonSnapshot(request: DaemonSnapshotRequest): Promis
       try {
         paths = await client.queryAllValidPaths();
       } catch (error) {
-        if (!(error instanceof DaemonError && error.code === 'DAEMON_REMOTE_ERROR')) throw error;
-        gaps.push({ operation: 'QueryAllValidPaths', message: String(error.evidence['daemonMessage'] ?? error.message), ...LISTING_GAP });
+        // snix drops the connection on an op it does not implement; others answer STDERR_ERROR. A daemon that is
+        // gone does not take the next connection: then the first error stands.
+        if (!(error instanceof DaemonError) || !['DAEMON_REMOTE_ERROR', 'DAEMON_CLOSED'].includes(error.code)) throw error;
+        if (error.code === 'DAEMON_CLOSED') {
+          client.close();
+          client = await connect().catch(() => Promise.reject(error));
+        }
+        const message =
+          error.code === 'DAEMON_CLOSED'
+            ? 'it closed the connection (as snix does for an op it does not implement)'
+            : String(error.evidence['daemonMessage'] ?? error.message);
+        gaps.push({ operation: 'QueryAllValidPaths', message, ...LISTING_GAP });
         paths = await layerCandidates(request.realStoreDir, request.storeDir);
         listed = false;
       }
