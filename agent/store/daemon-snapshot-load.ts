@@ -80,8 +80,9 @@ export async function loadDaemonSnapshot(request: DaemonSnapshotRequest): Promis
     const first = after === undefined ? 0 : Math.min(Math.max(0, after.afterId), paths.length);
     const end = after === undefined ? paths.length : Math.min(paths.length, first + Math.max(0, after.limit));
     let infos = await queryPathInfos(client, paths.slice(first, end), request.inFlight ?? 2048, request.signal);
-    if (!listed) {
-      // Paths asked about that are not valid are not rows at all.
+    if (after === undefined) {
+      // Paths asked about that are not valid (or no longer: gone since the listing) are not rows at all. A chunk of
+      // rows keeps them, unread, so that row ids stay positions in the daemon's listing.
       paths = paths.filter((_, i) => infos[i] !== undefined);
       infos = infos.filter((info) => info !== undefined);
     }
