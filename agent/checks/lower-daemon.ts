@@ -54,7 +54,7 @@ function fileTypeOf(stats: fs.Stats): string {
 
 /**
  * Connects to the lower store's daemon, shakes hands and closes (read-only: no operation is sent), within `limits`.
- * Never throws a DaemonError (it becomes `failure`); rejects only for a bug.
+ * A DaemonError becomes `failure`, except DAEMON_ABORTED (`signal` fired), which rejects; so does a bug.
  */
 export async function probeLowerDaemon(
   lower: LowerStoreLayout,
@@ -71,7 +71,8 @@ export async function probeLowerDaemon(
     client.close();
     return { socket, file, hello, failure: undefined };
   } catch (error) {
-    if (!(error instanceof DaemonError)) throw error;
+    // An abort is the run's, not a finding about the daemon: the runner handles it.
+    if (!(error instanceof DaemonError) || error.code === 'DAEMON_ABORTED') throw error;
     const errno = error.evidence['errno'];
     return {
       socket,
