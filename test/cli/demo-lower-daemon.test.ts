@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { AS_NOBODY } from '../support/as-nobody.ts';
 import { CLI_MAIN, runCliProcess } from '../support/cli-run.ts';
 import { parseEnvelope, type Envelope } from '../support/json-output.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
@@ -112,6 +113,20 @@ describe('overlay-warden demo --lower-daemon', function () {
     assert.match(out, /Stopped the demo's nix-daemon/);
     assert.deepEqual(processesNaming(dir), [], out);
     assert.equal(existsSync(dir), false);
+  });
+
+  it('without root: the daemon runs as the demo user, in a user namespace, and the tour comes out as expected', function () {
+    const run = runCliProcess(['demo', '--lower-daemon', '--lower-paths', '10', '--upper-paths', '3'], {
+      prefix: AS_NOBODY,
+      env: { ...process.env, TMPDIR: '/tmp', HOME: '/tmp' },
+    });
+    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /inside a user namespace \(no root needed\)/);
+    assert.match(run.stdout, /layer\.lower-daemon: the lower store's metadata comes from the nix-daemon at/);
+    assert.match(run.stdout, /Every step came out as expected/);
+    const dir = /in (\/\S+overlay-warden-demo-\w+) …/.exec(run.stdout)?.[1];
+    assert.ok(dir);
+    assert.deepEqual(processesNaming(dir), []);
   });
 
   it('without nix-daemon on PATH: a clear error naming what to install, and nothing left behind', function () {
