@@ -1,4 +1,4 @@
-/** Check: the lower store's dir and DB exist and are readable, and whether anything stops the lower store from changing. */
+/** Check: the lower store's dir and DB (or, for a daemon lower store, its daemon) are usable, and whether anything stops the lower store from changing. */
 import fs from 'node:fs';
 import { errnoCode } from '../errors/index.ts';
 import { finding, type Finding } from '../findings/index.ts';
