@@ -1,0 +1,81 @@
+/**
+ * QueryPathInfo for many paths on one connection: one small exchange object per path, at most `ahead` of them
+ * queued at once (the connection writes up to its in-flight window of those), the next ones queued as answers come in.
+ */
+import type { DaemonConnection } from './daemon-connection.ts';
+import type { DaemonError } from './daemon-error.ts';
+import type { FrameWriter } from './frame-encode.ts';
+import type { FrameReader } from './frame-reader.ts';
+import { readPathInfo, type DaemonPathInfo } from './daemon-path-info.ts';
+import { OpExchange, type OpContext } from './op-exchange.ts';
+
+/** Where a path's answer goes: its index in the caller's list. */
+export interface PathInfoSink {
+  settled(index: number, error: DaemonError | undefined, info: DaemonPathInfo | undefined): void;
+}
+
+/** QueryPathInfo of one path; its answer goes to `sink` under `index`. */
+export class PathInfoOp extends OpExchange {
+  private readonly path: string;
+  private readonly index: number;
+  private readonly sink: PathInfoSink;
+
+  constructor(context: OpContext, path: string, index: number, sink: PathInfoSink) {
+    super('QueryPathInfo', context);
+    this.path = path;
+    this.index = index;
+    this.sink = sink;
+  }
+
+  settle(error: DaemonError | undefined, value: unknown): void {
+    this.sink.settled(this.index, error, value as DaemonPathInfo | undefined);
+  }
+
+  protected writeArguments(out: FrameWriter): void {
+    out.string(this.path);
+  }
+
+  protected readAnswer(reader: FrameReader): DaemonPathInfo | undefined {
+    if (!reader.bool('valid')) return undefined;
+    return readPathInfo(reader, this.context.storeDir, this.path);
+  }
+}
+
+/**
+ * The metadata of every path of `paths` (checked store paths), in their order; undefined for a path that is not
+ * valid. Rejects with the first error (a DAEMON_REMOTE_ERROR for one path included); the answers still due are then
+ * read and dropped.
+ */
+export function queryPathInfosOn(
+  connection: DaemonConnection,
+  context: OpContext,
+  paths: readonly string[],
+  ahead: number,
+): Promise<(DaemonPathInfo | undefined)[]> {
+  return new Promise((resolve, reject) => {
+    const results: (DaemonPathInfo | undefined)[] = new Array<DaemonPathInfo | undefined>(paths.length).fill(undefined);
+    let queued = 0;
+    let answered = 0;
+    let failed = false;
+    const sink: PathInfoSink = {
+      settled(index, error, info) {
+        if (failed) return;
+        if (error !== undefined) {
+          failed = true;
+          return reject(error);
+        }
+        results[index] = info;
+        if (++answered === paths.length) return resolve(results);
+        feed();
+      },
+    };
+    const feed = (): void => {
+      while (!failed && queued < paths.length && queued - answered < ahead) {
+        const index = queued++;
+        connection.submit(new PathInfoOp(context, paths[index]!, index, sink));
+      }
+    };
+    if (paths.length === 0) resolve(results);
+    else feed();
+  });
+}
