@@ -34,6 +34,13 @@ export interface Exchange {
   settle(error: DaemonError | undefined, value: unknown): void;
 }
 
+const READ_BUFFER_BYTES = 64 << 10;
+
+/** Where the socket's reads go: set once the connection exists (nothing arrives before it sends the first request). */
+interface Inbox {
+  deliver: (bytes: Buffer, length: number) => void;
+}
+
 export class DaemonConnection {
   readonly socketPath: string;
   private readonly reader: FrameReader;
@@ -53,15 +60,15 @@ export class DaemonConnection {
   private readonly options: ConnectionOptions;
   private readonly onAbort = (): void => this.drop(abortedError(this.socketPath, this.dueOperation()));
 
-  private constructor(socketPath: string, socket: net.Socket, options: ConnectionOptions) {
+  private constructor(socketPath: string, socket: net.Socket, options: ConnectionOptions, inbox: Inbox) {
     this.socketPath = socketPath;
     this.socket = socket;
     this.options = options;
     this.reader = new FrameReader(options, () => ({ socket: socketPath, operation: this.operation }));
-    socket.on('data', (chunk: Buffer) => {
-      this.reader.push(chunk);
+    inbox.deliver = (bytes, length) => {
+      this.reader.push(bytes, length);
       this.decodeArrived();
-    });
+    };
     socket.on('error', (error) => this.drop(this.closedError(error)));
     socket.on('close', () => this.drop(this.closedError(undefined)));
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -74,12 +81,25 @@ export class DaemonConnection {
   static open(socketPath: string, options: ConnectionOptions): Promise<DaemonConnection> {
     return new Promise((resolve, reject) => {
       if (options.signal?.aborted === true) return reject(abortedError(socketPath, 'connect'));
-      const socket = net.createConnection({ path: socketPath });
+      // Reads land in one buffer of the connection's own (onread), copied from there into the reader: no new
+      // 64 KiB buffer per read, which with one small answer per read would keep the garbage collector busy.
+      const inbox: Inbox = { deliver: () => undefined };
+      const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+      const socket = net.createConnection({
+        path: socketPath,
+        onread: {
+          buffer: readBuffer,
+          callback: (length) => {
+            inbox.deliver(readBuffer, length);
+            return true;
+          },
+        },
+      });
       const finish = (error: DaemonError | undefined): void => {
         clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);
         socket.off('error', onError);
-        if (error === undefined) return resolve(new DaemonConnection(socketPath, socket, options));
+        if (error === undefined) return resolve(new DaemonConnection(socketPath, socket, options, inbox));
         socket.destroy();
         reject(error);
       };
@@ -155,9 +175,12 @@ export class DaemonConnection {
     );
   }
 
-  /** Sends the requests the in-flight window has room for, in one write. */
+  /**
+   * Sends the requests the in-flight window has room for, in one write, once at most half the window is in flight:
+   * a write per few dozen answers rather than one per answer, while the daemon still has half a window to work on.
+   */
   private writeRequests(): void {
-    if (this.broken !== undefined) return;
+    if (this.broken !== undefined || this.written - this.head > this.options.maxInFlight >> 1) return;
     const limit = Math.min(this.pending.length, this.head + this.options.maxInFlight);
     while (this.written < limit) this.pending[this.written++]!.writeRequest(this.out);
     if (this.out.length > 0) this.socket.write(this.out.take());

@@ -1,6 +1,6 @@
 /** A path's metadata as a nix-daemon answers QueryPathInfo, read and checked into the Nix DB reader's forms. */
 import { formatNarHash, parseNarHash } from '../nar-hash-string.ts';
-import { parseStorePath } from '../store-path.ts';
+import { isValidStorePathName, parseStorePath } from '../store-path.ts';
 import { DaemonError } from './daemon-error.ts';
 import type { FrameReader } from './frame-reader.ts';
 import type { PathInfo } from '../nix-db-rows.ts';
@@ -50,6 +50,7 @@ function normalNarHash(hash: string): string {
  * @throws DaemonError DAEMON_BAD_ANSWER.
  */
 export function checkStorePath(storeDir: string, value: string, field: string): string {
+  if (isCanonicalStorePath(storeDir, value)) return value;
   try {
     parseStorePath(storeDir, value);
     return value;
@@ -60,6 +61,17 @@ export function checkStorePath(storeDir: string, value: string, field: string): 
       cause,
     });
   }
+}
+
+/**
+ * True for `storeDir/<valid base name>` exactly as Nix writes store paths (no `.`, `..` or doubled slashes to
+ * normalise): the daemon's paths are, and this costs no parsing. Anything else goes through parseStorePath.
+ */
+function isCanonicalStorePath(storeDir: string, value: string): boolean {
+  const at = storeDir.length + 1;
+  return (
+    value.length > at && value.charCodeAt(at - 1) === 0x2f && value.startsWith(storeDir) && value.indexOf('/', at) < 0 && isValidStorePathName(value.slice(at))
+  );
 }
 
 /** Nix sends the narHash as bare base-16 (`<hex>`); newer ones may prefix `sha256:`. parseNarHash needs the prefix. */

@@ -64,12 +64,12 @@ export class FrameReader {
     return this.end - this.start >= this.wanted;
   }
 
-  /** More bytes from the peer. */
-  push(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    if (this.end + chunk.length > this.buf.length) this.makeRoom(chunk.length);
-    chunk.copy(this.buf, this.end);
-    this.end += chunk.length;
+  /** More bytes from the peer: the first `length` of `chunk` (all of it by default), copied. */
+  push(chunk: Buffer, length = chunk.length): void {
+    if (length === 0) return;
+    if (this.end + length > this.buf.length) this.makeRoom(length);
+    chunk.copy(this.buf, this.end, 0, length);
+    this.end += length;
   }
 
   /** What was decoded since the last commit is consumed for good. */
