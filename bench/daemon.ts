@@ -8,7 +8,7 @@
  *    daemon-backed audit is held to (issue 15: within 3x).
  * Every figure: median and best of --runs, the daemon and SQLite runs interleaved so both see the same machine load.
  */
-// Usage: npm run bench:daemon [-- [--rebuild] [--runs N] [--connections N,M]].
+// Usage: npm run bench:daemon [-- [--rebuild] [--runs N] [--connections N,M]]. --connections: the client option tried (default 1,2).
 // Cache: $OVERLAY_WARDEN_BENCH_DIR or /var/tmp/overlay-warden-bench, then daemon/<FIXTURE_VERSION>.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { buildDemoStore } from '../agent/demo/store-builder.ts';
 import { runAudit } from '../agent/audit/index.ts';
 import { parseStoreUrl, readNixDb, resolveStoreLayout, type PathInfo } from '../agent/store/index.ts';
-import { connectDaemon, type DaemonClient, type DaemonPathInfo } from '../agent/store/daemon/index.ts';
+import { connectDaemon, type DaemonPathInfo } from '../agent/store/daemon/index.ts';
 import { nixEnv } from '../test/support/nix-kit.ts';
 import { startNixDaemon } from '../test/support/nix-daemon.ts';
 
@@ -93,18 +93,16 @@ function readAllFromDb(fixture: Fixture): Map<string, PathInfo> {
   });
 }
 
-/** The daemon side: connections opened, every valid path listed, every path's info fetched (split over the connections). */
+/** The daemon side: a client with `connections` connections, every valid path listed, every path's info fetched. */
 async function readAllFromDaemon(socket: string, connections: number): Promise<Map<string, DaemonPathInfo>> {
-  const clients: DaemonClient[] = await Promise.all(Array.from({ length: connections }, () => connectDaemon(socket)));
+  const client = await connectDaemon(socket, { connections });
   try {
-    const paths = await clients[0]!.queryAllValidPaths();
-    const share = Math.ceil(paths.length / connections);
-    const parts = await Promise.all(clients.map((client, i) => client.queryPathInfos(paths.slice(i * share, (i + 1) * share))));
+    const paths = await client.queryAllValidPaths();
     const infos = new Map<string, DaemonPathInfo>();
-    for (const info of parts.flat()) if (info !== undefined) infos.set(info.path, info);
+    for (const info of await client.queryPathInfos(paths)) if (info !== undefined) infos.set(info.path, info);
     return infos;
   } finally {
-    for (const client of clients) client.close();
+    client.close();
   }
 }
 

@@ -10,51 +10,13 @@ import type { FrameWriter } from './frame-encode.ts';
 import type { FrameReader } from './frame-reader.ts';
 import { shakeHands, type DaemonHello } from './handshake.ts';
 import { checkStorePath, type DaemonPathInfo } from './daemon-path-info.ts';
-import type { DaemonLogEvent } from './stderr-stream.ts';
 import { isDrvOutputId, readRealisations, REALISATION_MINORS, type DaemonRealisation } from './daemon-realisation.ts';
 import { CallbackOp, ListProgress, type OpContext } from './op-exchange.ts';
 import { queryPathInfosOn } from './path-info-bulk.ts';
 import { SINCE, type OpName } from './worker-protocol.ts';
+import { resolveOptions, type DaemonClientOptions, type Resolved } from './daemon-client-options.ts';
 
-export interface DaemonClientOptions {
-  /** Logical store dir the daemon's paths live under; every path sent or received is checked against it. Default `/nix/store`. */
-  readonly storeDir?: string;
-  /** Limit on opening the socket, in ms. Default 5000. */
-  readonly connectTimeoutMs?: number;
-  /** Limit on the handshake and on each operation (each batch of queryValidPaths), in ms. Default 30000. */
-  readonly timeoutMs?: number;
-  /** Largest string accepted from the daemon, in bytes. Default 1 MiB. */
-  readonly maxStringBytes?: number;
-  /** Largest list accepted from the daemon, in entries. Default 16 Mi. */
-  readonly maxListLength?: number;
-  /**
-   * Send QueryRealisation. Default false: Nix 2.8's daemon worker aborts on it (a failed assertion, the connection
-   * dropped) unless ca-derivations is enabled there; turn it on only for daemons known to answer it (snix: []).
-   */
-  readonly realisations?: boolean;
-  /** Paths per QueryValidPaths request. Default 4096. */
-  readonly validPathsBatch?: number;
-  /**
-   * Requests written and not yet answered, at most (pipelining; the rest wait, unencoded, and go out as answers come
-   * in). Default 128.
-   */
-  readonly maxInFlight?: number;
-  /** Receives the daemon's log lines and activities. Default: dropped. */
-  readonly onLog?: (event: DaemonLogEvent) => void;
-  /** Aborts the connection and any pending operation (DAEMON_ABORTED). */
-  readonly signal?: AbortSignal;
-}
-
-export const DAEMON_CLIENT_DEFAULTS = Object.freeze({
-  storeDir: '/nix/store',
-  connectTimeoutMs: 5000,
-  timeoutMs: 30_000,
-  maxStringBytes: 1 << 20,
-  maxListLength: 1 << 24,
-  validPathsBatch: 4096,
-  maxInFlight: 128,
-  realisations: false,
-});
+export { DAEMON_CLIENT_DEFAULTS, type DaemonClientOptions } from './daemon-client-options.ts';
 
 /**
  * An open, read-only nix-daemon connection. Every method rejects with a DaemonError (see DAEMON_ERROR_CODES).
@@ -88,7 +50,7 @@ export interface DaemonClient {
    * `realisations` and at protocols 1.27–1.37: otherwise DAEMON_UNSUPPORTED_OPERATION, and nothing is sent.
    */
   queryRealisation(id: string): Promise<DaemonRealisation[]>;
-  /** Drops the connection; later calls throw DAEMON_CLIENT_CLOSED. Idempotent. */
+  /** Drops the connection(s); later calls throw DAEMON_CLIENT_CLOSED. Idempotent. */
   close(): void;
 }
 
@@ -99,58 +61,54 @@ export interface DaemonClient {
  */
 export async function connectDaemon(socketPath: string, options: DaemonClientOptions = {}): Promise<DaemonClient> {
   const resolved = resolveOptions(options);
-  const connection = await DaemonConnection.open(socketPath, { ...resolved, signal: options.signal });
+  const opened = await Promise.allSettled(Array.from({ length: resolved.connections }, () => openConnection(socketPath, resolved, options.signal)));
+  const connections = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = opened.find((result) => result.status === 'rejected');
+  if (failed !== undefined) {
+    for (const { connection } of connections) connection.close();
+    throw failed.reason;
+  }
+  return new ReadOnlyDaemonClient(connections, resolved);
+}
+
+/** One connection, its handshake and SetOptions done; closed again when they fail. */
+async function openConnection(
+  socketPath: string,
+  options: Resolved,
+  signal: AbortSignal | undefined,
+): Promise<{ connection: DaemonConnection; hello: DaemonHello }> {
+  const connection = await DaemonConnection.open(socketPath, { ...options, signal });
   try {
-    const hello = await shakeHands(connection, resolved.onLog);
-    return new ReadOnlyDaemonClient(connection, hello, resolved);
+    return { connection, hello: await shakeHands(connection, options.onLog) };
   } catch (error) {
     connection.close();
     throw error;
   }
 }
 
-interface Resolved {
-  readonly storeDir: string;
-  readonly connectTimeoutMs: number;
-  readonly timeoutMs: number;
-  readonly maxStringBytes: number;
-  readonly maxListLength: number;
-  readonly validPathsBatch: number;
-  readonly maxInFlight: number;
-  readonly realisations: boolean;
-  readonly onLog: (event: DaemonLogEvent) => void;
-}
-
-function resolveOptions(options: DaemonClientOptions): Resolved {
-  const resolved: { -readonly [K in keyof Resolved]: Resolved[K] } = { ...DAEMON_CLIENT_DEFAULTS, onLog: options.onLog ?? (() => undefined) };
-  for (const key of ['connectTimeoutMs', 'timeoutMs', 'maxStringBytes', 'maxListLength', 'validPathsBatch', 'maxInFlight'] as const) {
-    const value = options[key];
-    if (value === undefined) continue;
-    if (!Number.isSafeInteger(value) || value <= 0) {
-      throw new DaemonError('DAEMON_BAD_ARGUMENT', `option ${key} must be a positive integer, got ${String(value)}`, { evidence: { option: key, value } });
-    }
-    resolved[key] = value;
-  }
-  if (options.storeDir !== undefined) resolved.storeDir = options.storeDir;
-  if (options.realisations !== undefined) resolved.realisations = options.realisations;
-  return Object.freeze(resolved);
-}
-
 class ReadOnlyDaemonClient implements DaemonClient {
   readonly socketPath: string;
   readonly storeDir: string;
   readonly hello: DaemonHello;
+  /** The first connection: every call but queryPathInfos. */
   private readonly connection: DaemonConnection;
+  /** All of them, each with the context of its ops. */
+  private readonly connections: readonly { readonly connection: DaemonConnection; readonly context: OpContext }[];
   private readonly options: Resolved;
   private readonly context: OpContext;
 
-  constructor(connection: DaemonConnection, hello: DaemonHello, options: Resolved) {
-    this.connection = connection;
-    this.hello = hello;
+  constructor(connections: readonly { connection: DaemonConnection; hello: DaemonHello }[], options: Resolved) {
+    const first = connections[0]!;
+    this.connection = first.connection;
+    this.hello = first.hello;
     this.options = options;
-    this.socketPath = connection.socketPath;
+    this.socketPath = first.connection.socketPath;
     this.storeDir = options.storeDir;
-    this.context = { socketPath: this.socketPath, storeDir: this.storeDir, minor: hello.version.minor, onLog: options.onLog };
+    this.connections = connections.map(({ connection, hello }) => ({
+      connection,
+      context: { socketPath: this.socketPath, storeDir: this.storeDir, minor: hello.version.minor, onLog: options.onLog },
+    }));
+    this.context = this.connections[0]!.context;
   }
 
   async isValidPath(path: string): Promise<boolean> {
@@ -188,7 +146,7 @@ class ReadOnlyDaemonClient implements DaemonClient {
 
   async queryPathInfos(paths: readonly string[]): Promise<(DaemonPathInfo | undefined)[]> {
     for (const path of paths) this.arg(path);
-    return queryPathInfosOn(this.connection, this.context, paths, 2 * this.options.maxInFlight);
+    return queryPathInfosOn(this.connections, paths, 2 * this.options.maxInFlight);
   }
 
   async queryReferrers(path: string): Promise<string[]> {
@@ -249,7 +207,7 @@ class ReadOnlyDaemonClient implements DaemonClient {
   }
 
   close(): void {
-    this.connection.close();
+    for (const { connection } of this.connections) connection.close();
   }
 
   /** Queues op `name` with its arguments; its answer is decoded by `answer` after the daemon's log messages. */

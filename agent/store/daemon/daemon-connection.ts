@@ -10,6 +10,7 @@ import { errnoCode, messageOf } from '../../errors/index.ts';
 import { DaemonError } from './daemon-error.ts';
 import { FrameWriter } from './frame-encode.ts';
 import { FrameReader, NEED_MORE, type FrameLimits } from './frame-reader.ts';
+import { abortedError, connectSocket, type Inbox } from './connect-socket.ts';
 
 export interface ConnectionOptions extends FrameLimits {
   readonly connectTimeoutMs: number;
@@ -32,13 +33,6 @@ export interface Exchange {
   decode(reader: FrameReader): unknown;
   /** Called once, with the decoded answer or the error that ended the exchange. */
   settle(error: DaemonError | undefined, value: unknown): void;
-}
-
-const READ_BUFFER_BYTES = 64 << 10;
-
-/** Where the socket's reads go: set once the connection exists (nothing arrives before it sends the first request). */
-interface Inbox {
-  deliver: (bytes: Buffer, length: number) => void;
 }
 
 export class DaemonConnection {
@@ -78,59 +72,9 @@ export class DaemonConnection {
    * Opens the socket.
    * @throws DaemonError DAEMON_CONNECT_FAILED, DAEMON_CONNECT_TIMED_OUT, DAEMON_ABORTED.
    */
-  static open(socketPath: string, options: ConnectionOptions): Promise<DaemonConnection> {
-    return new Promise((resolve, reject) => {
-      if (options.signal?.aborted === true) return reject(abortedError(socketPath, 'connect'));
-      // Reads land in one buffer of the connection's own (onread), copied from there into the reader: no new
-      // 64 KiB buffer per read, which with one small answer per read would keep the garbage collector busy.
-      const inbox: Inbox = { deliver: () => undefined };
-      const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-      const socket = net.createConnection({
-        path: socketPath,
-        onread: {
-          buffer: readBuffer,
-          callback: (length) => {
-            inbox.deliver(readBuffer, length);
-            return true;
-          },
-        },
-      });
-      const finish = (error: DaemonError | undefined): void => {
-        clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-        socket.off('error', onError);
-        if (error === undefined) return resolve(new DaemonConnection(socketPath, socket, options, inbox));
-        socket.destroy();
-        reject(error);
-      };
-      const onError = (error: Error): void => {
-        const errno = errnoCode(error);
-        finish(
-          new DaemonError('DAEMON_CONNECT_FAILED', `cannot connect to nix-daemon socket ${socketPath}: ${messageOf(error)}`, {
-            evidence: { socket: socketPath, operation: 'connect', errno },
-            hint:
-              errno === 'ENOENT' || errno === 'ECONNREFUSED'
-                ? 'Start the nix-daemon (or snix) serving the lower store, or fix the socket path in lower-store.'
-                : 'Run overlay-warden as a user allowed to open the daemon socket.',
-            cause: error,
-          }),
-        );
-      };
-      const onAbort = (): void => finish(abortedError(socketPath, 'connect'));
-      const timer = setTimeout(
-        () =>
-          finish(
-            new DaemonError('DAEMON_CONNECT_TIMED_OUT', `connecting to nix-daemon socket ${socketPath} took over ${options.connectTimeoutMs} ms`, {
-              evidence: { socket: socketPath, operation: 'connect', timeoutMs: options.connectTimeoutMs },
-              hint: 'The daemon is overloaded or hung; check it, or raise connectTimeoutMs.',
-            }),
-          ),
-        options.connectTimeoutMs,
-      );
-      socket.once('connect', () => finish(undefined));
-      socket.on('error', onError);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-    });
+  static async open(socketPath: string, options: ConnectionOptions): Promise<DaemonConnection> {
+    const { socket, inbox } = await connectSocket(socketPath, options);
+    return new DaemonConnection(socketPath, socket, options, inbox);
   }
 
   /**
@@ -314,8 +258,4 @@ export class DaemonConnection {
       cause: error,
     });
   }
-}
-
-function abortedError(socketPath: string, operation: string): DaemonError {
-  return new DaemonError('DAEMON_ABORTED', `${operation} on nix-daemon ${socketPath} was aborted`, { evidence: { socket: socketPath, operation } });
 }

@@ -43,21 +43,30 @@ export class PathInfoOp extends OpExchange {
 
 /**
  * The metadata of every path of `paths` (checked store paths), in their order; undefined for a path that is not
- * valid. Rejects with the first error (a DAEMON_REMOTE_ERROR for one path included); the answers still due are then
- * read and dropped.
+ * valid. The paths are handed out one at a time to whichever connection has room (at most `ahead` queued on each),
+ * so a slower daemon worker takes fewer. Rejects with the first error (a DAEMON_REMOTE_ERROR for one path included);
+ * the answers still due are then read and dropped.
  */
 export function queryPathInfosOn(
-  connection: DaemonConnection,
-  context: OpContext,
+  connections: readonly { readonly connection: DaemonConnection; readonly context: OpContext }[],
   paths: readonly string[],
   ahead: number,
 ): Promise<(DaemonPathInfo | undefined)[]> {
   return new Promise((resolve, reject) => {
     const results: (DaemonPathInfo | undefined)[] = new Array<DaemonPathInfo | undefined>(paths.length).fill(undefined);
-    let queued = 0;
+    const queuedOn = new Array<number>(connections.length).fill(0);
+    let next = 0;
     let answered = 0;
     let failed = false;
-    const sink: PathInfoSink = {
+    const feed = (on: number): void => {
+      const { connection, context } = connections[on]!;
+      while (!failed && next < paths.length && queuedOn[on]! < ahead) {
+        const index = next++;
+        queuedOn[on]!++;
+        connection.submit(new PathInfoOp(context, paths[index]!, index, sinks[on]!));
+      }
+    };
+    const sinks: PathInfoSink[] = connections.map((_, on) => ({
       settled(index, error, info) {
         if (failed) return;
         if (error !== undefined) {
@@ -65,17 +74,12 @@ export function queryPathInfosOn(
           return reject(error);
         }
         results[index] = info;
+        queuedOn[on]!--;
         if (++answered === paths.length) return resolve(results);
-        feed();
+        feed(on);
       },
-    };
-    const feed = (): void => {
-      while (!failed && queued < paths.length && queued - answered < ahead) {
-        const index = queued++;
-        connection.submit(new PathInfoOp(context, paths[index]!, index, sink));
-      }
-    };
-    if (paths.length === 0) resolve(results);
-    else feed();
+    }));
+    if (paths.length === 0) return resolve(results);
+    for (let on = 0; on < connections.length; on++) feed(on);
   });
 }
