@@ -65,6 +65,8 @@ export const FINDING_IDS = [
   'store.db-corrupt',
   // Store repairs (issue 14): an upper copy dedupe set aside and was stopped before deleting.
   'store.dedupe-leftover',
+  // A daemon lower store that refused ops the audit needs (issue 15): which findings were not computed, and why.
+  'store.lower-metadata-partial',
 ] as const;
 
 export type FindingId = (typeof FINDING_IDS)[number];

@@ -116,8 +116,10 @@ export class ScrubPassRunner {
     this.#retryAt = undefined;
     const started = clock.now();
     try {
-      const pass = this.#state.pass ?? this.#startPass();
-      const dbs = openAuditDbs(this.#o.layout);
+      const pass = this.#state.pass ?? (await this.#startPass(signal));
+      // A daemon lower store is asked for the chunk's rows only (its path list gives the row ids).
+      const rowsAfter = { afterId: pass.afterId, limit: pass.layer === 'lower' ? this.#limits.paths : 0 };
+      const dbs = await openAuditDbs(this.#o.layout, { rowsAfter, signal });
       let chunk;
       try {
         chunk = readChunk(pass.layer === 'upper' ? dbs.upper : dbs.lower, pass.afterId, this.#limits);
@@ -215,9 +217,9 @@ export class ScrubPassRunner {
     };
   }
 
-  #startPass(): ScrubPass {
+  async #startPass(signal: AbortSignal): Promise<ScrubPass> {
     const { layers } = this.#o.settings.scrub;
-    const dbs = openAuditDbs(this.#o.layout);
+    const dbs = await openAuditDbs(this.#o.layout, { rowsAfter: { afterId: 0, limit: 0 }, signal });
     let pathsTotal: number;
     try {
       pathsTotal = dbs.upper.countValidPaths() + (layers === 'both' ? dbs.lower.countValidPaths() : 0);
