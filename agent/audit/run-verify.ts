@@ -56,6 +56,8 @@ export interface VerifyReport {
   /** NAR bytes of the served objects hashed (lower copies hashed beside them are not counted). */
   readonly bytes: number;
   readonly seconds: number;
+  /** What was not checked, in words: the lower DB's integrity checks when the lower metadata comes from a daemon. */
+  readonly notComputed: readonly string[];
 }
 
 /**
@@ -115,7 +117,11 @@ async function verifyWith(options: VerifyOptions, dbs: AuditDbs): Promise<Verify
   }
   if (!run.partial) dbs.lower.assertUnchanged('verifying');
   const { partial, checked, bytes } = run;
-  return { findings: findings.sort(compareFindings), partial, scope, total, checked, bytes, seconds: (performance.now() - started) / 1000 };
+  const notComputed =
+    dbs.lowerDb === undefined && probes.lower.length > 0
+      ? [`SQLite's integrity check of the lower DB (${probes.lower.join(', ')}): the lower metadata comes from ${dbs.lower.source}, with no DB file here`]
+      : [];
+  return { findings: findings.sort(compareFindings), partial, scope, total, checked, bytes, seconds: (performance.now() - started) / 1000, notComputed };
 }
 
 /** No integrity checks (VerifyOptions.integrityChecks false). */

@@ -108,4 +108,23 @@ describe('a daemon lower store that implements less (snix-like): the audit compl
     assert.ok(findings.some((x) => x.id === 'store.diverged' && x.evidence['path'] === p['div']));
     assert.ok(findings.some((x) => x.id === 'store.duplicate' && x.evidence['path'] === p['dup']));
   });
+
+  it('verify of one path asks the daemon about that path alone, and judges it as through the DB', async () => {
+    const peer = await serve('answer');
+    const run = async (lowerStore: string): Promise<Finding[]> => {
+      const result = await runCliCaptured(['verify', '--json', '--store', urlWith(lowerStore), p['div']!]);
+      return (JSON.parse(result.stdout) as { findings: Finding[] }).findings;
+    };
+    const viaPeer = await run(`unix://${peer.socket}?real=${f.lowerStoreDir}`);
+    const viaLowerDb = await run(`${f.lowerRoot}?read-only=true`);
+    assert.deepEqual(
+      peer.ops.filter((op) => op !== 'SetOptions'),
+      ['QueryPathInfo'],
+    );
+    assert.ok(
+      viaLowerDb.some((x) => x.evidence['path'] === p['div']),
+      'the path registered upper with another narHash is a finding',
+    );
+    assert.equal(withoutSource(viaPeer, `nix-daemon ${peer.socket}`), withoutSource(viaLowerDb, `nix-daemon ${peer.socket}`));
+  });
 });
