@@ -120,12 +120,38 @@ function sameMetadata(db: Map<string, PathInfo>, daemon: Map<string, DaemonPathI
 
 interface Timing {
   readonly ms: number[];
+  /** CPU of this process (all its threads), ms per run. */
+  readonly cpuMs: number[];
+  /** CPU of the daemon's workers for the run, ms per run (0 for runs without the daemon). */
+  readonly daemonCpuMs: number[];
 }
 
-async function timed(into: Timing, action: () => unknown): Promise<void> {
+const timing = (): Timing => ({ ms: [], cpuMs: [], daemonCpuMs: [] });
+
+/** CPU the daemon's exited workers used so far, in ms: its children's time (cutime + cstime, in 1/100 s ticks). */
+function daemonWorkersCpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+/** Until the daemon has reaped the workers of the connections just closed (their CPU is counted then). */
+async function workersGone(pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (spawnSync('pgrep', ['-P', String(pid)]).status !== 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function timed(into: Timing, action: () => unknown, daemonPid?: number): Promise<void> {
+  const daemonBefore = daemonPid === undefined ? 0 : daemonWorkersCpuMs(daemonPid);
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await action();
   into.ms.push(performance.now() - started);
+  const cpu = process.cpuUsage(cpuBefore);
+  into.cpuMs.push((cpu.user + cpu.system) / 1000);
+  if (daemonPid !== undefined) await workersGone(daemonPid);
+  into.daemonCpuMs.push(daemonPid === undefined ? 0 : daemonWorkersCpuMs(daemonPid) - daemonBefore);
 }
 
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -176,28 +202,31 @@ try {
   if (sqliteFindings !== daemonFindings)
     throw new Error(`the audits disagree: SQLite ${sqliteFindings.slice(0, 500)} vs daemon ${daemonFindings.slice(0, 500)}`);
 
-  const sqliteLoad: Timing = { ms: [] };
-  const daemonLoad = new Map<number, Timing>(connectionCounts.map((n) => [n, { ms: [] }]));
-  const sqliteAudit: Timing = { ms: [] };
-  const daemonAudit: Timing = { ms: [] };
+  const sqliteLoad = timing();
+  const daemonLoad = new Map<number, Timing>(connectionCounts.map((n) => [n, timing()]));
+  const sqliteAudit = timing();
+  const daemonAudit = timing();
+  const pid = daemon.child.pid!;
   for (let r = 0; r < runs; r++) {
     await timed(sqliteLoad, () => readAllFromDb(fixture));
-    for (const [connections, timing] of daemonLoad) await timed(timing, () => readAllFromDaemon(daemon.socket, connections));
+    for (const [connections, t] of daemonLoad) await timed(t, () => readAllFromDaemon(daemon.socket, connections), pid);
     await timed(sqliteAudit, () => audit(sqliteLayout));
-    await timed(daemonAudit, () => audit(daemonLayout));
+    await timed(daemonAudit, () => audit(daemonLayout), pid);
     const line = [...daemonLoad].map(([n, t]) => `daemon ×${n} ${t.ms.at(-1)!.toFixed(0)} ms`).join(', ');
     console.log(
       `run ${r + 1}: load: SQLite ${sqliteLoad.ms.at(-1)!.toFixed(0)} ms, ${line}; audit: SQLite ${sqliteAudit.ms.at(-1)!.toFixed(0)} ms, daemon ${daemonAudit.ms.at(-1)!.toFixed(0)} ms`,
     );
   }
   const perPath = (ms: number): string => `${((ms * 1000) / fixture.lowerRegistrations).toFixed(1)} us/path`;
+  const us = (ms: number): string => ((ms * 1000) / fixture.lowerRegistrations).toFixed(1);
   const row = (label: string, t: Timing): string =>
-    `${label.padEnd(36)} median ${median(t.ms).toFixed(0).padStart(5)} ms (${perPath(median(t.ms))}), best ${best(t.ms).toFixed(0).padStart(5)} ms (${perPath(best(t.ms))})`;
+    `${label.padEnd(38)} median ${median(t.ms).toFixed(0).padStart(5)} ms (${perPath(median(t.ms))}), best ${best(t.ms).toFixed(0).padStart(5)} ms (${perPath(best(t.ms))}); ` +
+    `CPU us/path: ours ${us(median(t.cpuMs))}${t.daemonCpuMs.some((ms) => ms > 0) ? `, daemon ${us(median(t.daemonCpuMs))}` : ''}`;
   console.log(`\nmetadata of ${fixture.lowerRegistrations} lower paths, ${runs} runs each:`);
   console.log(row('load: SQLite (readNixDb, rows + refs)', sqliteLoad));
-  for (const [connections, timing] of daemonLoad) {
-    const ratio = median(timing.ms) / median(sqliteLoad.ms);
-    console.log(`${row(`load: daemon, ${connections} connection${connections > 1 ? 's' : ''}`, timing)}  ${ratio.toFixed(1)}x SQLite`);
+  for (const [connections, t] of daemonLoad) {
+    const ratio = median(t.ms) / median(sqliteLoad.ms);
+    console.log(`${row(`load: daemon, ${connections} connection${connections > 1 ? 's' : ''}`, t)}; ${ratio.toFixed(1)}x SQLite`);
   }
   console.log(row('audit through SQLite', sqliteAudit));
   console.log(row('audit through the daemon', daemonAudit));
