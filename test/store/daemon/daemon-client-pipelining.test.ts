@@ -238,6 +238,28 @@ describe('nix-daemon client: answers decoded as bytes arrive, requests pipelined
     assert.deepEqual(await client.queryPathInfo(pathNo(60)), infoFor(pathNo(60)));
   });
 
+  for (const [how, end] of [
+    ['goes silent', 'DAEMON_TIMED_OUT'],
+    ['closes the connection mid-answer', 'DAEMON_CLOSED'],
+  ] as const) {
+    it(`queryPathInfos when the daemon ${how} after 10 answers: ${end} naming QueryPathInfo, and later calls fail at once`, async function () {
+      const client = await connect(
+        async (peer) => {
+          await peer.handshake(34);
+          for (let answered = 0; ; answered++) {
+            const asked = await readPathInfoRequest(peer);
+            if (answered < 10) peer.socket.write(answerFor(asked));
+            else if (end === 'DAEMON_CLOSED') return void peer.socket.end(answerFor(asked).subarray(0, 20));
+          }
+        },
+        { timeoutMs: 300, maxInFlight: 4 },
+      );
+      await expectDaemonError(client.queryPathInfos(Array.from({ length: 50 }, (_, i) => pathNo(i))), end, 'QueryPathInfo');
+      const later = await expectDaemonError(client.queryPathInfos([pathNo(1)]), end, 'QueryPathInfo');
+      assert.equal(later.evidence['failedOperation'], 'QueryPathInfo');
+    });
+  }
+
   it('an option connections or maxInFlight that is not a positive integer: DAEMON_BAD_ARGUMENT naming it', async function () {
     for (const options of [{ connections: 0 }, { maxInFlight: 1.5 }]) {
       const error = await expectDaemonError(connectDaemon(path.join(dir, 'never.sock'), options), 'DAEMON_BAD_ARGUMENT');
