@@ -1,11 +1,11 @@
 /**
- * One unix-socket connection to a nix-daemon: connecting with a timeout, writing requests (pipelined: up to
+ * One unix-socket connection to a nix-daemon (opened by connectSocket): writing requests (pipelined: up to
  * `maxInFlight` unanswered at once, the rest written as answers come in) and decoding their answers in order, as
  * bytes arrive, each under a timeout that starts when its answer is the next one due. Any failure other than a
  * daemon-reported error leaves the stream in an unknown state, so the connection is then dropped and every pending
  * and later exchange fails at once.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { errnoCode, messageOf } from '../../errors/index.ts';
 import { DaemonError } from './daemon-error.ts';
 import { FrameWriter } from './frame-encode.ts';
@@ -66,6 +66,7 @@ export class DaemonConnection {
     socket.on('error', (error) => this.drop(this.closedError(error)));
     socket.on('close', () => this.drop(this.closedError(undefined)));
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (options.signal?.aborted === true) this.onAbort();
   }
 
   /**
