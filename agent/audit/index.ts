@@ -27,5 +27,5 @@ export {
 } from './hashing-concurrency.ts';
 export { KeyTable, type KeyTableData } from './key-table.ts';
 export { userPathBaseName } from './verify-paths.ts';
-export { openAuditDbs, withAuditDbs, type AuditDbs } from './open-dbs.ts';
+export { openAuditDbs, openUpperDb, withAuditDbs, type AuditDbs } from './open-dbs.ts';
 export { DEDUPE_LEFTOVER_PREFIX, dedupeLeftoverName, dedupeLeftoverOf } from './dedupe-leftover.ts';

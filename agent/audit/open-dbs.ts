@@ -151,7 +151,8 @@ export function dbCorruptFindings(file: string, side: 'upper' | 'lower', probe: 
   ];
 }
 
-function openUpperDb(layout: StoreLayout): NixDb {
+/** The upper DB read-only; a missing one (an overlay store Nix has not used yet) is an empty one. @throws NixDbError. */
+export function openUpperDb(layout: StoreLayout): NixDb {
   try {
     return openNixDb(layout.upperDb, { storeDir: layout.storeDir });
   } catch (error) {

@@ -79,14 +79,16 @@ export async function loadDaemonSnapshot(request: DaemonSnapshotRequest): Promis
     const after = listed ? request.rowsAfter : undefined;
     const first = after === undefined ? 0 : Math.min(Math.max(0, after.afterId), paths.length);
     const end = after === undefined ? paths.length : Math.min(paths.length, first + Math.max(0, after.limit));
-    let infos = await queryPathInfos(client, paths.slice(first, end), request.inFlight ?? 2048, request.signal);
+    const count = paths.length;
+    paths = paths.slice(first, end);
+    let infos = await queryPathInfos(client, paths, request.inFlight ?? 2048, request.signal);
     if (after === undefined) {
       // Paths asked about that are not valid (or no longer: gone since the listing) are not rows at all. A chunk of
       // rows keeps them, unread, so that row ids stay positions in the daemon's listing.
       paths = paths.filter((_, i) => infos[i] !== undefined);
       infos = infos.filter((info) => info !== undefined);
     }
-    return buildSnapshot(`nix-daemon ${request.socket}`, request.storeDir, gaps, paths, first, infos);
+    return buildSnapshot(`nix-daemon ${request.socket}`, request.storeDir, gaps, { paths, first, count: after === undefined ? paths.length : count }, infos);
   } finally {
     client.close();
   }
@@ -116,30 +118,33 @@ async function layerCandidates(realStoreDir: string, storeDir: string): Promise<
     .sort();
 }
 
-/** Packs the infos of rows `first`… (undefined: the path vanished meanwhile) into a snapshot (pure). */
+/**
+ * Packs the infos of `rows.paths` (sorted; undefined: the path vanished meanwhile) into a snapshot (pure). `rows.first`
+ * and `rows.count` place them in the daemon's whole listing when they are a window of it.
+ */
 export function buildSnapshot(
   source: string,
   storeDir: string,
   gaps: readonly LowerMetadataGap[],
-  paths: readonly string[],
-  first: number,
+  rows: { readonly paths: readonly string[]; readonly first: number; readonly count: number },
   infos: readonly (DaemonPathInfo | undefined)[],
 ): DaemonSnapshot {
-  const rows = infos.length;
-  const read = new Uint8Array(rows);
-  const narHashes = Buffer.alloc(rows * 32);
-  const narSizes = new Float64Array(rows);
-  const registrationTimes = new Float64Array(rows);
-  const ultimate = new Uint8Array(rows);
+  const { paths, first, count } = rows;
+  const rowCount = infos.length;
+  const read = new Uint8Array(rowCount);
+  const narHashes = Buffer.alloc(rowCount * 32);
+  const narSizes = new Float64Array(rowCount);
+  const registrationTimes = new Float64Array(rowCount);
+  const ultimate = new Uint8Array(rowCount);
   const derivers = new Map<number, string>();
   const sigs = new Map<number, readonly string[]>();
   const cas = new Map<number, string>();
-  const refOffsets = new Uint32Array(rows + 1);
-  let refTargets = new Uint32Array(Math.max(16, rows * 2));
+  const refOffsets = new Uint32Array(rowCount + 1);
+  let refTargets = new Uint32Array(Math.max(16, rowCount * 2));
   let edges = 0;
   const foreign: string[] = [];
   const foreignIds = new Map<string, number>();
-  for (let i = 0; i < rows; i++) {
+  for (let i = 0; i < rowCount; i++) {
     const info = infos[i];
     refOffsets[i] = edges;
     if (info === undefined) continue;
@@ -173,13 +178,14 @@ export function buildSnapshot(
     refTargets.set(targets, edges);
     edges += targets.length;
   }
-  refOffsets[rows] = edges;
+  refOffsets[rowCount] = edges;
   return new DaemonSnapshot({
     source,
     storeDir,
     gaps,
     paths,
     first,
+    count,
     read,
     narHashes,
     narSizes,

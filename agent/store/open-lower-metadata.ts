@@ -33,10 +33,14 @@ export async function openLowerMetadata(lower: LowerStoreLayout, options: LowerM
     return { metadata: db, db };
   }
   if (lower.daemonSocket === undefined) {
-    throw new LowerMetadataError('LOWER_METADATA_NO_SOURCE', `the lower store (${lower.url || 'auto'}) has neither a DB file nor a daemon socket to read its metadata from`, {
-      evidence: { lowerStore: lower.url, kind: lower.kind },
-      hint: 'give the lower store as a local store path (lower-store=/path/to/root?read-only=true) or a daemon socket (unix:///path/to/socket?real=/path/to/store)',
-    });
+    throw new LowerMetadataError(
+      'LOWER_METADATA_NO_SOURCE',
+      `the lower store (${lower.url || 'auto'}) has neither a DB file nor a daemon socket to read its metadata from`,
+      {
+        evidence: { lowerStore: lower.url, kind: lower.kind },
+        hint: 'give the lower store as a local store path (lower-store=/path/to/root?read-only=true) or a daemon socket (unix:///path/to/socket?real=/path/to/store)',
+      },
+    );
   }
   const metadata = await loadDaemonSnapshot({
     socket: lower.daemonSocket,

@@ -13,7 +13,7 @@ import type { FindingsEvent } from '../../agent/agent-status.ts';
 import type { ScheduleSettings } from '../../agent/config/index.ts';
 import { buildDemoStore, type DemoStore } from '../../agent/demo/store-builder.ts';
 import type { Logger } from '../../agent/log/index.ts';
-import { loadScrubState, Scheduler, scrubStateFileOf } from '../../agent/schedule/index.ts';
+import { loadScrubState, Scheduler, ScrubChunkSource, scrubStateFileOf, type ScrubPass } from '../../agent/schedule/index.ts';
 import { parseStoreUrl, resolveStoreLayout, type StoreLayout } from '../../agent/store/index.ts';
 import { startNixDaemon, type RunningNixDaemon } from '../support/nix-daemon.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
@@ -102,5 +102,33 @@ describe('scheduled scrub of both layers through a daemon lower store', function
     );
     const corrupt = event.findings.filter((f) => f.id === 'store.corrupt').map((f) => f.evidence['path']);
     assert.ok(corrupt.includes(victim), `${victim} in ${corrupt.join(', ')}`);
+  });
+
+  it("chunks read in windows of a few chunks each cover the daemon's paths once, in order, across the window ends", async () => {
+    const source = new ScrubChunkSource(layout, { paths: 3, bytes: 2 ** 40 }, 2);
+    const signal = new AbortController().signal;
+    let pass: ScrubPass = {
+      startedAt: '2026-01-01T00:00:00.000Z',
+      layers: 'both',
+      layer: 'lower',
+      afterId: 0,
+      pathsDone: 0,
+      pathsTotal: 0,
+      bytes: 0,
+      activeMs: 0,
+      findings: [],
+      findingsDropped: 0,
+    };
+    const seen: string[] = [];
+    try {
+      for (let chunk = await source.next(pass, signal); chunk !== undefined; chunk = await source.next(pass, signal)) {
+        assert.ok(chunk.paths.length <= 3 && chunk.lastId > pass.afterId);
+        seen.push(...chunk.paths);
+        pass = { ...pass, afterId: chunk.lastId };
+      }
+    } finally {
+      source.close();
+    }
+    assert.deepEqual(seen, [...store.lower.paths].sort());
   });
 });

@@ -30,7 +30,7 @@ function throwsCode(run: () => unknown, code: LowerMetadataErrorCode): void {
 
 describe('daemon snapshot (the lower metadata read from a daemon)', () => {
   const infos = [info(A, [A, B, X], { deriver: path('d', 'a.drv'), sigs: ['k:s'], ca: 'fixed:r:sha256:abc', ultimate: true }), info(B, []), info(C, [B])];
-  const full = (): ReturnType<typeof buildSnapshot> => buildSnapshot('nix-daemon /s', '/nix/store', [], [A, B, C], 0, infos);
+  const full = (): ReturnType<typeof buildSnapshot> => buildSnapshot('nix-daemon /s', '/nix/store', [], { paths: [A, B, C], first: 0, count: 3 }, infos);
 
   it('rows are numbered in path order from 1 and read back as the DB reader gives them', () => {
     const snapshot = full();
@@ -85,17 +85,30 @@ describe('daemon snapshot (the lower metadata read from a daemon)', () => {
     );
   });
 
-  it('a chunk of rows: every path is known, only the chunk is read; the others say so', () => {
-    const chunk = buildSnapshot('nix-daemon /s', '/nix/store', [], [A, B, C], 1, [infos[1]]);
+  it('a window of rows (a scrub chunk): ids are positions in the whole listing; outside the window it cannot tell', () => {
+    const chunk = buildSnapshot('nix-daemon /s', '/nix/store', [], { paths: [B], first: 1, count: 3 }, [infos[1]]);
     assert.deepEqual(
       [...chunk.iterateValidPaths(1)].map((row) => [row.id, row.path]),
       [[2, B]],
     );
+    assert.deepEqual([...chunk.iterateValidPaths(2)], []);
     assert.equal(chunk.countValidPaths(), 3);
-    assert.equal(chunk.isValidPath(A), true);
     assert.equal(chunk.queryPathInfo(B)?.id, 2);
-    throwsCode(() => chunk.queryPathInfo(A), 'LOWER_METADATA_NOT_READ');
-    throwsCode(() => chunk.queryReferences(C), 'LOWER_METADATA_NOT_READ');
+    throwsCode(() => chunk.isValidPath(A), 'LOWER_METADATA_NOT_READ');
+    throwsCode(() => chunk.queryPathInfo(C), 'LOWER_METADATA_NOT_READ');
+    throwsCode(() => chunk.queryReferrers(B), 'LOWER_METADATA_NOT_READ');
+    // A reference out of the window is kept by name.
+    const withRefs = buildSnapshot('nix-daemon /s', '/nix/store', [], { paths: [C], first: 2, count: 3 }, [infos[2]]);
+    assert.deepEqual(withRefs.queryReferences(C), [B]);
+  });
+
+  it('a row that vanished between listing and reading is no row', () => {
+    const snapshot = buildSnapshot('nix-daemon /s', '/nix/store', [], { paths: [A, B], first: 0, count: 3 }, [infos[0], undefined]);
+    assert.deepEqual(
+      [...snapshot.iterateValidPaths()].map((row) => row.id),
+      [1],
+    );
+    throwsCode(() => snapshot.queryPathInfo(B), 'LOWER_METADATA_NOT_READ');
   });
 
   it('closed: every query throws LOWER_METADATA_CLOSED', () => {
