@@ -144,6 +144,23 @@ describe('a daemon lower store: audit and verify through a real nix-daemon equal
     assert.equal(normalised(viaDaemon.findings.filter((x) => x.id !== 'layer.lower-daemon')), normalised(viaDb.findings));
   });
 
+  it('dedupe and pivot dry runs: the same plans through either', async () => {
+    const dead = path.join(f.dir, 'dead.txt');
+    fs.writeFileSync(dead, `${p['div']}\n${p['dup']}\n`);
+    for (const argv of [
+      ['dedupe', '--json', '--direct'],
+      ['pivot', '--json', '--dry-run', '--dead', dead],
+    ]) {
+      const viaDb = await cli([...argv, '--store', sqliteUrl]);
+      const viaDaemon = await cli([...argv, '--store', daemonUrl]);
+      assert.ok(JSON.stringify(viaDb.result).includes(argv[0] === 'dedupe' ? p['dup']! : p['div']!), `${argv[0]} plans: ${JSON.stringify(viaDb.result)}`);
+      const planOf = (run: { findings: Finding[]; result: Record<string, unknown> }): string =>
+        // Timings and the free space of the disk (other work writes there) are no part of the plan.
+        normalised([...run.findings, { ...run.result, seconds: 0, space: { ...(run.result['space'] ?? {}), availableBytes: 0, availableInodes: 0 } } as never]);
+      assert.equal(planOf(viaDaemon), planOf(viaDb), argv.join(' '));
+    }
+  });
+
   it('the daemon killed mid-audit: a typed DaemonError naming the op, no unhandled rejection; after a restart the audit works', async () => {
     // Between the client and the daemon, a pass-through that picks the moment: once the client has sent more than
     // the handshake, SetOptions and QueryAllValidPaths (the listing answered, its QueryPathInfo requests in flight),
