@@ -3,9 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { serialiseError } from '../pool/index.ts';
 import { openNixDb } from '../store/index.ts';
 import type { AuditJob, DbMessage, IntegrityRequest, IntegrityResult, JobReply } from './audit-thread.ts';
-import { readDbIndex } from './db-index.ts';
-import { listLayerAgainst } from './layer-listing.ts';
-import { readRefGraph } from './ref-graph.ts';
+import { readStore } from './read-store.ts';
 
 const job = workerData as AuditJob;
 const transfer: ArrayBuffer[] = [];
@@ -14,12 +12,10 @@ const move = (...arrays: ReadonlyArray<ArrayBufferView | undefined>): void => {
   for (const array of arrays) if (array !== undefined && !transfer.includes(array.buffer as ArrayBuffer)) transfer.push(array.buffer as ArrayBuffer);
 };
 
-async function readStore(request: Extract<AuditJob, { kind: 'read-store' }>['db']): Promise<DbMessage> {
+async function readDbStore(request: Extract<AuditJob, { kind: 'read-store' }>['db']): Promise<DbMessage> {
   const db = openNixDb(request.file, { storeDir: request.storeDir, immutable: request.immutable });
   try {
-    const index = await readDbIndex(db, { fingerprints: true, ...(request.expected === undefined ? {} : { expected: request.expected }) });
-    const graph = await readRefGraph(db, index);
-    const entries = await listLayerAgainst(request.layer, index.keys, index.count);
+    const { index, graph, entries } = await readStore(db, request.layer, request.expected === undefined ? {} : { expected: request.expected });
     db.assertUnchanged('reading the DB on the audit thread');
     const extra = entries.extra.export();
     move(entries.inIndex, extra.keys, extra.slots);
@@ -49,7 +45,7 @@ let reply: JobReply;
 try {
   reply =
     job.kind === 'read-store'
-      ? { ok: true, kind: 'read-store', db: await readStore(job.db) }
+      ? { ok: true, kind: 'read-store', db: await readDbStore(job.db) }
       : { ok: true, kind: 'check-integrity', results: checkIntegrity(job.dbs) };
 } catch (error) {
   reply = { ok: false, error: serialiseError(error) };

@@ -13,6 +13,7 @@ import { KeyTable, type KeyTableData } from './key-table.ts';
 import type { EntriesAgainstIndex } from './layer-listing.ts';
 import type { RefGraph } from './ref-graph.ts';
 import { StringPack, type StringPackData } from './string-pack.ts';
+import type { StoreRead } from './read-store.ts';
 
 /** A DB to read into an index (with 8-byte narHash fingerprints) and its forward reference graph, then its layer to list against it. */
 export interface DbRequest {
@@ -50,13 +51,6 @@ export interface DbMessage {
   readonly index: Omit<DbIndex, 'keys' | 'names' | 'joined'> & { readonly keys: KeyTableData; readonly names: StringPackData | undefined };
   readonly graph: RefGraph;
   readonly entries: Omit<EntriesAgainstIndex, 'extra'> & { readonly extra: KeyTableData };
-}
-
-/** What reading a store off-thread yields. */
-export interface StoreRead {
-  readonly index: DbIndex;
-  readonly graph: RefGraph;
-  readonly entries: EntriesAgainstIndex;
 }
 
 export type JobReply =

@@ -1,6 +1,6 @@
 /** Streams a Nix DB's ValidPaths into a compact index: packed keys, row ids, and (on request) names, narHashes, sizes. */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { type NixDb, parseNarHash, baseNameIn, STORE_PATH_KEY_BYTES, hashPartOfKey, writeStorePathKey } from '../store/index.ts';
+import { type LowerMetadata, parseNarHash, baseNameIn, STORE_PATH_KEY_BYTES, hashPartOfKey, writeStorePathKey } from '../store/index.ts';
 import { KeyTable } from './key-table.ts';
 import { StringPack } from './string-pack.ts';
 
@@ -24,6 +24,7 @@ export interface JoinedRows {
 
 /** One DB's registrations, in row (id) order; row `i` has key `keys.keyAt(i)` (KeyTable ids are row indices). */
 export interface DbIndex {
+  /** Where the rows were read from: the DB file, or the lower store's daemon (LowerMetadata.source). */
   readonly file: string;
   readonly storeDir: string;
   readonly count: number;
@@ -69,7 +70,7 @@ const YIELD_EVERY = 16_384;
  * themselves. Rows whose path is not directly under the DB's store dir with a valid name are skipped (listed).
  * Rejects with `signal.reason` when aborted; NixDbError from the reader passes through.
  */
-export async function readDbIndex(db: NixDb, options: ReadDbIndexOptions = {}): Promise<DbIndex> {
+export async function readDbIndex(db: LowerMetadata, options: ReadDbIndexOptions = {}): Promise<DbIndex> {
   options.signal?.throwIfAborted();
   // Callers that know the row count pass it, so the arrays need neither growing nor trimming.
   const expected = options.expected ?? 4096;
@@ -130,7 +131,7 @@ export async function readDbIndex(db: NixDb, options: ReadDbIndexOptions = {}): 
   options.onRows?.(seen);
   // Arrays grew by doubling: copy them to their exact size, so the index holds no slack.
   return {
-    file: db.file,
+    file: db.source,
     storeDir: db.storeDir,
     count,
     keys: keys.trimmed(),
@@ -178,7 +179,7 @@ function fingerprintOf(index: DbIndex, row: number): [number, number] {
  * The full store path of a row: from kept names, else looked up by its hash part in `db` (an index seek, for the
  * few rows a report names). A row the DB no longer has (it changed meanwhile) gets `<storeDir>/<hashPart>-…`.
  */
-export function pathResolver(index: DbIndex, db: Pick<NixDb, 'queryPathFromHashPart'> | undefined): (row: number) => string {
+export function pathResolver(index: DbIndex, db: Pick<LowerMetadata, 'queryPathFromHashPart'> | undefined): (row: number) => string {
   const names = index.names;
   if (names !== undefined) return (row) => `${index.storeDir}/${names.get(row)}`;
   return (row) => {

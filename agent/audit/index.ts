@@ -35,5 +35,5 @@ export {
 export { KeyTable, type KeyTableData } from './key-table.ts';
 export { userPathBaseName } from './verify-paths.ts';
 export { VERIFY_BATCH_LIMITS } from './verify-batches.ts';
-export { openAuditDbs, withAuditDbs, type AuditDbs } from './open-dbs.ts';
+export { openAuditDbs, openUpperDb, withAuditDbs, type AuditDbs } from './open-dbs.ts';
 export { DEDUPE_LEFTOVER_PREFIX, dedupeLeftoverName, dedupeLeftoverOf } from './dedupe-leftover.ts';

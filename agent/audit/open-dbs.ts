@@ -1,11 +1,17 @@
-/** Opens the upper and lower Nix DBs of a layout read-only (nothing created beside them), checks their indexes, reads again when Nix wrote them meanwhile. */
+/**
+ * Opens the upper Nix DB and the lower store's metadata (its DB, or its nix-daemon) of a layout read-only (nothing
+ * created beside them), checks the DBs' indexes, reads again when Nix wrote them meanwhile.
+ */
 import { finding, type Finding } from '../findings/index.ts';
 import {
   emptyNixDb,
   INTEGRITY_PRAGMA,
   NIX_DB_OPEN_ATTEMPTS,
+  openLowerMetadata,
   openNixDb,
   type IntegrityProbe,
+  type LowerMetadata,
+  type LowerMetadataOptions,
   type NixDb,
   NixDbError,
   type StoreLayout,
@@ -15,7 +21,10 @@ import { checkIntegrityOffThread } from './audit-thread.ts';
 
 export interface AuditDbs {
   readonly upper: NixDb;
-  readonly lower: NixDb;
+  /** The lower store's metadata, from its DB or its daemon. */
+  readonly lower: LowerMetadata;
+  /** The lower DB when the metadata comes from one (undefined for a daemon): what only a DB has (its file, integrity checks). */
+  readonly lowerDb: NixDb | undefined;
   /** True when either was read as a snapshot that Nix has written since (NixDb.changedSinceOpen). */
   changedSinceOpen(): boolean;
   /** Throws NixDbError NIX_DB_CHANGED when either changed since it was opened. */
@@ -40,28 +49,26 @@ export const DB_INTEGRITY_PROBES = {
 } as const satisfies Record<string, Record<'upper' | 'lower', readonly IntegrityProbe[]>>;
 
 /**
- * Opens both DBs, read-only and creating nothing beside them (see NixDbOpenMode). The upper one may be written by
- * Nix meanwhile; the lower one is opened with SQLite's `immutable=1` when the lower store URL has `read-only=true`,
- * as Nix does. A missing upper DB (an overlay store Nix has not used yet) is an empty one: nothing to audit.
- * @throws AuditError AUDIT_NO_LOWER_DB when the lower store's metadata comes from a daemon (no DB file);
- *   NixDbError (NIX_DB_MISSING, NIX_DB_LOCKED, …) when a DB cannot be opened.
+ * Opens the upper DB and the lower metadata (openLowerMetadata: the lower DB, or a snapshot read from its daemon),
+ * read-only and creating nothing beside them (see NixDbOpenMode). The upper one may be written by Nix meanwhile; the
+ * lower DB is opened with SQLite's `immutable=1` when the lower store URL has `read-only=true`, as Nix does. A
+ * missing upper DB (an overlay store Nix has not used yet) is an empty one: nothing to audit. `lowerOptions` narrow
+ * what is read from a daemon (given paths, a chunk of rows); a DB opens whole.
+ * @throws AuditError AUDIT_NO_LOWER_DB when the lower store has neither a DB file nor a daemon socket;
+ *   NixDbError (NIX_DB_MISSING, NIX_DB_LOCKED, …) when a DB cannot be opened; DaemonError when its daemon cannot be read.
  */
-export function openAuditDbs(layout: StoreLayout): AuditDbs {
-  const lowerFile = layout.lower.db;
-  if (lowerFile === undefined) {
-    throw new AuditError(
-      'AUDIT_NO_LOWER_DB',
-      `the lower store (${layout.lower.url || 'auto'}) has no DB file overlay-warden can read: its metadata comes from a daemon`,
-      {
-        evidence: { lowerStore: layout.lower.url, kind: layout.lower.kind },
-        hint: 'give the lower store as a local store path (lower-store=/path/to/root?read-only=true) so its DB can be read',
-      },
-    );
+export async function openAuditDbs(layout: StoreLayout, lowerOptions: LowerMetadataOptions = {}): Promise<AuditDbs> {
+  if (layout.lower.db === undefined && layout.lower.daemonSocket === undefined) {
+    throw new AuditError('AUDIT_NO_LOWER_DB', `the lower store (${layout.lower.url || 'auto'}) has no DB file overlay-warden can read, and no daemon socket`, {
+      evidence: { lowerStore: layout.lower.url, kind: layout.lower.kind },
+      hint: 'give the lower store as a local store path (lower-store=/path/to/root?read-only=true) or as its daemon socket (unix:///path/to/socket?real=/path/to/store)',
+    });
   }
   const upper = openUpperDb(layout);
-  let lower: NixDb;
+  let lower: LowerMetadata;
+  let lowerDb: NixDb | undefined;
   try {
-    lower = openNixDb(lowerFile, { storeDir: layout.lower.storeDir, immutable: layout.lower.readOnly });
+    ({ metadata: lower, db: lowerDb } = await openLowerMetadata(layout.lower, lowerOptions));
   } catch (error) {
     upper.close();
     throw error;
@@ -69,6 +76,7 @@ export function openAuditDbs(layout: StoreLayout): AuditDbs {
   return {
     upper,
     lower,
+    lowerDb,
     changedSinceOpen: () => upper.changedSinceOpen() || lower.changedSinceOpen(),
     assertUnchanged(action) {
       upper.assertUnchanged(action);
@@ -88,9 +96,14 @@ export function openAuditDbs(layout: StoreLayout): AuditDbs {
  * NIX_DB_OPEN_ATTEMPTS times; by then Nix usually has its `-wal` there, and the DB is read through SQLite's locks.
  * Nothing is done again once `signal` stopped the run.
  */
-export async function withAuditDbs<T>(layout: StoreLayout, signal: AbortSignal, run: (dbs: AuditDbs) => Promise<T>): Promise<T> {
+export async function withAuditDbs<T>(
+  layout: StoreLayout,
+  signal: AbortSignal,
+  run: (dbs: AuditDbs) => Promise<T>,
+  lowerOptions: Omit<LowerMetadataOptions, 'signal'> = {},
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const dbs = openAuditDbs(layout);
+    const dbs = await openAuditDbs(layout, { ...lowerOptions, signal });
     try {
       return await run(dbs);
     } catch (error) {
@@ -104,16 +117,20 @@ export async function withAuditDbs<T>(layout: StoreLayout, signal: AbortSignal, 
 /**
  * Runs the integrity checks `probes` names for each DB on a thread of its own (see checkIntegrityOffThread: they take
  * seconds on a big DB and must not hold up the run or its interruption); resolves with their `store.db-corrupt`
- * findings. A DB that does not exist yet (the upper DB of an unused overlay store) is not checked.
+ * findings. A DB that does not exist yet (the upper DB of an unused overlay store) is not checked, nor lower metadata
+ * read from a daemon (no DB file here: its checks are not computed).
  */
 export async function checkDbIntegrity(
   dbs: AuditDbs,
   probes: Readonly<Record<'upper' | 'lower', readonly IntegrityProbe[]>>,
   signal: AbortSignal,
 ): Promise<Finding[]> {
-  const requests = (['upper', 'lower'] as const)
-    .map((side) => ({ db: dbs[side], side }))
-    .filter(({ db, side }) => db.mode !== 'absent' && probes[side].length > 0)
+  const sides = [
+    { db: dbs.upper, side: 'upper' as const },
+    { db: dbs.lowerDb, side: 'lower' as const },
+  ];
+  const requests = sides
+    .flatMap(({ db, side }) => (db === undefined || db.mode === 'absent' || probes[side].length === 0 ? [] : [{ db, side }]))
     .map(({ db, side }) => ({ file: db.file, storeDir: db.storeDir, immutable: db.mode === 'immutable', side, probes: probes[side] }));
   const results = await checkIntegrityOffThread(requests, signal);
   return results.flatMap(({ file, side, probe, problems }) => dbCorruptFindings(file, side, probe, problems));
@@ -134,7 +151,8 @@ export function dbCorruptFindings(file: string, side: 'upper' | 'lower', probe: 
   ];
 }
 
-function openUpperDb(layout: StoreLayout): NixDb {
+/** The upper DB read-only; a missing one (an overlay store Nix has not used yet) is an empty one. @throws NixDbError. */
+export function openUpperDb(layout: StoreLayout): NixDb {
   try {
     return openNixDb(layout.upperDb, { storeDir: layout.storeDir });
   } catch (error) {

@@ -1,6 +1,6 @@
 /** Reads a Nix DB's Refs table into typed-array graphs over the rows of a DB index, and joins two DBs' references. */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { NixDb } from '../store/index.ts';
+import type { LowerMetadata } from '../store/index.ts';
 import { buildCsr, EdgeList, neighbours, type Csr } from './csr.ts';
 import type { DbIndex } from './db-index.ts';
 import { indexOfRowId } from './row-ids.ts';
@@ -42,7 +42,7 @@ const NO_REFERRERS: Csr = { offsets: new Uint32Array(1), targets: new Uint32Arra
  * Rejects with `signal.reason` when aborted.
  */
 export async function readRefGraph(
-  db: NixDb,
+  db: LowerMetadata,
   index: DbIndex,
   options: { readonly referrers?: boolean; readonly signal?: AbortSignal } = {},
 ): Promise<RefGraph> {

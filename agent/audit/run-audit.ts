@@ -4,7 +4,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { messageOf } from '../errors/index.ts';
 import { compareFindings, type Finding } from '../findings/index.ts';
 import { allocatedBytesFreedByRemovalSync, type WorkerPool } from '../pool/index.ts';
-import type { NixDb, StoreLayout } from '../store/index.ts';
+import type { LowerMetadata, StoreLayout } from '../store/index.ts';
 import type { AuditFacts, PairComparison } from './audit-facts.ts';
 import { joinIndexes, pathResolver, readDbIndex } from './db-index.ts';
 import { duplicateIds, findDuplicates } from './find-duplicate.ts';
@@ -16,6 +16,8 @@ import { findStrays } from './find-stray.ts';
 import { keySetAgainst, KIND_CODE, listLayer } from './layer-listing.ts';
 import { applyOverlayMarks } from './layer-marks.ts';
 import { readStoreOffThread } from './audit-thread.ts';
+import { lowerMetadataPartial } from './lower-metadata-partial.ts';
+import { readStore } from './read-store.ts';
 import { locateRows } from './locate.ts';
 import { checkDbIntegrity, DB_INTEGRITY_PROBES, withAuditDbs, type AuditDbs } from './open-dbs.ts';
 import { joinReferences, readRefGraph } from './ref-graph.ts';
@@ -76,9 +78,11 @@ export interface AuditReport {
  * be decided from the facts gathered so far (nothing before the DBs and layers are read; duplicates not yet
  * measured or hashed are reported without bytes or hashes). Never writes anything, and creates nothing beside the
  * DBs. SQLite's integrity check of the upper DB's ValidPaths runs alongside (`store.db-corrupt`). A DB Nix writes while it is read
- * without locks is read again (withAuditDbs), with the whole audit.
+ * without locks is read again (withAuditDbs), with the whole audit. The lower metadata comes from the lower DB or,
+ * for a daemon lower store, from its daemon; what a daemon refused to answer is one `store.lower-metadata-partial`.
  * @throws AuditError AUDIT_NO_LOWER_DB, AUDIT_LAYER_UNREADABLE; NixDbError when a DB cannot be opened or read
- *   (NIX_DB_CHANGED when Nix kept writing it through every attempt).
+ *   (NIX_DB_CHANGED when Nix kept writing it through every attempt); DaemonError when the lower store's daemon
+ *   cannot be read (connect, a dropped connection or a timeout mid-read, naming the op).
  */
 export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   options.signal.throwIfAborted();
@@ -104,10 +108,23 @@ async function auditWith(options: AuditOptions, dbs: AuditDbs): Promise<AuditRep
   // DB and layer are read here.
   // Ended when the run ends, however it ends, so the thread never outlives the audit.
   const stopThread = new AbortController();
-  const lowerRead = readStoreOffThread(
-    { file: dbs.lower.file, storeDir: dbs.lower.storeDir, immutable: dbs.lower.mode === 'immutable', expected: lowerCount, layer: layout.lower.realStoreDir },
-    AbortSignal.any([signal, stopThread.signal]),
-  );
+  const lowerSignal = AbortSignal.any([signal, stopThread.signal]);
+  const lowerDbFile = dbs.lowerDb;
+  // A daemon's snapshot is in this thread's memory already (its reading was the daemon's work and the socket's):
+  // its index is built here, interleaved with the upper DB's reading.
+  const lowerRead =
+    lowerDbFile === undefined
+      ? readStore(dbs.lower, layout.lower.realStoreDir, { expected: lowerCount, signal: lowerSignal })
+      : readStoreOffThread(
+          {
+            file: lowerDbFile.file,
+            storeDir: lowerDbFile.storeDir,
+            immutable: lowerDbFile.mode === 'immutable',
+            expected: lowerCount,
+            layer: layout.lower.realStoreDir,
+          },
+          lowerSignal,
+        );
   lowerRead.catch(() => undefined); // awaited below; an early abort or error must not leave it unhandled
   // SQLite's integrity check of the upper DB, on another thread, alongside everything else.
   const checked = checkDbIntegrity(dbs, DB_INTEGRITY_PROBES.audit, AbortSignal.any([signal, stopThread.signal]));
@@ -188,14 +205,14 @@ async function auditWith(options: AuditOptions, dbs: AuditDbs): Promise<AuditRep
     interruptedIn = phase;
   }
   enter('decide');
-  const findings = [...decide(facts, dbs.lower), ...integrity].sort(compareFindings);
+  const findings = [...decide(facts, dbs.lower), ...integrity, ...lowerMetadataPartial(dbs.lower)].sort(compareFindings);
   enter('decide');
   if (interruptedIn === undefined) dbs.assertUnchanged('auditing');
   return { findings, partial: interruptedIn !== undefined, interruptedIn, stats: stats(facts, duplicates.length) };
 }
 
 /** Runs every decider over the facts; errors first. `lowerDb` (still open) supplies references for diverged evidence. */
-export function decide(facts: AuditFacts, lowerDb?: NixDb): Finding[] {
+export function decide(facts: AuditFacts, lowerDb?: LowerMetadata): Finding[] {
   const locations = locateRows(facts.upperDb, facts.upperListing, facts.lowerEntries);
   const findings = [
     ...findDangling(facts, locations),

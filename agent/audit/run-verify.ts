@@ -6,6 +6,7 @@ import { STORE_PATH_KEY_BYTES, writeStorePathKey, type StoreLayout } from '../st
 import { readDbIndex } from './db-index.ts';
 import { idsOfKind, kindAt, listLayer, type LayerListing } from './layer-listing.ts';
 import { applyOverlayMarks } from './layer-marks.ts';
+import { lowerMetadataPartial } from './lower-metadata-partial.ts';
 import { checkDbIntegrity, DB_INTEGRITY_PROBES, withAuditDbs, type AuditDbs } from './open-dbs.ts';
 import { verifyBatches } from './verify-batches.ts';
 import { judgeBatch } from './verify-judge.ts';
@@ -55,6 +56,8 @@ export interface VerifyReport {
   /** NAR bytes of the served objects hashed (lower copies hashed beside them are not counted). */
   readonly bytes: number;
   readonly seconds: number;
+  /** What was not checked, in words: the lower DB's integrity checks when the lower metadata comes from a daemon. */
+  readonly notComputed: readonly string[];
 }
 
 /**
@@ -68,12 +71,16 @@ export interface VerifyReport {
  * judged against which DB. Interrupting it (`signal`) resolves with `partial: true` and the findings so far.
  * SQLite's integrity checks of both DBs run alongside, on a thread of their own (`store.db-corrupt`;
  * DB_INTEGRITY_PROBES). Nothing is created beside the DBs; a DB Nix writes while it is read without locks is read
- * again (withAuditDbs).
- * @throws AuditError AUDIT_NO_LOWER_DB, AUDIT_LAYER_UNREADABLE, AUDIT_BAD_PATH, AUDIT_UNKNOWN_PATH; NixDbError.
+ * again (withAuditDbs). With a daemon lower store, the lower metadata comes from the daemon (no lower DB to check:
+ * its integrity checks are not computed); what it refused is one `store.lower-metadata-partial`.
+ * @throws AuditError AUDIT_NO_LOWER_DB, AUDIT_LAYER_UNREADABLE, AUDIT_BAD_PATH, AUDIT_UNKNOWN_PATH; NixDbError;
+ *   DaemonError when the lower store's daemon cannot be read.
  */
 export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
   options.signal.throwIfAborted();
-  return withAuditDbs(options.layout, options.signal, (dbs) => verifyWith(options, dbs));
+  // Given paths need only their own lower metadata: a daemon is asked about them alone.
+  const lowerOptions = options.paths === undefined ? {} : { paths: lowerPathsOf(options.paths, options.layout) };
+  return withAuditDbs(options.layout, options.signal, (dbs) => verifyWith(options, dbs), lowerOptions);
 }
 
 async function verifyWith(options: VerifyOptions, dbs: AuditDbs): Promise<VerifyReport> {
@@ -93,7 +100,7 @@ async function verifyWith(options: VerifyOptions, dbs: AuditDbs): Promise<Verify
     const plan = await readPlan(options, dbs);
     // Everything but the lower rows of a `lower` or `all` scope is read by now; those are checked at the end.
     dbs.assertUnchanged('planning');
-    findings.push(...plan.findings);
+    findings.push(...plan.findings, ...lowerMetadataPartial(dbs.lower));
     total = plan.total;
     const { pool, ioPool, concurrency, onProgress } = options;
     const totals = { total: plan.total, totalBytes: plan.totalBytes };
@@ -110,7 +117,11 @@ async function verifyWith(options: VerifyOptions, dbs: AuditDbs): Promise<Verify
   }
   if (!run.partial) dbs.lower.assertUnchanged('verifying');
   const { partial, checked, bytes } = run;
-  return { findings: findings.sort(compareFindings), partial, scope, total, checked, bytes, seconds: (performance.now() - started) / 1000 };
+  const notComputed =
+    dbs.lowerDb === undefined && probes.lower.length > 0
+      ? [`SQLite's integrity check of the lower DB (${probes.lower.join(', ')}): the lower metadata comes from ${dbs.lower.source}, with no DB file here`]
+      : [];
+  return { findings: findings.sort(compareFindings), partial, scope, total, checked, bytes, seconds: (performance.now() - started) / 1000, notComputed };
 }
 
 /** No integrity checks (VerifyOptions.integrityChecks false). */
@@ -125,14 +136,14 @@ async function readPlan(options: VerifyOptions, dbs: AuditDbs): Promise<VerifyPl
   const files = options.paths === undefined ? idsOfKind(upperListing, 'file') : givenFileIds(options.paths, layout, upperListing);
   await applyOverlayMarks(upperListing, files, { signal });
   if (options.paths !== undefined) {
-    return planPaths(lookUpPaths(options.paths, layout, dbs), { places: layout, upperListing, upperDb: dbs.upper.file, lowerDb: dbs.lower.file });
+    return planPaths(lookUpPaths(options.paths, layout, dbs), { places: layout, upperListing, upperDb: dbs.upper.file, lowerDb: dbs.lower.source });
   }
   const upper = options.scope !== 'lower' ? await readDbIndex(dbs.upper, { names: true, hashes: true, sizes: true, signal }) : undefined;
   const lower = options.scope !== 'upper' ? await readDbIndex(dbs.lower, { sizes: true, signal }) : undefined;
   // Read again only as the items are pulled, once hashing starts.
   const lowerRows = { [Symbol.iterator]: () => dbs.lower.iterateValidPaths() };
   const registrations = lookUpRegistrations(idsToLookUp(upperListing, upper, lower), upperListing, dbs);
-  return planScope({ places: layout, upperListing, upper, lower, lowerRows, registrations, dbFiles: { upper: dbs.upper.file, lower: dbs.lower.file } });
+  return planScope({ places: layout, upperListing, upper, lower, lowerRows, registrations, dbFiles: { upper: dbs.upper.file, lower: dbs.lower.source } });
 }
 
 /** The listing ids of the given paths that are files in the upper layer; a path planning refuses is left to it. */
@@ -172,4 +183,15 @@ function* lookUpPaths(paths: readonly string[], layout: StoreLayout, dbs: AuditD
     const path = `${layout.storeDir}/${baseName}`;
     yield { baseName, upper: dbs.upper.queryPathInfo(path), lower: dbs.lower.queryPathInfo(path) };
   }
+}
+
+/** The lower store paths of the given paths that name one (the others are refused by planning, with their error). */
+function lowerPathsOf(paths: readonly string[], layout: StoreLayout): string[] {
+  return paths.flatMap((given) => {
+    try {
+      return [`${layout.lower.storeDir}/${userPathBaseName(layout, given)}`];
+    } catch {
+      return [];
+    }
+  });
 }

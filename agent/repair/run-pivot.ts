@@ -73,14 +73,14 @@ export interface PivotReport {
  * temporary name in the upper layer, checks its NAR hash against the upper DB in `pool`, renames it into place, then
  * remounts once and checks that the merged store dir serves every copy. Never writes the lower store or a DB.
  * @throws PivotError (PIVOT_NO_SPACE, PIVOT_BAD_DEAD_LIST, PIVOT_INPUT_UNREADABLE), GcLockError, AuditError
- *   AUDIT_NO_LOWER_DB, NixDbError; a failed copy is a problem in the report, not a throw.
+ *   AUDIT_NO_LOWER_DB, NixDbError, DaemonError (a daemon lower store that cannot be read); a failed copy is a problem in the report, not a throw.
  */
 export async function runPivot(options: PivotOptions): Promise<PivotReport> {
   const { layout, signal } = options;
   signal.throwIfAborted();
   const lock = options.dryRun ? undefined : await acquireGcLock(layout.stateDir, { timeoutMs: options.lockTimeoutMs, signal, path: options.path });
   try {
-    const dbs = openAuditDbs(layout);
+    const dbs = await openAuditDbs(layout, { signal });
     let plan: PivotPlan;
     let listed: number | undefined;
     try {

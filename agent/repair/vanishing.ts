@@ -1,7 +1,7 @@
 /** What the lower store is about to lose, from a `--dead` list or a replacement lower DB. */
 import fs from 'node:fs';
 import { messageOf, errnoCode } from '../errors/index.ts';
-import { openNixDb, type NixDb } from '../store/index.ts';
+import { openNixDb, type LowerMetadata } from '../store/index.ts';
 import { parseDeadList } from './dead-list.ts';
 import { PivotError } from './pivot-errors.ts';
 
@@ -22,11 +22,11 @@ export const DEAD_LIST_MAX_BYTES = 256 * 1024 * 1024;
 
 /**
  * Reads the source. `--dead`: every line must be a store path under `storeDir` (parseDeadList). `--lower-db`: a path
- * vanishes when the current lower DB (`currentLower`) registers it and NEW-DB does not; NEW-DB is opened read-only
+ * vanishes when the current lower store (`currentLower`: its DB or its daemon) registers it and NEW-DB does not; NEW-DB is opened read-only
  * and immutable, like a read-only lower store's, so nothing is created beside it.
  * @throws PivotError PIVOT_INPUT_UNREADABLE, PIVOT_BAD_DEAD_LIST; NixDbError when NEW-DB is not a Nix DB.
  */
-export function readVanishing(source: VanishingSource, storeDir: string, currentLower: () => NixDb): Vanishing {
+export function readVanishing(source: VanishingSource, storeDir: string, currentLower: () => LowerMetadata): Vanishing {
   if (source.kind === 'dead') {
     const names = parseDeadList(readDeadFile(source.file), storeDir, source.file);
     return { source, listed: names.size, vanishes: (baseName) => names.has(baseName), close: () => undefined };

@@ -18,6 +18,7 @@ export {
   type ChunkLimits,
   type ChunkOutcome,
 } from './scrub-chunk.ts';
+export { ScrubChunkSource, DAEMON_WINDOW_CHUNKS } from './scrub-chunk-source.ts';
 export {
   loadScrubState,
   saveScrubState,

@@ -1,6 +1,6 @@
 /** One chunk of a scrub pass: the next paths after the cursor (I/O: one DB read), and the pass advanced past them (pure). */
 import type { Finding } from '../findings/index.ts';
-import type { NixDb } from '../store/index.ts';
+import type { LowerMetadata } from '../store/index.ts';
 import { SCRUB_FINDINGS_KEPT, type ScrubPass } from './scrub-state.ts';
 
 /** How big a chunk may be: paths, and NAR bytes (a chunk always has at least one path, however big). */
@@ -32,7 +32,7 @@ export interface Chunk {
 }
 
 /** The paths of `db` after `afterId`, within `limits`, or undefined when none is left (one indexed read). */
-export function readChunk(db: NixDb, afterId: number, limits: ChunkLimits): Chunk | undefined {
+export function readChunk(db: LowerMetadata, afterId: number, limits: ChunkLimits): Chunk | undefined {
   const paths: string[] = [];
   let bytes = 0;
   let lastId = afterId;

@@ -3,7 +3,7 @@
  * read budget and on a worker pool, its cursor saved to scrub.json after each chunk so that a restart resumes there.
  */
 import { performance } from 'node:perf_hooks';
-import { openAuditDbs, runVerify } from '../audit/index.ts';
+import { runVerify } from '../audit/index.ts';
 import type { ScheduleSettings } from '../config/index.ts';
 import { messageOf } from '../errors/index.ts';
 import type { Finding } from '../findings/index.ts';
@@ -14,7 +14,8 @@ import { ReadBudget, type Clock } from './read-budget.ts';
 import { describeFindings, idsOf, logScheduleError } from './schedule-log.ts';
 import type { ScheduleStatus } from './schedule-status.ts';
 import type { ScheduleObserver } from './scheduler.ts';
-import { advancePass, chunkLimitsFor, passEtaMs, readChunk, toLowerLayer, type ChunkLimits } from './scrub-chunk.ts';
+import { advancePass, chunkLimitsFor, passEtaMs, toLowerLayer, type ChunkLimits } from './scrub-chunk.ts';
+import { ScrubChunkSource } from './scrub-chunk-source.ts';
 import { freshScrubState, loadScrubState, saveScrubState, scrubStateFileOf, type ScrubPass, type ScrubState } from './scrub-state.ts';
 
 /** How long a failed scrub chunk waits before it is tried again. */
@@ -48,6 +49,7 @@ export class ScrubPassRunner {
   #lastError: string | undefined;
   #passIntegrityChecked = false;
   #pool: WorkerPool | undefined;
+  readonly #chunks: ScrubChunkSource;
 
   constructor(options: ScrubPassRunnerOptions) {
     this.#o = options;
@@ -55,6 +57,7 @@ export class ScrubPassRunner {
     const bytesPerSecond = mbps === 'off' ? undefined : mbps * 1e6;
     this.#budget = new ReadBudget({ bytesPerSecond, clock: options.clock });
     this.#limits = options.chunkLimits ?? chunkLimitsFor(bytesPerSecond);
+    this.#chunks = new ScrubChunkSource(options.layout, this.#limits);
     this.#stateFile = scrubStateFileOf(options.stateDir);
     // Read (and a fresh one saved) by load(): the agent checks its state dir before it starts the scheduler.
     this.#state = freshScrubState(options.wallClock());
@@ -116,14 +119,8 @@ export class ScrubPassRunner {
     this.#retryAt = undefined;
     const started = clock.now();
     try {
-      const pass = this.#state.pass ?? this.#startPass();
-      const dbs = openAuditDbs(this.#o.layout);
-      let chunk;
-      try {
-        chunk = readChunk(pass.layer === 'upper' ? dbs.upper : dbs.lower, pass.afterId, this.#limits);
-      } finally {
-        dbs.close();
-      }
+      const pass = this.#state.pass ?? (await this.#startPass(signal));
+      const chunk = await this.#chunks.next(pass, signal);
       if (chunk === undefined) {
         if (pass.layer === 'upper' && pass.layers === 'both') this.#save({ ...this.#state, pass: toLowerLayer(pass) });
         else this.#completePass(pass);
@@ -170,8 +167,9 @@ export class ScrubPassRunner {
     }
   }
 
-  /** Closes the worker pool, if one is open (the next chunk opens another). Never rejects. */
+  /** Closes the worker pool, if one is open (the next chunk opens another), and drops the lower rows kept. Never rejects. */
   async closePool(): Promise<void> {
+    this.#chunks.close();
     const pool = this.#pool;
     this.#pool = undefined;
     await pool?.close();
@@ -215,15 +213,9 @@ export class ScrubPassRunner {
     };
   }
 
-  #startPass(): ScrubPass {
+  async #startPass(signal: AbortSignal): Promise<ScrubPass> {
     const { layers } = this.#o.settings.scrub;
-    const dbs = openAuditDbs(this.#o.layout);
-    let pathsTotal: number;
-    try {
-      pathsTotal = dbs.upper.countValidPaths() + (layers === 'both' ? dbs.lower.countValidPaths() : 0);
-    } finally {
-      dbs.close();
-    }
+    const pathsTotal = await this.#chunks.pathsTotal(layers, signal);
     const pass: ScrubPass = {
       startedAt: this.#o.wallClock().toISOString(),
       layers,

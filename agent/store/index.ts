@@ -75,3 +75,8 @@ export { decodeValidPathRow, type ValidPathRow, type PathInfo, type ReferenceEdg
 export { NIX_SCHEMA_VERSION, NIX_DB_SCHEMA_SQL, VALID_PATHS_COLUMNS } from './nix-db-schema.ts';
 export { openSqliteReadOnly } from './nix-db-open.ts';
 export * from './daemon/index.ts';
+export type { LowerMetadata, LowerMetadataGap } from './lower-metadata.ts';
+export { LowerMetadataError, LOWER_METADATA_ERROR_CODES, type LowerMetadataErrorCode } from './lower-metadata-error.ts';
+export { openLowerMetadata, type LowerMetadataOptions, type OpenedLowerMetadata } from './open-lower-metadata.ts';
+export { DaemonSnapshot } from './daemon-snapshot.ts';
+export { loadDaemonSnapshot, LISTING_GAP, type DaemonSnapshotRequest } from './daemon-snapshot-load.ts';

@@ -2,6 +2,7 @@
 import type { NixDbOpenMode, NixDbTables } from './nix-db-open.ts';
 import type { IntegrityProbe } from './nix-db-integrity.ts';
 import type { PathInfo, Realisation, ReferenceEdge, ValidPathRow } from './nix-db-rows.ts';
+import type { LowerMetadata, LowerMetadataGap } from './lower-metadata.ts';
 
 export interface NixDbOptions {
   /** Open with SQLite's `immutable=1`, as Nix does for a store URL with `read-only=true`. Default false. */
@@ -15,9 +16,13 @@ export interface NixDbOptions {
 }
 
 /** An open, read-only Nix DB. All methods throw NixDbError (NIX_DB_CLOSED after close, or a code of toNixDbError). */
-export interface NixDb {
+export interface NixDb extends LowerMetadata {
   /** The DB file, as given. */
   readonly file: string;
+  /** The DB file (LowerMetadata.source). */
+  readonly source: string;
+  /** None: a DB answers every query. */
+  readonly gaps: readonly LowerMetadataGap[];
   /** How SQLite opened it (see NixDbOpenMode). */
   readonly mode: NixDbOpenMode;
   /** From the `schema` file: NIX_SCHEMA_VERSION. */

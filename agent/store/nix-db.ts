@@ -117,6 +117,7 @@ class NixDbReader implements NixDb {
   readonly schemaVersion: number;
   readonly storeDir: string;
   readonly tables: NixDbTables;
+  readonly gaps = [] as const;
   readonly #sql: NixDbStatements;
   readonly #stamp: DbFileStamp | undefined;
 
@@ -131,6 +132,10 @@ class NixDbReader implements NixDb {
     this.schemaVersion = facts.schemaVersion;
     this.storeDir = facts.storeDir;
     this.tables = facts.tables;
+  }
+
+  get source(): string {
+    return this.file;
   }
 
   iterateValidPaths(afterId?: number): Generator<ValidPathRow, void, undefined> {

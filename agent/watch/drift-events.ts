@@ -20,6 +20,11 @@ export const DRIFT_EVENT_TYPES = [
 
 export type DriftEventType = (typeof DRIFT_EVENT_TYPES)[number];
 
+/** True for drift of the lower store (its dir, its DB or its daemon): what changes what an audit would find. Pure. */
+export function isLowerStoreDrift(type: DriftEventType): boolean {
+  return type.startsWith('lower-');
+}
+
 /** Where an event was seen: the start-up diff against the baseline, or the live watchers. */
 export type DriftSource = 'startup' | 'watch';
 

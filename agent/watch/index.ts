@@ -1,5 +1,5 @@
 /** Drift detection: the start-up diff against the baseline, the live layer, DB and mount watchers, typed events. */
-export { DRIFT_EVENT_TYPES, isDriftEvent, pathsOfDriftEvent } from './drift-events.ts';
+export { DRIFT_EVENT_TYPES, isDriftEvent, isLowerStoreDrift, pathsOfDriftEvent } from './drift-events.ts';
 export type {
   DriftEvent,
   DriftEventBody,

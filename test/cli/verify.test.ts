@@ -98,7 +98,7 @@ describe('overlay-warden verify', function () {
   });
 
   it('an interrupted run says how many paths it planned, or that it was stopped before the plan was made', () => {
-    const report = { findings: [], partial: true, scope: 'lower' as const, total: 300, checked: 12, bytes: 4096, seconds: 1.5 };
+    const report = { findings: [], partial: true, scope: 'lower' as const, total: 300, checked: 12, bytes: 4096, seconds: 1.5, notComputed: [] };
     assert.deepEqual(verifyResult(report, 2, 8), {
       scope: 'lower',
       partial: true,
@@ -109,6 +109,7 @@ describe('overlay-warden verify', function () {
       seconds: 1.5,
       threads: 2,
       maxThreads: 8,
+      notComputed: [],
     });
     const planning = verifyResult({ ...report, total: 0, checked: 0, bytes: 0 }, 0, 8);
     assert.deepEqual([planning.interruptedIn, planning.planned], ['planning', null]);

@@ -94,6 +94,8 @@ export interface VerifyResult {
   readonly threads: number;
   /** The threads allowed (`--threads`, or `pool.size`). */
   readonly maxThreads: number;
+  /** What was not checked, in words (the lower DB's integrity checks for a daemon lower store); [] when everything was. */
+  readonly notComputed: readonly string[];
 }
 
 /**
@@ -112,6 +114,7 @@ export function verifyResult(report: VerifyReport, threads: number, maxThreads: 
     seconds: report.seconds,
     threads,
     maxThreads,
+    notComputed: report.notComputed,
   };
 }
 
@@ -137,7 +140,10 @@ export function formatVerifyReport(io: CliIo, layout: StoreLayout, result: Verif
   return formatFindingsReport(io, {
     title: 'overlay-warden verify',
     subject: layout.mergedStoreDir,
-    details: [`scope ${result.scope}; upper layer ${layout.upperLayer}, lower store ${layout.lower.realStoreDir}`],
+    details: [
+      `scope ${result.scope}; upper layer ${layout.upperLayer}, lower store ${layout.lower.realStoreDir}`,
+      ...result.notComputed.map((what) => `not checked: ${what}`),
+    ],
     findings,
     partial:
       result.interruptedIn === 'planning'

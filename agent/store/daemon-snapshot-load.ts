@@ -1,0 +1,201 @@
+/**
+ * Reads a nix-daemon's metadata into a DaemonSnapshot: QueryAllValidPaths, then QueryPathInfo of every path (or of
+ * the paths asked for), pipelined on one connection in chunks. A peer that refuses QueryAllValidPaths (snix
+ * implements only what a local-overlay store asks, and drops the connection on the rest; others answer
+ * STDERR_ERROR) is asked about the lower layer's entries instead, and the snapshot records the gap.
+ */
+import fs from 'node:fs/promises';
+import { connectDaemon, DaemonError, type DaemonClient, type DaemonPathInfo } from './daemon/index.ts';
+import { DaemonSnapshot, lowerBound } from './daemon-snapshot.ts';
+import type { LowerMetadataGap } from './lower-metadata.ts';
+import { parseNarHash } from './nar-hash-string.ts';
+import { isValidStorePathName, baseNameIn } from './store-path.ts';
+
+export interface DaemonSnapshotRequest {
+  readonly socket: string;
+  readonly storeDir: string;
+  /** The lower layer: listed for candidate paths when the daemon does not list its valid paths. */
+  readonly realStoreDir: string;
+  /** Read only these store paths (the valid ones of them): verify of given paths. */
+  readonly paths?: readonly string[];
+  /** List every path, but read the metadata of at most `limit` rows after row id `afterId` only (scrub chunks). */
+  readonly rowsAfter?: { readonly afterId: number; readonly limit: number };
+  readonly signal?: AbortSignal;
+  /** The daemon client's limit per operation, in ms (DaemonClientOptions.timeoutMs). */
+  readonly timeoutMs?: number;
+  /** QueryPathInfo requests in flight at once. Default 2048. */
+  readonly inFlight?: number;
+}
+
+/** What a peer rejecting QueryAllValidPaths costs (the partial finding says it). */
+export const LISTING_GAP = {
+  consequence:
+    "the lower store's valid paths were taken from the lower layer's entries, each asked about: a registration whose store object is missing from the lower layer is not seen",
+  notComputed: ['store.dangling', 'store.broken-closure', 'store.stray'],
+} as const;
+
+/**
+ * Connects to the daemon, reads the snapshot, disconnects.
+ * @throws DaemonError (connect, handshake, a dropped connection or a timeout mid-load: DAEMON_CLOSED, DAEMON_TIMED_OUT…,
+ *   naming the op; DAEMON_REMOTE_ERROR when the daemon rejects QueryPathInfo, without which nothing can be read).
+ *   A connection dropped on QueryAllValidPaths is that op refused only when the daemon takes a new connection.
+ */
+export async function loadDaemonSnapshot(request: DaemonSnapshotRequest): Promise<DaemonSnapshot> {
+  const connect = (): Promise<DaemonClient> =>
+    connectDaemon(request.socket, {
+      storeDir: request.storeDir,
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+      ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+    });
+  let client = await connect();
+  try {
+    const gaps: LowerMetadataGap[] = [];
+    let paths: string[];
+    let listed = true;
+    if (request.paths !== undefined) {
+      paths = [...new Set(request.paths.filter((path) => isValidStorePathName(baseNameIn(request.storeDir, path) ?? '')))].sort();
+      listed = false;
+    } else {
+      try {
+        paths = await client.queryAllValidPaths();
+      } catch (error) {
+        // snix drops the connection on an op it does not implement; others answer STDERR_ERROR. A daemon that is
+        // gone does not take the next connection: then the first error stands.
+        if (!(error instanceof DaemonError) || !['DAEMON_REMOTE_ERROR', 'DAEMON_CLOSED'].includes(error.code)) throw error;
+        if (error.code === 'DAEMON_CLOSED') {
+          client.close();
+          client = await connect().catch(() => Promise.reject(error));
+        }
+        const message =
+          error.code === 'DAEMON_CLOSED'
+            ? 'it closed the connection (as snix does for an op it does not implement)'
+            : String(error.evidence['daemonMessage'] ?? error.message);
+        gaps.push({ operation: 'QueryAllValidPaths', message, ...LISTING_GAP });
+        paths = await layerCandidates(request.realStoreDir, request.storeDir);
+        listed = false;
+      }
+    }
+    // Rows are positions in a listing of the daemon's own; without one every candidate must be asked about.
+    const after = listed ? request.rowsAfter : undefined;
+    const first = after === undefined ? 0 : Math.min(Math.max(0, after.afterId), paths.length);
+    const end = after === undefined ? paths.length : Math.min(paths.length, first + Math.max(0, after.limit));
+    const count = paths.length;
+    paths = paths.slice(first, end);
+    let infos = await queryPathInfos(client, paths, request.inFlight ?? 2048, request.signal);
+    if (after === undefined) {
+      // Paths asked about that are not valid (or no longer: gone since the listing) are not rows at all. A chunk of
+      // rows keeps them, unread, so that row ids stay positions in the daemon's listing.
+      paths = paths.filter((_, i) => infos[i] !== undefined);
+      infos = infos.filter((info) => info !== undefined);
+    }
+    return buildSnapshot(`nix-daemon ${request.socket}`, request.storeDir, gaps, { paths, first, count: after === undefined ? paths.length : count }, infos);
+  } finally {
+    client.close();
+  }
+}
+
+/** QueryPathInfo of each path, `inFlight` requests pipelined at a time (the client answers them in order). */
+async function queryPathInfos(
+  client: DaemonClient,
+  paths: readonly string[],
+  inFlight: number,
+  signal: AbortSignal | undefined,
+): Promise<(DaemonPathInfo | undefined)[]> {
+  const infos: (DaemonPathInfo | undefined)[] = [];
+  for (let start = 0; start < paths.length; start += inFlight) {
+    signal?.throwIfAborted();
+    infos.push(...(await Promise.all(paths.slice(start, start + inFlight).map((path) => client.queryPathInfo(path)))));
+  }
+  return infos;
+}
+
+/** The store paths the lower layer has an entry for, sorted: candidates for a daemon that does not list its paths. */
+async function layerCandidates(realStoreDir: string, storeDir: string): Promise<string[]> {
+  const names = await fs.readdir(realStoreDir);
+  return names
+    .filter((name) => isValidStorePathName(name))
+    .map((name) => `${storeDir}/${name}`)
+    .sort();
+}
+
+/**
+ * Packs the infos of `rows.paths` (sorted; undefined: the path vanished meanwhile) into a snapshot (pure). `rows.first`
+ * and `rows.count` place them in the daemon's whole listing when they are a window of it.
+ */
+export function buildSnapshot(
+  source: string,
+  storeDir: string,
+  gaps: readonly LowerMetadataGap[],
+  rows: { readonly paths: readonly string[]; readonly first: number; readonly count: number },
+  infos: readonly (DaemonPathInfo | undefined)[],
+): DaemonSnapshot {
+  const { paths, first, count } = rows;
+  const rowCount = infos.length;
+  const read = new Uint8Array(rowCount);
+  const narHashes = Buffer.alloc(rowCount * 32);
+  const narSizes = new Float64Array(rowCount);
+  const registrationTimes = new Float64Array(rowCount);
+  const ultimate = new Uint8Array(rowCount);
+  const derivers = new Map<number, string>();
+  const sigs = new Map<number, readonly string[]>();
+  const cas = new Map<number, string>();
+  const refOffsets = new Uint32Array(rowCount + 1);
+  let refTargets = new Uint32Array(Math.max(16, rowCount * 2));
+  let edges = 0;
+  const foreign: string[] = [];
+  const foreignIds = new Map<string, number>();
+  for (let i = 0; i < rowCount; i++) {
+    const info = infos[i];
+    refOffsets[i] = edges;
+    if (info === undefined) continue;
+    read[i] = 1;
+    parseNarHash(info.narHash).copy(narHashes, i * 32);
+    narSizes[i] = info.narSize;
+    registrationTimes[i] = info.registrationTime;
+    ultimate[i] = info.ultimate ? 1 : 0;
+    if (info.deriver !== undefined) derivers.set(i, info.deriver);
+    if (info.sigs.length > 0) sigs.set(i, info.sigs);
+    if (info.ca !== undefined) cas.set(i, info.ca);
+    const targets: number[] = [];
+    for (const reference of info.references) {
+      const at = lowerBound(paths, reference);
+      if (paths[at] === reference) targets.push(at);
+      else {
+        let k = foreignIds.get(reference);
+        if (k === undefined) {
+          k = foreign.push(reference) - 1;
+          foreignIds.set(reference, k);
+        }
+        targets.push(paths.length + k);
+      }
+    }
+    targets.sort((a, b) => a - b);
+    if (edges + targets.length > refTargets.length) {
+      const grown = new Uint32Array(Math.max(refTargets.length * 2, edges + targets.length));
+      grown.set(refTargets);
+      refTargets = grown;
+    }
+    refTargets.set(targets, edges);
+    edges += targets.length;
+  }
+  refOffsets[rowCount] = edges;
+  return new DaemonSnapshot({
+    source,
+    storeDir,
+    gaps,
+    paths,
+    first,
+    count,
+    read,
+    narHashes,
+    narSizes,
+    registrationTimes,
+    ultimate,
+    derivers,
+    sigs,
+    cas,
+    refOffsets,
+    refTargets: refTargets.slice(0, edges),
+    foreign,
+  });
+}
