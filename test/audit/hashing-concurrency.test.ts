@@ -92,9 +92,10 @@ describe('adaptive hashing concurrency', () => {
     assert.equal(gate.inside, 0);
   });
 
-  it('auto threads: 4 per core, at least 4, at most 32; a number is taken as is', () => {
+  it('auto threads: 2 per core, at least 4, at most 32; a number is taken as is', () => {
     assert.equal(hashingThreads('auto', 1), 4);
-    assert.equal(hashingThreads('auto', 2), 8);
+    assert.equal(hashingThreads('auto', 2), 4);
+    assert.equal(hashingThreads('auto', 4), 8);
     assert.equal(hashingThreads('auto', 16), 32);
     assert.equal(hashingThreads(3, 16), 3);
   });

@@ -171,7 +171,10 @@ export const verifyCommand: Command = {
     ['--lower', 'every path the lower DB registers, and the lower copies under upper ones (Nix never checks these)'],
     ['--all', 'both, each path once'],
     ['STORE_PATH…', 'just these paths (in the store dir or the merged dir)'],
-    ['--threads N', 'worker threads, all used (default: pool.size; auto = one per core, up to 4 per core while reads come from storage, not the page cache)'],
+    [
+      '--threads N',
+      'worker threads, all used (default: pool.size; auto = one per core, up to 2 per core (at least 4) while reads come from storage, not the page cache)',
+    ],
   ],
   async run({ io, json, loadConfig, signal, values, positionals }) {
     const threadsGiven = threadsOption(values);
