@@ -14,8 +14,11 @@ import { isValidStorePathName, baseNameIn } from './store-path.ts';
 export interface DaemonSnapshotRequest {
   readonly socket: string;
   readonly storeDir: string;
-  /** The lower layer: listed for candidate paths when the daemon does not list its valid paths. */
-  readonly realStoreDir: string;
+  /**
+   * Layers whose entries are the candidate paths when the daemon does not list its valid paths: the lower layer,
+   * and the upper one (a lower path may have its only copy there).
+   */
+  readonly candidateDirs: readonly string[];
   /** Read only these store paths (the valid ones of them): verify of given paths. */
   readonly paths?: readonly string[];
   /** List every path, but read the metadata of at most `limit` rows after row id `afterId` only (scrub chunks). */
@@ -30,8 +33,8 @@ export interface DaemonSnapshotRequest {
 /** What a peer rejecting QueryAllValidPaths costs (the partial finding says it). */
 export const LISTING_GAP = {
   consequence:
-    "the lower store's valid paths were taken from the lower layer's entries, each asked about: a registration whose store object is missing from the lower layer is not seen",
-  notComputed: ['store.dangling', 'store.broken-closure', 'store.stray'],
+    "the lower store's valid paths were taken from the layers' entries, each asked about: a lower registration whose store object is in neither layer is not seen (a dangling path's registeredInLowerDb, verify of the lower store)",
+  notComputed: ['store.dangling', 'store.corrupt'],
 } as const;
 
 /**
@@ -71,7 +74,7 @@ export async function loadDaemonSnapshot(request: DaemonSnapshotRequest): Promis
             ? 'it closed the connection (as snix does for an op it does not implement)'
             : String(error.evidence['daemonMessage'] ?? error.message);
         gaps.push({ operation: 'QueryAllValidPaths', message, ...LISTING_GAP });
-        paths = await layerCandidates(request.realStoreDir, request.storeDir);
+        paths = await layerCandidates(request.candidateDirs, request.storeDir);
         listed = false;
       }
     }
@@ -109,13 +112,11 @@ async function queryPathInfos(
   return infos;
 }
 
-/** The store paths the lower layer has an entry for, sorted: candidates for a daemon that does not list its paths. */
-async function layerCandidates(realStoreDir: string, storeDir: string): Promise<string[]> {
-  const names = await fs.readdir(realStoreDir);
-  return names
-    .filter((name) => isValidStorePathName(name))
-    .map((name) => `${storeDir}/${name}`)
-    .sort();
+/** The store paths the layers have an entry for, sorted, once each: candidates for a daemon that does not list its paths. */
+async function layerCandidates(dirs: readonly string[], storeDir: string): Promise<string[]> {
+  const names = new Set<string>();
+  for (const dir of dirs) for (const name of await fs.readdir(dir)) if (isValidStorePathName(name)) names.add(name);
+  return [...names].map((name) => `${storeDir}/${name}`).sort();
 }
 
 /**

@@ -49,6 +49,11 @@ describe('a daemon lower store that implements less (snix-like): the audit compl
         nix-store --store "$A" --dump-db "$div" | sed "2s|.*|$(nix-store --store "$A" -q --hash "$base")|" | nix-store --store "$B" --load-db
         echo div=$div
         mkdir "$U/0000000000000000000000000000000a-stray"
+        # A lower path whose only copy is in the upper layer (its lower copy deleted).
+        mkdir -p "$EXPR.moved" && echo moved > "$EXPR.moved/readme"
+        moved=$(nix-store --store "$A" --add "$EXPR.moved")
+        cp -a "$A$moved" "$U/" && chmod -R u+w "$A$moved" && rm -rf "$A$moved"
+        echo moved=$moved
       `),
     );
     const db = openNixDb(path.join(f.lowerRoot, 'nix/var/nix/db/db.sqlite'), { immutable: true });
