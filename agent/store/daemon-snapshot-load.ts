@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs/promises';
 import { connectDaemon, DaemonError, type DaemonClient, type DaemonPathInfo } from './daemon/index.ts';
-import { DaemonSnapshot, lowerBound } from './daemon-snapshot.ts';
+import { DaemonSnapshot } from './daemon-snapshot.ts';
+import { hashKeysOf, rowOfPath } from './path-row-index.ts';
 import type { LowerMetadataGap } from './lower-metadata.ts';
 import { parseNarHash } from './nar-hash-string.ts';
 import { isValidStorePathName, baseNameIn } from './store-path.ts';
@@ -145,6 +146,7 @@ export function buildSnapshot(
   let edges = 0;
   const foreign: string[] = [];
   const foreignIds = new Map<string, number>();
+  const keys = hashKeysOf(paths, storeDir);
   for (let i = 0; i < rowCount; i++) {
     const info = infos[i];
     refOffsets[i] = edges;
@@ -157,27 +159,26 @@ export function buildSnapshot(
     if (info.deriver !== undefined) derivers.set(i, info.deriver);
     if (info.sigs.length > 0) sigs.set(i, info.sigs);
     if (info.ca !== undefined) cas.set(i, info.ca);
-    const targets: number[] = [];
+    if (edges + info.references.length > refTargets.length) {
+      const grown = new Uint32Array(Math.max(refTargets.length * 2, edges + info.references.length));
+      grown.set(refTargets);
+      refTargets = grown;
+    }
+    const start = edges;
     for (const reference of info.references) {
-      const at = lowerBound(paths, reference);
-      if (paths[at] === reference) targets.push(at);
+      const at = rowOfPath(paths, keys, storeDir, reference);
+      if (at >= 0) refTargets[edges++] = at;
       else {
         let k = foreignIds.get(reference);
         if (k === undefined) {
           k = foreign.push(reference) - 1;
           foreignIds.set(reference, k);
         }
-        targets.push(paths.length + k);
+        refTargets[edges++] = paths.length + k;
       }
     }
-    targets.sort((a, b) => a - b);
-    if (edges + targets.length > refTargets.length) {
-      const grown = new Uint32Array(Math.max(refTargets.length * 2, edges + targets.length));
-      grown.set(refTargets);
-      refTargets = grown;
-    }
-    refTargets.set(targets, edges);
-    edges += targets.length;
+    // In row order, as the DB reader gives reference ids (a typed array sorts numerically).
+    refTargets.subarray(start, edges).sort();
   }
   refOffsets[rowCount] = edges;
   return new DaemonSnapshot({
@@ -187,6 +188,7 @@ export function buildSnapshot(
     paths,
     first,
     count,
+    keys,
     read,
     narHashes,
     narSizes,
