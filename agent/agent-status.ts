@@ -2,7 +2,7 @@
 import type { CheckOutcome } from './checks/index.ts';
 import type { Finding } from './findings/index.ts';
 import type { Remounter } from './remount/index.ts';
-import type { DriftEvent, DriftEventType, WatcherHealth } from './watch/index.ts';
+import type { DriftEvent, DriftEventType, LowerDaemonStatus, WatcherHealth } from './watch/index.ts';
 
 /**
  * Sections of `status` that services around the agent add with `Agent.extendStatus` (each owns its section's type):
@@ -25,6 +25,8 @@ export interface AgentStatus extends AgentStatusSections {
   /** Each watcher and whether it sees its target now (`down`: which, since when, why); empty until they start. */
   readonly watchers: readonly WatcherHealth[];
   readonly remount: ReturnType<Remounter['status']>;
+  /** A daemon lower store: its socket, up or down since when, the last error, protocol and Nix version; else undefined. */
+  readonly lowerDaemon?: LowerDaemonStatus | undefined;
 }
 
 /**

@@ -34,7 +34,6 @@ import {
   type DriftEventType,
   type WatcherHealthEvent,
 } from './watch/index.ts';
-
 import { loadAgentBaseline, saveAgentBaseline } from './agent-baseline.ts';
 import { agentControlHandlers } from './agent-control.ts';
 import type { AgentEventMap, AgentOptions, AgentService, BaselineAcceptedEvent } from './agent-options.ts';
@@ -116,7 +115,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
     const restored = this.#remounter.start();
     if (restored !== undefined) writeLogLine(this.#log, restoredRemountLogLine(restored.flag));
 
-    const drift = await startupDrift(config, baseline, { signal });
+    const drift = await startupDrift(config, baseline, { signal, daemonTimeoutMs: config.watch.daemonTimeoutMs });
     for (const error of drift.errors) this.#logError(error);
     if (drift.firstRun) this.#log.info('no lower-store baseline yet: recorded the lower store as it is now', { paths: drift.current.entries.count });
     else if (drift.events.length === 0) this.#log.info('the lower store is as it was when the agent last ran');
@@ -154,6 +153,7 @@ export class Agent extends EventEmitter<AgentEventMap> {
       lastEvents: [...this.#recent],
       watchers: [...(this.#layers?.health() ?? []), ...(this.#mount === undefined ? [] : [this.#mount.health])],
       remount: this.#remounter.status(),
+      lowerDaemon: this.#layers?.daemonStatus(),
       ...Object.assign({}, ...this.#statusSections.map((section) => section())),
     };
   }

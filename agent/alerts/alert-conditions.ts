@@ -89,6 +89,15 @@ export function conditionsOfDrift(event: DriftEvent): ConditionUpdate | undefine
     case 'lower-db-modified':
       conditions.push(drifted('db-modified', `the lower store DB was modified${when}`, dbEvidence(event.after)));
       break;
+    case 'lower-daemon-modified':
+      conditions.push(
+        drifted(
+          'daemon-modified',
+          `the lower nix-daemon's valid paths changed${when}`,
+          `${event.after.socket}: ${event.before.validPaths} → ${count(event.after.validPaths, 'valid path')}`,
+        ),
+      );
+      break;
     default:
       return undefined;
   }
@@ -165,19 +174,32 @@ export function conditionsOfFindings(event: FindingsEvent): ConditionUpdate {
   return { scope: `findings:${source}`, mode: 'replace', conditions };
 }
 
-/** A watcher down fires its alert; up resolves it (scope `watcher:NAME`). */
+/**
+ * A watcher down fires its alert; up resolves it (scope `watcher:NAME`). The lower daemon's is its own kind,
+ * LowerDaemonUnavailable: Nix itself cannot read lower metadata then, which is more than a change going unseen.
+ */
 export function conditionsOfHealth(event: WatcherHealthEvent): ConditionUpdate {
+  const detail = event.type === 'watcher-down' && event.detail !== undefined ? ` (${event.detail})` : '';
   const conditions: AlertCondition[] =
-    event.type === 'watcher-down'
+    event.type === 'watcher-down' && event.watcher === 'lower-daemon'
       ? [
           {
-            name: 'OverlayWardenWatcherFailing',
-            labels: { watcher: event.watcher },
-            summary: `the ${event.watcher} watcher is down (${event.reason}): changes there go unseen`,
-            evidence: `${event.target}${event.detail === undefined ? '' : ` (${event.detail})`}`,
+            name: 'OverlayWardenLowerDaemonUnavailable',
+            labels: {},
+            summary: 'the nix-daemon serving the lower store is unavailable: Nix cannot query lower paths, and their changes go unseen',
+            evidence: `${event.target}${detail}`,
           },
         ]
-      : [];
+      : event.type === 'watcher-down'
+        ? [
+            {
+              name: 'OverlayWardenWatcherFailing',
+              labels: { watcher: event.watcher },
+              summary: `the ${event.watcher} watcher is down (${event.reason}): changes there go unseen`,
+              evidence: `${event.target}${detail}`,
+            },
+          ]
+        : [];
   return { scope: `watcher:${event.watcher}`, mode: 'replace', conditions };
 }
 

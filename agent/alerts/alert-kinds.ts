@@ -11,6 +11,7 @@ export const ALERT_NAMES = [
   'OverlayWardenStoreCorrupt',
   'OverlayWardenWatcherFailing',
   'OverlayWardenSinkFailing',
+  'OverlayWardenLowerDaemonUnavailable',
 ] as const;
 
 export type AlertName = (typeof ALERT_NAMES)[number];
@@ -96,5 +97,12 @@ export const ALERT_KINDS: Readonly<Record<AlertName, AlertKind>> = Object.freeze
     'sink-failing',
     'check that the receiver is up and reachable from the agent; deliveries are retried with backoff meanwhile',
     'a delivery to that sink succeeds',
+  ),
+  OverlayWardenLowerDaemonUnavailable: kind(
+    'OverlayWardenLowerDaemonUnavailable',
+    'critical',
+    'lower-daemon-unavailable',
+    'start the nix-daemon serving the lower store or fix its socket (`overlay-warden status` shows the error); the agent reconnects with backoff and reports what changed meanwhile',
+    'the daemon answers again',
   ),
 });

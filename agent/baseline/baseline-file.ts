@@ -4,6 +4,7 @@ import { crc32 } from 'node:zlib';
 import { errnoCode, messageOf } from '../errors/index.ts';
 import { StateFileError, readStateBytes, writeFileAtomic } from '../state/index.ts';
 import { BaselineError } from './baseline-errors.ts';
+import { isLowerDaemonIdentity } from './daemon-identity.ts';
 import { isLowerDbIdentity } from './db-identity.ts';
 import { isDirStamp } from './dir-stamp.ts';
 import { STORE_PATH_KEY_BYTES, compareStorePathKeys } from '../store/index.ts';
@@ -38,7 +39,13 @@ export function baselineFileOf(stateDir: string): string {
  * all bytes before it.
  */
 export function* encodeBaseline(baseline: LowerBaseline): Generator<Uint8Array, void, undefined> {
-  const meta: BaselineMeta = { realStoreDir: baseline.realStoreDir, createdAt: baseline.createdAt, db: baseline.db, dirStamp: baseline.dirStamp };
+  const meta: BaselineMeta = {
+    realStoreDir: baseline.realStoreDir,
+    createdAt: baseline.createdAt,
+    db: baseline.db,
+    dirStamp: baseline.dirStamp,
+    ...(baseline.daemon === undefined ? {} : { daemon: baseline.daemon }),
+  };
   const metaBytes = Buffer.from(JSON.stringify(meta), 'utf8');
   const { entries } = baseline;
   const header = Buffer.alloc(HEADER_BYTES);
@@ -169,6 +176,8 @@ function isBaselineMeta(value: unknown): value is BaselineMeta {
     typeof v['realStoreDir'] === 'string' &&
     typeof v['createdAt'] === 'string' &&
     (v['db'] === null || isLowerDbIdentity(v['db'])) &&
+    // Absent in baselines saved before daemon identities were recorded: they still load.
+    (v['daemon'] === undefined || v['daemon'] === null || isLowerDaemonIdentity(v['daemon'])) &&
     (v['dirStamp'] === null || isDirStamp(v['dirStamp']))
   );
 }

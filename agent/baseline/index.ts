@@ -3,6 +3,14 @@ export { sortKeyOrder } from './sort-keys.ts';
 export { EntrySet, EntrySetBuilder } from './entry-set.ts';
 export { diffEntrySets, type EntryDiff } from './entry-diff.ts';
 export { compareDbIdentity, readLowerDbIdentity, isLowerDbIdentity, type LowerDbIdentity, type DbIdentityChange } from './db-identity.ts';
+export {
+  compareDaemonIdentity,
+  daemonIdentityOf,
+  readLowerDaemonIdentity,
+  isLowerDaemonIdentity,
+  type LowerDaemonIdentity,
+  type DaemonIdentityChange,
+} from './daemon-identity.ts';
 export { entryKindOf, isLockFileName, type StoreDirEntryKind } from './store-dir-entry.ts';
 export { scanStoreDir, type StoreDirScan, type ScanOptions } from './scan-store-dir.ts';
 export { readDirStamp, dirStampsEqual, dirUnchangedSince, isDirStamp, type DirStamp } from './dir-stamp.ts';

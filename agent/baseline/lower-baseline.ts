@@ -1,6 +1,7 @@
 /** The lower-store baseline: which store paths the lower store dir holds, and which lower DB it had; capture and diff. */
 import { errnoCode, messageOf } from '../errors/index.ts';
 import { BaselineError } from './baseline-errors.ts';
+import { compareDaemonIdentity, type DaemonIdentityChange, type LowerDaemonIdentity } from './daemon-identity.ts';
 import { compareDbIdentity, readLowerDbIdentity, type DbIdentityChange, type LowerDbIdentity } from './db-identity.ts';
 import { diffEntrySets } from './entry-diff.ts';
 import type { EntrySet } from './entry-set.ts';
@@ -15,6 +16,11 @@ export interface LowerBaseline {
   readonly createdAt: string;
   /** The lower DB's identity, or null when there is no DB file (a daemon store, or none yet). */
   readonly db: LowerDbIdentity | null;
+  /**
+   * For a daemon lower store, the daemon's identity as last read (null: never reached); absent for other lower
+   * stores and in baselines saved before it was recorded. Captured by the start-up diff, not here (it needs the daemon).
+   */
+  readonly daemon?: LowerDaemonIdentity | null;
   /** The valid store path names at the top of the lower store dir (Nix lock files excluded). */
   readonly entries: EntrySet;
   /** The lower store dir's stamp taken before listing it (null when unknown). */
@@ -104,10 +110,12 @@ export interface LowerStoreDrift {
   readonly removed: readonly string[];
   /** How the DB changed (st_dev ignored: it may change across reboots). */
   readonly db: DbIdentityChange;
+  /** How the daemon's valid paths changed (`unknown` when either side has no daemon identity). */
+  readonly daemon: DaemonIdentityChange;
 }
 
 /** The drift from `before` to `after`. Pure; O(entries), strings only for the differences. */
 export function diffLowerBaselines(before: LowerBaseline, after: LowerBaseline): LowerStoreDrift {
   const { added, removed } = diffEntrySets(before.entries, after.entries);
-  return { added, removed, db: compareDbIdentity(before.db, after.db, 'restart') };
+  return { added, removed, db: compareDbIdentity(before.db, after.db, 'restart'), daemon: compareDaemonIdentity(before.daemon, after.daemon) };
 }

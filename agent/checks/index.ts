@@ -45,6 +45,16 @@ export { nixConfAgreementCheck, decideNixConfAgreement, readNixConfStore, type N
 export { mountSummaryCheck, decideMountSummary } from './mount-summary.ts';
 export { lowerLayerFilesCheck, decideLowerLayerFiles, probeLowerLayer, probePath, type LowerLayerFacts, type PathState } from './lower-layer-files.ts';
 export {
+  decideLowerDaemon,
+  probeLowerDaemon,
+  probeSocketFile,
+  lowerDaemonProblem,
+  LOWER_DAEMON_PROBE,
+  type LowerDaemonFacts,
+  type LowerDaemonProblem,
+  type SocketFile,
+} from './lower-daemon.ts';
+export {
   upperLayerFilesCheck,
   decideUpperLayerFiles,
   probeUpperLayer,

@@ -1,9 +1,10 @@
-/** Check: the lower store's dir and DB exist and are readable, and whether anything stops the lower store from changing. */
+/** Check: the lower store's dir and DB (or, for a daemon lower store, its daemon) are usable, and whether anything stops the lower store from changing. */
 import fs from 'node:fs';
 import { errnoCode } from '../errors/index.ts';
 import { finding, type Finding } from '../findings/index.ts';
 import { describeNixDbContent, inspectNixDbFile, type LowerStoreLayout, type NixDbContent } from '../store/index.ts';
 import type { Check } from './check.ts';
+import { decideLowerDaemon, probeLowerDaemon } from './lower-daemon.ts';
 import { fsOfPath, type FsOfPath, type MountFacts } from './mount-facts.ts';
 
 /** What a probe of a directory or file found. */
@@ -156,6 +157,12 @@ function shQuote(text: string): string {
 
 export const lowerLayerFilesCheck: Check = {
   id: 'layer.lower',
-  title: 'lower store dir and DB are readable; lower is read-only',
-  run: (context) => decideLowerLayerFiles(probeLowerLayer(context.mount, context.config.layout.lower), context.config.layout.lower),
+  title: 'lower store dir and DB (or daemon) are readable; lower is read-only',
+  run: async (context, signal) => {
+    const lower = context.config.layout.lower;
+    const files = decideLowerLayerFiles(probeLowerLayer(context.mount, lower), lower);
+    // A daemon lower store's metadata comes through its socket: that it answers is part of the lower store being usable.
+    if (lower.kind !== 'daemon' || lower.daemonSocket === undefined) return files;
+    return [...files, ...decideLowerDaemon(await probeLowerDaemon(lower, lower.daemonSocket, signal), lower)];
+  },
 };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CHECK_IDS } from '../findings/index.ts';
 import { parseAmount } from './byte-size.ts';
 import { DURATION_WORDS, formatDuration, parseDuration } from './duration.ts';
+import { watchSchema } from './watch-schema.ts';
 
 /** What the keys below take, in words that read after "expected" (messages of issues the error map cannot word). */
 const ABSOLUTE_PATH = 'an absolute path';
@@ -190,13 +191,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    watch: z
-      .object({
-        debounceMs: z.number().int().min(0).max(60_000).default(200),
-        mountPollMs: z.number().int().min(50).max(600_000).default(1000),
-      })
-      .strict()
-      .prefault({}),
+    watch: watchSchema,
     pool: z
       .object({ size: z.union([z.literal('auto'), z.number({ error: POOL_SIZE }).int().min(1).max(256)], { error: POOL_SIZE }).default('auto') })
       .strict()

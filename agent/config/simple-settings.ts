@@ -18,7 +18,7 @@ export function defaultSettings(): ConfigSettings {
     checks: { expectReadOnly: false, upperMinFreeSpace: parseAmount('5%')!, upperMinFreeInodes: parseAmount('5%')!, disable: [], intervalSeconds: 60 },
     mount: { extraLowerDirs: [], options: [] },
     remount: { timeoutSeconds: 60, attempts: 3, backoffSeconds: 2, coalesceMs: 1000 },
-    watch: { debounceMs: 200, mountPollMs: 1000 },
+    watch: { debounceMs: 200, mountPollMs: 1000, daemonPollMs: 30_000, daemonTimeoutMs: 10_000 },
     pool: { size: 'auto' },
     http: { address: '127.0.0.1:9873' },
     alerts: {

@@ -30,7 +30,7 @@ export interface DecisionLayout {
  *   a cached negative dentry until a remount; the probe sees that and its stale result flags the remount);
  * - lower grew → remount (new lower paths are invisible until then) and a new baseline;
  * - lower shrank → probe the vanished paths (a cached view may still serve them) and a new baseline;
- * - lower DB replaced or modified, lower path modified → a new baseline (the alert is the log line and the event);
+ * - lower DB replaced or modified, lower daemon's valid paths modified, lower path modified → a new baseline (the alert is the log line and the event);
  * - mount changed → re-run the mount check.
  */
 export function decideOnDrift(event: DriftEvent, layout: DecisionLayout): AgentAction[] {
@@ -56,6 +56,7 @@ export function decideOnDrift(event: DriftEvent, layout: DecisionLayout): AgentA
       return [{ kind: 'probe', paths: event.paths }, { kind: 'refresh-baseline' }];
     case 'lower-db-replaced':
     case 'lower-db-modified':
+    case 'lower-daemon-modified':
     case 'lower-path-modified':
       return [{ kind: 'refresh-baseline' }];
     case 'mount-changed':
@@ -101,6 +102,7 @@ export function eventLevel(event: DriftEvent): EventLevel {
       return notNixDb(event.after) === undefined ? 'warn' : 'error';
     case 'lower-grew':
     case 'lower-path-modified':
+    case 'lower-daemon-modified':
     case 'mount-changed':
       return 'warn';
     case 'upper-path-deleted':
@@ -130,6 +132,8 @@ export function describeDrift(event: DriftEvent): string {
       return `drift: the lower DB ${DB_CHANGE[event.change]}${contentSuffix(event.after)}`;
     case 'lower-db-modified':
       return `drift: the lower DB changed under the live overlay${contentSuffix(event.after)}`;
+    case 'lower-daemon-modified':
+      return `drift: the lower nix-daemon's valid paths changed under the live overlay (${event.before.validPaths} → ${event.after.validPaths})`;
     case 'upper-path-added':
       return `upper layer: ${event.path} added`;
     case 'upper-path-deleted':

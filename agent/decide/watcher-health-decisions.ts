@@ -6,14 +6,17 @@ import type { AgentAction } from './drift-decisions.ts';
 /**
  * The actions a watcher health event calls for: a layer directory (the lower store dir, the upper layer) lost or
  * back → re-run the mount check, so that `status` judges the mount by the layers as they are now (the check reports
- * a missing layer). The lower DB's directory and the mount table call for nothing: what changed while they were not
- * watched comes as drift once they are, and the drift decides.
+ * a missing layer). The lower daemon back → a new baseline: it holds the daemon's identity even when nothing changed
+ * meanwhile (a start with the daemon down had none to save). The lower DB's directory and the mount table call for
+ * nothing: what changed while they were not watched comes as drift once they are, and the drift decides.
  */
 export function decideOnWatcherHealth(event: WatcherHealthEvent): AgentAction[] {
   switch (event.watcher) {
     case 'lower-store-dir':
     case 'upper-layer':
       return [{ kind: 'recheck-mount' }];
+    case 'lower-daemon':
+      return event.type === 'watcher-up' ? [{ kind: 'refresh-baseline' }] : [];
     case 'lower-db':
     case 'mount-table':
       return [];
@@ -26,6 +29,7 @@ const WATCHED: Readonly<Record<WatcherName, string>> = {
   'upper-layer': 'the upper layer',
   'lower-db': "the lower DB's directory",
   'mount-table': 'the mount table',
+  'lower-daemon': 'the lower nix-daemon at',
 };
 
 /** Each reason, after the target's name. */
@@ -35,11 +39,16 @@ const DOWN_BECAUSE: Readonly<Record<WatcherDownReason, string>> = {
   'not-a-directory': 'is no longer a directory',
   'watch-failed': 'cannot be watched',
   unreadable: 'cannot be read',
+  unavailable: 'is unavailable',
 };
 
 /** What a lost layer means for the overlay, for the down line's hint. */
 const LAYER_HINT =
   'put the directory back at its path (the watch comes back by itself); the overlay keeps the directory it was mounted with, so a layer replaced by a new directory needs an unmount and a mount';
+
+/** What a lost lower daemon means, for the down line's hint. */
+const DAEMON_HINT =
+  'start the nix-daemon serving the lower store, or fix its socket (the agent reconnects with backoff); until it answers, Nix cannot query lower paths through the overlay store';
 
 /**
  * The log line of a health event: `watcher-down` at error level (changes there go unseen until it is back),
@@ -52,7 +61,7 @@ export function watcherHealthLogLine(event: WatcherHealthEvent): LogLine {
   if (event.type === 'watcher-up') {
     return {
       level: 'info',
-      message: `watcher up: ${what} is watched again (down since ${event.downSince}: ${event.reason}); what changed meanwhile follows as drift`,
+      message: `watcher up: ${what} is ${event.watcher === 'lower-daemon' ? 'answering' : 'watched'} again (down since ${event.downSince}: ${event.reason}); what changed meanwhile follows as drift`,
       fields: { event: type, ...fields },
     };
   }
@@ -60,6 +69,6 @@ export function watcherHealthLogLine(event: WatcherHealthEvent): LogLine {
   return {
     level: 'error',
     message: `watcher down: ${what} ${DOWN_BECAUSE[event.reason]}${event.detail === undefined ? '' : ` (${event.detail})`}; its changes go unseen until it is back`,
-    fields: { event: type, ...fields, ...(layer ? { hint: LAYER_HINT } : {}) },
+    fields: { event: type, ...fields, ...(layer ? { hint: LAYER_HINT } : event.watcher === 'lower-daemon' ? { hint: DAEMON_HINT } : {}) },
   };
 }

@@ -1,4 +1,4 @@
-export { buildDemoStore, type DemoStore, type DemoLowerStore, type DemoUpperStore } from './store-builder.ts';
+export { buildDemoStore, demoStoreUrl, type DemoStore, type DemoLowerStore, type DemoUpperStore } from './store-builder.ts';
 export { resolveDemoStoreOptions, type DemoStoreOptions, type DemoStoreProgress, type ResolvedDemoStoreOptions } from './demo-store-options.ts';
 export { DemoStoreError, type DemoStoreErrorCode } from './demo-store-error.ts';
 export { createNixDb, type NixDbWriter, type Registration } from './nix-db-writer.ts';
@@ -7,3 +7,4 @@ export { removeDemoDir } from './remove-demo-dir.ts';
 export { runAgentTour, type AgentTourResult, type TourCheck } from './agent-tour.ts';
 export { makeDemoMishaps, mishapCandidates, type DemoMishaps } from './demo-mishaps.ts';
 export { judgeStep, describeExpectation, type StepExpectation, type ExpectedFinding, type StepOutcome, type StepVerdict } from './demo-judge.ts';
+export { startDemoDaemon, demoDaemonEnv, childPids, DEMO_DAEMON_NIX_CONF, type DemoDaemon } from './demo-daemon.ts';

@@ -118,9 +118,7 @@ export async function buildDemoStore(dir: string, options: DemoStoreOptions = {}
     },
     mergedRoot: layout.mergedRoot,
     mergedStoreDir: layout.mergedStoreDir,
-    storeUrl:
-      `local-overlay://?root=${urlPath(layout.mergedRoot)}&state=${urlPath(layout.upperStateDir)}` +
-      `&lower-store=${percentEncode(lowerUrl)}&upper-layer=${urlPath(layout.upperLayer)}`,
+    storeUrl: demoStoreUrl({ mergedRoot: layout.mergedRoot, upperStateDir: layout.upperStateDir, upperLayer: layout.upperLayer }, lowerUrl),
     seconds: (performance.now() - started) / 1000,
     references(storePath: string): readonly string[] | undefined {
       index ??= indexPaths(lowerPaths, upperPaths);
@@ -188,6 +186,14 @@ function indexPaths(lowerPaths: readonly string[], upperPaths: readonly string[]
   lowerPaths.forEach((p, i) => index.set(p, { upper: false, i }));
   upperPaths.forEach((p, i) => index.set(p, { upper: true, i }));
   return index;
+}
+
+/** The demo's `local-overlay://` URL for its layout with `lowerUrl` (%-escaped here) as its lower store (pure). */
+export function demoStoreUrl(parts: { readonly mergedRoot: string; readonly upperStateDir: string; readonly upperLayer: string }, lowerUrl: string): string {
+  return (
+    `local-overlay://?root=${urlPath(parts.mergedRoot)}&state=${urlPath(parts.upperStateDir)}` +
+    `&lower-store=${percentEncode(lowerUrl)}&upper-layer=${urlPath(parts.upperLayer)}`
+  );
 }
 
 /** A path as a URL parameter value: %-escaped except for slashes, which stay readable. */

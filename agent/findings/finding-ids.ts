@@ -65,6 +65,9 @@ export const FINDING_IDS = [
   'store.db-corrupt',
   // Store repairs (issue 14): an upper copy dedupe set aside and was stopped before deleting.
   'store.dedupe-leftover',
+  // A lower store served by a nix-daemon (issue 15): whether its daemon answers.
+  'layer.lower-daemon',
+  'layer.lower-daemon-unreachable',
   // A daemon lower store that refused ops the audit needs (issue 15): which findings were not computed, and why.
   'store.lower-metadata-partial',
 ] as const;

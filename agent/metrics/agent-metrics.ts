@@ -25,6 +25,8 @@ export interface MetricsSource {
   remount(): Pick<RemounterStatus, 'pending'>;
   /** The lower store's path count as last listed; undefined before the agent listed it. */
   lowerPathCount(): number | undefined;
+  /** Whether the lower nix-daemon answers; undefined when the lower store is no daemon or it was not asked yet. */
+  lowerDaemonUp(): boolean | undefined;
   /** The schedule service's pool, when it reports one. */
   pool(): PoolGauges | undefined;
 }
@@ -85,6 +87,11 @@ export class AgentMetrics {
         this.reset();
         const stat = self.#source === undefined ? undefined : statSync(self.#source.lowerStoreDir, { throwIfNoEntry: false });
         if (stat !== undefined) this.set(stat.mtimeMs / 1000);
+      },
+      lowerDaemonUp() {
+        this.reset();
+        const up = self.#source?.lowerDaemonUp();
+        if (up !== undefined) this.set(up ? 1 : 0);
       },
       upperFreeBytes() {
         self.#setStatfs(this, (s) => s.bavail * s.bsize);

@@ -87,6 +87,13 @@ export const METRICS = {
     labels: [],
     producer: 'agent',
   },
+  lowerDaemonUp: {
+    name: 'overlay_warden_lower_daemon_up',
+    type: 'gauge',
+    help: '1 while the nix-daemon serving the lower store answers, 0 while it is unavailable (absent for other lower stores, and before it was first asked)',
+    labels: [],
+    producer: 'agent',
+  },
   upperFreeBytes: {
     name: 'overlay_warden_upper_free_bytes',
     type: 'gauge',

@@ -22,6 +22,10 @@ export function metricsService(metrics: AgentMetrics): AgentServiceStarter {
         lowerStoreDir: config.layout.lower.realStoreDir,
         remount: () => agent.status().remount,
         lowerPathCount: () => agent.lowerPathCount(),
+        lowerDaemonUp: () => {
+          const state = agent.status().lowerDaemon?.state;
+          return state === undefined || state === 'starting' ? undefined : state === 'up';
+        },
         pool: () => poolOf(agent.status().schedule),
       },
       { version: agentVersion(), storeUrl: config.layout.url },

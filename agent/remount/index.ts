@@ -74,7 +74,7 @@ export { RemountError, type RemountErrorCode } from './remount-errors.ts';
 export { Remounter, type RemounterOptions, type RemounterEventMap, type RemounterStatus, type RemountSettings, type RestoredRemount } from './remounter.ts';
 export { defaultRemountHook, nixRemountHook } from './hook-paths.ts';
 export { runVerifier } from './run-verifier.ts';
-export { mountCheckVerifier } from './mount-check-verifier.ts';
+export { mountCheckVerifier, mountFindings } from './mount-check-verifier.ts';
 export { staleViewVerifier, type StaleViewVerifierOptions } from './stale-view-verifier.ts';
 export { remountLogLine, remountRequestLogLine, restoredRemountLogLine } from './remount-log-lines.ts';
 export { isRemountFailing } from './remount-failing.ts';

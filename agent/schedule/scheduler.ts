@@ -11,7 +11,7 @@ import { messageOf } from '../errors/index.ts';
 import type { Finding } from '../findings/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { StoreLayout } from '../store/index.ts';
-import type { DriftEvent } from '../watch/index.ts';
+import { isLowerStoreDrift, type DriftEvent } from '../watch/index.ts';
 import { auditDueAt } from './audit-timing.ts';
 import { nextWork } from './next-work.ts';
 import { SYSTEM_CLOCK, type Clock } from './read-budget.ts';
@@ -19,9 +19,6 @@ import { describeFindings, idsOf, logScheduleError, roundSeconds } from './sched
 import type { AuditOutcome, ScheduleStatus } from './schedule-status.ts';
 import type { ChunkLimits } from './scrub-chunk.ts';
 import { ScrubPassRunner } from './scrub-pass-runner.ts';
-
-/** Drift that changes what an audit would find: the lower store and its DB. */
-const LOWER_CHANGES: ReadonlySet<DriftEvent['type']> = new Set(['lower-grew', 'lower-shrank', 'lower-path-modified', 'lower-db-replaced', 'lower-db-modified']);
 
 export { SCRUB_RETRY_MS } from './scrub-pass-runner.ts';
 
@@ -137,7 +134,7 @@ export class Scheduler {
   }
 
   #drift(event: DriftEvent): void {
-    if (!LOWER_CHANGES.has(event.type)) return;
+    if (!isLowerStoreDrift(event.type)) return;
     const now = this.#clock.now();
     this.#pendingSince ??= now;
     this.#lastDriftAt = now;

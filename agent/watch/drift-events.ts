@@ -1,5 +1,5 @@
 /** Drift events: what changed in the lower store, its DB, the upper layer or the mount, as a union on `type`. */
-import type { LowerDbIdentity } from '../baseline/index.ts';
+import type { LowerDaemonIdentity, LowerDbIdentity } from '../baseline/index.ts';
 import type { MountChangeKind, MountView } from './mount-view.ts';
 
 export type { MountChangeKind } from './mount-view.ts';
@@ -15,9 +15,15 @@ export const DRIFT_EVENT_TYPES = [
   'upper-path-deleted',
   'upper-whiteout-added',
   'mount-changed',
+  'lower-daemon-modified',
 ] as const;
 
 export type DriftEventType = (typeof DRIFT_EVENT_TYPES)[number];
+
+/** True for drift of the lower store (its dir, its DB or its daemon): what changes what an audit would find. Pure. */
+export function isLowerStoreDrift(type: DriftEventType): boolean {
+  return type.startsWith('lower-');
+}
 
 /** Where an event was seen: the start-up diff against the baseline, or the live watchers. */
 export type DriftSource = 'startup' | 'watch';
@@ -82,6 +88,16 @@ export interface LowerDbModifiedEvent extends DriftEventBase<'lower-db-modified'
   readonly after: LowerDbIdentity;
 }
 
+/**
+ * The set of paths a daemon lower store calls valid changed (paths registered or deleted through the daemon): the
+ * daemon's counterpart of `lower-db-modified`. Only the count and digest are compared, so which paths is not known
+ * here (the store dir's own events name those whose objects came or went).
+ */
+export interface LowerDaemonModifiedEvent extends DriftEventBase<'lower-daemon-modified'> {
+  readonly before: LowerDaemonIdentity;
+  readonly after: LowerDaemonIdentity;
+}
+
 /** A new store path at the top of the upper layer (a build or substitution through the overlay, or a direct write). */
 export interface UpperPathAddedEvent extends DriftEventBase<'upper-path-added'> {
   readonly path: string;
@@ -117,6 +133,7 @@ export type DriftEvent =
   | LowerPathModifiedEvent
   | LowerDbReplacedEvent
   | LowerDbModifiedEvent
+  | LowerDaemonModifiedEvent
   | UpperPathAddedEvent
   | UpperPathDeletedEvent
   | UpperWhiteoutAddedEvent
@@ -149,6 +166,7 @@ export function pathsOfDriftEvent(event: DriftEvent): readonly string[] {
       return [event.path];
     case 'lower-db-replaced':
     case 'lower-db-modified':
+    case 'lower-daemon-modified':
     case 'mount-changed':
       return [];
   }

@@ -1,5 +1,5 @@
 /** Drift detection: the start-up diff against the baseline, the live layer, DB and mount watchers, typed events. */
-export { DRIFT_EVENT_TYPES, isDriftEvent, pathsOfDriftEvent } from './drift-events.ts';
+export { DRIFT_EVENT_TYPES, isDriftEvent, isLowerStoreDrift, pathsOfDriftEvent } from './drift-events.ts';
 export type {
   DriftEvent,
   DriftEventBody,
@@ -14,6 +14,7 @@ export type {
   LowerPathModifiedEvent,
   LowerDbReplacedEvent,
   LowerDbModifiedEvent,
+  LowerDaemonModifiedEvent,
   UpperPathAddedEvent,
   UpperPathDeletedEvent,
   UpperWhiteoutAddedEvent,
@@ -37,6 +38,8 @@ export { layerEntry, layerEntryState, type LayerEntry } from './layer-entry.ts';
 export { LiveEntryIndex } from './live-entry-index.ts';
 export { TopLevelWatcher, type TopLevelWatcherOptions, type DirBatch, type NameChange } from './top-level-watcher.ts';
 export { LowerDbWatcher, type LowerDbWatcherOptions } from './db-watcher.ts';
+export { LowerDaemonWatcher, type LowerDaemonWatcherOptions, type LowerDaemonStatus, type WatcherTimers } from './daemon-watcher.ts';
+export { reconnectDelayMs, type BackoffSettings } from './daemon-backoff.ts';
 export { LayerWatcher, layerWatcherOptionsOf, type LayerWatcherOptions } from './layer-watcher.ts';
 export { MountWatcher, mountWatcherOptionsOf, type MountWatcherOptions } from './mount-watcher.ts';
 export { mountViewOf, diffMountViews, snapshotOf, type MountView, type MountSnapshot, type MountChange } from './mount-view.ts';

@@ -1,6 +1,7 @@
 /** Watches the lower store dir, the lower DB and the upper layer's top level, and turns changes into drift events. */
 import type { LowerBaseline } from '../baseline/index.ts';
 import { upperDbClosureLookup, type UpperClosureLookup } from './broken-closures.ts';
+import { LowerDaemonWatcher, type LowerDaemonStatus } from './daemon-watcher.ts';
 import { LowerDbWatcher } from './db-watcher.ts';
 import { DriftEmitter } from './drift-emitter.ts';
 import { LayerWatchContext } from './layer-watch-context.ts';
@@ -19,6 +20,8 @@ export interface LayerWatcherOptions {
   readonly lowerStoreDir: string;
   /** The lower DB file; undefined for a daemon lower store (no DB watch). */
   readonly lowerDb: string | undefined;
+  /** A daemon lower store's socket: its valid paths are polled (LowerDaemonWatcher); undefined for other lower stores. */
+  readonly lowerDaemon?: { readonly socket: string; readonly storeDir: string; readonly pollMs: number; readonly timeoutMs: number } | undefined;
   readonly upperLayer: string;
   readonly upperDb: string;
   /** Quiet time before a batch of changes becomes events (config `watch.debounceMs`). */
@@ -38,14 +41,19 @@ export interface LayerWatcherOptions {
 
 /** Options for a LayerWatcher from a configuration (its `layout` and `watch` settings) and the current baseline. */
 export function layerWatcherOptionsOf(
-  config: { readonly layout: DriftLayout; readonly watch: { readonly debounceMs: number } },
+  config: { readonly layout: DriftLayout; readonly watch: { readonly debounceMs: number; readonly daemonPollMs: number; readonly daemonTimeoutMs: number } },
   baseline: LowerBaseline,
 ): LayerWatcherOptions {
-  const { layout } = config;
+  const { layout, watch } = config;
+  const socket = layout.lower.daemonSocket;
   return {
     storeDir: layout.storeDir,
     lowerStoreDir: layout.lower.realStoreDir,
     lowerDb: layout.lower.db,
+    lowerDaemon:
+      socket === undefined
+        ? undefined
+        : { socket, storeDir: layout.lower.storeDir ?? layout.storeDir, pollMs: watch.daemonPollMs, timeoutMs: watch.daemonTimeoutMs },
     upperLayer: layout.upperLayer,
     upperDb: layout.upperDb,
     debounceMs: config.watch.debounceMs,
@@ -57,7 +65,9 @@ export function layerWatcherOptionsOf(
  * The live half of drift detection. Three watches, none recursive:
  * - the lower store dir (LowerDirWatcher): one `fs.watch` → `lower-grew`, `lower-shrank` (with the upper closures
  *   it breaks), `lower-path-modified` (top-level entries only);
- * - the lower DB: chokidar on its directory (LowerDbWatcher) → `lower-db-replaced`, `lower-db-modified`;
+ * - the lower DB: chokidar on its directory (LowerDbWatcher) → `lower-db-replaced`, `lower-db-modified`; or, for a
+ *   daemon lower store, the daemon polled (LowerDaemonWatcher) → `lower-daemon-modified`, and `watcher-down` while
+ *   it is unavailable;
  * - the upper layer (UpperLayerWatcher): one `fs.watch` → `upper-path-added`, `upper-path-deleted` (with
  *   `alsoInLower`: a direct deletion of a path the lower has leaves a stale view), `upper-whiteout-added`.
  * Each watch comes back when its directory does (deleted, moved away, replaced, then back): `watcher-down` and
@@ -69,11 +79,12 @@ export function layerWatcherOptionsOf(
  * and non-store names (`.links`) are ignored.
  */
 export class LayerWatcher extends DriftEmitter {
-  readonly #o: Required<Omit<LayerWatcherOptions, 'closures'>> & { closures: UpperClosureLookup };
+  readonly #o: Required<Omit<LayerWatcherOptions, 'closures' | 'lowerDaemon'>> & { closures: UpperClosureLookup };
   readonly #queue: SerialQueue;
   readonly #lower: LowerDirWatcher;
   readonly #upper: UpperLayerWatcher;
   readonly #db: LowerDbWatcher | undefined;
+  readonly #daemon: LowerDaemonWatcher | undefined;
   #started = false;
   #closed = false;
 
@@ -111,6 +122,12 @@ export class LayerWatcher extends DriftEmitter {
       this.#db.on('health', (event) => this.emitHealth(event));
       this.#db.on('error', (error) => this.emitError(error));
     }
+    if (options.lowerDaemon !== undefined) {
+      this.#daemon = new LowerDaemonWatcher({ ...options.lowerDaemon, initial: baseline.daemon ?? null, persistent, now });
+      this.#daemon.on('drift', (event) => this.emitDrift(event));
+      this.#daemon.on('health', (event) => this.emitHealth(event));
+      this.#daemon.on('error', (error) => this.emitError(error));
+    }
   }
 
   /**
@@ -133,6 +150,8 @@ export class LayerWatcher extends DriftEmitter {
     this.#queue.enqueue(() => this.#upper.list());
     this.#queue.enqueue(() => this.#lower.catchUp());
     await this.#db?.start();
+    // Not awaited: a daemon that hangs would hold up the start for its timeout; its health says how it is doing.
+    void this.#daemon?.start();
     await this.#queue.idle();
   }
 
@@ -149,9 +168,19 @@ export class LayerWatcher extends DriftEmitter {
     await this.#queue.idle();
   }
 
-  /** Whether each watch sees its directory now: the lower store dir, the upper layer, the lower DB's directory. */
+  /** Whether each watch sees its target now: the lower store dir, the upper layer, the lower DB's directory or daemon. */
   health(): WatcherHealth[] {
-    return [this.#lower.dir.health, this.#upper.dir.health, ...(this.#db === undefined ? [] : [this.#db.health])];
+    return [
+      this.#lower.dir.health,
+      this.#upper.dir.health,
+      ...(this.#db === undefined ? [] : [this.#db.health]),
+      ...(this.#daemon === undefined ? [] : [this.#daemon.health]),
+    ];
+  }
+
+  /** The lower daemon's state for `status`; undefined when the lower store is no daemon. */
+  daemonStatus(): LowerDaemonStatus | undefined {
+    return this.#daemon?.status();
   }
 
   /**
@@ -163,6 +192,7 @@ export class LayerWatcher extends DriftEmitter {
       realStoreDir: this.#o.lowerStoreDir,
       createdAt: this.#o.now().toISOString(),
       db: this.#db === undefined ? this.#o.baseline.db : this.#db.identity,
+      ...(this.#daemon === undefined ? {} : { daemon: this.#daemon.identity }),
       entries: this.#lower.snapshot(),
       dirStamp: null,
     };
@@ -176,6 +206,7 @@ export class LayerWatcher extends DriftEmitter {
     this.#lower.dir.close();
     this.#upper.dir.close();
     await this.#db?.close();
+    await this.#daemon?.close();
     await this.#queue.idle();
   }
 }

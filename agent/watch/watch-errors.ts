@@ -14,6 +14,11 @@ export const WATCH_ERROR_CODES = [
   'WATCH_STAT_FAILED',
   /** The lower DB's watcher failed, or its identity could not be read (evidence: file). */
   'WATCH_DB_FAILED',
+  /**
+   * The lower nix-daemon could not be asked for its valid paths at start (evidence: socket, daemonError: its code);
+   * its watcher reports it down and reconnects.
+   */
+  'WATCH_DAEMON_UNAVAILABLE',
   /** The upper DB could not be read to find the closures a vanished lower path breaks (evidence: file). */
   'WATCH_UPPER_DB_UNREADABLE',
 ] as const;

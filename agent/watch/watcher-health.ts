@@ -5,7 +5,7 @@ export const WATCHER_HEALTH_EVENT_TYPES = ['watcher-down', 'watcher-up'] as cons
 export type WatcherHealthEventType = (typeof WATCHER_HEALTH_EVENT_TYPES)[number];
 
 /** Every watcher the agent runs, by the name events and `status` give it. */
-export const WATCHER_NAMES = ['lower-store-dir', 'upper-layer', 'lower-db', 'mount-table'] as const;
+export const WATCHER_NAMES = ['lower-store-dir', 'upper-layer', 'lower-db', 'mount-table', 'lower-daemon'] as const;
 export type WatcherName = (typeof WATCHER_NAMES)[number];
 
 /**
@@ -14,9 +14,11 @@ export type WatcherName = (typeof WATCHER_NAMES)[number];
  * - `replaced`: another directory (a new inode) now stands at its path: the watch still follows the old one;
  * - `not-a-directory`: something else stands at its path;
  * - `watch-failed`: the directory is there but the watch failed or could not be opened (`detail`: the errno);
- * - `unreadable`: a polled file (the mount table) could not be read.
+ * - `unreadable`: a polled file (the mount table) could not be read;
+ * - `unavailable`: the lower nix-daemon could not be reached or answered wrong (`detail`: the DaemonError's code and
+ *   message).
  */
-export const WATCHER_DOWN_REASONS = ['vanished', 'replaced', 'not-a-directory', 'watch-failed', 'unreadable'] as const;
+export const WATCHER_DOWN_REASONS = ['vanished', 'replaced', 'not-a-directory', 'watch-failed', 'unreadable', 'unavailable'] as const;
 export type WatcherDownReason = (typeof WATCHER_DOWN_REASONS)[number];
 
 interface WatcherHealthEventBase<T extends WatcherHealthEventType> {

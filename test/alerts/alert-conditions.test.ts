@@ -78,6 +78,28 @@ describe('alerts: conditions', () => {
     assert.deepEqual(up, { scope: 'watcher:lower-db', mode: 'replace', conditions: [] });
   });
 
+  it('the lower daemon down fires LowerDaemonUnavailable with its error (not WatcherFailing), up clears it; its drift is daemon-modified', () => {
+    const socket = '/run/snix/daemon.sock';
+    const detail = 'DAEMON_CONNECT_FAILED: connect ECONNREFUSED';
+    const down = conditionsOfHealth({ type: 'watcher-down', watcher: 'lower-daemon', target: socket, at, reason: 'unavailable', detail });
+    assert.deepEqual(names(down), ['OverlayWardenLowerDaemonUnavailable']);
+    assert.equal(down.scope, 'watcher:lower-daemon');
+    assert.equal(down.conditions[0]!.evidence, `${socket} (${detail})`);
+    const up = conditionsOfHealth({ type: 'watcher-up', watcher: 'lower-daemon', target: socket, at, downSince: at, reason: 'unavailable' });
+    assert.deepEqual(up, { scope: 'watcher:lower-daemon', mode: 'replace', conditions: [] });
+    const identity = { socket, protocol: '1.34', nixVersion: '2.8.0', validPaths: 5, digest: 'a'.repeat(64) };
+    const drift = conditionsOfDrift({
+      type: 'lower-daemon-modified',
+      source: 'startup',
+      at,
+      before: identity,
+      after: { ...identity, validPaths: 4, digest: 'b'.repeat(64) },
+    })!;
+    assert.deepEqual(names(drift), ['OverlayWardenLowerStoreDrifted change=daemon-modified']);
+    assert.equal(drift.conditions[0]!.summary, "the lower nix-daemon's valid paths changed while the agent was down");
+    assert.equal(drift.conditions[0]!.evidence, `${socket}: 5 → 4 valid paths`);
+  });
+
   it('remount: a failure fires RemountFailing, giving up StaleViewNotRepaired too, a fresh remount clears both', () => {
     const error = { code: 'REMOUNT_COMMAND_FAILED', message: 'exit 1' };
     const gaveUp = conditionsOfRemount({ type: 'remount-gave-up', run: 1, attempts: 3, error, requests: 1 } as never);

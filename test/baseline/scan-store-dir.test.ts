@@ -109,6 +109,6 @@ describe('baseline/scan-store-dir', () => {
     fs.rmdirSync(path.join(dir, `${h('a')}-p`));
     fs.mkdirSync(path.join(dir, `${h('d')}-p`));
     const second = await captureLowerBaseline({ realStoreDir: dir, db: path.join(dir, 'no-db.sqlite') }, { previous: first });
-    assert.deepEqual(diffLowerBaselines(first, second), { added: [`${h('d')}-p`], removed: [`${h('a')}-p`], db: 'unchanged' });
+    assert.deepEqual(diffLowerBaselines(first, second), { added: [`${h('d')}-p`], removed: [`${h('a')}-p`], db: 'unchanged', daemon: 'unknown' });
   });
 });

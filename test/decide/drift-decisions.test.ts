@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { LowerDbIdentity } from '../../agent/baseline/index.ts';
+import type { LowerDaemonIdentity, LowerDbIdentity } from '../../agent/baseline/index.ts';
 import { decideOnDrift, decideOnProbe, describeDrift, eventLevel, type AgentAction, type DecisionLayout, type EventLevel } from '../../agent/decide/index.ts';
 import { judgeView, type ObjectState, type ProbeReport, type ProbeResult, type StaleReason, type Verdict } from '../../agent/probe/index.ts';
 import type { ProbeSymptom } from '../../agent/remount/index.ts';
@@ -26,6 +26,7 @@ const DB: LowerDbIdentity = {
   walMtimeNs: null,
   validPaths: { count: 3, maxId: 3 },
 };
+const DAEMON: LowerDaemonIdentity = { socket: '/run/snix/daemon.sock', protocol: '1.34', nixVersion: '2.8.0', validPaths: 5, digest: 'a'.repeat(64) };
 const OVERLAY_LINE = '65 22 0:39 / /nix/store rw,relatime - overlay overlay rw,lowerdir=/srv/lower/nix/store,upperdir=/srv/upper/store,workdir=/srv/upper/work';
 const MOUNTED: MountView = {
   overlay: { mountId: 65, parentId: 22, fsType: 'overlay', source: 'overlay', mountOptions: ['rw', 'relatime'], superOptions: ['rw'], line: OVERLAY_LINE },
@@ -180,6 +181,21 @@ const EVENT_ROWS: readonly EventRow[] = [
     actions: [REFRESH],
     level: 'error',
     line: `drift: the lower DB appeared; ${DB.file} is now an SQLite database without Nix's schema, so Nix cannot open the lower store`,
+  },
+  // A daemon lower store: its valid paths changed.
+  {
+    name: 'lower-daemon-modified (live)',
+    event: watched({ type: 'lower-daemon-modified', before: DAEMON, after: { ...DAEMON, validPaths: 6, digest: 'b'.repeat(64) } }),
+    actions: [REFRESH],
+    level: 'warn',
+    line: "drift: the lower nix-daemon's valid paths changed under the live overlay (5 → 6)",
+  },
+  {
+    name: 'lower-daemon-modified (startup)',
+    event: atStartup({ type: 'lower-daemon-modified', before: DAEMON, after: { ...DAEMON, validPaths: 4, digest: 'c'.repeat(64) } }),
+    actions: [REFRESH],
+    level: 'warn',
+    line: "drift: the lower nix-daemon's valid paths changed under the live overlay (5 → 4)",
   },
   // upper layer.
   {

@@ -9,8 +9,9 @@ const TARGET: Readonly<Record<WatcherName, string>> = {
   'upper-layer': '/srv/upper/store',
   'lower-db': '/srv/lower/nix/var/nix/db',
   'mount-table': '/proc/self/mountinfo',
+  'lower-daemon': '/run/snix/daemon.sock',
 };
-const down = (watcher: WatcherName, reason: 'vanished' | 'replaced' | 'unreadable' = 'vanished', detail?: string): WatcherHealthEvent => ({
+const down = (watcher: WatcherName, reason: 'vanished' | 'replaced' | 'unreadable' | 'unavailable' = 'vanished', detail?: string): WatcherHealthEvent => ({
   type: 'watcher-down',
   watcher,
   target: TARGET[watcher],
@@ -28,7 +29,7 @@ const up = (watcher: WatcherName): WatcherHealthEvent => ({
 });
 
 describe('decide/watcher-health-decisions', () => {
-  it('a layer directory lost or back re-runs the mount check; the DB directory and the mount table call for nothing', () => {
+  it('a layer directory lost or back re-runs the mount check; the lower daemon back saves a baseline; the DB directory and the mount table call for nothing', () => {
     const recheck = [{ kind: 'recheck-mount' }];
     assert.deepEqual(
       WATCHER_NAMES.map((w) => [w, decideOnWatcherHealth(down(w)), decideOnWatcherHealth(up(w))]),
@@ -37,6 +38,7 @@ describe('decide/watcher-health-decisions', () => {
         ['upper-layer', recheck, recheck],
         ['lower-db', [], []],
         ['mount-table', [], []],
+        ['lower-daemon', [], [{ kind: 'refresh-baseline' }]],
       ],
     );
   });
@@ -65,6 +67,12 @@ describe('decide/watcher-health-decisions', () => {
     const table = watcherHealthLogLine(down('mount-table', 'unreadable', 'EACCES'));
     assert.equal(table.message, 'watcher down: the mount table /proc/self/mountinfo cannot be read (EACCES); its changes go unseen until it is back');
     assert.equal(table.fields['hint'], undefined);
+    const daemon = watcherHealthLogLine(down('lower-daemon', 'unavailable', 'DAEMON_CONNECT_FAILED: connect ECONNREFUSED'));
+    assert.equal(
+      daemon.message,
+      'watcher down: the lower nix-daemon at /run/snix/daemon.sock is unavailable (DAEMON_CONNECT_FAILED: connect ECONNREFUSED); its changes go unseen until it is back',
+    );
+    assert.match(String(daemon.fields['hint']), /reconnects with backoff/);
   });
 
   it('watcher-up: one info line saying since when it was down; the gap follows as drift', () => {
@@ -73,5 +81,6 @@ describe('decide/watcher-health-decisions', () => {
       message: `watcher up: the lower DB's directory /srv/lower/nix/var/nix/db is watched again (down since ${SINCE}: vanished); what changed meanwhile follows as drift`,
       fields: { event: 'watcher-up', watcher: 'lower-db', target: '/srv/lower/nix/var/nix/db', at: AT, downSince: SINCE, reason: 'vanished' },
     });
+    assert.match(watcherHealthLogLine(up('lower-daemon')).message, /^watcher up: the lower nix-daemon at \/run\/snix\/daemon.sock is answering again/);
   });
 });

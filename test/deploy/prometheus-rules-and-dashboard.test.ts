@@ -63,6 +63,7 @@ describe('deploy/prometheus: alerting rules and the Grafana dashboard', function
         'OverlayWardenLowerStoreDrifted',
         'OverlayWardenBrokenClosures',
         'OverlayWardenRemountFailing',
+        'OverlayWardenLowerDaemonUnavailable',
         'OverlayWardenUpperNearlyFull',
         'OverlayWardenScrubOverdue',
       ],

@@ -21,6 +21,8 @@ const EVENT_DRIVEN = new Set([
   'overlay_warden_remount_duration_seconds',
   'overlay_warden_findings',
   'overlay_warden_http_requests_total',
+  // Only for a daemon lower store (test/agent/lower-daemon-*.test.ts checks it there).
+  'overlay_warden_lower_daemon_up',
   // Scheduled work (an audit or a scrub chunk done) and alert deliveries: none yet right after start.
   'overlay_warden_scheduled_task_duration_seconds',
   'overlay_warden_hashed_bytes_total',

@@ -9,8 +9,11 @@ export interface DemoStep {
   readonly expect: StepExpectation;
 }
 
-/** The steps on the freshly mounted store: what overlay-warden resolved, and a clean mount check. */
-export function setupSteps(configFile: string): DemoStep[] {
+/**
+ * The steps on the freshly mounted store: what overlay-warden resolved, and a clean mount check (which, for a lower
+ * store behind a daemon, also shakes hands with the daemon and says what it speaks).
+ */
+export function setupSteps(configFile: string, lowerDaemon = false): DemoStep[] {
   return [
     {
       say: 'What overlay-warden resolved from the store URL: where each part of the store lives.',
@@ -18,11 +21,14 @@ export function setupSteps(configFile: string): DemoStep[] {
       expect: { exitCode: EXIT.ok, findings: [], nothingElseAt: ['error', 'warning'] },
     },
     {
-      say: "The mount check: is the merged store dir really this overlay, with these layers, usable? (Nix's own check-mount is compared too.) The demo's lower store dir is a read-only bind mount, as it should be in production, so there is nothing to warn about.",
+      say: `The mount check: is the merged store dir really this overlay, with these layers, usable? (Nix's own check-mount is compared too.) The demo's lower store dir is a read-only bind mount, as it should be in production, so there is nothing to warn about.${
+        lowerDaemon ? ' Its lower store is served by a nix-daemon: the check shakes hands with it and reports what it speaks.' : ''
+      }`,
       argv: ['check', '--config', configFile],
       expect: {
         exitCode: EXIT.ok,
         findings: [
+          ...(lowerDaemon ? [{ id: 'layer.lower-daemon', count: 1 } as const] : []),
           { id: 'layer.lower-read-only', count: 1 },
           { id: 'mount.ok', count: 1 },
         ],

@@ -10,7 +10,16 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { buildDemoStore, type DemoStore, makeDemoMishaps, removeDemoDir, runAgentTour } from '../../demo/index.ts';
+import {
+  buildDemoStore,
+  type DemoDaemon,
+  type DemoStore,
+  demoStoreUrl,
+  makeDemoMishaps,
+  removeDemoDir,
+  runAgentTour,
+  startDemoDaemon,
+} from '../../demo/index.ts';
 import { bindMount, mountOverlay, overlayMountOptions, runInPrivateMountNamespace } from '../../mount/index.ts';
 import { type Command, type CommandContext, EXIT } from '../command.ts';
 import { wholeNumberOption } from '../option-values.ts';
@@ -27,6 +36,8 @@ interface DemoPlan {
   readonly dir: string;
   readonly keep: boolean;
   readonly store: Pick<DemoStore, 'storeUrl' | 'mergedStoreDir' | 'storeDir' | 'lower' | 'upper' | 'seconds'>;
+  /** With --lower-daemon: the nix-daemon serving the lower store (the store URL names its socket). */
+  readonly lowerDaemon: { readonly socket: string; readonly nixVersion: string | null; readonly protocol: string } | null;
 }
 
 /** Most paths `--lower-paths` and `--upper-paths` take: the demo is a walkthrough, not a benchmark. */
@@ -35,17 +46,22 @@ const MAX_DEMO_PATHS = 1_000_000;
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'build a demo overlay store in a temporary directory, mount it privately, and tour what overlay-warden does on it',
-  usage: '[--keep] [--lower-paths N] [--upper-paths N] [--json]',
+  usage: '[--keep] [--lower-paths N] [--upper-paths N] [--lower-daemon] [--json]',
   options: {
     keep: { type: 'boolean', default: false },
     'lower-paths': { type: 'string', default: '120' },
     'upper-paths': { type: 'string', default: '30' },
+    'lower-daemon': { type: 'boolean', default: false },
     inside: { type: 'string' },
   },
   optionHelp: [
     ['--keep', 'keep the demo directory (its path is printed) instead of removing it'],
     ['--lower-paths N', 'store paths in the demo lower store (default 120)'],
     ['--upper-paths N', 'store paths only in the upper layer (default 30)'],
+    [
+      '--lower-daemon',
+      "serve the lower store through Nix's nix-daemon on a socket in the demo dir (lower-store=unix://…?real=…), as snix or a shared daemon does",
+    ],
     ['--json', "the tour on stderr; on stdout one envelope: each step's own envelope and verdict, the agent tour's"],
   ],
   async run(context) {
@@ -62,6 +78,7 @@ async function runOutside(context: CommandContext): Promise<number> {
   const keep = context.values['keep'] === true;
   const dir = mkdtempSync(join(tmpdir(), 'overlay-warden-demo-'));
   let store: DemoStore | undefined;
+  let daemon: DemoDaemon | undefined;
   try {
     say(io, json, `Building a demo lower store and upper layer with Nix's on-disk formats in ${dir} …`);
     store = await buildDemoStore(join(dir, 'store'), { lowerPaths, upperPaths, duplicates: Math.min(3, lowerPaths), signal: context.signal });
@@ -70,11 +87,22 @@ async function runOutside(context: CommandContext): Promise<number> {
       json,
       `  lower store: ${quantity(store.lower.paths.length, 'path')} in ${store.lower.realStoreDir}\n  upper layer: ${quantity(store.upper.paths.length, 'path')} in ${store.upper.layer} (+${quantity(store.upper.duplicates.length, 'duplicate')} of lower paths)\n  built in ${store.seconds.toFixed(2)} s\n`,
     );
+    if (context.values['lower-daemon'] === true) daemon = await startLowerDaemon(context, store, dir);
     const plan: DemoPlan = {
       dir,
       keep,
+      lowerDaemon:
+        daemon === undefined
+          ? null
+          : { socket: daemon.socket, nixVersion: daemon.hello.nixVersion ?? null, protocol: `${daemon.hello.version.major}.${daemon.hello.version.minor}` },
       store: {
-        storeUrl: store.storeUrl,
+        storeUrl:
+          daemon === undefined
+            ? store.storeUrl
+            : demoStoreUrl(
+                { mergedRoot: store.mergedRoot, upperStateDir: store.upper.stateDir, upperLayer: store.upper.layer },
+                `unix://${daemon.socket}?real=${store.lower.realStoreDir}`,
+              ),
         mergedStoreDir: store.mergedStoreDir,
         storeDir: store.storeDir,
         lower: store.lower,
@@ -95,9 +123,32 @@ async function runOutside(context: CommandContext): Promise<number> {
     const env = cache === undefined ? undefined : { ...io.env, NODE_COMPILE_CACHE: cache };
     return await runInPrivateMountNamespace(argv, { signal: context.signal, isRoot, ...(env === undefined ? {} : { env }) });
   } finally {
+    if (daemon !== undefined) {
+      await daemon.stop();
+      say(io, json, `Stopped the demo's nix-daemon (pid ${daemon.pid}).`);
+    }
     if (keep) narrate(io, json, keptText(dir, store));
     else removeDemoDir(dir);
   }
+}
+
+/**
+ * `--lower-daemon`: starts Nix's nix-daemon serving the demo lower store's root, on DIR/daemon.sock, and says so.
+ * @throws DemoStoreError DEMO_NIX_DAEMON_MISSING, DEMO_NIX_DAEMON_FAILED.
+ */
+async function startLowerDaemon(context: CommandContext, store: DemoStore, dir: string): Promise<DemoDaemon> {
+  const { io, json } = context;
+  say(io, json, `Starting Nix's nix-daemon --store ${store.lower.root} (--lower-daemon), with a nix.conf of its own …`);
+  const daemon = await startDemoDaemon(store.lower.root, dir, { env: io.env, signal: context.signal });
+  const { hello } = daemon;
+  narrate(
+    io,
+    json,
+    `  nix-daemon pid ${daemon.pid} (Nix ${hello.nixVersion ?? '?'}, protocol ${hello.version.major}.${hello.version.minor}) serves the lower store on ${daemon.socket}\n` +
+      `  lower-store=unix://${daemon.socket}?real=${store.lower.realStoreDir}: the lower store's metadata comes through the daemon (as from snix, or a shared\n` +
+      `  daemon); its files are still the overlay's lowerdir. It is stopped when the demo ends.\n`,
+  );
+  return daemon;
 }
 
 /** What `--keep` says at the end: the directory is kept, where, and how to look through the merged view again (pure). */
@@ -135,7 +186,8 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
   say(
     io,
     json,
-    `Mounted the overlay at ${store.mergedStoreDir}:\n  lowerdir=${store.lower.realStoreDir} (a read-only bind mount of itself)\n  upperdir=${store.upper.layer}`,
+    `Mounted the overlay at ${store.mergedStoreDir}:\n  lowerdir=${store.lower.realStoreDir} (a read-only bind mount of itself)\n  upperdir=${store.upper.layer}` +
+      (plan.lowerDaemon === null ? '' : `\n  lower metadata: the nix-daemon at ${plan.lowerDaemon.socket}`),
   );
   const configFile = join(dir, 'overlay-warden.yaml');
   // Shorter waits than the defaults (debounce 200 ms, coalesce 1 s): the tour makes one change at a time. One hashing
@@ -152,7 +204,7 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
   const run = (step: DemoStep): Promise<boolean> => runStep(context, step, layout, steps);
 
   let ok = true;
-  for (const step of setupSteps(configFile)) ok = (await run(step)) && ok;
+  for (const step of setupSteps(configFile, plan.lowerDaemon !== null)) ok = (await run(step)) && ok;
 
   const mishaps = makeDemoMishaps(store);
   say(
@@ -203,6 +255,7 @@ async function runInside(context: CommandContext, dir: string): Promise<number> 
         upperPaths: store.upper.paths.length,
         duplicates: store.upper.duplicates.length,
         builtSeconds: store.seconds,
+        lowerDaemon: plan.lowerDaemon,
       },
       mishaps: { masked: mishaps.masked, tampered: mishaps.tampered },
       steps,

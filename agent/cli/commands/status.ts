@@ -13,6 +13,7 @@ import { statusEnvelope } from '../status-envelope.ts';
 import { formatRows, paint, quantity } from '../output.ts';
 import type { ScheduleStatus } from '../../schedule/index.ts';
 import { alertsStatusRows } from '../status-alerts-rows.ts';
+import { lowerDaemonRows } from '../status-daemon-row.ts';
 import { scheduleRows } from '../status-schedule-rows.ts';
 
 /** The environment variable that names the control socket, as for hooks/nix-remount-hook. */
@@ -111,6 +112,7 @@ export function formatStatus(io: CliIo, status: AgentStatus, socket: string): st
     ['control socket', socket],
     ['mount', mount],
     ['watchers', watcherSummary(io, status)],
+    ...lowerDaemonRows(status.lowerDaemon),
     ['drift seen', drift.length === 0 ? 'none' : drift.join(', ')],
     [
       'remount',

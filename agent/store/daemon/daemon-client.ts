@@ -6,46 +6,17 @@ import { STORE_PATH_HASH_LENGTH } from '../store-path.ts';
 import { isNixBase32Char } from '../nix-base32.ts';
 import { DaemonError } from './daemon-error.ts';
 import { DaemonConnection } from './daemon-connection.ts';
-import { FrameWriter } from './frame-encode.ts';
-import { remoteError, shakeHands, type DaemonHello } from './handshake.ts';
-import { checkStorePath, readPathInfo, type DaemonPathInfo } from './daemon-path-info.ts';
-import { readStderr, type DaemonLogEvent } from './stderr-stream.ts';
+import type { FrameWriter } from './frame-encode.ts';
+import type { FrameReader } from './frame-reader.ts';
+import { shakeHands, type DaemonHello } from './handshake.ts';
+import { checkStorePath, type DaemonPathInfo } from './daemon-path-info.ts';
 import { isDrvOutputId, readRealisations, REALISATION_MINORS, type DaemonRealisation } from './daemon-realisation.ts';
-import { OP, SINCE, type OpName } from './worker-protocol.ts';
+import { CallbackOp, ListProgress, type OpContext } from './op-exchange.ts';
+import { queryPathInfosOn } from './path-info-bulk.ts';
+import { SINCE, type OpName } from './worker-protocol.ts';
+import { resolveOptions, type DaemonClientOptions, type Resolved } from './daemon-client-options.ts';
 
-export interface DaemonClientOptions {
-  /** Logical store dir the daemon's paths live under; every path sent or received is checked against it. Default `/nix/store`. */
-  readonly storeDir?: string;
-  /** Limit on opening the socket, in ms. Default 5000. */
-  readonly connectTimeoutMs?: number;
-  /** Limit on the handshake and on each operation (each batch of queryValidPaths), in ms. Default 30000. */
-  readonly timeoutMs?: number;
-  /** Largest string accepted from the daemon, in bytes. Default 1 MiB. */
-  readonly maxStringBytes?: number;
-  /** Largest list accepted from the daemon, in entries. Default 16 Mi. */
-  readonly maxListLength?: number;
-  /**
-   * Send QueryRealisation. Default false: Nix 2.8's daemon worker aborts on it (a failed assertion, the connection
-   * dropped) unless ca-derivations is enabled there; turn it on only for daemons known to answer it (snix: []).
-   */
-  readonly realisations?: boolean;
-  /** Paths per QueryValidPaths request. Default 4096. */
-  readonly validPathsBatch?: number;
-  /** Receives the daemon's log lines and activities. Default: dropped. */
-  readonly onLog?: (event: DaemonLogEvent) => void;
-  /** Aborts the connection and any pending operation (DAEMON_ABORTED). */
-  readonly signal?: AbortSignal;
-}
-
-export const DAEMON_CLIENT_DEFAULTS = Object.freeze({
-  storeDir: '/nix/store',
-  connectTimeoutMs: 5000,
-  timeoutMs: 30_000,
-  maxStringBytes: 1 << 20,
-  maxListLength: 1 << 24,
-  validPathsBatch: 4096,
-  realisations: false,
-});
+export { DAEMON_CLIENT_DEFAULTS, type DaemonClientOptions } from './daemon-client-options.ts';
 
 /**
  * An open, read-only nix-daemon connection. Every method rejects with a DaemonError (see DAEMON_ERROR_CODES).
@@ -60,6 +31,12 @@ export interface DaemonClient {
   queryValidPaths(paths: readonly string[]): Promise<string[]>;
   /** The path's metadata, or undefined when it is not valid. */
   queryPathInfo(path: string): Promise<DaemonPathInfo | undefined>;
+  /**
+   * queryPathInfo of every path, in the order given (undefined where not valid): pipelined on the connection, at
+   * most twice maxInFlight queued at a time, so a million paths cost no million pending requests. Rejects with the
+   * first error.
+   */
+  queryPathInfos(paths: readonly string[]): Promise<(DaemonPathInfo | undefined)[]>;
   /** Sorted valid paths referencing `path` ([] when it is not valid). */
   queryReferrers(path: string): Promise<string[]>;
   /** Sorted valid derivations that have `path` as an output. */
@@ -73,7 +50,7 @@ export interface DaemonClient {
    * `realisations` and at protocols 1.27–1.37: otherwise DAEMON_UNSUPPORTED_OPERATION, and nothing is sent.
    */
   queryRealisation(id: string): Promise<DaemonRealisation[]>;
-  /** Drops the connection; later calls throw DAEMON_CLIENT_CLOSED. Idempotent. */
+  /** Drops the connection(s); later calls throw DAEMON_CLIENT_CLOSED. Idempotent. */
   close(): void;
 }
 
@@ -84,59 +61,63 @@ export interface DaemonClient {
  */
 export async function connectDaemon(socketPath: string, options: DaemonClientOptions = {}): Promise<DaemonClient> {
   const resolved = resolveOptions(options);
-  const connection = await DaemonConnection.open(socketPath, { ...resolved, signal: options.signal });
+  const opened = await Promise.allSettled(Array.from({ length: resolved.connections }, () => openConnection(socketPath, resolved, options.signal)));
+  const connections = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = opened.find((result) => result.status === 'rejected');
+  if (failed !== undefined) {
+    for (const { connection } of connections) connection.close();
+    throw failed.reason;
+  }
+  return new ReadOnlyDaemonClient(connections, resolved);
+}
+
+/** One connection, its handshake and SetOptions done; closed again when they fail. */
+async function openConnection(
+  socketPath: string,
+  options: Resolved,
+  signal: AbortSignal | undefined,
+): Promise<{ connection: DaemonConnection; hello: DaemonHello }> {
+  const connection = await DaemonConnection.open(socketPath, { ...options, signal });
   try {
-    const hello = await shakeHands(connection, resolved.onLog);
-    return new ReadOnlyDaemonClient(connection, hello, resolved);
+    return { connection, hello: await shakeHands(connection, options.onLog) };
   } catch (error) {
     connection.close();
     throw error;
   }
 }
 
-interface Resolved {
-  readonly storeDir: string;
-  readonly connectTimeoutMs: number;
-  readonly timeoutMs: number;
-  readonly maxStringBytes: number;
-  readonly maxListLength: number;
-  readonly validPathsBatch: number;
-  readonly realisations: boolean;
-  readonly onLog: (event: DaemonLogEvent) => void;
-}
-
-function resolveOptions(options: DaemonClientOptions): Resolved {
-  const resolved: { -readonly [K in keyof Resolved]: Resolved[K] } = { ...DAEMON_CLIENT_DEFAULTS, onLog: options.onLog ?? (() => undefined) };
-  for (const key of ['connectTimeoutMs', 'timeoutMs', 'maxStringBytes', 'maxListLength', 'validPathsBatch'] as const) {
-    const value = options[key];
-    if (value === undefined) continue;
-    if (!Number.isSafeInteger(value) || value <= 0) {
-      throw new DaemonError('DAEMON_BAD_ARGUMENT', `option ${key} must be a positive integer, got ${String(value)}`, { evidence: { option: key, value } });
-    }
-    resolved[key] = value;
-  }
-  if (options.storeDir !== undefined) resolved.storeDir = options.storeDir;
-  if (options.realisations !== undefined) resolved.realisations = options.realisations;
-  return Object.freeze(resolved);
-}
-
 class ReadOnlyDaemonClient implements DaemonClient {
   readonly socketPath: string;
   readonly storeDir: string;
   readonly hello: DaemonHello;
+  /** The first connection: every call but queryPathInfos. */
   private readonly connection: DaemonConnection;
+  /** All of them, each with the context of its ops. */
+  private readonly connections: readonly { readonly connection: DaemonConnection; readonly context: OpContext }[];
   private readonly options: Resolved;
+  private readonly context: OpContext;
 
-  constructor(connection: DaemonConnection, hello: DaemonHello, options: Resolved) {
-    this.connection = connection;
-    this.hello = hello;
+  constructor(connections: readonly { connection: DaemonConnection; hello: DaemonHello }[], options: Resolved) {
+    const first = connections[0]!;
+    this.connection = first.connection;
+    this.hello = first.hello;
     this.options = options;
-    this.socketPath = connection.socketPath;
+    this.socketPath = first.connection.socketPath;
     this.storeDir = options.storeDir;
+    this.connections = connections.map(({ connection, hello }) => ({
+      connection,
+      context: { socketPath: this.socketPath, storeDir: this.storeDir, minor: hello.version.minor, onLog: options.onLog },
+    }));
+    this.context = this.connections[0]!.context;
   }
 
   async isValidPath(path: string): Promise<boolean> {
-    return this.op('IsValidPath', [this.arg(path)], () => this.connection.reader.bool('valid'));
+    const arg = this.arg(path);
+    return this.op(
+      'IsValidPath',
+      (out) => out.string(arg),
+      (reader) => reader.bool('valid'),
+    );
   }
 
   async queryValidPaths(paths: readonly string[]): Promise<string[]> {
@@ -145,9 +126,12 @@ class ReadOnlyDaemonClient implements DaemonClient {
     const asked = new Set(wanted);
     const answers: Promise<string[]>[] = [];
     for (let start = 0; start < wanted.length; start += this.options.validPathsBatch) {
-      const request = new FrameWriter().u64(OP.QueryValidPaths).strings(wanted.slice(start, start + this.options.validPathsBatch));
-      if (this.hello.version.minor >= SINCE.validPathsSubstitute) request.bool(false);
-      answers.push(this.exchange('QueryValidPaths', request.toBuffer(), () => this.pathList('valid paths')));
+      const batch = wanted.slice(start, start + this.options.validPathsBatch);
+      const args = (out: FrameWriter): void => {
+        out.strings(batch);
+        if (this.hello.version.minor >= SINCE.validPathsSubstitute) out.bool(false);
+      };
+      answers.push(this.pathList('QueryValidPaths', args, 'valid paths'));
     }
     const valid = new Set((await Promise.all(answers)).flat());
     for (const path of valid) {
@@ -157,36 +141,44 @@ class ReadOnlyDaemonClient implements DaemonClient {
   }
 
   async queryPathInfo(path: string): Promise<DaemonPathInfo | undefined> {
-    return this.op('QueryPathInfo', [this.arg(path)], async () => {
-      if (!(await this.connection.reader.bool('valid'))) return undefined;
-      return readPathInfo(this.connection.reader, this.storeDir, path);
-    });
+    return (await this.queryPathInfos([path]))[0];
+  }
+
+  async queryPathInfos(paths: readonly string[]): Promise<(DaemonPathInfo | undefined)[]> {
+    for (const path of paths) this.arg(path);
+    return queryPathInfosOn(this.connections, paths, 2 * this.options.maxInFlight);
   }
 
   async queryReferrers(path: string): Promise<string[]> {
-    return this.op('QueryReferrers', [this.arg(path)], () => this.pathList('referrers'));
+    const arg = this.arg(path);
+    return this.pathList('QueryReferrers', (out) => out.string(arg), 'referrers');
   }
 
   async queryValidDerivers(path: string): Promise<string[]> {
-    return this.op('QueryValidDerivers', [this.arg(path)], () => this.pathList('derivers'));
+    const arg = this.arg(path);
+    return this.pathList('QueryValidDerivers', (out) => out.string(arg), 'derivers');
   }
 
   async queryPathFromHashPart(hashPart: string): Promise<string | undefined> {
     if (hashPart.length !== STORE_PATH_HASH_LENGTH || ![...hashPart].every((char) => isNixBase32Char(char.charCodeAt(0)))) {
       throw new DaemonError('DAEMON_BAD_ARGUMENT', `'${hashPart}' is not a store path hash part (32 Nix base-32 chars)`, { evidence: { hashPart } });
     }
-    return this.op('QueryPathFromHashPart', [hashPart], async () => {
-      const path = await this.connection.reader.string('path');
-      if (path === '') return undefined;
-      checkStorePath(this.storeDir, path, 'path');
-      if (!path.startsWith(`${this.storeDir}/${hashPart}-`))
-        throw this.badAnswer('QueryPathFromHashPart', `answered '${path}' for hash part ${hashPart}`, { path });
-      return path;
-    });
+    return this.op(
+      'QueryPathFromHashPart',
+      (out) => out.string(hashPart),
+      (reader) => {
+        const path = reader.string('path');
+        if (path === '') return undefined;
+        checkStorePath(this.storeDir, path, 'path');
+        if (!path.startsWith(`${this.storeDir}/${hashPart}-`))
+          throw this.badAnswer('QueryPathFromHashPart', `answered '${path}' for hash part ${hashPart}`, { path });
+        return path;
+      },
+    );
   }
 
   async queryAllValidPaths(): Promise<string[]> {
-    return this.op('QueryAllValidPaths', [], () => this.pathList('valid paths'));
+    return this.pathList('QueryAllValidPaths', () => undefined, 'valid paths');
   }
 
   async queryRealisation(id: string): Promise<DaemonRealisation[]> {
@@ -207,33 +199,32 @@ class ReadOnlyDaemonClient implements DaemonClient {
         { evidence: { socket: this.socketPath, operation: 'QueryRealisation', minor } },
       );
     }
-    return this.op('QueryRealisation', [id], () => readRealisations(this.connection.reader, minor, this.storeDir, id));
+    return this.op(
+      'QueryRealisation',
+      (out) => out.string(id),
+      (reader) => readRealisations(reader, minor, this.storeDir, id),
+    );
   }
 
   close(): void {
-    this.connection.close();
+    for (const { connection } of this.connections) connection.close();
   }
 
-  /** Sends op + string arguments, reads the log stream, then the answer. */
-  private op<T>(name: OpName, args: readonly string[], readAnswer: () => Promise<T>): Promise<T> {
-    const request = new FrameWriter().u64(OP[name]);
-    for (const arg of args) request.string(arg);
-    return this.exchange(name, request.toBuffer(), readAnswer);
-  }
-
-  private exchange<T>(name: OpName, request: Buffer, readAnswer: () => Promise<T>): Promise<T> {
-    return this.connection.request(name, request, async () => {
-      const failure = await readStderr(this.connection.reader, this.hello.version.minor, this.options.onLog);
-      if (failure !== undefined) throw remoteError(this.socketPath, name, failure.message, { traces: failure.traces });
-      return readAnswer();
+  /** Queues op `name` with its arguments; its answer is decoded by `answer` after the daemon's log messages. */
+  private op<T>(name: OpName, args: (out: FrameWriter) => void, answer: (reader: FrameReader) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.connection.submit(new CallbackOp(name, this.context, args, answer, (error, value) => (error === undefined ? resolve(value as T) : reject(error))));
     });
   }
 
-  /** A sorted list of checked store paths. */
-  private async pathList(field: string): Promise<string[]> {
-    const paths = await this.connection.reader.strings(field);
-    for (const path of paths) checkStorePath(this.storeDir, path, field);
-    return paths.sort();
+  /** An op answering a list of store paths: read entry by entry, checked, sorted. */
+  private pathList(name: OpName, args: (out: FrameWriter) => void, field: string): Promise<string[]> {
+    const progress = new ListProgress(field);
+    return this.op(name, args, (reader) => {
+      const paths = progress.read(reader);
+      for (const path of paths) checkStorePath(this.storeDir, path, field);
+      return paths.sort();
+    });
   }
 
   /** A path argument, checked before it reaches the daemon. */

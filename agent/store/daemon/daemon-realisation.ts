@@ -28,9 +28,9 @@ export function isDrvOutputId(id: string): boolean {
   return DRV_OUTPUT.test(id);
 }
 
-/** Reads the answer for `id` at protocol 1.`minor` (REALISATION_MINORS.first–last). */
-export async function readRealisations(reader: FrameReader, minor: number, storeDir: string, id: string): Promise<DaemonRealisation[]> {
-  const items = await reader.strings(minor < REALISATION_MINORS.json ? 'output paths' : 'realisations');
+/** Reads the answer for `id` at protocol 1.`minor` (REALISATION_MINORS.first–last), synchronously (NEED_MORE until it is all there). */
+export function readRealisations(reader: FrameReader, minor: number, storeDir: string, id: string): DaemonRealisation[] {
+  const items = reader.strings(minor < REALISATION_MINORS.json ? 'output paths' : 'realisations');
   if (minor < REALISATION_MINORS.json) {
     return items.map((outPath) => ({ id, outPath: checkStorePath(storeDir, outPath, 'outPath'), signatures: [] }));
   }

@@ -1,6 +1,11 @@
 /**
- * Decoding of the worker protocol's values from a byte stream that arrives in pieces: u64s, padded strings and
- * string lists, each length prefix checked against a cap before anything is allocated.
+ * Synchronous decoding of the worker protocol's values from the bytes a socket has delivered so far: u64s, padded
+ * strings and string lists, each length prefix checked against a cap before anything is allocated or awaited.
+ *
+ * A decoder reads from the last commit() on; when the bytes it needs have not all arrived, the read throws NEED_MORE
+ * and the caller rewinds to that commit and tries again when more bytes are in. A decoder that commits part-way
+ * (after each log message, after each list entry) keeps its own progress, so nothing is decoded twice but the
+ * unfinished part: one reply costs no promise, and a reply split into many chunks is not parsed over and over.
  */
 import { DaemonError } from './daemon-error.ts';
 import { paddingOf } from './frame-encode.ts';
@@ -12,22 +17,34 @@ export interface FrameLimits {
   readonly maxListLength: number;
 }
 
-interface Waiter {
-  readonly bytes: number;
-  readonly resolve: (data: Buffer) => void;
-  readonly reject: (error: unknown) => void;
+/** Thrown (one shared instance: no stack captured per throw) when a read needs bytes that have not arrived. */
+export class NeedMoreBytes extends Error {
+  private constructor() {
+    super('more bytes needed');
+  }
+  static readonly instance = new NeedMoreBytes();
 }
+export const NEED_MORE = NeedMoreBytes.instance;
+
+const INITIAL_CAPACITY = 64 << 10;
+/** A buffer grown past this for one big answer is given back once it is empty. */
+const SHRINK_ABOVE = 1 << 20;
+const TWO_32 = 0x1_0000_0000;
 
 /**
- * Holds what the socket delivered and hands it out in exact sizes; a read waits until enough has arrived, or fails
- * with the error given to fail() (closed connection, timeout). Only one read is pending at a time: the protocol is
- * answers are read one at a time, in order. `context` fills the evidence of the errors it raises.
+ * Holds the received, not yet committed bytes contiguously (a chunk is copied in once) and decodes from them.
+ * `context` fills the evidence of the errors it raises (socket, operation).
  */
 export class FrameReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private waiter: Waiter | undefined;
-  private failure: unknown;
+  private buf: Buffer = Buffer.allocUnsafe(INITIAL_CAPACITY);
+  /** First byte not committed: where a rewind goes back to. */
+  private start = 0;
+  /** Next byte to decode. */
+  private pos = 0;
+  /** End of the received bytes. */
+  private end = 0;
+  /** Received bytes needed (from `start`) before the last NEED_MORE's read can succeed. */
+  private wanted = 0;
 
   private readonly limits: FrameLimits;
   private readonly context: () => Record<string, unknown>;
@@ -37,89 +54,129 @@ export class FrameReader {
     this.context = context;
   }
 
-  /** Bytes received and not yet read. */
+  /** Bytes received and not yet committed. */
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.end - this.start;
   }
 
-  /** More bytes from the peer. */
-  push(chunk: Buffer): void {
-    if (this.failure !== undefined || chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    const waiter = this.waiter;
-    if (waiter !== undefined && this.buffered >= waiter.bytes) {
-      this.waiter = undefined;
-      waiter.resolve(this.take(waiter.bytes));
+  /** True when the read that last threw NEED_MORE could now get its bytes: worth decoding again. */
+  get ready(): boolean {
+    return this.end - this.start >= this.wanted;
+  }
+
+  /** More bytes from the peer: the first `length` of `chunk` (all of it by default), copied. */
+  push(chunk: Buffer, length = chunk.length): void {
+    if (length === 0) return;
+    if (this.end + length > this.buf.length) this.makeRoom(length);
+    chunk.copy(this.buf, this.end, 0, length);
+    this.end += length;
+  }
+
+  /** What was decoded since the last commit is consumed for good. */
+  commit(): void {
+    this.start = this.pos;
+    this.wanted = 0;
+    if (this.start === this.end) {
+      this.start = this.pos = this.end = 0;
+      if (this.buf.length > SHRINK_ABOVE) this.buf = Buffer.allocUnsafe(INITIAL_CAPACITY);
     }
   }
 
-  /** No more bytes will come: the pending read and every later one reject with `error` (the first one given wins). */
-  fail(error: unknown): void {
-    if (this.failure !== undefined) return;
-    this.failure = error;
-    this.chunks = [];
-    this.buffered = 0;
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.reject(error);
+  /** Back to the last commit (after NEED_MORE). */
+  rewind(): void {
+    this.pos = this.start;
   }
 
-  /** Exactly `bytes` bytes. */
-  read(bytes: number): Promise<Buffer> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.buffered >= bytes) return Promise.resolve(this.take(bytes));
-    if (this.waiter !== undefined) return Promise.reject(new Error('FrameReader: two reads pending at once'));
-    return new Promise((resolve, reject) => {
-      this.waiter = { bytes, resolve, reject };
-    });
+  /** Drops every byte held (the connection is gone). */
+  clear(): void {
+    this.buf = Buffer.alloc(0);
+    this.start = this.pos = this.end = this.wanted = 0;
   }
 
-  async u64(field: string): Promise<number> {
-    const data = await this.read(8);
-    const value = data.readBigUInt64LE(0);
-    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw this.badFrame(field, `a number above 2^53 (${value})`);
-    return Number(value);
+  u64(field: string): number {
+    this.need(8);
+    const low = this.buf.readUInt32LE(this.pos);
+    const high = this.buf.readUInt32LE(this.pos + 4);
+    this.pos += 8;
+    if (high > 0x1f_ffff) throw this.badFrame(field, `a number above 2^53 (${(BigInt(high) << 32n) | BigInt(low)})`);
+    return high * TWO_32 + low;
   }
 
-  async bool(field: string): Promise<boolean> {
-    const value = await this.u64(field);
+  bool(field: string): boolean {
+    const value = this.u64(field);
     if (value !== 0 && value !== 1) throw this.badFrame(field, `a bool of ${value}`);
     return value === 1;
   }
 
-  /** A length-prefixed, zero-padded byte string. */
-  async bytes(field: string): Promise<Buffer> {
-    const length = await this.length(field, this.limits.maxStringBytes, 'bytes');
-    const data = await this.read(length + paddingOf(length));
-    for (let i = length; i < data.length; i++) {
-      if (data[i] !== 0) throw this.badFrame(field, 'non-zero padding after a string');
-    }
-    return data.subarray(0, length);
+  /** A length-prefixed, zero-padded UTF-8 string. */
+  string(field: string): string {
+    const length = this.length(field, this.limits.maxStringBytes, 'bytes');
+    const at = this.padded(field, length);
+    return this.buf.toString('utf8', at, at + length);
   }
 
-  async string(field: string): Promise<string> {
-    return (await this.bytes(field)).toString('utf8');
+  /** Skips a length-prefixed, zero-padded string (checked as string() does). */
+  skipString(field: string): void {
+    this.padded(field, this.length(field, this.limits.maxStringBytes, 'bytes'));
   }
 
-  async strings(field: string): Promise<string[]> {
-    const count = await this.length(field, this.limits.maxListLength, 'entries');
+  /** A count, then that many strings. For small lists: a long one is better read with listLength() and commits. */
+  strings(field: string): string[] {
+    const count = this.listLength(field);
     const values: string[] = [];
-    for (let i = 0; i < count; i++) values.push(await this.string(field));
+    for (let i = 0; i < count; i++) values.push(this.string(field));
     return values;
   }
 
-  /** A length prefix, refused above `max` before anything of that size exists. */
-  private async length(field: string, max: number, unit: string): Promise<number> {
-    const data = await this.read(8);
-    const value = data.readBigUInt64LE(0);
-    if (value > BigInt(max)) {
+  /** A list's entry count, refused above maxListLength. */
+  listLength(field: string): number {
+    return this.length(field, this.limits.maxListLength, 'entries');
+  }
+
+  /** A length prefix, refused above `max` before anything of that size exists or is waited for. */
+  private length(field: string, max: number, unit: string): number {
+    this.need(8);
+    const low = this.buf.readUInt32LE(this.pos);
+    const high = this.buf.readUInt32LE(this.pos + 4);
+    this.pos += 8;
+    if (high !== 0 || low > max) {
+      const value = (BigInt(high) << 32n) | BigInt(low);
       throw new DaemonError('DAEMON_FRAME_TOO_LARGE', `nix-daemon sent a ${field} of ${value} ${unit}, above the limit of ${max}`, {
         evidence: { ...this.context(), field, length: value.toString(), limit: max },
         hint: 'The peer is not a sane nix-daemon, or the limit is too low for this store: raise maxStringBytes/maxListLength.',
       });
     }
-    return Number(value);
+    return low;
+  }
+
+  /** Consumes `length` bytes and their padding (which must be zeros); returns where the bytes start. */
+  private padded(field: string, length: number): number {
+    const total = length + paddingOf(length);
+    this.need(total);
+    const at = this.pos;
+    for (let i = at + length; i < at + total; i++) {
+      if (this.buf[i] !== 0) throw this.badFrame(field, 'non-zero padding after a string');
+    }
+    this.pos += total;
+    return at;
+  }
+
+  private need(bytes: number): void {
+    if (this.end - this.pos >= bytes) return;
+    this.wanted = this.pos - this.start + bytes;
+    throw NEED_MORE;
+  }
+
+  /** Room for `incoming` more bytes: the uncommitted ones moved to the front, in a bigger buffer if need be. */
+  private makeRoom(incoming: number): void {
+    const kept = this.end - this.start;
+    const needed = kept + incoming;
+    const target = needed <= this.buf.length ? this.buf : Buffer.allocUnsafe(Math.max(needed, this.buf.length * 2));
+    this.buf.copy(target, 0, this.start, this.end);
+    this.buf = target;
+    this.pos -= this.start;
+    this.start = 0;
+    this.end = kept;
   }
 
   private badFrame(field: string, what: string): DaemonError {
@@ -127,26 +184,5 @@ export class FrameReader {
       evidence: { ...this.context(), field },
       hint: 'The peer does not speak the nix-daemon worker protocol; check that the socket is a nix-daemon.',
     });
-  }
-
-  private take(bytes: number): Buffer {
-    this.buffered -= bytes;
-    if (this.chunks[0] !== undefined && this.chunks[0].length >= bytes) {
-      const first = this.chunks[0];
-      if (first.length === bytes) this.chunks.shift();
-      else this.chunks[0] = first.subarray(bytes);
-      return first.subarray(0, bytes);
-    }
-    const out = Buffer.allocUnsafe(bytes);
-    let filled = 0;
-    while (filled < bytes) {
-      const chunk = this.chunks[0]!;
-      const used = Math.min(chunk.length, bytes - filled);
-      chunk.copy(out, filled, 0, used);
-      filled += used;
-      if (used === chunk.length) this.chunks.shift();
-      else this.chunks[0] = chunk.subarray(used);
-    }
-    return out;
   }
 }

@@ -5,6 +5,7 @@
 import { DaemonError } from './daemon-error.ts';
 import type { DaemonConnection } from './daemon-connection.ts';
 import { FrameWriter } from './frame-encode.ts';
+import type { FrameReader } from './frame-reader.ts';
 import { readStderr, type DaemonLogEvent } from './stderr-stream.ts';
 import {
   CLIENT_MINOR,
@@ -45,56 +46,64 @@ const CLIENT_FEATURES: readonly string[] = [];
  *   error of the connection (timeout, closed, bad frame).
  */
 export async function shakeHands(connection: DaemonConnection, onLog: (event: DaemonLogEvent) => void): Promise<DaemonHello> {
-  const reader = connection.reader;
-  const hello = await connection.run('handshake', async () => {
-    connection.send(new FrameWriter().u64(WORKER_MAGIC_1).toBuffer());
-    const magic = await reader.u64('magic');
-    if (magic !== WORKER_MAGIC_2) {
-      throw new DaemonError('DAEMON_BAD_MAGIC', `handshake: ${connection.socketPath} answered magic 0x${magic.toString(16)}, not a nix-daemon's`, {
-        evidence: { socket: connection.socketPath, operation: 'handshake', expected: WORKER_MAGIC_2, actual: magic },
-        hint: 'Point lower-store at a nix-daemon (or snix) socket.',
-      });
-    }
-    const daemonVersion = decodeVersion(await reader.u64('protocol version'));
-    if (daemonVersion.major !== PROTOCOL_MAJOR || daemonVersion.minor < MIN_MINOR) {
-      throw new DaemonError(
-        'DAEMON_UNSUPPORTED_VERSION',
-        `handshake: nix-daemon ${connection.socketPath} speaks protocol ${daemonVersion.major}.${daemonVersion.minor}; this client speaks ${PROTOCOL_MAJOR}.${MIN_MINOR} to ${PROTOCOL_MAJOR}.${CLIENT_MINOR}`,
-        {
-          evidence: {
-            socket: connection.socketPath,
-            operation: 'handshake',
-            daemonVersion,
-            supported: { major: PROTOCOL_MAJOR, minMinor: MIN_MINOR, maxMinor: CLIENT_MINOR },
-          },
-          hint: daemonVersion.major !== PROTOCOL_MAJOR ? 'Use a daemon speaking protocol 1.x (any Nix since 2.3).' : 'Upgrade the daemon to Nix 2.3 or later.',
-        },
-      );
-    }
-    const version = { major: PROTOCOL_MAJOR, minor: Math.min(daemonVersion.minor, CLIENT_MINOR) };
-    connection.send(new FrameWriter().u64(encodeVersion(version)).toBuffer());
-    let daemonFeatures: string[] = [];
-    if (version.minor >= SINCE.features) {
-      connection.send(new FrameWriter().strings(CLIENT_FEATURES).toBuffer());
-      daemonFeatures = await reader.strings('features');
-    }
-    const obsolete = new FrameWriter();
-    if (version.minor >= SINCE.cpuAffinity) obsolete.u64(0);
-    if (version.minor >= SINCE.reserveSpace) obsolete.bool(false);
-    connection.send(obsolete.toBuffer());
-    const nixVersion = version.minor >= SINCE.daemonNixVersion ? await reader.string('daemon Nix version') : undefined;
-    const trusted = version.minor >= SINCE.trustedFlag ? await readTrust(connection) : undefined;
-    const failure = await readStderr(reader, version.minor, onLog);
-    if (failure !== undefined) throw remoteError(connection.socketPath, 'handshake', failure.message);
-    const features = daemonFeatures.filter((feature) => CLIENT_FEATURES.includes(feature));
-    return { version, daemonVersion, features, daemonFeatures, nixVersion, trusted };
-  });
-  await connection.run('SetOptions', async () => {
-    connection.send(setOptionsRequest(hello.version.minor));
-    const failure = await readStderr(reader, hello.version.minor, onLog);
-    if (failure !== undefined) throw remoteError(connection.socketPath, 'SetOptions', failure.message);
-  });
-  return hello;
+  const socket = connection.socketPath;
+  const daemonVersion = await connection.run(
+    'handshake',
+    (out) => out.u64(WORKER_MAGIC_1),
+    (reader) => {
+      const magic = reader.u64('magic');
+      if (magic !== WORKER_MAGIC_2) {
+        throw new DaemonError('DAEMON_BAD_MAGIC', `handshake: ${socket} answered magic 0x${magic.toString(16)}, not a nix-daemon's`, {
+          evidence: { socket, operation: 'handshake', expected: WORKER_MAGIC_2, actual: magic },
+          hint: 'Point lower-store at a nix-daemon (or snix) socket.',
+        });
+      }
+      return decodeVersion(reader.u64('protocol version'));
+    },
+  );
+  if (daemonVersion.major !== PROTOCOL_MAJOR || daemonVersion.minor < MIN_MINOR) {
+    throw new DaemonError(
+      'DAEMON_UNSUPPORTED_VERSION',
+      `handshake: nix-daemon ${socket} speaks protocol ${daemonVersion.major}.${daemonVersion.minor}; this client speaks ${PROTOCOL_MAJOR}.${MIN_MINOR} to ${PROTOCOL_MAJOR}.${CLIENT_MINOR}`,
+      {
+        evidence: { socket, operation: 'handshake', daemonVersion, supported: { major: PROTOCOL_MAJOR, minMinor: MIN_MINOR, maxMinor: CLIENT_MINOR } },
+        hint: daemonVersion.major !== PROTOCOL_MAJOR ? 'Use a daemon speaking protocol 1.x (any Nix since 2.3).' : 'Upgrade the daemon to Nix 2.3 or later.',
+      },
+    );
+  }
+  const version = { major: PROTOCOL_MAJOR, minor: Math.min(daemonVersion.minor, CLIENT_MINOR) };
+  // The daemon reads the version, the features (1.38+) and the obsolete fields in order: all go in one write.
+  let opening: { daemonFeatures: string[]; nixVersion: string | undefined; trusted: boolean | undefined } | undefined;
+  const { daemonFeatures, nixVersion, trusted } = await connection.run(
+    'handshake',
+    (out) => {
+      out.u64(encodeVersion(version));
+      if (version.minor >= SINCE.features) out.strings(CLIENT_FEATURES);
+      if (version.minor >= SINCE.cpuAffinity) out.u64(0);
+      if (version.minor >= SINCE.reserveSpace) out.bool(false);
+    },
+    (reader) => {
+      if (opening === undefined) {
+        const features = version.minor >= SINCE.features ? reader.strings('features') : [];
+        const daemonNix = version.minor >= SINCE.daemonNixVersion ? reader.string('daemon Nix version') : undefined;
+        opening = { daemonFeatures: features, nixVersion: daemonNix, trusted: version.minor >= SINCE.trustedFlag ? readTrust(reader) : undefined };
+        reader.commit();
+      }
+      const failure = readStderr(reader, version.minor, onLog);
+      if (failure !== undefined) throw remoteError(socket, 'handshake', failure.message);
+      return opening;
+    },
+  );
+  await connection.run(
+    'SetOptions',
+    (out) => out.raw(setOptionsRequest(version.minor)),
+    (reader) => {
+      const failure = readStderr(reader, version.minor, onLog);
+      if (failure !== undefined) throw remoteError(socket, 'SetOptions', failure.message);
+    },
+  );
+  const features = daemonFeatures.filter((feature) => CLIENT_FEATURES.includes(feature));
+  return { version, daemonVersion, features, daemonFeatures, nixVersion, trusted };
 }
 
 /**
@@ -121,8 +130,8 @@ export function setOptionsRequest(minor: number): Buffer {
 }
 
 /** An optional trust flag: 0 unknown, 1 trusted, 2 not trusted. */
-async function readTrust(connection: DaemonConnection): Promise<boolean | undefined> {
-  const flag = await connection.reader.u64('trust flag');
+function readTrust(reader: FrameReader): boolean | undefined {
+  const flag = reader.u64('trust flag');
   if (flag > 2) throw new DaemonError('DAEMON_BAD_FRAME', `handshake: nix-daemon sent trust flag ${flag}`, { evidence: { flag } });
   return flag === 0 ? undefined : flag === 1;
 }

@@ -5,5 +5,5 @@ export type { DaemonPathInfo } from './daemon-path-info.ts';
 export type { DaemonRealisation } from './daemon-realisation.ts';
 export type { DaemonLogEvent } from './stderr-stream.ts';
 export { FrameWriter } from './frame-encode.ts';
-export { FrameReader, type FrameLimits } from './frame-reader.ts';
+export { FrameReader, NEED_MORE, type FrameLimits } from './frame-reader.ts';
 export { WORKER_MAGIC_1, WORKER_MAGIC_2, CLIENT_MINOR, MIN_MINOR, type ProtocolVersion } from './worker-protocol.ts';

@@ -22,82 +22,98 @@ export interface RemoteFailure {
   readonly traces: readonly string[];
 }
 
+/** What one log message was: STDERR_LAST (the answer follows), any other message (more follow), or the daemon's error. */
+export type StderrStep = 'last' | 'log' | RemoteFailure;
+
 /**
- * Reads log messages up to STDERR_LAST, passing each to `onLog`. Returns undefined after STDERR_LAST, or the
- * daemon's error after STDERR_ERROR (the connection stays usable: the daemon waits for the next request).
+ * Reads one log message, synchronously (NEED_MORE when its bytes are not all there: nothing is passed to `onLog`
+ * before the whole message is read, so a retry reports it once). A log line or activity goes to `onLog`.
  * @throws DaemonError DAEMON_BAD_FRAME (unknown tag, a field of unknown type, a data request: a read-only op never
  *   sends or receives data), or whatever the reader throws.
  */
-export async function readStderr(reader: FrameReader, minor: number, onLog: (event: DaemonLogEvent) => void): Promise<RemoteFailure | undefined> {
-  for (;;) {
-    const tag = await reader.u64('log message tag');
-    switch (tag) {
-      case STDERR.LAST:
-        return undefined;
-      case STDERR.ERROR:
-        return readRemoteFailure(reader, minor);
-      case STDERR.NEXT:
-        onLog({ type: 'line', text: await reader.string('log line') });
-        break;
-      case STDERR.START_ACTIVITY: {
-        const id = await reader.u64('activity id');
-        const level = await reader.u64('activity level');
-        const activityType = await reader.u64('activity type');
-        const text = await reader.string('activity text');
-        await skipFields(reader);
-        await reader.u64('activity parent');
-        onLog({ type: 'start-activity', id, level, activityType, text });
-        break;
-      }
-      case STDERR.STOP_ACTIVITY:
-        onLog({ type: 'stop-activity', id: await reader.u64('activity id') });
-        break;
-      case STDERR.RESULT: {
-        const id = await reader.u64('activity id');
-        const resultType = await reader.u64('result type');
-        await skipFields(reader);
-        onLog({ type: 'result', id, resultType });
-        break;
-      }
-      default:
-        throw badTag(reader, tag);
+export function readStderrMessage(reader: FrameReader, minor: number, onLog: (event: DaemonLogEvent) => void): StderrStep {
+  const tag = reader.u64('log message tag');
+  switch (tag) {
+    case STDERR.LAST:
+      return 'last';
+    case STDERR.ERROR:
+      return readRemoteFailure(reader, minor);
+    case STDERR.NEXT:
+      onLog({ type: 'line', text: reader.string('log line') });
+      return 'log';
+    case STDERR.START_ACTIVITY: {
+      const id = reader.u64('activity id');
+      const level = reader.u64('activity level');
+      const activityType = reader.u64('activity type');
+      const text = reader.string('activity text');
+      skipFields(reader);
+      reader.u64('activity parent');
+      onLog({ type: 'start-activity', id, level, activityType, text });
+      return 'log';
     }
+    case STDERR.STOP_ACTIVITY:
+      onLog({ type: 'stop-activity', id: reader.u64('activity id') });
+      return 'log';
+    case STDERR.RESULT: {
+      const id = reader.u64('activity id');
+      const resultType = reader.u64('result type');
+      skipFields(reader);
+      onLog({ type: 'result', id, resultType });
+      return 'log';
+    }
+    default:
+      throw badTag(reader, tag);
   }
 }
 
-async function readRemoteFailure(reader: FrameReader, minor: number): Promise<RemoteFailure> {
-  if (minor < SINCE.structuredErrors) {
-    const message = await reader.string('error message');
-    return { message, status: await reader.u64('error status'), traces: [] };
+/**
+ * Reads log messages up to STDERR_LAST, committing each as it completes (so a NEED_MORE resumes at the next one).
+ * Returns undefined after STDERR_LAST, or the daemon's error after STDERR_ERROR (the connection stays usable: the
+ * daemon waits for the next request).
+ * @throws as readStderrMessage.
+ */
+export function readStderr(reader: FrameReader, minor: number, onLog: (event: DaemonLogEvent) => void): RemoteFailure | undefined {
+  for (;;) {
+    const step = readStderrMessage(reader, minor, onLog);
+    reader.commit();
+    if (step === 'last') return undefined;
+    if (step !== 'log') return step;
   }
-  const kind = await reader.string('error type');
+}
+
+function readRemoteFailure(reader: FrameReader, minor: number): RemoteFailure {
+  if (minor < SINCE.structuredErrors) {
+    const message = reader.string('error message');
+    return { message, status: reader.u64('error status'), traces: [] };
+  }
+  const kind = reader.string('error type');
   if (kind !== 'Error') throw new DaemonError('DAEMON_BAD_FRAME', `nix-daemon sent an error of type '${kind}', not 'Error'`, { evidence: { kind } });
-  await reader.u64('error level');
-  await reader.string('error name');
-  const message = await reader.string('error message');
-  await noPosition(reader);
-  const count = await reader.u64('error trace count');
+  reader.u64('error level');
+  reader.skipString('error name');
+  const message = reader.string('error message');
+  noPosition(reader);
+  const count = reader.listLength('error traces');
   const traces: string[] = [];
   for (let i = 0; i < count; i++) {
-    await noPosition(reader);
-    traces.push(await reader.string('error trace'));
+    noPosition(reader);
+    traces.push(reader.string('error trace'));
   }
   return { message, status: undefined, traces };
 }
 
 /** Nix never sends positions over the protocol (its own reader refuses them); a peer that does is not Nix. */
-async function noPosition(reader: FrameReader): Promise<void> {
-  const havePos = await reader.u64('error position flag');
+function noPosition(reader: FrameReader): void {
+  const havePos = reader.u64('error position flag');
   if (havePos !== 0) throw new DaemonError('DAEMON_BAD_FRAME', 'nix-daemon sent an error position, which Nix never does', { evidence: { havePos } });
 }
 
 /** Activity fields: a count, then each a type (0 number, 1 string) and its value. Only skipped: we log the text. */
-async function skipFields(reader: FrameReader): Promise<void> {
-  const count = await reader.u64('activity field count');
+function skipFields(reader: FrameReader): void {
+  const count = reader.listLength('activity fields');
   for (let i = 0; i < count; i++) {
-    const type = await reader.u64('activity field type');
-    if (type === 0) await reader.u64('activity field');
-    else if (type === 1) await reader.bytes('activity field');
+    const type = reader.u64('activity field type');
+    if (type === 0) reader.u64('activity field');
+    else if (type === 1) reader.skipString('activity field');
     else throw new DaemonError('DAEMON_BAD_FRAME', `nix-daemon sent an activity field of unknown type ${type}`, { evidence: { type } });
   }
 }

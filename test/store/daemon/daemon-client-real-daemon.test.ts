@@ -98,6 +98,27 @@ describe('nix-daemon client against a real Nix 2.8 daemon', function () {
     assert.equal(withSigs, db.infos.size, 'every path is signed');
   });
 
+  it('queryPathInfos over two connections (maxInFlight 3) equals the DB for every path, in the order asked, invalid ones undefined', async function () {
+    const absent = '/nix/store/00000000000000000000000000000000-absent';
+    const paths = [...db.infos.keys()].reverse();
+    paths.splice(1, 0, absent);
+    const bulk = await connectDaemon(daemon.socket, { timeoutMs: 20_000, connections: 2, maxInFlight: 3 });
+    try {
+      const infos = await bulk.queryPathInfos(paths);
+      assert.deepEqual(
+        infos,
+        paths.map((storePath) => {
+          const expected = db.infos.get(storePath);
+          if (expected === undefined) return undefined;
+          const { id: _id, ...info } = expected;
+          return { ...info, references: [...info.references].sort(), sigs: [...info.sigs].sort() };
+        }),
+      );
+    } finally {
+      bulk.close();
+    }
+  });
+
   it('overlapping calls are pipelined on one connection, each getting its own answer', async function () {
     const paths = [...db.infos.keys()];
     const [infos, referrers, valid] = await Promise.all([
