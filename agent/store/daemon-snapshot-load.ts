@@ -1,8 +1,8 @@
 /**
  * Reads a nix-daemon's metadata into a DaemonSnapshot: QueryAllValidPaths, then QueryPathInfo of every path (or of
- * the paths asked for), pipelined on one connection in chunks. A peer that refuses QueryAllValidPaths (snix
+ * the paths asked for), pipelined by the client's queryPathInfos. A peer that refuses QueryAllValidPaths (snix
  * implements only what a local-overlay store asks, and drops the connection on the rest; others answer
- * STDERR_ERROR) is asked about the lower layer's entries instead, and the snapshot records the gap.
+ * STDERR_ERROR) is asked about the layers' entries instead, and the snapshot records the gap.
  */
 import fs from 'node:fs/promises';
 import { connectDaemon, DaemonError, type DaemonClient, type DaemonPathInfo } from './daemon/index.ts';
@@ -27,8 +27,6 @@ export interface DaemonSnapshotRequest {
   readonly signal?: AbortSignal;
   /** The daemon client's limit per operation, in ms (DaemonClientOptions.timeoutMs). */
   readonly timeoutMs?: number;
-  /** QueryPathInfo requests in flight at once. Default 2048. */
-  readonly inFlight?: number;
 }
 
 /** What a peer rejecting QueryAllValidPaths costs (the partial finding says it). */
@@ -85,7 +83,8 @@ export async function loadDaemonSnapshot(request: DaemonSnapshotRequest): Promis
     const end = after === undefined ? paths.length : Math.min(paths.length, first + Math.max(0, after.limit));
     const count = paths.length;
     paths = paths.slice(first, end);
-    let infos = await queryPathInfos(client, paths, request.inFlight ?? 2048, request.signal);
+    // The client pipelines them (a bounded window in flight) and rejects with the first error.
+    let infos = await client.queryPathInfos(paths);
     if (after === undefined) {
       // Paths asked about that are not valid (or no longer: gone since the listing) are not rows at all. A chunk of
       // rows keeps them, unread, so that row ids stay positions in the daemon's listing.
@@ -96,21 +95,6 @@ export async function loadDaemonSnapshot(request: DaemonSnapshotRequest): Promis
   } finally {
     client.close();
   }
-}
-
-/** QueryPathInfo of each path, `inFlight` requests pipelined at a time (the client answers them in order). */
-async function queryPathInfos(
-  client: DaemonClient,
-  paths: readonly string[],
-  inFlight: number,
-  signal: AbortSignal | undefined,
-): Promise<(DaemonPathInfo | undefined)[]> {
-  const infos: (DaemonPathInfo | undefined)[] = [];
-  for (let start = 0; start < paths.length; start += inFlight) {
-    signal?.throwIfAborted();
-    infos.push(...(await Promise.all(paths.slice(start, start + inFlight).map((path) => client.queryPathInfo(path)))));
-  }
-  return infos;
 }
 
 /** The store paths the layers have an entry for, sorted, once each: candidates for a daemon that does not list its paths. */
