@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Finding } from '../../agent/findings/index.ts';
-import { openNixDb, type PathInfo } from '../../agent/store/index.ts';
+import { DaemonError, loadDaemonSnapshot, openNixDb, type PathInfo } from '../../agent/store/index.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
 import { startFakeNixDaemon, type FakeNixDaemon, type ListingMode } from '../support/fake-nix-daemon.ts';
 import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
@@ -73,8 +73,8 @@ describe('a daemon lower store that implements less (snix-like): the audit compl
   });
   after(() => f?.remove());
 
-  const serve = async (listing: ListingMode): Promise<FakeNixDaemon> => {
-    const peer = await startFakeNixDaemon(f.dir, infos, listing);
+  const serve = async (listing: ListingMode, options: { hangAfterPathInfos?: number } = {}): Promise<FakeNixDaemon> => {
+    const peer = await startFakeNixDaemon(f.dir, infos, listing, options);
     peers.push(peer);
     return peer;
   };
@@ -131,5 +131,16 @@ describe('a daemon lower store that implements less (snix-like): the audit compl
       'the path registered upper with another narHash is a finding',
     );
     assert.equal(withoutSource(viaPeer, `nix-daemon ${peer.socket}`), withoutSource(viaLowerDb, `nix-daemon ${peer.socket}`));
+  });
+
+  it('a peer that stops answering in the middle of the read: DAEMON_TIMED_OUT naming QueryPathInfo, no hang', async () => {
+    const peer = await serve('answer', { hangAfterPathInfos: 2 });
+    const error = await loadDaemonSnapshot({ socket: peer.socket, storeDir: '/nix/store', candidateDirs: [], timeoutMs: 300 }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    assert.ok(error instanceof DaemonError, String(error));
+    assert.equal(error.code, 'DAEMON_TIMED_OUT', error.message);
+    assert.equal(error.evidence['operation'], 'QueryPathInfo');
   });
 });

@@ -88,10 +88,16 @@ export interface FakeNixDaemon {
 
 /**
  * Serves `infos` (the store's path infos, e.g. read from a real Nix DB) on a unix socket in `dir`: IsValidPath and
- * QueryPathInfo from them, QueryReferrers always [] (as snix answers it), QueryAllValidPaths as `listing` says, any
- * other op an STDERR_ERROR (its arguments unknown here, the connection is then dropped).
+ * QueryPathInfo from them, QueryReferrers always [] (as snix answers it), QueryAllValidPaths as `listing` says; any
+ * other op ends the connection. With `hangAfterPathInfos`, QueryPathInfo answers stop after that many.
  */
-export async function startFakeNixDaemon(dir: string, infos: readonly PathInfo[], listing: ListingMode): Promise<FakeNixDaemon> {
+export async function startFakeNixDaemon(
+  dir: string,
+  infos: readonly PathInfo[],
+  listing: ListingMode,
+  options: { readonly hangAfterPathInfos?: number } = {},
+): Promise<FakeNixDaemon> {
+  let pathInfos = 0;
   const socket = path.join(dir, `fake-${Math.random().toString(36).slice(2)}.sock`);
   const byPath = new Map(infos.map((info) => [info.path, info]));
   const ops: string[] = [];
@@ -120,6 +126,8 @@ export async function startFakeNixDaemon(dir: string, infos: readonly PathInfo[]
         peer.send(STDERR_LAST, 0);
       } else if (op === OP.QueryPathInfo) {
         const info = byPath.get(await peer.string());
+        // A peer that stops answering in the middle of a read (it keeps the connection open).
+        if (options.hangAfterPathInfos !== undefined && ++pathInfos > options.hangAfterPathInfos) return;
         if (info === undefined) peer.send(STDERR_LAST, 0);
         else {
           const { deriver, narHash, references, registrationTime, narSize, ultimate, sigs, ca } = info;
