@@ -68,7 +68,8 @@ export async function openAuditDbs(layout: StoreLayout, lowerOptions: LowerMetad
   let lower: LowerMetadata;
   let lowerDb: NixDb | undefined;
   try {
-    ({ metadata: lower, db: lowerDb } = await openLowerMetadata(layout.lower, lowerOptions));
+    // A daemon that does not list its paths is asked about the upper layer's entries too (see loadDaemonSnapshot).
+    ({ metadata: lower, db: lowerDb } = await openLowerMetadata(layout.lower, { alsoCandidates: [layout.upperLayer], ...lowerOptions }));
   } catch (error) {
     upper.close();
     throw error;

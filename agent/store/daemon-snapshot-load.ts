@@ -1,12 +1,13 @@
 /**
  * Reads a nix-daemon's metadata into a DaemonSnapshot: QueryAllValidPaths, then QueryPathInfo of every path (or of
- * the paths asked for), pipelined on one connection in chunks. A peer that refuses QueryAllValidPaths (snix
+ * the paths asked for), pipelined by the client's queryPathInfos. A peer that refuses QueryAllValidPaths (snix
  * implements only what a local-overlay store asks, and drops the connection on the rest; others answer
- * STDERR_ERROR) is asked about the lower layer's entries instead, and the snapshot records the gap.
+ * STDERR_ERROR) is asked about the layers' entries instead, and the snapshot records the gap.
  */
 import fs from 'node:fs/promises';
 import { connectDaemon, DaemonError, type DaemonClient, type DaemonPathInfo } from './daemon/index.ts';
-import { DaemonSnapshot, lowerBound } from './daemon-snapshot.ts';
+import { DaemonSnapshot } from './daemon-snapshot.ts';
+import { hashKeysOf, rowOfPath } from './path-row-index.ts';
 import type { LowerMetadataGap } from './lower-metadata.ts';
 import { parseNarHash } from './nar-hash-string.ts';
 import { isValidStorePathName, baseNameIn } from './store-path.ts';
@@ -14,8 +15,11 @@ import { isValidStorePathName, baseNameIn } from './store-path.ts';
 export interface DaemonSnapshotRequest {
   readonly socket: string;
   readonly storeDir: string;
-  /** The lower layer: listed for candidate paths when the daemon does not list its valid paths. */
-  readonly realStoreDir: string;
+  /**
+   * Layers whose entries are the candidate paths when the daemon does not list its valid paths: the lower layer,
+   * and the upper one (a lower path may have its only copy there).
+   */
+  readonly candidateDirs: readonly string[];
   /** Read only these store paths (the valid ones of them): verify of given paths. */
   readonly paths?: readonly string[];
   /** List every path, but read the metadata of at most `limit` rows after row id `afterId` only (scrub chunks). */
@@ -23,15 +27,13 @@ export interface DaemonSnapshotRequest {
   readonly signal?: AbortSignal;
   /** The daemon client's limit per operation, in ms (DaemonClientOptions.timeoutMs). */
   readonly timeoutMs?: number;
-  /** QueryPathInfo requests in flight at once. Default 2048. */
-  readonly inFlight?: number;
 }
 
 /** What a peer rejecting QueryAllValidPaths costs (the partial finding says it). */
 export const LISTING_GAP = {
   consequence:
-    "the lower store's valid paths were taken from the lower layer's entries, each asked about: a registration whose store object is missing from the lower layer is not seen",
-  notComputed: ['store.dangling', 'store.broken-closure', 'store.stray'],
+    "the lower store's valid paths were taken from the layers' entries, each asked about: a lower registration whose store object is in neither layer is not seen (a dangling path's registeredInLowerDb, verify of the lower store)",
+  notComputed: ['store.dangling', 'store.corrupt'],
 } as const;
 
 /**
@@ -41,9 +43,13 @@ export const LISTING_GAP = {
  *   A connection dropped on QueryAllValidPaths is that op refused only when the daemon takes a new connection.
  */
 export async function loadDaemonSnapshot(request: DaemonSnapshotRequest): Promise<DaemonSnapshot> {
+  // A whole store's metadata is read on two connections (two daemon workers): about a third less wall time on Nix
+  // 2.8 (bench:daemon); a few paths or a chunk's rows are not worth a second handshake.
+  const connections = request.paths === undefined && request.rowsAfter === undefined ? 2 : 1;
   const connect = (): Promise<DaemonClient> =>
     connectDaemon(request.socket, {
       storeDir: request.storeDir,
+      connections,
       ...(request.signal === undefined ? {} : { signal: request.signal }),
       ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
     });
@@ -71,7 +77,7 @@ export async function loadDaemonSnapshot(request: DaemonSnapshotRequest): Promis
             ? 'it closed the connection (as snix does for an op it does not implement)'
             : String(error.evidence['daemonMessage'] ?? error.message);
         gaps.push({ operation: 'QueryAllValidPaths', message, ...LISTING_GAP });
-        paths = await layerCandidates(request.realStoreDir, request.storeDir);
+        paths = await layerCandidates(request.candidateDirs, request.storeDir);
         listed = false;
       }
     }
@@ -81,7 +87,8 @@ export async function loadDaemonSnapshot(request: DaemonSnapshotRequest): Promis
     const end = after === undefined ? paths.length : Math.min(paths.length, first + Math.max(0, after.limit));
     const count = paths.length;
     paths = paths.slice(first, end);
-    let infos = await queryPathInfos(client, paths, request.inFlight ?? 2048, request.signal);
+    // The client pipelines them (a bounded window in flight) and rejects with the first error.
+    let infos = await client.queryPathInfos(paths);
     if (after === undefined) {
       // Paths asked about that are not valid (or no longer: gone since the listing) are not rows at all. A chunk of
       // rows keeps them, unread, so that row ids stay positions in the daemon's listing.
@@ -94,28 +101,11 @@ export async function loadDaemonSnapshot(request: DaemonSnapshotRequest): Promis
   }
 }
 
-/** QueryPathInfo of each path, `inFlight` requests pipelined at a time (the client answers them in order). */
-async function queryPathInfos(
-  client: DaemonClient,
-  paths: readonly string[],
-  inFlight: number,
-  signal: AbortSignal | undefined,
-): Promise<(DaemonPathInfo | undefined)[]> {
-  const infos: (DaemonPathInfo | undefined)[] = [];
-  for (let start = 0; start < paths.length; start += inFlight) {
-    signal?.throwIfAborted();
-    infos.push(...(await Promise.all(paths.slice(start, start + inFlight).map((path) => client.queryPathInfo(path)))));
-  }
-  return infos;
-}
-
-/** The store paths the lower layer has an entry for, sorted: candidates for a daemon that does not list its paths. */
-async function layerCandidates(realStoreDir: string, storeDir: string): Promise<string[]> {
-  const names = await fs.readdir(realStoreDir);
-  return names
-    .filter((name) => isValidStorePathName(name))
-    .map((name) => `${storeDir}/${name}`)
-    .sort();
+/** The store paths the layers have an entry for, sorted, once each: candidates for a daemon that does not list its paths. */
+async function layerCandidates(dirs: readonly string[], storeDir: string): Promise<string[]> {
+  const names = new Set<string>();
+  for (const dir of dirs) for (const name of await fs.readdir(dir)) if (isValidStorePathName(name)) names.add(name);
+  return [...names].map((name) => `${storeDir}/${name}`).sort();
 }
 
 /**
@@ -144,6 +134,7 @@ export function buildSnapshot(
   let edges = 0;
   const foreign: string[] = [];
   const foreignIds = new Map<string, number>();
+  const keys = hashKeysOf(paths, storeDir);
   for (let i = 0; i < rowCount; i++) {
     const info = infos[i];
     refOffsets[i] = edges;
@@ -156,27 +147,26 @@ export function buildSnapshot(
     if (info.deriver !== undefined) derivers.set(i, info.deriver);
     if (info.sigs.length > 0) sigs.set(i, info.sigs);
     if (info.ca !== undefined) cas.set(i, info.ca);
-    const targets: number[] = [];
+    if (edges + info.references.length > refTargets.length) {
+      const grown = new Uint32Array(Math.max(refTargets.length * 2, edges + info.references.length));
+      grown.set(refTargets);
+      refTargets = grown;
+    }
+    const start = edges;
     for (const reference of info.references) {
-      const at = lowerBound(paths, reference);
-      if (paths[at] === reference) targets.push(at);
+      const at = rowOfPath(paths, keys, storeDir, reference);
+      if (at >= 0) refTargets[edges++] = at;
       else {
         let k = foreignIds.get(reference);
         if (k === undefined) {
           k = foreign.push(reference) - 1;
           foreignIds.set(reference, k);
         }
-        targets.push(paths.length + k);
+        refTargets[edges++] = paths.length + k;
       }
     }
-    targets.sort((a, b) => a - b);
-    if (edges + targets.length > refTargets.length) {
-      const grown = new Uint32Array(Math.max(refTargets.length * 2, edges + targets.length));
-      grown.set(refTargets);
-      refTargets = grown;
-    }
-    refTargets.set(targets, edges);
-    edges += targets.length;
+    // In row order, as the DB reader gives reference ids (a typed array sorts numerically).
+    refTargets.subarray(start, edges).sort();
   }
   refOffsets[rowCount] = edges;
   return new DaemonSnapshot({
@@ -186,6 +176,7 @@ export function buildSnapshot(
     paths,
     first,
     count,
+    keys,
     read,
     narHashes,
     narSizes,

@@ -6,6 +6,7 @@
  * and a query about a path outside the window throws LOWER_METADATA_NOT_READ.
  */
 import { formatNarHash } from './nar-hash-string.ts';
+import { rowOfPath } from './path-row-index.ts';
 import { isNixBase32Char } from './nix-base32.ts';
 import { STORE_PATH_HASH_LENGTH } from './store-path.ts';
 import { LowerMetadataError } from './lower-metadata-error.ts';
@@ -23,6 +24,8 @@ export interface DaemonSnapshotData {
   readonly first: number;
   /** Valid paths the daemon has in all (`paths.length` unless this is a window). */
   readonly count: number;
+  /** The rows' keys (path-row-index.ts): how a path's row is found. */
+  readonly keys: Float64Array;
   /** Per row: 1 when its metadata was read (0: it vanished between listing and reading). */
   readonly read: Uint8Array;
   /** 32 bytes per row. */
@@ -179,9 +182,9 @@ export class DaemonSnapshot implements LowerMetadata {
   /** The row of `storePath`, or -1 when it is not valid; NOT_READ when a window cannot tell. */
   #rowOf(storePath: string): number {
     const data = this.#open();
-    const at = lowerBound(data.paths, storePath);
-    if (data.paths[at] === storePath) return at;
-    this.#assertWithin(data, at, storePath);
+    const row = rowOfPath(data.paths, data.keys, data.storeDir, storePath);
+    if (row >= 0) return row;
+    this.#assertWithin(data, lowerBound(data.paths, storePath), storePath);
     return -1;
   }
 

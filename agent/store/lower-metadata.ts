@@ -33,16 +33,26 @@ export interface LowerMetadata {
   readonly gaps: readonly LowerMetadataGap[];
   /** Every valid path in id order (see NixDb.iterateValidPaths); with `afterId`, only those after it. */
   iterateValidPaths(afterId?: number): Generator<ValidPathRow, void, undefined>;
+  /** Number of valid paths. */
   countValidPaths(): number;
+  /** True when `storePath` is registered. */
   isValidPath(storePath: string): boolean;
+  /** The row and sorted references of `storePath`, or undefined when it is not registered. */
   queryPathInfo(storePath: string): PathInfo | undefined;
+  /** Sorted references of `storePath` (itself included when self-referencing), or undefined when not registered. */
   queryReferences(storePath: string): string[] | undefined;
+  /** Sorted paths referencing `storePath`, or undefined when not registered. */
   queryReferrers(storePath: string): string[] | undefined;
+  /** The valid path whose hash part is `hashPart`, or undefined. */
   queryPathFromHashPart(hashPart: string): string | undefined;
   /** All realisations; a daemon has no op that lists them, so a daemon snapshot has none. */
   queryRealisations(): Realisation[];
+  /** Every reference edge by path, ordered by referrer id, streamed. */
   iterateReferences(): Generator<ReferenceEdge, void, undefined>;
-  /** Reference edges by row id in batches of `[referrer, reference, …]` ordered by referrer (see NixDb.iterateReferenceIds). */
+  /**
+   * Every reference edge by row id, in batches: each Uint32Array holds up to `batchEdges` pairs
+   * `[referrer, reference, referrer, reference, …]` ordered by referrer. Each batch is a new array the caller may keep.
+   */
   iterateReferenceIds(batchEdges?: number): Generator<Uint32Array, void, undefined>;
   /** True when what was read may mix two states (a DB snapshot Nix wrote meanwhile); always false for a daemon snapshot. */
   changedSinceOpen(): boolean;

@@ -1,7 +1,7 @@
 /** The read-only Nix DB reader's interface and options (implemented in nix-db.ts). */
 import type { NixDbOpenMode, NixDbTables } from './nix-db-open.ts';
 import type { IntegrityProbe } from './nix-db-integrity.ts';
-import type { PathInfo, Realisation, ReferenceEdge, ValidPathRow } from './nix-db-rows.ts';
+import type { Realisation, ValidPathRow } from './nix-db-rows.ts';
 import type { LowerMetadata, LowerMetadataGap } from './lower-metadata.ts';
 
 export interface NixDbOptions {
@@ -36,16 +36,6 @@ export interface NixDb extends LowerMetadata {
    * With `afterId`, only the rows whose id is above it (an index seek): how work in chunks resumes from a cursor.
    */
   iterateValidPaths(afterId?: number): Generator<ValidPathRow, void, undefined>;
-  /** Number of valid paths. */
-  countValidPaths(): number;
-  /** True when `storePath` is registered. */
-  isValidPath(storePath: string): boolean;
-  /** The row and sorted references of `storePath`, or undefined when it is not registered. */
-  queryPathInfo(storePath: string): PathInfo | undefined;
-  /** Sorted references of `storePath` (itself included when self-referencing), or undefined when not registered. */
-  queryReferences(storePath: string): string[] | undefined;
-  /** Sorted paths referencing `storePath`, or undefined when not registered. */
-  queryReferrers(storePath: string): string[] | undefined;
   /**
    * The valid path whose hash part is `hashPart`, or undefined; an index seek, as Nix does (`path >= storeDir/hashPart`).
    * @throws NixDbError NIX_DB_BAD_HASH_PART when `hashPart` is not 32 Nix base-32 chars.
@@ -53,13 +43,6 @@ export interface NixDb extends LowerMetadata {
   queryPathFromHashPart(hashPart: string): string | undefined;
   /** All realisations (CA derivations) from Realisations and BuildTraceV3; [] when neither table exists. */
   queryRealisations(): Realisation[];
-  /** Every reference edge by path, ordered by referrer id, streamed. */
-  iterateReferences(): Generator<ReferenceEdge, void, undefined>;
-  /**
-   * Every reference edge by ValidPaths id, streamed in batches: each Uint32Array holds up to `batchEdges` pairs
-   * `[referrer, reference, referrer, reference, …]` ordered by referrer. Each batch is a new array the caller may keep.
-   */
-  iterateReferenceIds(batchEdges?: number): Generator<Uint32Array, void, undefined>;
   /**
    * True when the DB was opened as a `snapshot` (no locks: see NixDbOpenMode) and its file has been written since,
    * so what was read may mix two states. Always false in the other modes.

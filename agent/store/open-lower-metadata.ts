@@ -13,6 +13,8 @@ export interface LowerMetadataOptions {
   readonly signal?: AbortSignal;
   /** A daemon's limit per operation, in ms. */
   readonly timeoutMs?: number;
+  /** More layers whose entries may be lower paths (the upper layer), asked about when a daemon does not list its paths. */
+  readonly alsoCandidates?: readonly string[];
 }
 
 /** The lower metadata, and the DB reader behind it when it is a DB (for what only a DB has: integrity checks, its file). */
@@ -45,7 +47,7 @@ export async function openLowerMetadata(lower: LowerStoreLayout, options: LowerM
   const metadata = await loadDaemonSnapshot({
     socket: lower.daemonSocket,
     storeDir: lower.storeDir,
-    realStoreDir: lower.realStoreDir,
+    candidateDirs: [lower.realStoreDir, ...(options.alsoCandidates ?? [])],
     ...(options.paths === undefined ? {} : { paths: options.paths }),
     ...(options.rowsAfter === undefined ? {} : { rowsAfter: options.rowsAfter }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),

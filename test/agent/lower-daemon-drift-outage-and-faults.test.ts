@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import type { AgentStatus } from '../../agent/agent.ts';
 import { baselineFileOf, loadBaseline } from '../../agent/baseline/index.ts';
 import { AgentScenario, driftLine, runCli, type AgentChild, type LogLine } from '../support/agent-child.ts';
@@ -15,6 +14,7 @@ import { freePort } from '../support/free-port.ts';
 import { startNixDaemon, type RunningNixDaemon } from '../support/nix-daemon.ts';
 import { requireNixOverlayFixture } from '../support/nix-overlay-fixture.ts';
 import { requireCommand } from '../support/requirements.ts';
+import { socketServer } from '../support/fake-daemon-peer.ts';
 
 const UNAVAILABLE = 'OverlayWardenLowerDaemonUnavailable';
 const daemonState = (st: AgentStatus): string | undefined => st.lowerDaemon?.state;
@@ -115,7 +115,7 @@ describe('agent: a nix-daemon lower store (drift, outage, reconnect, faulty peer
 
   it('a peer that hangs on the socket: DAEMON_TIMED_OUT in status, the agent alive', async () => {
     fs.rmSync(socket, { force: true });
-    const peer = await listen(socket, () => undefined);
+    const peer = await socketServer(socket, () => undefined, 0o666);
     try {
       const st = await s!.waitForStatus((x) => x.lowerDaemon?.lastError?.code === 'DAEMON_TIMED_OUT', 'DAEMON_TIMED_OUT in status', agent);
       assert.equal(st.lowerDaemon?.state, 'down');
@@ -129,7 +129,7 @@ describe('agent: a nix-daemon lower store (drift, outage, reconnect, faulty peer
     fs.rmSync(socket, { force: true });
     const magic = Buffer.alloc(8);
     magic.writeBigUInt64LE(0xdeadbeefn);
-    const peer = await listen(socket, (conn) => conn.write(magic));
+    const peer = await socketServer(socket, (conn) => conn.write(magic), 0o666);
     try {
       const st = await s!.waitForStatus((x) => x.lowerDaemon?.lastError?.code === 'DAEMON_BAD_MAGIC', 'DAEMON_BAD_MAGIC in status', agent);
       assert.equal(st.lowerDaemon?.state, 'down');
@@ -180,23 +180,3 @@ describe('agent: a nix-daemon lower store (drift, outage, reconnect, faulty peer
     assert.deepEqual(agent.other, []);
   });
 });
-
-/** A unix socket server (a fake peer); `close()` drops its connections too. */
-async function listen(socket: string, onConnection: (conn: net.Socket) => void): Promise<{ close(): Promise<void> }> {
-  const connections = new Set<net.Socket>();
-  const server = net.createServer((conn) => {
-    connections.add(conn);
-    conn.on('error', () => undefined);
-    conn.on('close', () => connections.delete(conn));
-    onConnection(conn);
-  });
-  await new Promise<void>((resolve) => server.listen(socket, resolve));
-  fs.chmodSync(socket, 0o666);
-  return {
-    close: () =>
-      new Promise((resolve) => {
-        for (const conn of connections) conn.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Finding } from '../../agent/findings/index.ts';
-import { openNixDb, type PathInfo } from '../../agent/store/index.ts';
+import { DaemonError, loadDaemonSnapshot, openNixDb, type PathInfo } from '../../agent/store/index.ts';
 import { runCliCaptured } from '../support/cli-run.ts';
 import { startFakeNixDaemon, type FakeNixDaemon, type ListingMode } from '../support/fake-nix-daemon.ts';
 import { COPY_UP, createNixOverlayFixture, parseAssignments, requireNixOverlayFixture, type NixOverlayFixture } from '../support/nix-overlay-fixture.ts';
@@ -49,6 +49,11 @@ describe('a daemon lower store that implements less (snix-like): the audit compl
         nix-store --store "$A" --dump-db "$div" | sed "2s|.*|$(nix-store --store "$A" -q --hash "$base")|" | nix-store --store "$B" --load-db
         echo div=$div
         mkdir "$U/0000000000000000000000000000000a-stray"
+        # A lower path whose only copy is in the upper layer (its lower copy deleted).
+        mkdir -p "$EXPR.moved" && echo moved > "$EXPR.moved/readme"
+        moved=$(nix-store --store "$A" --add "$EXPR.moved")
+        cp -a "$A$moved" "$U/" && chmod -R u+w "$A$moved" && rm -rf "$A$moved"
+        echo moved=$moved
       `),
     );
     const db = openNixDb(path.join(f.lowerRoot, 'nix/var/nix/db/db.sqlite'), { immutable: true });
@@ -68,8 +73,8 @@ describe('a daemon lower store that implements less (snix-like): the audit compl
   });
   after(() => f?.remove());
 
-  const serve = async (listing: ListingMode): Promise<FakeNixDaemon> => {
-    const peer = await startFakeNixDaemon(f.dir, infos, listing);
+  const serve = async (listing: ListingMode, options: { hangAfterPathInfos?: number } = {}): Promise<FakeNixDaemon> => {
+    const peer = await startFakeNixDaemon(f.dir, infos, listing, options);
     peers.push(peer);
     return peer;
   };
@@ -126,5 +131,16 @@ describe('a daemon lower store that implements less (snix-like): the audit compl
       'the path registered upper with another narHash is a finding',
     );
     assert.equal(withoutSource(viaPeer, `nix-daemon ${peer.socket}`), withoutSource(viaLowerDb, `nix-daemon ${peer.socket}`));
+  });
+
+  it('a peer that stops answering in the middle of the read: DAEMON_TIMED_OUT naming QueryPathInfo, no hang', async () => {
+    const peer = await serve('answer', { hangAfterPathInfos: 2 });
+    const error = await loadDaemonSnapshot({ socket: peer.socket, storeDir: '/nix/store', candidateDirs: [], timeoutMs: 300 }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    assert.ok(error instanceof DaemonError, String(error));
+    assert.equal(error.code, 'DAEMON_TIMED_OUT', error.message);
+    assert.equal(error.evidence['operation'], 'QueryPathInfo');
   });
 });

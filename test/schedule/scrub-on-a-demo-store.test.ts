@@ -5,12 +5,10 @@
  * injected clock measures.
  */
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { FindingsEvent } from '../../agent/agent-status.ts';
 import type { ScheduleSettings } from '../../agent/config/index.ts';
 import { buildDemoStore, type DemoStore } from '../../agent/demo/store-builder.ts';
 import type { Logger } from '../../agent/log/index.ts';
@@ -19,6 +17,7 @@ import { openNixDb, type StoreLayout } from '../../agent/store/index.ts';
 import { resolveStoreLayout } from '../../agent/store/resolve-store-layout.ts';
 import { parseStoreUrl } from '../../agent/store/store-url.ts';
 import { waitFor, withSafetyNet } from '../support/wait-for.ts';
+import { ScheduleHost } from '../support/schedule-host.ts';
 
 /** Scheduled audits off, a scrub of the upper DB due one second after the first start, no read limit. */
 const SETTINGS: ScheduleSettings = {
@@ -34,20 +33,6 @@ function memoryLogger(): Logger & { lines: Array<{ level: string; message: strin
     (message: string, fields?: Record<string, unknown>): void =>
       void lines.push({ level, message, fields });
   return { lines, error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
-}
-
-/** The agent's side of the contract: drift in, findings out (a plain emitter stands in for the Agent). */
-class Host extends EventEmitter<{ drift: [never]; findings: [FindingsEvent] }> {
-  nextFindings(source: FindingsEvent['source']): Promise<FindingsEvent> {
-    return new Promise((resolve) => {
-      const listener = (event: FindingsEvent): void => {
-        if (event.source !== source) return;
-        this.off('findings', listener);
-        resolve(event);
-      };
-      this.on('findings', listener);
-    });
-  }
 }
 
 /** Sum of the NAR sizes the upper DB records. */
@@ -98,7 +83,7 @@ describe('scheduled scrub on a demo store', function () {
       },
     };
     first = new Scheduler({
-      host: new Host(),
+      host: new ScheduleHost(),
       layout,
       stateDir,
       settings: SETTINGS,
@@ -115,7 +100,7 @@ describe('scheduled scrub on a demo store', function () {
     assert.equal(saved.pass?.pathsTotal, total);
     assert.ok(saved.pass.afterId > 0);
 
-    const host = new Host();
+    const host = new ScheduleHost();
     const logger = memoryLogger();
     const after: number[] = [];
     const second = new Scheduler({
@@ -162,7 +147,7 @@ describe('scheduled scrub on a demo store', function () {
         signal.throwIfAborted();
       },
     };
-    const host = new Host();
+    const host = new ScheduleHost();
     const bytesPerSecond = 2000;
     const scheduler = new Scheduler({
       host,
@@ -198,7 +183,7 @@ describe('scheduled scrub on a demo store', function () {
     const file = path.join(store.upper.layer, path.basename(victim));
     fs.chmodSync(file, 0o644);
     fs.appendFileSync(file, 'tampered\n');
-    const host = new Host();
+    const host = new ScheduleHost();
     const logger = memoryLogger();
     const scheduler = new Scheduler({ host, layout, stateDir, settings: SETTINGS, logger, chunkLimits: { paths: 10, bytes: 2 ** 40 } });
     const done = host.nextFindings('scrub');
@@ -228,7 +213,7 @@ describe('scheduled scrub on a demo store', function () {
     );
     assert.notEqual(broken.lower.db, layout.lower.db);
     const logger = memoryLogger();
-    const scheduler = new Scheduler({ host: new Host(), layout: broken, stateDir, settings: SETTINGS, logger, retryMs: 3_600_000 });
+    const scheduler = new Scheduler({ host: new ScheduleHost(), layout: broken, stateDir, settings: SETTINGS, logger, retryMs: 3_600_000 });
     scheduler.start();
     try {
       const status = await waitFor(() => {

@@ -5,11 +5,9 @@
  * object is found.
  */
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FindingsEvent } from '../../agent/agent-status.ts';
 import type { ScheduleSettings } from '../../agent/config/index.ts';
 import { buildDemoStore, type DemoStore } from '../../agent/demo/store-builder.ts';
 import type { Logger } from '../../agent/log/index.ts';
@@ -18,6 +16,7 @@ import { parseStoreUrl, resolveStoreLayout, type StoreLayout } from '../../agent
 import { startNixDaemon, type RunningNixDaemon } from '../support/nix-daemon.ts';
 import { requireCommand, requireRoot } from '../support/requirements.ts';
 import { withSafetyNet } from '../support/wait-for.ts';
+import { ScheduleHost } from '../support/schedule-host.ts';
 
 const SETTINGS: ScheduleSettings = {
   audit: { afterDrift: 'off', maxDelay: 300_000, every: 'off' },
@@ -25,19 +24,6 @@ const SETTINGS: ScheduleSettings = {
 };
 
 const quietLogger: Logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
-
-class Host extends EventEmitter<{ drift: [never]; findings: [FindingsEvent] }> {
-  nextFindings(source: FindingsEvent['source']): Promise<FindingsEvent> {
-    return new Promise((resolve) => {
-      const listener = (event: FindingsEvent): void => {
-        if (event.source !== source) return;
-        this.off('findings', listener);
-        resolve(event);
-      };
-      this.on('findings', listener);
-    });
-  }
-}
 
 describe('scheduled scrub of both layers through a daemon lower store', function () {
   this.timeout(120_000);
@@ -70,7 +56,7 @@ describe('scheduled scrub of both layers through a daemon lower store', function
     fs.appendFileSync(file, 'tampered\n');
     const stateDir = path.join(dir, 'state');
     fs.mkdirSync(stateDir, { mode: 0o700 });
-    const host = new Host();
+    const host = new ScheduleHost();
     const chunks: number[] = [];
     const scheduler = new Scheduler({
       host,

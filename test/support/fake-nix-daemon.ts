@@ -7,74 +7,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { WORKER_MAGIC_1, WORKER_MAGIC_2 } from '../../agent/store/daemon/index.ts';
 import type { PathInfo } from '../../agent/store/index.ts';
-
-const STDERR_LAST = 0x616c7473;
-const STDERR_ERROR = 0x63787470;
+import { Peer, STDERR_ERROR, STDERR_LAST } from './fake-daemon-peer.ts';
 const OP = { IsValidPath: 1, QueryReferrers: 6, SetOptions: 19, QueryAllValidPaths: 23, QueryPathInfo: 26 } as const;
-
-/** Bytes of u64s and padded strings, written independently of the client's encoder. */
-function wire(...values: (number | string)[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const value of values) {
-    if (typeof value === 'string') {
-      const bytes = Buffer.from(value);
-      parts.push(wire(bytes.length), bytes, Buffer.alloc((8 - (bytes.length % 8)) % 8));
-    } else {
-      const part = Buffer.alloc(8);
-      part.writeBigUInt64LE(BigInt(value));
-      parts.push(part);
-    }
-  }
-  return Buffer.concat(parts);
-}
-
-/** The peer's side of one connection: what the client sent, read in exact sizes. */
-class Peer {
-  #data = Buffer.alloc(0);
-  #wake: (() => void) | undefined;
-  #closed = false;
-  readonly socket: net.Socket;
-
-  constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.#data = Buffer.concat([this.#data, chunk]);
-      this.#wake?.();
-    });
-    socket.on('close', () => {
-      this.#closed = true;
-      this.#wake?.();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  async #need(bytes: number): Promise<void> {
-    while (this.#data.length < bytes) {
-      if (this.#closed) throw new Error('the client went away');
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-    }
-  }
-
-  async u64(): Promise<number> {
-    await this.#need(8);
-    const value = Number(this.#data.readBigUInt64LE(0));
-    this.#data = this.#data.subarray(8);
-    return value;
-  }
-
-  async string(): Promise<string> {
-    const length = await this.u64();
-    const padded = length + ((8 - (length % 8)) % 8);
-    await this.#need(padded);
-    const text = this.#data.subarray(0, length).toString();
-    this.#data = this.#data.subarray(padded);
-    return text;
-  }
-
-  send(...values: (number | string)[]): void {
-    this.socket.write(wire(...values));
-  }
-}
 
 /** How the peer meets QueryAllValidPaths: answers it, refuses it with STDERR_ERROR, or drops the connection (snix). */
 export type ListingMode = 'answer' | 'stderr-error' | 'close';
@@ -88,10 +22,16 @@ export interface FakeNixDaemon {
 
 /**
  * Serves `infos` (the store's path infos, e.g. read from a real Nix DB) on a unix socket in `dir`: IsValidPath and
- * QueryPathInfo from them, QueryReferrers always [] (as snix answers it), QueryAllValidPaths as `listing` says, any
- * other op an STDERR_ERROR (its arguments unknown here, the connection is then dropped).
+ * QueryPathInfo from them, QueryReferrers always [] (as snix answers it), QueryAllValidPaths as `listing` says; any
+ * other op ends the connection. With `hangAfterPathInfos`, QueryPathInfo answers stop after that many.
  */
-export async function startFakeNixDaemon(dir: string, infos: readonly PathInfo[], listing: ListingMode): Promise<FakeNixDaemon> {
+export async function startFakeNixDaemon(
+  dir: string,
+  infos: readonly PathInfo[],
+  listing: ListingMode,
+  options: { readonly hangAfterPathInfos?: number } = {},
+): Promise<FakeNixDaemon> {
+  let pathInfos = 0;
   const socket = path.join(dir, `fake-${Math.random().toString(36).slice(2)}.sock`);
   const byPath = new Map(infos.map((info) => [info.path, info]));
   const ops: string[] = [];
@@ -120,6 +60,8 @@ export async function startFakeNixDaemon(dir: string, infos: readonly PathInfo[]
         peer.send(STDERR_LAST, 0);
       } else if (op === OP.QueryPathInfo) {
         const info = byPath.get(await peer.string());
+        // A peer that stops answering in the middle of a read (it keeps the connection open).
+        if (options.hangAfterPathInfos !== undefined && ++pathInfos > options.hangAfterPathInfos) return;
         if (info === undefined) peer.send(STDERR_LAST, 0);
         else {
           const { deriver, narHash, references, registrationTime, narSize, ultimate, sigs, ca } = info;

@@ -12,6 +12,7 @@ import { LowerDaemonWatcher, type DriftEvent, type WatcherHealthEvent, type Watc
 import { startNixDaemon, type RunningNixDaemon } from '../support/nix-daemon.ts';
 import { runNix } from '../support/nix-kit.ts';
 import { requireCommand, requireNix, requireRoot } from '../support/requirements.ts';
+import { socketServer } from '../support/fake-daemon-peer.ts';
 
 /** Timers that only fire when the test says so; each scheduled delay is recorded. */
 class ManualTimers implements WatcherTimers {
@@ -50,25 +51,6 @@ function record(watcher: LowerDaemonWatcher): { drift: DriftEvent[]; health: Wat
   return out;
 }
 
-/** A unix socket server whose every connection gets `onConnection`; `close()` drops the connections too. */
-async function fakePeer(socket: string, onConnection: (conn: net.Socket) => void): Promise<{ close(): Promise<void> }> {
-  const connections = new Set<net.Socket>();
-  const server = net.createServer((conn) => {
-    connections.add(conn);
-    conn.on('error', () => undefined);
-    conn.on('close', () => connections.delete(conn));
-    onConnection(conn);
-  });
-  await new Promise<void>((resolve) => server.listen(socket, resolve));
-  return {
-    close: () =>
-      new Promise((resolve) => {
-        for (const conn of connections) conn.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 /** A u64 little-endian, as the worker protocol frames numbers. */
 const u64 = (n: number): Buffer => {
   const b = Buffer.alloc(8);
@@ -92,7 +74,7 @@ describe('watch/daemon-watcher: a nix-daemon lower store', function () {
     for (const c of cases) {
       it(`${c.name} → down with ${c.code}, then the next attempt is scheduled`, async () => {
         const socket = path.join(work, `${c.code}.sock`);
-        const server = c.serve === undefined ? undefined : await fakePeer(socket, c.serve);
+        const server = c.serve === undefined ? undefined : await socketServer(socket, c.serve);
         const timers = new ManualTimers();
         const watcher = new LowerDaemonWatcher({ socket, storeDir: '/nix/store', pollMs: 30_000, timeoutMs: 300, initial: null, timers, random: () => 1 });
         const seen = record(watcher);

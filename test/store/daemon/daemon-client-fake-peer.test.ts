@@ -15,7 +15,7 @@ import {
   STDERR_STOP_ACTIVITY,
   wire,
   type Peer,
-} from './fake-peer.ts';
+} from '../../support/fake-daemon-peer.ts';
 
 describe('nix-daemon client against a fake peer', function () {
   let dir: string;

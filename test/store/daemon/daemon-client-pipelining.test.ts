@@ -21,7 +21,7 @@ import {
   STDERR_STOP_ACTIVITY,
   wire,
   type Peer,
-} from './fake-peer.ts';
+} from '../../support/fake-daemon-peer.ts';
 
 const OP_QUERY_PATH_INFO = 26;
 

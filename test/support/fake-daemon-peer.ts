@@ -1,8 +1,9 @@
-/** A fake nix-daemon for the client's tests: a unix socket server in a temp dir whose script plays the daemon's side. */
+/** A fake nix-daemon for tests: a unix socket server in a temp dir whose script plays the daemon's side, byte by byte. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { DaemonError, WORKER_MAGIC_1, WORKER_MAGIC_2, type DaemonErrorCode } from '../../../agent/store/daemon/index.ts';
+import { DaemonError, WORKER_MAGIC_1, WORKER_MAGIC_2, type DaemonErrorCode } from '../../agent/store/daemon/index.ts';
 
 export const STDERR_LAST = 0x616c7473;
 export const STDERR_ERROR = 0x63787470;
@@ -27,34 +28,46 @@ export function wire(...values: (number | bigint | string)[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** The peer's side of one connection: what the client sent, read in exact sizes. */
+/** The peer's side of one connection: what the client sent, read in exact sizes; a read after the client left throws. */
 export class Peer {
-  private data = Buffer.alloc(0);
-  private wake: (() => void) | undefined;
+  #data = Buffer.alloc(0);
+  #wake: (() => void) | undefined;
+  #closed = false;
   readonly socket: net.Socket;
 
   constructor(socket: net.Socket) {
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => {
-      this.data = Buffer.concat([this.data, chunk]);
-      this.wake?.();
+      this.#data = Buffer.concat([this.#data, chunk]);
+      this.#wake?.();
+    });
+    socket.on('close', () => {
+      this.#closed = true;
+      this.#wake?.();
     });
     socket.on('error', () => undefined);
   }
 
+  async #need(bytes: number): Promise<void> {
+    while (this.#data.length < bytes) {
+      if (this.#closed) throw new Error('the client went away');
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
   async u64(): Promise<number> {
-    while (this.data.length < 8) await new Promise<void>((resolve) => (this.wake = resolve));
-    const value = Number(this.data.readBigUInt64LE(0));
-    this.data = this.data.subarray(8);
+    await this.#need(8);
+    const value = Number(this.#data.readBigUInt64LE(0));
+    this.#data = this.#data.subarray(8);
     return value;
   }
 
   async string(): Promise<string> {
     const length = await this.u64();
     const padded = length + ((8 - (length % 8)) % 8);
-    while (this.data.length < padded) await new Promise<void>((resolve) => (this.wake = resolve));
-    const text = this.data.subarray(0, length).toString();
-    this.data = this.data.subarray(padded);
+    await this.#need(padded);
+    const text = this.#data.subarray(0, length).toString();
+    this.#data = this.#data.subarray(padded);
     return text;
   }
 
@@ -67,7 +80,7 @@ export class Peer {
 
   /** Bytes received from the client and not read yet. */
   get buffered(): number {
-    return this.data.length;
+    return this.#data.length;
   }
 
   send(...values: (number | bigint | string)[]): void {
@@ -124,4 +137,27 @@ export async function expectDaemonError(promise: Promise<unknown>, code: DaemonE
     assert.ok(caught.message.includes(operation), `the message names ${operation}: ${caught.message}`);
   }
   return caught;
+}
+
+/**
+ * A unix socket server at `socket` whose every connection gets `onConnection` (a peer that hangs, or sends garbage);
+ * `close()` drops its connections too. `mode` is the socket's file mode (a child running as another user connects).
+ */
+export async function socketServer(socket: string, onConnection: (conn: net.Socket) => void, mode?: number): Promise<{ close(): Promise<void> }> {
+  const connections = new Set<net.Socket>();
+  const server = net.createServer((conn) => {
+    connections.add(conn);
+    conn.on('error', () => undefined);
+    conn.on('close', () => connections.delete(conn));
+    onConnection(conn);
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  if (mode !== undefined) fs.chmodSync(socket, mode);
+  return {
+    close: () =>
+      new Promise((resolve) => {
+        for (const conn of connections) conn.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
